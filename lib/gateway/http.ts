@@ -1,0 +1,43 @@
+/**
+ * The neutral HTTP request and response every platform adapter converts to and from.
+ * Nothing below lib/platform knows which cloud produced the request.
+ */
+export interface HttpRequest {
+  /** Upper-case method, e.g. 'GET'. */
+  method: string;
+  /** Path without the query string, always starting with '/'; the deployment base path is not yet stripped. */
+  path: string;
+  /** Decoded query parameters (last value wins for repeated keys). */
+  query: Record<string, string>;
+  /** Header names lower-cased; repeated headers joined with ', '. */
+  headers: Record<string, string>;
+  /** The raw body as text ('' when none); base64 bodies are decoded by the adapter. */
+  body: string;
+  /** Client IP when the platform tells it. */
+  sourceIp?: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** The application core every adapter drives. */
+export interface App {
+  /** Serve one HTTP request. Never throws: every failure is a response. */
+  http(req: HttpRequest): Promise<HttpResponse>;
+  /** The scheduled refresh (timer events). Never throws. */
+  refresh(): Promise<RefreshReport>;
+  /** Release stores and timers (tests, local server shutdown). */
+  close(): Promise<void>;
+}
+
+export interface RefreshReport {
+  /** Credentials inspected. */
+  checked: number;
+  /** Credentials fetched upstream by this run. */
+  refreshed: number;
+  /** Credentials whose refresh failed, with a short reason (never a secret). */
+  failed: { key: string; reason: string }[];
+}

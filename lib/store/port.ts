@@ -1,0 +1,77 @@
+/**
+ * The Store port: every persistence adapter (memory, file, mysql, dynamodb, redis) implements
+ * exactly this, and every adapter must pass `lib/store/conformance.ts`.
+ *
+ * Time is always passed in (`now`, epoch milliseconds) rather than read from a clock inside the
+ * adapter, so tests that move the simulator's clock move the store's notion of expiry with it.
+ */
+
+/** One credential (access_token, ticket, ...). `version` 0 means "never written". */
+export interface CredentialRow {
+  key: string;
+  /** The credential itself; '' while none has been fetched yet. */
+  value: string;
+  /** When the value stops being valid upstream (epoch ms); 0 when there is no value. */
+  expiresAt: number;
+  /** When the value was last fetched (epoch ms); 0 when never. */
+  refreshedAt: number;
+  /** Incremented by every successful `commit`. */
+  version: number;
+  /** Who holds the refresh lease ('' = nobody). */
+  leaseOwner: string;
+  /** The lease is free once `leaseUntil <= now` (epoch ms). */
+  leaseUntil: number;
+  /** Last forced refresh (epoch ms), for the force cooldown. */
+  forcedAt: number;
+  /** Upstream calls for this credential are refused until then (epoch ms), e.g. after 45009. */
+  blockedUntil: number;
+}
+
+/** The fields a refresh winner writes. */
+export interface CredentialUpdate {
+  value: string;
+  expiresAt: number;
+  refreshedAt: number;
+  forcedAt: number;
+}
+
+export interface Store {
+  /** 'memory', 'file', 'mysql', ... (for logs and status) */
+  readonly kind: string;
+
+  /** The row, or null when the key was never written nor leased. */
+  read(key: string): Promise<CredentialRow | null>;
+
+  /**
+   * Take the refresh lease with one conditional write: succeeds only when nobody holds it
+   * (`leaseUntil <= now`), creating the row (version 0, empty value) when absent.
+   * Returns the row as it is after taking the lease (so the winner sees the latest value and
+   * version without another read), or null when somebody else holds the lease.
+   */
+  acquireLease(key: string, owner: string, leaseUntil: number, now: number): Promise<CredentialRow | null>;
+
+  /**
+   * Write a new value only if the row's version is still `expectedVersion`: sets version to
+   * expectedVersion + 1 and clears the lease. Returns false (and changes nothing) when the
+   * version moved on, i.e. somebody else committed meanwhile.
+   */
+  commit(key: string, expectedVersion: number, update: CredentialUpdate): Promise<boolean>;
+
+  /**
+   * Give the lease back without a new value (the refresh failed). Only clears the lease when
+   * `owner` still holds it. `blockedUntil`, when given, is stored whoever holds the lease.
+   */
+  releaseLease(key: string, owner: string, blockedUntil?: number): Promise<void>;
+
+  /** Insert `key` unless present and unexpired (nonces). True when inserted. */
+  insertIfAbsent(key: string, expiresAt: number, now: number): Promise<boolean>;
+
+  /**
+   * Add `by` to a counter (created at 0 when absent or expired; `expiresAt` is set on creation)
+   * and return the new value. `by` = 0 reads the counter.
+   */
+  increment(key: string, by: number, expiresAt: number, now: number): Promise<number>;
+
+  /** Release connections, timers and handles. */
+  close(): Promise<void>;
+}

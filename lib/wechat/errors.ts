@@ -1,0 +1,50 @@
+/**
+ * Upstream failures, and how the credential lifecycle treats each (DESIGN §5.6).
+ * Messages never carry a token, ticket or secret: URLs are described by endpoint name only.
+ */
+
+/** WeChat / WeCom answered with a non-zero errcode. */
+export class WechatError extends Error {
+  constructor(
+    readonly endpoint: string,
+    readonly errcode: number,
+    readonly errmsg: string,
+  ) {
+    super(`${endpoint} answered errcode ${errcode}: ${errmsg.slice(0, 200)}`);
+    this.name = 'WechatError';
+  }
+}
+
+/** No usable answer: timeout, connection failure, HTTP status other than 200, or a body that is not JSON. */
+export class UpstreamUnavailable extends Error {
+  constructor(
+    readonly endpoint: string,
+    readonly reason: 'timeout' | 'network' | 'http' | 'body',
+    readonly status?: number,
+  ) {
+    super(`${endpoint} unavailable: ${reason}${status ? ` (HTTP ${status})` : ''}`);
+    this.name = 'UpstreamUnavailable';
+  }
+}
+
+/**
+ * - retry:  transient; try again with backoff inside the request budget
+ * - token:  the access_token used was rejected; refresh it (stale-guarded) and retry once
+ * - config: the deployment is misconfigured (appid, secret, IP allow-list, frozen secret, risk control)
+ * - quota:  the daily quota is exhausted; stop calling until the next day
+ * - other:  anything else; reported with its errcode
+ */
+export type UpstreamFault = 'retry' | 'token' | 'config' | 'quota' | 'other';
+
+const CONFIG_ERRCODES = new Set([40002, 40013, 40125, 40164, 41002, 41004, 40243, 61004, 40091, 60020]);
+
+export function classifyUpstream(err: unknown): UpstreamFault {
+  if (err instanceof UpstreamUnavailable) return 'retry';
+  if (!(err instanceof WechatError)) return 'other';
+  const c = err.errcode;
+  if (c === -1 || c === 45011 || c === 45033) return 'retry';
+  if (c === 40001 || c === 40014 || c === 42001) return 'token';
+  if (c === 45009) return 'quota';
+  if (CONFIG_ERRCODES.has(c) || (c >= 89000 && c < 90000)) return 'config';
+  return 'other';
+}
