@@ -1,0 +1,111 @@
+/**
+ * Where the configuration comes from (DESIGN §3.5), and demo mode when there is none.
+ *
+ * Source order: WECRED_CONFIG_JSON (inline JSON) → WECRED_CONFIG (a path, relative to cwd; must
+ * exist when set) → ./wecred.json in cwd → null (no config: the caller runs demo mode).
+ * Environment variables set to '' count as unset.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ConfigError } from './errors';
+import { applyEnvOverrides, baseUrl, DEFAULT_CREDENTIALS, DEFAULT_MAX_BODY_BYTES, DEFAULT_STORE, DEFAULT_UPSTREAM, parseConfig } from './schema';
+import type { AppConfig, Config, RealmConfig } from './types';
+
+export { ConfigError } from './errors';
+export { parseConfig } from './schema';
+
+export async function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Promise<Config | null> {
+  const inline = env.WECRED_CONFIG_JSON;
+  if (inline) return parseConfig(parseJson(inline, 'WECRED_CONFIG_JSON'), env);
+
+  const named = env.WECRED_CONFIG;
+  if (named) {
+    const file = resolve(cwd, named);
+    const text = await readText(file);
+    if (text === null) throw new ConfigError('WECRED_CONFIG', `file not found (${file})`);
+    return parseConfig(parseJson(text, file), env);
+  }
+
+  const local = resolve(cwd, 'wecred.json');
+  const text = await readText(local);
+  return text === null ? null : parseConfig(parseJson(text, local), env);
+}
+
+/** The file's text, or null when it does not exist. */
+async function readText(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    throw new ConfigError(file, `cannot read (${code ?? String(err)})`);
+  }
+}
+
+function parseJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (err) {
+    throw new ConfigError(source, `not valid JSON (${jsonProblem(err, text)})`);
+  }
+}
+
+/**
+ * V8's JSON errors may quote a slice of the input, which can hold a secret: keep the kind of
+ * error and where it is, drop the quote (and an offending character that is not punctuation).
+ */
+export function jsonProblem(err: unknown, text: string): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const position = /at position (\d+)/.exec(message)?.[1];
+  let problem = (message.split('"')[0] ?? '')
+    .replace(/\s*\(line \d+ column \d+\)/, '')
+    .replace(/\s*in JSON at position \d+|\s*at position \d+/, '')
+    .replace(/[\s,.]+$/, '')
+    .replace(/token '[^{}[\],:]'/, 'token');
+  if (position !== undefined) {
+    const before = text.replace(/^\uFEFF/, '').slice(0, Number(position));
+    const line = before.split('\n').length;
+    const column = before.length - before.lastIndexOf('\n');
+    problem += ` at line ${line}, column ${column}`;
+  }
+  problem = problem || 'syntax error';
+  return problem.charAt(0).toLowerCase() + problem.slice(1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Demo mode: the in-process simulator stands in for WeChat. These secrets exist nowhere else.
+
+export const DEMO_APPS: readonly Readonly<AppConfig>[] = [
+  { appid: 'wxd0000000000000a1', secret: 'demo0secret0000000000000000000a1', type: 'mp', tokenMode: 'stable', token: 'demotoken', default: true },
+  { appid: 'wxd0000000000000b2', secret: 'demo0secret0000000000000000000b2', type: 'mina', tokenMode: 'stable', default: false },
+];
+
+export const DEMO_REALM: Readonly<RealmConfig> = {
+  key: 'demo',
+  secret: 'demo0realm0secret000000000000000',
+  apps: [],
+  interfaces: [],
+  admin: true,
+  legacyMd5: true,
+};
+
+/** Demo configuration: both upstreams point at the simulator; WECRED_STORE, WECRED_BASE_PATH and WECRED_TRUST_GATEWAY still apply. */
+export function demoConfig(simUrl: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const sim = baseUrl(simUrl, 'simUrl');
+  const config: Config = {
+    apps: DEMO_APPS.map((app) => ({ ...app })),
+    work: [],
+    realms: [{ ...DEMO_REALM, apps: [], interfaces: [] }],
+    cors: [],
+    // OAuth in demo mode may only send the browser back to this machine.
+    oauth: { redirects: ['^https?://(localhost|127\\.0\\.0\\.1)(:\\d+)?/'] },
+    store: DEFAULT_STORE,
+    upstream: { ...DEFAULT_UPSTREAM, mp: sim, work: sim },
+    credentials: { ...DEFAULT_CREDENTIALS },
+    trustGateway: false,
+    basePath: '',
+    maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+    demo: true,
+  };
+  return applyEnvOverrides(config, env, { upstream: false });
+}

@@ -1,0 +1,321 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from './errors';
+import { parseConfig } from './schema';
+import type { Config } from './types';
+
+const APPID = 'wx1234567890abcdef';
+const APPID2 = 'wxabcdef1234567890';
+const APP_SECRET = 'APP-SECRET-VALUE-0123456789abcdef';
+const REALM_SECRET = 'REALM-SECRET-VALUE-0123456789';
+const WORK_SECRET = 'WORK-SECRET-VALUE-0123456789';
+const SECRETS = [APP_SECRET, REALM_SECRET, WORK_SECRET, 'short', 'ENV-SECRET-VALUE', 'ENV-WORK'];
+
+const app = (extra: Record<string, unknown> = {}) => ({ appid: APPID, secret: APP_SECRET, ...extra });
+const realm = (extra: Record<string, unknown> = {}) => ({ key: 'biz', secret: REALM_SECRET, ...extra });
+const work = (extra: Record<string, unknown> = {}) => ({ corpid: 'ww0123456789abcdef', agentid: '1000002', secret: WORK_SECRET, ...extra });
+
+/** parseConfig must throw exactly `message` (one line, no secret in it). */
+function expectError(raw: unknown, message: string, env: NodeJS.ProcessEnv = {}): void {
+  let error: unknown;
+  try {
+    parseConfig(raw, env);
+  } catch (err) {
+    error = err;
+  }
+  expect(error).toBeInstanceOf(ConfigError);
+  const text = (error as Error).message;
+  expect(text).toBe(message);
+  expect(text).not.toContain('\n');
+  for (const secret of SECRETS) expect(text).not.toContain(secret);
+}
+
+describe('parseConfig defaults', () => {
+  it('fills in every field of an empty config', () => {
+    expect(parseConfig({}, {})).toEqual<Config>({
+      apps: [],
+      work: [],
+      realms: [],
+      cors: [],
+      oauth: { redirects: [] },
+      store: 'file:./.wecred',
+      upstream: { mp: 'https://api.weixin.qq.com', work: 'https://qyapi.weixin.qq.com', timeoutMs: 5000, budgetMs: 10000 },
+      credentials: { refreshAheadSeconds: 300, localCacheSeconds: 30, leaseSeconds: 10, forceCooldownSeconds: 60 },
+      trustGateway: false,
+      basePath: '',
+      maxBodyBytes: 65536,
+      demo: false,
+    });
+  });
+
+  it('fills in app, work and realm defaults', () => {
+    const c = parseConfig({ apps: [app()], work: [work({ agentid: 1000002 })], realms: [realm()] }, {});
+    expect(c.apps).toEqual([{ appid: APPID, secret: APP_SECRET, type: 'mp', tokenMode: 'stable', default: false }]);
+    expect(c.apps[0]).not.toHaveProperty('token');
+    expect(c.work).toEqual([{ corpid: 'ww0123456789abcdef', agentid: '1000002', secret: WORK_SECRET }]);
+    expect(c.realms).toEqual([{ key: 'biz', secret: REALM_SECRET, apps: [], interfaces: [], admin: false, legacyMd5: false }]);
+  });
+
+  it('keeps every explicit value', () => {
+    const raw = {
+      apps: [
+        app({ type: 'mina', tokenMode: 'classic', token: 'server-token', default: true }),
+        { appid: APPID2, secret: APP_SECRET, type: 'mp', default: true },
+      ],
+      work: [work({ corpid: 'wx0123456789abcdef' })],
+      realms: [realm({ apps: [APPID], interfaces: ['access_token'], admin: true, legacyMd5: true })],
+      cors: ['^https://([a-z0-9-]+\\.)*example\\.com$', '*'],
+      oauth: { redirects: ['^https://app\\.example\\.com/'] },
+      store: 'mysql://user:pw@db/wecred',
+      upstream: { mp: 'http://127.0.0.1:9000/', work: 'http://127.0.0.1:9001/sim//', timeoutMs: 2000, budgetMs: 4000 },
+      credentials: { refreshAheadSeconds: 600, localCacheSeconds: 0, leaseSeconds: 5, forceCooldownSeconds: 0 },
+      trustGateway: true,
+      basePath: 'release/',
+      maxBodyBytes: 1024,
+    };
+    expect(parseConfig(raw, {})).toEqual<Config>({
+      apps: [
+        { appid: APPID, secret: APP_SECRET, type: 'mina', tokenMode: 'classic', token: 'server-token', default: true },
+        { appid: APPID2, secret: APP_SECRET, type: 'mp', tokenMode: 'stable', default: true },
+      ],
+      work: [{ corpid: 'wx0123456789abcdef', agentid: '1000002', secret: WORK_SECRET }],
+      realms: [{ key: 'biz', secret: REALM_SECRET, apps: [APPID], interfaces: ['access_token'], admin: true, legacyMd5: true }],
+      cors: ['^https://([a-z0-9-]+\\.)*example\\.com$', '*'],
+      oauth: { redirects: ['^https://app\\.example\\.com/'] },
+      store: 'mysql://user:pw@db/wecred',
+      upstream: { mp: 'http://127.0.0.1:9000', work: 'http://127.0.0.1:9001/sim', timeoutMs: 2000, budgetMs: 4000 },
+      credentials: { refreshAheadSeconds: 600, localCacheSeconds: 0, leaseSeconds: 5, forceCooldownSeconds: 0 },
+      trustGateway: true,
+      basePath: '/release',
+      maxBodyBytes: 1024,
+      demo: false,
+    });
+  });
+
+  it('normalises basePath', () => {
+    const bp = (basePath: string) => parseConfig({ basePath }, {}).basePath;
+    expect(bp('')).toBe('');
+    expect(bp('/')).toBe('');
+    expect(bp('/release')).toBe('/release');
+    expect(bp('release')).toBe('/release');
+    expect(bp('/a/b/')).toBe('/a/b');
+  });
+
+  it('raises the default budget with a large timeout', () => {
+    expect(parseConfig({ upstream: { timeoutMs: 30000 } }, {}).upstream.budgetMs).toBe(30000);
+  });
+
+  it('accepts every store kind', () => {
+    for (const store of ['memory:', 'file:/var/lib/wecred', 'mysql://u:p@h/db', 'dynamodb://wecred?region=ap-guangzhou', 'redis://localhost:6379']) {
+      expect(parseConfig({ store }, {}).store).toBe(store);
+    }
+  });
+});
+
+describe('parseConfig errors', () => {
+  it('rejects a non-object config', () => {
+    expectError([], 'config: must be a JSON object');
+    expectError(null, 'config: must be a JSON object');
+  });
+
+  it('rejects unknown keys, naming them', () => {
+    expectError({ realm: [] }, 'config: realm: unknown key (did you mean "realms"?)');
+    expectError({ realm: [], foo: 1, bar: 2 }, 'config: realm: unknown key (did you mean "realms"?) (also unknown: foo, bar)');
+    expectError({ demo: true }, 'config: demo: unknown key');
+    expectError({ apps: [app({ secert: APP_SECRET })] }, 'config: apps[0].secert: unknown key (did you mean "secret"?)');
+    expectError({ realms: [realm({ admn: true })] }, 'config: realms[0].admn: unknown key (did you mean "admin"?)');
+    expectError({ work: [work({ name: 'x' })] }, 'config: work[0].name: unknown key');
+    expectError({ upstream: { timeout: 1 } }, 'config: upstream.timeout: unknown key (did you mean "timeoutMs"?)');
+    expectError({ credentials: { leaseSecond: 1 } }, 'config: credentials.leaseSecond: unknown key (did you mean "leaseSeconds"?)');
+    expectError({ oauth: { redirect: [] } }, 'config: oauth.redirect: unknown key (did you mean "redirects"?)');
+  });
+
+  it('checks sections are the right shape', () => {
+    expectError({ apps: {} }, 'config: apps: must be an array');
+    expectError({ apps: ['x'] }, 'config: apps[0]: must be an object');
+    expectError({ realms: 'biz' }, 'config: realms: must be an array');
+    expectError({ upstream: [] }, 'config: upstream: must be an object');
+    expectError({ credentials: 5 }, 'config: credentials: must be an object');
+    expectError({ oauth: null }, 'config: oauth: must be an object');
+  });
+
+  it('checks apps', () => {
+    expectError({ apps: [{ secret: APP_SECRET }] }, 'config: apps[0].appid: must be a non-empty string');
+    expectError({ apps: [app({ appid: 'wx123' })] }, 'config: apps[0].appid: must be "wx" followed by 16 letters or digits');
+    expectError({ apps: [app({ appid: 'gh1234567890abcdef' })] }, 'config: apps[0].appid: must be "wx" followed by 16 letters or digits');
+    expectError({ apps: [app(), app({ appid: APPID2, secret: '' })] }, 'config: apps[1].secret: must be a non-empty string');
+    expectError({ apps: [app({ secret: 42 })] }, 'config: apps[0].secret: must be a non-empty string');
+    expectError({ apps: [app({ type: 'game' })] }, 'config: apps[0].type: must be "mp" or "mina"');
+    expectError({ apps: [app({ tokenMode: 'fast' })] }, 'config: apps[0].tokenMode: must be "stable" or "classic"');
+    expectError({ apps: [app({ token: '' })] }, 'config: apps[0].token: must be a non-empty string');
+    expectError({ apps: [app({ default: 'yes' })] }, 'config: apps[0].default: must be true or false');
+    expectError({ apps: [app({ key: APPID })] }, 'config: apps[0]: has both appid and key (jsdkd\'s name for appid): keep one');
+  });
+
+  it('rejects duplicate appids and two defaults of one type', () => {
+    expectError({ apps: [app(), app({ type: 'mina' })] }, `config: apps[1].appid: duplicate of apps[0]`);
+    expectError(
+      { apps: [app({ type: 'mina', default: true }), app({ appid: APPID2, default: true }), app({ appid: 'wx00000000000000cc', type: 'mina', default: true })] },
+      'config: apps[2].default: apps[0] is already the default mina app',
+    );
+  });
+
+  it('checks work apps', () => {
+    expectError({ work: [work({ corpid: 'corp1' })] }, 'config: work[0].corpid: must be "ww" or "wx" followed by letters or digits');
+    expectError({ work: [work({ corpid: undefined })] }, 'config: work[0].corpid: must be a non-empty string');
+    expectError({ work: [work({ agentid: 'abc' })] }, 'config: work[0].agentid: must be a number or a string of digits');
+    expectError({ work: [work({ agentid: -1 })] }, 'config: work[0].agentid: must be a number or a string of digits');
+    expectError({ work: [work({ secret: undefined })] }, 'config: work[0].secret: must be a non-empty string');
+    expectError({ work: [work(), work({ agentid: 1000002 })] }, 'config: work[1]: duplicate corpid and agentid of work[0]');
+    expect(parseConfig({ work: [work(), work({ agentid: 1000003 })] }, {}).work).toHaveLength(2);
+  });
+
+  it('checks realms', () => {
+    expectError({ realms: [realm({ key: '' })] }, 'config: realms[0].key: must be a non-empty string');
+    expectError({ realms: [realm({ key: 'has space' })] }, 'config: realms[0].key: must be 1 to 64 letters, digits, "_", "." or "-"');
+    expectError({ realms: [realm({ key: 'k'.repeat(65) })] }, 'config: realms[0].key: must be 1 to 64 letters, digits, "_", "." or "-"');
+    expectError({ realms: [realm({ secret: 'short' })] }, 'config: realms[0].secret: must be at least 16 characters');
+    expectError({ realms: [realm({ apps: 'wx' })] }, 'config: realms[0].apps: must be an array');
+    expectError({ realms: [realm({ interfaces: ['ok', ''] })] }, 'config: realms[0].interfaces[1]: must be a non-empty string');
+    expectError({ realms: [realm({ admin: 1 })] }, 'config: realms[0].admin: must be true or false');
+    expectError({ realms: [realm({ legacyMd5: 'true' })] }, 'config: realms[0].legacyMd5: must be true or false');
+    expectError({ realms: [realm(), realm()] }, 'config: realms[1].key: duplicate of realms[0]');
+  });
+
+  it('checks regex lists', () => {
+    expectError({ cors: 'example\\.com' }, 'config: cors: must be an array');
+    expectError({ cors: ['ok', '(unclosed'] }, 'config: cors[1]: not a valid regular expression (Unterminated group)');
+    expectError({ cors: [''] }, 'config: cors[0]: must be a non-empty string');
+    expectError({ oauth: { redirects: ['*'] } }, 'config: oauth.redirects[0]: not a valid regular expression (Nothing to repeat)');
+  });
+
+  it('checks store, upstream and the numbers', () => {
+    expectError({ store: 'postgres://x' }, 'config: store: must start with memory:, file:, mysql://, dynamodb:// or redis://');
+    expectError({ store: 'file:' }, 'config: store: needs a location after "file:"');
+    expectError({ store: 5 }, 'config: store: must be a non-empty string');
+    expectError({ upstream: { mp: 'ftp://x' } }, 'config: upstream.mp: must be an http(s) URL');
+    expectError({ upstream: { work: 'not a url' } }, 'config: upstream.work: must be an http(s) URL');
+    expectError({ upstream: { mp: 'https://x/?a=1' } }, 'config: upstream.mp: must be an http(s) URL without query or fragment');
+    expectError({ upstream: { timeoutMs: 50 } }, 'config: upstream.timeoutMs: must be an integer between 100 and 60000');
+    expectError({ upstream: { timeoutMs: 6000, budgetMs: 5000 } }, 'config: upstream.budgetMs: must be an integer between 6000 and 120000 (at least upstream.timeoutMs)');
+    expectError({ upstream: { budgetMs: 120001 } }, 'config: upstream.budgetMs: must be an integer between 5000 and 120000 (at least upstream.timeoutMs)');
+    expectError({ credentials: { refreshAheadSeconds: 29 } }, 'config: credentials.refreshAheadSeconds: must be an integer between 30 and 3600');
+    expectError({ credentials: { localCacheSeconds: 121 } }, 'config: credentials.localCacheSeconds: must be an integer between 0 and 120');
+    expectError({ credentials: { leaseSeconds: 0 } }, 'config: credentials.leaseSeconds: must be an integer between 1 and 120');
+    expectError({ credentials: { leaseSeconds: 1.5 } }, 'config: credentials.leaseSeconds: must be an integer between 1 and 120');
+    expectError({ credentials: { forceCooldownSeconds: '60' } }, 'config: credentials.forceCooldownSeconds: must be an integer between 0 and 3600');
+    expectError({ maxBodyBytes: 1023 }, 'config: maxBodyBytes: must be an integer between 1024 and 10485760');
+    expectError({ trustGateway: 'true' }, 'config: trustGateway: must be true or false');
+    expectError({ basePath: '/a b' }, 'config: basePath: must be a path such as "/release"');
+    expectError({ basePath: 1 }, 'config: basePath: must be a path such as "/release"');
+  });
+});
+
+describe('environment overrides', () => {
+  it('override the file', () => {
+    const c = parseConfig(
+      { store: 'memory:', upstream: { mp: 'https://a.example' }, basePath: '/file', trustGateway: false },
+      {
+        WECRED_STORE: 'redis://cache:6379',
+        WECHAT_API_BASE: 'http://127.0.0.1:8080/',
+        WECOM_API_BASE: 'http://127.0.0.1:8081',
+        WECRED_BASE_PATH: '/stage/',
+        WECRED_TRUST_GATEWAY: 'true',
+      },
+    );
+    expect(c.store).toBe('redis://cache:6379');
+    expect(c.upstream.mp).toBe('http://127.0.0.1:8080');
+    expect(c.upstream.work).toBe('http://127.0.0.1:8081');
+    expect(c.basePath).toBe('/stage');
+    expect(c.trustGateway).toBe(true);
+  });
+
+  it('parse WECRED_TRUST_GATEWAY flags and ignore empty values', () => {
+    const trust = (v: string, file = false) => parseConfig({ trustGateway: file }, { WECRED_TRUST_GATEWAY: v }).trustGateway;
+    expect(trust('1')).toBe(true);
+    expect(trust('TRUE')).toBe(true);
+    expect(trust('0', true)).toBe(false);
+    expect(trust('false', true)).toBe(false);
+    expect(trust('', true)).toBe(true);
+    expect(parseConfig({ store: 'memory:' }, { WECRED_STORE: '' }).store).toBe('memory:');
+  });
+
+  it('are validated, naming the variable', () => {
+    expectError({}, 'config: WECRED_STORE: must start with memory:, file:, mysql://, dynamodb:// or redis://', { WECRED_STORE: 'sqlite:x' });
+    expectError({}, 'config: WECHAT_API_BASE: must be an http(s) URL', { WECHAT_API_BASE: 'api.weixin.qq.com' });
+    expectError({}, 'config: WECOM_API_BASE: must be an http(s) URL', { WECOM_API_BASE: 'file:///x' });
+    expectError({}, 'config: WECRED_BASE_PATH: must be a path such as "/release"', { WECRED_BASE_PATH: '/a?b' });
+    expectError({}, 'config: WECRED_TRUST_GATEWAY: must be true, false, 1 or 0', { WECRED_TRUST_GATEWAY: 'yes' });
+  });
+});
+
+describe('secret references', () => {
+  const env = { WX_SECRET: 'ENV-SECRET-VALUE', REALM_SECRET: 'ENV-REALM-SECRET-0123456789', WORK_SECRET: 'ENV-WORK' };
+
+  it('resolve env:NAME in every secret field', () => {
+    const c = parseConfig(
+      {
+        apps: [app({ secret: 'env:WX_SECRET', token: 'env:WX_SECRET' })],
+        work: [work({ secret: 'env:WORK_SECRET' })],
+        realms: [realm({ secret: 'env:REALM_SECRET' })],
+      },
+      env,
+    );
+    expect(c.apps[0]?.secret).toBe('ENV-SECRET-VALUE');
+    expect(c.apps[0]?.token).toBe('ENV-SECRET-VALUE');
+    expect(c.work[0]?.secret).toBe('ENV-WORK');
+    expect(c.realms[0]?.secret).toBe('ENV-REALM-SECRET-0123456789');
+  });
+
+  it('name the field and variable when the variable is missing', () => {
+    expectError({ apps: [app(), app({ appid: APPID2, secret: 'env:MISSING' })] }, 'config: apps[1].secret: environment variable MISSING (from env:MISSING) is not set or empty', env);
+    expectError({ work: [work({ secret: 'env:NOPE' })] }, 'config: work[0].secret: environment variable NOPE (from env:NOPE) is not set or empty', env);
+  });
+
+  it('check the resolved realm secret length without showing it', () => {
+    expectError({ realms: [realm({ secret: 'env:WORK_SECRET' })] }, 'config: realms[0].secret: must be at least 16 characters (the value of env:WORK_SECRET)', env);
+  });
+});
+
+describe('jsdkd config files', () => {
+  it('accepts jsdkd\'s documented example as is', () => {
+    const raw = JSON.parse(
+      '{"cors":["example\\\\.com"],"cache":{"memo":{}},"realms":[{"key":"dummy_realm_key","secret":"dummy_realm_secret"}],"apps":[{"key":"dummy_app_key","secret":"dummy_app_secret"}]}',
+    );
+    const c = parseConfig(raw, {});
+    expect(c.cors).toEqual(['example\\.com']);
+    expect(c.store).toBe('memory:');
+    expect(c.apps).toEqual([{ appid: 'dummy_app_key', secret: 'dummy_app_secret', type: 'mp', tokenMode: 'stable', default: false }]);
+    expect(c.realms).toEqual([{ key: 'dummy_realm_key', secret: 'dummy_realm_secret', apps: [], interfaces: [], admin: false, legacyMd5: true }]);
+  });
+
+  it('accepts the README example', () => {
+    const c = parseConfig({ apps: [{ key: 'wx1234567890abcdef', secret: 's' }] }, {});
+    expect(c.apps).toEqual([{ appid: 'wx1234567890abcdef', secret: 's', type: 'mp', tokenMode: 'stable', default: false }]);
+  });
+
+  it('accepts short realm secrets only in jsdkd-shaped files', () => {
+    expect(parseConfig({ apps: [{ key: 'a', secret: 's' }], realms: [{ key: 'r', secret: 'x' }] }, {}).realms[0]?.secret).toBe('x');
+    expectError({ apps: [app()], realms: [{ key: 'r', secret: 'short' }] }, 'config: realms[0].secret: must be at least 16 characters');
+    expectError({ apps: [{ key: 'a', secret: 's' }], realms: [{ key: 'r', secret: '' }] }, 'config: realms[0].secret: must be a non-empty string');
+    expectError({ apps: [{ key: '', secret: 's' }] }, 'config: apps[0].key: must be a non-empty string');
+    expectError({ apps: [{ key: 'a', secret: 's' }, { key: 'a', secret: 't' }] }, 'config: apps[1].key: duplicate of apps[0]');
+  });
+
+  it('maps cache to a store unless store is given', () => {
+    const store = (cache: unknown, extra: Record<string, unknown> = {}) => parseConfig({ cache, ...extra }, {}).store;
+    expect(store({ memo: {} })).toBe('memory:');
+    expect(store({ file: '/var/jsdkd/cache.json' })).toBe('file:/var/jsdkd/.wecred');
+    expect(store({ file: 'cache.json' })).toBe('file:./.wecred');
+    expect(store({ redis: 'redis://localhost:6379/0' })).toBe('redis://localhost:6379/0');
+    expect(store({ memo: {} }, { store: 'mysql://h/db' })).toBe('mysql://h/db');
+    expect(parseConfig({ cache: { memo: {} } }, { WECRED_STORE: 'file:/data' }).store).toBe('file:/data');
+  });
+
+  it('rejects a malformed cache', () => {
+    expectError({ cache: { memo: {}, file: 'x' } }, 'config: cache: must have exactly one of file, memo, redis');
+    expectError({ cache: {} }, 'config: cache: must have exactly one of file, memo, redis');
+    expectError({ cache: { fil: 'x' } }, 'config: cache.fil: unknown key (did you mean "file"?)');
+    expectError({ cache: { redis: 'localhost' } }, 'config: cache.redis: must be a redis:// URL');
+    expectError({ cache: { file: '' } }, 'config: cache.file: must be a non-empty string');
+  });
+});

@@ -1,0 +1,386 @@
+/**
+ * Validation of the configuration file (DESIGN §3.5): checks every field, fills in defaults,
+ * resolves secret references and applies the environment overrides. Hand-written on purpose:
+ * each check says which field is wrong in one line (ConfigError), never echoing a value.
+ */
+import { dirname } from 'node:path';
+import { ConfigError } from './errors';
+import { referencePrefix, resolveSecret } from './secrets';
+import type {
+  AppConfig,
+  AppType,
+  Config,
+  CredentialsConfig,
+  RealmConfig,
+  TokenMode,
+  UpstreamConfig,
+  WorkAppConfig,
+} from './types';
+
+type Env = NodeJS.ProcessEnv;
+type Obj = Record<string, unknown>;
+
+export const DEFAULT_STORE = 'file:./.wecred';
+export const DEFAULT_UPSTREAM: Readonly<UpstreamConfig> = {
+  mp: 'https://api.weixin.qq.com',
+  work: 'https://qyapi.weixin.qq.com',
+  timeoutMs: 5000,
+  budgetMs: 10000,
+};
+export const DEFAULT_CREDENTIALS: Readonly<CredentialsConfig> = {
+  refreshAheadSeconds: 300,
+  localCacheSeconds: 30,
+  leaseSeconds: 10,
+  forceCooldownSeconds: 60,
+};
+export const DEFAULT_MAX_BODY_BYTES = 65536;
+
+const TOP_KEYS = [
+  'apps', 'work', 'realms', 'cors', 'oauth', 'store', 'upstream', 'credentials',
+  'trustGateway', 'basePath', 'maxBodyBytes',
+  'cache', // jsdkd's, mapped to store
+];
+const STORE_PREFIXES = ['memory:', 'file:', 'mysql://', 'dynamodb://', 'redis://'];
+/** WeChat appids are "wx" + 16 letters/digits. */
+const APPID = /^wx[0-9a-zA-Z]{16}$/;
+const CORPID = /^w[wx][0-9a-zA-Z]+$/;
+const REALM_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
+const REALM_SECRET_MIN = 16;
+
+// ---------------------------------------------------------------------------------------------
+// Small checkers. `path` is the field path used in the error message.
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function has(o: Obj, key: string): boolean {
+  return Object.hasOwn(o, key);
+}
+
+function object(v: unknown, path: string): Obj {
+  if (!isObj(v)) throw new ConfigError(path, 'must be an object');
+  return v;
+}
+
+function optionalObject(v: unknown, path: string): Obj {
+  return v === undefined ? {} : object(v, path);
+}
+
+function list(v: unknown, path: string): unknown[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new ConfigError(path, 'must be an array');
+  return v;
+}
+
+function child(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}
+
+/** Reject keys not in `known`, so that typos do not pass silently. */
+function onlyKeys(o: Obj, path: string, known: readonly string[]): void {
+  const unknown = Object.keys(o).filter((k) => !known.includes(k));
+  const first = unknown[0];
+  if (first === undefined) return;
+  const guess = known.find((k) => similar(first, k));
+  const hint = guess === undefined ? '' : ` (did you mean "${guess}"?)`;
+  const more = unknown.length > 1 ? ` (also unknown: ${unknown.slice(1).join(', ')})` : '';
+  throw new ConfigError(child(path, first), `unknown key${hint}${more}`);
+}
+
+/** Edit distance ≤ 2, case-insensitive: enough to catch "realm", "secert", "tokenmode". */
+function similar(a: string, b: string): boolean {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  if (Math.abs(x.length - y.length) > 2) return false;
+  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= y.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[y.length]! <= 2;
+}
+
+function nonEmptyString(v: unknown, path: string): string {
+  if (typeof v !== 'string' || v === '') throw new ConfigError(path, 'must be a non-empty string');
+  return v;
+}
+
+function bool(v: unknown, path: string, fallback: boolean): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new ConfigError(path, 'must be true or false');
+  return v;
+}
+
+function integer(v: unknown, path: string, fallback: number, min: number, max: number, note = ''): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigError(path, `must be an integer between ${min} and ${max}${note}`);
+  }
+  return v;
+}
+
+function oneOf<T extends string>(v: unknown, path: string, options: readonly T[], fallback: T): T {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string' || !(options as readonly string[]).includes(v)) {
+    throw new ConfigError(path, `must be ${options.map((o) => `"${o}"`).join(' or ')}`);
+  }
+  return v as T;
+}
+
+function strings(v: unknown, path: string): string[] {
+  return list(v, path).map((item, i) => nonEmptyString(item, `${path}[${i}]`));
+}
+
+/** A list of regular expressions that must compile (matched case-insensitively by the gateway). */
+function patterns(v: unknown, path: string, allowStar: boolean): string[] {
+  return strings(v, path).map((p, i) => {
+    if (allowStar && p === '*') return p;
+    try {
+      new RegExp(p, 'i');
+    } catch (err) {
+      const reason = err instanceof Error ? (err.message.split(': ').pop() ?? err.message) : String(err);
+      throw new ConfigError(`${path}[${i}]`, `not a valid regular expression (${reason})`);
+    }
+    return p;
+  });
+}
+
+/** A secret: a non-empty literal or a reference such as env:NAME, resolved here. */
+function secret(v: unknown, path: string, env: Env, minLength = 1): string {
+  const raw = nonEmptyString(v, path);
+  const value = resolveSecret(raw, path, env);
+  if (value.length < minLength) {
+    const from = referencePrefix(raw) === undefined ? '' : ` (the value of ${raw})`;
+    throw new ConfigError(path, `must be at least ${minLength} characters${from}`);
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values that may also come from the environment (`path` is then the variable's name).
+
+export function storeUrl(v: unknown, path: string): string {
+  const s = nonEmptyString(v, path);
+  const prefix = STORE_PREFIXES.find((p) => s.startsWith(p));
+  if (prefix === undefined) {
+    throw new ConfigError(path, `must start with ${STORE_PREFIXES.slice(0, -1).join(', ')} or ${STORE_PREFIXES.at(-1)}`);
+  }
+  if (prefix !== 'memory:' && s.length === prefix.length) throw new ConfigError(path, `needs a location after "${prefix}"`);
+  return s;
+}
+
+/** An http(s) base URL, returned without trailing '/'. */
+export function baseUrl(v: unknown, path: string): string {
+  const s = nonEmptyString(v, path);
+  let url: URL;
+  try {
+    url = new URL(s);
+  } catch {
+    throw new ConfigError(path, 'must be an http(s) URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(path, 'must be an http(s) URL');
+  if (url.search || url.hash) throw new ConfigError(path, 'must be an http(s) URL without query or fragment');
+  return s.replace(/\/+$/, '');
+}
+
+/** Normalised: leading '/', no trailing '/', '' for the root. */
+export function basePath(v: unknown, path: string): string {
+  if (typeof v !== 'string' || /[\s?#]/.test(v)) throw new ConfigError(path, 'must be a path such as "/release"');
+  const trimmed = v.replace(/^\/+|\/+$/g, '');
+  return trimmed === '' ? '' : `/${trimmed}`;
+}
+
+function envFlag(v: string, name: string): boolean {
+  const s = v.trim().toLowerCase();
+  if (s === 'true' || s === '1') return true;
+  if (s === 'false' || s === '0') return false;
+  throw new ConfigError(name, 'must be true, false, 1 or 0');
+}
+
+/** An environment variable's value; unset and '' both count as "not given". */
+function envValue(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/**
+ * Environment overrides, applied after the file: WECRED_STORE, WECHAT_API_BASE, WECOM_API_BASE,
+ * WECRED_BASE_PATH, WECRED_TRUST_GATEWAY. `upstream: false` keeps the upstream URLs (demo mode).
+ */
+export function applyEnvOverrides(config: Config, env: Env, opts: { upstream?: boolean } = {}): Config {
+  const out: Config = { ...config, upstream: { ...config.upstream } };
+  const store = envValue(env, 'WECRED_STORE');
+  if (store !== undefined) out.store = storeUrl(store, 'WECRED_STORE');
+  if (opts.upstream !== false) {
+    const mp = envValue(env, 'WECHAT_API_BASE');
+    if (mp !== undefined) out.upstream.mp = baseUrl(mp, 'WECHAT_API_BASE');
+    const work = envValue(env, 'WECOM_API_BASE');
+    if (work !== undefined) out.upstream.work = baseUrl(work, 'WECOM_API_BASE');
+  }
+  const prefix = envValue(env, 'WECRED_BASE_PATH');
+  if (prefix !== undefined) out.basePath = basePath(prefix, 'WECRED_BASE_PATH');
+  const trust = envValue(env, 'WECRED_TRUST_GATEWAY');
+  if (trust !== undefined) out.trustGateway = envFlag(trust, 'WECRED_TRUST_GATEWAY');
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sections.
+
+function parseApps(v: unknown, env: Env): AppConfig[] {
+  const apps: AppConfig[] = [];
+  const seen = new Map<string, number>();
+  const defaults = new Map<AppType, number>();
+  list(v, 'apps').forEach((entry, i) => {
+    const path = `apps[${i}]`;
+    const o = object(entry, path);
+    // jsdkd wrote the appid as `key` and did not check its form.
+    const jsdkd = has(o, 'key');
+    if (jsdkd && has(o, 'appid')) throw new ConfigError(path, 'has both appid and key (jsdkd\'s name for appid): keep one');
+    onlyKeys(o, path, [jsdkd ? 'key' : 'appid', 'secret', 'type', 'tokenMode', 'token', 'default']);
+    const idPath = `${path}.${jsdkd ? 'key' : 'appid'}`;
+    const appid = jsdkd ? nonEmptyString(o.key, idPath) : nonEmptyString(o.appid, idPath);
+    if (!jsdkd && !APPID.test(appid)) throw new ConfigError(idPath, 'must be "wx" followed by 16 letters or digits');
+    const app: AppConfig = {
+      appid,
+      secret: secret(o.secret, `${path}.secret`, env),
+      type: oneOf<AppType>(o.type, `${path}.type`, ['mp', 'mina'], 'mp'),
+      tokenMode: oneOf<TokenMode>(o.tokenMode, `${path}.tokenMode`, ['stable', 'classic'], 'stable'),
+      default: bool(o.default, `${path}.default`, false),
+    };
+    if (o.token !== undefined) app.token = secret(o.token, `${path}.token`, env);
+
+    const dup = seen.get(appid);
+    if (dup !== undefined) throw new ConfigError(idPath, `duplicate of apps[${dup}]`);
+    seen.set(appid, i);
+    if (app.default) {
+      const other = defaults.get(app.type);
+      if (other !== undefined) throw new ConfigError(`${path}.default`, `apps[${other}] is already the default ${app.type} app`);
+      defaults.set(app.type, i);
+    }
+    apps.push(app);
+  });
+  return apps;
+}
+
+function parseWork(v: unknown, env: Env): WorkAppConfig[] {
+  const seen = new Map<string, number>();
+  return list(v, 'work').map((entry, i) => {
+    const path = `work[${i}]`;
+    const o = object(entry, path);
+    onlyKeys(o, path, ['corpid', 'agentid', 'secret']);
+    const corpid = nonEmptyString(o.corpid, `${path}.corpid`);
+    if (!CORPID.test(corpid)) throw new ConfigError(`${path}.corpid`, 'must be "ww" or "wx" followed by letters or digits');
+    let agentid: string;
+    if (typeof o.agentid === 'number' && Number.isInteger(o.agentid) && o.agentid >= 0) agentid = String(o.agentid);
+    else if (typeof o.agentid === 'string' && /^\d+$/.test(o.agentid)) agentid = o.agentid;
+    else throw new ConfigError(`${path}.agentid`, 'must be a number or a string of digits');
+    const app: WorkAppConfig = { corpid, agentid, secret: secret(o.secret, `${path}.secret`, env) };
+
+    const id = `${corpid}/${agentid}`;
+    const dup = seen.get(id);
+    if (dup !== undefined) throw new ConfigError(path, `duplicate corpid and agentid of work[${dup}]`);
+    seen.set(id, i);
+    return app;
+  });
+}
+
+function parseRealms(v: unknown, env: Env, jsdkd: boolean): RealmConfig[] {
+  const seen = new Map<string, number>();
+  return list(v, 'realms').map((entry, i) => {
+    const path = `realms[${i}]`;
+    const o = object(entry, path);
+    onlyKeys(o, path, ['key', 'secret', 'apps', 'interfaces', 'admin', 'legacyMd5']);
+    const key = nonEmptyString(o.key, `${path}.key`);
+    if (!REALM_KEY.test(key)) throw new ConfigError(`${path}.key`, 'must be 1 to 64 letters, digits, "_", "." or "-"');
+    const realm: RealmConfig = {
+      key,
+      // jsdkd's realm secrets may be short; they only ever served its md5 query signature.
+      secret: secret(o.secret, `${path}.secret`, env, jsdkd ? 1 : REALM_SECRET_MIN),
+      apps: strings(o.apps, `${path}.apps`),
+      interfaces: strings(o.interfaces, `${path}.interfaces`),
+      admin: bool(o.admin, `${path}.admin`, false),
+      legacyMd5: bool(o.legacyMd5, `${path}.legacyMd5`, jsdkd),
+    };
+    const dup = seen.get(key);
+    if (dup !== undefined) throw new ConfigError(`${path}.key`, `duplicate of realms[${dup}]`);
+    seen.set(key, i);
+    return realm;
+  });
+}
+
+/** jsdkd's `cache` → a store URL: {file: PATH} | {memo: {}} | {redis: URL}. */
+function storeFromCache(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  const o = object(v, 'cache');
+  if (Object.keys(o).length !== 1) throw new ConfigError('cache', 'must have exactly one of file, memo, redis');
+  onlyKeys(o, 'cache', ['file', 'memo', 'redis']);
+  if (has(o, 'file')) return `file:${dirname(nonEmptyString(o.file, 'cache.file'))}/.wecred`;
+  if (has(o, 'memo')) {
+    object(o.memo, 'cache.memo');
+    return 'memory:';
+  }
+  const url = nonEmptyString(o.redis, 'cache.redis');
+  if (!url.startsWith('redis://')) throw new ConfigError('cache.redis', 'must be a redis:// URL');
+  return url;
+}
+
+function parseUpstream(v: unknown): UpstreamConfig {
+  const o = optionalObject(v, 'upstream');
+  onlyKeys(o, 'upstream', ['mp', 'work', 'timeoutMs', 'budgetMs']);
+  const timeoutMs = integer(o.timeoutMs, 'upstream.timeoutMs', DEFAULT_UPSTREAM.timeoutMs, 100, 60000);
+  return {
+    mp: o.mp === undefined ? DEFAULT_UPSTREAM.mp : baseUrl(o.mp, 'upstream.mp'),
+    work: o.work === undefined ? DEFAULT_UPSTREAM.work : baseUrl(o.work, 'upstream.work'),
+    timeoutMs,
+    // One call must fit in the budget; a large timeoutMs raises the default budget with it.
+    budgetMs: integer(o.budgetMs, 'upstream.budgetMs', Math.max(DEFAULT_UPSTREAM.budgetMs, timeoutMs), timeoutMs, 120000, ' (at least upstream.timeoutMs)'),
+  };
+}
+
+function parseCredentials(v: unknown): CredentialsConfig {
+  const o = optionalObject(v, 'credentials');
+  const d = DEFAULT_CREDENTIALS;
+  onlyKeys(o, 'credentials', Object.keys(d));
+  return {
+    refreshAheadSeconds: integer(o.refreshAheadSeconds, 'credentials.refreshAheadSeconds', d.refreshAheadSeconds, 30, 3600),
+    // WeChat keeps a replaced token valid for 5 minutes only: a local copy must be dropped well before.
+    localCacheSeconds: integer(o.localCacheSeconds, 'credentials.localCacheSeconds', d.localCacheSeconds, 0, 120),
+    leaseSeconds: integer(o.leaseSeconds, 'credentials.leaseSeconds', d.leaseSeconds, 1, 120),
+    forceCooldownSeconds: integer(o.forceCooldownSeconds, 'credentials.forceCooldownSeconds', d.forceCooldownSeconds, 0, 3600),
+  };
+}
+
+/**
+ * Validate a parsed config file, fill in defaults, resolve secret references and apply the
+ * environment overrides. Throws ConfigError on the first problem.
+ */
+export function parseConfig(raw: unknown, env: Env = process.env): Config {
+  if (!isObj(raw)) throw new ConfigError('', 'must be a JSON object');
+  onlyKeys(raw, '', TOP_KEYS);
+  // A jsdkd file names appids `key`; its realms keep their (possibly short) md5 secrets.
+  const jsdkd = Array.isArray(raw.apps) && raw.apps.some((a) => isObj(a) && has(a, 'key'));
+  const fromCache = storeFromCache(raw.cache);
+  const oauth = optionalObject(raw.oauth, 'oauth');
+  onlyKeys(oauth, 'oauth', ['redirects']);
+
+  const config: Config = {
+    apps: parseApps(raw.apps, env),
+    work: parseWork(raw.work, env),
+    realms: parseRealms(raw.realms, env, jsdkd),
+    cors: patterns(raw.cors, 'cors', true),
+    oauth: { redirects: patterns(oauth.redirects, 'oauth.redirects', false) },
+    store: raw.store === undefined ? (fromCache ?? DEFAULT_STORE) : storeUrl(raw.store, 'store'),
+    upstream: parseUpstream(raw.upstream),
+    credentials: parseCredentials(raw.credentials),
+    trustGateway: bool(raw.trustGateway, 'trustGateway', false),
+    basePath: raw.basePath === undefined ? '' : basePath(raw.basePath, 'basePath'),
+    maxBodyBytes: integer(raw.maxBodyBytes, 'maxBodyBytes', DEFAULT_MAX_BODY_BYTES, 1024, 10485760),
+    demo: false,
+  };
+  return applyEnvOverrides(config, env);
+}

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { randomNonce } from './random';
+
+describe('randomNonce', () => {
+  it('defaults to 16 characters of [A-Za-z0-9]', () => {
+    expect(randomNonce()).toMatch(/^[A-Za-z0-9]{16}$/);
+  });
+  it('honours the requested length', () => {
+    for (const n of [0, 1, 8, 32, 64, 1000]) expect(randomNonce(n)).toHaveLength(n);
+    expect(randomNonce(1000)).toMatch(/^[A-Za-z0-9]*$/);
+  });
+  it('rejects a bad length', () => {
+    expect(() => randomNonce(-1)).toThrow(RangeError);
+    expect(() => randomNonce(1.5)).toThrow(RangeError);
+  });
+  it('does not repeat', () => {
+    const seen = new Set(Array.from({ length: 10_000 }, () => randomNonce()));
+    expect(seen.size).toBe(10_000);
+  });
+  it('uses the whole alphabet', () => {
+    const chars = new Set(randomNonce(20_000));
+    expect(chars.size).toBe(62);
+  });
+});

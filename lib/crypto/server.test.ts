@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import { serverSignature } from './server';
+
+describe('serverSignature (reference §1.6, Token=AAAAA)', () => {
+  it('matches the official GET verification vector', () => {
+    expect(serverSignature('AAAAA', '1714036504', '1514711492')).toBe('f464b24fc39322e44b38aa78f5edd27bd1441696');
+  });
+  it('matches the official plaintext POST vector', () => {
+    expect(serverSignature('AAAAA', '1714037059', '486452656')).toBe('899cf89e464efb63f54ddac96b0a0a235f53aa78');
+  });
+  it('depends on the values only, not on their argument order', () => {
+    expect(serverSignature('1514711492', 'AAAAA', '1714036504')).toBe('f464b24fc39322e44b38aa78f5edd27bd1441696');
+  });
+});

@@ -1,0 +1,191 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UpstreamUnavailable, WechatError } from './errors';
+import { callJson, upstreamUrl } from './http';
+import { closedPortBase, startTestUpstream } from './test-upstream';
+import type { TestUpstream } from './test-upstream';
+
+let up: TestUpstream;
+beforeAll(async () => {
+  up = await startTestUpstream();
+});
+afterAll(async () => {
+  await up.close();
+});
+
+async function failure(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
+
+const SECRET = 'SeCrEt0123456789abcdefSECRET';
+const TOKEN = 'ACCESS_TOKEN_73_xyzXYZ_secretvalue';
+
+describe('callJson: success', () => {
+  it('parses JSON served as text/plain', async () => {
+    up.reply('/plain', { contentType: 'text/plain', body: '{"openid":"o1","session_key":"k=="}' });
+    await expect(callJson('sns/jscode2session', `${up.base}/plain`, { timeoutMs: 2000 })).resolves.toEqual({
+      openid: 'o1',
+      session_key: 'k==',
+    });
+  });
+
+  it('parses JSON whatever the content type says (even none of JSON)', async () => {
+    up.reply('/html', { contentType: 'text/html; charset=utf-8', body: ' {"a":1}\n' });
+    await expect(callJson('x', `${up.base}/html`, { timeoutMs: 2000 })).resolves.toEqual({ a: 1 });
+  });
+
+  it('treats errcode 0 as success and returns the whole body', async () => {
+    up.reply('/ok0', { body: '{"errcode":0,"errmsg":"ok","ticket":"T","expires_in":7200}' });
+    await expect(callJson('cgi-bin/ticket/getticket', `${up.base}/ok0`, { timeoutMs: 2000 })).resolves.toEqual({
+      errcode: 0,
+      errmsg: 'ok',
+      ticket: 'T',
+      expires_in: 7200,
+    });
+  });
+
+  it('sends a JSON body with POST', async () => {
+    up.reply('/post', { body: '{}' });
+    const before = up.received.length;
+    await callJson('p', `${up.base}/post`, { method: 'POST', json: { a: 1, b: 'x' }, timeoutMs: 2000 });
+    const got = up.received[before];
+    expect(got?.method).toBe('POST');
+    expect(got?.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(got?.body ?? '')).toEqual({ a: 1, b: 'x' });
+  });
+
+  it('uses GET with no body by default', async () => {
+    up.reply('/get', { body: '{}' });
+    const before = up.received.length;
+    await callJson('g', `${up.base}/get?x=1`, { timeoutMs: 2000 });
+    expect(up.received[before]).toMatchObject({ method: 'GET', path: '/get', query: { x: '1' }, body: '' });
+  });
+});
+
+describe('callJson: failures', () => {
+  it('non-zero errcode → WechatError with errcode and errmsg', async () => {
+    up.reply('/e40013', { body: '{"errcode":40013,"errmsg":"invalid appid rid: 64c9165c-4a799d77-6328edd8"}' });
+    const err = await failure(callJson('cgi-bin/token', `${up.base}/e40013`, { timeoutMs: 2000 }));
+    expect(err).toBeInstanceOf(WechatError);
+    expect(err).toMatchObject({ endpoint: 'cgi-bin/token', errcode: 40013 });
+    expect((err as WechatError).errmsg).toContain('invalid appid');
+  });
+
+  it('errcode -1 → WechatError -1', async () => {
+    up.reply('/em1', { body: '{"errcode":-1,"errmsg":"system error"}' });
+    await expect(callJson('e', `${up.base}/em1`, { timeoutMs: 2000 })).rejects.toMatchObject({
+      name: 'WechatError',
+      errcode: -1,
+    });
+  });
+
+  it('a numeric-string errcode is read as its number', async () => {
+    up.reply('/estr', { body: '{"errcode":"45009","errmsg":"reach max api daily quota limit"}' });
+    await expect(callJson('e', `${up.base}/estr`, { timeoutMs: 2000 })).rejects.toMatchObject({ errcode: 45009 });
+  });
+
+  it('HTTP 500 → UpstreamUnavailable http with status, even with a JSON body', async () => {
+    up.reply('/500', { status: 500, body: '{"errcode":0}' });
+    const err = await failure(callJson('cgi-bin/token', `${up.base}/500`, { timeoutMs: 2000 }));
+    expect(err).toBeInstanceOf(UpstreamUnavailable);
+    expect(err).toMatchObject({ endpoint: 'cgi-bin/token', reason: 'http', status: 500 });
+  });
+
+  it('HTTP 404 with an empty body (WeCom unknown path) → http 404', async () => {
+    up.reply('/404', { status: 404, body: '' });
+    await expect(callJson('x', `${up.base}/404`, { timeoutMs: 2000 })).rejects.toMatchObject({
+      reason: 'http',
+      status: 404,
+    });
+  });
+
+  it('a redirect is not followed → http', async () => {
+    up.reply('/301', { status: 301, body: '' });
+    await expect(callJson('x', `${up.base}/301`, { timeoutMs: 2000 })).rejects.toMatchObject({ reason: 'http' });
+  });
+
+  it.each([
+    ['garbage', '<html>502 Bad Gateway</html>'],
+    ['empty', ''],
+    ['truncated JSON', '{"access_token":"abc'],
+    ['JSON array', '[{"errcode":0}]'],
+    ['JSON string', '"ok"'],
+    ['JSON number', '42'],
+    ['JSON null', 'null'],
+    ['errcode of the wrong type', '{"errcode":{"x":1}}'],
+  ])('%s body → UpstreamUnavailable body', async (_name, body) => {
+    up.reply('/bad', { body });
+    const err = await failure(callJson('x', `${up.base}/bad`, { timeoutMs: 2000 }));
+    expect(err).toBeInstanceOf(UpstreamUnavailable);
+    expect(err).toMatchObject({ reason: 'body' });
+  });
+
+  it('slow headers with a small timeout → timeout', async () => {
+    up.reply('/slow', { delayMs: 1000, body: '{}' });
+    const t0 = Date.now();
+    const err = await failure(callJson('x', `${up.base}/slow`, { timeoutMs: 100 }));
+    expect(err).toBeInstanceOf(UpstreamUnavailable);
+    expect(err).toMatchObject({ reason: 'timeout' });
+    expect(Date.now() - t0).toBeLessThan(900);
+  });
+
+  it('slow body after prompt headers → timeout', async () => {
+    up.reply('/slowbody', { bodyDelayMs: 1000, body: '{}' });
+    await expect(callJson('x', `${up.base}/slowbody`, { timeoutMs: 100 })).rejects.toMatchObject({
+      name: 'UpstreamUnavailable',
+      reason: 'timeout',
+    });
+  });
+
+  it('closed port → network', async () => {
+    const base = await closedPortBase();
+    const err = await failure(callJson('x', `${base}/cgi-bin/token`, { timeoutMs: 2000 }));
+    expect(err).toBeInstanceOf(UpstreamUnavailable);
+    expect(err).toMatchObject({ reason: 'network' });
+  });
+});
+
+describe('callJson: errors never carry the URL', () => {
+  it.each([
+    ['errcode', { body: '{"errcode":40001,"errmsg":"invalid credential"}' }],
+    ['http', { status: 502, body: 'bad gateway' }],
+    ['body', { body: 'not json' }],
+    ['timeout', { delayMs: 1000, body: '{}' }],
+  ])('%s', async (_kind, reply) => {
+    up.reply('/leak', reply);
+    const url = `${up.base}/leak?appid=wx1&secret=${SECRET}&access_token=${TOKEN}`;
+    const err = await failure(callJson('cgi-bin/token', url, { timeoutMs: 100 }));
+    expectNoLeak(err);
+  });
+
+  it('network', async () => {
+    const base = await closedPortBase();
+    const err = await failure(callJson('cgi-bin/token', `${base}/x?secret=${SECRET}&access_token=${TOKEN}`, { timeoutMs: 2000 }));
+    expect(err).toMatchObject({ reason: 'network' });
+    expectNoLeak(err);
+  });
+});
+
+function expectNoLeak(err: unknown): void {
+  expect(err).toBeInstanceOf(Error);
+  const e = err as Error;
+  const text = [e.message, String(e.stack), String(e), JSON.stringify(e), String((e as { cause?: unknown }).cause)].join('\n');
+  expect(text).not.toContain(SECRET);
+  expect(text).not.toContain(TOKEN);
+  expect(text).not.toContain('127.0.0.1');
+  expect(e.message).toContain('cgi-bin/token');
+}
+
+describe('upstreamUrl', () => {
+  it('joins with exactly one slash and encodes query values', () => {
+    expect(upstreamUrl('https://api.weixin.qq.com', '/cgi-bin/token')).toBe('https://api.weixin.qq.com/cgi-bin/token');
+    expect(upstreamUrl('https://api.weixin.qq.com/', 'cgi-bin/token')).toBe('https://api.weixin.qq.com/cgi-bin/token');
+    expect(upstreamUrl('http://h/base//', '/p', { a: 'x y&z=1+/é', b: '' })).toBe(
+      'http://h/base/p?a=x%20y%26z%3D1%2B%2F%C3%A9&b=',
+    );
+  });
+});
