@@ -1,0 +1,64 @@
+/**
+ * `npm start`: wecred on node:http (PORT, default 3030; HOST, default 127.0.0.1) with the
+ * embedded file store. With no configuration at all it runs demo mode: the WeChat simulator
+ * in-process standing in for api.weixin.qq.com, two demo apps and an admin realm.
+ */
+import { ConfigError } from '../lib/config/errors';
+import { DEMO_APPS, DEMO_REALM, demoConfig, loadConfig } from '../lib/config/load';
+import type { Config } from '../lib/config/types';
+import { bootApp } from '../lib/gateway/boot';
+import { createNodeServer, listen } from '../lib/platform/node-http';
+import { WechatSim } from '../sim';
+
+const REFRESH_EVERY_MS = 60_000;
+
+async function main(): Promise<void> {
+  let config: Config | null = await loadConfig();
+  let sim: WechatSim | undefined;
+  if (!config) {
+    sim = await WechatSim.start();
+    for (const app of DEMO_APPS) sim.addApp(app.appid, app.secret);
+    config = demoConfig(sim.url);
+  }
+  const app = await bootApp(config);
+  const server = createNodeServer(app, { maxBodyBytes: config.maxBodyBytes });
+  const url = await listen(server, Number(process.env.PORT ?? 3030), process.env.HOST ?? '127.0.0.1');
+  if (sim) printDemoBanner(url, config);
+  else process.stderr.write(`wecred listening on ${url} (store ${config.store.split(':')[0]}, ${config.apps.length} apps)\n`);
+
+  // No platform timer here: refresh on our own schedule (the first run a minute after start,
+  // so a cold start costs WeChat nothing until something is asked for).
+  const timer = setInterval(() => void app.refresh(), REFRESH_EVERY_MS);
+
+  const stop = async () => {
+    clearInterval(timer);
+    server.close();
+    server.closeAllConnections();
+    await app.close();
+    await sim?.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+function printDemoBanner(url: string, config: Config): void {
+  const [mp] = DEMO_APPS;
+  process.stderr.write(
+    [
+      '',
+      '  wecred DEMO MODE: no configuration found (wecred.json, WECRED_CONFIG or WECRED_CONFIG_JSON),',
+      `  so a WeChat simulator runs in-process at ${config.upstream.mp} and nothing reaches WeChat.`,
+      `  Demo apps: ${DEMO_APPS.map((a) => `${a.appid} (${a.type})`).join(', ')}; admin realm "${DEMO_REALM.key}" (secret in lib/config/load.ts).`,
+      `  Listening on ${url}`,
+      `    curl ${url}/ping`,
+      `    curl -X POST ${url}/jsapi/${mp?.appid}/config -H 'content-type: application/json' -d '{"url":"https://example.com/page"}'`,
+      '',
+    ].join('\n') + '\n',
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof ConfigError ? err.message : `wecred failed to start: ${(err as Error).message}`}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,13 @@
+/** WeChat's daily quotas reset at midnight Beijing time (UTC+8). */
+const OFFSET_MS = 8 * 3_600_000;
+const DAY_MS = 86_400_000;
+
+/** 'YYYY-MM-DD' of the Beijing calendar day containing `now` (epoch ms). */
+export function beijingDay(now: number): string {
+  return new Date(now + OFFSET_MS).toISOString().slice(0, 10);
+}
+
+/** Epoch ms of the next Beijing midnight after `now`. */
+export function nextBeijingMidnight(now: number): number {
+  return (Math.floor((now + OFFSET_MS) / DAY_MS) + 1) * DAY_MS - OFFSET_MS;
+}

@@ -1,0 +1,24 @@
+/**
+ * Why a credential could not be served. The gateway maps each code to a returnCode;
+ * messages are safe to show to callers (no secret, token or ticket in them).
+ */
+export type CredentialErrorCode =
+  | 'upstream_unavailable' // WeChat could not be reached inside the request budget
+  | 'upstream_error' //       WeChat answered an errcode we pass through
+  | 'config_fault' //         WeChat says the deployment is misconfigured (appid, secret, IP allow-list, ...)
+  | 'quota_exhausted' //      daily quota or budget used up; no further calls until the next day
+  | 'force_refused' //        forced refresh without `stale` inside the cooldown
+  | 'busy' //                 another instance holds the refresh lease and did not finish in time
+  | 'store_unavailable'; //   the store failed
+
+export class CredentialError extends Error {
+  constructor(
+    readonly code: CredentialErrorCode,
+    message: string,
+    /** WeChat's errcode, when WeChat answered one. */
+    readonly errcode?: number,
+  ) {
+    super(message);
+    this.name = 'CredentialError';
+  }
+}

@@ -1,0 +1,54 @@
+/** The credentials of one deployment: every configured app's sources over one lifecycle manager. */
+import type { AppConfig, Config } from '../config/types';
+import type { Logger } from '../log/logger';
+import type { Store } from '../store/port';
+import type { MpClient } from '../wechat/mp';
+import { CredentialManager, type Clock } from './manager';
+import { mpTicketSource, mpTokenSource, type TicketType } from './mp';
+import type { CredentialSource } from './source';
+
+export { CredentialManager, type Clock, type Credential, type GetOptions } from './manager';
+export { CredentialError, type CredentialErrorCode } from './errors';
+export type { CallContext, CredentialSource } from './source';
+export type { TicketType } from './mp';
+
+export interface Credentials {
+  manager: CredentialManager;
+  token(app: AppConfig): CredentialSource;
+  ticket(app: AppConfig, type: TicketType): CredentialSource;
+  /** Every credential the configuration implies (tokens first: tickets depend on them). */
+  all(): CredentialSource[];
+}
+
+export function createCredentials(deps: { config: Config; store: Store; clock: Clock; log: Logger; mp: MpClient }): Credentials {
+  const { config } = deps;
+  const c = config.credentials;
+  const manager = new CredentialManager(
+    deps.store,
+    deps.clock,
+    {
+      refreshAheadMs: c.refreshAheadSeconds * 1000,
+      localCacheMs: c.localCacheSeconds * 1000,
+      leaseMs: c.leaseSeconds * 1000,
+      forceCooldownMs: c.forceCooldownSeconds * 1000,
+      timeoutMs: config.upstream.timeoutMs,
+    },
+    deps.log,
+  );
+  const sources = new Map<string, CredentialSource>();
+  const once = (key: string, make: () => CredentialSource) => sources.get(key) ?? sources.set(key, make()).get(key)!;
+
+  const token = (app: AppConfig) => once(`mp:${app.appid}:token`, () => mpTokenSource(app, deps.mp));
+  const ticket = (app: AppConfig, type: TicketType) =>
+    once(`mp:${app.appid}:ticket:${type}`, () => mpTicketSource(app, type, token(app), manager, deps.mp));
+
+  return {
+    manager,
+    token,
+    ticket,
+    all: () => [
+      ...config.apps.map(token),
+      ...config.apps.filter((a) => a.type === 'mp').flatMap((a) => [ticket(a, 'jsapi'), ticket(a, 'wx_card')]),
+    ],
+  };
+}

@@ -1,0 +1,57 @@
+/** Official Account / Mini Program credentials: the access_token and the tickets that depend on it. */
+import type { AppConfig } from '../config/types';
+import type { MpClient } from '../wechat/mp';
+import { classifyUpstream, WechatError } from '../wechat/errors';
+import { CredentialError } from './errors';
+import type { CredentialManager } from './manager';
+import type { CredentialSource } from './source';
+
+export type TicketType = 'jsapi' | 'wx_card';
+
+export function mpTokenSource(app: AppConfig, client: MpClient): CredentialSource {
+  const stable = app.tokenMode === 'stable';
+  return {
+    key: `mp:${app.appid}:token`,
+    owner: app.appid,
+    eager: true,
+    dailyBudget: stable ? undefined : 2000,
+    forceBudget: stable ? 20 : undefined,
+    // Stable mode: 45009 on a forced call means the 20/day force budget is gone; normal calls still work.
+    quotaBlocksAll: (force) => !stable || !force,
+    async fetch({ force, timeoutMs }) {
+      try {
+        return stable ? await client.stableToken(app.appid, app.secret, force, timeoutMs) : await client.token(app.appid, app.secret, timeoutMs);
+      } catch (err) {
+        // On the token endpoints 40001 means the secret is wrong, not that a token went stale.
+        if (err instanceof WechatError && classifyUpstream(err) === 'token') {
+          throw new CredentialError('config_fault', `${err.endpoint} for ${app.appid} answered errcode ${err.errcode}: check the app's secret`, err.errcode);
+        }
+        throw err;
+      }
+    },
+  };
+}
+
+/**
+ * A ticket is fetched with the app's token. When WeChat rejects that token (40001/40014/42001),
+ * the token is force-refreshed with stale = the rejected one (so concurrent reporters rotate it
+ * once) and the ticket fetch is retried once.
+ */
+export function mpTicketSource(app: AppConfig, type: TicketType, token: CredentialSource, manager: CredentialManager, client: MpClient): CredentialSource {
+  return {
+    key: `mp:${app.appid}:ticket:${type}`,
+    owner: app.appid,
+    eager: false,
+    quotaBlocksAll: () => true,
+    async fetch({ timeoutMs, call }) {
+      const used = await manager.get(token, { call });
+      try {
+        return await client.ticket(used.value, type, timeoutMs);
+      } catch (err) {
+        if (classifyUpstream(err) !== 'token') throw err;
+        const replaced = await manager.get(token, { force: true, stale: used.value, call });
+        return client.ticket(replaced.value, type, timeoutMs);
+      }
+    },
+  };
+}

@@ -1,0 +1,44 @@
+/** What the lifecycle needs to know about one credential; the lifecycle itself is in manager.ts. */
+
+/** Per-request bookkeeping shared by every credential a request touches. */
+export interface CallContext {
+  /** Realm key, 'refresher', or 'anonymous' — recorded with each upstream fetch. */
+  caller: string;
+  /** Upstream calls made on behalf of this request (logged per request). */
+  upstreamCalls: number;
+  /** Epoch ms by which the request must be answered. */
+  deadline: number;
+}
+
+export interface FetchContext {
+  force: boolean;
+  /** Timeout for this one attempt. */
+  timeoutMs: number;
+  call: CallContext;
+}
+
+export interface Fetched {
+  value: string;
+  /** Seconds, as WeChat returned them. */
+  expiresIn: number;
+}
+
+export interface CredentialSource {
+  /** Store key, e.g. 'mp:wx…:token' (DESIGN §5). */
+  key: string;
+  /** The app or corp this credential belongs to (realm scoping, status). */
+  owner: string;
+  /** One upstream attempt; retries and classification are the manager's. */
+  fetch(ctx: FetchContext): Promise<Fetched>;
+  /** Fetched by the refresher even before anybody asked for it (tokens yes; tickets only once used). */
+  eager: boolean;
+  /** Daily budget of upstream fetches (all kinds), when WeChat publishes one. */
+  dailyBudget?: number;
+  /** Daily budget of forced fetches (stable token: 20), enforced before calling. */
+  forceBudget?: number;
+  /**
+   * Whether a 45009 answer blocks every further call until the next day. False where the
+   * quota that ran out is the forced-refresh one only (stable tokens keep working normally).
+   */
+  quotaBlocksAll(force: boolean): boolean;
+}

@@ -1,0 +1,38 @@
+/** The composition root: a validated config in, a ready App out (one per cold start). */
+import { ConfigError } from '../config/errors';
+import type { Config } from '../config/types';
+import { createCredentials, type Clock } from '../credentials';
+import { INTERFACES } from '../interfaces';
+import { createLogger, type Logger } from '../log/logger';
+import { openStore } from '../store/open';
+import type { Store } from '../store/port';
+import { createMpClient } from '../wechat/mp';
+import { createApp } from './app';
+import type { App } from './http';
+
+export interface BootOptions {
+  clock?: Clock;
+  log?: Logger;
+  /** An already-open store (tests); otherwise config.store is opened. */
+  store?: Store;
+}
+
+export async function bootApp(config: Config, opts: BootOptions = {}): Promise<App> {
+  checkRealmInterfaces(config);
+  const clock = opts.clock ?? Date.now;
+  const log = opts.log ?? createLogger();
+  const store = opts.store ?? (await openStore(config.store));
+  const credentials = createCredentials({ config, store, clock, log, mp: createMpClient(config.upstream.mp) });
+  return createApp({ config, credentials, store, clock, log });
+}
+
+/** Realms may name interfaces by canonical name or alias; anything else is a config error. */
+function checkRealmInterfaces(config: Config): void {
+  config.realms.forEach((realm, i) => {
+    realm.interfaces = realm.interfaces.map((name, j) => {
+      const def = INTERFACES.find((d) => d.name === name || d.aliases?.includes(name));
+      if (!def) throw new ConfigError(`realms[${i}].interfaces[${j}]`, `unknown interface ${name}`);
+      return def.name;
+    });
+  });
+}

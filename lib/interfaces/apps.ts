@@ -1,0 +1,28 @@
+/** Which configured app a request means, and whether its realm may use it. */
+import type { AppConfig, AppType, RealmConfig } from '../config/types';
+import { ApiError } from './errors';
+import type { Services } from './types';
+
+/**
+ * The app named by `appid`, or, when omitted, the deployment's default app of the wanted
+ * kind (or its only one). `types` limits the kinds that fit (tickets are for Official Accounts).
+ */
+export function resolveApp(services: Services, realm: RealmConfig | null, appid: string | undefined, types: readonly AppType[] = ['mp', 'mina']): AppConfig {
+  const apps = services.config.apps;
+  let app: AppConfig | undefined;
+  if (appid !== undefined) {
+    app = apps.find((a) => a.appid === appid);
+    if (!app) throw new ApiError('unknown_app', `unknown appid ${appid}`);
+  } else {
+    const fitting = apps.filter((a) => types.includes(a.type));
+    app = fitting.length === 1 ? fitting[0] : fitting.find((a) => a.default);
+    if (!app) throw new ApiError('bad_para', 'para.appid is required: this deployment has no single default app for it');
+  }
+  if (!types.includes(app.type)) {
+    throw new ApiError('bad_para', `${app.appid} is a ${app.type === 'mina' ? 'Mini Program' : 'Official Account'}; this interface needs ${types.map((t) => (t === 'mina' ? 'a Mini Program' : 'an Official Account')).join(' or ')}`);
+  }
+  if (realm && realm.apps.length > 0 && !realm.apps.includes(app.appid)) {
+    throw new ApiError('app_not_allowed', `realm ${realm.key} may not use ${app.appid}`);
+  }
+  return app;
+}

@@ -1,0 +1,18 @@
+/** The interface table: canonical names and aliases → handler. A new interface is one entry here. */
+import { status } from './admin';
+import { accessToken, jsapiConfig, ticket } from './mp';
+import type { InterfaceDef } from './types';
+
+export const INTERFACES: readonly InterfaceDef[] = [accessToken, ticket, jsapiConfig, status];
+
+const byName = new Map<string, InterfaceDef>();
+for (const def of INTERFACES) for (const name of [def.name, ...(def.aliases ?? [])]) byName.set(name, def);
+
+export function findInterface(name: string): InterfaceDef | undefined {
+  return byName.get(name);
+}
+
+export { ApiError, toApiError, RETURN_CODES, type ErrorName } from './errors';
+export { wxConfig } from './mp';
+export { resolveApp } from './apps';
+export type { InterfaceDef, InterfaceContext, Services, Access } from './types';

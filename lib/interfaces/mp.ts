@@ -1,0 +1,71 @@
+/** Official Account / Mini Program interfaces: access_token, tickets and wx.config parameters. */
+import type { AppConfig } from '../config/types';
+import type { CallContext, Credential } from '../credentials';
+import { jsapiSignature, withoutFragment } from '../crypto/jsapi';
+import { randomNonce } from '../crypto/random';
+import { resolveApp } from './apps';
+import { ApiError } from './errors';
+import { flag, oneOf, optionalString, optionalStringList, requiredString } from './para';
+import type { InterfaceDef, Services } from './types';
+
+const TICKET_TYPES = ['jsapi', 'wx_card'] as const;
+
+/** `force` with an optional `stale`: the caller reports the value WeChat just rejected. */
+function refreshOptions(para: Record<string, unknown>, call: CallContext) {
+  const force = flag(para, 'force');
+  const stale = optionalString(para, 'stale', 1024);
+  if (stale !== undefined && !force) throw new ApiError('bad_para', 'para.stale is only meaningful with force: true');
+  return { force, stale, call };
+}
+
+function lifetime(services: Services, c: Credential) {
+  const exp = Math.floor(c.expiresAt / 1000);
+  return { expires_in: Math.max(0, exp - Math.floor(services.clock() / 1000)), exp };
+}
+
+export const accessToken: InterfaceDef = {
+  name: 'access_token',
+  aliases: ['qcloud.mimi.access_token'],
+  access: 'realm',
+  async handle({ para, realm, call, services }) {
+    const app = resolveApp(services, realm, optionalString(para, 'appid', 64));
+    const token = await services.credentials.manager.get(services.credentials.token(app), refreshOptions(para, call));
+    return { appid: app.appid, access_token: token.value, ...lifetime(services, token) };
+  },
+};
+
+export const ticket: InterfaceDef = {
+  name: 'ticket',
+  access: 'realm',
+  async handle({ para, realm, call, services }) {
+    const app = resolveApp(services, realm, optionalString(para, 'appid', 64), ['mp']);
+    const type = oneOf(para, 'type', TICKET_TYPES, 'jsapi');
+    const t = await services.credentials.manager.get(services.credentials.ticket(app, type), refreshOptions(para, call));
+    return { appid: app.appid, type, ticket: t.value, ...lifetime(services, t) };
+  },
+};
+
+/**
+ * wx.config parameters for `url`. Every other field of `body` is echoed back (jsdkd's
+ * behaviour: pages pass jsApiList, debug, ... through). The url is signed without its #fragment.
+ */
+export async function wxConfig(services: Services, app: AppConfig, body: Record<string, unknown>, call: CallContext): Promise<Record<string, unknown>> {
+  const url = requiredString(body, 'url', 4096);
+  if (!/^https?:\/\/[^\s]+$/i.test(url)) throw new ApiError('bad_para', 'para.url must be the absolute http(s) URL of the page');
+  optionalStringList(body, 'jsApiList');
+  const ticket = await services.credentials.manager.get(services.credentials.ticket(app, 'jsapi'), { call });
+  const timestamp = Math.floor(services.clock() / 1000);
+  const nonceStr = randomNonce(16);
+  const signature = jsapiSignature({ ticket: ticket.value, nonceStr, timestamp, url: withoutFragment(url) });
+  return { ...body, appId: app.appid, timestamp, nonceStr, signature };
+}
+
+export const jsapiConfig: InterfaceDef = {
+  name: 'jsapi.config',
+  access: 'public',
+  async handle({ para, realm, call, services }) {
+    const app = resolveApp(services, realm, optionalString(para, 'appid', 64), ['mp']);
+    const { appid: _appid, ...body } = para;
+    return wxConfig(services, app, { jsApiList: [], ...body }, call);
+  },
+};

@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MP, signedHeaders, REALM, startStack, type Stack } from './stack';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ config: { maxBodyBytes: 4096 } });
+});
+afterAll(() => stack.close());
+
+async function raw(method: string, path: string, body?: string, headers: Record<string, string> = {}) {
+  const res = await fetch(stack.url + path, { method, headers: { 'content-type': 'application/json', ...headers }, body });
+  const text = await res.text();
+  return { status: res.status, text, json: text ? JSON.parse(text) : undefined, allow: res.headers.get('allow') };
+}
+
+describe('bad input gets a structured error, never a 5xx or a crash', () => {
+  it.each([
+    ['not JSON', '{"interface":', 1009],
+    ['a JSON array', '[1,2,3]', 1009],
+    ['a JSON string', '"hello"', 1009],
+    ['null', 'null', 1009],
+    ['empty body', '', 1009],
+    ['no interface', '{"version":1}', 1002],
+    ['interface not an object', '{"interface":"access_token"}', 1002],
+    ['interfaceName not a string', '{"interface":{"interfaceName":42,"para":{}}}', 1002],
+    ['no para', '{"interface":{"interfaceName":"access_token"}}', 1011],
+    ['para not an object', '{"interface":{"interfaceName":"access_token","para":[1]}}', 1003],
+    ['unknown interface', '{"interface":{"interfaceName":"nope","para":{}}}', 1010],
+  ])('envelope: %s → returnCode %i', async (_what, body, code) => {
+    const res = await raw('POST', '/', body);
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ version: 1, componentName: 'MA', returnCode: code, returnData: '' });
+    expect(typeof res.json.returnMessage).toBe('string');
+  });
+
+  it.each([
+    ['appid of the wrong type', { appid: 42 }, 1003],
+    ['unknown appid', { appid: 'wx9999999999999999' }, 1012],
+    ['force not a boolean', { force: 'maybe' }, 1003],
+    ['ticket type unknown', { type: 'card' }, 1003],
+  ])('para: %s → returnCode %i', async (_what, para, code) => {
+    const iface = 'type' in para ? 'ticket' : 'access_token';
+    const body = JSON.stringify({ interface: { interfaceName: iface, para } });
+    const res = await raw('POST', '/', body, signedHeaders(REALM, '/', body, Math.floor(stack.sim.now() / 1000)));
+    expect(res.json.returnCode).toBe(code);
+  });
+
+  it('oversized bodies get 413 with a structured error', async () => {
+    const big = JSON.stringify({ interface: { interfaceName: 'jsapi.config', para: { url: 'https://a.b/', pad: 'x'.repeat(5000) } } });
+    const env = await raw('POST', '/', big);
+    expect(env.status).toBe(413);
+    expect(env.json.returnCode).toBe(7401);
+    const route = await raw('POST', `/jsapi/${MP.appid}/config`, big);
+    expect(route.status).toBe(413);
+    expect(route.json.error.code).toBe('body_too_large');
+  });
+
+  it('wrong methods get 405 with Allow, unknown routes 404, all as JSON', async () => {
+    expect(await raw('GET', '/')).toMatchObject({ status: 405, allow: 'POST', json: { returnCode: 7402 } });
+    expect(await raw('GET', `/jsapi/${MP.appid}/config`)).toMatchObject({ status: 405, allow: 'POST', json: { error: { code: 'method_not_allowed' } } });
+    expect(await raw('POST', '/ping', '{}')).toMatchObject({ status: 405, allow: 'GET' });
+    expect(await raw('GET', '/nothing/here')).toMatchObject({ status: 404, json: { error: { code: 'not_found' } } });
+    expect(await raw('GET', '/MP_verify_short.txt')).toMatchObject({ status: 404 });
+  });
+
+  it('answers /ping and domain verification files', async () => {
+    const ping = await raw('GET', '/ping');
+    expect(ping.status).toBe(200);
+    expect(Math.abs(ping.json.pong - stack.sim.now())).toBeLessThan(5000);
+    for (const name of ['MP_verify_AbCd1234EfGh5678', 'WW_verify_0123456789abcdef']) {
+      const res = await fetch(`${stack.url}/${name}.txt`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(await res.text()).toBe(name.slice(10));
+    }
+  });
+
+  it('is still serving after all of that', async () => {
+    const res = await stack.envelope('access_token', {});
+    expect(res.json.returnCode).toBe(0);
+    expect(stack.logs.filter((l) => l.event === 'request_crashed' || l.event === 'interface_crashed')).toEqual([]);
+  });
+});

@@ -1,0 +1,40 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_APPS, DEMO_REALM } from '../lib/config/load';
+import { startServerProcess, type ServerProcess } from './processes';
+import { signedHeaders } from './stack';
+
+let server: ServerProcess;
+let dir: string;
+beforeAll(async () => {
+  // A bare directory: no wecred.json, no WECRED_CONFIG*, as on a fresh clone.
+  dir = await mkdtemp(join(tmpdir(), 'wecred-demo-'));
+  server = await startServerProcess({}, dir);
+});
+afterAll(async () => {
+  await server.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('npm start without configuration (demo mode)', () => {
+  it('prints a banner saying the simulator stands in for WeChat', () => {
+    expect(server.output()).toContain('DEMO MODE');
+    expect(server.output()).toContain(DEMO_APPS[0]!.appid);
+  });
+
+  it('serves wx.config parameters and signed envelope calls from the embedded file store', async () => {
+    const appid = DEMO_APPS[0]!.appid;
+    const cfg = await fetch(`${server.url}/jsapi/${appid}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"url":"https://example.com/"}' });
+    expect(cfg.status).toBe(200);
+    expect(await cfg.json()).toMatchObject({ appId: appid, url: 'https://example.com/' });
+
+    const body = JSON.stringify({ interface: { interfaceName: 'status', para: {} } });
+    const res = await fetch(server.url + '/', { method: 'POST', headers: { 'content-type': 'application/json', ...signedHeaders(DEMO_REALM, '/', body) }, body });
+    const json = await res.json();
+    expect(json.returnCode).toBe(0);
+    expect(json.returnData.store).toBe('file');
+    expect(json.returnData.credentials.find((c: { key: string }) => c.key === `mp:${appid}:ticket:jsapi`)).toMatchObject({ present: true });
+  });
+});

@@ -1,0 +1,95 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMemoryStore } from '../lib/store/memory';
+import { MP, MP2, startStack, type Stack } from './stack';
+
+const stacks: Stack[] = [];
+afterEach(async () => {
+  await Promise.all(stacks.splice(0).map((s) => s.close()));
+});
+async function stackOf(...args: Parameters<typeof startStack>) {
+  const s = await startStack(...args);
+  stacks.push(s);
+  return s;
+}
+
+describe('force refresh of an access_token WeChat rejected', () => {
+  it('20 concurrent force requests with the same stale token, over two instances sharing a store: one rotation, everybody gets the new token', async () => {
+    const store = createMemoryStore();
+    const a = await stackOf({ store });
+    const b = await stackOf({ store, sim: a.sim });
+    const first = await a.envelope('access_token', { appid: MP.appid });
+    const stale = first.json.returnData.access_token;
+    expect(a.sim.calls('stable_token')).toBe(1);
+
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).envelope('access_token', { appid: MP.appid, force: true, stale })),
+    );
+    expect(a.sim.calls('stable_token')).toBe(2);
+    const tokens = new Set(answers.map((r) => r.json.returnData.access_token));
+    expect(tokens.size).toBe(1);
+    const [fresh] = tokens;
+    expect(fresh).not.toBe(stale);
+    expect(a.sim.tokenState(MP.appid, fresh as string)).toBe('valid');
+    // Stable-token force rotation kills the old token at once.
+    expect(a.sim.tokenState(MP.appid, stale)).toBe('invalid');
+
+    // A late report about the already-replaced token rotates nothing.
+    const late = await b.envelope('access_token', { appid: MP.appid, force: 'true', stale });
+    expect(late.json.returnData.access_token).toBe(fresh);
+    expect(a.sim.calls('stable_token')).toBe(2);
+  });
+
+  it('force without stale inside the cooldown is refused with its own returnCode; after the cooldown it rotates', async () => {
+    const s = await stackOf();
+    const before = (await s.envelope('access_token', {})).json.returnData.access_token;
+    const forced = await s.envelope('access_token', { force: true });
+    expect(forced.json.returnCode).toBe(0);
+    expect(forced.json.returnData.access_token).not.toBe(before);
+    const refused = await s.envelope('access_token', { force: true });
+    expect(refused.json).toMatchObject({ returnCode: 7102, returnData: '', error: { code: 'force_refused' } });
+    expect(s.sim.calls('stable_token')).toBe(2);
+    s.sim.advance(61_000);
+    const again = await s.envelope('access_token', { force: true });
+    expect(again.json.returnCode).toBe(0);
+    expect(again.json.returnData.access_token).not.toBe(forced.json.returnData.access_token);
+  });
+
+  it('"force": "false" is no force; stale without force is refused as bad para', async () => {
+    const s = await stackOf();
+    await s.envelope('access_token', {});
+    const notForced = await s.envelope('access_token', { force: 'false' });
+    expect(notForced.json.returnCode).toBe(0);
+    expect(s.sim.calls('stable_token')).toBe(1);
+    const bad = await s.envelope('access_token', { stale: 'x' });
+    expect(bad.json.returnCode).toBe(1003);
+  });
+
+  it('classic mode: a forced refresh mints a new token and the old one keeps working for 5 minutes', async () => {
+    const s = await stackOf();
+    const old = (await s.envelope('access_token', { appid: MP2.appid })).json.returnData.access_token;
+    const fresh = (await s.envelope('access_token', { appid: MP2.appid, force: true, stale: old })).json.returnData.access_token;
+    expect(fresh).not.toBe(old);
+    expect(s.sim.calls('token', MP2.appid)).toBe(2);
+    expect(s.sim.tokenState(MP2.appid, old)).toBe('valid');
+    s.sim.advance(301_000);
+    expect(s.sim.tokenState(MP2.appid, old)).not.toBe('valid');
+  });
+
+  it('stable mode spends at most 20 forced refreshes a day', async () => {
+    const s = await stackOf({ config: { credentials: { forceCooldownSeconds: 0 } } });
+    let token = (await s.envelope('access_token', {})).json.returnData.access_token;
+    for (let i = 0; i < 20; i++) {
+      s.sim.advance(31_000); // WeChat only rotates forced tokens 30 s apart
+      const r = await s.envelope('access_token', { force: true, stale: token });
+      expect(r.json.returnCode).toBe(0);
+      token = r.json.returnData.access_token;
+    }
+    const calls = s.sim.calls('stable_token');
+    s.sim.advance(31_000);
+    const over = await s.envelope('access_token', { force: true, stale: token });
+    expect(over.json).toMatchObject({ returnCode: 7101, error: { code: 'quota_exhausted' } });
+    expect(s.sim.calls('stable_token')).toBe(calls);
+    // Normal reads keep working.
+    expect((await s.envelope('access_token', {})).json.returnData.access_token).toBe(token);
+  });
+});

@@ -1,0 +1,37 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MP, MP2, startStack, type Stack } from './stack';
+
+let stack: Stack;
+afterEach(() => stack?.close());
+
+describe('the scheduled refresh', () => {
+  it('fetches every token, leaves fresh ones alone, refreshes those inside their window, and only tickets already in use', async () => {
+    stack = await startStack();
+    const cold = await stack.app.refresh();
+    expect(cold).toMatchObject({ checked: 6, refreshed: 2, failed: [] });
+    expect(stack.sim.calls('stable_token')).toBe(1);
+    expect(stack.sim.calls('token')).toBe(1);
+    expect(stack.sim.calls('getticket')).toBe(0);
+
+    await stack.post(`/jsapi/${MP.appid}/config`, { url: 'https://example.com/' });
+    expect(await stack.app.refresh()).toMatchObject({ refreshed: 0, failed: [] });
+
+    stack.sim.advance(7200_000 - 200_000);
+    const due = await stack.app.refresh();
+    expect(due).toMatchObject({ refreshed: 3, failed: [] }); // two tokens and the one ticket in use
+    expect(stack.sim.calls('getticket')).toBe(2);
+    stack.sim.resetCalls();
+    // Requests now meet fresh values: no upstream call.
+    await stack.post(`/jsapi/${MP.appid}/config`, { url: 'https://example.com/' });
+    await stack.envelope('access_token', { appid: MP2.appid });
+    expect(stack.sim.calls()).toBe(0);
+  });
+
+  it('reports failures without throwing and without secrets', async () => {
+    stack = await startStack();
+    stack.sim.fault('token', { errcode: 40164, errmsg: 'invalid ip 1.2.3.4 ipv6 ::ffff:1.2.3.4, not in whitelist' });
+    const report = await stack.app.refresh();
+    expect(report.failed).toEqual([{ key: `mp:${MP2.appid}:token`, reason: 'config_fault (errcode 40164)' }]);
+    expect(JSON.stringify(report)).not.toContain(stack.config.apps[1]!.secret);
+  });
+});

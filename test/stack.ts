@@ -1,0 +1,109 @@
+/**
+ * A whole wecred in a test: the WeChat simulator, the app booted from a real (parsed)
+ * configuration whose clock is the simulator's, and a node:http server in front of it.
+ */
+import type { Server } from 'node:http';
+import { parseConfig } from '../lib/config/load';
+import type { Config } from '../lib/config/types';
+import { realmSignature } from '../lib/crypto/realm';
+import { randomNonce } from '../lib/crypto/random';
+import { bootApp } from '../lib/gateway/boot';
+import type { App } from '../lib/gateway/http';
+import { createLogger } from '../lib/log/logger';
+import { createNodeServer, listen } from '../lib/platform/node-http';
+import { createMemoryStore } from '../lib/store/memory';
+import type { Store } from '../lib/store/port';
+import { WechatSim, type SimOptions } from '../sim';
+
+export const MP = { appid: 'wx1111111111111111', secret: 'mp-secret-1111' };
+export const MP2 = { appid: 'wx2222222222222222', secret: 'mp-secret-2222' };
+export const REALM = { key: 'biz', secret: 'biz-realm-secret-0123456789' };
+export const ADMIN = { key: 'ops', secret: 'ops-realm-secret-0123456789' };
+
+export interface StackOptions {
+  /** Raw configuration merged over the defaults below. */
+  config?: Record<string, unknown>;
+  /** Shared store (several stacks = several processes sharing one store). */
+  store?: Store;
+  /** Reuse a simulator (several stacks talking to one WeChat). */
+  sim?: WechatSim;
+  simOptions?: SimOptions;
+}
+
+export interface Stack {
+  sim: WechatSim;
+  app: App;
+  config: Config;
+  store: Store;
+  url: string;
+  logs: Record<string, unknown>[];
+  /** POST / with a Wafer envelope, signed by `realm` unless null. */
+  envelope(interfaceName: string, para: unknown, realm?: { key: string; secret: string } | null): Promise<{ status: number; json: any }>;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+export function signedHeaders(realm: { key: string; secret: string }, path: string, body: string, timestamp = Math.floor(Date.now() / 1000), nonce = randomNonce(16)) {
+  return {
+    'x-wecred-realm': realm.key,
+    'x-wecred-timestamp': String(timestamp),
+    'x-wecred-nonce': nonce,
+    'x-wecred-signature': realmSignature(realm.secret, { method: 'POST', path, timestamp: String(timestamp), nonce, body }),
+  };
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const sim = opts.sim ?? (await WechatSim.start(opts.simOptions));
+  const raw = {
+    apps: [
+      { ...MP, type: 'mp', default: true },
+      { ...MP2, type: 'mp', tokenMode: 'classic' },
+    ],
+    realms: [
+      { ...REALM, apps: [MP.appid, MP2.appid], interfaces: ['access_token', 'ticket'] },
+      { ...ADMIN, admin: true },
+    ],
+    store: 'memory:',
+    upstream: { mp: sim.url, timeoutMs: 1000, budgetMs: 4000 },
+    ...opts.config,
+  };
+  const config = parseConfig(raw, {});
+  for (const app of config.apps) sim.addApp(app.appid, app.secret);
+  const logs: Record<string, unknown>[] = [];
+  const store = opts.store ?? createMemoryStore();
+  const app = await bootApp(config, { clock: () => sim.now(), store, log: createLogger((line) => logs.push(JSON.parse(line)), 'debug') });
+  const server: Server = createNodeServer(app, { maxBodyBytes: config.maxBodyBytes });
+  const url = await listen(server, 0, '127.0.0.1');
+
+  const post: Stack['post'] = async (path, body, headers = {}) => {
+    const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const text = await res.text();
+    let json: unknown = text;
+    try {
+      json = JSON.parse(text);
+    } catch {}
+    return { status: res.status, json, headers: res.headers };
+  };
+
+  return {
+    sim,
+    app,
+    config,
+    store,
+    url,
+    logs,
+    post,
+    async envelope(interfaceName, para, realm = REALM) {
+      const body = JSON.stringify({ version: 1, componentName: 'MA', interface: { interfaceName, para } });
+      const headers = realm ? signedHeaders(realm, '/', body, Math.floor(sim.now() / 1000)) : {};
+      const { status, json } = await post('/', body, headers);
+      return { status, json };
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      if (!opts.store) await app.close();
+      if (!opts.sim) await sim.close();
+    },
+  };
+}
