@@ -36,7 +36,7 @@ async function coldFetches(n: number): Promise<{ token: number; ticket: number; 
   sim.addApp(APP.appid, APP.secret);
   const w = await wecred(sim);
   const answers = await Promise.all(
-    Array.from({ length: n }, () => fetch(`${w.url}/jsapi/${APP.appid}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY }).then((r) => r.json())),
+    Array.from({ length: n }, () => fetch(`${w.url}/jsapi/${APP.appid}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY }).then((r) => r.json() as Promise<any>)),
   );
   const url = JSON.parse(BODY).url;
   const ok = answers.filter((a) => sim.verifyJsapiSignature({ appid: APP.appid, url, nonceStr: a.nonceStr, timestamp: a.timestamp, signature: a.signature })).length;

@@ -32,7 +32,7 @@ describe('npm start without configuration (demo mode)', () => {
 
     const body = JSON.stringify({ interface: { interfaceName: 'status', para: {} } });
     const res = await fetch(server.url + '/', { method: 'POST', headers: { 'content-type': 'application/json', ...signedHeaders(DEMO_REALM, '/', body) }, body });
-    const json = await res.json();
+    const json = (await res.json()) as any;
     expect(json.returnCode).toBe(0);
     expect(json.returnData.store).toBe('file');
     expect(json.returnData.credentials.find((c: { key: string }) => c.key === `mp:${appid}:ticket:jsapi`)).toMatchObject({ present: true });

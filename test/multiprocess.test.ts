@@ -26,7 +26,7 @@ describe('two processes sharing one file store', () => {
     const url = 'https://example.com/shared?p=1';
     const answers = await Promise.all(
       Array.from({ length: 300 }, (_, i) =>
-        fetch(`${servers[i % 2]!.url}/jsapi/${MP.appid}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url }) }).then((r) => r.json()),
+        fetch(`${servers[i % 2]!.url}/jsapi/${MP.appid}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url }) }).then((r) => r.json() as Promise<any>),
       ),
     );
     expect(sim.calls('stable_token')).toBe(1);

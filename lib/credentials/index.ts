@@ -4,13 +4,14 @@ import type { Logger } from '../log/logger';
 import type { Store } from '../store/port';
 import type { MpClient } from '../wechat/mp';
 import { CredentialManager, type Clock } from './manager';
-import { mpTicketSource, mpTokenSource, type TicketType } from './mp';
+import { mpTicketSource, mpTokenSource } from './mp';
+import type { TicketType } from '../wechat/mp';
 import type { CredentialSource } from './source';
 
 export { CredentialManager, type Clock, type Credential, type GetOptions } from './manager';
 export { CredentialError, type CredentialErrorCode } from './errors';
 export type { CallContext, CredentialSource } from './source';
-export type { TicketType } from './mp';
+export type { TicketType } from '../wechat/mp';
 
 export interface Credentials {
   manager: CredentialManager;

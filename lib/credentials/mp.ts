@@ -1,12 +1,10 @@
 /** Official Account / Mini Program credentials: the access_token and the tickets that depend on it. */
 import type { AppConfig } from '../config/types';
-import type { MpClient } from '../wechat/mp';
+import type { MpClient, TicketType } from '../wechat/mp';
 import { classifyUpstream, WechatError } from '../wechat/errors';
 import { CredentialError } from './errors';
 import type { CredentialManager } from './manager';
 import type { CredentialSource } from './source';
-
-export type TicketType = 'jsapi' | 'wx_card';
 
 export function mpTokenSource(app: AppConfig, client: MpClient): CredentialSource {
   const stable = app.tokenMode === 'stable';
