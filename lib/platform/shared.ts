@@ -1,0 +1,119 @@
+/**
+ * Small helpers every event adapter uses to build the neutral request, plus the result
+ * shapes the adapters share. Nothing here knows which platform produced an event.
+ */
+import type { HttpResponse, RefreshReport } from '../gateway/http';
+
+export type Json = Record<string, unknown>;
+
+/** Logs platform-level failures; `lib/log`'s Logger fits. */
+export interface PlatformLogger {
+  log(level: 'error' | 'warn', event: string, fields?: Record<string, unknown>): void;
+}
+
+export function isRecord(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A header or query value as platforms send it: a string, a list, sometimes a number. */
+function valueList(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  if (Array.isArray(value)) return value.flatMap(valueList);
+  if (typeof value === 'string') return [value];
+  if (typeof value === 'number' || typeof value === 'boolean') return [String(value)];
+  return [];
+}
+
+/**
+ * Header names lower-cased; values of names that repeat (as a list, or spelled in two
+ * cases) joined with ', '.
+ */
+export function lowerHeaders(...sources: unknown[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const source of sources) {
+    if (!isRecord(source)) continue;
+    for (const [name, raw] of Object.entries(source)) {
+      const values = valueList(raw);
+      if (values.length === 0) continue;
+      const key = name.toLowerCase();
+      const joined = values.join(', ');
+      const prev = out[key];
+      out[key] = prev === undefined ? joined : `${prev}, ${joined}`;
+    }
+  }
+  return out;
+}
+
+/** Already-decoded query parameters; for a repeated key (a list) the last value wins. */
+export function lastValues(query: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!isRecord(query)) return out;
+  for (const [key, raw] of Object.entries(query)) {
+    const values = valueList(raw);
+    const last = values[values.length - 1];
+    if (last !== undefined) out[key] = last;
+  }
+  return out;
+}
+
+/** A raw query string (`a=1&b=%20x`) decoded; the last value wins. */
+export function parseQueryString(raw: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of new URLSearchParams(raw)) out[key] = value;
+  return out;
+}
+
+/** The body as text: '' when absent, base64 decoded to UTF-8 when the platform says so. */
+export function bodyText(body: unknown, isBase64Encoded: unknown): string {
+  if (body === undefined || body === null) return '';
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  return isBase64Encoded === true ? Buffer.from(text, 'base64').toString('utf8') : text;
+}
+
+export function leadingSlash(path: unknown): string {
+  const p = typeof path === 'string' ? path : '';
+  return p.startsWith('/') ? p : `/${p}`;
+}
+
+export function upperMethod(method: unknown): string {
+  return typeof method === 'string' && method !== '' ? method.toUpperCase() : 'GET';
+}
+
+export function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** What API-gateway style platforms (SCF, API Gateway v1/v2, Function URLs) expect back. */
+export interface ProxyResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+  isBase64Encoded: false;
+}
+
+export function proxyResult(res: HttpResponse): ProxyResult {
+  return { statusCode: res.status, headers: { ...res.headers }, body: res.body, isBase64Encoded: false };
+}
+
+/** What a timer invocation returns: the refresh report, JSON-able, with an overall flag. */
+export interface TimerResult extends RefreshReport {
+  ok: boolean;
+}
+
+export function timerResult(report: RefreshReport): TimerResult {
+  return {
+    ok: report.failed.length === 0,
+    checked: report.checked,
+    refreshed: report.refreshed,
+    failed: report.failed.map((f) => ({ key: f.key, reason: f.reason })),
+  };
+}
+
+/** A platform-level JSON error response (the app never produced it). */
+export function errorResponse(status: number, code: string, message: string): HttpResponse {
+  return {
+    status,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ error: { code, message } }),
+  };
+}
