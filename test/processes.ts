@@ -1,8 +1,10 @@
 /** Real wecred processes (`functions/server.ts` under tsx), as `npm start` runs them. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+// tsx's loader by absolute URL: the server may run in a directory without node_modules (demo mode on a bare machine).
+const tsxLoader = pathToFileURL(`${root}/node_modules/tsx/dist/loader.mjs`).href;
 
 export interface ServerProcess {
   url: string;
@@ -11,7 +13,7 @@ export interface ServerProcess {
 }
 
 export function startServerProcess(env: Record<string, string>, cwd = root): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', `${root}/functions/server.ts`], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', tsxLoader, `${root}/functions/server.ts`], {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -24,7 +24,7 @@ describe('the scheduled refresh', () => {
     // Requests now meet fresh values: no upstream call.
     await stack.post(`/jsapi/${MP.appid}/config`, { url: 'https://example.com/' });
     await stack.envelope('access_token', { appid: MP2.appid });
-    expect(stack.sim.calls()).toBe(0);
+    expect([stack.sim.calls('stable_token'), stack.sim.calls('token'), stack.sim.calls('getticket')]).toEqual([0, 0, 0]);
   });
 
   it('reports failures without throwing and without secrets', async () => {
@@ -33,5 +33,29 @@ describe('the scheduled refresh', () => {
     const report = await stack.app.refresh();
     expect(report.failed).toEqual([{ key: `mp:${MP2.appid}:token`, reason: 'config_fault (errcode 40164)' }]);
     expect(JSON.stringify(report)).not.toContain(stack.config.apps[1]!.secret);
+  });
+});
+
+describe('a ticket WeChat will not renew before it expires', () => {
+  it('costs at most one fetch a minute in its refresh window, is served to its last second, then is replaced', async () => {
+    stack = await startStack();
+    const body = { url: 'https://example.com/' };
+    const sign = async () => (await stack.post(`/jsapi/${MP.appid}/config`, body)).json;
+    await sign();
+    expect(stack.sim.calls('getticket')).toBe(1);
+    // Through the last 5 minutes of the ticket's life, a request every 5 s.
+    stack.sim.advance(7200_000 - 300_000);
+    for (let t = 0; t < 295; t += 5) {
+      const cfg = await sign();
+      expect(stack.sim.verifyJsapiSignature({ appid: MP.appid, url: body.url, nonceStr: cfg.nonceStr, timestamp: cfg.timestamp, signature: cfg.signature })).toBe(true);
+      stack.sim.advance(5000);
+    }
+    expect(stack.sim.calls('getticket')).toBeLessThanOrEqual(1 + 6);
+    stack.sim.advance(10_000); // past the first ticket's expiry
+    const cfg = await sign();
+    expect(stack.sim.verifyJsapiSignature({ appid: MP.appid, url: body.url, nonceStr: cfg.nonceStr, timestamp: cfg.timestamp, signature: cfg.signature })).toBe(true);
+    const before = stack.sim.calls('getticket');
+    await sign();
+    expect(stack.sim.calls('getticket')).toBe(before);
   });
 });

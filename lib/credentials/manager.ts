@@ -44,8 +44,13 @@ export interface GetOptions {
 export type FetchReason = 'refresh' | 'force' | 'rejected';
 export const FETCH_REASONS: readonly FetchReason[] = ['refresh', 'force', 'rejected'];
 
-/** A value that dies within this margin is not handed out while a refresh can still replace it. */
-const USABLE_MARGIN_MS = 15_000;
+/**
+ * A refresh may hand back the value we already have: WeChat re-issues a ticket (and a stable
+ * token outside its last 5 minutes) unchanged until it expires. So a value refreshed this
+ * recently counts as fresh while it lives, and such a value costs one fetch a minute, not one
+ * per request, until WeChat replaces it.
+ */
+const MIN_REFRESH_INTERVAL_MS = 60_000;
 const COUNTER_TTL_MS = 3 * 86_400_000;
 
 /** What to do with the row we see: hand it out, or (try to) refresh it. May throw. */
@@ -90,9 +95,9 @@ export class CredentialManager {
     return this.guard(() => this.store.read(key));
   }
 
-  /** True when the row holds a value outside its refresh window. */
+  /** True when the row holds a value that needs no refresh yet. */
   isFresh(row: CredentialRow, now: number): boolean {
-    return this.isUsable(row, now) && row.expiresAt - this.o.refreshAheadMs > now;
+    return this.isUsable(row, now) && (row.expiresAt - this.o.refreshAheadMs > now || now - row.refreshedAt < MIN_REFRESH_INTERVAL_MS);
   }
 
   /** Today's upstream fetches of a credential, per reason (and per caller for the callers given). */
@@ -113,8 +118,9 @@ export class CredentialManager {
     return out;
   }
 
+  /** Still valid upstream. Handed out to the last second when no refresh can replace it: the caller sees expires_in. */
   private isUsable(row: CredentialRow, now: number): boolean {
-    return row.value !== '' && row.expiresAt - now > USABLE_MARGIN_MS;
+    return row.value !== '' && row.expiresAt > now;
   }
 
   // ---- the three ways of deciding --------------------------------------------------------

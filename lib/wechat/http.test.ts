@@ -133,6 +133,12 @@ describe('callJson: failures', () => {
     expect(Date.now() - t0).toBeLessThan(900);
   });
 
+  it('a fractional timeout (what is left of a request budget) is a timeout, not a crash', async () => {
+    up.reply('/slow2', { delayMs: 1000, body: '{}' });
+    const err = await failure(callJson('x', `${up.base}/slow2`, { timeoutMs: 80.6 }));
+    expect(err).toMatchObject({ reason: 'timeout' });
+  });
+
   it('slow body after prompt headers → timeout', async () => {
     up.reply('/slowbody', { bodyDelayMs: 1000, body: '{}' });
     await expect(callJson('x', `${up.base}/slowbody`, { timeoutMs: 100 })).rejects.toMatchObject({

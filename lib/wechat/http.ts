@@ -17,7 +17,7 @@ export interface CallInit {
 }
 
 export async function callJson(endpoint: string, url: string, init: CallInit): Promise<Record<string, unknown>> {
-  const signal = AbortSignal.timeout(init.timeoutMs);
+  const signal = AbortSignal.timeout(Math.max(1, Math.ceil(init.timeoutMs))); // it takes whole milliseconds only
   const method = init.method ?? (init.json === undefined ? 'GET' : 'POST');
   const headers: Record<string, string> = { accept: 'application/json' };
   let body: string | undefined;

@@ -1,0 +1,363 @@
+/**
+ * The Store conformance suite: every adapter (memory, file, mysql, dynamodb, redis) calls
+ * `storeConformance('name', open)` from its test file and must pass it unchanged.
+ *
+ * It tests only the contract of `port.ts`. Every test uses fresh random keys, so the suite can
+ * run against a shared database that other runs (or other suites) also use. Times are passed
+ * explicitly, based on the real clock so adapters with native TTLs keep rows alive.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CredentialRow, CredentialUpdate, Store } from './port';
+
+export function storeConformance(name: string, open: () => Promise<Store>): void {
+  describe(`Store conformance: ${name}`, () => {
+    let store: Store;
+    beforeAll(async () => {
+      store = await open();
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    const run = randomUUID().slice(0, 8);
+    let seq = 0;
+    /** A key no other test (nor run) uses. */
+    const fresh = (label = 'k') => `conf:${run}:${++seq}:${label}:${randomUUID()}`;
+    const MIN = 60_000;
+    const update = (value: string, at: number): CredentialUpdate => ({ value, expiresAt: at + 120 * MIN, refreshedAt: at, forcedAt: at - 5 });
+
+    describe('read', () => {
+      it('returns null for a key never written nor leased', async () => {
+        expect(await store.read(fresh())).toBeNull();
+      });
+    });
+
+    describe('acquireLease', () => {
+      it('creates an absent row (version 0, no value) with the lease taken, and returns it', async () => {
+        const key = fresh();
+        const now = Date.now();
+        const row = await store.acquireLease(key, 'owner-a', now + 10_000, now);
+        const expected: CredentialRow = {
+          key,
+          value: '',
+          expiresAt: 0,
+          refreshedAt: 0,
+          version: 0,
+          leaseOwner: 'owner-a',
+          leaseUntil: now + 10_000,
+          forcedAt: 0,
+          blockedUntil: 0,
+        };
+        expect(row).toEqual(expected);
+        expect(await store.read(key)).toEqual(expected);
+      });
+
+      it('returns null while somebody holds the lease (leaseUntil > now), the holder included, and changes nothing', async () => {
+        const key = fresh();
+        const now = Date.now();
+        await store.acquireLease(key, 'owner-a', now + 10_000, now);
+        const before = await store.read(key);
+        expect(await store.acquireLease(key, 'owner-b', now + 20_000, now)).toBeNull();
+        expect(await store.acquireLease(key, 'owner-b', now + 20_000, now + 9_999)).toBeNull();
+        expect(await store.acquireLease(key, 'owner-a', now + 20_000, now + 1)).toBeNull();
+        expect(await store.read(key)).toEqual(before);
+      });
+
+      it('lets another owner win once leaseUntil <= now (a dead holder blocks nobody)', async () => {
+        const key = fresh();
+        const now = Date.now();
+        await store.acquireLease(key, 'owner-a', now + 10_000, now);
+        const row = await store.acquireLease(key, 'owner-b', now + 30_000, now + 10_000);
+        expect(row).not.toBeNull();
+        expect(row!.leaseOwner).toBe('owner-b');
+        expect(row!.leaseUntil).toBe(now + 30_000);
+        expect((await store.read(key))!.leaseOwner).toBe('owner-b');
+        const later = await store.acquireLease(key, 'owner-c', now + 99_000, now + 60_000);
+        expect(later!.leaseOwner).toBe('owner-c');
+      });
+
+      it('returns the latest value and version of an existing row', async () => {
+        const key = fresh();
+        const now = Date.now();
+        const first = await store.acquireLease(key, 'a', now + 10_000, now);
+        const u = update('value-1', now);
+        expect(await store.commit(key, first!.version, u)).toBe(true);
+        const row = await store.acquireLease(key, 'b', now + 10_000, now);
+        expect(row).toMatchObject({ key, value: 'value-1', version: 1, expiresAt: u.expiresAt, refreshedAt: u.refreshedAt, forcedAt: u.forcedAt, leaseOwner: 'b' });
+      });
+    });
+
+    describe('commit', () => {
+      it('with the expected version: true, version + 1, fields stored, lease cleared', async () => {
+        const key = fresh();
+        const now = Date.now();
+        const leased = await store.acquireLease(key, 'a', now + 10_000, now);
+        const u = update('token-1', now);
+        expect(await store.commit(key, leased!.version, u)).toBe(true);
+        expect(await store.read(key)).toEqual({
+          key,
+          value: 'token-1',
+          expiresAt: u.expiresAt,
+          refreshedAt: u.refreshedAt,
+          version: 1,
+          leaseOwner: '',
+          leaseUntil: 0,
+          forcedAt: u.forcedAt,
+          blockedUntil: 0,
+        });
+        // and again: each commit moves the version on by one
+        await store.acquireLease(key, 'b', now + 10_000, now);
+        expect(await store.commit(key, 1, update('token-2', now + 1))).toBe(true);
+        expect(await store.read(key)).toMatchObject({ value: 'token-2', version: 2, leaseOwner: '', leaseUntil: 0 });
+      });
+
+      it('with a stale version: false and nothing changes', async () => {
+        const key = fresh();
+        const now = Date.now();
+        await store.acquireLease(key, 'a', now + 10_000, now);
+        expect(await store.commit(key, 0, update('token-1', now))).toBe(true);
+        await store.acquireLease(key, 'b', now + 10_000, now);
+        const before = await store.read(key);
+        expect(await store.commit(key, 0, update('token-stale', now + 5))).toBe(false);
+        expect(await store.commit(key, 7, update('token-future', now + 5))).toBe(false);
+        expect(await store.read(key)).toEqual(before);
+      });
+    });
+
+    describe('releaseLease', () => {
+      it('by the owner clears the lease and nothing else', async () => {
+        const key = fresh();
+        const now = Date.now();
+        await store.acquireLease(key, 'a', now + 10_000, now);
+        await store.commit(key, 0, update('v', now));
+        await store.acquireLease(key, 'a', now + 10_000, now);
+        const before = await store.read(key);
+        await store.releaseLease(key, 'a');
+        expect(await store.read(key)).toEqual({ ...before, leaseOwner: '', leaseUntil: 0 });
+      });
+
+      it('by a non-owner changes nothing', async () => {
+        const key = fresh();
+        const now = Date.now();
+        await store.acquireLease(key, 'a', now + 10_000, now);
+        const before = await store.read(key);
+        await store.releaseLease(key, 'b');
+        expect(await store.read(key)).toEqual(before);
+        expect(await store.acquireLease(key, 'b', now + 10_000, now)).toBeNull();
+      });
+
+      it('lets the lease be retaken at once', async () => {
+        const key = fresh();
+        const now = Date.now();
+        await store.acquireLease(key, 'a', now + 10_000, now);
+        await store.releaseLease(key, 'a');
+        const row = await store.acquireLease(key, 'b', now + 10_000, now + 1);
+        expect(row).not.toBeNull();
+        expect(row!.leaseOwner).toBe('b');
+      });
+
+      it('stores blockedUntil whoever holds the lease; reads and commits keep it', async () => {
+        const key = fresh();
+        const now = Date.now();
+        const blocked = now + 3_600_000;
+        await store.acquireLease(key, 'a', now + 10_000, now);
+        await store.releaseLease(key, 'b', blocked); // non-owner: stored, lease untouched
+        let row = await store.read(key);
+        expect(row).toMatchObject({ blockedUntil: blocked, leaseOwner: 'a', leaseUntil: now + 10_000 });
+        expect(await store.read(key)).toEqual(row);
+
+        await store.releaseLease(key, 'a', blocked + 1); // owner: stored and lease cleared
+        row = await store.read(key);
+        expect(row).toMatchObject({ blockedUntil: blocked + 1, leaseOwner: '', leaseUntil: 0 });
+
+        const leased = await store.acquireLease(key, 'c', now + 10_000, now);
+        expect(leased!.blockedUntil).toBe(blocked + 1);
+        expect(await store.commit(key, leased!.version, update('v', now))).toBe(true);
+        expect(await store.read(key)).toMatchObject({ value: 'v', version: 1, blockedUntil: blocked + 1 });
+        await store.releaseLease(key, 'c'); // without blockedUntil: kept
+        expect((await store.read(key))!.blockedUntil).toBe(blocked + 1);
+      });
+    });
+
+    describe('insertIfAbsent', () => {
+      it('inserts once, refuses while unexpired, inserts again after expiry', async () => {
+        const key = fresh('nonce');
+        const now = Date.now();
+        expect(await store.insertIfAbsent(key, now + MIN, now)).toBe(true);
+        expect(await store.insertIfAbsent(key, now + MIN, now)).toBe(false);
+        expect(await store.insertIfAbsent(key, now + 2 * MIN, now + MIN - 1)).toBe(false);
+        expect(await store.insertIfAbsent(key, now + 3 * MIN, now + 2 * MIN)).toBe(true);
+        // the new entry carries its own expiry
+        expect(await store.insertIfAbsent(key, now + 4 * MIN, now + 2 * MIN + 1)).toBe(false);
+        expect(await store.insertIfAbsent(key, now + 5 * MIN, now + 4 * MIN)).toBe(true);
+      });
+
+      it('keeps keys apart', async () => {
+        const a = fresh('nonce');
+        const b = fresh('nonce');
+        const now = Date.now();
+        expect(await store.insertIfAbsent(a, now + MIN, now)).toBe(true);
+        expect(await store.insertIfAbsent(b, now + MIN, now)).toBe(true);
+        expect(await store.insertIfAbsent(a, now + MIN, now)).toBe(false);
+      });
+    });
+
+    describe('increment', () => {
+      it('creates at `by`, adds, reads with by = 0, resets after expiry', async () => {
+        const key = fresh('counter');
+        const now = Date.now();
+        expect(await store.increment(key, 0, now + MIN, now)).toBe(0);
+        expect(await store.increment(key, 1, now + MIN, now)).toBe(1);
+        expect(await store.increment(key, 2, now + MIN, now)).toBe(3);
+        expect(await store.increment(key, 5, now + MIN, now + 1)).toBe(8);
+        expect(await store.increment(key, 0, now + MIN, now + 2)).toBe(8);
+        expect(await store.increment(key, 0, now + MIN, now + 3)).toBe(8);
+        // expired: starts again from 0 with the new expiry
+        expect(await store.increment(key, 0, now + 3 * MIN, now + 2 * MIN)).toBe(0);
+        expect(await store.increment(key, 4, now + 3 * MIN, now + 2 * MIN)).toBe(4);
+        expect(await store.increment(key, 1, now + 3 * MIN, now + 2 * MIN + 1)).toBe(5);
+      });
+
+      it('sets expiresAt on creation only', async () => {
+        const key = fresh('counter');
+        const now = Date.now();
+        expect(await store.increment(key, 1, now + MIN, now)).toBe(1);
+        expect(await store.increment(key, 1, now + 10 * MIN, now + 1)).toBe(2);
+        expect(await store.increment(key, 0, now + 10 * MIN, now + 2 * MIN)).toBe(0);
+        expect(await store.increment(key, 1, now + 10 * MIN, now + 2 * MIN)).toBe(1);
+      });
+
+      it('keeps keys apart', async () => {
+        const a = fresh('counter');
+        const b = fresh('counter');
+        const now = Date.now();
+        await store.increment(a, 3, now + MIN, now);
+        expect(await store.increment(b, 1, now + MIN, now)).toBe(1);
+        expect(await store.increment(a, 0, now + MIN, now)).toBe(3);
+      });
+    });
+
+    describe('concurrency', () => {
+      it('50 concurrent acquireLease on one key: exactly one wins', async () => {
+        const key = fresh();
+        const now = Date.now();
+        const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.acquireLease(key, `owner-${i}`, now + 10_000, now)));
+        const winners = results.filter((r) => r !== null);
+        expect(winners).toHaveLength(1);
+        expect((await store.read(key))!.leaseOwner).toBe(winners[0]!.leaseOwner);
+      });
+
+      it('50 concurrent acquireLease on an existing, free row: exactly one wins', async () => {
+        const key = fresh();
+        const now = Date.now();
+        await store.acquireLease(key, 'setup', now + 10_000, now);
+        await store.commit(key, 0, update('v', now));
+        const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.acquireLease(key, `owner-${i}`, now + 10_000, now)));
+        expect(results.filter((r) => r !== null)).toHaveLength(1);
+      });
+
+      it('50 concurrent increments: every value 1..50 exactly once', async () => {
+        const key = fresh('counter');
+        const now = Date.now();
+        const values = await Promise.all(Array.from({ length: 50 }, () => store.increment(key, 1, now + MIN, now)));
+        expect([...values].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+        expect(await store.increment(key, 0, now + MIN, now)).toBe(50);
+      });
+
+      it('20 concurrent commits of the same expected version: exactly one succeeds', async () => {
+        const key = fresh();
+        const now = Date.now();
+        const leased = await store.acquireLease(key, 'a', now + 10_000, now);
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.commit(key, leased!.version, update(`value-${i}`, now))));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = results.indexOf(true);
+        expect(await store.read(key)).toMatchObject({ value: `value-${winner}`, version: 1 });
+      });
+
+      it('50 concurrent insertIfAbsent of one key: exactly one true', async () => {
+        const key = fresh('nonce');
+        const now = Date.now();
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.insertIfAbsent(key, now + MIN, now)));
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
+    describe('keys', () => {
+      const odd = [
+        'mp:wx1234567890abcdef:token',
+        'work:ww123/456:1000002:agent_ticket',
+        'with spaces and\ttabs',
+        '应用:令牌/票据',
+        'emoji:😀/🔑',
+        'Case:Key',
+        'case:key',
+        'CASE:KEY',
+        '.',
+        '..',
+        '../../../etc/passwd',
+        'a\\b',
+        'percent%2F_5f_',
+        'x'.repeat(300),
+        'x'.repeat(299) + 'y',
+      ];
+
+      it("keeps keys with ':' '/' spaces, unicode, case and length differences apart", async () => {
+        const prefix = fresh('odd');
+        const now = Date.now();
+        for (const [i, k] of odd.entries()) {
+          const key = `${prefix}:${k}`;
+          const leased = await store.acquireLease(key, 'a', now + 10_000, now);
+          expect(leased, k).not.toBeNull();
+          expect(leased!.key).toBe(key);
+          expect(await store.commit(key, 0, update(`value-${i}`, now))).toBe(true);
+        }
+        for (const [i, k] of odd.entries()) {
+          const key = `${prefix}:${k}`;
+          expect(await store.read(key), k).toMatchObject({ key, value: `value-${i}`, version: 1 });
+        }
+      });
+
+      it('the bare odd keys work too (credentials, nonces, counters)', async () => {
+        // Unprefixed keys may be shared with earlier runs against a persistent database, so
+        // only relative behaviour is asserted.
+        const now = Date.now();
+        const tag = randomUUID();
+        for (const k of odd) {
+          expect(await store.read(`${k}${tag}:row`), k).toBeNull();
+          expect(await store.acquireLease(`${k}${tag}:row`, 'a', now + 10_000, now), k).not.toBeNull();
+          expect(await store.insertIfAbsent(`${k}${tag}:nonce`, now + MIN, now), k).toBe(true);
+          expect(await store.insertIfAbsent(`${k}${tag}:nonce`, now + MIN, now), k).toBe(false);
+          expect(await store.increment(`${k}${tag}:counter`, 2, now + MIN, now), k).toBe(2);
+          expect(await store.increment(`${k}${tag}:counter`, 1, now + MIN, now), k).toBe(3);
+        }
+      });
+    });
+
+    describe('isolation of returned rows', () => {
+      it('rows returned by read and acquireLease are copies', async () => {
+        const key = fresh();
+        const now = Date.now();
+        const leased = await store.acquireLease(key, 'a', now + 10_000, now);
+        leased!.value = 'mutated';
+        leased!.version = 42;
+        leased!.leaseOwner = 'mallory';
+        const read1 = await store.read(key);
+        expect(read1).toMatchObject({ value: '', version: 0, leaseOwner: 'a' });
+        read1!.value = 'mutated again';
+        read1!.leaseUntil = 0;
+        expect(await store.read(key)).toMatchObject({ value: '', version: 0, leaseOwner: 'a', leaseUntil: now + 10_000 });
+        expect(await store.acquireLease(key, 'b', now + 10_000, now)).toBeNull();
+      });
+    });
+
+    describe('close', () => {
+      it('resolves (on a separately opened instance)', async () => {
+        const other = await open();
+        expect(typeof other.kind).toBe('string');
+        await other.read(fresh());
+        await expect(other.close()).resolves.toBeUndefined();
+      });
+    });
+  });
+}

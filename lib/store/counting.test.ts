@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { countStoreOps } from './counting';
+import { createMemoryStore } from './memory';
+
+describe('countStoreOps', () => {
+  it('counts every port call, passes results through, and resets', async () => {
+    const counted = countStoreOps(createMemoryStore());
+    const { store } = counted;
+    expect(store.kind).toBe('memory');
+    expect(counted.ops()).toBe(0);
+    expect(await store.read('k')).toBeNull();
+    const row = await store.acquireLease('k', 'o', 10, 0);
+    expect(row?.leaseOwner).toBe('o');
+    expect(await store.commit('k', 0, { value: 'v', expiresAt: 100, refreshedAt: 0, forcedAt: 0 })).toBe(true);
+    await store.releaseLease('k', 'o', 5);
+    expect(await store.insertIfAbsent('n', 10, 0)).toBe(true);
+    expect(await store.increment('c', 2, 10, 0)).toBe(2);
+    expect(counted.ops()).toBe(6);
+    expect(counted.byOp()).toEqual({ read: 1, acquireLease: 1, commit: 1, releaseLease: 1, insertIfAbsent: 1, increment: 1 });
+    expect((await store.read('k'))!.blockedUntil).toBe(5);
+    counted.reset();
+    expect(counted.ops()).toBe(0);
+    await store.close();
+    expect(counted.ops()).toBe(0);
+  });
+});

@@ -1,0 +1,62 @@
+/**
+ * Counts every Store port call (read, acquireLease, commit, releaseLease, insertIfAbsent,
+ * increment) made through the wrapper: benchmarks use it to prove "0 store ops per warm request".
+ * `close` is passed through and not counted.
+ */
+import type { Store } from './port';
+
+export type StoreOp = 'read' | 'acquireLease' | 'commit' | 'releaseLease' | 'insertIfAbsent' | 'increment';
+
+export interface CountingStore {
+  store: Store;
+  /** Port calls since creation or the last reset. */
+  ops(): number;
+  /** The same, per operation. */
+  byOp(): Record<StoreOp, number>;
+  reset(): void;
+}
+
+export function countStoreOps(inner: Store): CountingStore {
+  const zero = (): Record<StoreOp, number> => ({ read: 0, acquireLease: 0, commit: 0, releaseLease: 0, insertIfAbsent: 0, increment: 0 });
+  let counts = zero();
+  const store: Store = {
+    get kind() {
+      return inner.kind;
+    },
+    read(key) {
+      counts.read++;
+      return inner.read(key);
+    },
+    acquireLease(key, owner, leaseUntil, now) {
+      counts.acquireLease++;
+      return inner.acquireLease(key, owner, leaseUntil, now);
+    },
+    commit(key, expectedVersion, update) {
+      counts.commit++;
+      return inner.commit(key, expectedVersion, update);
+    },
+    releaseLease(key, owner, blockedUntil) {
+      counts.releaseLease++;
+      return inner.releaseLease(key, owner, blockedUntil);
+    },
+    insertIfAbsent(key, expiresAt, now) {
+      counts.insertIfAbsent++;
+      return inner.insertIfAbsent(key, expiresAt, now);
+    },
+    increment(key, by, expiresAt, now) {
+      counts.increment++;
+      return inner.increment(key, by, expiresAt, now);
+    },
+    close() {
+      return inner.close();
+    },
+  };
+  return {
+    store,
+    ops: () => Object.values(counts).reduce((a, b) => a + b, 0),
+    byOp: () => ({ ...counts }),
+    reset: () => {
+      counts = zero();
+    },
+  };
+}

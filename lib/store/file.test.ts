@@ -1,0 +1,269 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { storeConformance } from './conformance';
+import { createFileStore, encodeKey } from './file';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '../..');
+const tempDirs: string[] = [];
+const tempDir = (label: string) => {
+  const d = mkdtempSync(path.join(tmpdir(), `wecred-store-${label}-`));
+  tempDirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+
+const confDir = tempDir('conformance');
+storeConformance('file', () => createFileStore(confDir));
+const noLinkDir = tempDir('conformance-nolink');
+storeConformance('file (without hard links)', () => createFileStore(noLinkDir, { hardLinks: false }));
+
+describe('file store: naming', () => {
+  it('encodes keys injectively into safe, case-insensitive-safe names', () => {
+    const keys = ['mp:wx1:token', 'MP:WX1:TOKEN', 'a/b', 'a_2fb', 'a b', '', '.', '..', '应用', '😀', 'x'.repeat(500), 'x'.repeat(499) + 'y'];
+    const names = keys.map(encodeKey);
+    expect(new Set(names.map((n) => n.toLowerCase())).size).toBe(keys.length);
+    for (const n of names) {
+      expect(n).toMatch(/^(~[0-9a-f]{64}|[a-z0-9_-]{1,120})$/);
+    }
+    expect(encodeKey('mp:wx1:token')).toBe('mp_3awx1_3atoken');
+  });
+
+  it('creates the directory recursively and keeps rows in readable files', async () => {
+    const dir = path.join(tempDir('mkdir'), 'a', 'b', 'c');
+    const store = await createFileStore(dir);
+    await store.acquireLease('mp:wx1:token', 'o', 10, 0);
+    const text = await readFile(path.join(dir, 'credentials', 'mp_3awx1_3atoken.json'), 'utf8');
+    expect(JSON.parse(text)).toMatchObject({ key: 'mp:wx1:token', leaseOwner: 'o' });
+    const names = await readdir(path.join(dir, 'credentials'));
+    expect(names).toEqual(['mp_3awx1_3atoken.json']); // no lock or temp file left behind
+    await store.close();
+  });
+});
+
+describe('file store: damage and crashes', () => {
+  it('reads a corrupt row as null and repairs it through the commit path', async () => {
+    const store = await createFileStore(tempDir('corrupt'));
+    const key = 'mp:wx1:token';
+    const { file } = store.paths('credentials', key);
+    for (const garbage of ['not json {', '', '{"key":"mp:wx1:token"}', '[1,2]', '{"key":"other","value":"","version":0,"leaseOwner":"","leaseUntil":0}']) {
+      await writeFile(file, garbage);
+      expect(await store.read(key)).toBeNull();
+      const leased = await store.acquireLease(key, 'o', 2_000, 1_000);
+      expect(leased).toMatchObject({ key, version: 0, value: '', leaseOwner: 'o' });
+      expect(await store.commit(key, 0, { value: 'repaired', expiresAt: 9_000, refreshedAt: 1_000, forcedAt: 0 })).toBe(true);
+      expect(await store.read(key)).toMatchObject({ value: 'repaired', version: 1 });
+    }
+    await store.close();
+  });
+
+  it('treats corrupt nonce and counter files as absent', async () => {
+    const store = await createFileStore(tempDir('corrupt-nc'));
+    await writeFile(store.paths('nonces', 'n').file, '\u0000\u0001garbage');
+    await writeFile(store.paths('counters', 'c').file, '{"key":"c","value":"x"');
+    expect(await store.insertIfAbsent('n', 5_000, 1_000)).toBe(true);
+    expect(await store.insertIfAbsent('n', 5_000, 1_000)).toBe(false);
+    expect(await store.increment('c', 0, 5_000, 1_000)).toBe(0);
+    expect(await store.increment('c', 3, 5_000, 1_000)).toBe(3);
+    await store.close();
+  });
+
+  it('breaks a lock file left by a crashed holder within a few seconds', async () => {
+    const store = await createFileStore(tempDir('stale'));
+    const key = 'mp:wx1:token';
+    const { lock } = store.paths('credentials', key);
+    await writeFile(lock, '4242.crashed'); // a holder died mid-write, just now
+    const t0 = Date.now();
+    const row = await store.acquireLease(key, 'survivor', 2_000, 1_000);
+    const waited = Date.now() - t0;
+    expect(row?.leaseOwner).toBe('survivor');
+    expect(waited).toBeGreaterThanOrEqual(2_500); // it did respect the lock while fresh (default staleLockMs 3 s)
+    expect(waited).toBeLessThan(6_000);
+    await expect(stat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
+    await store.close();
+  });
+
+  it('breaks an old lock file at once, and an empty one too', async () => {
+    const store = await createFileStore(tempDir('stale-old'));
+    const { lock } = store.paths('counters', 'c');
+    await writeFile(lock, '');
+    const past = new Date(Date.now() - 60_000);
+    await utimes(lock, past, past);
+    const t0 = Date.now();
+    expect(await store.increment('c', 1, 5_000, 1_000)).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(500);
+    await store.close();
+  });
+
+  it('with many waiters on a stale lock, exactly one breaks it per cycle and every write lands once', async () => {
+    const dir = tempDir('stale-many');
+    const stores = await Promise.all(Array.from({ length: 4 }, () => createFileStore(dir, { staleLockMs: 300 })));
+    const { lock } = stores[0]!.paths('counters', 'c');
+    await writeFile(lock, 'crashed');
+    const values = (
+      await Promise.all(stores.map((s) => Promise.all(Array.from({ length: 10 }, () => s.increment('c', 1, 99_000, 1_000)))))
+    ).flat();
+    expect(values.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    await Promise.all(stores.map((s) => s.close()));
+  });
+
+  it('never shows a reader a torn file while rows are rewritten', async () => {
+    const store = await createFileStore(tempDir('torn'));
+    const key = 'k';
+    await store.acquireLease(key, 'o', 1, 0);
+    let done = false;
+    let reads = 0;
+    const reader = (async () => {
+      while (!done) {
+        const row = await store.read(key);
+        expect(row).not.toBeNull();
+        reads++;
+      }
+    })();
+    for (let v = 0; v < 200; v++) {
+      expect(await store.commit(key, v, { value: 'x'.repeat(v * 50), expiresAt: v, refreshedAt: v, forcedAt: 0 })).toBe(true);
+    }
+    done = true;
+    await reader;
+    expect(reads).toBeGreaterThan(0);
+    expect((await store.read(key))!.version).toBe(200);
+    await store.close();
+  });
+});
+
+describe('file store: garbage', () => {
+  it('sweep removes expired nonces and counters, keeps live ones and credentials', async () => {
+    const store = await createFileStore(tempDir('sweep'), { sweepEveryWrites: 1e9, sweepIntervalMs: 1e12 });
+    for (let i = 0; i < 20; i++) await store.insertIfAbsent(`old:${i}`, 1_000, 500);
+    for (let i = 0; i < 5; i++) await store.insertIfAbsent(`live:${i}`, 10_000, 500);
+    await store.increment('old-counter', 1, 1_000, 500);
+    await store.increment('live-counter', 1, 10_000, 500);
+    await store.acquireLease('cred', 'o', 1_000, 500);
+    await store.sweep(); // wait for the sweep the first write started
+    expect(await store.sweep(2_000)).toBe(21);
+    expect(await readdir(path.join(store.dir, 'nonces'))).toHaveLength(5);
+    expect(await readdir(path.join(store.dir, 'counters'))).toHaveLength(1);
+    expect(await store.read('cred')).not.toBeNull();
+    expect(await store.insertIfAbsent('live:0', 10_000, 2_000)).toBe(false);
+    expect(await store.insertIfAbsent('old:0', 10_000, 2_000)).toBe(true);
+    expect(await store.increment('live-counter', 0, 10_000, 2_000)).toBe(1);
+    await store.close();
+  });
+
+  it('sweeps by itself, off the hot path, so nonces never pile up', async () => {
+    const store = await createFileStore(tempDir('autosweep'), { sweepEveryWrites: 50 });
+    let now = Date.now() - 60_000; // the store's clock runs behind the real one: only `now` decides expiry
+    for (let i = 0; i < 400; i++) {
+      await store.insertIfAbsent(`nonce:${i}`, now + 10, now);
+      now += 5; // each nonce lives 10 ms of store time
+    }
+    await store.close(); // waits for a sweep under way
+    const left = (await readdir(path.join(store.dir, 'nonces'))).length;
+    expect(left).toBeLessThan(120);
+  });
+
+  it('removes leftovers of crashed writers (old temp files, old locks)', async () => {
+    const store = await createFileStore(tempDir('leftovers'));
+    const { file, lock } = store.paths('credentials', 'k');
+    const tmp = `${file}.999.1.abc.tmp`;
+    await writeFile(tmp, '{"partial":');
+    await writeFile(lock, 'crashed');
+    const freshTmp = `${file}.999.2.def.tmp`;
+    await writeFile(freshTmp, '{');
+    const old = new Date(Date.now() - 3_600_000);
+    await utimes(tmp, old, old);
+    await utimes(lock, old, old);
+    expect(await store.sweep()).toBe(2);
+    expect(await readdir(path.dirname(file))).toEqual([path.basename(freshTmp)]);
+    await store.close();
+  });
+});
+
+interface WorkerResult {
+  id: string;
+  leases: boolean[];
+  commits: boolean[];
+  inserts: boolean[];
+  replaced: boolean[];
+  increments: number[];
+}
+
+function startWorker(job: object): { ready: Promise<void>; go(): void; result: Promise<WorkerResult> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'testdata', 'worker.ts'), JSON.stringify(job)], {
+    cwd: repoRoot,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  let onReady!: () => void;
+  const ready = new Promise<void>((resolve) => (onReady = resolve));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+    if (out.startsWith('ready\n')) onReady();
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const result = new Promise<WorkerResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`worker exited ${code}: ${err}`));
+      const line = out.split('\n').filter(Boolean).pop() ?? '';
+      try {
+        resolve(JSON.parse(line) as WorkerResult);
+      } catch {
+        reject(new Error(`worker printed no result: ${out} ${err}`));
+      }
+    });
+  });
+  return { ready, go: () => child.stdin.end('go\n'), result };
+}
+
+describe('file store: across processes', () => {
+  it('4 processes: one lease winner per round, one commit per version, one insert per nonce, exact counter', async () => {
+    const dir = tempDir('xproc');
+    const now = Date.now();
+    const rounds = 40;
+    const nonces = 60;
+    const increments = 50;
+    const parent = await createFileStore(dir);
+    for (let r = 0; r < rounds; r++) await parent.acquireLease(`commit:${r}`, 'parent', now + 60_000, now);
+    for (let k = 0; k < nonces; k++) await parent.insertIfAbsent(`old:${k}`, now - 1, now - 1000); // expired: replaced under the lock
+
+    const workers = Array.from({ length: 4 }, (_, i) =>
+      startWorker({ dir, id: `w${i}`, leaseRounds: rounds, commitRounds: rounds, nonces, increments, now }),
+    );
+    await Promise.all(workers.map((w) => w.ready));
+    for (const w of workers) w.go();
+    const results = await Promise.all(workers.map((w) => w.result));
+
+    for (let r = 0; r < rounds; r++) {
+      const winners = results.filter((res) => res.leases[r]);
+      expect(winners, `lease round ${r}`).toHaveLength(1);
+      expect((await parent.read(`lease:${r}`))!.leaseOwner).toBe(winners[0]!.id);
+
+      const committers = results.filter((res) => res.commits[r]);
+      expect(committers, `commit round ${r}`).toHaveLength(1);
+      expect(await parent.read(`commit:${r}`)).toMatchObject({ value: committers[0]!.id, version: 1, leaseOwner: '' });
+    }
+    for (let k = 0; k < nonces; k++) {
+      expect(results.filter((res) => res.inserts[k]), `nonce ${k}`).toHaveLength(1);
+      expect(results.filter((res) => res.replaced[k]), `expired nonce ${k}`).toHaveLength(1);
+    }
+    const all = results.flatMap((res) => res.increments).sort((a, b) => a - b);
+    expect(all).toEqual(Array.from({ length: 4 * increments }, (_, i) => i + 1));
+    expect(await parent.increment('counter', 0, now + 60_000, now)).toBe(4 * increments);
+
+    // nothing left behind: no lock or temp files
+    for (const ns of ['credentials', 'nonces', 'counters']) {
+      const stray = (await readdir(path.join(dir, ns))).filter((n) => !n.endsWith('.json'));
+      expect(stray, ns).toEqual([]);
+    }
+    await parent.close();
+  });
+});

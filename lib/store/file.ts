@@ -1,0 +1,527 @@
+/**
+ * The file Store: the embedded default. A directory that any number of local processes may
+ * share (several `npm start` workers, a refresher next to a server).
+ *
+ * Layout
+ *   DIR/credentials/NAME.json   one CredentialRow per file
+ *   DIR/nonces/NAME.json        {"key","expiresAt"}
+ *   DIR/counters/NAME.json      {"key","value","expiresAt"}
+ *   ...NAME.lock                the key's mutex while a read-modify-write is under way
+ *   ...NAME.json.*.tmp          a write in progress (renamed over NAME.json when complete)
+ * NAME is the key's UTF-8 bytes with [a-z0-9-] kept and every other byte written `_hh`
+ * (lower-case hex): injective, readable for typical keys (`mp_3awx1234_3atoken`), safe on
+ * case-insensitive file systems, free of '.', '/' and ':'. A key whose name would exceed
+ * 120 characters is named `~` + sha256(key) instead; the key is stored in the file and checked
+ * on read.
+ *
+ * Reads are lock-free: one readFile. Files are only ever replaced by rename(2), so a reader
+ * sees the old or the new file, never a torn one. A file that does not parse (damaged by hand
+ * or by a disk fault) reads as absent and is replaced by the next write.
+ *
+ * Writes (acquireLease, commit, releaseLease, insertIfAbsent, increment) are read-modify-write
+ * cycles under a per-key mutex that works across processes: the lock file NAME.lock created
+ * with O_CREAT|O_EXCL ('wx'), holding a random token. Waiters retry after a short randomized
+ * sleep. A lock file older than `staleLockMs` belongs to a holder that crashed mid-cycle: it
+ * is broken by renaming it aside (only one breaker's rename can succeed) and checking the
+ * moved file is the very one judged stale (same inode and mtime); if a newer lock was moved
+ * by mistake it is linked back. Before renaming its new file into place, a writer checks that
+ * the lock still holds its token, so a holder that stalled past `staleLockMs` and lost its lock
+ * retries instead of overwriting. Inside one process an async queue per key sits in front of
+ * the file lock, so local callers wait in line rather than polling the file system.
+ *
+ * Nonces take a lock-free fast path: a new nonce is written to a temp file and link(2)ed to its
+ * name, which fails with EEXIST when the name is taken, so exactly one inserter wins and the
+ * file appears complete. Only a present entry (expired, corrupt) is decided under the lock,
+ * and an absent one is always inserted with link, so the two paths cannot both insert. Where
+ * the file system refuses hard links every insert takes the lock instead.
+ *
+ * Garbage: expired nonces and counters are removed by a sweep that runs off the hot path
+ * after every `sweepEveryWrites` writes or `sweepIntervalMs`, and on demand via `sweep()`;
+ * it also removes leftovers of crashed writers (temp files, broken-aside and ancient locks).
+ * Files are not fsync'ed: after a power loss a row may read as absent (the next refresh
+ * rewrites it), which the credential lifecycle tolerates.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import type { Stats } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { CredentialRow, Store } from './port';
+import { committedRow, emptyRow, parseRow, releasedRow } from './row';
+
+// The callback API, promisified: measurably cheaper per call than node:fs/promises.
+const readFile = promisify(fs.readFile);
+const writeFile = promisify(fs.writeFile);
+const rename = promisify(fs.rename);
+const unlink = promisify(fs.unlink);
+const link = promisify(fs.link);
+const stat = promisify(fs.stat);
+const mkdir = promisify(fs.mkdir);
+const readdir = promisify(fs.readdir);
+
+export interface FileStoreOptions {
+  /** A lock file older than this belongs to a crashed holder and is broken (ms, default 3000). */
+  staleLockMs?: number;
+  /** Waiting for a lock longer than this fails the operation (ms, default 30000). */
+  lockTimeoutMs?: number;
+  /** Sweep expired nonces and counters after this many writes (default 2000)... */
+  sweepEveryWrites?: number;
+  /** ...or after this long, when something was written since the last sweep (ms, default 60000). */
+  sweepIntervalMs?: number;
+  /**
+   * Insert new nonces with link(2), without taking the lock (default true; turned off by
+   * itself where the file system refuses hard links). Off, every insert takes the lock.
+   */
+  hardLinks?: boolean;
+}
+
+export type FileNamespace = 'credentials' | 'nonces' | 'counters';
+
+export interface FileStore extends Store {
+  /** The absolute directory. */
+  readonly dir: string;
+  /** Where a key's data file and lock file live (for tests and operators). */
+  paths(ns: FileNamespace, key: string): { file: string; lock: string };
+  /**
+   * Remove nonces and counters expired at `now` (default: the earlier of the clock and the
+   * latest `now` passed in) and leftovers of crashed writers. Returns the files removed.
+   */
+  sweep(now?: number): Promise<number>;
+}
+
+const NAMESPACES: readonly FileNamespace[] = ['credentials', 'nonces', 'counters'];
+const MAX_NAME = 120;
+/** Temp files, broken-aside locks and lock files older than this are leftovers of a crash. */
+const LEFTOVER_MS = 10 * 60_000;
+
+/** The file name (without extension) of a key: see the module comment. */
+export function encodeKey(key: string): string {
+  let out = '';
+  for (const byte of Buffer.from(key, 'utf8')) {
+    if ((byte >= 0x61 && byte <= 0x7a) || (byte >= 0x30 && byte <= 0x39) || byte === 0x2d) {
+      out += String.fromCharCode(byte);
+    } else {
+      out += (byte < 16 ? '_0' : '_') + byte.toString(16);
+    }
+    if (out.length > MAX_NAME) break;
+  }
+  if (out.length > MAX_NAME || out === '') return '~' + createHash('sha256').update(key, 'utf8').digest('hex');
+  return out;
+}
+
+class LockLost extends Error {}
+
+const errCode = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const rand = () => randomBytes(6).toString('hex');
+
+/** Runs tasks for the same id one after another (an in-process queue in front of a file lock). */
+class KeyedQueue {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async run<T>(id: string, task: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(id);
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    const tail = prev ? prev.then(() => mine) : mine;
+    this.tails.set(id, tail);
+    if (prev) await prev;
+    try {
+      return await task();
+    } finally {
+      done();
+      if (this.tails.get(id) === tail) this.tails.delete(id);
+    }
+  }
+}
+
+interface Guard {
+  /** Atomically replace `file` with `data`, provided this cycle still holds the lock. */
+  write(file: string, data: string): Promise<void>;
+  /** Remove `file`, provided this cycle still holds the lock. */
+  remove(file: string): Promise<void>;
+}
+
+interface Nonce {
+  key: string;
+  expiresAt: number;
+}
+
+interface Counter {
+  key: string;
+  value: number;
+  expiresAt: number;
+}
+
+function parseExpiring(text: string): { key: string; expiresAt: number; value?: number } | null {
+  let o: unknown;
+  try {
+    o = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof o !== 'object' || o === null) return null;
+  const r = o as Record<string, unknown>;
+  if (typeof r.key !== 'string' || typeof r.expiresAt !== 'number') return null;
+  return { key: r.key, expiresAt: r.expiresAt, ...(typeof r.value === 'number' ? { value: r.value } : {}) };
+}
+
+export async function createFileStore(dir: string, options: FileStoreOptions = {}): Promise<FileStore> {
+  const root = path.resolve(dir);
+  const staleLockMs = options.staleLockMs ?? 3000;
+  const lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
+  const sweepEveryWrites = options.sweepEveryWrites ?? 2000;
+  const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+
+  await Promise.all(NAMESPACES.map((ns) => mkdir(path.join(root, ns), { recursive: true })));
+
+  const queue = new KeyedQueue();
+  let tmpSeq = 0;
+  const tempName = (file: string) => `${file}.${process.pid}.${++tmpSeq}.${rand()}.tmp`;
+  let closed = false;
+  let sweeping: Promise<number> | null = null;
+  let writesSinceSweep = 0;
+  let lastSweepAt = 0;
+  let lastNow = Number.POSITIVE_INFINITY;
+
+  const paths = (ns: FileNamespace, key: string) => {
+    const base = path.join(root, ns, encodeKey(key));
+    return { file: base + '.json', lock: base + '.lock' };
+  };
+
+  /** The file's text, or null when it does not exist. */
+  const readText = async (file: string): Promise<string | null> => {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (err) {
+      if (errCode(err) === 'ENOENT') return null;
+      throw err;
+    }
+  };
+
+  const ownsLock = async (lock: string, token: string): Promise<boolean> => (await readText(lock)) === token;
+
+  /** Move a stale lock aside; see the module comment. */
+  const breakStale = async (lock: string, judged: Stats): Promise<void> => {
+    const aside = `${lock}.${process.pid}.${rand()}.broken`;
+    try {
+      await rename(lock, aside);
+    } catch (err) {
+      if (errCode(err) === 'ENOENT') return; // somebody else broke (or released) it first
+      throw err;
+    }
+    let moved: Stats | null = null;
+    try {
+      moved = await stat(aside);
+    } catch {
+      return;
+    }
+    const same = moved.ino === judged.ino && moved.dev === judged.dev && moved.mtimeMs === judged.mtimeMs;
+    if (!same) {
+      // We moved a lock taken after the stale one was judged: give it back, unless yet another
+      // has been taken meanwhile (then its owner's pre-write check makes it retry).
+      await link(aside, lock).catch(() => {});
+    }
+    await unlink(aside).catch(() => {});
+  };
+
+  const acquireFileLock = async (lock: string): Promise<string> => {
+    const token = `${process.pid}.${rand()}`;
+    const deadline = Date.now() + lockTimeoutMs;
+    let delay = 1;
+    for (;;) {
+      try {
+        await writeFile(lock, token, { flag: 'wx' });
+        return token;
+      } catch (err) {
+        const code = errCode(err);
+        if (code === 'ENOENT') {
+          await mkdir(path.dirname(lock), { recursive: true });
+          continue;
+        }
+        if (code !== 'EEXIST') throw err;
+      }
+      let held: Stats;
+      try {
+        held = await stat(lock);
+      } catch (err) {
+        if (errCode(err) === 'ENOENT') continue; // released meanwhile
+        throw err;
+      }
+      if (Date.now() - held.mtimeMs > staleLockMs) {
+        await breakStale(lock, held);
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`file store: timed out after ${lockTimeoutMs} ms waiting for a lock under ${root}`);
+      await sleep(delay * (0.5 + Math.random()));
+      delay = Math.min(delay * 2, 20);
+    }
+  };
+
+  const releaseFileLock = async (lock: string, token: string): Promise<void> => {
+    if (!(await ownsLock(lock, token).catch(() => false))) return;
+    await unlink(lock).catch(() => {});
+  };
+
+  /** One read-modify-write cycle under the key's lock (retried when the lock was lost). */
+  const locked = <T>(lock: string, body: (guard: Guard) => Promise<T>): Promise<T> =>
+    queue.run(lock, async () => {
+      for (let attempt = 1; ; attempt++) {
+        const token = await acquireFileLock(lock);
+        let verified = false; // the lock was seen to be ours just before the last write
+        const check = async () => {
+          verified = false;
+          if (!(await ownsLock(lock, token))) throw new LockLost();
+          verified = true;
+        };
+        const guard: Guard = {
+          async write(file, data) {
+            const tmp = tempName(file);
+            await writeFile(tmp, data);
+            try {
+              await check();
+              await rename(tmp, file);
+            } catch (err) {
+              await unlink(tmp).catch(() => {});
+              throw err;
+            }
+          },
+          async remove(file) {
+            await check();
+            await unlink(file).catch((err: unknown) => {
+              if (errCode(err) !== 'ENOENT') throw err;
+            });
+          },
+        };
+        try {
+          return await body(guard);
+        } catch (err) {
+          if (err instanceof LockLost && attempt < 10) continue;
+          throw err;
+        } finally {
+          if (verified) await unlink(lock).catch(() => {});
+          else await releaseFileLock(lock, token);
+        }
+      }
+    });
+
+  /** Whether link(2) works in this directory; learned on first use. */
+  let canLink = options.hardLinks ?? true;
+
+  /**
+   * Create `file` holding `data` only if it does not exist: true when created, false when it
+   * existed, null when this file system cannot hard-link (the caller falls back to the lock).
+   */
+  const linkNew = async (file: string, data: string): Promise<boolean | null> => {
+    if (!canLink) return null;
+    const tmp = tempName(file);
+    await writeFile(tmp, data);
+    try {
+      await link(tmp, file);
+      return true;
+    } catch (err) {
+      const code = errCode(err);
+      if (code === 'EEXIST') return false;
+      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS' || code === 'EMLINK') {
+        canLink = false;
+        return null;
+      }
+      throw err;
+    } finally {
+      await unlink(tmp).catch(() => {});
+    }
+  };
+
+  const exists = async (file: string): Promise<boolean> => {
+    try {
+      await stat(file);
+      return true;
+    } catch (err) {
+      if (errCode(err) === 'ENOENT') return false;
+      throw err;
+    }
+  };
+
+  const readRow = async (file: string, key: string): Promise<CredentialRow | null> => {
+    const text = await readText(file);
+    return text === null ? null : parseRow(text, key);
+  };
+
+  const readNonce = async (file: string, key: string): Promise<Nonce | null> => {
+    const text = await readText(file);
+    const n = text === null ? null : parseExpiring(text);
+    return n && n.key === key ? { key, expiresAt: n.expiresAt } : null;
+  };
+
+  const readCounter = async (file: string, key: string): Promise<Counter | null> => {
+    const text = await readText(file);
+    const c = text === null ? null : parseExpiring(text);
+    return c && c.key === key && typeof c.value === 'number' ? { key, value: c.value, expiresAt: c.expiresAt } : null;
+  };
+
+  const json = (o: object) => JSON.stringify(o) + '\n';
+
+  // ---- garbage ----------------------------------------------------------------------------
+
+  const sweepDir = async (ns: FileNamespace, cutoff: number): Promise<number> => {
+    const nsDir = path.join(root, ns);
+    let names: string[];
+    try {
+      names = await readdir(nsDir);
+    } catch (err) {
+      if (errCode(err) === 'ENOENT') return 0;
+      throw err;
+    }
+    let removed = 0;
+    const one = async (name: string): Promise<void> => {
+      const file = path.join(nsDir, name);
+      if (name.endsWith('.json')) {
+        if (ns === 'credentials') return; // credentials never expire
+        const isDead = (text: string | null): boolean => {
+          if (text === null) return false;
+          const e = parseExpiring(text);
+          return !e || e.expiresAt <= cutoff; // expired, or not a nonce/counter at all
+        };
+        if (!isDead(await readText(file))) return;
+        const lock = file.slice(0, -'.json'.length) + '.lock';
+        await locked(lock, async (guard) => {
+          if (!isDead(await readText(file))) return;
+          await guard.remove(file);
+          removed++;
+        });
+        return;
+      }
+      const leftover = name.endsWith('.tmp') || name.endsWith('.broken') || name.endsWith('.lock');
+      if (!leftover) return;
+      let st: Stats;
+      try {
+        st = await stat(file);
+      } catch {
+        return;
+      }
+      if (Date.now() - st.mtimeMs < LEFTOVER_MS) return;
+      if (name.endsWith('.lock')) await breakStale(file, st);
+      else await unlink(file).catch(() => {});
+      removed++;
+    };
+    for (let i = 0; i < names.length; i += 16) {
+      await Promise.all(names.slice(i, i + 16).map((n) => one(n).catch(() => {})));
+    }
+    return removed;
+  };
+
+  const sweep = async (now?: number): Promise<number> => {
+    while (sweeping) await sweeping.catch(() => 0);
+    const cutoff = now ?? Math.min(Date.now(), lastNow);
+    writesSinceSweep = 0;
+    lastSweepAt = Date.now();
+    sweeping = (async () => {
+      let removed = 0;
+      for (const ns of NAMESPACES) removed += await sweepDir(ns, cutoff);
+      return removed;
+    })().finally(() => {
+      sweeping = null;
+    });
+    return sweeping;
+  };
+
+  const wrote = (now: number): void => {
+    lastNow = now;
+    writesSinceSweep++;
+    if (closed || sweeping) return;
+    if (writesSinceSweep >= sweepEveryWrites || Date.now() - lastSweepAt >= sweepIntervalMs) {
+      sweep().catch(() => {}); // off the hot path; failures are retried by the next sweep
+    }
+  };
+
+  // ---- the port ---------------------------------------------------------------------------
+
+  return {
+    kind: 'file',
+    dir: root,
+    paths,
+    sweep,
+
+    async read(key) {
+      return readRow(paths('credentials', key).file, key);
+    },
+
+    async acquireLease(key, owner, leaseUntil, now) {
+      const { file, lock } = paths('credentials', key);
+      return locked(lock, async (guard) => {
+        const row = (await readRow(file, key)) ?? emptyRow(key);
+        if (row.leaseUntil > now) return null;
+        const next: CredentialRow = { ...row, leaseOwner: owner, leaseUntil };
+        await guard.write(file, json(next));
+        return next;
+      });
+    },
+
+    async commit(key, expectedVersion, update) {
+      const { file, lock } = paths('credentials', key);
+      return locked(lock, async (guard) => {
+        const row = await readRow(file, key);
+        if (!row || row.version !== expectedVersion) return false;
+        await guard.write(file, json(committedRow(row, update)));
+        return true;
+      });
+    },
+
+    async releaseLease(key, owner, blockedUntil) {
+      const { file, lock } = paths('credentials', key);
+      await locked(lock, async (guard) => {
+        const row = await readRow(file, key);
+        if (!row && blockedUntil === undefined) return;
+        const next = releasedRow(row ?? emptyRow(key), owner, blockedUntil);
+        if (next) await guard.write(file, json(next));
+      });
+    },
+
+    async insertIfAbsent(key, expiresAt, now) {
+      const { file, lock } = paths('nonces', key);
+      const data = json({ key, expiresAt } satisfies Nonce);
+      // Fast path, no lock: create the file only if it does not exist, complete from the start
+      // (link(2) of a finished temp file fails with EEXIST when the name is taken). Every
+      // insertion of an absent nonce goes through link, so it cannot race a locked replacement.
+      let inserted = await linkNew(file, data);
+      if (inserted !== true) {
+        // Present (maybe expired) or link unsupported: decide under the lock.
+        inserted = await locked(lock, async (guard) => {
+          const current = await readNonce(file, key);
+          if (current && current.expiresAt > now) return false;
+          if (current || (await exists(file))) {
+            await guard.write(file, data); // replace an expired or corrupt entry
+            return true;
+          }
+          const created = await linkNew(file, data);
+          if (created !== null) return created; // false: inserted by a fast path meanwhile
+          await guard.write(file, data); // link unsupported here: only locked writers insert
+          return true;
+        });
+      }
+      if (inserted) wrote(now);
+      return inserted;
+    },
+
+    async increment(key, by, expiresAt, now) {
+      const { file, lock } = paths('counters', key);
+      if (by === 0) {
+        const c = await readCounter(file, key);
+        return c && c.expiresAt > now ? c.value : 0;
+      }
+      const value = await locked(lock, async (guard) => {
+        const c = await readCounter(file, key);
+        const next: Counter = c && c.expiresAt > now ? { ...c, value: c.value + by } : { key, value: by, expiresAt };
+        await guard.write(file, json(next));
+        return next.value;
+      });
+      wrote(now);
+      return value;
+    },
+
+    async close() {
+      closed = true;
+      if (sweeping) await sweeping.catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,4 @@
+import { storeConformance } from './conformance';
+import { createMemoryStore } from './memory';
+
+storeConformance('memory', async () => createMemoryStore());

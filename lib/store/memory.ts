@@ -1,0 +1,84 @@
+/**
+ * The in-memory Store: one process, no persistence. Used by tests and by single-process demos.
+ *
+ * Every method body runs synchronously between its awaits, so each operation is atomic with
+ * respect to every other caller in the process. Rows handed out are always copies.
+ */
+import type { CredentialRow, Store } from './port';
+import { committedRow, emptyRow, releasedRow } from './row';
+
+interface Expiring {
+  value: number;
+  expiresAt: number;
+}
+
+/** Expired nonces and counters are swept after this many writes (besides being dropped lazily). */
+const SWEEP_EVERY_WRITES = 1000;
+
+export function createMemoryStore(): Store {
+  const rows = new Map<string, CredentialRow>();
+  const nonces = new Map<string, number>(); // key -> expiresAt
+  const counters = new Map<string, Expiring>();
+  let writes = 0;
+
+  const sweep = (now: number): void => {
+    if (++writes < SWEEP_EVERY_WRITES) return;
+    writes = 0;
+    for (const [k, exp] of nonces) if (exp <= now) nonces.delete(k);
+    for (const [k, c] of counters) if (c.expiresAt <= now) counters.delete(k);
+  };
+
+  return {
+    kind: 'memory',
+
+    async read(key) {
+      const row = rows.get(key);
+      return row ? { ...row } : null;
+    },
+
+    async acquireLease(key, owner, leaseUntil, now) {
+      const row = rows.get(key) ?? emptyRow(key);
+      if (row.leaseUntil > now) return null;
+      const next: CredentialRow = { ...row, leaseOwner: owner, leaseUntil };
+      rows.set(key, next);
+      return { ...next };
+    },
+
+    async commit(key, expectedVersion, update) {
+      const row = rows.get(key);
+      if (!row || row.version !== expectedVersion) return false;
+      rows.set(key, committedRow(row, update));
+      return true;
+    },
+
+    async releaseLease(key, owner, blockedUntil) {
+      const row = rows.get(key);
+      if (!row && blockedUntil === undefined) return;
+      const next = releasedRow(row ?? emptyRow(key), owner, blockedUntil);
+      if (next) rows.set(key, next);
+    },
+
+    async insertIfAbsent(key, expiresAt, now) {
+      const current = nonces.get(key);
+      if (current !== undefined && current > now) return false;
+      nonces.set(key, expiresAt);
+      sweep(now);
+      return true;
+    },
+
+    async increment(key, by, expiresAt, now) {
+      let counter = counters.get(key);
+      if (counter && counter.expiresAt <= now) {
+        counters.delete(key);
+        counter = undefined;
+      }
+      if (by === 0) return counter?.value ?? 0;
+      const next: Expiring = counter ? { value: counter.value + by, expiresAt: counter.expiresAt } : { value: by, expiresAt };
+      counters.set(key, next);
+      sweep(now);
+      return next.value;
+    },
+
+    async close() {},
+  };
+}

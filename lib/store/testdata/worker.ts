@@ -1,0 +1,48 @@
+/**
+ * A child process for the file store's cross-process test (lib/store/file.test.ts).
+ *
+ *   node --import tsx lib/store/testdata/worker.ts '<json job>'
+ *
+ * Opens the file store in job.dir, prints "ready", waits for a line on stdin (so that every
+ * worker starts at once), runs every operation of the job concurrently and prints one JSON
+ * line with the results.
+ */
+import { createInterface } from 'node:readline';
+import { createFileStore } from '../file';
+
+interface Job {
+  dir: string;
+  id: string;
+  /** acquireLease on `lease:<r>` for r < leaseRounds */
+  leaseRounds: number;
+  /** commit(`commit:<r>`, 0) for r < commitRounds (the parent leased the rows first) */
+  commitRounds: number;
+  /** insertIfAbsent(`nonce:<k>`) and of `old:<k>` (inserted expired by the parent) for k < nonces */
+  nonces: number;
+  /** increment('counter', 1) this many times */
+  increments: number;
+  now: number;
+}
+
+const job = JSON.parse(process.argv[2] ?? '{}') as Job;
+const store = await createFileStore(job.dir);
+process.stdout.write('ready\n');
+const rl = createInterface({ input: process.stdin });
+await new Promise<void>((resolve) => rl.once('line', () => resolve()));
+rl.close();
+
+const { now } = job;
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const [leases, commits, inserts, replaced, increments] = await Promise.all([
+  Promise.all(range(job.leaseRounds).map(async (r) => (await store.acquireLease(`lease:${r}`, job.id, now + 60_000, now)) !== null)),
+  Promise.all(
+    range(job.commitRounds).map((r) =>
+      store.commit(`commit:${r}`, 0, { value: job.id, expiresAt: now + 7_200_000, refreshedAt: now, forcedAt: 0 }),
+    ),
+  ),
+  Promise.all(range(job.nonces).map((k) => store.insertIfAbsent(`nonce:${k}`, now + 60_000, now))),
+  Promise.all(range(job.nonces).map((k) => store.insertIfAbsent(`old:${k}`, now + 60_000, now))),
+  Promise.all(range(job.increments).map(() => store.increment('counter', 1, now + 60_000, now))),
+]);
+await store.close();
+process.stdout.write(JSON.stringify({ id: job.id, leases, commits, inserts, replaced, increments }) + '\n');
