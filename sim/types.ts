@@ -1,0 +1,66 @@
+/**
+ * Shared types of the WeChat simulator.
+ *
+ * The simulator is one HTTP server carrying several modules (MP today; WeCom, jscode2session/OAuth
+ * and Tencent STS later). Each module contributes routes (`method path → handler`) and names the
+ * endpoint every route belongs to; the server does counting and fault injection per endpoint.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** MP (api.weixin.qq.com) endpoints served by sim/mp.ts. */
+export type MpEndpoint = 'token' | 'stable_token' | 'getticket';
+
+/** Every endpoint the simulator counts and can fault. Later modules extend this union. */
+export type SimEndpoint = MpEndpoint;
+
+export type Fault =
+  | { errcode: number; errmsg?: string } // HTTP 200 {"errcode":N,"errmsg":...}
+  | { http: number } // that HTTP status with an empty or HTML body
+  | { delayMs: number } // wait, then answer normally
+  | { garbage: true } // HTTP 200, body that is not JSON
+  | { drop: true }; // destroy the socket without answering
+
+export interface SimOptions {
+  /** Start of the sim clock, epoch ms. Default: Date.now(). */
+  now?: number;
+  /** cgi-bin/token successes per appid per Beijing day before 45009. Default 2000. */
+  tokenDailyQuota?: number;
+  /** stable_token force_refresh rotations per appid per Beijing day before 45009. Default 20. */
+  stableForceDailyQuota?: number;
+  /** Lifetime of minted access_tokens (classic and stable). Default 7200. */
+  tokenLifetimeSeconds?: number;
+}
+
+/** A parsed request as the route handlers see it. */
+export interface SimRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  /** Raw body text ('' when none). */
+  body: string;
+}
+
+/** What a handler answers. `body` objects are JSON-encoded. */
+export interface SimResponse {
+  status?: number;
+  body?: string | object;
+  /** Default for object bodies: 'application/json; encoding=utf-8'. */
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+export interface Route {
+  /** Undefined: any method (the handler answers wrong methods itself, e.g. 43002). */
+  method?: string;
+  path: string;
+  endpoint: SimEndpoint;
+  /** Best-effort appid of a request, for the call counters (runs before faults and the handler). */
+  appidOf?: (req: SimRequest) => string | undefined;
+  handle: (req: SimRequest) => SimResponse | Promise<SimResponse>;
+}
+
+/** A group of routes sharing state (one per platform). */
+export interface SimModule {
+  routes(): Route[];
+}

@@ -1,0 +1,86 @@
+/**
+ * WechatSim: the facade tests and benchmarks use. One HTTP server (sim/server.ts) carrying the
+ * platform modules (sim/mp.ts today), one adjustable clock (sim/clock.ts).
+ */
+import { SimClock } from './clock';
+import { verifyJsapi } from './jsapi';
+import { MpSim, type TicketType, type TokenState } from './mp';
+import { SimServer } from './server';
+import type { Fault, SimEndpoint, SimOptions } from './types';
+
+export class WechatSim {
+  private readonly clock: SimClock;
+  private readonly server = new SimServer();
+  private readonly mp: MpSim;
+
+  private constructor(opts: SimOptions) {
+    this.clock = new SimClock(opts.now ?? Date.now());
+    this.mp = new MpSim(this.clock, {
+      tokenDailyQuota: opts.tokenDailyQuota ?? 2000,
+      stableForceDailyQuota: opts.stableForceDailyQuota ?? 20,
+      tokenLifetimeSeconds: opts.tokenLifetimeSeconds ?? 7200,
+    });
+    this.server.addRoutes(this.mp.routes());
+  }
+
+  static async start(opts: SimOptions = {}): Promise<WechatSim> {
+    const sim = new WechatSim(opts);
+    await sim.server.listen();
+    return sim;
+  }
+
+  /** 'http://127.0.0.1:PORT', the upstream base URL. */
+  get url(): string {
+    return this.server.url;
+  }
+
+  addApp(appid: string, secret: string): void {
+    this.mp.addApp(appid, secret);
+  }
+
+  /** The sim clock, epoch ms. */
+  now(): number {
+    return this.clock.now();
+  }
+
+  advance(ms: number): void {
+    this.clock.advance(ms);
+  }
+
+  calls(endpoint?: SimEndpoint, appid?: string): number {
+    return this.server.calls(endpoint, appid);
+  }
+
+  resetCalls(): void {
+    this.server.resetCalls();
+  }
+
+  fault(endpoint: SimEndpoint, fault: Fault, times = 1): void {
+    this.server.fault(endpoint, fault, times);
+  }
+
+  clearFaults(): void {
+    this.server.clearFaults();
+  }
+
+  tokenState(appid: string, token: string): TokenState {
+    return this.mp.tokenState(appid, token);
+  }
+
+  verifyJsapiSignature(p: { appid: string; url: string; nonceStr: string; timestamp: number; signature: string }): boolean {
+    return verifyJsapi(this.mp.validTickets(p.appid, 'jsapi'), p);
+  }
+
+  /**
+   * Test-only: make `ticket` the app's current ticket of `type` until `expiresAt` (epoch ms on
+   * the sim clock). getticket then returns it, and verifyJsapiSignature accepts signatures made
+   * with it (type 'jsapi') — lets tests use the official signature vector.
+   */
+  seedTicket(appid: string, type: TicketType, ticket: string, expiresAt: number): void {
+    this.mp.seedTicket(appid, type, ticket, expiresAt);
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+}
