@@ -1,54 +1,95 @@
 /**
  * wecred benchmarks, printed from one run (`npm run bench`):
  *  1. upstream fetches caused by 300 and 1000 concurrent cold POST /jsapi/:appid/config (limit: 1 token + 1 ticket)
- *  2. warm POST /jsapi/:appid/config throughput through the local node:http server, as a ratio to a
- *     bare node:http server answering a fixed JSON body (goal ≥ 0.8); load from autocannon in a child process
+ *  2. warm POST /jsapi/:appid/config throughput of the server `npm start` runs (the same bundle, its
+ *     own process, logging to a discarded stdout), as a ratio to a bare node:http server process
+ *     answering a fixed JSON body (goal ≥ 0.8); load from autocannon in a third process
  *  3. store operations per warm request (goal 0)
  */
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../lib/config/load';
 import { bootApp } from '../lib/gateway/boot';
-import { createLogger } from '../lib/log/logger';
+import type { HttpRequest } from '../lib/gateway/http';
+import { silentLogger } from '../lib/log/logger';
 import { createNodeServer, listen } from '../lib/platform/node-http';
 import { countStoreOps } from '../lib/store/counting';
 import { createMemoryStore } from '../lib/store/memory';
 import { WechatSim } from '../sim';
 
+const root = fileURLToPath(new URL('..', import.meta.url));
 const APP = { appid: 'wx1111111111111111', secret: 'bench-secret' };
-const BODY = JSON.stringify({ url: 'https://example.com/page?from=bench', jsApiList: ['updateTimelineShareData'] });
+const PAGE = { url: 'https://example.com/page?from=bench', jsApiList: ['updateTimelineShareData'] };
+const BODY = JSON.stringify(PAGE);
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const BARE_SERVER = `
+  const body = '{"appId":"wx1111111111111111","timestamp":1700000000,"nonceStr":"0123456789abcdef","signature":"0f9de62fce790f9a083d5c99e95740ceb90c27ed","url":"https://example.com/page?from=bench"}';
+  const server = require('node:http').createServer((req, res) => {
+    req.resume();
+    req.on('end', () => { res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }); res.end(body); });
+  });
+  server.listen(0, '127.0.0.1', () => console.error('Listening on http://127.0.0.1:' + server.address().port));`;
 
-async function wecred(sim: WechatSim) {
+async function inProcess(sim: WechatSim) {
   const counted = countStoreOps(createMemoryStore());
   const config = parseConfig({ apps: [{ ...APP, type: 'mp' }], store: 'memory:', upstream: { mp: sim.url } }, {});
-  // The production logger (redaction and JSON per request line), writing nowhere.
-  const app = await bootApp(config, { store: counted.store, clock: () => sim.now(), log: createLogger(() => {}) });
-  const server = createNodeServer(app, { maxBodyBytes: config.maxBodyBytes });
-  const url = await listen(server, 0, '127.0.0.1');
-  return { url, counted, close: () => { server.closeAllConnections(); server.close(); return app.close(); } };
+  const app = await bootApp(config, { store: counted.store, clock: () => sim.now(), log: silentLogger });
+  return { app, counted, config };
 }
 
 async function coldFetches(n: number): Promise<{ token: number; ticket: number; ok: number }> {
   const sim = await WechatSim.start();
   sim.addApp(APP.appid, APP.secret);
-  const w = await wecred(sim);
+  const { app, config } = await inProcess(sim);
+  const server = createNodeServer(app, { maxBodyBytes: config.maxBodyBytes });
+  const url = await listen(server, 0, '127.0.0.1');
   const answers = await Promise.all(
-    Array.from({ length: n }, () => fetch(`${w.url}/jsapi/${APP.appid}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY }).then((r) => r.json() as Promise<any>)),
+    Array.from({ length: n }, () => fetch(`${url}/jsapi/${APP.appid}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY }).then((r) => r.json() as Promise<any>)),
   );
-  const url = JSON.parse(BODY).url;
-  const ok = answers.filter((a) => sim.verifyJsapiSignature({ appid: APP.appid, url, nonceStr: a.nonceStr, timestamp: a.timestamp, signature: a.signature })).length;
+  const ok = answers.filter((a) => sim.verifyJsapiSignature({ appid: APP.appid, url: PAGE.url, nonceStr: a.nonceStr, timestamp: a.timestamp, signature: a.signature })).length;
   const result = { token: sim.calls('stable_token'), ticket: sim.calls('getticket'), ok };
-  await w.close();
+  server.closeAllConnections();
+  server.close();
+  await app.close();
   await sim.close();
   return result;
 }
 
-/** Requests per second from autocannon, run as its own process so it does not share our event loop. */
+async function storeOpsPerWarmRequest(n: number): Promise<number> {
+  const sim = await WechatSim.start();
+  sim.addApp(APP.appid, APP.secret);
+  const { app, counted } = await inProcess(sim);
+  const req: HttpRequest = { method: 'POST', path: `/jsapi/${APP.appid}/config`, query: {}, headers: { 'content-type': 'application/json' }, body: BODY };
+  await app.http(req);
+  counted.reset();
+  for (let i = 0; i < n; i++) await app.http(req);
+  const ops = counted.ops();
+  await app.close();
+  await sim.close();
+  return ops / n;
+}
+
+/** A server process; resolves once it prints the address it listens on. */
+function startProcess(args: string[], env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => {
+      err += c;
+      const m = /(?:Listening|listening) on (http:\/\/\S+)/.exec(err);
+      if (m) resolve({ url: m[1]!, child });
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${err}`)));
+  });
+}
+
+/** Requests per second from autocannon, in its own process. */
 function load(url: string): Promise<number> {
-  const bin = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url));
+  const bin = join(root, 'node_modules/autocannon/autocannon.js');
   const args = [bin, '-j', '-c', String(CONNECTIONS), '-d', String(DURATION_S), '-m', 'POST', '-H', 'content-type=application/json', '-b', BODY, url];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -57,12 +98,20 @@ function load(url: string): Promise<number> {
     child.on('exit', (code) => {
       try {
         const r = JSON.parse(out);
-        if (r.non2xx || r.errors) throw new Error(`autocannon saw ${r.non2xx} non-2xx and ${r.errors} errors`);
+        if (r.non2xx || r.errors) throw new Error(`${r.non2xx} non-2xx answers and ${r.errors} errors`);
         resolve(r.requests.average);
       } catch (err) {
         reject(new Error(`autocannon exited ${code}: ${(err as Error).message}`));
       }
     });
+  });
+}
+
+/** The bundle `npm start` runs. */
+function build(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`npm run build exited ${code}`))));
   });
 }
 
@@ -72,36 +121,34 @@ async function main() {
     const r = await coldFetches(n);
     console.log(`cold: ${n} concurrent POST /jsapi/:appid/config -> upstream fetches: token ${r.token}, ticket ${r.ticket} (limit 1 each); valid signatures ${r.ok}/${n}`);
   }
+  console.log(`warm: store operations per request ${(await storeOpsPerWarmRequest(10_000)).toFixed(4)} over 10000 requests (goal 0)`);
 
-  const bare = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
-      res.end('{"appId":"wx1111111111111111","timestamp":1700000000,"nonceStr":"0123456789abcdef","signature":"0f9de62fce790f9a083d5c99e95740ceb90c27ed"}');
-    });
-  });
-  const bareUrl = await listen(bare, 0, '127.0.0.1');
-
+  await build();
   const sim = await WechatSim.start();
   sim.addApp(APP.appid, APP.secret);
-  const w = await wecred(sim);
-  const target = `${w.url}/jsapi/${APP.appid}/config`;
-  await load(target).catch(() => 0); // warm up: JIT, caches, sockets
-  await load(bareUrl);
-  w.counted.reset();
+  const dir = await mkdtemp(join(tmpdir(), 'wecred-bench-'));
+  const config = JSON.stringify({ apps: [{ ...APP, type: 'mp' }], store: `file:${dir}`, upstream: { mp: sim.url } });
+  const wecred = await startProcess([join(root, 'dist/server.mjs')], { PORT: '0', WECRED_CONFIG_JSON: config });
+  const bare = await startProcess(['-e', BARE_SERVER], {});
+  const target = `${wecred.url}/jsapi/${APP.appid}/config`;
+  await load(target); // warm up: JIT, caches, sockets
+  await load(bare.url);
   const before = sim.calls();
-  const wecredRps = await load(target);
-  const storeOps = w.counted.ops();
-  const bareRps = await load(bareUrl);
-  const warmRequests = Math.round(wecredRps * DURATION_S);
-
-  console.log(`warm: wecred ${Math.round(wecredRps)} req/s vs bare node:http ${Math.round(bareRps)} req/s -> ratio ${(wecredRps / bareRps).toFixed(2)} (goal >= 0.8; ${CONNECTIONS} connections, ${DURATION_S} s each)`);
-  console.log(`warm: store operations per request ${(storeOps / warmRequests).toFixed(4)} (${storeOps} over ~${warmRequests} requests; goal 0); upstream calls ${sim.calls() - before}`);
-
-  bare.close();
-  bare.closeAllConnections();
-  await w.close();
+  const rates = { wecred: [] as number[], bare: [] as number[] };
+  for (let round = 0; round < 2; round++) {
+    rates.wecred.push(await load(target));
+    rates.bare.push(await load(bare.url));
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const ratio = mean(rates.wecred) / mean(rates.bare);
+  console.log(
+    `warm: wecred ${Math.round(mean(rates.wecred))} req/s vs bare node:http ${Math.round(mean(rates.bare))} req/s -> ratio ${ratio.toFixed(2)} ` +
+      `(goal >= 0.8; rounds ${rates.wecred.map((w, i) => (w / rates.bare[i]!).toFixed(2)).join(', ')}; ${CONNECTIONS} connections, ${DURATION_S} s each); upstream calls while warm: ${sim.calls() - before}`,
+  );
+  wecred.child.kill();
+  bare.child.kill();
   await sim.close();
+  await rm(dir, { recursive: true, force: true });
 }
 
 main().catch((err) => {

@@ -7,6 +7,7 @@ import { ConfigError } from '../lib/config/errors';
 import { DEMO_APPS, DEMO_REALM, demoConfig, loadConfig } from '../lib/config/load';
 import type { Config } from '../lib/config/types';
 import { bootApp } from '../lib/gateway/boot';
+import { batchedWriter, createLogger } from '../lib/log/logger';
 import { createNodeServer, listen } from '../lib/platform/node-http';
 import { WechatSim } from '../sim';
 
@@ -20,7 +21,8 @@ async function main(): Promise<void> {
     for (const app of DEMO_APPS) sim.addApp(app.appid, app.secret);
     config = demoConfig(sim.url);
   }
-  const app = await bootApp(config);
+  const out = batchedWriter();
+  const app = await bootApp(config, { log: createLogger(out.write) });
   const server = createNodeServer(app, { maxBodyBytes: config.maxBodyBytes });
   const url = await listen(server, Number(process.env.PORT ?? 3030), process.env.HOST ?? '127.0.0.1');
   if (sim) printDemoBanner(url, config);
@@ -36,6 +38,7 @@ async function main(): Promise<void> {
     server.closeAllConnections();
     await app.close();
     await sim?.close();
+    out.flush();
     process.exit(0);
   };
   process.once('SIGINT', stop);

@@ -1,24 +1,33 @@
 /**
  * Random nonces for JS-SDK configs, sessions and the like. Pure (apart from the CSPRNG).
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 /** 248 = 4 × 62: bytes at or above it are rejected, so every character is equally likely. */
 const LIMIT = 248;
 
-/** A string of `length` characters from [A-Za-z0-9], drawn from crypto.randomBytes without modulo bias. */
+// CSPRNG bytes are drawn 4 KiB at a time: one getrandom call serves some 250 nonces, which
+// matters on the warm wx.config path (a syscall per request costs more than the signature).
+// Each byte is used once and the pool is refilled, never reused.
+const pool = Buffer.alloc(4096);
+let next = pool.length;
+
+function randomByte(): number {
+  if (next === pool.length) {
+    randomFillSync(pool);
+    next = 0;
+  }
+  return pool[next++]!;
+}
+
+/** A string of `length` characters from [A-Za-z0-9], from the CSPRNG without modulo bias. */
 export function randomNonce(length = 16): string {
   if (!Number.isInteger(length) || length < 0) throw new RangeError('randomNonce: length must be a non-negative integer');
   let out = '';
   while (out.length < length) {
-    // Ask for a little more than needed: about 3% of bytes are rejected.
-    const bytes = randomBytes(Math.ceil((length - out.length) * 1.1) + 4);
-    for (const byte of bytes) {
-      if (byte >= LIMIT) continue;
-      out += ALPHABET.charAt(byte % 62);
-      if (out.length === length) break;
-    }
+    const byte = randomByte();
+    if (byte < LIMIT) out += ALPHABET.charAt(byte % 62);
   }
   return out;
 }

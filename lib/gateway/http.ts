@@ -19,6 +19,7 @@ export interface HttpRequest {
 
 export interface HttpResponse {
   status: number;
+  /** Header names lower-case. */
   headers: Record<string, string>;
   body: string;
 }

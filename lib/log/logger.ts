@@ -1,8 +1,9 @@
 /**
- * Structured JSON logs, one object per line. Every value passes through `redact`, so a
- * secret, token, ticket or session key put into a log field by mistake is masked rather
- * than leaked.
+ * Structured JSON logs, one object per line. Every field passes through the redacting
+ * replacer, so a secret, token, ticket or session key put into a log field by mistake is
+ * masked rather than leaked, at any depth.
  */
+import { writeSync } from 'node:fs';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, unknown>;
@@ -12,25 +13,62 @@ export interface Logger {
 }
 
 const SENSITIVE_KEY = /secret|token|ticket|session_?key|skey|signature|password|authorization|credential|encrypt|iv$/i;
+const verdicts = new Map<string, boolean>();
 
-/** A deep copy of `value` with every sensitive-looking field masked. */
-export function redact(value: unknown, depth = 0): unknown {
-  if (depth > 6 || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    out[k] = SENSITIVE_KEY.test(k) && v !== '' && v != null && typeof v !== 'boolean' && typeof v !== 'number' ? '[redacted]' : redact(v, depth + 1);
+function sensitive(key: string): boolean {
+  let v = verdicts.get(key);
+  if (v === undefined) {
+    v = SENSITIVE_KEY.test(key);
+    if (verdicts.size < 4096) verdicts.set(key, v); // field names repeat; the regex runs once per name
   }
-  return out;
+  return v;
+}
+
+/** JSON.stringify replacer masking the values of sensitive-looking keys (numbers and booleans are kept: counts, flags). */
+export function redactor(key: string, value: unknown): unknown {
+  if (key === '' || value === '' || value == null || typeof value === 'number' || typeof value === 'boolean') return value;
+  return sensitive(key) ? '[redacted]' : value;
 }
 
 export function createLogger(write: (line: string) => void = (line) => process.stdout.write(line + '\n'), minLevel: LogLevel = 'info'): Logger {
   const order: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+  let lastMs = 0;
+  let lastIso = '';
   return {
     log(level, event, fields = {}) {
       if (order[level] < order[minLevel]) return;
-      write(JSON.stringify({ time: new Date().toISOString(), level, event, ...(redact(fields) as LogFields) }));
+      const now = Date.now();
+      if (now !== lastMs) {
+        lastMs = now;
+        lastIso = new Date(now).toISOString();
+      }
+      write(JSON.stringify({ time: lastIso, level, event, ...fields }, redactor));
     },
+  };
+}
+
+/**
+ * A long-running server's log sink: lines gathered during one event-loop turn go out in one
+ * write (one syscall for a burst of requests instead of one each). Not for serverless
+ * functions, which may be frozen right after answering: they write each line at once.
+ */
+export function batchedWriter(fd = 1): { write: (line: string) => void; flush: () => void } {
+  let pending: string[] = [];
+  const flush = () => {
+    if (pending.length === 0) return;
+    const text = pending.join('\n') + '\n';
+    pending = [];
+    try {
+      writeSync(fd, text);
+    } catch {
+      // a closed or full stdout must not take the server down
+    }
+  };
+  return {
+    write(line) {
+      if (pending.push(line) === 1) setImmediate(flush);
+    },
+    flush,
   };
 }
 

@@ -31,42 +31,33 @@ export interface NodeServerOptions {
   logger?: PlatformLogger;
 }
 
-type BodyOutcome = { ok: true; body: string } | { ok: false; reason: 'too_large' | 'aborted' };
+type BodyOutcome = { ok: true; body: string } | { ok: false; reason: 'too_large' };
 
 function tooLargeResponse(max: number): HttpResponse {
   return errorResponse(413, 'body_too_large', `request body exceeds ${max} bytes`);
 }
 
-/** Reads the body into memory, never holding more than `max` bytes. */
+/**
+ * Reads the body into memory, never holding more than `max` bytes. A client that goes away
+ * mid-body never resolves: the pending read dies with its socket, and nothing is answered.
+ */
 function readBody(req: http.IncomingMessage, max: number): Promise<BodyOutcome> {
+  if (req.complete) return Promise.resolve({ ok: true, body: '' }); // no body at all (GET)
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let settled = false;
-    const settle = (outcome: BodyOutcome) => {
-      if (settled) return;
-      settled = true;
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('close', onClose);
-      chunks.length = 0;
-      resolve(outcome);
-    };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > max) {
-        settle({ ok: false, reason: 'too_large' });
-        return;
+      if (size <= max) chunks.push(chunk);
+      else {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        resolve({ ok: false, reason: 'too_large' });
       }
-      chunks.push(chunk);
     };
-    const onEnd = () => settle({ ok: true, body: Buffer.concat(chunks, size).toString('utf8') });
-    const onClose = () => {
-      if (!req.complete) settle({ ok: false, reason: 'aborted' });
-    };
+    const onEnd = () => resolve({ ok: true, body: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8') });
     req.on('data', onData);
     req.on('end', onEnd);
-    req.on('close', onClose);
   });
 }
 
@@ -102,10 +93,9 @@ function send(res: http.ServerResponse, r: HttpResponse): void {
     if (!res.writableEnded) res.end();
     return;
   }
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(r.headers)) headers[k.toLowerCase()] = v;
-  if (r.status !== 204 && r.status !== 304) headers['content-length'] = String(Buffer.byteLength(r.body));
-  res.writeHead(r.status, headers);
+  // Header names are lower-case by the HttpResponse contract.
+  if (r.status !== 204 && r.status !== 304) r.headers['content-length'] = String(Buffer.byteLength(r.body));
+  res.writeHead(r.status, r.headers);
   res.end(r.body);
 }
 
@@ -147,8 +137,7 @@ export function createNodeServer(app: App, opts: NodeServerOptions): http.Server
     }
     const outcome = await readBody(req, max);
     if (!outcome.ok) {
-      if (outcome.reason === 'too_large') refuse(req, res);
-      // aborted: the client is gone; nothing to answer
+      refuse(req, res);
       return;
     }
     const response = await app.http(toHttpRequest(req, outcome.body));
