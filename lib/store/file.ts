@@ -47,7 +47,7 @@ import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { CredentialRow, Store } from './port';
-import { committedRow, emptyRow, parseRow, releasedRow } from './row';
+import { committedRow, emptyRow, parseJsonObject, parseRow, releasedRow } from './row';
 
 // The callback API, promisified: measurably cheaper per call than node:fs/promises.
 const readFile = promisify(fs.readFile);
@@ -154,15 +154,8 @@ interface Counter {
 }
 
 function parseExpiring(text: string): { key: string; expiresAt: number; value?: number } | null {
-  let o: unknown;
-  try {
-    o = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof o !== 'object' || o === null) return null;
-  const r = o as Record<string, unknown>;
-  if (typeof r.key !== 'string' || typeof r.expiresAt !== 'number') return null;
+  const r = parseJsonObject(text);
+  if (!r || typeof r.key !== 'string' || typeof r.expiresAt !== 'number') return null;
   return { key: r.key, expiresAt: r.expiresAt, ...(typeof r.value === 'number' ? { value: r.value } : {}) };
 }
 

@@ -49,6 +49,17 @@ export function releasedRow(row: CredentialRow, owner: string, blockedUntil: num
   return changed ? next : null;
 }
 
+/** The JSON object in `text`, or null for anything else (corrupt, truncated, not an object). */
+export function parseJsonObject(text: string): Record<string, unknown> | null {
+  let o: unknown;
+  try {
+    o = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  return typeof o === 'object' && o !== null && !Array.isArray(o) ? (o as Record<string, unknown>) : null;
+}
+
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isStr = (v: unknown): v is string => typeof v === 'string';
 
@@ -57,15 +68,8 @@ const isStr = (v: unknown): v is string => typeof v === 'string';
  * (corrupt, truncated, wrong shape). Fields added to the port later default to 0.
  */
 export function parseRow(text: string, key: string): CredentialRow | null {
-  let o: unknown;
-  try {
-    o = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof o !== 'object' || o === null) return null;
-  const r = o as Record<string, unknown>;
-  if (r.key !== key || !isStr(r.value) || !isNum(r.version) || !isStr(r.leaseOwner) || !isNum(r.leaseUntil)) return null;
+  const r = parseJsonObject(text);
+  if (!r || r.key !== key || !isStr(r.value) || !isNum(r.version) || !isStr(r.leaseOwner) || !isNum(r.leaseUntil)) return null;
   const num = (v: unknown): number => (isNum(v) ? v : 0);
   return {
     key,
