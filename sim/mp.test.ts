@@ -294,6 +294,19 @@ describe('cgi-bin/ticket/getticket', () => {
     expect(d.expires_in).toBe(7200);
   });
 
+  it("reissuedTicketExpiresIn 'full': the same ticket is re-issued saying 7200, yet dies at its first expiry", async () => {
+    await startSim({ reissuedTicketExpiresIn: 'full' });
+    const t = tokenOf(await stable(sim, stableBody()));
+    const a = await ticket(sim, t);
+    sim.advance(7000_000);
+    const b = await ticket(sim, tokenOf(await stable(sim, stableBody())));
+    expect(b).toMatchObject({ ticket: a.ticket, expires_in: 7200 });
+    sim.advance(201_000);
+    expect(sim.verifyJsapiSignature({ appid: APPID, url: 'https://e.com/', nonceStr: 'n', timestamp: 1, signature: 'x' })).toBe(false);
+    const c = await ticket(sim, tokenOf(await stable(sim, stableBody())));
+    expect(c.ticket).not.toBe(a.ticket);
+  });
+
   it('tickets are per app and per type', async () => {
     const t1 = tokenOf(await stable(sim, stableBody()));
     const t2 = tokenOf(await classic(sim, APPID2, SECRET2));

@@ -14,6 +14,7 @@ export interface MpOptions {
   tokenDailyQuota: number;
   stableForceDailyQuota: number;
   tokenLifetimeSeconds: number;
+  reissuedTicketExpiresIn: 'remaining' | 'full';
 }
 
 /** Grace a superseded token keeps (classic) / the early-refresh window (stable). */
@@ -210,7 +211,8 @@ export class MpSim implements SimModule {
       this.tickets.set(key, t);
       this.issued.push(t);
     }
-    return wxOk({ errcode: 0, errmsg: 'ok', ticket: t.ticket, expires_in: remainingSeconds(t.expiresAt, now) });
+    const expiresIn = this.opts.reissuedTicketExpiresIn === 'full' ? TICKET_LIFETIME_SECONDS : remainingSeconds(t.expiresAt, now);
+    return wxOk({ errcode: 0, errmsg: 'ok', ticket: t.ticket, expires_in: expiresIn });
   }
 
   // ---- helpers ----

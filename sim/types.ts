@@ -29,6 +29,12 @@ export interface SimOptions {
   stableForceDailyQuota?: number;
   /** Lifetime of minted access_tokens (classic and stable). Default 7200. */
   tokenLifetimeSeconds?: number;
+  /**
+   * What getticket says of a ticket it re-issues unchanged: its remaining lifetime ('remaining',
+   * the default), or a full 7200 although the ticket still dies at its first expiry ('full', as
+   * developers report seeing; unverified officially, so clients must cope with both).
+   */
+  reissuedTicketExpiresIn?: 'remaining' | 'full';
 }
 
 /** A parsed request as the route handlers see it. */

@@ -19,6 +19,7 @@ export class WechatSim {
       tokenDailyQuota: opts.tokenDailyQuota ?? 2000,
       stableForceDailyQuota: opts.stableForceDailyQuota ?? 20,
       tokenLifetimeSeconds: opts.tokenLifetimeSeconds ?? 7200,
+      reissuedTicketExpiresIn: opts.reissuedTicketExpiresIn ?? 'remaining',
     });
     this.server.addRoutes(this.mp.routes());
   }

@@ -20,6 +20,7 @@ describe('force refresh of an access_token WeChat rejected', () => {
     const first = await a.envelope('access_token', { appid: MP.appid });
     const stale = first.json.returnData.access_token;
     expect(a.sim.calls('stable_token')).toBe(1);
+    a.sim.advance(31_000); // a token is not replaced within 30 s of its issue (see below)
 
     const answers = await Promise.all(
       Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).envelope('access_token', { appid: MP.appid, force: true, stale })),
@@ -67,12 +68,26 @@ describe('force refresh of an access_token WeChat rejected', () => {
   it('classic mode: a forced refresh mints a new token and the old one keeps working for 5 minutes', async () => {
     const s = await stackOf();
     const old = (await s.envelope('access_token', { appid: MP2.appid })).json.returnData.access_token;
+    s.sim.advance(31_000);
     const fresh = (await s.envelope('access_token', { appid: MP2.appid, force: true, stale: old })).json.returnData.access_token;
     expect(fresh).not.toBe(old);
     expect(s.sim.calls('token', MP2.appid)).toBe(2);
     expect(s.sim.tokenState(MP2.appid, old)).toBe('valid');
     s.sim.advance(301_000);
     expect(s.sim.tokenState(MP2.appid, old)).not.toBe('valid');
+  });
+
+  it('a token reported stale within 30 s of its issue is not replaced again: 7102, no upstream call', async () => {
+    const s = await stackOf();
+    const token = (await s.envelope('access_token', { appid: MP2.appid })).json.returnData.access_token;
+    const refused = await s.envelope('access_token', { appid: MP2.appid, force: true, stale: token });
+    expect(refused.json).toMatchObject({ returnCode: 7102, error: { code: 'force_refused' } });
+    expect(refused.json.returnMessage).toMatch(/another server may be fetching tokens/);
+    expect(s.sim.calls('token', MP2.appid)).toBe(1);
+    s.sim.advance(30_000);
+    const replaced = await s.envelope('access_token', { appid: MP2.appid, force: true, stale: token });
+    expect(replaced.json.returnData.access_token).not.toBe(token);
+    expect(s.sim.calls('token', MP2.appid)).toBe(2);
   });
 
   it('stable mode spends at most 20 forced refreshes a day', async () => {

@@ -59,3 +59,34 @@ describe('a ticket WeChat will not renew before it expires', () => {
     expect(stack.sim.calls('getticket')).toBe(before);
   });
 });
+
+describe('a ticket WeChat re-issues saying a full 7200 s, as developers report', () => {
+  it('is still known to die at its first expiry: never served past it, replaced on time', async () => {
+    stack = await startStack({ simOptions: { reissuedTicketExpiresIn: 'full' } });
+    const body = { url: 'https://example.com/' };
+    const signedOk = async () => {
+      const cfg = (await stack.post(`/jsapi/${MP.appid}/config`, body)).json;
+      return stack.sim.verifyJsapiSignature({ appid: MP.appid, url: body.url, nonceStr: cfg.nonceStr, timestamp: cfg.timestamp, signature: cfg.signature });
+    };
+    expect(await signedOk()).toBe(true);
+    stack.sim.advance(7200_000 - 250_000); // refresh window: WeChat hands back the same ticket "for 7200 s"
+    expect(await stack.app.refresh()).toMatchObject({ failed: [] });
+    for (let t = 0; t < 300; t += 20) {
+      expect(await signedOk()).toBe(true);
+      stack.sim.advance(20_000);
+    }
+    expect(await signedOk()).toBe(true); // past the first ticket's death: a new one
+  });
+});
+
+describe('the refresher', () => {
+  it('reports a failed refresh even while the old value still works, and requests keep being served', async () => {
+    stack = await startStack();
+    await stack.envelope('access_token', { appid: MP2.appid });
+    stack.sim.advance(7200_000 - 200_000);
+    stack.sim.fault('token', { errcode: 40164, errmsg: 'invalid ip 1.2.3.4 ipv6 ::ffff:1.2.3.4, not in whitelist' });
+    const report = await stack.app.refresh();
+    expect(report.failed).toEqual([{ key: `mp:${MP2.appid}:token`, reason: 'config_fault (errcode 40164)' }]);
+    expect((await stack.envelope('access_token', { appid: MP2.appid })).json.returnCode).toBe(0);
+  });
+});

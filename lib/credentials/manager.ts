@@ -38,6 +38,8 @@ export interface GetOptions {
   /** With force: the value WeChat just rejected; refresh only if it is still the current one. */
   stale?: string;
   call: CallContext;
+  /** performance.now() to finish by, when sooner than the request's (a ticket fetch getting its token). */
+  deadline?: number;
 }
 
 /** Why an upstream fetch happened: the daily counters are kept per reason. */
@@ -48,9 +50,18 @@ export const FETCH_REASONS: readonly FetchReason[] = ['refresh', 'force', 'rejec
  * A refresh may hand back the value we already have: WeChat re-issues a ticket (and a stable
  * token outside its last 5 minutes) unchanged until it expires. So a value refreshed this
  * recently counts as fresh while it lives, and such a value costs one fetch a minute, not one
- * per request, until WeChat replaces it.
+ * per request, until WeChat replaces it. The same pause follows a failed refresh while the
+ * old value still works.
  */
 const MIN_REFRESH_INTERVAL_MS = 60_000;
+/**
+ * A value younger than this is not replaced on a `stale` report: WeChat only rotates stable
+ * tokens 30 s apart, and a token rejected right after it was issued points at another server
+ * fetching tokens with the same secret, which a further rotation would not cure.
+ */
+const STALE_MIN_AGE_MS = 30_000;
+/** An upstream call with less time than this left is not worth starting. */
+const MIN_ATTEMPT_MS = 20;
 const COUNTER_TTL_MS = 3 * 86_400_000;
 
 /** What to do with the row we see: hand it out, or (try to) refresh it. May throw. */
@@ -63,6 +74,8 @@ let leaseSeq = 0;
 export class CredentialManager {
   private readonly cache = new Map<string, { cred: CredentialRow; readAt: number }>();
   private readonly flights = new Map<string, Promise<Credential>>();
+  /** Per credential: no new attempt before this (clock ms) while the stored value still works. */
+  private readonly pauseUntil = new Map<string, number>();
 
   constructor(
     private readonly store: Store,
@@ -80,14 +93,19 @@ export class CredentialManager {
     }
     // Concurrent callers in this process share one resolution: one store read, one lease attempt.
     const flightKey = opts.force ? `${src.key}\0force\0${opts.stale ?? ''}` : src.key;
-    let flight = this.flights.get(flightKey);
-    if (!flight) {
-      const decide = opts.force ? (opts.stale !== undefined ? this.staleForce(src, opts.stale) : this.cooldownForce(src)) : this.normal(src);
+    return this.flight(flightKey, () => {
+      const decide = opts.force ? (opts.stale !== undefined ? this.staleForce(src, opts.stale) : this.cooldownForce(src)) : this.normal(src, true);
       const reason: FetchReason = opts.force ? (opts.stale !== undefined ? 'rejected' : 'force') : 'refresh';
-      flight = this.obtain(src, decide, reason, opts.call).finally(() => this.flights.delete(flightKey));
-      this.flights.set(flightKey, flight);
-    }
-    return flight;
+      return this.obtain(src, decide, reason, opts.call, Math.min(opts.call.deadline, opts.deadline ?? Infinity), false);
+    });
+  }
+
+  /**
+   * The scheduled refresh of one credential: like a plain read, but a failure is thrown even
+   * when the old value still works, so the refresher can report it.
+   */
+  refresh(src: CredentialSource, call: CallContext): Promise<Credential> {
+    return this.flight(`${src.key}\0refresh`, () => this.obtain(src, this.normal(src, false), 'refresh', call, call.deadline, true));
   }
 
   /** The stored row, without refreshing (refresher, status). */
@@ -105,17 +123,26 @@ export class CredentialManager {
     const now = this.clock();
     const out = {} as Record<FetchReason, { total: number; byCaller: Record<string, number> }>;
     for (const reason of FETCH_REASONS) {
-      const total = await this.guard(() => this.store.increment(this.counterKey(now, key, reason), 0, now + COUNTER_TTL_MS, now));
+      const total = await this.readCounter(this.counterKey(now, key, reason));
       const byCaller: Record<string, number> = {};
       if (total > 0) {
         for (const caller of callers) {
-          const n = await this.guard(() => this.store.increment(this.counterKey(now, key, reason, caller), 0, now + COUNTER_TTL_MS, now));
+          const n = await this.readCounter(this.counterKey(now, key, reason, caller));
           if (n > 0) byCaller[caller] = n;
         }
       }
       out[reason] = { total, byCaller };
     }
     return out;
+  }
+
+  private flight(key: string, start: () => Promise<Credential>): Promise<Credential> {
+    let flight = this.flights.get(key);
+    if (!flight) {
+      flight = start().finally(() => this.flights.delete(key));
+      this.flights.set(key, flight);
+    }
+    return flight;
   }
 
   /** Still valid upstream. Handed out to the last second when no refresh can replace it: the caller sees expires_in. */
@@ -125,11 +152,13 @@ export class CredentialManager {
 
   // ---- the three ways of deciding --------------------------------------------------------
 
-  private normal(src: CredentialSource): Decide {
+  private normal(src: CredentialSource, honourPause: boolean): Decide {
     return (row, now) => {
       if (row && this.isFresh(row, now)) return 'serve';
+      const usable = !!row && this.isUsable(row, now);
+      if (usable && honourPause && (this.pauseUntil.get(src.key) ?? 0) > now) return 'serve';
       if (row && row.blockedUntil > now) {
-        if (this.isUsable(row, now)) return 'serve';
+        if (usable) return 'serve';
         throw this.blocked(src, row);
       }
       return 'refresh';
@@ -140,7 +169,13 @@ export class CredentialManager {
   private staleForce(src: CredentialSource, stale: string): Decide {
     return (row, now) => {
       if (row && row.value !== stale && this.isUsable(row, now)) return 'serve';
-      if (row && row.blockedUntil > now && src.quotaBlocksAll(true)) throw this.blocked(src, row);
+      if (row && row.value === stale && now - row.refreshedAt < STALE_MIN_AGE_MS) {
+        throw new CredentialError(
+          'force_refused',
+          `${src.key} was issued ${Math.round((now - row.refreshedAt) / 1000)}s ago and is not replaced again so soon; if WeChat keeps rejecting fresh tokens, another server may be fetching tokens with this app's secret`,
+        );
+      }
+      if (row && row.blockedUntil > now) throw this.blocked(src, row);
       return 'refresh';
     };
   }
@@ -157,7 +192,7 @@ export class CredentialManager {
           `forced refresh of ${src.key} refused: the last one was ${ago}s ago (cooldown ${this.o.forceCooldownMs / 1000}s); send the rejected value as "stale" instead`,
         );
       }
-      if (row && row.blockedUntil > now && src.quotaBlocksAll(true)) throw this.blocked(src, row);
+      if (row && row.blockedUntil > now) throw this.blocked(src, row);
       return 'refresh';
     };
   }
@@ -168,9 +203,10 @@ export class CredentialManager {
 
   // ---- the lifecycle ------------------------------------------------------------------
 
-  private async obtain(src: CredentialSource, decide: Decide, reason: FetchReason, call: CallContext): Promise<Credential> {
+  private async obtain(src: CredentialSource, decide: Decide, reason: FetchReason, call: CallContext, deadline: number, strict: boolean): Promise<Credential> {
     for (;;) {
       const now = this.clock();
+      const leaseStart = performance.now();
       const row = await this.guard(() => this.store.read(src.key));
       if (decide(row, now) === 'serve') return this.remember(row!);
       const owner = `${processId}:${++leaseSeq}`;
@@ -188,54 +224,75 @@ export class CredentialManager {
           await this.release(src.key, owner);
           return this.remember(leased);
         }
-        return this.refreshAsWinner(src, leased, owner, reason, call);
+        // Finish inside our lease (measured from before we asked for it), so that nobody else
+        // starts a second fetch while ours is under way. While the old value still works, one
+        // attempt is enough: the request is not kept waiting on a failing WeChat.
+        let until = Math.min(deadline, leaseStart + this.o.leaseMs - 250);
+        if (!strict && reason === 'refresh' && this.isUsable(leased, now)) until = Math.min(until, performance.now() + this.o.timeoutMs);
+        return this.refreshAsWinner(src, leased, owner, reason, call, until, strict);
       }
       // Somebody else is refreshing. A plain read can use what is there while it still works.
-      if (reason === 'refresh' && row && this.isUsable(row, now)) return this.remember(row);
-      await this.waitForChange(src.key, row, call.deadline);
+      if (reason === 'refresh' && !strict && row && this.isUsable(row, now)) return this.remember(row);
+      await this.waitForChange(src.key, row, deadline);
     }
   }
 
-  private async refreshAsWinner(src: CredentialSource, leased: CredentialRow, owner: string, reason: FetchReason, call: CallContext): Promise<Credential> {
+  private async refreshAsWinner(
+    src: CredentialSource,
+    leased: CredentialRow,
+    owner: string,
+    reason: FetchReason,
+    call: CallContext,
+    deadline: number,
+    strict: boolean,
+  ): Promise<Credential> {
     const force = reason !== 'refresh';
-    // Finish inside our lease, so that nobody else starts a second fetch while ours is under way.
-    const deadline = Math.min(call.deadline, performance.now() + this.o.leaseMs - 250);
     let fetched: Fetched;
     try {
       if (force && src.forceBudget !== undefined) await this.checkForceBudget(src);
       fetched = await this.fetchWithRetry(src, force, reason, call, deadline);
     } catch (err) {
       const failure = this.toCredentialError(err, src);
-      const blockAll = failure.code === 'quota_exhausted' && failure.errcode === 45009 && src.quotaBlocksAll(force);
-      await this.release(src.key, owner, blockAll ? nextBeijingMidnight(this.clock()) : undefined);
+      // Only WeChat's own answer for this credential trips its breaker (not, say, its token's).
+      const quota = err instanceof WechatError && err.errcode === 45009;
+      await this.release(src.key, owner, quota && src.quotaBlocksAll(force) ? nextBeijingMidnight(this.clock()) : undefined);
+      if (quota && !src.quotaBlocksAll(force)) await this.spendForceBudget(src);
       this.log.log('warn', 'refresh_failed', { key: src.key, reason, code: failure.code, errcode: failure.errcode, caller: call.caller });
-      // A failed refresh never replaces a good value, and a plain read keeps serving it.
-      if (!force && this.isUsable(leased, this.clock())) return this.remember(leased);
+      // A failed refresh never replaces a good value, and a plain read keeps serving it for a while.
+      const now = this.clock();
+      if (!force && !strict && this.isUsable(leased, now)) {
+        this.pauseUntil.set(src.key, now + MIN_REFRESH_INTERVAL_MS);
+        return this.remember(leased);
+      }
       throw failure;
     }
+    this.pauseUntil.delete(src.key);
     const t = this.clock();
-    const update: CredentialUpdate = {
-      value: fetched.value,
-      expiresAt: t + fetched.expiresIn * 1000,
-      refreshedAt: t,
-      forcedAt: force ? t : leased.forcedAt,
-    };
-    const committed = await this.guard(() => this.store.commit(src.key, leased.version, update));
+    let expiresAt = t + fetched.expiresIn * 1000;
+    // The same value again: WeChat did not renew it, and an expires_in of a full lifetime would not make it live longer.
+    if (fetched.value === leased.value && leased.expiresAt > 0) expiresAt = Math.min(expiresAt, leased.expiresAt);
+    const update: CredentialUpdate = { value: fetched.value, expiresAt, refreshedAt: t, forcedAt: force ? t : leased.forcedAt };
+    const committed = await this.guard(() => this.store.commit(src.key, owner, leased.version, update));
     this.log.log('info', 'refreshed', { key: src.key, reason, caller: call.caller, expiresIn: fetched.expiresIn, committed });
     if (committed) return this.remember({ ...leased, ...update, version: leased.version + 1, leaseOwner: '', leaseUntil: 0 });
-    // Our lease ran out and somebody else committed first: theirs is the value everyone sees.
+    // Our lease ran out and somebody else took over: theirs is the value everyone sees.
     const current = await this.guard(() => this.store.read(src.key));
-    if (current && this.isUsable(current, t)) return this.remember(current);
+    if (current && this.isUsable(current, t) && current.version > leased.version) return this.remember(current);
     return { value: update.value, expiresAt: update.expiresAt, refreshedAt: update.refreshedAt };
   }
 
   private async fetchWithRetry(src: CredentialSource, force: boolean, reason: FetchReason, call: CallContext, deadline: number): Promise<Fetched> {
+    const timeoutMs = () => {
+      const left = Math.min(this.o.timeoutMs, deadline - performance.now());
+      if (left < MIN_ATTEMPT_MS) throw new CredentialError('upstream_unavailable', `no time left in the request budget to reach WeChat for ${src.owner}`);
+      return left;
+    };
     for (let attempt = 0; ; attempt++) {
-      const remaining = deadline - performance.now();
+      timeoutMs(); // nothing is started, or counted, without time to finish it
       call.upstreamCalls++;
       await this.countFetch(src.key, reason, call.caller);
       try {
-        return await src.fetch({ force, timeoutMs: Math.max(1, Math.min(this.o.timeoutMs, remaining)), call });
+        return await src.fetch({ force, deadline, timeoutMs, call });
       } catch (err) {
         const backoff = Math.min(2000, 100 * 2 ** attempt) * (0.5 + Math.random());
         const retryable = !(err instanceof CredentialError) && classifyUpstream(err) === 'retry';
@@ -249,12 +306,22 @@ export class CredentialManager {
   private async checkForceBudget(src: CredentialSource): Promise<void> {
     const now = this.clock();
     let used = 0;
-    for (const reason of ['force', 'rejected'] as const) {
-      used += await this.guard(() => this.store.increment(this.counterKey(now, src.key, reason), 0, now + COUNTER_TTL_MS, now));
-    }
+    for (const reason of ['force', 'rejected'] as const) used += await this.readCounter(this.counterKey(now, src.key, reason));
     if (used >= src.forceBudget!) {
       throw new CredentialError('quota_exhausted', `${src.key}: the daily budget of ${src.forceBudget} forced refreshes is used up`);
     }
+  }
+
+  /** WeChat said the forced quota is gone (it counts calls we did not see): spend ours for today too. */
+  private async spendForceBudget(src: CredentialSource): Promise<void> {
+    if (src.forceBudget === undefined) return;
+    const now = this.clock();
+    await this.store.increment(this.counterKey(now, src.key, 'force'), src.forceBudget, now + COUNTER_TTL_MS, now).catch(() => undefined);
+  }
+
+  private readCounter(key: string): Promise<number> {
+    const now = this.clock();
+    return this.guard(() => this.store.increment(key, 0, now + COUNTER_TTL_MS, now));
   }
 
   private async countFetch(key: string, reason: FetchReason, caller: string): Promise<void> {

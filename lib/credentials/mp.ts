@@ -18,7 +18,7 @@ export function mpTokenSource(app: AppConfig, client: MpClient): CredentialSourc
     quotaBlocksAll: (force) => !stable || !force,
     async fetch({ force, timeoutMs }) {
       try {
-        return stable ? await client.stableToken(app.appid, app.secret, force, timeoutMs) : await client.token(app.appid, app.secret, timeoutMs);
+        return stable ? await client.stableToken(app.appid, app.secret, force, timeoutMs()) : await client.token(app.appid, app.secret, timeoutMs());
       } catch (err) {
         // On the token endpoints 40001 means the secret is wrong, not that a token went stale.
         if (err instanceof WechatError && classifyUpstream(err) === 'token') {
@@ -41,14 +41,15 @@ export function mpTicketSource(app: AppConfig, type: TicketType, token: Credenti
     owner: app.appid,
     eager: false,
     quotaBlocksAll: () => true,
-    async fetch({ timeoutMs, call }) {
-      const used = await manager.get(token, { call });
+    async fetch({ timeoutMs, call, deadline }) {
+      // The token is fetched inside this attempt's time: our lease on the ticket must not run out meanwhile.
+      const used = await manager.get(token, { call, deadline });
       try {
-        return await client.ticket(used.value, type, timeoutMs);
+        return await client.ticket(used.value, type, timeoutMs());
       } catch (err) {
         if (classifyUpstream(err) !== 'token') throw err;
-        const replaced = await manager.get(token, { force: true, stale: used.value, call });
-        return client.ticket(replaced.value, type, timeoutMs);
+        const replaced = await manager.get(token, { force: true, stale: used.value, call, deadline });
+        return client.ticket(replaced.value, type, timeoutMs());
       }
     },
   };

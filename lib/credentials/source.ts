@@ -2,18 +2,20 @@
 
 /** Per-request bookkeeping shared by every credential a request touches. */
 export interface CallContext {
-  /** Realm key, 'refresher', or 'anonymous' — recorded with each upstream fetch. */
+  /** Realm key, 'refresher', 'public' or 'gateway': recorded with each upstream fetch. */
   caller: string;
   /** Upstream calls made on behalf of this request (logged per request). */
   upstreamCalls: number;
-  /** Epoch ms by which the request must be answered. */
+  /** performance.now() by which the request must be answered. */
   deadline: number;
 }
 
 export interface FetchContext {
   force: boolean;
-  /** Timeout for this one attempt. */
-  timeoutMs: number;
+  /** performance.now() by which this attempt must be over (inside the lease and the request budget). */
+  deadline: number;
+  /** The timeout for the next upstream call: what is left of the attempt, at most the configured one. Throws when nothing is left. */
+  timeoutMs(): number;
   call: CallContext;
 }
 

@@ -67,7 +67,7 @@ export function createApp(services: Services): App {
       return onlyGet(req, 'verify_file', () => ({ status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: verify[1]! }));
     }
     const jsapi = JSAPI_CONFIG.exec(path);
-    if (jsapi) return jsapiRoute(req, decodeURIComponent(jsapi[1] ?? jsapi[2]!), call);
+    if (jsapi) return jsapiRoute(req, jsapi[1] ?? jsapi[2]!, call);
     return { res: routeError(new ApiError('not_found', `no route ${req.method} ${path}`)), label: 'not_found' };
   }
 
@@ -108,6 +108,7 @@ export function createApp(services: Services): App {
   async function jsapiRoute(req: HttpRequest, appid: string, call: CallContext): Promise<Outcome> {
     if (req.method !== 'POST') return { res: withAllow(routeError(new ApiError('method_not_allowed', 'answers POST only')), 'POST'), label: 'jsapi_config' };
     try {
+      // appids are plain [0-9A-Za-z]: no percent-decoding needed, and a malformed escape is just an unknown app
       const app = resolveApp(services, null, appid, ['mp']);
       const data = await wxConfig(services, app, parseRouteBody(req), call);
       return { res: jsonResponse(data), label: 'jsapi_config' };

@@ -1,7 +1,7 @@
 /**
  * CORS for pages that fetch wx.config parameters (DESIGN §3.3). A pattern must match the
- * whole Origin; a pattern without a scheme (jsdkd's "example\\.com") must match the whole host.
- * So `example\.com` admits https://example.com but never https://example.com.evil.net.
+ * whole Origin or, for patterns written without a scheme as jsdkd's were ("example\\.com"),
+ * the whole host. So `example\.com` admits https://example.com but never https://example.com.evil.net.
  */
 import { isIP } from 'node:net';
 
@@ -11,7 +11,7 @@ export function createCors(patterns: string[]): CorsCheck {
   const anyOrigin = patterns.length === 0 || patterns.includes('*');
   const matchers = patterns
     .filter((p) => p !== '*')
-    .map((p) => ({ re: new RegExp(`^(?:${p.replace(/^\^/, '').replace(/\$$/, '')})$`, 'i'), wholeOrigin: p.includes('://') }));
+    .map((p) => new RegExp(`^(?:${p.replace(/^\^/, '').replace(/\$$/, '')})$`, 'i'));
 
   const allowed = (origin: string): boolean => {
     let host: string;
@@ -23,7 +23,7 @@ export function createCors(patterns: string[]): CorsCheck {
       return false;
     }
     if (anyOrigin || isPrivateIp(host)) return true;
-    return matchers.some((m) => m.re.test(m.wholeOrigin ? origin : host));
+    return matchers.some((re) => re.test(origin) || re.test(host));
   };
 
   return (origin): Record<string, string> => {
@@ -47,7 +47,7 @@ export function isPrivateIp(host: string): boolean {
   }
   if (kind === 6) {
     const h = host.toLowerCase();
-    return h === '::1' || /^f[cd][0-9a-f]{2}:/.test(h) || h.startsWith('::ffff:127.') || h.startsWith('::ffff:10.') || h.startsWith('::ffff:192.168.');
+    return h === '::1' || /^f[cd][0-9a-f]{2}:/.test(h);
   }
   return false;
 }

@@ -26,7 +26,7 @@ async function refreshOne(services: Services, src: CredentialSource, report: Ref
     const row = await manager.peek(src.key);
     if (row && manager.isFresh(row, services.clock())) return;
     if (!src.eager && (!row || row.value === '')) return; // a ticket nobody has asked for yet
-    await manager.get(src, { call });
+    await manager.refresh(src, call);
     if (call.upstreamCalls > 0) report.refreshed++;
   } catch (err) {
     const e = toApiError(err);

@@ -82,7 +82,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         const now = Date.now();
         const first = await store.acquireLease(key, 'a', now + 10_000, now);
         const u = update('value-1', now);
-        expect(await store.commit(key, first!.version, u)).toBe(true);
+        expect(await store.commit(key, 'a', first!.version, u)).toBe(true);
         const row = await store.acquireLease(key, 'b', now + 10_000, now);
         expect(row).toMatchObject({ key, value: 'value-1', version: 1, expiresAt: u.expiresAt, refreshedAt: u.refreshedAt, forcedAt: u.forcedAt, leaseOwner: 'b' });
       });
@@ -94,7 +94,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         const now = Date.now();
         const leased = await store.acquireLease(key, 'a', now + 10_000, now);
         const u = update('token-1', now);
-        expect(await store.commit(key, leased!.version, u)).toBe(true);
+        expect(await store.commit(key, 'a', leased!.version, u)).toBe(true);
         expect(await store.read(key)).toEqual({
           key,
           value: 'token-1',
@@ -106,22 +106,90 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
           forcedAt: u.forcedAt,
           blockedUntil: 0,
         });
+        // the commit consumed the lease: the same owner cannot commit again without retaking it
+        expect(await store.commit(key, 'a', 1, update('token-again', now + 1))).toBe(false);
         // and again: each commit moves the version on by one
         await store.acquireLease(key, 'b', now + 10_000, now);
-        expect(await store.commit(key, 1, update('token-2', now + 1))).toBe(true);
+        expect(await store.commit(key, 'b', 1, update('token-2', now + 1))).toBe(true);
         expect(await store.read(key)).toMatchObject({ value: 'token-2', version: 2, leaseOwner: '', leaseUntil: 0 });
       });
 
-      it('with a stale version: false and nothing changes', async () => {
+      it('with a stale version: false and nothing changes, even for the lease owner', async () => {
         const key = fresh();
         const now = Date.now();
         await store.acquireLease(key, 'a', now + 10_000, now);
-        expect(await store.commit(key, 0, update('token-1', now))).toBe(true);
+        expect(await store.commit(key, 'a', 0, update('token-1', now))).toBe(true);
         await store.acquireLease(key, 'b', now + 10_000, now);
         const before = await store.read(key);
-        expect(await store.commit(key, 0, update('token-stale', now + 5))).toBe(false);
-        expect(await store.commit(key, 7, update('token-future', now + 5))).toBe(false);
+        expect(await store.commit(key, 'b', 0, update('token-stale', now + 5))).toBe(false);
+        expect(await store.commit(key, 'b', 7, update('token-future', now + 5))).toBe(false);
         expect(await store.read(key)).toEqual(before);
+      });
+
+      it('by a non-owner with the right version while the lease is held: false and nothing changes', async () => {
+        const key = fresh();
+        const now = Date.now();
+        const leased = await store.acquireLease(key, 'a', now + 10_000, now);
+        const before = await store.read(key);
+        expect(await store.commit(key, 'b', leased!.version, update('token-intruder', now))).toBe(false);
+        expect(await store.read(key)).toEqual(before);
+        // the holder still commits
+        expect(await store.commit(key, 'a', leased!.version, update('token-a', now))).toBe(true);
+        expect(await store.read(key)).toMatchObject({ value: 'token-a', version: 1, leaseOwner: '', leaseUntil: 0 });
+      });
+
+      it('by an owner whose lease expired and was taken over: false and nothing changes; the new owner commits', async () => {
+        const key = fresh();
+        const now = Date.now();
+        const stale = await store.acquireLease(key, 'a', now + 10_000, now);
+        const taken = await store.acquireLease(key, 'b', now + 40_000, now + 10_000); // a's lease lapsed
+        expect(taken).not.toBeNull();
+        expect(taken!.version).toBe(stale!.version); // same version: only the owner fences a out
+        const before = await store.read(key);
+        expect(await store.commit(key, 'a', stale!.version, update('token-stale', now + 15_000))).toBe(false);
+        expect(await store.read(key)).toEqual(before);
+
+        const u = update('token-b', now + 20_000);
+        expect(await store.commit(key, 'b', taken!.version, u)).toBe(true);
+        expect(await store.read(key)).toEqual({ ...before, value: 'token-b', expiresAt: u.expiresAt, refreshedAt: u.refreshedAt, forcedAt: u.forcedAt, version: 1, leaseOwner: '', leaseUntil: 0 });
+        // and a's late commit still changes nothing
+        expect(await store.commit(key, 'a', stale!.version, update('token-stale', now + 25_000))).toBe(false);
+        expect((await store.read(key))!.value).toBe('token-b');
+      });
+
+      it('by the owner after its lease expired by time but nobody took it: true', async () => {
+        const key = fresh();
+        const now = Date.now();
+        // taken 20 s ago for 10 s: expired by time now, still owned by a
+        const leased = await store.acquireLease(key, 'a', now - 10_000, now - 20_000);
+        expect(leased).not.toBeNull();
+        expect(await store.read(key)).toMatchObject({ leaseOwner: 'a', leaseUntil: now - 10_000 });
+        const u = update('token-late', now);
+        expect(await store.commit(key, 'a', leased!.version, u)).toBe(true);
+        expect(await store.read(key)).toMatchObject({ value: 'token-late', expiresAt: u.expiresAt, version: 1, leaseOwner: '', leaseUntil: 0 });
+      });
+
+      it("on an absent row, with owner '', or after the owner released the lease: false and nothing changes", async () => {
+        const absent = fresh();
+        const now = Date.now();
+        expect(await store.commit(absent, 'a', 0, update('v', now))).toBe(false);
+        expect(await store.read(absent)).toBeNull();
+
+        // a row nobody holds (leaseOwner ''): owner '' must not match it
+        const key = fresh();
+        await store.acquireLease(key, 'a', now + 10_000, now);
+        expect(await store.commit(key, 'a', 0, update('v1', now))).toBe(true);
+        const free = await store.read(key);
+        expect(free).toMatchObject({ leaseOwner: '', version: 1 });
+        expect(await store.commit(key, '', 1, update('v-empty-owner', now))).toBe(false);
+        expect(await store.read(key)).toEqual(free);
+
+        // released: the former owner can no longer commit
+        await store.acquireLease(key, 'a', now + 10_000, now);
+        await store.releaseLease(key, 'a');
+        const released = await store.read(key);
+        expect(await store.commit(key, 'a', 1, update('v-after-release', now))).toBe(false);
+        expect(await store.read(key)).toEqual(released);
       });
     });
 
@@ -130,7 +198,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         const key = fresh();
         const now = Date.now();
         await store.acquireLease(key, 'a', now + 10_000, now);
-        await store.commit(key, 0, update('v', now));
+        expect(await store.commit(key, 'a', 0, update('v', now))).toBe(true);
         await store.acquireLease(key, 'a', now + 10_000, now);
         const before = await store.read(key);
         await store.releaseLease(key, 'a');
@@ -173,7 +241,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
 
         const leased = await store.acquireLease(key, 'c', now + 10_000, now);
         expect(leased!.blockedUntil).toBe(blocked + 1);
-        expect(await store.commit(key, leased!.version, update('v', now))).toBe(true);
+        expect(await store.commit(key, 'c', leased!.version, update('v', now))).toBe(true);
         expect(await store.read(key)).toMatchObject({ value: 'v', version: 1, blockedUntil: blocked + 1 });
         await store.releaseLease(key, 'c'); // without blockedUntil: kept
         expect((await store.read(key))!.blockedUntil).toBe(blocked + 1);
@@ -252,7 +320,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         const key = fresh();
         const now = Date.now();
         await store.acquireLease(key, 'setup', now + 10_000, now);
-        await store.commit(key, 0, update('v', now));
+        expect(await store.commit(key, 'setup', 0, update('v', now))).toBe(true);
         const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.acquireLease(key, `owner-${i}`, now + 10_000, now)));
         expect(results.filter((r) => r !== null)).toHaveLength(1);
       });
@@ -269,10 +337,22 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         const key = fresh();
         const now = Date.now();
         const leased = await store.acquireLease(key, 'a', now + 10_000, now);
-        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.commit(key, leased!.version, update(`value-${i}`, now))));
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.commit(key, 'a', leased!.version, update(`value-${i}`, now))));
         expect(results.filter(Boolean)).toHaveLength(1);
         const winner = results.indexOf(true);
-        expect(await store.read(key)).toMatchObject({ value: `value-${winner}`, version: 1 });
+        expect(await store.read(key)).toMatchObject({ value: `value-${winner}`, version: 1, leaseOwner: '', leaseUntil: 0 });
+      });
+
+      it('20 concurrent commits of the right version, half by non-owners: exactly one succeeds, by the owner', async () => {
+        const key = fresh();
+        const now = Date.now();
+        const leased = await store.acquireLease(key, 'a', now + 10_000, now);
+        const owners = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 'a' : `intruder-${i}`));
+        const results = await Promise.all(owners.map((o, i) => store.commit(key, o, leased!.version, update(`value-${i}`, now))));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = results.indexOf(true);
+        expect(owners[winner]).toBe('a');
+        expect(await store.read(key)).toMatchObject({ value: `value-${winner}`, version: 1, leaseOwner: '' });
       });
 
       it('50 concurrent insertIfAbsent of one key: exactly one true', async () => {
@@ -310,7 +390,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
           const leased = await store.acquireLease(key, 'a', now + 10_000, now);
           expect(leased, k).not.toBeNull();
           expect(leased!.key).toBe(key);
-          expect(await store.commit(key, 0, update(`value-${i}`, now))).toBe(true);
+          expect(await store.commit(key, 'a', 0, update(`value-${i}`, now))).toBe(true);
         }
         for (const [i, k] of odd.entries()) {
           const key = `${prefix}:${k}`;
@@ -326,6 +406,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         for (const k of odd) {
           expect(await store.read(`${k}${tag}:row`), k).toBeNull();
           expect(await store.acquireLease(`${k}${tag}:row`, 'a', now + 10_000, now), k).not.toBeNull();
+          expect(await store.commit(`${k}${tag}:row`, 'a', 0, update('v', now)), k).toBe(true);
           expect(await store.insertIfAbsent(`${k}${tag}:nonce`, now + MIN, now), k).toBe(true);
           expect(await store.insertIfAbsent(`${k}${tag}:nonce`, now + MIN, now), k).toBe(false);
           expect(await store.increment(`${k}${tag}:counter`, 2, now + MIN, now), k).toBe(2);

@@ -11,7 +11,7 @@ describe('countStoreOps', () => {
     expect(await store.read('k')).toBeNull();
     const row = await store.acquireLease('k', 'o', 10, 0);
     expect(row?.leaseOwner).toBe('o');
-    expect(await store.commit('k', 0, { value: 'v', expiresAt: 100, refreshedAt: 0, forcedAt: 0 })).toBe(true);
+    expect(await store.commit('k', 'o', 0, { value: 'v', expiresAt: 100, refreshedAt: 0, forcedAt: 0 })).toBe(true);
     await store.releaseLease('k', 'o', 5);
     expect(await store.insertIfAbsent('n', 10, 0)).toBe(true);
     expect(await store.increment('c', 2, 10, 0)).toBe(2);

@@ -31,9 +31,9 @@ export function countStoreOps(inner: Store): CountingStore {
       counts.acquireLease++;
       return inner.acquireLease(key, owner, leaseUntil, now);
     },
-    commit(key, expectedVersion, update) {
+    commit(key, owner, expectedVersion, update) {
       counts.commit++;
-      return inner.commit(key, expectedVersion, update);
+      return inner.commit(key, owner, expectedVersion, update);
     },
     releaseLease(key, owner, blockedUntil) {
       counts.releaseLease++;

@@ -58,7 +58,7 @@ describe('file store: damage and crashes', () => {
       expect(await store.read(key)).toBeNull();
       const leased = await store.acquireLease(key, 'o', 2_000, 1_000);
       expect(leased).toMatchObject({ key, version: 0, value: '', leaseOwner: 'o' });
-      expect(await store.commit(key, 0, { value: 'repaired', expiresAt: 9_000, refreshedAt: 1_000, forcedAt: 0 })).toBe(true);
+      expect(await store.commit(key, 'o', 0, { value: 'repaired', expiresAt: 9_000, refreshedAt: 1_000, forcedAt: 0 })).toBe(true);
       expect(await store.read(key)).toMatchObject({ value: 'repaired', version: 1 });
     }
     await store.close();
@@ -128,7 +128,8 @@ describe('file store: damage and crashes', () => {
       }
     })();
     for (let v = 0; v < 200; v++) {
-      expect(await store.commit(key, v, { value: 'x'.repeat(v * 50), expiresAt: v, refreshedAt: v, forcedAt: 0 })).toBe(true);
+      if (v > 0) expect(await store.acquireLease(key, 'o', 1, 0)).not.toBeNull(); // each commit clears the lease
+      expect(await store.commit(key, 'o', v, { value: 'x'.repeat(v * 50), expiresAt: v, refreshedAt: v, forcedAt: 0 })).toBe(true);
     }
     done = true;
     await reader;
@@ -236,7 +237,7 @@ describe('file store: across processes', () => {
     for (let k = 0; k < nonces; k++) await parent.insertIfAbsent(`old:${k}`, now - 1, now - 1000); // expired: replaced under the lock
 
     const workers = Array.from({ length: 4 }, (_, i) =>
-      startWorker({ dir, id: `w${i}`, leaseRounds: rounds, commitRounds: rounds, nonces, increments, now }),
+      startWorker({ dir, id: `w${i}`, leaseRounds: rounds, commitRounds: rounds, commitOwner: 'parent', nonces, increments, now }),
     );
     await Promise.all(workers.map((w) => w.ready));
     for (const w of workers) w.go();

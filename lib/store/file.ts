@@ -47,7 +47,7 @@ import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { CredentialRow, Store } from './port';
-import { committedRow, emptyRow, parseJsonObject, parseRow, releasedRow } from './row';
+import { committedRow, emptyRow, mayCommit, parseJsonObject, parseRow, releasedRow } from './row';
 
 // The callback API, promisified: measurably cheaper per call than node:fs/promises.
 const readFile = promisify(fs.readFile);
@@ -450,11 +450,11 @@ export async function createFileStore(dir: string, options: FileStoreOptions = {
       });
     },
 
-    async commit(key, expectedVersion, update) {
+    async commit(key, owner, expectedVersion, update) {
       const { file, lock } = paths('credentials', key);
       return locked(lock, async (guard) => {
         const row = await readRow(file, key);
-        if (!row || row.version !== expectedVersion) return false;
+        if (!mayCommit(row, owner, expectedVersion)) return false;
         await guard.write(file, json(committedRow(row, update)));
         return true;
       });

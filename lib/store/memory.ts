@@ -5,7 +5,7 @@
  * respect to every other caller in the process. Rows handed out are always copies.
  */
 import type { CredentialRow, Store } from './port';
-import { committedRow, emptyRow, releasedRow } from './row';
+import { committedRow, emptyRow, mayCommit, releasedRow } from './row';
 
 interface Expiring {
   value: number;
@@ -44,9 +44,9 @@ export function createMemoryStore(): Store {
       return { ...next };
     },
 
-    async commit(key, expectedVersion, update) {
-      const row = rows.get(key);
-      if (!row || row.version !== expectedVersion) return false;
+    async commit(key, owner, expectedVersion, update) {
+      const row = rows.get(key) ?? null;
+      if (!mayCommit(row, owner, expectedVersion)) return false;
       rows.set(key, committedRow(row, update));
       return true;
     },

@@ -17,7 +17,7 @@ export interface CredentialRow {
   refreshedAt: number;
   /** Incremented by every successful `commit`. */
   version: number;
-  /** Who holds the refresh lease ('' = nobody). */
+  /** Who holds the refresh lease ('' = nobody); only this owner may `commit`. */
   leaseOwner: string;
   /** The lease is free once `leaseUntil <= now` (epoch ms). */
   leaseUntil: number;
@@ -51,11 +51,18 @@ export interface Store {
   acquireLease(key: string, owner: string, leaseUntil: number, now: number): Promise<CredentialRow | null>;
 
   /**
-   * Write a new value only if the row's version is still `expectedVersion`: sets version to
-   * expectedVersion + 1 and clears the lease. Returns false (and changes nothing) when the
-   * version moved on, i.e. somebody else committed meanwhile.
+   * Write a new value only if the row's version is still `expectedVersion` AND `owner` still
+   * holds the lease (`leaseOwner === owner`; the lease may have expired by time, as long as
+   * nobody else has taken it since): sets version to expectedVersion + 1 and clears the lease.
+   * Returns false (and changes nothing) otherwise: the version moved on (somebody else committed
+   * meanwhile), another owner took the lease, the row is absent, or `owner` is ''.
+   *
+   * Why fenced by the owner and not only by the version: a refresher whose lease lapsed and was
+   * taken over by another must not overwrite what the new holder is fetching. For classic
+   * tokens the new holder's fetch mints a newer token, which invalidates the older one within
+   * 5 minutes, so the stale refresher's value would be stored yet die shortly after.
    */
-  commit(key: string, expectedVersion: number, update: CredentialUpdate): Promise<boolean>;
+  commit(key: string, owner: string, expectedVersion: number, update: CredentialUpdate): Promise<boolean>;
 
   /**
    * Give the lease back without a new value (the refresh failed). Only clears the lease when

@@ -16,6 +16,15 @@ export function emptyRow(key: string): CredentialRow {
   };
 }
 
+/**
+ * Whether `commit(key, owner, expectedVersion, ...)` may write `row`: the row exists, its
+ * version is still `expectedVersion` and `owner` (never '') still holds the lease, expired by
+ * time or not, as long as nobody else took it.
+ */
+export function mayCommit(row: CredentialRow | null, owner: string, expectedVersion: number): row is CredentialRow {
+  return row !== null && owner !== '' && row.leaseOwner === owner && row.version === expectedVersion;
+}
+
 /** The row after a successful commit: new value, version + 1, lease cleared, blockedUntil kept. */
 export function committedRow(row: CredentialRow, update: CredentialUpdate): CredentialRow {
   return {

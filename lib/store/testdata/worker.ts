@@ -15,8 +15,12 @@ interface Job {
   id: string;
   /** acquireLease on `lease:<r>` for r < leaseRounds */
   leaseRounds: number;
-  /** commit(`commit:<r>`, 0) for r < commitRounds (the parent leased the rows first) */
+  /**
+   * commit(`commit:<r>`, commitOwner, 0) for r < commitRounds (the parent leased the rows first
+   * as commitOwner; every worker stands in for that holder, so the version alone decides)
+   */
   commitRounds: number;
+  commitOwner: string;
   /** insertIfAbsent(`nonce:<k>`) and of `old:<k>` (inserted expired by the parent) for k < nonces */
   nonces: number;
   /** increment('counter', 1) this many times */
@@ -37,7 +41,7 @@ const [leases, commits, inserts, replaced, increments] = await Promise.all([
   Promise.all(range(job.leaseRounds).map(async (r) => (await store.acquireLease(`lease:${r}`, job.id, now + 60_000, now)) !== null)),
   Promise.all(
     range(job.commitRounds).map((r) =>
-      store.commit(`commit:${r}`, 0, { value: job.id, expiresAt: now + 7_200_000, refreshedAt: now, forcedAt: 0 }),
+      store.commit(`commit:${r}`, job.commitOwner, 0, { value: job.id, expiresAt: now + 7_200_000, refreshedAt: now, forcedAt: 0 }),
     ),
   ),
   Promise.all(range(job.nonces).map((k) => store.insertIfAbsent(`nonce:${k}`, now + 60_000, now))),
