@@ -60,6 +60,7 @@ describe('bad input gets a structured error, never a 5xx or a crash', () => {
     expect(await raw('POST', '/ping', '{}')).toMatchObject({ status: 405, allow: 'GET' });
     expect(await raw('GET', '/nothing/here')).toMatchObject({ status: 404, json: { error: { code: 'not_found' } } });
     expect(await raw('GET', '/MP_verify_short.txt')).toMatchObject({ status: 404 });
+    expect(await raw('POST', '/jsapi/%E0%A4%A/config', '{"url":"https://a.b/"}')).toMatchObject({ status: 404, json: { error: { code: 'unknown_app' } } });
   });
 
   it('answers /ping and domain verification files', async () => {

@@ -107,4 +107,18 @@ describe('force refresh of an access_token WeChat rejected', () => {
     // Normal reads keep working.
     expect((await s.envelope('access_token', {})).json.returnData.access_token).toBe(token);
   });
+
+  it("a stable force answered 45009 spends today's force budget: later forces are refused without calling WeChat, normal reads go on", async () => {
+    const s = await stackOf({ config: { credentials: { forceCooldownSeconds: 0 } } });
+    const token = (await s.envelope('access_token', {})).json.returnData.access_token;
+    s.sim.advance(31_000);
+    s.sim.fault('stable_token', { errcode: 45009, errmsg: 'reach max api daily quota limit' });
+    expect((await s.envelope('access_token', { force: true, stale: token })).json).toMatchObject({ returnCode: 7101, error: { errcode: 45009 } });
+    const calls = s.sim.calls('stable_token');
+    s.sim.advance(31_000);
+    expect((await s.envelope('access_token', { force: true, stale: token })).json.returnCode).toBe(7101);
+    expect(s.sim.calls('stable_token')).toBe(calls);
+    expect((await s.envelope('access_token', {})).json.returnData.access_token).toBe(token);
+  });
 });
+

@@ -118,4 +118,33 @@ describe('upstream faults', () => {
     expect(now).not.toBe(old);
     expect(stack.sim.tokenState(MP2.appid, now)).toBe('valid');
   });
+
+  it('while the old token still works, a failing WeChat costs one request at most a timeout, and then nothing for a minute', async () => {
+    stack = await startStack();
+    const good = (await tokenOf(MP2.appid)).returnData.access_token;
+    stack.sim.advance(7200_000 - 200_000);
+    stack.sim.fault('token', { errcode: -1 }, 1000);
+    const started = Date.now();
+    expect((await tokenOf(MP2.appid)).returnData.access_token).toBe(good);
+    expect(Date.now() - started).toBeLessThan(1500); // timeoutMs is 1000 in these stacks, the budget 4000
+    const calls = stack.sim.calls('token', MP2.appid);
+    const again = Date.now();
+    for (let i = 0; i < 5; i++) expect((await tokenOf(MP2.appid)).returnData.access_token).toBe(good);
+    expect(Date.now() - again).toBeLessThan(300);
+    expect(stack.sim.calls('token', MP2.appid)).toBe(calls);
+    stack.sim.advance(61_000);
+    stack.sim.clearFaults();
+    expect((await tokenOf(MP2.appid)).returnData.access_token).not.toBe(good);
+  });
+
+  it('a ticket request never outlives its budget, even while its token is slow to come', async () => {
+    stack = await startStack({ config: { upstream: { timeoutMs: 1000, budgetMs: 2000 } } });
+    stack.sim.fault('stable_token', { delayMs: 1500 }, 20);
+    const started = Date.now();
+    const res = await stack.envelope('ticket', { appid: MP.appid });
+    expect(res.json.returnCode).toBe(1005);
+    expect(Date.now() - started).toBeLessThan(2600);
+    expect(stack.sim.calls('getticket')).toBe(0);
+  });
 });
+

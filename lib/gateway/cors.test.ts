@@ -11,6 +11,7 @@ describe('CORS', () => {
     expect(allows(p, 'https://example.com.evil.net')).toBe(false);
     expect(allows(p, 'https://evilexample.com')).toBe(false);
     expect(allows(p, 'http://example.com')).toBe(false);
+    expect(allows(['^https?:\\/\\/example\\.com$'], 'http://example.com')).toBe(true);
   });
 
   it("matches jsdkd's host patterns against the whole host", () => {
