@@ -5,6 +5,7 @@
  *     own process, logging to a discarded stdout), as a ratio to a bare node:http server process
  *     answering a fixed JSON body (goal ≥ 0.8); load from autocannon in a third process
  *  3. store operations per warm request (goal 0)
+ *  and, to show where the warm time goes, the same server's GET /ping against the bare server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -88,9 +89,10 @@ function startProcess(args: string[], env: Record<string, string>): Promise<{ ur
 }
 
 /** Requests per second from autocannon, in its own process. */
-function load(url: string): Promise<number> {
+function load(url: string, method: 'POST' | 'GET' = 'POST'): Promise<number> {
   const bin = join(root, 'node_modules/autocannon/autocannon.js');
-  const args = [bin, '-j', '-c', String(CONNECTIONS), '-d', String(DURATION_S), '-m', 'POST', '-H', 'content-type=application/json', '-b', BODY, url];
+  const body = method === 'POST' ? ['-H', 'content-type=application/json', '-b', BODY] : [];
+  const args = [bin, '-j', '-c', String(CONNECTIONS), '-d', String(DURATION_S), '-m', method, ...body, url];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
@@ -145,6 +147,9 @@ async function main() {
     `warm: wecred ${Math.round(mean(rates.wecred))} req/s vs bare node:http ${Math.round(mean(rates.bare))} req/s -> ratio ${ratio.toFixed(2)} ` +
       `(goal >= 0.8; rounds ${rates.wecred.map((w, i) => (w / rates.bare[i]!).toFixed(2)).join(', ')}; ${CONNECTIONS} connections, ${DURATION_S} s each); upstream calls while warm: ${sim.calls() - before}`,
   );
+  // Where the time goes: the same server answering GET /ping (routing, adapter, log line; no JSON body, no signing).
+  const ping = await load(`${wecred.url}/ping`, 'GET');
+  console.log(`warm: wecred GET /ping ${Math.round(ping)} req/s -> ratio ${(ping / mean(rates.bare)).toFixed(2)} to the bare server (the cost of the HTTP adapter, routing and the log line alone)`);
   wecred.child.kill();
   bare.child.kill();
   await sim.close();

@@ -1,10 +1,11 @@
 /**
  * WeChat JS-SDK and card signatures (reference §1.4, §1.5, §4.4). Pure functions.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
+/** One-shot hashing: no Hash object per signature on the warm wx.config path. */
 function sha1Hex(text: string): string {
-  return createHash('sha1').update(text, 'utf8').digest('hex');
+  return hash('sha1', text, 'hex');
 }
 
 /**

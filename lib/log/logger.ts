@@ -30,6 +30,15 @@ export function redactor(key: string, value: unknown): unknown {
   return sensitive(key) ? '[redacted]' : value;
 }
 
+/** True when some field is nested or has a sensitive-looking name. */
+function needsRedaction(fields: LogFields): boolean {
+  for (const key in fields) {
+    const v = fields[key];
+    if ((typeof v === 'object' && v !== null) || sensitive(key)) return true;
+  }
+  return false;
+}
+
 export function createLogger(write: (line: string) => void = (line) => process.stdout.write(line + '\n'), minLevel: LogLevel = 'info'): Logger {
   const order: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
   let lastMs = 0;
@@ -42,7 +51,9 @@ export function createLogger(write: (line: string) => void = (line) => process.s
         lastMs = now;
         lastIso = new Date(now).toISOString();
       }
-      write(JSON.stringify({ time: lastIso, level, event, ...fields }, redactor));
+      const line = { time: lastIso, level, event, ...fields };
+      // JSON.stringify's fast path is lost with a replacer: use it only where a field could hide a secret.
+      write(needsRedaction(fields) ? JSON.stringify(line, redactor) : JSON.stringify(line));
     },
   };
 }
