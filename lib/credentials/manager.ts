@@ -55,9 +55,10 @@ export const FETCH_REASONS: readonly FetchReason[] = ['refresh', 'force', 'rejec
  */
 const MIN_REFRESH_INTERVAL_MS = 60_000;
 /**
- * A value younger than this is not replaced on a `stale` report: WeChat only rotates stable
- * tokens 30 s apart, and a token rejected right after it was issued points at another server
- * fetching tokens with the same secret, which a further rotation would not cure.
+ * A value that replaced a rejected one less than this ago is not replaced again on a `stale`
+ * report: WeChat only rotates stable tokens 30 s apart, and a fresh replacement rejected at
+ * once points at another server fetching tokens with the same secret, which a further
+ * rotation would not cure. It also bounds how fast reports can burn the daily quota.
  */
 const STALE_MIN_AGE_MS = 30_000;
 /** An upstream call with less time than this left is not worth starting. */
@@ -93,10 +94,11 @@ export class CredentialManager {
     }
     // Concurrent callers in this process share one resolution: one store read, one lease attempt.
     const flightKey = opts.force ? `${src.key}\0force\0${opts.stale ?? ''}` : src.key;
-    return this.flight(flightKey, () => {
+    const deadline = Math.min(opts.call.deadline, opts.deadline ?? Infinity);
+    return this.flight(flightKey, deadline, () => {
       const decide = opts.force ? (opts.stale !== undefined ? this.staleForce(src, opts.stale) : this.cooldownForce(src)) : this.normal(src, true);
       const reason: FetchReason = opts.force ? (opts.stale !== undefined ? 'rejected' : 'force') : 'refresh';
-      return this.obtain(src, decide, reason, opts.call, Math.min(opts.call.deadline, opts.deadline ?? Infinity), false);
+      return this.obtain(src, decide, reason, opts.call, deadline, false);
     });
   }
 
@@ -105,7 +107,7 @@ export class CredentialManager {
    * when the old value still works, so the refresher can report it.
    */
   refresh(src: CredentialSource, call: CallContext): Promise<Credential> {
-    return this.flight(`${src.key}\0refresh`, () => this.obtain(src, this.normal(src, false), 'refresh', call, call.deadline, true));
+    return this.flight(`${src.key}\0refresh`, call.deadline, () => this.obtain(src, this.normal(src, false), 'refresh', call, call.deadline, true));
   }
 
   /** The stored row, without refreshing (refresher, status). */
@@ -136,13 +138,21 @@ export class CredentialManager {
     return out;
   }
 
-  private flight(key: string, start: () => Promise<Credential>): Promise<Credential> {
-    let flight = this.flights.get(key);
-    if (!flight) {
-      flight = start().finally(() => this.flights.delete(key));
+  /** Start a resolution, or join the one under way; a joiner still answers by its own deadline. */
+  private flight(key: string, deadline: number, start: () => Promise<Credential>): Promise<Credential> {
+    const running = this.flights.get(key);
+    if (!running) {
+      const flight = start().finally(() => this.flights.delete(key));
       this.flights.set(key, flight);
+      return flight;
     }
-    return flight;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new CredentialError('busy', `${key.split('\0')[0]} is being refreshed and did not finish within this request's budget; retry shortly`)),
+        Math.max(0, deadline - performance.now()),
+      );
+      running.then(resolve, reject).finally(() => clearTimeout(timer));
+    });
   }
 
   /** Still valid upstream. Handed out to the last second when no refresh can replace it: the caller sees expires_in. */
@@ -169,10 +179,10 @@ export class CredentialManager {
   private staleForce(src: CredentialSource, stale: string): Decide {
     return (row, now) => {
       if (row && row.value !== stale && this.isUsable(row, now)) return 'serve';
-      if (row && row.value === stale && now - row.refreshedAt < STALE_MIN_AGE_MS) {
+      if (row && row.value === stale && now - row.forcedAt < STALE_MIN_AGE_MS) {
         throw new CredentialError(
           'force_refused',
-          `${src.key} was issued ${Math.round((now - row.refreshedAt) / 1000)}s ago and is not replaced again so soon; if WeChat keeps rejecting fresh tokens, another server may be fetching tokens with this app's secret`,
+          `${src.key} replaced a rejected value ${Math.round((now - row.forcedAt) / 1000)}s ago and is not replaced again so soon; if WeChat keeps rejecting fresh tokens, another server may be fetching tokens with this app's secret`,
         );
       }
       if (row && row.blockedUntil > now) throw this.blocked(src, row);
@@ -227,8 +237,7 @@ export class CredentialManager {
         // Finish inside our lease (measured from before we asked for it), so that nobody else
         // starts a second fetch while ours is under way. While the old value still works, one
         // attempt is enough: the request is not kept waiting on a failing WeChat.
-        let until = Math.min(deadline, leaseStart + this.o.leaseMs - 250);
-        if (!strict && reason === 'refresh' && this.isUsable(leased, now)) until = Math.min(until, performance.now() + this.o.timeoutMs);
+        const until = Math.min(deadline, leaseStart + this.o.leaseMs - 250);
         return this.refreshAsWinner(src, leased, owner, reason, call, until, strict);
       }
       // Somebody else is refreshing. A plain read can use what is there while it still works.
@@ -247,10 +256,15 @@ export class CredentialManager {
     strict: boolean,
   ): Promise<Credential> {
     const force = reason !== 'refresh';
-    let fetched: Fetched;
+    // One attempt where retrying costs more than it saves: a forced refresh (each try may rotate
+    // the token upstream, and counts against the force budget) and a refresh while the old value
+    // still works (the request is not kept waiting on a failing WeChat).
+    const attempts = force || (!strict && this.isUsable(leased, this.clock())) ? 1 : Infinity;
+    const callsBefore = call.upstreamCalls;
+    let fetched: Fetched & { startedAt: number };
     try {
       if (force && src.forceBudget !== undefined) await this.checkForceBudget(src);
-      fetched = await this.fetchWithRetry(src, force, reason, call, deadline);
+      fetched = await this.fetchWithRetry(src, force, reason, call, deadline, attempts);
     } catch (err) {
       const failure = this.toCredentialError(err, src);
       // Only WeChat's own answer for this credential trips its breaker (not, say, its token's).
@@ -261,16 +275,17 @@ export class CredentialManager {
       // A failed refresh never replaces a good value, and a plain read keeps serving it for a while.
       const now = this.clock();
       if (!force && !strict && this.isUsable(leased, now)) {
-        this.pauseUntil.set(src.key, now + MIN_REFRESH_INTERVAL_MS);
+        if (call.upstreamCalls > callsBefore) this.pauseUntil.set(src.key, now + MIN_REFRESH_INTERVAL_MS);
         return this.remember(leased);
       }
       throw failure;
     }
     this.pauseUntil.delete(src.key);
     const t = this.clock();
-    let expiresAt = t + fetched.expiresIn * 1000;
+    // expires_in counts from when WeChat answered, which is no earlier than when we asked.
+    let expiresAt = fetched.startedAt + fetched.expiresIn * 1000;
     // The same value again: WeChat did not renew it, and an expires_in of a full lifetime would not make it live longer.
-    if (fetched.value === leased.value && leased.expiresAt > 0) expiresAt = Math.min(expiresAt, leased.expiresAt);
+    if (fetched.value === leased.value && leased.expiresAt > t) expiresAt = Math.min(expiresAt, leased.expiresAt);
     const update: CredentialUpdate = { value: fetched.value, expiresAt, refreshedAt: t, forcedAt: force ? t : leased.forcedAt };
     const committed = await this.guard(() => this.store.commit(src.key, owner, leased.version, update));
     this.log.log('info', 'refreshed', { key: src.key, reason, caller: call.caller, expiresIn: fetched.expiresIn, committed });
@@ -281,22 +296,30 @@ export class CredentialManager {
     return { value: update.value, expiresAt: update.expiresAt, refreshedAt: update.refreshedAt };
   }
 
-  private async fetchWithRetry(src: CredentialSource, force: boolean, reason: FetchReason, call: CallContext, deadline: number): Promise<Fetched> {
+  private async fetchWithRetry(
+    src: CredentialSource,
+    force: boolean,
+    reason: FetchReason,
+    call: CallContext,
+    deadline: number,
+    attempts: number,
+  ): Promise<Fetched & { startedAt: number }> {
     const timeoutMs = () => {
       const left = Math.min(this.o.timeoutMs, deadline - performance.now());
       if (left < MIN_ATTEMPT_MS) throw new CredentialError('upstream_unavailable', `no time left in the request budget to reach WeChat for ${src.owner}`);
       return left;
     };
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       timeoutMs(); // nothing is started, or counted, without time to finish it
       call.upstreamCalls++;
       await this.countFetch(src.key, reason, call.caller);
+      const startedAt = this.clock();
       try {
-        return await src.fetch({ force, deadline, timeoutMs, call });
+        return { ...(await src.fetch({ force, deadline, timeoutMs, call })), startedAt };
       } catch (err) {
-        const backoff = Math.min(2000, 100 * 2 ** attempt) * (0.5 + Math.random());
+        const backoff = Math.min(2000, 100 * 2 ** (attempt - 1)) * (0.5 + Math.random());
         const retryable = !(err instanceof CredentialError) && classifyUpstream(err) === 'retry';
-        if (!retryable || deadline - performance.now() < backoff + 100) throw err;
+        if (!retryable || attempt >= attempts || deadline - performance.now() < backoff + 100) throw err;
         this.log.log('info', 'upstream_retry', { key: src.key, attempt: attempt + 1, error: (err as Error).message });
         await sleep(backoff);
       }
@@ -307,6 +330,7 @@ export class CredentialManager {
     const now = this.clock();
     let used = 0;
     for (const reason of ['force', 'rejected'] as const) used += await this.readCounter(this.counterKey(now, src.key, reason));
+    used += await this.readCounter(this.forceSpentKey(now, src.key));
     if (used >= src.forceBudget!) {
       throw new CredentialError('quota_exhausted', `${src.key}: the daily budget of ${src.forceBudget} forced refreshes is used up`);
     }
@@ -316,7 +340,11 @@ export class CredentialManager {
   private async spendForceBudget(src: CredentialSource): Promise<void> {
     if (src.forceBudget === undefined) return;
     const now = this.clock();
-    await this.store.increment(this.counterKey(now, src.key, 'force'), src.forceBudget, now + COUNTER_TTL_MS, now).catch(() => undefined);
+    await this.store.increment(this.forceSpentKey(now, src.key), src.forceBudget, now + COUNTER_TTL_MS, now).catch(() => undefined);
+  }
+
+  private forceSpentKey(now: number, key: string): string {
+    return `count:${beijingDay(now)}:${key}:force-spent`;
   }
 
   private readCounter(key: string): Promise<number> {

@@ -19,11 +19,19 @@ export interface BootOptions {
 
 export async function bootApp(config: Config, opts: BootOptions = {}): Promise<App> {
   checkRealmInterfaces(config);
+  checkLeaseCoversCall(config);
   const clock = opts.clock ?? Date.now;
   const log = opts.log ?? createLogger();
   const store = opts.store ?? (await openStore(config.store));
   const credentials = createCredentials({ config, store, clock, log, mp: createMpClient(config.upstream.mp) });
   return createApp({ config, credentials, store, clock, log });
+}
+
+/** Every upstream attempt must fit inside the refresh lease, or a slow WeChat could never be refreshed from. */
+function checkLeaseCoversCall(config: Config): void {
+  if (config.credentials.leaseSeconds * 1000 < config.upstream.timeoutMs + 1000) {
+    throw new ConfigError('credentials.leaseSeconds', `must be at least upstream.timeoutMs + 1 s (${Math.ceil(config.upstream.timeoutMs / 1000) + 1})`);
+  }
 }
 
 /** Realms may name interfaces by canonical name or alias; anything else is a config error. */
