@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpstreamUnavailable, WechatError } from './errors';
 import { callJson, upstreamUrl } from './http';
-import { closedPortBase, startTestUpstream } from './test-upstream';
+import { closedPortBase, failure, startTestUpstream } from './test-upstream';
 import type { TestUpstream } from './test-upstream';
 
 let up: TestUpstream;
@@ -11,15 +11,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await up.close();
 });
-
-async function failure(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 const SECRET = 'SeCrEt0123456789abcdefSECRET';
 const TOKEN = 'ACCESS_TOKEN_73_xyzXYZ_secretvalue';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UpstreamUnavailable, WechatError } from './errors';
 import { createMpClient } from './mp';
 import type { MpClient } from './mp';
-import { closedPortBase, startTestUpstream } from './test-upstream';
+import { closedPortBase, failure, startTestUpstream } from './test-upstream';
 import type { TestUpstream } from './test-upstream';
 
 let up: TestUpstream;
@@ -17,15 +17,6 @@ afterAll(async () => {
 beforeEach(() => {
   up.received.length = 0;
 });
-
-async function failure(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 const APPID = 'wx1234567890abcdef';
 const SECRET = 'f00dfacecafebabe0123456789abcdef';
