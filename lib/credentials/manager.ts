@@ -235,8 +235,7 @@ export class CredentialManager {
           return this.remember(leased);
         }
         // Finish inside our lease (measured from before we asked for it), so that nobody else
-        // starts a second fetch while ours is under way. While the old value still works, one
-        // attempt is enough: the request is not kept waiting on a failing WeChat.
+        // starts a second fetch while ours is under way.
         const until = Math.min(deadline, leaseStart + this.o.leaseMs - 250);
         return this.refreshAsWinner(src, leased, owner, reason, call, until, strict);
       }
