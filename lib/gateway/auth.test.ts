@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/load';
+import { realmSignature } from '../crypto/realm';
+import type { Services } from '../interfaces';
+import { silentLogger } from '../log/logger';
+import { createMemoryStore } from '../store/memory';
+import { authenticateRealm } from './auth';
+import type { HttpRequest } from './http';
+
+const REALM = { key: 'biz', secret: 'biz-realm-secret-0123456789' };
+const NOW_S = 1_800_000_000;
+const services = {
+  config: parseConfig({ apps: [{ appid: 'wx1111111111111111', secret: 's' }], realms: [REALM], store: 'memory:' }, {}),
+  store: createMemoryStore(),
+  clock: () => NOW_S * 1000,
+  log: silentLogger,
+} as unknown as Services;
+
+function signed(ts: number, nonce: string, body = '{}'): HttpRequest {
+  const timestamp = String(ts);
+  return {
+    method: 'POST',
+    path: '/',
+    query: {},
+    body,
+    headers: {
+      'x-wecred-realm': REALM.key,
+      'x-wecred-timestamp': timestamp,
+      'x-wecred-nonce': nonce,
+      'x-wecred-signature': realmSignature(REALM.secret, { method: 'POST', path: '/', timestamp, nonce, body }),
+    },
+  };
+}
+
+describe('realm authentication', () => {
+  it('accepts timestamps exactly 300 s off and refuses 301 s', async () => {
+    await expect(authenticateRealm(signed(NOW_S - 300, 'nonce-aaaa-1'), '/', services)).resolves.toMatchObject({ key: 'biz' });
+    await expect(authenticateRealm(signed(NOW_S + 300, 'nonce-aaaa-2'), '/', services)).resolves.toMatchObject({ key: 'biz' });
+    await expect(authenticateRealm(signed(NOW_S - 301, 'nonce-aaaa-3'), '/', services)).rejects.toMatchObject({ code: 'stale_timestamp' });
+    await expect(authenticateRealm(signed(NOW_S + 301, 'nonce-aaaa-4'), '/', services)).rejects.toMatchObject({ code: 'stale_timestamp' });
+  });
+
+  it('does not spend a nonce on a request whose signature is wrong', async () => {
+    const bad = signed(NOW_S, 'nonce-bbbb-1');
+    bad.headers['x-wecred-signature'] = '0'.repeat(64);
+    await expect(authenticateRealm(bad, '/', services)).rejects.toMatchObject({ code: 'bad_signature' });
+    await expect(authenticateRealm(signed(NOW_S, 'nonce-bbbb-1'), '/', services)).resolves.toMatchObject({ key: 'biz' });
+    await expect(authenticateRealm(signed(NOW_S, 'nonce-bbbb-1'), '/', services)).rejects.toMatchObject({ code: 'replayed_nonce' });
+  });
+
+  it('refuses nonces outside 8 to 64 characters of [A-Za-z0-9_-] as unsigned', async () => {
+    for (const nonce of ['short', 'x'.repeat(65), 'has space!']) {
+      await expect(authenticateRealm(signed(NOW_S, nonce), '/', services)).rejects.toMatchObject({ code: 'unsigned' });
+    }
+  });
+});
