@@ -7,7 +7,7 @@
  *  3. store operations per warm request (goal 0)
  *  and, to show where the warm time goes, the same server's GET /ping against the bare server.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import { createNodeServer, listen } from '../lib/platform/node-http';
 import { countStoreOps } from '../lib/store/counting';
 import { createMemoryStore } from '../lib/store/memory';
 import { WechatSim } from '../sim';
+import { startProcess } from '../test/processes';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const APP = { appid: 'wx1111111111111111', secret: 'bench-secret' };
@@ -74,20 +75,6 @@ async function storeOpsPerWarmRequest(n: number): Promise<number> {
   return ops / n;
 }
 
-/** A server process; resolves once it prints the address it listens on. */
-function startProcess(args: string[], env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr!.on('data', (c: Buffer) => {
-      err += c;
-      const m = /(?:Listening|listening) on (http:\/\/\S+)/.exec(err);
-      if (m) resolve({ url: m[1]!, child });
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${err}`)));
-  });
-}
-
 /** Requests per second from autocannon, in its own process. */
 function load(url: string, method: 'POST' | 'GET' = 'POST'): Promise<number> {
   const bin = join(root, 'node_modules/autocannon/autocannon.js');
@@ -130,8 +117,8 @@ async function main() {
   sim.addApp(APP.appid, APP.secret);
   const dir = await mkdtemp(join(tmpdir(), 'wecred-bench-'));
   const config = JSON.stringify({ apps: [{ ...APP, type: 'mp' }], store: `file:${dir}`, upstream: { mp: sim.url } });
-  const wecred = await startProcess([join(root, 'dist/server.mjs')], { PORT: '0', WECRED_CONFIG_JSON: config });
-  const bare = await startProcess(['-e', BARE_SERVER], {});
+  const wecred = await startProcess([join(root, 'dist/server.mjs')], { PORT: '0', WECRED_CONFIG_JSON: config }, { discardStdout: true });
+  const bare = await startProcess(['-e', BARE_SERVER], {}, { discardStdout: true });
   const target = `${wecred.url}/jsapi/${APP.appid}/config`;
   await load(target); // warm up: JIT, caches, sockets
   await load(bare.url);
@@ -150,8 +137,8 @@ async function main() {
   // Where the time goes: the same server answering GET /ping (routing, adapter, log line; no JSON body, no signing).
   const ping = await load(`${wecred.url}/ping`, 'GET');
   console.log(`warm: wecred GET /ping ${Math.round(ping)} req/s -> ratio ${(ping / mean(rates.bare)).toFixed(2)} to the bare server (the cost of the HTTP adapter, routing and the log line alone)`);
-  wecred.child.kill();
-  bare.child.kill();
+  await wecred.stop();
+  await bare.stop();
   await sim.close();
   await rm(dir, { recursive: true, force: true });
 }

@@ -1,6 +1,6 @@
-/** The timer function: SCF timer triggers and EventBridge schedules refresh every credential inside its window. */
-import { createServerlessHandler } from '../lib/platform/serverless';
-import { getApp } from './cold-start';
-
-export const handler = createServerlessHandler(getApp);
-export const main_handler = handler;
+/**
+ * The timer function: SCF timer triggers and EventBridge schedules refresh every credential
+ * inside its window. The one serverless handler tells timer events from HTTP ones, so this
+ * function deploys the gateway's handler under its own name.
+ */
+export { handler, main_handler } from './gateway';

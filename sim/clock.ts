@@ -38,11 +38,6 @@ export function nextBeijingMidnight(ms: number): number {
   return (beijingDay(ms) + 1) * DAY_MS - BEIJING_OFFSET_MS;
 }
 
-/** Number of the clock hour containing `ms` (for hourly limits). */
-export function hourOf(ms: number): number {
-  return Math.floor(ms / HOUR_MS);
-}
-
 /**
  * Counts uses per key within a period (a Beijing day, an hour, ...). The count restarts when
  * the period number changes.

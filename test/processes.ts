@@ -1,4 +1,4 @@
-/** Real wecred processes (`functions/server.ts` under tsx), as `npm start` runs them. */
+/** Real server processes: wecred as `npm start` runs it (and, for benchmarks, any node server). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -12,22 +12,27 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-export function startServerProcess(env: Record<string, string>, cwd = root): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', tsxLoader, `${root}/functions/server.ts`], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+/**
+ * `node ...args`; resolves once the process prints the address it listens on (on stderr or
+ * stdout). `discardStdout` sends stdout to /dev/null, as a benchmarked server's request log
+ * should go: reading it here would take CPU from the server under test.
+ */
+export function startProcess(args: string[], env: Record<string, string>, opts: { cwd?: string; discardStdout?: boolean } = {}): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: opts.cwd ?? root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', opts.discardStdout ? 'ignore' : 'pipe', 'pipe'],
   });
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20_000);
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
-      const m = /Listening on (http:\/\/\S+)|wecred listening on (http:\/\/\S+)/.exec(out);
+      const m = /[Ll]istening on (http:\/\/\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve({
-          url: (m[1] ?? m[2])!,
+          url: m[1]!,
           output: () => out,
           stop: () =>
             new Promise<void>((done) => {
@@ -38,11 +43,16 @@ export function startServerProcess(env: Record<string, string>, cwd = root): Pro
         });
       }
     };
-    child.stdout!.on('data', onData);
+    child.stdout?.on('data', onData);
     child.stderr!.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code}:\n${out}`));
     });
   });
+}
+
+/** `functions/server.ts` under tsx, on a free port. */
+export function startServerProcess(env: Record<string, string>, cwd = root): Promise<ServerProcess> {
+  return startProcess(['--import', tsxLoader, `${root}/functions/server.ts`], { PORT: '0', ...env }, { cwd });
 }

@@ -25,7 +25,7 @@ function sensitive(key: string): boolean {
 }
 
 /** JSON.stringify replacer masking the values of sensitive-looking keys (numbers and booleans are kept: counts, flags). */
-export function redactor(key: string, value: unknown): unknown {
+function redactor(key: string, value: unknown): unknown {
   if (key === '' || value === '' || value == null || typeof value === 'number' || typeof value === 'boolean') return value;
   return sensitive(key) ? '[redacted]' : value;
 }

@@ -14,18 +14,8 @@
  * realm signatures would depend on how the API is reached.
  * Result: { statusCode, headers, body, isBase64Encoded: false }.
  */
-import type { HttpRequest, HttpResponse } from '../gateway/http';
-import {
-  bodyText,
-  isRecord,
-  lastValues,
-  leadingSlash,
-  lowerHeaders,
-  proxyResult,
-  stringOrUndefined,
-  upperMethod,
-  type ProxyResult,
-} from './shared';
+import type { HttpRequest } from '../gateway/http';
+import { isRecord, lastValues, lowerHeaders, proxyRequest, proxyResult } from './shared';
 
 export const name = 'aws-v1';
 
@@ -44,20 +34,15 @@ export function toRequest(event: unknown): HttpRequest {
   const e = isRecord(event) ? event : {};
   const ctx = isRecord(e.requestContext) ? e.requestContext : {};
   const identity = isRecord(ctx.identity) ? ctx.identity : {};
-  const req: HttpRequest = {
-    method: upperMethod(e.httpMethod),
-    path: leadingSlash(e.path),
+  return proxyRequest({
+    method: e.httpMethod,
+    path: e.path,
     query: lastValues(isRecord(e.multiValueQueryStringParameters) ? e.multiValueQueryStringParameters : e.queryStringParameters),
     headers: lowerHeaders(isRecord(e.multiValueHeaders) ? e.multiValueHeaders : e.headers),
-    body: bodyText(e.body, e.isBase64Encoded),
-  };
-  const ip = stringOrUndefined(identity.sourceIp);
-  if (ip !== undefined) req.sourceIp = ip;
-  return req;
+    body: e.body,
+    isBase64Encoded: e.isBase64Encoded,
+    sourceIp: identity.sourceIp,
+  });
 }
 
-export type AwsV1Result = ProxyResult;
-
-export function toResult(res: HttpResponse): AwsV1Result {
-  return proxyResult(res);
-}
+export const toResult = proxyResult;

@@ -13,19 +13,8 @@
  * comma-joins repeats). `rawPath` includes a non-default stage, as the client sent it.
  * Result: { statusCode, headers, body, isBase64Encoded: false }.
  */
-import type { HttpRequest, HttpResponse } from '../gateway/http';
-import {
-  bodyText,
-  isRecord,
-  lastValues,
-  leadingSlash,
-  lowerHeaders,
-  parseQueryString,
-  proxyResult,
-  stringOrUndefined,
-  upperMethod,
-  type ProxyResult,
-} from './shared';
+import type { HttpRequest } from '../gateway/http';
+import { isRecord, lastValues, lowerHeaders, parseQueryString, proxyRequest, proxyResult } from './shared';
 
 export const name = 'aws-v2';
 
@@ -51,22 +40,15 @@ export function toRequest(event: unknown): HttpRequest {
       headers.cookie = [...(prev ? [prev] : []), ...cookies].join('; ');
     }
   }
-  const req: HttpRequest = {
-    method: upperMethod(http.method),
-    path: leadingSlash(e.rawPath),
-    query: typeof e.rawQueryString === 'string' && e.rawQueryString !== ''
-      ? parseQueryString(e.rawQueryString)
-      : lastValues(e.queryStringParameters),
+  return proxyRequest({
+    method: http.method,
+    path: e.rawPath,
+    query: typeof e.rawQueryString === 'string' && e.rawQueryString !== '' ? parseQueryString(e.rawQueryString) : lastValues(e.queryStringParameters),
     headers,
-    body: bodyText(e.body, e.isBase64Encoded),
-  };
-  const ip = stringOrUndefined(http.sourceIp);
-  if (ip !== undefined) req.sourceIp = ip;
-  return req;
+    body: e.body,
+    isBase64Encoded: e.isBase64Encoded,
+    sourceIp: http.sourceIp,
+  });
 }
 
-export type AwsV2Result = ProxyResult;
-
-export function toResult(res: HttpResponse): AwsV2Result {
-  return proxyResult(res);
-}
+export const toResult = proxyResult;

@@ -12,19 +12,8 @@
  * The Function-URL event is this shape minus requestContext & co, so `scf-url` reuses
  * `scfHttpToRequest` and `toResult` from here.
  */
-import type { HttpRequest, HttpResponse } from '../gateway/http';
-import {
-  bodyText,
-  isRecord,
-  lastValues,
-  leadingSlash,
-  lowerHeaders,
-  proxyResult,
-  stringOrUndefined,
-  upperMethod,
-  type Json,
-  type ProxyResult,
-} from './shared';
+import type { HttpRequest } from '../gateway/http';
+import { isRecord, lastValues, lowerHeaders, proxyRequest, proxyResult, type Json } from './shared';
 
 export const name = 'scf-apigw';
 
@@ -38,26 +27,22 @@ export function matches(event: unknown): boolean {
 }
 
 /** The SCF HTTP event fields shared by the API-gateway and Function-URL triggers. */
-export function scfHttpToRequest(event: Json, sourceIp: string | undefined): HttpRequest {
-  const req: HttpRequest = {
-    method: upperMethod(event.httpMethod),
-    path: leadingSlash(event.path),
+export function scfHttpToRequest(event: Json, sourceIp: unknown): HttpRequest {
+  return proxyRequest({
+    method: event.httpMethod,
+    path: event.path,
     query: lastValues(event.queryString),
     headers: lowerHeaders(event.headers),
-    body: bodyText(event.body, event.isBase64Encoded),
-  };
-  if (sourceIp !== undefined) req.sourceIp = sourceIp;
-  return req;
+    body: event.body,
+    isBase64Encoded: event.isBase64Encoded,
+    sourceIp,
+  });
 }
 
 export function toRequest(event: unknown): HttpRequest {
   const e = isRecord(event) ? event : {};
   const ctx = isRecord(e.requestContext) ? e.requestContext : {};
-  return scfHttpToRequest(e, stringOrUndefined(ctx.sourceIp));
+  return scfHttpToRequest(e, ctx.sourceIp);
 }
 
-export type ScfHttpResult = ProxyResult;
-
-export function toResult(res: HttpResponse): ScfHttpResult {
-  return proxyResult(res);
-}
+export const toResult = proxyResult;

@@ -2,7 +2,7 @@
  * Small helpers every event adapter uses to build the neutral request, plus the result
  * shapes the adapters share. Nothing here knows which platform produced an event.
  */
-import type { HttpResponse, RefreshReport } from '../gateway/http';
+import type { HttpRequest, HttpResponse, RefreshReport } from '../gateway/http';
 
 export type Json = Record<string, unknown>;
 
@@ -81,6 +81,28 @@ export function upperMethod(method: unknown): string {
 
 export function stringOrUndefined(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** The neutral request from the fields every API-gateway style event carries in its own places. */
+export function proxyRequest(f: {
+  method: unknown;
+  path: unknown;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  body: unknown;
+  isBase64Encoded: unknown;
+  sourceIp: unknown;
+}): HttpRequest {
+  const req: HttpRequest = {
+    method: upperMethod(f.method),
+    path: leadingSlash(f.path),
+    query: f.query,
+    headers: f.headers,
+    body: bodyText(f.body, f.isBase64Encoded),
+  };
+  const ip = stringOrUndefined(f.sourceIp);
+  if (ip !== undefined) req.sourceIp = ip;
+  return req;
 }
 
 /** What API-gateway style platforms (SCF, API Gateway v1/v2, Function URLs) expect back. */

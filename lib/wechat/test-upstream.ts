@@ -2,6 +2,7 @@
  * Test support only: a tiny raw node:http server that answers fixed bodies and records what it received.
  * It proves transport parsing; protocol behaviour is tested against the simulator (sim/).
  */
+import { expect } from 'vitest';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -111,4 +112,15 @@ export async function failure(p: Promise<unknown>): Promise<unknown> {
     return err;
   }
   throw new Error('expected a rejection');
+}
+
+/**
+ * Asserts that a client error says nothing of the request it failed on: not the secret, not
+ * the token, not the host (message, stack, string and JSON forms, and any cause).
+ */
+export function expectNoLeak(err: unknown, secrets: string[]): void {
+  expect(err).toBeInstanceOf(Error);
+  const e = err as Error;
+  const text = [e.message, String(e.stack), String(e), JSON.stringify(e), String((e as { cause?: unknown }).cause)].join('\n');
+  for (const s of secrets) expect(text).not.toContain(s);
 }
