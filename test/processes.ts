@@ -10,6 +10,8 @@ export interface ServerProcess {
   url: string;
   output: () => string;
   stop(): Promise<void>;
+  /** SIGKILL: the process dies at once, whatever it holds (leases, sockets). */
+  kill(): Promise<void>;
 }
 
 /**
@@ -24,6 +26,12 @@ export function startProcess(args: string[], env: Record<string, string>, opts: 
     stdio: ['ignore', opts.discardStdout ? 'ignore' : 'pipe', 'pipe'],
   });
   let out = '';
+  const signal = (sig: NodeJS.Signals) =>
+    new Promise<void>((done) => {
+      if (child.exitCode !== null || child.signalCode !== null) return done();
+      child.once('exit', () => done());
+      child.kill(sig);
+    });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20_000);
     const onData = (chunk: Buffer) => {
@@ -34,12 +42,8 @@ export function startProcess(args: string[], env: Record<string, string>, opts: 
         resolve({
           url: m[1]!,
           output: () => out,
-          stop: () =>
-            new Promise<void>((done) => {
-              if (child.exitCode !== null) return done();
-              child.once('exit', () => done());
-              child.kill('SIGTERM');
-            }),
+          stop: () => signal('SIGTERM'),
+          kill: () => signal('SIGKILL'),
         });
       }
     };

@@ -1,0 +1,110 @@
+/**
+ * Per shared store (file, MySQL, DynamoDB on dynalite, Redis), from one run:
+ *  - store round trips of the first (cold) request and per warm request, for the unsigned
+ *    POST /jsapi/:appid/config and the realm-signed envelope access_token (goal 0 warm; a signed
+ *    request spends its nonce, which is one write by design: replay protection is shared state);
+ *  - contention: 3 wecred processes × 300 concurrent cold requests on the store → upstream fetches
+ *    (limit 1 token + 1 ticket) and answers whose signature verifies.
+ * Runnable alone: `tsx bench/stores.ts`.
+ */
+import { pathToFileURL } from 'node:url';
+import { parseConfig } from '../lib/config/load';
+import { bootApp } from '../lib/gateway/boot';
+import type { HttpRequest } from '../lib/gateway/http';
+import { silentLogger } from '../lib/log/logger';
+import { countStoreOps } from '../lib/store/counting';
+import { openStore } from '../lib/store/open';
+import type { TestStore } from '../lib/store/testdata/services';
+import { WechatSim } from '../sim';
+import { startServerProcess } from '../test/processes';
+import { MP, REALM, signedHeaders } from '../test/stack';
+import { SHARED_STORES } from '../test/stores';
+
+const PAGE_URL = 'https://example.com/page?from=bench';
+const WARM_REQUESTS = 1000;
+const PROCESSES = 3;
+const CONCURRENT = 300;
+
+function configFor(url: string, sim: WechatSim) {
+  return { apps: [{ ...MP, type: 'mp' }], realms: [REALM], store: url, upstream: { mp: sim.url } };
+}
+
+async function roundTrips(shared: TestStore) {
+  const sim = await WechatSim.start();
+  sim.addApp(MP.appid, MP.secret);
+  const counted = countStoreOps(await openStore(shared.url));
+  const app = await bootApp(parseConfig(configFor(shared.url, sim), {}), { store: counted.store, clock: () => sim.now(), log: silentLogger });
+  const jsapi = (): HttpRequest => ({ method: 'POST', path: `/jsapi/${MP.appid}/config`, query: {}, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: PAGE_URL }) });
+  const signed = (): HttpRequest => {
+    const body = JSON.stringify({ interface: { interfaceName: 'access_token', para: { appid: MP.appid } } });
+    return { method: 'POST', path: '/', query: {}, headers: { 'content-type': 'application/json', ...signedHeaders(REALM, '/', body) }, body };
+  };
+  const measure = async (make: () => HttpRequest) => {
+    counted.reset();
+    const first = await app.http(make());
+    if (first.status !== 200) throw new Error(`bench request answered ${first.status}`);
+    const cold = counted.ops();
+    counted.reset();
+    for (let i = 0; i < WARM_REQUESTS; i++) await app.http(make());
+    return { cold, warm: counted.ops() / WARM_REQUESTS };
+  };
+  const result = { jsapi: await measure(jsapi), envelope: await measure(signed) };
+  await app.close();
+  await sim.close();
+  return result;
+}
+
+async function contention(shared: TestStore) {
+  const sim = await WechatSim.start();
+  sim.addApp(MP.appid, MP.secret);
+  const env = { ...shared.env, WECRED_CONFIG_JSON: JSON.stringify(configFor(shared.url, sim)) };
+  const procs = await Promise.all(Array.from({ length: PROCESSES }, () => startServerProcess(env)));
+  try {
+    const answers = await Promise.all(
+      Array.from({ length: CONCURRENT }, (_, i) =>
+        fetch(`${procs[i % PROCESSES]!.url}/jsapi/${MP.appid}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: PAGE_URL }) }).then((r) => r.json() as Promise<any>),
+      ),
+    );
+    const valid = answers.filter((a) => sim.verifyJsapiSignature({ appid: MP.appid, url: PAGE_URL, nonceStr: a.nonceStr, timestamp: a.timestamp, signature: a.signature })).length;
+    return { token: sim.calls('stable_token'), ticket: sim.calls('getticket'), valid };
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+    await sim.close();
+  }
+}
+
+export async function benchStores(): Promise<void> {
+  for (const { name, open } of SHARED_STORES) {
+    // A fresh store for each measurement: both start cold.
+    const a = await open();
+    if (!a) {
+      console.log(`stores: ${name}: skipped (server not available)`);
+      continue;
+    }
+    try {
+      const rt = await roundTrips(a);
+      console.log(
+        `stores: ${name}: store round trips — jsapi config cold ${rt.jsapi.cold}, warm ${rt.jsapi.warm.toFixed(3)}/request (goal 0); ` +
+          `signed envelope cold ${rt.envelope.cold}, warm ${rt.envelope.warm.toFixed(3)}/request (the nonce write)`,
+      );
+    } finally {
+      await a.close();
+    }
+    const b = (await open())!;
+    try {
+      const c = await contention(b);
+      console.log(
+        `stores: ${name}: contention ${PROCESSES} processes × ${CONCURRENT} concurrent cold requests -> upstream fetches: token ${c.token}, ticket ${c.ticket} (limit 1 each); valid ${c.valid}/${CONCURRENT}`,
+      );
+    } finally {
+      await b.close();
+    }
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  benchStores().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,146 @@
+import { readFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { DescribeTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, describe, expect, it } from 'vitest';
+import { storeConformance } from './conformance';
+import { dynamoClient, openDynamoStore, parseDynamoUrl } from './dynamodb';
+import { migrateDynamo } from './dynamodb-migrate';
+import { startDynalite } from './testdata/dynalite';
+
+const dynamo = await startDynalite();
+afterAll(() => dynamo.close());
+
+const target = parseDynamoUrl(dynamo.url);
+const endpoint = target.endpoint!;
+const urlFor = (table: string) => `dynamodb://${table}?region=local&endpoint=${endpoint}`;
+
+storeConformance('dynamodb', () => openDynamoStore(dynamo.url));
+
+describe('dynamodb store: URL', () => {
+  it('parses table, region and endpoint', () => {
+    expect(parseDynamoUrl('dynamodb://wecred')).toEqual({ table: 'wecred' });
+    expect(parseDynamoUrl('dynamodb://My_Table.v2/?region=eu-west-1&endpoint=http://localhost:8000')).toEqual({
+      table: 'My_Table.v2',
+      region: 'eu-west-1',
+      endpoint: 'http://localhost:8000',
+    });
+  });
+
+  it('rejects a bad table name or parameter in one line that echoes no value', () => {
+    expect(() => parseDynamoUrl('dynamodb://')).toThrow(/table name/);
+    expect(() => parseDynamoUrl('dynamodb://a')).toThrow(/table name/);
+    expect(() => parseDynamoUrl('dynamodb://bad/name')).toThrow(/dynamodb:\/\/TABLE/);
+    expect(() => parseDynamoUrl('dynamodb://wecred?regoin=x')).toThrow('invalid parameter "regoin"');
+    expect(() => parseDynamoUrl('dynamodb://wecred?endpoint=secret-host')).toThrow(/^(?!.*secret-host).*invalid parameter "endpoint"/);
+  });
+});
+
+describe('dynamodb store: migrate', () => {
+  it('creates the table from db/dynamodb/table.json once, then leaves it alone', async () => {
+    const table = `wecred-migrate-${randomUUID().slice(0, 8)}`;
+    expect(await migrateDynamo(urlFor(table))).toEqual({ table, created: true });
+    expect(await migrateDynamo(urlFor(table))).toEqual({ table, created: false });
+    expect(await migrateDynamo(dynamo.url)).toEqual({ table: target.table, created: false });
+
+    const client = dynamoClient(parseDynamoUrl(urlFor(table)));
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
+    client.destroy();
+    expect(Table).toMatchObject({
+      TableStatus: 'ACTIVE',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      BillingModeSummary: { BillingMode: 'PAY_PER_REQUEST' },
+    });
+  });
+});
+
+describe('dynamodb store: missing table', () => {
+  it('fails every operation with one clear line, and opening costs no round trip', async () => {
+    const store = await openDynamoStore(urlFor('wecred-missing'));
+    const line = 'DynamoDB table "wecred-missing" does not exist: run npm run db:migrate';
+    const now = Date.now();
+    await expect(store.read('k')).rejects.toThrow(line);
+    await expect(store.acquireLease('k', 'a', now + 1_000, now)).rejects.toThrow(line);
+    await expect(store.commit('k', 'a', 0, { value: 'v', expiresAt: now, refreshedAt: now, forcedAt: 0 })).rejects.toThrow(line);
+    await expect(store.releaseLease('k', 'a', now)).rejects.toThrow(line);
+    await expect(store.insertIfAbsent('k', now + 1_000, now)).rejects.toThrow(line);
+    await expect(store.increment('k', 1, now + 1_000, now)).rejects.toThrow(line);
+    const err = (await store.increment('k', 0, now + 1_000, now).catch((e: unknown) => e)) as Error;
+    expect(err.message).toBe(line);
+    expect(err.message).not.toContain(process.env.AWS_SECRET_ACCESS_KEY!);
+    await store.close();
+  });
+});
+
+describe('dynamodb store: items', () => {
+  const spec = async () =>
+    (JSON.parse(await readFile(new URL('../../db/dynamodb/table.json', import.meta.url), 'utf8')) as { TimeToLiveSpecification: { AttributeName: string } })
+      .TimeToLiveSpecification.AttributeName;
+  const rawItem = async (pk: string, sk: string) => {
+    const client = dynamoClient(target);
+    const { Item } = await client.send(new GetItemCommand({ TableName: target.table, Key: { pk: { S: pk }, sk: { S: sk } }, ConsistentRead: true }));
+    client.destroy();
+    return Item;
+  };
+
+  it('nonces and counters carry the TTL attribute in epoch seconds (rounded up), counters from creation', async () => {
+    const ttl = await spec();
+    const store = await openDynamoStore(dynamo.url);
+    const key = `ttl:${randomUUID()}`;
+    const now = Date.now();
+    const expiresAt = now + 60_000 + 1; // not a whole second
+    const seconds = Math.ceil(expiresAt / 1000);
+
+    expect(await store.insertIfAbsent(key, expiresAt, now)).toBe(true);
+    const nonce = await rawItem(`nonce#${key}`, 'nonce');
+    expect(nonce?.[ttl]).toEqual({ N: String(seconds) });
+    expect(nonce?.expiresAt).toEqual({ N: String(expiresAt) });
+
+    expect(await store.increment(key, 1, expiresAt, now)).toBe(1);
+    expect(await store.increment(key, 1, expiresAt + 60_000, now)).toBe(2);
+    expect((await rawItem(`count#${key}`, 'count'))?.[ttl]).toEqual({ N: String(seconds) });
+    // restarted after expiry: the new expiry
+    expect(await store.increment(key, 1, expiresAt + 120_000, expiresAt)).toBe(1);
+    expect((await rawItem(`count#${key}`, 'count'))?.[ttl]).toEqual({ N: String(Math.ceil((expiresAt + 120_000) / 1000)) });
+
+    await store.acquireLease(key, 'a', now + 1_000, now);
+    expect((await rawItem(`cred#${key}`, 'cred'))?.[ttl]).toBeUndefined(); // credentials never expire
+    await store.close();
+  });
+
+  it('50 concurrent increments of an expired counter restart it once: every value 1..50 exactly once', async () => {
+    const store = await openDynamoStore(dynamo.url);
+    const key = `restart:${randomUUID()}`;
+    const now = Date.now();
+    expect(await store.increment(key, 7, now + 1_000, now)).toBe(7);
+    const later = now + 1_000;
+    const values = await Promise.all(Array.from({ length: 50 }, () => store.increment(key, 1, later + 60_000, later)));
+    expect([...values].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(await store.increment(key, 0, later + 60_000, later)).toBe(50);
+    await store.close();
+  });
+
+  it('releaseLease with blockedUntil creates an absent row; without it creates nothing', async () => {
+    const store = await openDynamoStore(dynamo.url);
+    const blocked = `blocked:${randomUUID()}`;
+    const untouched = `untouched:${randomUUID()}`;
+    await store.releaseLease(blocked, 'a', 12_345);
+    expect(await store.read(blocked)).toEqual({
+      key: blocked,
+      value: '',
+      expiresAt: 0,
+      refreshedAt: 0,
+      version: 0,
+      leaseOwner: '',
+      leaseUntil: 0,
+      forcedAt: 0,
+      blockedUntil: 12_345,
+    });
+    await store.releaseLease(untouched, 'a');
+    await store.releaseLease(untouched, '');
+    expect(await store.read(untouched)).toBeNull();
+    await store.close();
+  });
+});

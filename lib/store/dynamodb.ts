@@ -1,0 +1,279 @@
+/**
+ * The DynamoDB Store, in one table (db/dynamodb/table.json, created by `npm run db:migrate`):
+ *
+ *   dynamodb://TABLE?region=REGION&endpoint=http://host:port
+ *
+ * `region` defaults to the SDK's (AWS_REGION, ~/.aws/config); `endpoint` points at a
+ * DynamoDB-compatible server (dynalite, DynamoDB Local). Credentials come from the SDK's
+ * default chain: on Lambda, the function's role.
+ *
+ * Items: pk = `<kind>#<key>`, sk = the kind (`cred`, `nonce`, `count`), so later kinds such as
+ * sessions (`sess#<id>`) share the table. Nonces and counters carry `ttl` (epoch seconds,
+ * DynamoDB's TTL attribute) so expired ones vanish; since TTL deletes lazily (up to days
+ * later), expiry is still decided by `expiresAt` (ms) against the caller's `now`.
+ *
+ * Every operation is one conditional write (or one consistent read), except a release by a
+ * non-holder that sets blockedUntil and an increment that meets an expired counter: two.
+ */
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  ResourceNotFoundException,
+  type ReturnValue,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { CredentialRow, Store } from './port';
+
+export interface DynamoTarget {
+  table: string;
+  region?: string;
+  endpoint?: string;
+}
+
+/** DynamoDB's own rule for table names. */
+const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+
+/** The parts of a `dynamodb://` URL. Errors never echo parameter values. */
+export function parseDynamoUrl(url: string): DynamoTarget {
+  const m = /^dynamodb:\/\/([^/?#]*)\/?(?:\?([^#]*))?$/i.exec(url.trim());
+  if (!m) throw new Error('store URL must look like dynamodb://TABLE?region=REGION&endpoint=http://host:port');
+  const table = m[1]!;
+  if (!TABLE_NAME.test(table)) throw new Error('store URL dynamodb://TABLE needs a table name of 3-255 characters from A-Z a-z 0-9 _ . -');
+  const target: DynamoTarget = { table };
+  for (const [name, value] of new URLSearchParams(m[2] ?? '')) {
+    if (name === 'region' && value !== '') target.region = value;
+    else if (name === 'endpoint' && /^https?:\/\/[^/?#]+/i.test(value)) target.endpoint = value;
+    else throw new Error(`store URL dynamodb://${table} has an invalid parameter "${name}"; supported: region=REGION, endpoint=http(s)://host:port`);
+  }
+  return target;
+}
+
+export function dynamoClient(target: DynamoTarget): DynamoDBClient {
+  return new DynamoDBClient({ region: target.region, endpoint: target.endpoint });
+}
+
+export function missingTableError(table: string): Error {
+  return new Error(`DynamoDB table "${table}" does not exist: run npm run db:migrate`);
+}
+
+const CRED = 'cred';
+const NONCE = 'nonce';
+const COUNT = 'count';
+
+/** An increment that keeps meeting counters expired by other callers gives up after this. */
+const MAX_INCREMENT_ATTEMPTS = 5;
+
+const S = (s: string): AttributeValue => ({ S: s });
+const N = (n: number): AttributeValue => ({ N: String(n) });
+const num = (a: AttributeValue | undefined): number => Number(a?.N ?? 0);
+const text = (a: AttributeValue | undefined): string => a?.S ?? '';
+/** DynamoDB TTL wants epoch seconds; rounded up so an item never vanishes before it expires. */
+const ttlSeconds = (ms: number): number => Math.ceil(ms / 1000);
+
+const itemKey = (kind: string, key: string): Record<string, AttributeValue> => ({ pk: S(`${kind}#${key}`), sk: S(kind) });
+
+/**
+ * Every attribute is written `#name` in expressions (value, ttl and count are reserved words);
+ * DynamoDB rejects unused placeholders, so the map holds exactly those the expressions use.
+ */
+function namesIn(...expressions: string[]): Record<string, string> {
+  const names: Record<string, string> = {};
+  for (const e of expressions) for (const [alias] of e.matchAll(/#\w+/g)) names[alias] = alias.slice(1);
+  return names;
+}
+
+/** The credential fields and their empty-row values. */
+const FIELDS = {
+  value: ':empty',
+  expiresAt: ':zero',
+  refreshedAt: ':zero',
+  version: ':zero',
+  leaseOwner: ':empty',
+  leaseUntil: ':zero',
+  forcedAt: ':zero',
+  blockedUntil: ':zero',
+} as const;
+const FILL_VALUES = { ':empty': S(''), ':zero': N(0) };
+
+/** SET clauses giving each field not `written` its empty-row value when absent, for writes that may create the row. */
+function fillMissing(...written: (keyof typeof FIELDS)[]): string {
+  return Object.entries(FIELDS)
+    .filter(([f]) => !written.includes(f as keyof typeof FIELDS))
+    .map(([f, v]) => `#${f} = if_not_exists(#${f}, ${v})`)
+    .join(', ');
+}
+
+interface UpdateSpec {
+  expression: string;
+  condition?: string;
+  values: Record<string, AttributeValue>;
+  returnValues?: ReturnValue;
+}
+
+function toRow(key: string, item: Record<string, AttributeValue>): CredentialRow {
+  return {
+    key,
+    value: text(item.value),
+    expiresAt: num(item.expiresAt),
+    refreshedAt: num(item.refreshedAt),
+    version: num(item.version),
+    leaseOwner: text(item.leaseOwner),
+    leaseUntil: num(item.leaseUntil),
+    forcedAt: num(item.forcedAt),
+    blockedUntil: num(item.blockedUntil),
+  };
+}
+
+export async function openDynamoStore(url: string): Promise<Store> {
+  const target = parseDynamoUrl(url);
+  const { table } = target;
+  // One client per store: its connections outlive warm Lambda invocations.
+  const client = dynamoClient(target);
+
+  // No DescribeTable at open (it would cost every cold start): a missing table shows on first use.
+  const guard = <T>(request: Promise<T>): Promise<T> =>
+    request.catch((err: unknown) => {
+      throw err instanceof ResourceNotFoundException ? missingTableError(table) : err;
+    });
+  /** A write whose failed condition resolves to null. */
+  const conditional = <T>(request: Promise<T>): Promise<T | null> =>
+    guard(request).catch((err: unknown) => {
+      if (err instanceof ConditionalCheckFailedException) return null;
+      throw err;
+    });
+
+  const get = (kind: string, key: string) =>
+    guard(client.send(new GetItemCommand({ TableName: table, Key: itemKey(kind, key), ConsistentRead: true })));
+
+  const update = (kind: string, key: string, u: UpdateSpec) =>
+    client.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: itemKey(kind, key),
+        UpdateExpression: u.expression,
+        ConditionExpression: u.condition,
+        ExpressionAttributeNames: namesIn(u.expression, u.condition ?? ''),
+        ExpressionAttributeValues: u.values,
+        ReturnValues: u.returnValues,
+      }),
+    );
+
+  return {
+    kind: 'dynamodb',
+
+    async read(key) {
+      const { Item } = await get(CRED, key);
+      return Item ? toRow(key, Item) : null;
+    },
+
+    async acquireLease(key, owner, leaseUntil, now) {
+      const out = await conditional(
+        update(CRED, key, {
+          expression: `SET #leaseOwner = :owner, #leaseUntil = :until, ${fillMissing('leaseOwner', 'leaseUntil')}`,
+          condition: 'attribute_not_exists(#pk) OR #leaseUntil <= :now',
+          values: { ':owner': S(owner), ':until': N(leaseUntil), ':now': N(now), ...FILL_VALUES },
+          returnValues: 'ALL_NEW',
+        }),
+      );
+      return out?.Attributes ? toRow(key, out.Attributes) : null;
+    },
+
+    async commit(key, owner, expectedVersion, u) {
+      if (owner === '') return false; // '' means "nobody": it must not match a free row
+      const out = await conditional(
+        update(CRED, key, {
+          expression: 'SET #value = :value, #expiresAt = :expiresAt, #refreshedAt = :refreshedAt, #forcedAt = :forcedAt, #version = :next, #leaseOwner = :empty, #leaseUntil = :zero',
+          condition: '#version = :expected AND #leaseOwner = :owner',
+          values: {
+            ':value': S(u.value),
+            ':expiresAt': N(u.expiresAt),
+            ':refreshedAt': N(u.refreshedAt),
+            ':forcedAt': N(u.forcedAt),
+            ':next': N(expectedVersion + 1),
+            ':expected': N(expectedVersion),
+            ':owner': S(owner),
+            ...FILL_VALUES,
+          },
+        }),
+      );
+      return out !== null;
+    },
+
+    async releaseLease(key, owner, blockedUntil) {
+      const block: Pick<UpdateSpec, 'expression' | 'values'> =
+        blockedUntil === undefined ? { expression: '', values: {} } : { expression: ', #blockedUntil = :blocked', values: { ':blocked': N(blockedUntil) } };
+      if (owner !== '') {
+        const released = await conditional(
+          update(CRED, key, {
+            expression: `SET #leaseOwner = :empty, #leaseUntil = :zero${block.expression}`,
+            condition: '#leaseOwner = :owner',
+            values: { ':owner': S(owner), ...FILL_VALUES, ...block.values },
+          }),
+        );
+        if (released) return;
+      }
+      if (blockedUntil === undefined) return;
+      // Not the holder: blockedUntil alone, creating the row when absent.
+      await guard(
+        update(CRED, key, {
+          expression: `SET #blockedUntil = :blocked, ${fillMissing('blockedUntil')}`,
+          values: { ':blocked': N(blockedUntil), ...FILL_VALUES },
+        }),
+      );
+    },
+
+    async insertIfAbsent(key, expiresAt, now) {
+      const condition = 'attribute_not_exists(#pk) OR #expiresAt <= :now';
+      const out = await conditional(
+        client.send(
+          new PutItemCommand({
+            TableName: table,
+            Item: { ...itemKey(NONCE, key), expiresAt: N(expiresAt), ttl: N(ttlSeconds(expiresAt)) },
+            ConditionExpression: condition,
+            ExpressionAttributeNames: namesIn(condition),
+            ExpressionAttributeValues: { ':now': N(now) },
+          }),
+        ),
+      );
+      return out !== null;
+    },
+
+    async increment(key, by, expiresAt, now) {
+      if (by === 0) {
+        const { Item } = await get(COUNT, key);
+        return Item && num(Item.expiresAt) > now ? num(Item.count) : 0;
+      }
+      const values = { ':by': N(by), ':expiresAt': N(expiresAt), ':ttl': N(ttlSeconds(expiresAt)), ':now': N(now) };
+      for (let attempt = 0; attempt < MAX_INCREMENT_ATTEMPTS; attempt++) {
+        // Add to a live counter, or create it...
+        const added = await conditional(
+          update(COUNT, key, {
+            expression: 'ADD #count :by SET #expiresAt = if_not_exists(#expiresAt, :expiresAt), #ttl = if_not_exists(#ttl, :ttl)',
+            condition: 'attribute_not_exists(#pk) OR #expiresAt > :now',
+            values,
+            returnValues: 'UPDATED_NEW',
+          }),
+        );
+        if (added) return num(added.Attributes?.count);
+        // ...or restart an expired one. When another caller restarted it first, this condition
+        // fails and the next round adds to theirs.
+        const restarted = await conditional(
+          update(COUNT, key, {
+            expression: 'SET #count = :by, #expiresAt = :expiresAt, #ttl = :ttl',
+            condition: '#expiresAt <= :now',
+            values,
+          }),
+        );
+        if (restarted) return by;
+      }
+      throw new Error(`DynamoDB table "${table}": a counter kept expiring under concurrent increments (${MAX_INCREMENT_ATTEMPTS} attempts)`);
+    },
+
+    async close() {
+      client.destroy();
+    },
+  };
+}

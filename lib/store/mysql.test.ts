@@ -1,0 +1,189 @@
+import { readdir } from 'node:fs/promises';
+import { inspect } from 'node:util';
+import mysql from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
+import { afterAll, describe, expect, it } from 'vitest';
+import { storeConformance } from './conformance';
+import { MYSQL_SCHEMA_VERSION, openMysqlStore, parseMysqlUrl } from './mysql';
+import { migrateMysql, mysqlMigrations } from './mysql-migrate';
+import { dropMysqlDatabase, freshMysql, mysqlTestUrl, uniqueDatabaseName } from './testdata/mysql';
+
+const db = await freshMysql(); // null (after a loud line) when no server answers, outside CI
+afterAll(() => db?.close());
+
+describe('mysql schema files', () => {
+  it('MYSQL_SCHEMA_VERSION is the number of db/mysql migrations, numbered without gaps', async () => {
+    const sql = (await readdir(new URL('../../db/mysql/', import.meta.url))).filter((f) => f.endsWith('.sql'));
+    expect(sql).toHaveLength(MYSQL_SCHEMA_VERSION);
+    expect((await mysqlMigrations()).map((m) => m.version)).toEqual(Array.from({ length: MYSQL_SCHEMA_VERSION }, (_, i) => i + 1));
+  });
+});
+
+describe('mysql URL', () => {
+  it('reads every part, decodes escapes, defaults the port and the pool size', () => {
+    expect(parseMysqlUrl('mysql://app:p%40ss%3Aw@db.example:3307/wecred?connectionLimit=2')).toEqual({
+      host: 'db.example',
+      port: 3307,
+      user: 'app',
+      password: 'p@ss:w',
+      database: 'wecred',
+      connectionLimit: 2,
+    });
+    expect(parseMysqlUrl('mysql://root@[::1]/w')).toMatchObject({ host: '::1', port: 3306, password: '', connectionLimit: 4 });
+  });
+
+  it('refuses bad URLs with one line that never shows the password', () => {
+    for (const url of [
+      'mysql://u:hunter2secret@h:3306/',
+      'mysql://u:hunter2secret@h:3306/bad-name',
+      'mysql://u:hunter2secret@h:3306/x`; DROP DATABASE y',
+      'mysql://u:hunter2secret@h:notaport/db',
+      'postgres://u:hunter2secret@h/db',
+      'mysql://u:hunter2secret@h/db?connectionLimit=0',
+      'mysql://u:hunter2secret@h/db?password=hunter2secret',
+      'mysql://u:%zzhunter2secret@h/db',
+    ]) {
+      expect(() => parseMysqlUrl(url), url).toThrow(/^MySQL URL/);
+      try {
+        parseMysqlUrl(url);
+      } catch (err) {
+        expect(inspect(err)).not.toContain('hunter2');
+      }
+    }
+  });
+});
+
+if (db) storeConformance('mysql', () => openMysqlStore(db.url));
+
+describe.skipIf(!db)('mysql store', () => {
+  const scratch: string[] = [];
+  /** A database name on the test server that does not exist yet, dropped after the tests. */
+  const scratchUrl = () => {
+    const url = mysqlTestUrl(uniqueDatabaseName());
+    scratch.push(url);
+    return url;
+  };
+  afterAll(async () => {
+    for (const url of scratch) await dropMysqlDatabase(url);
+  });
+
+  /** Runs one query on the URL's database outside the store. */
+  async function sql<T extends RowDataPacket[]>(url: string, text: string, values: unknown[] = []): Promise<T> {
+    const t = parseMysqlUrl(url);
+    const conn = await mysql.createConnection({ host: t.host, port: t.port, user: t.user, password: t.password, database: t.database });
+    try {
+      return (await conn.query<T>(text, values))[0];
+    } finally {
+      await conn.end();
+    }
+  }
+
+  const NEEDS_MIGRATE = `MySQL schema is at version 0, this wecred needs ${MYSQL_SCHEMA_VERSION}: run npm run db:migrate`;
+
+  it('migrate creates a missing database, is idempotent, and the store opens on it', async () => {
+    const url = scratchUrl();
+    const database = parseMysqlUrl(url).database;
+    const all = Array.from({ length: MYSQL_SCHEMA_VERSION }, (_, i) => i + 1);
+    expect(await migrateMysql(url)).toEqual({ database, applied: all, version: MYSQL_SCHEMA_VERSION });
+    expect(await migrateMysql(url)).toEqual({ database, applied: [], version: MYSQL_SCHEMA_VERSION });
+    const rows = await sql(url, 'SELECT version FROM schema_migrations ORDER BY version');
+    expect(rows.map((r) => r.version)).toEqual(all);
+    const [charset] = await sql(url, 'SELECT DEFAULT_CHARACTER_SET_NAME AS cs FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [database]);
+    expect(charset?.cs).toBe('utf8mb4');
+    const store = await openMysqlStore(url);
+    expect(store.kind).toBe('mysql');
+    await store.close();
+  });
+
+  it('two migrations at once both succeed and apply each file once', async () => {
+    const url = scratchUrl();
+    const results = await Promise.all([migrateMysql(url), migrateMysql(url)]);
+    expect(results.flatMap((r) => r.applied).sort()).toEqual(Array.from({ length: MYSQL_SCHEMA_VERSION }, (_, i) => i + 1));
+    expect(results.map((r) => r.version)).toEqual([MYSQL_SCHEMA_VERSION, MYSQL_SCHEMA_VERSION]);
+  });
+
+  it('refuses to open a database that is missing, empty or behind, with one clear line', async () => {
+    const url = scratchUrl();
+    await expect(openMysqlStore(url)).rejects.toThrow(new Error(NEEDS_MIGRATE)); // no database
+    await sql(mysqlTestUrl('mysql'), `CREATE DATABASE \`${parseMysqlUrl(url).database}\``);
+    await expect(openMysqlStore(url)).rejects.toThrow(new Error(NEEDS_MIGRATE)); // no tables
+    await migrateMysql(url);
+    await sql(url, 'DELETE FROM schema_migrations');
+    await expect(openMysqlStore(url)).rejects.toThrow(new Error(NEEDS_MIGRATE)); // nothing recorded
+    await sql(url, 'INSERT INTO schema_migrations (version) VALUES (?)', [MYSQL_SCHEMA_VERSION + 1]);
+    await expect(openMysqlStore(url)).rejects.toThrow(`MySQL schema is at version ${MYSQL_SCHEMA_VERSION + 1}, this wecred needs ${MYSQL_SCHEMA_VERSION}`);
+  });
+
+  it('a wrong password fails with the error code and never shows the password', async () => {
+    const password = 'Wr0ng-hunter2-p@ss';
+    const url = new URL(db!.url);
+    url.username ||= 'root';
+    url.password = encodeURIComponent(password);
+    for (const attempt of [() => openMysqlStore(url.href), () => migrateMysql(url.href)]) {
+      const err = await attempt().then(
+        () => expect.unreachable('logged in with a wrong password'),
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ code: 'ER_ACCESS_DENIED_ERROR' });
+      for (const text of [inspect(err), JSON.stringify(err), String(err)]) {
+        expect(text).not.toContain('hunter2');
+        expect(text).not.toContain(encodeURIComponent(password));
+      }
+    }
+  });
+
+  it('a server that does not answer fails with its code, without the password', async () => {
+    const err = await openMysqlStore('mysql://root:hunter2@127.0.0.1:1/db').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ECONNREFUSED', message: 'MySQL connect to 127.0.0.1:1 failed: ECONNREFUSED' });
+    expect(inspect(err)).not.toContain('hunter2');
+  });
+
+  it('wins a lease or a nonce even when the winning write changes no column', async () => {
+    // The expired lease is retaken by its owner with the same leaseUntil, the expired nonce
+    // re-inserted with the same expiry: affectedRows is 0, the LAST_INSERT_ID flag tells.
+    const store = await openMysqlStore(db!.url);
+    const key = `same:${uniqueDatabaseName()}`;
+    expect(await store.acquireLease(key, 'a', 5, 0)).toMatchObject({ leaseOwner: 'a', leaseUntil: 5 });
+    expect(await store.acquireLease(key, 'a', 5, 10)).toMatchObject({ leaseOwner: 'a', leaseUntil: 5 });
+    expect(await store.acquireLease(key, 'b', 50, 4)).toBeNull();
+    expect(await store.insertIfAbsent(key, 5, 0)).toBe(true);
+    expect(await store.insertIfAbsent(key, 5, 4)).toBe(false);
+    expect(await store.insertIfAbsent(key, 5, 10)).toBe(true);
+    await store.close();
+  });
+
+  it('keeps times up to 2^53 - 1 exactly and keys of 512 four-byte characters; refuses longer keys', async () => {
+    const store = await openMysqlStore(db!.url);
+    const key = '😀'.repeat(512); // the database is fresh for this run
+    const max = Number.MAX_SAFE_INTEGER;
+    const leased = await store.acquireLease(key, 'a', max, 0);
+    expect(leased).toMatchObject({ key, leaseUntil: max });
+    expect(await store.commit(key, 'a', 0, { value: 'v', expiresAt: max, refreshedAt: max - 1, forcedAt: 1 })).toBe(true);
+    expect(await store.read(key)).toMatchObject({ key, value: 'v', expiresAt: max, refreshedAt: max - 1, forcedAt: 1, version: 1 });
+    await expect(store.read('😀'.repeat(513))).rejects.toThrow('store key is longer than 2048 bytes');
+    await store.close();
+  });
+
+  it('increment takes only non-negative integers (the counter is a BIGINT that only grows)', async () => {
+    const store = await openMysqlStore(db!.url);
+    await expect(store.increment('c', -1, 10, 0)).rejects.toThrow(RangeError);
+    await expect(store.increment('c', 0.5, 10, 0)).rejects.toThrow(RangeError);
+    await store.close();
+  });
+
+  it('sweeps expired nonces and counters off the hot path, keeps live ones', async () => {
+    const tag = uniqueDatabaseName();
+    const t0 = 1_000_000;
+    const quiet = await openMysqlStore(db!.url, { sweepEveryWrites: 1e12 });
+    for (let i = 0; i < 5; i++) await quiet.insertIfAbsent(`sweep:${tag}:old:${i}`, t0 + 10, t0);
+    await quiet.increment(`sweep:${tag}:old-counter`, 1, t0 + 10, t0);
+    await quiet.close();
+    const sweeper = await openMysqlStore(db!.url, { sweepEveryWrites: 1 });
+    expect(await sweeper.insertIfAbsent(`sweep:${tag}:live`, t0 + 1_000, t0 + 20)).toBe(true); // and sweeps at t0 + 20
+    await sweeper.close(); // waits for the sweep
+    const like = [`sweep:${tag}:%`];
+    const nonces = await sql(db!.url, 'SELECT CAST(`key` AS CHAR) AS k FROM nonces WHERE `key` LIKE ?', like);
+    expect(nonces.map((r) => r.k)).toEqual([`sweep:${tag}:live`]);
+    expect(await sql(db!.url, 'SELECT 1 FROM counters WHERE `key` LIKE ?', like)).toHaveLength(0);
+  });
+});

@@ -1,0 +1,298 @@
+/**
+ * The MySQL / MariaDB Store (tested on MariaDB 10.11): `mysql://user:pass@host:port/database?connectionLimit=N`.
+ *
+ * One small mysql2 pool per store (serverless instances each hold their own connections).
+ * Every operation is one statement, atomic on the server, so any number of processes may
+ * share the database; only acquireLease on an existing row adds a read of the row it won.
+ * Statements are prepared (`execute`): values never enter SQL text, and each connection
+ * prepares a statement once.
+ *
+ * Won-or-lost without a second statement: `INSERT ... ON DUPLICATE KEY UPDATE` reports
+ * affectedRows 1 for an insert (FOUND_ROWS is off, so an update reports 2, or 0 when nothing
+ * changed), and the update branch records its condition with LAST_INSERT_ID(cond), which the
+ * server returns as the statement's insertId. The counter returns its new value the same way.
+ *
+ * The schema lives in db/mysql (applied by `npm run db:migrate`, see mysql-migrate.ts); opening
+ * checks its version and refuses a database that is behind or ahead.
+ *
+ * Errors never carry the URL, SQL or values (mysql2's may echo them): only the error code.
+ */
+import { randomInt } from 'node:crypto';
+import mysql from 'mysql2/promise';
+import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { CredentialRow, Store } from './port';
+import { emptyRow } from './row';
+
+/** The number of migration files in db/mysql (a test keeps the two in step). */
+export const MYSQL_SCHEMA_VERSION = 1;
+
+/** The key columns are VARBINARY(2048): 512 characters of up to 4 UTF-8 bytes. */
+const MAX_KEY_BYTES = 2048;
+const DEFAULT_CONNECTION_LIMIT = 4;
+/** Expired nonces and counters are deleted after about this many of their writes, at most this many rows a table. */
+const SWEEP_EVERY_WRITES = 500;
+const SWEEP_LIMIT = 1000;
+
+export interface MysqlTarget {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  connectionLimit: number;
+}
+
+/** A database name we may put in SQL text (CREATE/DROP DATABASE) without quoting worries. */
+const DATABASE_NAME = /^[A-Za-z0-9_]{1,64}$/;
+
+/** A mysql2 (or socket) failure reduced to its code: the original message may echo credentials or values. */
+export class MysqlError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MysqlError';
+  }
+}
+
+/** Wraps errors that come from mysql2 or the socket (they carry a string `code`); others pass through. */
+export function mysqlError(err: unknown, doing: string): unknown {
+  if (err instanceof MysqlError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? new MysqlError(code, `MySQL ${doing} failed: ${code}`) : err;
+}
+
+/** Parses a mysql:// URL; errors name the problem, never the URL (it may carry a password). */
+export function parseMysqlUrl(url: string): MysqlTarget {
+  let u: URL;
+  try {
+    u = new URL(url.trim());
+  } catch {
+    throw new Error('MySQL URL is not a valid URL: expected mysql://user:pass@host:3306/database');
+  }
+  if (u.protocol !== 'mysql:') throw new Error('MySQL URL must start with mysql://');
+  if (!u.hostname) throw new Error('MySQL URL has no host: expected mysql://user:pass@host:3306/database');
+  const decode = (part: string): string => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw new Error('MySQL URL has an invalid %-escape');
+    }
+  };
+  const database = decode(u.pathname.slice(1));
+  if (!DATABASE_NAME.test(database)) throw new Error('MySQL URL needs a database name of letters, digits and _ (at most 64): mysql://user:pass@host:3306/wecred');
+  let connectionLimit = DEFAULT_CONNECTION_LIMIT;
+  for (const [name, value] of u.searchParams) {
+    if (name !== 'connectionLimit') throw new Error(`MySQL URL parameter "${name}" is not supported (supported: connectionLimit)`);
+    connectionLimit = Number(value);
+    if (!Number.isInteger(connectionLimit) || connectionLimit < 1 || connectionLimit > 1000) {
+      throw new Error('MySQL URL parameter connectionLimit must be an integer from 1 to 1000');
+    }
+  }
+  return {
+    host: u.hostname.replace(/^\[(.*)\]$/, '$1'), // IPv6 literals come bracketed
+    port: u.port ? Number(u.port) : 3306,
+    user: decode(u.username),
+    password: decode(u.password),
+    database,
+    connectionLimit,
+  };
+}
+
+/** Schema version 0 stands for a missing database or table. */
+function schemaMismatch(found: number): Error {
+  const hint = found < MYSQL_SCHEMA_VERSION ? 'run npm run db:migrate' : 'deploy the newer wecred that migrated it';
+  return new Error(`MySQL schema is at version ${found}, this wecred needs ${MYSQL_SCHEMA_VERSION}: ${hint}`);
+}
+
+const ROW_COLUMNS = 'value, expires_at, refreshed_at, version, lease_owner, lease_until, forced_at, blocked_until';
+
+interface RawRow extends RowDataPacket {
+  value: string;
+  expires_at: number | string;
+  refreshed_at: number | string;
+  version: number | string;
+  lease_owner: Buffer;
+  lease_until: number | string;
+  forced_at: number | string;
+  blocked_until: number | string;
+}
+
+// BIGINT columns arrive as numbers, or as strings beyond 2^53 (supportBigNumbers).
+const toRow = (key: string, r: RawRow): CredentialRow => ({
+  key,
+  value: r.value,
+  expiresAt: Number(r.expires_at),
+  refreshedAt: Number(r.refreshed_at),
+  version: Number(r.version),
+  leaseOwner: r.lease_owner.toString('utf8'),
+  leaseUntil: Number(r.lease_until),
+  forcedAt: Number(r.forced_at),
+  blockedUntil: Number(r.blocked_until),
+});
+
+function checkKey(key: string): void {
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw new Error(`store key is longer than ${MAX_KEY_BYTES} bytes of UTF-8`);
+}
+
+export interface MysqlStoreOptions {
+  /** Sweep expired nonces and counters after about this many writes of them (default 500). */
+  sweepEveryWrites?: number;
+}
+
+export async function openMysqlStore(url: string, options: MysqlStoreOptions = {}): Promise<Store> {
+  const t = parseMysqlUrl(url);
+  const pool = mysql.createPool({
+    host: t.host,
+    port: t.port,
+    user: t.user,
+    password: t.password,
+    database: t.database,
+    connectionLimit: t.connectionLimit,
+    charset: 'utf8mb4',
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    flags: ['-FOUND_ROWS'], // affectedRows counts changed rows: 1 insert, 2 update, 0 no change
+  });
+
+  async function run<T extends ResultSetHeader | RowDataPacket[]>(doing: string, sql: string, params: (string | number)[]): Promise<T> {
+    try {
+      const [result] = await pool.execute(sql, params);
+      return result as T;
+    } catch (err) {
+      throw mysqlError(err, doing);
+    }
+  }
+
+  try {
+    const [rows] = await pool.query<RowDataPacket[]>('SELECT MAX(version) AS v FROM schema_migrations');
+    const found = Number(rows[0]?.v ?? 0);
+    if (found !== MYSQL_SCHEMA_VERSION) throw schemaMismatch(found);
+  } catch (err) {
+    await pool.end().catch(() => {});
+    const code = (err as { code?: unknown } | null)?.code;
+    if (code === 'ER_BAD_DB_ERROR' || code === 'ER_NO_SUCH_TABLE') throw schemaMismatch(0);
+    throw mysqlError(err, `connect to ${t.host}:${t.port}`);
+  }
+
+  const sweepEvery = Math.max(1, options.sweepEveryWrites ?? SWEEP_EVERY_WRITES);
+  // A random start, so that short-lived (serverless) instances still sweep now and then.
+  let writes = randomInt(sweepEvery);
+  let sweeping: Promise<void> | null = null;
+  let closing: Promise<void> | null = null;
+
+  /** Off the hot path and best effort: whatever is left is invisible (expired) and goes next time. */
+  const wrote = (now: number): void => {
+    if (++writes % sweepEvery !== 0 || sweeping || closing) return;
+    sweeping = (async () => {
+      for (const table of ['nonces', 'counters']) {
+        await pool.execute(`DELETE FROM ${table} WHERE expires_at <= ? LIMIT ${SWEEP_LIMIT}`, [now]);
+      }
+    })()
+      .catch(() => {})
+      .finally(() => (sweeping = null));
+  };
+
+  return {
+    kind: 'mysql',
+
+    async read(key) {
+      checkKey(key);
+      const rows = await run<RawRow[]>('read', `SELECT ${ROW_COLUMNS} FROM credentials WHERE \`key\` = ?`, [key]);
+      return rows[0] ? toRow(key, rows[0]) : null;
+    },
+
+    async acquireLease(key, owner, leaseUntil, now) {
+      checkKey(key);
+      // Assignments run left to right: both IF()s still see the old lease_until.
+      const r = await run<ResultSetHeader>(
+        'acquireLease',
+        `INSERT INTO credentials (\`key\`, value, lease_owner, lease_until) VALUES (?, '', ?, ?)
+         ON DUPLICATE KEY UPDATE
+           lease_owner = IF(LAST_INSERT_ID(lease_until <= ?), ?, lease_owner),
+           lease_until = IF(lease_until <= ?, ?, lease_until)`,
+        [key, owner, leaseUntil, now, owner, now, leaseUntil],
+      );
+      if (r.affectedRows === 1) return { ...emptyRow(key), leaseOwner: owner, leaseUntil };
+      if (Number(r.insertId) !== 1) return null;
+      const rows = await run<RawRow[]>('acquireLease', `SELECT ${ROW_COLUMNS} FROM credentials WHERE \`key\` = ?`, [key]);
+      return rows[0] ? toRow(key, rows[0]) : null;
+    },
+
+    async commit(key, owner, expectedVersion, update) {
+      checkKey(key);
+      if (owner === '') return false;
+      const r = await run<ResultSetHeader>(
+        'commit',
+        `UPDATE credentials
+         SET value = ?, expires_at = ?, refreshed_at = ?, forced_at = ?, version = version + 1, lease_owner = '', lease_until = 0
+         WHERE \`key\` = ? AND version = ? AND lease_owner = ?`,
+        [update.value, update.expiresAt, update.refreshedAt, update.forcedAt, key, expectedVersion, owner],
+      );
+      return r.affectedRows === 1;
+    },
+
+    async releaseLease(key, owner, blockedUntil) {
+      checkKey(key);
+      if (blockedUntil === undefined) {
+        if (owner !== '') {
+          await run('releaseLease', `UPDATE credentials SET lease_owner = '', lease_until = 0 WHERE \`key\` = ? AND lease_owner = ?`, [key, owner]);
+        }
+        return;
+      }
+      // Stored whoever holds the lease, on an absent row too (like the memory store).
+      // lease_until first: it must see lease_owner before that is cleared.
+      await run(
+        'releaseLease',
+        `INSERT INTO credentials (\`key\`, value, blocked_until) VALUES (?, '', ?)
+         ON DUPLICATE KEY UPDATE
+           lease_until = IF(lease_owner = ? AND lease_owner <> '', 0, lease_until),
+           lease_owner = IF(lease_owner = ? AND lease_owner <> '', '', lease_owner),
+           blocked_until = ?`,
+        [key, blockedUntil, owner, owner, blockedUntil],
+      );
+    },
+
+    async insertIfAbsent(key, expiresAt, now) {
+      checkKey(key);
+      const r = await run<ResultSetHeader>(
+        'insertIfAbsent',
+        `INSERT INTO nonces (\`key\`, expires_at) VALUES (?, ?)
+         ON DUPLICATE KEY UPDATE expires_at = IF(LAST_INSERT_ID(expires_at <= ?), ?, expires_at)`,
+        [key, expiresAt, now, expiresAt],
+      );
+      wrote(now);
+      return r.affectedRows === 1 || Number(r.insertId) === 1;
+    },
+
+    async increment(key, by, expiresAt, now) {
+      checkKey(key);
+      // The value travels back through LAST_INSERT_ID, which is unsigned: counters only grow.
+      if (!Number.isSafeInteger(by) || by < 0) throw new RangeError('increment: `by` must be a non-negative integer');
+      if (by === 0) {
+        const rows = await run<(RowDataPacket & { value: number | string })[]>('increment', 'SELECT value FROM counters WHERE `key` = ? AND expires_at > ?', [key, now]);
+        return Number(rows[0]?.value ?? 0);
+      }
+      // value before expires_at: both IF()s still see the old expiry.
+      const r = await run<ResultSetHeader>(
+        'increment',
+        `INSERT INTO counters (\`key\`, value, expires_at) VALUES (?, LAST_INSERT_ID(?), ?)
+         ON DUPLICATE KEY UPDATE
+           value = LAST_INSERT_ID(IF(expires_at <= ?, ?, value + ?)),
+           expires_at = IF(expires_at <= ?, ?, expires_at)`,
+        [key, by, expiresAt, now, by, by, now, expiresAt],
+      );
+      wrote(now);
+      return Number(r.insertId);
+    },
+
+    close() {
+      closing ??= (async () => {
+        await sweeping;
+        await pool.end();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,227 @@
+/**
+ * The Redis Store: `redis://[user:password@]host:port[/db][?prefix=wecred:]` (or `rediss://` for TLS).
+ *
+ * Every key is namespaced by the prefix (default `wecred:`): a credential row is one hash at
+ * `<prefix>cred:<key>`, a nonce one string at `<prefix>nonce:<key>`, a counter one hash at
+ * `<prefix>count:<key>`. Each write is one small Lua script (EVALSHA via defineCommand), so
+ * every port operation is one atomic round trip. Each script touches one key only, so the
+ * layout would also suit Redis Cluster.
+ *
+ * Leases and expiries follow the caller's `now`, never Redis time: tests move time explicitly,
+ * and app hosts' clocks need not agree with Redis's. Nonces and counters also get a real Redis
+ * expiry (relative, `expiresAt - now`, so clock offsets cannot shorten it) so Redis drops them.
+ * Credential rows keep no TTL: they are few, and a live token must never vanish.
+ *
+ * Errors carry the message only: ioredis attaches the command arguments (tokens, the password
+ * of a failed AUTH) to its errors, and none of that may reach a log line.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import type { CredentialRow, Store } from './port';
+
+const USAGE = 'expected redis://[user:password@]host:port[/db][?prefix=wecred:]';
+
+/** Connection options and key prefix from a store URL; errors never quote the URL. */
+function parseRedisUrl(url: string): { options: RedisOptions; prefix: string; where: string } {
+  let u: URL;
+  try {
+    u = new URL(url.trim());
+  } catch {
+    throw new Error(`redis store: invalid URL; ${USAGE}`); // the URL may hold a password: never quoted
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`redis store: unsupported scheme "${u.protocol}"; ${USAGE}`);
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1'); // IPv6 literals come bracketed
+  if (host === '') throw new Error(`redis store: the URL has no host; ${USAGE}`);
+  const port = u.port === '' ? 6379 : Number(u.port);
+  const db = u.pathname === '' || u.pathname === '/' ? 0 : Number(u.pathname.slice(1));
+  if (!Number.isSafeInteger(db) || db < 0) throw new Error(`redis store: the URL path must be a database number; ${USAGE}`);
+  for (const name of u.searchParams.keys()) {
+    if (name !== 'prefix') throw new Error(`redis store: unknown URL parameter "${name}"; supported: prefix`);
+  }
+  let username: string;
+  let password: string;
+  try {
+    username = decodeURIComponent(u.username);
+    password = decodeURIComponent(u.password);
+  } catch {
+    throw new Error('redis store: the user or password in the URL is not valid percent-encoding');
+  }
+  return {
+    options: { host, port, db, ...(username && { username }), ...(password && { password }), ...(u.protocol === 'rediss:' && { tls: {} }) },
+    prefix: u.searchParams.get('prefix') ?? 'wecred:',
+    where: `${host}:${port}/${db}`,
+  };
+}
+
+export interface RedisConnection {
+  client: Redis;
+  /** Prepended to every key of the store. */
+  prefix: string;
+  /** A clean error for a failed `op`: no command arguments, no password, plus the last connection error. */
+  error(op: string, err: unknown): Error;
+}
+
+/**
+ * A connected client for a store URL (also used by the tests to look behind the store).
+ * Fails within seconds, with a clear message, when Redis does not answer or refuses the login.
+ */
+export async function connectRedis(url: string): Promise<RedisConnection> {
+  const { options, prefix, where } = parseRedisUrl(url);
+  const client = new Redis({
+    ...options,
+    lazyConnect: true,
+    connectTimeout: 3_000,
+    commandTimeout: 5_000, // a hung server fails the request instead of stalling it
+    maxRetriesPerRequest: 1, // while disconnected, fail after one reconnect attempt instead of queueing
+  });
+  const clean = (err: unknown): string => {
+    const message = err instanceof Error ? err.message : String(err);
+    return options.password ? message.split(options.password).join('***') : message;
+  };
+  // Connection errors arrive as events while ioredis reconnects by itself; failed commands report them.
+  let lastError = '';
+  client.on('error', (err: unknown) => (lastError = clean(err)));
+  client.on('ready', () => (lastError = ''));
+  const error = (op: string, err: unknown): Error => {
+    const message = clean(err);
+    return new Error(`redis store (${where}): ${op} failed: ${message}${lastError && lastError !== message ? ` (last connection error: ${lastError})` : ''}`);
+  };
+  try {
+    await client.connect();
+  } catch (err) {
+    client.disconnect();
+    throw error('connect', lastError ? new Error(lastError) : err);
+  }
+  return { client, prefix, error };
+}
+
+// Scripts: KEYS[1] is the one key; numbers arrive as decimal strings.
+const ACQUIRE = `
+if (tonumber(redis.call('HGET', KEYS[1], 'leaseUntil')) or 0) > tonumber(ARGV[3]) then return false end
+redis.call('HSET', KEYS[1], 'leaseOwner', ARGV[1], 'leaseUntil', ARGV[2])
+return redis.call('HGETALL', KEYS[1])`;
+
+const COMMIT = `
+local row = redis.call('HMGET', KEYS[1], 'leaseOwner', 'version')
+if ARGV[1] == '' or row[1] ~= ARGV[1] or (tonumber(row[2]) or 0) ~= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'value', ARGV[3], 'expiresAt', ARGV[4], 'refreshedAt', ARGV[5], 'forcedAt', ARGV[6], 'leaseOwner', '', 'leaseUntil', '0')
+redis.call('HINCRBY', KEYS[1], 'version', 1)
+return 1`;
+
+const RELEASE = `
+if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'leaseOwner') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'leaseOwner', '', 'leaseUntil', '0')
+end
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'blockedUntil', ARGV[2]) end
+return 0`;
+
+// The value is the entry's expiresAt. PEXPIRE with a TTL <= 0 deletes the key: an entry born
+// expired is inserted and gone at once, as the port's `now` would see it.
+const INSERT = `
+if (tonumber(redis.call('GET', KEYS[1])) or 0) > tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`;
+
+// A hash {n, expiresAt}; an expired counter (by the caller's `now`) starts again from 0.
+const INCREMENT = `
+local exp = tonumber(redis.call('HGET', KEYS[1], 'expiresAt'))
+local live = exp ~= nil and exp > tonumber(ARGV[3])
+if tonumber(ARGV[1]) == 0 then
+  if live then return tonumber(redis.call('HGET', KEYS[1], 'n')) or 0 end
+  return 0
+end
+if not live then redis.call('DEL', KEYS[1]) end
+local n = redis.call('HINCRBY', KEYS[1], 'n', ARGV[1])
+if not live then
+  redis.call('HSET', KEYS[1], 'expiresAt', ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+return n`;
+
+type Scripted = Redis & {
+  acquireLease(key: string, owner: string, leaseUntil: number, now: number): Promise<string[] | null>;
+  commitRow(key: string, owner: string, expectedVersion: number, value: string, expiresAt: number, refreshedAt: number, forcedAt: number): Promise<number>;
+  releaseLease(key: string, owner: string, blockedUntil: number | ''): Promise<number>;
+  insertNonce(key: string, expiresAt: number, now: number, ttl: number): Promise<number>;
+  incrementCounter(key: string, by: number, expiresAt: number, now: number, ttl: number): Promise<number>;
+};
+
+/** The row in hash `h`, or null when the hash is absent (empty). Missing or corrupt fields read as empty. */
+function rowFromHash(key: string, h: Record<string, string>): CredentialRow | null {
+  if (Object.keys(h).length === 0) return null;
+  const num = (s: string | undefined): number => {
+    const n = Number(s);
+    return Number.isFinite(n) ? n : 0;
+  };
+  return {
+    key,
+    value: h.value ?? '',
+    expiresAt: num(h.expiresAt),
+    refreshedAt: num(h.refreshedAt),
+    version: num(h.version),
+    leaseOwner: h.leaseOwner ?? '',
+    leaseUntil: num(h.leaseUntil),
+    forcedAt: num(h.forcedAt),
+    blockedUntil: num(h.blockedUntil),
+  };
+}
+
+/** Redis keeps a nonce or counter this long (ms): as long as the caller's clock says it lives. */
+const ttl = (expiresAt: number, now: number): number => Math.ceil(expiresAt - now);
+
+export async function openRedisStore(url: string): Promise<Store> {
+  const { client, prefix, error } = await connectRedis(url);
+  const redis = client as Scripted;
+  redis.defineCommand('acquireLease', { numberOfKeys: 1, lua: ACQUIRE });
+  redis.defineCommand('commitRow', { numberOfKeys: 1, lua: COMMIT });
+  redis.defineCommand('releaseLease', { numberOfKeys: 1, lua: RELEASE });
+  redis.defineCommand('insertNonce', { numberOfKeys: 1, lua: INSERT });
+  redis.defineCommand('incrementCounter', { numberOfKeys: 1, lua: INCREMENT });
+
+  const cred = (key: string) => `${prefix}cred:${key}`;
+  const nonce = (key: string) => `${prefix}nonce:${key}`;
+  const counter = (key: string) => `${prefix}count:${key}`;
+  const run = async <T>(op: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (err) {
+      throw error(op, err);
+    }
+  };
+
+  return {
+    kind: 'redis',
+
+    read: (key) => run('read', async () => rowFromHash(key, await redis.hgetall(cred(key)))),
+
+    acquireLease: (key, owner, leaseUntil, now) =>
+      run('acquireLease', async () => {
+        const flat = await redis.acquireLease(cred(key), owner, leaseUntil, now);
+        if (!flat) return null;
+        const h: Record<string, string> = {};
+        for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
+        return rowFromHash(key, h);
+      }),
+
+    commit: (key, owner, expectedVersion, u) =>
+      run('commit', async () => (await redis.commitRow(cred(key), owner, expectedVersion, u.value, u.expiresAt, u.refreshedAt, u.forcedAt)) === 1),
+
+    releaseLease: (key, owner, blockedUntil) =>
+      run('releaseLease', async () => {
+        await redis.releaseLease(cred(key), owner, blockedUntil ?? '');
+      }),
+
+    insertIfAbsent: (key, expiresAt, now) =>
+      run('insertIfAbsent', async () => (await redis.insertNonce(nonce(key), expiresAt, now, ttl(expiresAt, now))) === 1),
+
+    increment: (key, by, expiresAt, now) => run('increment', () => redis.incrementCounter(counter(key), by, expiresAt, now, ttl(expiresAt, now))),
+
+    async close() {
+      try {
+        await client.quit();
+      } catch {
+        client.disconnect(); // already closed or unreachable: drop the socket and stop reconnecting
+      }
+    },
+  };
+}

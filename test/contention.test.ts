@@ -1,0 +1,130 @@
+/**
+ * The guarantee wecred exists for, on every store that processes can share: real wecred
+ * processes, one shared store, the simulator as WeChat.
+ */
+import { performance } from 'node:perf_hooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CredentialManager } from '../lib/credentials/manager';
+import type { CallContext, CredentialSource, Fetched } from '../lib/credentials/source';
+import { silentLogger } from '../lib/log/logger';
+import { openStore } from '../lib/store/open';
+import type { TestStore } from '../lib/store/testdata/services';
+import { WechatSim } from '../sim';
+import { startServerProcess, type ServerProcess } from './processes';
+import { MP, REALM, signedHeaders } from './stack';
+import { SHARED_STORES } from './stores';
+
+const LEASE_SECONDS = 3;
+const PROCESSES = 3;
+const REQUESTS = 300;
+
+function envelope(server: ServerProcess, para: Record<string, unknown>) {
+  const body = JSON.stringify({ interface: { interfaceName: 'access_token', para } });
+  return fetch(server.url + '/', { method: 'POST', headers: { 'content-type': 'application/json', ...signedHeaders(REALM, '/', body) }, body }).then((r) => r.json() as Promise<any>);
+}
+
+function jsapiConfig(server: ServerProcess, url: string) {
+  return fetch(`${server.url}/jsapi/${MP.appid}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url }) }).then((r) => r.json() as Promise<any>);
+}
+
+describe.each(SHARED_STORES)('wecred processes sharing one $name store', ({ name, open }) => {
+  let shared: TestStore | null = null;
+  let sim: WechatSim;
+  const servers: ServerProcess[] = [];
+
+  beforeAll(async () => {
+    shared = await open();
+    if (!shared) return;
+    sim = await WechatSim.start();
+    sim.addApp(MP.appid, MP.secret);
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+    await sim?.close();
+    await shared?.close();
+  });
+
+  /** `n` wecred processes on the shared store, each with its own app list so the tests do not share credentials. */
+  async function start(n: number, appid: string): Promise<ServerProcess[]> {
+    const config = JSON.stringify({
+      apps: [{ appid, secret: MP.secret, type: 'mp' }],
+      realms: [REALM],
+      store: shared!.url,
+      upstream: { mp: sim.url, timeoutMs: 2000 },
+      credentials: { leaseSeconds: LEASE_SECONDS },
+    });
+    const started = await Promise.all(Array.from({ length: n }, () => startServerProcess({ ...shared!.env, WECRED_CONFIG_JSON: config })));
+    servers.push(...started);
+    return started;
+  }
+
+  it(`${PROCESSES} processes × ${REQUESTS} concurrent cold requests: exactly one token and one ticket fetch, every signature valid`, async (ctx) => {
+    if (!shared) return ctx.skip();
+    const procs = await start(PROCESSES, MP.appid);
+    sim.resetCalls();
+    const url = `https://example.com/${name}?p=1`;
+    const answers = await Promise.all(Array.from({ length: REQUESTS }, (_, i) => jsapiConfig(procs[i % PROCESSES]!, url)));
+    expect(sim.calls('stable_token', MP.appid)).toBe(1);
+    expect(sim.calls('getticket', MP.appid)).toBe(1);
+    for (const a of answers) {
+      expect(sim.verifyJsapiSignature({ appid: MP.appid, url, nonceStr: a.nonceStr, timestamp: a.timestamp, signature: a.signature })).toBe(true);
+    }
+  }, 120_000);
+
+  it('a process killed while holding the lease: another serves within leaseSeconds plus one upstream call', async (ctx) => {
+    if (!shared) return ctx.skip();
+    const appid = 'wx3333333333333333';
+    sim.addApp(appid, MP.secret);
+    const [doomed, survivor] = await start(2, appid);
+    // The doomed process takes the lease and then hangs in its upstream call until it dies.
+    sim.fault('stable_token', { delayMs: 60_000 }, 1);
+    const never = envelope(doomed!, { appid }).catch(() => 'killed');
+    await expect.poll(() => sim.calls('stable_token', appid), { timeout: 10_000, interval: 20 }).toBe(1);
+    await doomed!.kill();
+    expect(await never).toBe('killed');
+
+    const started = performance.now();
+    const answer = await envelope(survivor!, { appid });
+    const elapsed = performance.now() - started;
+    expect(answer.returnCode).toBe(0);
+    expect(sim.tokenState(appid, answer.returnData.access_token)).toBe('valid');
+    expect(sim.calls('stable_token', appid)).toBe(2);
+    expect(elapsed).toBeLessThan(LEASE_SECONDS * 1000 + 1000);
+  }, 60_000);
+
+  it('a slow refresher whose lease lapsed never overwrites the newer token', async (ctx) => {
+    if (!shared) return ctx.skip();
+    // Two instances on a shared clock; the first one's upstream answer arrives after its lease ran out.
+    let now = Date.now();
+    const options = { refreshAheadMs: 300_000, localCacheMs: 30_000, leaseMs: LEASE_SECONDS * 1000, forceCooldownMs: 60_000, timeoutMs: 60_000 };
+    const [storeA, storeB] = await Promise.all([openStore(shared.url), openStore(shared.url)]);
+    try {
+      const a = new CredentialManager(storeA, () => now, options, silentLogger);
+      const b = new CredentialManager(storeB, () => now, options, silentLogger);
+      let releaseSlow!: (f: Fetched) => void;
+      const slow = new Promise<Fetched>((resolve) => (releaseSlow = resolve));
+      const key = `mp:wx-stale-${name}-${now}:token`;
+      const source = (answer: () => Promise<Fetched>): CredentialSource => ({
+        key,
+        owner: 'wx-stale',
+        eager: true,
+        quotaBlocksAll: () => true,
+        fetch: answer,
+      });
+      const call = (): CallContext => ({ caller: 't', upstreamCalls: 0, deadline: performance.now() + 60_000 });
+      const first = a.get(source(() => slow), { call: call() });
+      await expect.poll(async () => (await storeA.read(key))?.leaseOwner ?? '', { interval: 10 }).not.toBe('');
+
+      now += LEASE_SECONDS * 1000 + 1;
+      const fresh = await b.get(source(async () => ({ value: 'newer-token', expiresIn: 7200 })), { call: call() });
+      expect(fresh.value).toBe('newer-token');
+
+      releaseSlow({ value: 'older-token', expiresIn: 7200 });
+      expect((await first).value).toBe('newer-token');
+      const row = await storeB.read(key);
+      expect(row).toMatchObject({ value: 'newer-token', version: 1, leaseOwner: '' });
+    } finally {
+      await Promise.all([storeA.close(), storeB.close()]);
+    }
+  }, 30_000);
+});

@@ -1,0 +1,30 @@
+/**
+ * Every store that several processes can share, as the contention tests and the benchmark
+ * open them: the file store in a fresh directory, and a fresh database, table or key prefix
+ * on the real MariaDB, dynalite and Redis. `open` returns null when a server is missing
+ * outside CI (the helper has printed a loud line).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDynalite } from '../lib/store/testdata/dynalite';
+import { freshMysql } from '../lib/store/testdata/mysql';
+import { freshRedis } from '../lib/store/testdata/redis';
+import type { TestStore } from '../lib/store/testdata/services';
+
+export interface SharedStore {
+  name: 'file' | 'mysql' | 'dynamodb' | 'redis';
+  open(): Promise<TestStore | null>;
+}
+
+async function freshDir(): Promise<TestStore> {
+  const dir = await mkdtemp(join(tmpdir(), 'wecred-shared-'));
+  return { url: `file:${dir}`, env: {}, close: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export const SHARED_STORES: readonly SharedStore[] = [
+  { name: 'file', open: freshDir },
+  { name: 'mysql', open: freshMysql },
+  { name: 'dynamodb', open: startDynalite },
+  { name: 'redis', open: freshRedis },
+];
