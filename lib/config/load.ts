@@ -4,31 +4,43 @@
  * Source order: WECRED_CONFIG_JSON (inline JSON) → WECRED_CONFIG (a path, relative to cwd; must
  * exist when set) → ./wecred.json in cwd → null (no config: the caller runs demo mode).
  * Environment variables set to '' count as unset.
+ *
+ * Secret references (secrets.ts) in the secret fields and WECRED_MASTER_KEY are resolved here,
+ * once, before parsing: a function instance loads its config once per cold start.
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError } from './errors';
-import { applyEnvOverrides, baseUrl, DEFAULT_CREDENTIALS, DEFAULT_MAX_BODY_BYTES, DEFAULT_STORE, DEFAULT_UPSTREAM, parseConfig } from './schema';
+import { applyEnvOverrides, baseUrl, DEFAULT_CREDENTIALS, DEFAULT_MAX_BODY_BYTES, DEFAULT_STORE, DEFAULT_UPSTREAM, parseConfig, secretFields } from './schema';
+import { resolveSecrets } from './secrets';
 import type { AppConfig, Config, RealmConfig } from './types';
 
 export { ConfigError } from './errors';
 export { parseConfig } from './schema';
 
 export async function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Promise<Config | null> {
+  const source = await findSource(env, cwd);
+  if (source === null) return null;
+  const raw = parseJson(source.text, source.name);
+  return parseConfig(raw, env, await resolveSecrets(secretFields(raw, env), env));
+}
+
+/** The config text and what to call it in errors, or null when there is none. */
+async function findSource(env: NodeJS.ProcessEnv, cwd: string): Promise<{ text: string; name: string } | null> {
   const inline = env.WECRED_CONFIG_JSON;
-  if (inline) return parseConfig(parseJson(inline, 'WECRED_CONFIG_JSON'), env);
+  if (inline) return { text: inline, name: 'WECRED_CONFIG_JSON' };
 
   const named = env.WECRED_CONFIG;
   if (named) {
     const file = resolve(cwd, named);
     const text = await readText(file);
     if (text === null) throw new ConfigError('WECRED_CONFIG', `file not found (${file})`);
-    return parseConfig(parseJson(text, file), env);
+    return { text, name: file };
   }
 
   const local = resolve(cwd, 'wecred.json');
   const text = await readText(local);
-  return text === null ? null : parseConfig(parseJson(text, local), env);
+  return text === null ? null : { text, name: local };
 }
 
 /** The file's text, or null when it does not exist. */

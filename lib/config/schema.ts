@@ -1,11 +1,12 @@
 /**
  * Validation of the configuration file (DESIGN §3.5): checks every field, fills in defaults,
- * resolves secret references and applies the environment overrides. Hand-written on purpose:
- * each check says which field is wrong in one line (ConfigError), never echoing a value.
+ * puts in the resolved secret references and applies the environment overrides. Hand-written on
+ * purpose: each check says which field is wrong in one line (ConfigError), never echoing a value.
  */
 import { dirname } from 'node:path';
+import { parseMasterKey } from './master-key';
 import { ConfigError } from './errors';
-import { referencePrefix, resolveSecret } from './secrets';
+import { referencePrefix, resolveSecret, type ResolvedSecrets, type SecretField } from './secrets';
 import type {
   AppConfig,
   AppType,
@@ -19,6 +20,8 @@ import type {
 
 type Env = NodeJS.ProcessEnv;
 type Obj = Record<string, unknown>;
+/** A secret's value for its field: a literal as is, a reference resolved (secrets.ts). */
+type Resolve = (value: string, path: string) => string;
 
 export const DEFAULT_STORE = 'file:./.wecred';
 export const DEFAULT_UPSTREAM: Readonly<UpstreamConfig> = {
@@ -46,6 +49,9 @@ const APPID = /^wx[0-9a-zA-Z]{16}$/;
 const CORPID = /^w[wx][0-9a-zA-Z]+$/;
 const REALM_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
 const REALM_SECRET_MIN = 16;
+/** The fields parsed with secret() below: what loadConfig resolves before parsing. */
+const SECRET_KEYS = { apps: ['secret', 'token'], work: ['secret'], realms: ['secret'] } as const;
+const MASTER_KEY = 'WECRED_MASTER_KEY';
 
 // ---------------------------------------------------------------------------------------------
 // Small checkers. `path` is the field path used in the error message.
@@ -149,15 +155,17 @@ function patterns(v: unknown, path: string, allowStar: boolean): string[] {
   });
 }
 
-/** A secret: a non-empty literal or a reference such as env:NAME, resolved here. */
-function secret(v: unknown, path: string, env: Env, minLength = 1): string {
+/** A secret: a non-empty literal or a reference such as env:NAME. */
+function secret(v: unknown, path: string, resolve: Resolve, minLength = 1): string {
   const raw = nonEmptyString(v, path);
-  const value = resolveSecret(raw, path, env);
-  if (value.length < minLength) {
-    const from = referencePrefix(raw) === undefined ? '' : ` (the value of ${raw})`;
-    throw new ConfigError(path, `must be at least ${minLength} characters${from}`);
-  }
+  const value = resolve(raw, path);
+  if (value.length < minLength) throw new ConfigError(path, `must be at least ${minLength} characters${valueOf(raw)}`);
   return value;
+}
+
+/** Says where a checked value came from when it was a reference, without showing it. */
+function valueOf(raw: string): string {
+  return referencePrefix(raw) === undefined ? '' : ` (the value of ${raw})`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -207,6 +215,18 @@ function envValue(env: Env, name: string): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
+/** WECRED_MASTER_KEY, a literal or a reference, as the 32-byte key; undefined when not set. */
+function masterKey(env: Env, resolve: Resolve): Buffer | undefined {
+  const raw = envValue(env, MASTER_KEY);
+  if (raw === undefined) return undefined;
+  try {
+    return parseMasterKey(resolve(raw, MASTER_KEY));
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(MASTER_KEY, `${(err as Error).message}${valueOf(raw)}`);
+  }
+}
+
 /**
  * Environment overrides, applied after the file: WECRED_STORE, WECHAT_API_BASE, WECOM_API_BASE,
  * WECRED_BASE_PATH, WECRED_TRUST_GATEWAY. `upstream: false` keeps the upstream URLs (demo mode).
@@ -231,7 +251,7 @@ export function applyEnvOverrides(config: Config, env: Env, opts: { upstream?: b
 // ---------------------------------------------------------------------------------------------
 // Sections.
 
-function parseApps(v: unknown, env: Env): AppConfig[] {
+function parseApps(v: unknown, resolve: Resolve): AppConfig[] {
   const apps: AppConfig[] = [];
   const seen = new Map<string, number>();
   const defaults = new Map<AppType, number>();
@@ -247,12 +267,12 @@ function parseApps(v: unknown, env: Env): AppConfig[] {
     if (!jsdkd && !APPID.test(appid)) throw new ConfigError(idPath, 'must be "wx" followed by 16 letters or digits');
     const app: AppConfig = {
       appid,
-      secret: secret(o.secret, `${path}.secret`, env),
+      secret: secret(o.secret, `${path}.secret`, resolve),
       type: oneOf<AppType>(o.type, `${path}.type`, ['mp', 'mina'], 'mp'),
       tokenMode: oneOf<TokenMode>(o.tokenMode, `${path}.tokenMode`, ['stable', 'classic'], 'stable'),
       default: bool(o.default, `${path}.default`, false),
     };
-    if (o.token !== undefined) app.token = secret(o.token, `${path}.token`, env);
+    if (o.token !== undefined) app.token = secret(o.token, `${path}.token`, resolve);
 
     const dup = seen.get(appid);
     if (dup !== undefined) throw new ConfigError(idPath, `duplicate of apps[${dup}]`);
@@ -267,7 +287,7 @@ function parseApps(v: unknown, env: Env): AppConfig[] {
   return apps;
 }
 
-function parseWork(v: unknown, env: Env): WorkAppConfig[] {
+function parseWork(v: unknown, resolve: Resolve): WorkAppConfig[] {
   const seen = new Map<string, number>();
   return list(v, 'work').map((entry, i) => {
     const path = `work[${i}]`;
@@ -279,7 +299,7 @@ function parseWork(v: unknown, env: Env): WorkAppConfig[] {
     if (typeof o.agentid === 'number' && Number.isInteger(o.agentid) && o.agentid >= 0) agentid = String(o.agentid);
     else if (typeof o.agentid === 'string' && /^\d+$/.test(o.agentid)) agentid = o.agentid;
     else throw new ConfigError(`${path}.agentid`, 'must be a number or a string of digits');
-    const app: WorkAppConfig = { corpid, agentid, secret: secret(o.secret, `${path}.secret`, env) };
+    const app: WorkAppConfig = { corpid, agentid, secret: secret(o.secret, `${path}.secret`, resolve) };
 
     const id = `${corpid}/${agentid}`;
     const dup = seen.get(id);
@@ -289,7 +309,7 @@ function parseWork(v: unknown, env: Env): WorkAppConfig[] {
   });
 }
 
-function parseRealms(v: unknown, env: Env, jsdkd: boolean): RealmConfig[] {
+function parseRealms(v: unknown, resolve: Resolve, jsdkd: boolean): RealmConfig[] {
   const seen = new Map<string, number>();
   return list(v, 'realms').map((entry, i) => {
     const path = `realms[${i}]`;
@@ -300,7 +320,7 @@ function parseRealms(v: unknown, env: Env, jsdkd: boolean): RealmConfig[] {
     const realm: RealmConfig = {
       key,
       // jsdkd's realm secrets may be short; they only ever served its md5 query signature.
-      secret: secret(o.secret, `${path}.secret`, env, jsdkd ? 1 : REALM_SECRET_MIN),
+      secret: secret(o.secret, `${path}.secret`, resolve, jsdkd ? 1 : REALM_SECRET_MIN),
       apps: strings(o.apps, `${path}.apps`),
       interfaces: strings(o.interfaces, `${path}.interfaces`),
       admin: bool(o.admin, `${path}.admin`, false),
@@ -355,11 +375,34 @@ function parseCredentials(v: unknown): CredentialsConfig {
   };
 }
 
+/** Every value at a secret field of `raw`, and WECRED_MASTER_KEY; shapes are parseConfig's to check. */
+export function secretFields(raw: unknown, env: Env): SecretField[] {
+  const fields: SecretField[] = [];
+  if (isObj(raw)) {
+    for (const [section, keys] of Object.entries(SECRET_KEYS)) {
+      const entries = raw[section];
+      if (!Array.isArray(entries)) continue;
+      entries.forEach((entry, i) => {
+        if (!isObj(entry)) return;
+        for (const key of keys) {
+          const value = entry[key];
+          if (typeof value === 'string') fields.push({ field: `${section}[${i}].${key}`, value });
+        }
+      });
+    }
+  }
+  const masterKey = envValue(env, MASTER_KEY);
+  if (masterKey !== undefined) fields.push({ field: MASTER_KEY, value: masterKey });
+  return fields;
+}
+
 /**
- * Validate a parsed config file, fill in defaults, resolve secret references and apply the
- * environment overrides. Throws ConfigError on the first problem.
+ * Validate a parsed config file, fill in defaults, put in secret references (env: from `env`,
+ * the others from `resolved`, see loadConfig) and apply the environment overrides, including
+ * WECRED_MASTER_KEY. Throws ConfigError on the first problem.
  */
-export function parseConfig(raw: unknown, env: Env = process.env): Config {
+export function parseConfig(raw: unknown, env: Env = process.env, resolved?: ResolvedSecrets): Config {
+  const resolve: Resolve = (value, path) => resolveSecret(value, path, env, resolved);
   if (!isObj(raw)) throw new ConfigError('', 'must be a JSON object');
   onlyKeys(raw, '', TOP_KEYS);
   // A jsdkd file names appids `key`; its realms keep their (possibly short) md5 secrets.
@@ -369,9 +412,9 @@ export function parseConfig(raw: unknown, env: Env = process.env): Config {
   onlyKeys(oauth, 'oauth', ['redirects']);
 
   const config: Config = {
-    apps: parseApps(raw.apps, env),
-    work: parseWork(raw.work, env),
-    realms: parseRealms(raw.realms, env, jsdkd),
+    apps: parseApps(raw.apps, resolve),
+    work: parseWork(raw.work, resolve),
+    realms: parseRealms(raw.realms, resolve, jsdkd),
     cors: patterns(raw.cors, 'cors', true),
     oauth: { redirects: patterns(oauth.redirects, 'oauth.redirects', false) },
     store: raw.store === undefined ? (fromCache ?? DEFAULT_STORE) : storeUrl(raw.store, 'store'),
@@ -382,5 +425,8 @@ export function parseConfig(raw: unknown, env: Env = process.env): Config {
     maxBodyBytes: integer(raw.maxBodyBytes, 'maxBodyBytes', DEFAULT_MAX_BODY_BYTES, 1024, 10485760),
     demo: false,
   };
-  return applyEnvOverrides(config, env);
+  const out = applyEnvOverrides(config, env);
+  const key = masterKey(env, resolve);
+  if (key !== undefined) out.masterKey = key;
+  return out;
 }

@@ -5,7 +5,7 @@ export type TokenMode = 'stable' | 'classic';
 
 export interface AppConfig {
   appid: string;
-  /** Resolved secret (references such as env:NAME are resolved by the loader). */
+  /** Resolved secret (references such as env:NAME or ssm:NAME are resolved by the loader). */
   secret: string;
   type: AppType;
   tokenMode: TokenMode;
@@ -68,4 +68,9 @@ export interface Config {
   maxBodyBytes: number;
   /** True when no config was found and the simulator stands in for WeChat. */
   demo: boolean;
+  /**
+   * WECRED_MASTER_KEY (32 bytes), which seals secrets at rest; absent when not set. Use it
+   * through cipherFor (lib/crypto/at-rest.ts) only.
+   */
+  masterKey?: Buffer;
 }

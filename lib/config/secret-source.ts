@@ -1,0 +1,64 @@
+/**
+ * What the secret resolvers (lib/config/secrets.ts) share: the context they run in, how they
+ * fail, and the endpoint override that points them at a simulator. A resolver throws
+ * SecretProblem with a text naming the reference; the caller adds the config field. No problem
+ * text quotes a secret value, a credential, or a cloud service's error message (those may echo
+ * the signed request).
+ */
+
+export interface ResolveContext {
+  env: NodeJS.ProcessEnv;
+  /** Runs `fetch` for the first caller of `key` and hands its promise to every later one. */
+  once(key: string, fetch: () => Promise<string>): Promise<string>;
+}
+
+/** Resolves the part of a reference after its prefix. */
+export type SecretResolver = (name: string, ctx: ResolveContext) => string | Promise<string>;
+
+export class SecretProblem extends Error {
+  override readonly name = 'SecretProblem';
+}
+
+/** Per upstream call: a cold start should fail with a message, not hang until the platform kills it. */
+export const FETCH_TIMEOUT_MS = 10_000;
+
+export interface Endpoint {
+  protocol: 'http:' | 'https:';
+  /** host[:port] */
+  host: string;
+}
+
+/**
+ * The endpoint named by the variable `name`, if set: `host[:port]` (https) or
+ * `http(s)://host[:port]`. Plain http is only ever used when asked for here.
+ */
+export function endpointOverride(env: NodeJS.ProcessEnv, name: string, ref: string): Endpoint | undefined {
+  const value = env[name];
+  if (value === undefined || value === '') return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value.includes('://') ? value : `https://${value}`);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash || url.username) {
+    throw new SecretProblem(`${ref}: ${name} must be host[:port] or http(s)://host[:port]`);
+  }
+  return { protocol: url.protocol, host: url.host };
+}
+
+/** Import and construct an SDK client; a bundle built without it (AWS's SDK on SCF) says so. */
+export async function loadClient<T>(ref: string, service: string, make: () => Promise<T>): Promise<T> {
+  try {
+    return await make();
+  } catch (err) {
+    throw new SecretProblem(`${ref}: the ${service} client cannot be loaded in this bundle (${clientSide(err)})`);
+  }
+}
+
+/** Name and first line of a client-side error (module loading, network, missing region). */
+export function clientSide(err: unknown): string {
+  if (!(err instanceof Error)) return String(err).split('\n')[0]!.slice(0, 200);
+  const first = (err.message.split('\n')[0] ?? '').slice(0, 200);
+  return first ? `${err.name}: ${first}` : err.name;
+}

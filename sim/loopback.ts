@@ -1,0 +1,80 @@
+/**
+ * The transport of the cloud API simulators (sim/tencentcloud.ts, sim/aws-secrets.ts): one
+ * node:http server on 127.0.0.1 handing every request, body read, to one handler. Their
+ * protocols route on headers, not paths, so the WeChat SimServer's path routes do not fit.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface LoopbackRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** Raw body bytes: signatures are computed over them. */
+  body: Buffer;
+}
+
+export interface LoopbackResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export class LoopbackServer {
+  private constructor(
+    private readonly server: Server,
+    /** 127.0.0.1:PORT */
+    readonly host: string,
+  ) {}
+
+  static async start(handle: (req: LoopbackRequest) => LoopbackResponse): Promise<LoopbackServer> {
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        let out: LoopbackResponse;
+        try {
+          out = handle({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks) });
+        } catch (err) {
+          out = { status: 500, headers: { 'content-type': 'text/plain' }, body: String(err) };
+        }
+        res.writeHead(out.status, { ...out.headers, 'content-length': String(Buffer.byteLength(out.body)) }).end(out.body);
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return new LoopbackServer(server, `127.0.0.1:${(server.address() as AddressInfo).port}`);
+  }
+
+  get url(): string {
+    return `http://${this.host}`;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}
+
+// Helpers both signature checks use.
+
+export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+export function sha256Hex(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function hmacSha256(key: string | Buffer, data: string): Buffer {
+  return createHmac('sha256', key).update(data).digest();
+}

@@ -1,0 +1,110 @@
+import { ssm } from 'tencentcloud-sdk-nodejs-ssm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { TencentCloudSim } from './tencentcloud';
+
+const ID = 'AKIDsimtest0000000000000000000000000';
+const KEY = 'sim-secret-key-0123456789abcdef';
+
+let sim: TencentCloudSim;
+beforeAll(async () => {
+  // The SDK sends everything through $http_proxy when set; loopback must not go there.
+  vi.stubEnv('http_proxy', '');
+  sim = await TencentCloudSim.start({ secretId: ID, secretKey: KEY });
+  sim.putSecret('app-secret', 'the-value');
+  sim.putSecret('app-secret', 'older-value', 'v1');
+  sim.putSecret('binary', Buffer.from([0, 1, 2]));
+});
+afterAll(async () => {
+  await sim.close();
+  vi.unstubAllEnvs();
+});
+beforeEach(() => sim.resetCalls());
+
+function client(credential: { secretId: string; secretKey: string; token?: string } = { secretId: ID, secretKey: KEY }, region = 'ap-guangzhou') {
+  return new ssm.v20190923.Client({ credential, region, profile: { httpProfile: { endpoint: sim.host, protocol: 'http://' } } });
+}
+
+async function errorCode(p: Promise<unknown>): Promise<string | undefined> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeDefined();
+  return (err as { code?: string }).code;
+}
+
+describe('TencentCloudSim GetSecretValue through the real SDK', () => {
+  it('answers a correctly signed request', async () => {
+    const reply = await client().GetSecretValue({ SecretName: 'app-secret', VersionId: 'SSM_Current' });
+    expect(reply).toMatchObject({ SecretName: 'app-secret', VersionId: 'SSM_Current', SecretString: 'the-value', SecretBinary: '' });
+    expect(reply.RequestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await client().GetSecretValue({ SecretName: 'app-secret', VersionId: 'v1' })).SecretString).toBe('older-value');
+    expect((await client().GetSecretValue({ SecretName: 'binary', VersionId: 'SSM_Current' })).SecretBinary).toBe('AAEC');
+    expect(sim.calls('GetSecretValue')).toBe(3);
+  });
+
+  it('answers an unknown secret or version with ResourceNotFound', async () => {
+    expect(await errorCode(client().GetSecretValue({ SecretName: 'missing', VersionId: 'SSM_Current' }))).toBe('ResourceNotFound');
+    expect(await errorCode(client().GetSecretValue({ SecretName: 'app-secret', VersionId: 'v9' }))).toBe('ResourceNotFound');
+  });
+
+  it('verifies the TC3 signature', async () => {
+    expect(await errorCode(client({ secretId: ID, secretKey: `${KEY}x` }).GetSecretValue({ SecretName: 'app-secret', VersionId: 'SSM_Current' }))).toBe(
+      'AuthFailure.SignatureFailure',
+    );
+    expect(await errorCode(client({ secretId: 'AKIDother', secretKey: KEY }).GetSecretValue({ SecretName: 'app-secret', VersionId: 'SSM_Current' }))).toBe(
+      'AuthFailure.SecretIdNotFound',
+    );
+    expect(
+      await errorCode(client({ secretId: ID, secretKey: KEY, token: 'unexpected' }).GetSecretValue({ SecretName: 'app-secret', VersionId: 'SSM_Current' })),
+    ).toBe('AuthFailure.TokenFailure');
+    expect(sim.calls('GetSecretValue')).toBe(3);
+  });
+
+  it('refuses a request that is not signed, or signed too long ago', async () => {
+    const res = await fetch(`${sim.url}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-tc-action': 'GetSecretValue', 'x-tc-version': '2019-09-23', 'x-tc-timestamp': String(Math.floor(Date.now() / 1000)) },
+      body: JSON.stringify({ SecretName: 'app-secret', VersionId: 'SSM_Current' }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { Response: { Error: { Code: string }; RequestId: string } };
+    expect(body.Response.Error.Code).toBe('AuthFailure.InvalidAuthorization');
+    expect(body.Response.RequestId).toBeTruthy();
+
+    const skewed = await TencentCloudSim.start({ secretId: ID, secretKey: KEY, now: () => Date.now() + 10 * 60_000 });
+    try {
+      const late = new ssm.v20190923.Client({ credential: { secretId: ID, secretKey: KEY }, region: 'ap-guangzhou', profile: { httpProfile: { endpoint: skewed.host, protocol: 'http://' } } });
+      expect(await errorCode(late.GetSecretValue({ SecretName: 'x', VersionId: 'SSM_Current' }))).toBe('AuthFailure.SignatureExpire');
+    } finally {
+      await skewed.close();
+    }
+  });
+
+  it('checks the temporary-credential token when it has one', async () => {
+    const withToken = await TencentCloudSim.start({ secretId: ID, secretKey: KEY, token: 'session-token' });
+    withToken.putSecret('s', 'v');
+    try {
+      const make = (token?: string) =>
+        new ssm.v20190923.Client({
+          credential: { secretId: ID, secretKey: KEY, ...(token ? { token } : {}) },
+          region: 'ap-guangzhou',
+          profile: { httpProfile: { endpoint: withToken.host, protocol: 'http://' } },
+        });
+      expect((await make('session-token').GetSecretValue({ SecretName: 's', VersionId: 'SSM_Current' })).SecretString).toBe('v');
+      expect(await errorCode(make().GetSecretValue({ SecretName: 's', VersionId: 'SSM_Current' }))).toBe('AuthFailure.TokenFailure');
+    } finally {
+      await withToken.close();
+    }
+  });
+
+  it('routes by action and version, and needs a region', async () => {
+    const c = client();
+    expect(await errorCode(c.request('NoSuchAction', {}))).toBe('InvalidAction');
+    expect(await errorCode(new ssm.v20190923.Client({ credential: { secretId: ID, secretKey: KEY }, profile: { httpProfile: { endpoint: sim.host, protocol: 'http://' } } }).GetSecretValue({ SecretName: 'app-secret', VersionId: 'SSM_Current' }))).toBe(
+      'MissingParameter',
+    );
+    expect(await errorCode(c.GetSecretValue({ SecretName: 'app-secret' } as never))).toBe('MissingParameter');
+    expect(sim.calls('NoSuchAction')).toBe(1);
+  });
+});
