@@ -194,6 +194,16 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
     });
 
     describe('releaseLease', () => {
+      it('with blockedUntil on a key never written creates the row blocked; without it creates nothing', async () => {
+        const now = Date.now();
+        const blocked = fresh();
+        await store.releaseLease(blocked, 'owner-a', now + 60_000);
+        expect(await store.read(blocked)).toMatchObject({ key: blocked, value: '', version: 0, leaseOwner: '', blockedUntil: now + 60_000 });
+        const untouched = fresh();
+        await store.releaseLease(untouched, 'owner-a');
+        expect(await store.read(untouched)).toBeNull();
+      });
+
       it('by the owner clears the lease and nothing else', async () => {
         const key = fresh();
         const now = Date.now();

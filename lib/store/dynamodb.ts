@@ -52,10 +52,16 @@ export function parseDynamoUrl(url: string): DynamoTarget {
 }
 
 export function dynamoClient(target: DynamoTarget): DynamoDBClient {
-  return new DynamoDBClient({ region: target.region, endpoint: target.endpoint });
+  return new DynamoDBClient({
+    region: target.region,
+    endpoint: target.endpoint,
+    // The SDK's default is no timeout at all: an endpoint that does not answer would hold a
+    // request (and a serverless invocation) until the platform kills it, with nothing logged.
+    requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
+  });
 }
 
-export function missingTableError(table: string): Error {
+function missingTableError(table: string): Error {
   return new Error(`DynamoDB table "${table}" does not exist: run npm run db:migrate`);
 }
 

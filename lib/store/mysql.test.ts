@@ -171,6 +171,30 @@ describe.skipIf(!db)('mysql store', () => {
     await store.close();
   });
 
+  it('reruns a write that InnoDB chose as a deadlock victim', async () => {
+    // Another transaction (heavier, so InnoDB rolls the store's statement back) holds the
+    // expired nonce's index entry, as the sweep's DELETE does, then waits for its row.
+    const store = await openMysqlStore(db!.url, { sweepEveryWrites: 1e12 });
+    const t = parseMysqlUrl(db!.url);
+    const other = await mysql.createConnection({ host: t.host, port: t.port, user: t.user, password: t.password, database: t.database });
+    const tag = uniqueDatabaseName();
+    const expired = 1_000 + Math.floor(Math.random() * 1e9); // an expires_at only this test uses
+    try {
+      expect(await store.insertIfAbsent(`deadlock:${tag}`, expired, 0)).toBe(true);
+      await other.query('BEGIN');
+      await other.query('INSERT INTO counters (`key`, value, expires_at) VALUES ?', [Array.from({ length: 50 }, (_, i) => [`deadlock:${tag}:${i}`, 1, 0])]);
+      await other.query('SELECT expires_at FROM nonces FORCE INDEX (nonces_expires_at) WHERE expires_at = ? LOCK IN SHARE MODE', [expired]);
+      const insert = store.insertIfAbsent(`deadlock:${tag}`, expired + 10_000, expired + 1).catch((err: unknown) => err); // waits for that index entry
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await other.query('SELECT 1 FROM nonces WHERE `key` = ? FOR UPDATE', [`deadlock:${tag}`]); // closes the cycle
+      await other.query('ROLLBACK');
+      expect(await insert).toBe(true);
+    } finally {
+      await other.end();
+      await store.close();
+    }
+  });
+
   it('sweeps expired nonces and counters off the hot path, keeps live ones', async () => {
     const tag = uniqueDatabaseName();
     const t0 = 1_000_000;

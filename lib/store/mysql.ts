@@ -32,6 +32,7 @@ const DEFAULT_CONNECTION_LIMIT = 4;
 /** Expired nonces and counters are deleted after about this many of their writes, at most this many rows a table. */
 const SWEEP_EVERY_WRITES = 500;
 const SWEEP_LIMIT = 1000;
+const DEADLOCK_ATTEMPTS = 3;
 
 export interface MysqlTarget {
   host: string;
@@ -154,14 +155,25 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
     supportBigNumbers: true,
     bigNumberStrings: false,
     flags: ['-FOUND_ROWS'], // affectedRows counts changed rows: 1 insert, 2 update, 0 no change
+    // A function's time limit is seconds: fail with a message well inside it.
+    connectTimeout: 3000,
+    // Connections idle while an instance is frozen are often closed by the server: keep few.
+    maxIdle: 1,
+    idleTimeout: 60_000,
   });
 
   async function run<T extends ResultSetHeader | RowDataPacket[]>(doing: string, sql: string, params: (string | number)[]): Promise<T> {
-    try {
-      const [result] = await pool.execute(sql, params);
-      return result as T;
-    } catch (err) {
-      throw mysqlError(err, doing);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const [result] = await pool.execute(sql, params);
+        return result as T;
+      } catch (err) {
+        // The sweep's DELETE locks index entries in the opposite order to an upsert of the same
+        // expired nonce or counter, so InnoDB may pick the upsert as a deadlock victim. The
+        // victim's statement (its whole autocommit transaction) was rolled back: safe to rerun.
+        if (attempt < DEADLOCK_ATTEMPTS && (err as { code?: unknown } | null)?.code === 'ER_LOCK_DEADLOCK') continue;
+        throw mysqlError(err, doing);
+      }
     }
   }
 
@@ -217,7 +229,10 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
       if (r.affectedRows === 1) return { ...emptyRow(key), leaseOwner: owner, leaseUntil };
       if (Number(r.insertId) !== 1) return null;
       const rows = await run<RawRow[]>('acquireLease', `SELECT ${ROW_COLUMNS} FROM credentials WHERE \`key\` = ?`, [key]);
-      return rows[0] ? toRow(key, rows[0]) : null;
+      // Between the two statements our lease may have run out and been taken (and even
+      // committed) by another: then it is theirs, and the caller must not fetch too.
+      const row = rows[0] ? toRow(key, rows[0]) : null;
+      return row?.leaseOwner === owner ? row : null;
     },
 
     async commit(key, owner, expectedVersion, update) {
