@@ -138,6 +138,17 @@ describe('callJson: failures', () => {
     });
   });
 
+  it('a body over 1 MiB is not read to the end → body', async () => {
+    up.reply('/huge', { body: `{"access_token":"${'x'.repeat(1 << 20)}"}` });
+    await expect(callJson('x', `${up.base}/huge`, { timeoutMs: 2000 })).rejects.toMatchObject({ name: 'UpstreamUnavailable', reason: 'body' });
+  });
+
+  it('an unusable URL → network, without the URL', async () => {
+    const err = await failure(callJson('cgi-bin/token', `http://[bad-host/x?secret=${SECRET}`, { timeoutMs: 100 }));
+    expect(err).toMatchObject({ reason: 'network' });
+    expectNoLeak(err, [SECRET]);
+  });
+
   it('closed port → network', async () => {
     const base = await closedPortBase();
     const err = await failure(callJson('x', `${base}/cgi-bin/token`, { timeoutMs: 2000 }));
