@@ -142,6 +142,9 @@ describe('dist/wecred-scf.zip', () => {
     const run = await runBundle(scf.dir, 'index.js', 'main_handler', [sample('scf-timer')], dynamo);
     expect(run.results[0]).toMatchObject({ ok: false, error: { code: 'internal_error' } });
     const notIncluded = 'DynamoDB / AWS Secrets Manager are not included in the SCF bundle; use mysql:// or redis://';
+    // The caller only sees internal_error: the reason is in the function's log.
+    expect(run.stdout).toContain('platform.invocation_failed');
+    expect(run.stdout).toContain(notIncluded);
     await expect(startBootstrap(scf.dir, dynamo)).rejects.toThrow(`wecred failed to start: @aws-sdk/client-dynamodb: ${notIncluded}`);
     const secretRef = JSON.stringify({ apps: [{ ...MP, secret: 'secretsmanager:wecred/mp', type: 'mp' }], store: 'memory:' });
     await expect(startBootstrap(scf.dir, { WECRED_CONFIG_JSON: secretRef })).rejects.toThrow(/config: apps\[0\]\.secret: .*not included in the SCF bundle/);
