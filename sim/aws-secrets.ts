@@ -65,9 +65,13 @@ const OPERATIONS: Readonly<Record<string, (state: SmState, input: Input) => Outc
   GetSecretValue: getSecretValue,
 };
 
+/** `GetSecretValue` from `X-Amz-Target: secretsmanager.GetSecretValue`. */
+function operationOf(req: LoopbackRequest): string {
+  return (header(req.headers, 'x-amz-target') ?? '').replace(/^secretsmanager\./, '');
+}
+
 export class AwsSecretsSim {
   private readonly state: SmState = { secrets: new Map(), now: () => (this.opts.now ?? Date.now)() };
-  private readonly counts = new Map<string, number>();
   private readonly region: string;
   private server: LoopbackServer | undefined;
 
@@ -77,7 +81,7 @@ export class AwsSecretsSim {
 
   static async start(opts: AwsSecretsSimOptions): Promise<AwsSecretsSim> {
     const sim = new AwsSecretsSim(opts);
-    sim.server = await LoopbackServer.start((req) => sim.serve(req));
+    sim.server = await LoopbackServer.start(operationOf, (req) => sim.serve(req));
     return sim;
   }
 
@@ -95,14 +99,11 @@ export class AwsSecretsSim {
 
   /** Requests received for `operation` (all of them when omitted), whatever their outcome. */
   calls(operation?: string): number {
-    if (operation !== undefined) return this.counts.get(operation) ?? 0;
-    let n = 0;
-    for (const count of this.counts.values()) n += count;
-    return n;
+    return this.server!.calls(operation);
   }
 
   resetCalls(): void {
-    this.counts.clear();
+    this.server!.resetCalls();
   }
 
   async close(): Promise<void> {
@@ -111,10 +112,7 @@ export class AwsSecretsSim {
   }
 
   private serve(req: LoopbackRequest): LoopbackResponse {
-    const target = header(req.headers, 'x-amz-target') ?? '';
-    const operation = target.startsWith('secretsmanager.') ? target.slice('secretsmanager.'.length) : target;
-    this.counts.set(operation, (this.counts.get(operation) ?? 0) + 1);
-    const outcome = this.dispatch(req, operation);
+    const outcome = this.dispatch(req, operationOf(req));
     const headers: Record<string, string> = { 'content-type': JSON_11, 'x-amzn-requestid': randomUUID() };
     if ('ok' in outcome) return { status: 200, headers, body: JSON.stringify(outcome.ok) };
     headers['x-amzn-errortype'] = outcome.error;

@@ -22,20 +22,28 @@ export interface LoopbackResponse {
 }
 
 export class LoopbackServer {
+  /** Requests received per operation, whatever their outcome. */
+  private readonly counts = new Map<string, number>();
+
   private constructor(
     private readonly server: Server,
     /** 127.0.0.1:PORT */
     readonly host: string,
   ) {}
 
-  static async start(handle: (req: LoopbackRequest) => LoopbackResponse): Promise<LoopbackServer> {
+  /** `operationOf` names what a request asks for, for {@link calls}. */
+  static async start(operationOf: (req: LoopbackRequest) => string, handle: (req: LoopbackRequest) => LoopbackResponse): Promise<LoopbackServer> {
+    let loopback: LoopbackServer | undefined;
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
+        const request: LoopbackRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks) };
+        const operation = operationOf(request);
+        loopback!.counts.set(operation, (loopback!.counts.get(operation) ?? 0) + 1);
         let out: LoopbackResponse;
         try {
-          out = handle({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks) });
+          out = handle(request);
         } catch (err) {
           out = { status: 500, headers: { 'content-type': 'text/plain' }, body: String(err) };
         }
@@ -49,7 +57,20 @@ export class LoopbackServer {
         resolve();
       });
     });
-    return new LoopbackServer(server, `127.0.0.1:${(server.address() as AddressInfo).port}`);
+    loopback = new LoopbackServer(server, `127.0.0.1:${(server.address() as AddressInfo).port}`);
+    return loopback;
+  }
+
+  /** Requests received for `operation` (all of them when omitted). */
+  calls(operation?: string): number {
+    if (operation !== undefined) return this.counts.get(operation) ?? 0;
+    let n = 0;
+    for (const count of this.counts.values()) n += count;
+    return n;
+  }
+
+  resetCalls(): void {
+    this.counts.clear();
   }
 
   get url(): string {

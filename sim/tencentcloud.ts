@@ -64,14 +64,13 @@ const ACTIONS: Readonly<Record<string, Action>> = {
 
 export class TencentCloudSim {
   private readonly state: TcState = { secrets: new Map() };
-  private readonly counts = new Map<string, number>();
   private server: LoopbackServer | undefined;
 
   private constructor(private readonly opts: TencentCloudSimOptions) {}
 
   static async start(opts: TencentCloudSimOptions): Promise<TencentCloudSim> {
     const sim = new TencentCloudSim(opts);
-    sim.server = await LoopbackServer.start((req) => sim.serve(req));
+    sim.server = await LoopbackServer.start((req) => header(req.headers, 'x-tc-action') ?? '', (req) => sim.serve(req));
     return sim;
   }
 
@@ -94,14 +93,11 @@ export class TencentCloudSim {
 
   /** Requests received for `action` (all of them when omitted), whatever their outcome. */
   calls(action?: string): number {
-    if (action !== undefined) return this.counts.get(action) ?? 0;
-    let n = 0;
-    for (const count of this.counts.values()) n += count;
-    return n;
+    return this.server!.calls(action);
   }
 
   resetCalls(): void {
-    this.counts.clear();
+    this.server!.resetCalls();
   }
 
   async close(): Promise<void> {
@@ -111,7 +107,6 @@ export class TencentCloudSim {
 
   private serve(req: LoopbackRequest): LoopbackResponse {
     const action = header(req.headers, 'x-tc-action') ?? '';
-    this.counts.set(action, (this.counts.get(action) ?? 0) + 1);
     const outcome = this.dispatch(req, action);
     const body = 'ok' in outcome ? outcome.ok : { Error: { Code: outcome.error, Message: outcome.message } };
     return {

@@ -119,26 +119,4 @@ describe('dynamodb store: items', () => {
     expect(await store.increment(key, 0, later + 60_000, later)).toBe(50);
     await store.close();
   });
-
-  it('releaseLease with blockedUntil creates an absent row; without it creates nothing', async () => {
-    const store = await openDynamoStore(dynamo.url);
-    const blocked = `blocked:${randomUUID()}`;
-    const untouched = `untouched:${randomUUID()}`;
-    await store.releaseLease(blocked, 'a', 12_345);
-    expect(await store.read(blocked)).toEqual({
-      key: blocked,
-      value: '',
-      expiresAt: 0,
-      refreshedAt: 0,
-      version: 0,
-      leaseOwner: '',
-      leaseUntil: 0,
-      forcedAt: 0,
-      blockedUntil: 12_345,
-    });
-    await store.releaseLease(untouched, 'a');
-    await store.releaseLease(untouched, '');
-    expect(await store.read(untouched)).toBeNull();
-    await store.close();
-  });
 });
