@@ -5,16 +5,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { CallContext } from '../credentials';
-import { ApiError, findInterface, resolveApp, toApiError, wxConfig, type Services } from '../interfaces';
+import { ApiError, findInterface, toApiError, type Services } from '../interfaces';
 import { authenticateRealm } from './auth';
 import { createCors } from './cors';
 import { envelopeError, envelopeOk, jsonResponse, parseEnvelope, routeError } from './envelope';
 import type { App, HttpRequest, HttpResponse, RefreshReport } from './http';
 import { refreshAll } from './refresh';
-
-const VERIFY_FILE = /^\/(?:MP|WW)_verify_([0-9A-Za-z]{16})\.txt$/;
-// Our route, and jsdkd's spelling of it.
-const JSAPI_CONFIG = /^\/jsapi\/(?:([^/]+)\/config|config\/([^/]+))$/;
+import { ROUTES, type Route } from './routes';
 
 interface Outcome {
   res: HttpResponse;
@@ -61,19 +58,26 @@ export function createApp(services: Services): App {
     }
     if (req.method === 'OPTIONS') return { res: { status: 204, headers: {}, body: '' }, label: 'preflight' };
     if (path === '/') return envelope(req, path, call);
-    if (path === '/ping') return onlyGet(req, 'ping', () => jsonResponse({ pong: services.clock() }));
-    const verify = VERIFY_FILE.exec(path);
-    if (verify) {
-      return onlyGet(req, 'verify_file', () => ({ status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: verify[1]! }));
+    for (const route of ROUTES) {
+      const m = route.pattern.exec(path);
+      if (m) return serveRoute(route, req, path, m.slice(1), call);
     }
-    const jsapi = JSAPI_CONFIG.exec(path);
-    if (jsapi) return jsapiRoute(req, jsapi[1] ?? jsapi[2]!, call);
     return { res: routeError(new ApiError('not_found', `no route ${req.method} ${path}`)), label: 'not_found' };
   }
 
-  function onlyGet(req: HttpRequest, label: string, answer: () => HttpResponse): Outcome {
-    if (req.method === 'GET' || req.method === 'HEAD') return { res: answer(), label };
-    return { res: withAllow(routeError(new ApiError('method_not_allowed', `${label} answers GET only`)), 'GET'), label };
+  async function serveRoute(route: Route, req: HttpRequest, path: string, params: (string | undefined)[], call: CallContext): Promise<Outcome> {
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    if (!(route.methods as readonly string[]).includes(method)) {
+      const err = new ApiError('method_not_allowed', `${route.label} answers ${route.methods.join(', ')} only`);
+      return { res: withAllow(routeError(err), route.methods.join(', ')), label: route.label };
+    }
+    try {
+      return { res: await route.handle({ req, path, params, call, services }), label: route.label };
+    } catch (err) {
+      const e = toApiError(err);
+      if (e.code === 'internal') log.log('error', 'route_crashed', { route: route.label, error: String(err) });
+      return { res: routeError(e), label: route.label };
+    }
   }
 
   async function envelope(req: HttpRequest, path: string, call: CallContext): Promise<Outcome> {
@@ -104,19 +108,6 @@ export function createApp(services: Services): App {
     }
   }
 
-  /** jsdkd's route: the JSON (or form) body echoed with appId, timestamp, nonceStr and signature. */
-  async function jsapiRoute(req: HttpRequest, appid: string, call: CallContext): Promise<Outcome> {
-    if (req.method !== 'POST') return { res: withAllow(routeError(new ApiError('method_not_allowed', 'answers POST only')), 'POST'), label: 'jsapi_config' };
-    try {
-      // appids are plain [0-9A-Za-z]: no percent-decoding needed, and a malformed escape is just an unknown app
-      const app = resolveApp(services, null, appid, ['mp']);
-      const data = await wxConfig(services, app, parseRouteBody(req), call);
-      return { res: jsonResponse(data), label: 'jsapi_config' };
-    } catch (err) {
-      return { res: routeError(toApiError(err)), label: 'jsapi_config' };
-    }
-  }
-
   return {
     http,
     refresh: (): Promise<RefreshReport> => refreshAll(services),
@@ -132,18 +123,4 @@ function stripBase(path: string, base: string): string {
 function withAllow(res: HttpResponse, allow: string): HttpResponse {
   res.headers.allow = allow;
   return res;
-}
-
-/** A JSON object, or an HTML form's urlencoded fields. */
-function parseRouteBody(req: HttpRequest): Record<string, unknown> {
-  const type = req.headers['content-type'] ?? '';
-  if (type.includes('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(req.body));
-  let body: unknown;
-  try {
-    body = JSON.parse(req.body || '{}');
-  } catch {
-    throw new ApiError('not_json', 'the request body is not JSON');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError('not_json', 'the request body must be a JSON object');
-  return body as Record<string, unknown>;
 }

@@ -1,0 +1,46 @@
+/** Liveness, domain verification files and jsdkd's wx.config route. */
+import { ApiError, resolveApp, wxConfig } from '../../interfaces';
+import { jsonResponse } from '../envelope';
+import type { HttpRequest } from '../http';
+import type { Route } from './types';
+
+export const ping: Route = {
+  label: 'ping',
+  pattern: /^\/ping$/,
+  methods: ['GET'],
+  handle: ({ services }) => jsonResponse({ pong: services.clock() }),
+};
+
+/** MP_verify_ / WW_verify_ files: the 16 characters of the name, as text. */
+export const verifyFile: Route = {
+  label: 'verify_file',
+  pattern: /^\/(?:MP|WW)_verify_([0-9A-Za-z]{16})\.txt$/,
+  methods: ['GET'],
+  handle: ({ params }) => ({ status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: params[0]! }),
+};
+
+/** Our route, and jsdkd's spelling of it: the JSON (or form) body echoed with appId, timestamp, nonceStr and signature. */
+export const jsapiConfig: Route = {
+  label: 'jsapi_config',
+  pattern: /^\/jsapi\/(?:([^/]+)\/config|config\/([^/]+))$/,
+  methods: ['POST'],
+  async handle({ req, params, call, services }) {
+    // appids are plain [0-9A-Za-z]: no percent-decoding needed, and a malformed escape is just an unknown app
+    const app = resolveApp(services, null, params[0] ?? params[1]!, ['mp']);
+    return jsonResponse(await wxConfig(services, app, parseRouteBody(req), call));
+  },
+};
+
+/** A JSON object, or an HTML form's urlencoded fields. */
+export function parseRouteBody(req: HttpRequest): Record<string, unknown> {
+  const type = req.headers['content-type'] ?? '';
+  if (type.includes('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(req.body));
+  let body: unknown;
+  try {
+    body = JSON.parse(req.body || '{}');
+  } catch {
+    throw new ApiError('not_json', 'the request body is not JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError('not_json', 'the request body must be a JSON object');
+  return body as Record<string, unknown>;
+}
