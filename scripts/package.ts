@@ -4,6 +4,7 @@
  *   dist/wecred-scf.zip  index.js (`main_handler`: API-gateway, Function-URL and timer events;
  *                        `serve()`: web-function mode) and scf_bootstrap. Everything is inside:
  *                        SCF installs no node_modules.
+ *   dist/serverless.yml  scf.yaml, for `cd dist && scf deploy`
  *   dist/wecred-aws.zip  gateway.js and refresher.js (`handler`), one per function; `@aws-sdk/*`
  *                        stays external, the Lambda runtime provides it.
  *
@@ -138,6 +139,8 @@ export async function packageBundles(): Promise<Bundles> {
     // SCF runs scf_bootstrap only when it is executable.
     [{ name: 'scf_bootstrap', from: 'functions/scf_bootstrap', mode: 0o100755 }],
   );
+  // `scf deploy` reads serverless.yml in the working directory: dist/ is where it deploys from.
+  await copyFile(join(root, 'scf.yaml'), join(DIST, 'serverless.yml'));
   const aws = await bundle('aws', { gateway: 'functions/gateway.ts', refresher: 'functions/refresher.ts' }, {
     external: ['@aws-sdk/*'],
     plugins: [leftOut(LEFT_OUT)],

@@ -156,7 +156,10 @@ export class AwsSecretsSim {
     const canonicalHeaders = names.map((n) => `${n}:${(header(req.headers, n) ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
     const [path = '/', query = ''] = req.path.split('?');
     const canonicalQuery = query.split('&').filter(Boolean).sort().join('&');
-    const payloadHash = header(req.headers, 'x-amz-content-sha256') ?? sha256Hex(req.body);
+    // The signature covers the body through its hash: a header that does not match the body fails.
+    const payloadHash = sha256Hex(req.body);
+    const claimed = header(req.headers, 'x-amz-content-sha256');
+    if (claimed !== undefined && claimed !== payloadHash) return fail('InvalidSignatureException', 'The provided x-amz-content-sha256 header does not match what was computed.');
     const canonicalRequest = [req.method, path, canonicalQuery, canonicalHeaders, signedHeaders, payloadHash].join('\n');
     const scope = `${date}/${region}/${service}/aws4_request`;
     const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonicalRequest)].join('\n');

@@ -16,6 +16,7 @@ import { SHARED_STORES } from './stores';
 
 const LEASE_SECONDS = 3;
 const PROCESSES = 3;
+/** Concurrent cold requests per process. */
 const REQUESTS = 300;
 
 function envelope(server: ServerProcess, para: Record<string, unknown>) {
@@ -63,7 +64,7 @@ describe.each(SHARED_STORES)('wecred processes sharing one $name store', ({ name
     const procs = await start(PROCESSES, MP.appid);
     sim.resetCalls();
     const url = `https://example.com/${name}?p=1`;
-    const answers = await Promise.all(Array.from({ length: REQUESTS }, (_, i) => jsapiConfig(procs[i % PROCESSES]!, url)));
+    const answers = await Promise.all(Array.from({ length: PROCESSES * REQUESTS }, (_, i) => jsapiConfig(procs[i % PROCESSES]!, url)));
     expect(sim.calls('stable_token', MP.appid)).toBe(1);
     expect(sim.calls('getticket', MP.appid)).toBe(1);
     for (const a of answers) {
