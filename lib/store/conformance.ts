@@ -316,6 +316,123 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       });
     });
 
+    describe('records', () => {
+      it('round trip; null for a key never put', async () => {
+        const key = fresh('record');
+        const now = Date.now();
+        expect(await store.getRecord(key, now)).toBeNull();
+        await store.putRecord(key, 'token-1', now + MIN);
+        expect(await store.getRecord(key, now)).toBe('token-1');
+        expect(await store.getRecord(key, now)).toBe('token-1');
+      });
+
+      it('put replaces the value and the expiry', async () => {
+        const key = fresh('record');
+        const now = Date.now();
+        await store.putRecord(key, 'token-1', now + 10 * MIN);
+        await store.putRecord(key, 'token-2', now + MIN);
+        expect(await store.getRecord(key, now + MIN - 1)).toBe('token-2');
+        expect(await store.getRecord(key, now + MIN)).toBeNull(); // the new, shorter expiry
+      });
+
+      it("expires by the caller's now: expiresAt > now is live, expiresAt <= now is gone", async () => {
+        const key = fresh('record');
+        const now = Date.now();
+        await store.putRecord(key, 'v', now + MIN);
+        expect(await store.getRecord(key, now)).toBe('v');
+        expect(await store.getRecord(key, now + MIN - 1)).toBe('v');
+        expect(await store.getRecord(key, now + MIN)).toBeNull();
+        expect(await store.getRecord(key, now + 2 * MIN)).toBeNull();
+        // a put that is expired already replaces a live record all the same
+        const dead = fresh('record');
+        await store.putRecord(dead, 'live', now + MIN);
+        await store.putRecord(dead, 'dead', now - 1);
+        expect(await store.getRecord(dead, now)).toBeNull();
+      });
+
+      it('delete removes the record, deleting an absent one is fine, and a later put works', async () => {
+        const key = fresh('record');
+        const now = Date.now();
+        await store.putRecord(key, 'v', now + MIN);
+        await store.deleteRecord(key);
+        expect(await store.getRecord(key, now)).toBeNull();
+        await expect(store.deleteRecord(key)).resolves.toBeUndefined();
+        await expect(store.deleteRecord(fresh('record'))).resolves.toBeUndefined();
+        await store.putRecord(key, 'again', now + MIN);
+        expect(await store.getRecord(key, now)).toBe('again');
+      });
+
+      it('records and credentials, nonces, counters of the same key string stay apart', async () => {
+        const now = Date.now();
+        // a record first: it creates none of the others
+        const a = fresh('shared');
+        await store.putRecord(a, 'record-a', now + MIN);
+        expect(await store.read(a)).toBeNull();
+        expect(await store.increment(a, 0, now + MIN, now)).toBe(0);
+        expect(await store.insertIfAbsent(a, now + MIN, now)).toBe(true);
+        expect(await store.getRecord(a, now)).toBe('record-a');
+
+        // the others first: the record is absent, then lives beside them, and goes alone
+        const b = fresh('shared');
+        await store.acquireLease(b, 'o', now + 10_000, now);
+        expect(await store.commit(b, 'o', 0, update('cred-b', now))).toBe(true);
+        expect(await store.insertIfAbsent(b, now + MIN, now)).toBe(true);
+        expect(await store.increment(b, 5, now + MIN, now)).toBe(5);
+        expect(await store.getRecord(b, now)).toBeNull();
+        await store.putRecord(b, 'record-b', now + MIN);
+        expect(await store.getRecord(b, now)).toBe('record-b');
+        await store.deleteRecord(b);
+        expect(await store.read(b)).toMatchObject({ value: 'cred-b', version: 1 });
+        expect(await store.insertIfAbsent(b, now + MIN, now)).toBe(false);
+        expect(await store.increment(b, 0, now + MIN, now)).toBe(5);
+        expect(await store.getRecord(b, now)).toBeNull();
+      });
+
+      it('values up to 64 KiB and of any Unicode come back byte for byte', async () => {
+        const now = Date.now();
+        // Every Unicode scalar value is fair; lone surrogates are not Unicode text and are not tried.
+        const values = [
+          '',
+          ' ',
+          ' padded \t\n',
+          'x'.repeat(64 * 1024),
+          '😀'.repeat(16 * 1024), // 64 KiB of 4-byte UTF-8
+          '应用令牌'.repeat(5461) + 'abcd', // 64 KiB: 3-byte UTF-8 and 4 ASCII
+          'nul\u0000inside\u0000',
+          '\u0001\u001f\u007f\u0080\u00ff',
+          'e\u0301 \u202eright-to-left\u202c \u200d\ufeff',
+          '\uffff\ufffe\ufffd\u{10ffff}\u{1f3f3}\u{fe0f}\u{200d}\u{1f308}',
+          '12345:not-a-prefix',
+          '{"key":"x","value":1,"expiresAt":2}',
+          "it's \"quoted\" \\ back\\slashed; DROP TABLE records; --",
+          'line\r\nbreaks\rand\nmore',
+        ];
+        const keys = values.map(() => fresh('record'));
+        for (const [i, v] of values.entries()) await store.putRecord(keys[i]!, v, now + MIN);
+        for (const [i, v] of values.entries()) {
+          const got = await store.getRecord(keys[i]!, now);
+          expect(got === null ? null : Buffer.from(got, 'utf8').equals(Buffer.from(v, 'utf8')), `value ${i}`).toBe(true);
+          expect(got, `value ${i}`).toBe(v);
+        }
+      });
+
+      it('50 concurrent puts of different keys each land', async () => {
+        const now = Date.now();
+        const keys = Array.from({ length: 50 }, () => fresh('record'));
+        await Promise.all(keys.map((k, i) => store.putRecord(k, `value-${i}`, now + MIN)));
+        const got = await Promise.all(keys.map((k) => store.getRecord(k, now)));
+        expect(got).toEqual(keys.map((_, i) => `value-${i}`));
+      });
+
+      it('20 concurrent puts of one key leave one of the values, whole', async () => {
+        const key = fresh('record');
+        const now = Date.now();
+        const values = Array.from({ length: 20 }, (_, i) => `value-${i}-` + String(i).repeat(1000));
+        await Promise.all(values.map((v) => store.putRecord(key, v, now + MIN)));
+        expect(values).toContain(await store.getRecord(key, now));
+      });
+    });
+
     describe('concurrency', () => {
       it('50 concurrent acquireLease on one key: exactly one wins', async () => {
         const key = fresh();
@@ -408,7 +525,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         }
       });
 
-      it('the bare odd keys work too (credentials, nonces, counters)', async () => {
+      it('the bare odd keys work too (credentials, nonces, counters, records)', async () => {
         // Unprefixed keys may be shared with earlier runs against a persistent database, so
         // only relative behaviour is asserted.
         const now = Date.now();
@@ -421,7 +538,9 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
           expect(await store.insertIfAbsent(`${k}${tag}:nonce`, now + MIN, now), k).toBe(false);
           expect(await store.increment(`${k}${tag}:counter`, 2, now + MIN, now), k).toBe(2);
           expect(await store.increment(`${k}${tag}:counter`, 1, now + MIN, now), k).toBe(3);
+          await store.putRecord(`${k}${tag}:record`, k, now + MIN);
         }
+        for (const k of odd) expect(await store.getRecord(`${k}${tag}:record`, now), k).toBe(k);
       });
     });
 

@@ -1,11 +1,10 @@
 /**
- * Counts every Store port call (read, acquireLease, commit, releaseLease, insertIfAbsent,
- * increment) made through the wrapper: benchmarks use it to prove "0 store ops per warm request".
- * `close` is passed through and not counted.
+ * Counts every Store port call made through the wrapper: benchmarks use it to prove "0 store
+ * ops per warm request". `close` is passed through and not counted.
  */
 import type { Store } from './port';
 
-export type StoreOp = 'read' | 'acquireLease' | 'commit' | 'releaseLease' | 'insertIfAbsent' | 'increment';
+export type StoreOp = 'read' | 'acquireLease' | 'commit' | 'releaseLease' | 'insertIfAbsent' | 'increment' | 'putRecord' | 'getRecord' | 'deleteRecord';
 
 export interface CountingStore {
   store: Store;
@@ -17,7 +16,7 @@ export interface CountingStore {
 }
 
 export function countStoreOps(inner: Store): CountingStore {
-  const zero = (): Record<StoreOp, number> => ({ read: 0, acquireLease: 0, commit: 0, releaseLease: 0, insertIfAbsent: 0, increment: 0 });
+  const zero = (): Record<StoreOp, number> => ({ read: 0, acquireLease: 0, commit: 0, releaseLease: 0, insertIfAbsent: 0, increment: 0, putRecord: 0, getRecord: 0, deleteRecord: 0 });
   let counts = zero();
   const store: Store = {
     get kind() {
@@ -46,6 +45,18 @@ export function countStoreOps(inner: Store): CountingStore {
     increment(key, by, expiresAt, now) {
       counts.increment++;
       return inner.increment(key, by, expiresAt, now);
+    },
+    putRecord(key, value, expiresAt) {
+      counts.putRecord++;
+      return inner.putRecord(key, value, expiresAt);
+    },
+    getRecord(key, now) {
+      counts.getRecord++;
+      return inner.getRecord(key, now);
+    },
+    deleteRecord(key) {
+      counts.deleteRecord++;
+      return inner.deleteRecord(key);
     },
     close() {
       return inner.close();

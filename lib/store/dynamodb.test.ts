@@ -68,6 +68,9 @@ describe('dynamodb store: missing table', () => {
     await expect(store.insertIfAbsent('k', now + 1_000, now)).rejects.toThrow(line);
     await expect(store.increment('k', 1, now + 1_000, now)).rejects.toThrow(line);
     await expect(store.increment('k', 0, now + 1_000, now)).rejects.toThrow(line);
+    await expect(store.putRecord('k', 'v', now + 1_000)).rejects.toThrow(line);
+    await expect(store.getRecord('k', now)).rejects.toThrow(line);
+    await expect(store.deleteRecord('k')).rejects.toThrow(line);
     await store.close();
   });
 });
@@ -105,6 +108,27 @@ describe('dynamodb store: items', () => {
 
     await store.acquireLease(key, 'a', now + 1_000, now);
     expect((await rawItem(`cred#${key}`, 'cred'))?.[ttl]).toBeUndefined(); // credentials never expire
+    await store.close();
+  });
+
+  it('a record is item rec#<key> / rec with the TTL attribute in epoch seconds (rounded up), replaced by each put', async () => {
+    const ttl = await spec();
+    const store = await openDynamoStore(dynamo.url);
+    const key = `rec:${randomUUID()}`;
+    const now = Date.now();
+    const expiresAt = now + 60_000 + 1;
+    await store.putRecord(key, 'token', expiresAt);
+    expect(await rawItem(`rec#${key}`, 'rec')).toEqual({
+      pk: { S: `rec#${key}` },
+      sk: { S: 'rec' },
+      value: { S: 'token' },
+      expiresAt: { N: String(expiresAt) },
+      [ttl]: { N: String(Math.ceil(expiresAt / 1000)) },
+    });
+    await store.putRecord(key, 'token-2', expiresAt + 60_000);
+    expect((await rawItem(`rec#${key}`, 'rec'))?.[ttl]).toEqual({ N: String(Math.ceil((expiresAt + 60_000) / 1000)) });
+    await store.deleteRecord(key);
+    expect(await rawItem(`rec#${key}`, 'rec')).toBeUndefined();
     await store.close();
   });
 

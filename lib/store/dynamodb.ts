@@ -7,17 +7,19 @@
  * DynamoDB-compatible server (dynalite, DynamoDB Local). Credentials come from the SDK's
  * default chain: on Lambda, the function's role.
  *
- * Items: pk = `<kind>#<key>`, sk = the kind (`cred`, `nonce`, `count`), so later kinds such as
- * sessions (`sess#<id>`) share the table. Nonces and counters carry `ttl` (epoch seconds,
- * DynamoDB's TTL attribute) so expired ones vanish; since TTL deletes lazily (up to days
+ * Items: pk = `<kind>#<key>`, sk = the kind (`cred`, `nonce`, `count`, `rec`), so later kinds
+ * such as sessions (`sess#<id>`) share the table. Nonces, counters and records carry `ttl` (epoch
+ * seconds, DynamoDB's TTL attribute) so expired ones vanish; since TTL deletes lazily (up to days
  * later), expiry is still decided by `expiresAt` (ms) against the caller's `now`.
  *
- * Every operation is one conditional write (or one consistent read), except a release by a
- * non-holder that sets blockedUntil and an increment that meets an expired counter: two.
+ * Every operation is one write (conditional where it decides something) or one consistent read,
+ * except a release by a non-holder that sets blockedUntil and an increment that meets an expired
+ * counter: two.
  */
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -68,6 +70,7 @@ function missingTableError(table: string): Error {
 const CRED = 'cred';
 const NONCE = 'nonce';
 const COUNT = 'count';
+const REC = 'rec';
 
 /** An increment that keeps meeting counters expired by other callers gives up after this. */
 const MAX_INCREMENT_ATTEMPTS = 5;
@@ -276,6 +279,26 @@ export async function openDynamoStore(url: string): Promise<Store> {
         if (restarted) return by;
       }
       throw new Error(`DynamoDB table "${table}": a counter kept expiring under concurrent increments (${MAX_INCREMENT_ATTEMPTS} attempts)`);
+    },
+
+    async putRecord(key, value, expiresAt) {
+      await guard(
+        client.send(
+          new PutItemCommand({
+            TableName: table,
+            Item: { ...itemKey(REC, key), value: S(value), expiresAt: N(expiresAt), ttl: N(ttlSeconds(expiresAt)) },
+          }),
+        ),
+      );
+    },
+
+    async getRecord(key, now) {
+      const { Item } = await get(REC, key);
+      return Item && num(Item.expiresAt) > now ? text(Item.value) : null;
+    },
+
+    async deleteRecord(key) {
+      await guard(client.send(new DeleteItemCommand({ TableName: table, Key: itemKey(REC, key) })));
     },
 
     async close() {

@@ -75,6 +75,24 @@ describe('file store: damage and crashes', () => {
     await store.close();
   });
 
+  it('keeps a record in records/NAME.json; a corrupt or foreign one reads as absent and the next put replaces it', async () => {
+    const store = await createFileStore(tempDir('records'));
+    const key = 'oauth:wx1:openid';
+    const { file } = store.paths('records', key);
+    expect(file).toBe(path.join(store.dir, 'records', 'oauth_3awx1_3aopenid.json'));
+    await store.putRecord(key, 'token', 5_000);
+    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ key, value: 'token', expiresAt: 5_000 });
+    for (const garbage of ['{"key":"oauth:wx1:openid","value":', '{"key":"other","value":"x","expiresAt":9000}', '{"key":"oauth:wx1:openid","value":1,"expiresAt":9000}']) {
+      await writeFile(file, garbage);
+      expect(await store.getRecord(key, 1_000)).toBeNull();
+      await store.putRecord(key, 'repaired', 5_000);
+      expect(await store.getRecord(key, 1_000)).toBe('repaired');
+    }
+    await store.deleteRecord(key);
+    expect(await readdir(path.join(store.dir, 'records'))).toEqual([]);
+    await store.close();
+  });
+
   it('breaks a lock file left by a crashed holder within a few seconds', async () => {
     const store = await createFileStore(tempDir('stale'));
     const key = 'mp:wx1:token';
@@ -156,6 +174,27 @@ describe('file store: garbage', () => {
     expect(await store.insertIfAbsent('old:0', 10_000, 2_000)).toBe(true);
     expect(await store.increment('live-counter', 0, 10_000, 2_000)).toBe(1);
     await store.close();
+  });
+
+  it('sweep removes expired records, keeps live ones', async () => {
+    const store = await createFileStore(tempDir('sweep-records'), { sweepEveryWrites: 1e9, sweepIntervalMs: 1e12 });
+    for (let i = 0; i < 10; i++) await store.putRecord(`old:${i}`, 'v', 1_000);
+    await store.putRecord('live', 'v', 10_000);
+    expect(await store.sweep(2_000)).toBe(10);
+    expect(await readdir(path.join(store.dir, 'records'))).toHaveLength(1);
+    expect(await store.getRecord('live', 2_000)).toBe('v');
+    await store.close();
+  });
+
+  it('sweeps records by itself, by the caller clock, even when it runs behind the real one', async () => {
+    const store = await createFileStore(tempDir('autosweep-records'), { sweepEveryWrites: 50 });
+    const now = Date.now() - 3_600_000;
+    await store.putRecord('live', 'v', now + 60_000); // expired by the real clock, live by the caller's
+    expect(await store.getRecord('live', now)).toBe('v'); // how the store learns the caller's clock
+    for (let i = 0; i < 400; i++) await store.putRecord(`old:${i}`, 'v', now - 1);
+    await store.close(); // waits for a sweep under way
+    expect((await readdir(path.join(store.dir, 'records'))).length).toBeLessThan(120);
+    expect(await store.getRecord('live', now)).toBe('v');
   });
 
   it('sweeps by itself, off the hot path, so nonces never pile up', async () => {

@@ -6,6 +6,7 @@
  *   DIR/credentials/NAME.json   one CredentialRow per file
  *   DIR/nonces/NAME.json        {"key","expiresAt"}
  *   DIR/counters/NAME.json      {"key","value","expiresAt"}
+ *   DIR/records/NAME.json       {"key","value","expiresAt"} (value a string)
  *   ...NAME.lock                the key's mutex while a read-modify-write is under way
  *   ...NAME.json.*.tmp          a write in progress (renamed over NAME.json when complete)
  * NAME is the key's UTF-8 bytes with [a-z0-9-] kept and every other byte written `_hh`
@@ -18,7 +19,7 @@
  * sees the old or the new file, never a torn one. A file that does not parse (damaged by hand
  * or by a disk fault) reads as absent and is replaced by the next write.
  *
- * Writes (acquireLease, commit, releaseLease, insertIfAbsent, increment) are read-modify-write
+ * Writes (acquireLease, commit, releaseLease, insertIfAbsent, increment, putRecord) are read-modify-write
  * cycles under a per-key mutex that works across processes: the lock file NAME.lock created
  * with O_CREAT|O_EXCL ('wx'), holding a random token. Waiters retry after a short randomized
  * sleep. A lock file older than `staleLockMs` belongs to a holder that crashed mid-cycle: it
@@ -27,7 +28,8 @@
  * by mistake it is linked back. Before renaming its new file into place, a writer checks that
  * the lock still holds its token, so a holder that stalled past `staleLockMs` and lost its lock
  * retries instead of overwriting. Inside one process an async queue per key sits in front of
- * the file lock, so local callers wait in line rather than polling the file system.
+ * the file lock, so local callers wait in line rather than polling the file system. putRecord
+ * reads nothing, but locks so that the sweep never removes a record it did not judge expired.
  *
  * Nonces take a lock-free fast path: a new nonce is written to a temp file and link(2)ed to its
  * name, which fails with EEXIST when the name is taken, so exactly one inserter wins and the
@@ -35,8 +37,8 @@
  * and an absent one is always inserted with link, so the two paths cannot both insert. Where
  * the file system refuses hard links every insert takes the lock instead.
  *
- * Garbage: expired nonces and counters are removed by a sweep that runs off the hot path
- * after every `sweepEveryWrites` writes or `sweepIntervalMs`, and on demand via `sweep()`;
+ * Garbage: expired nonces, counters and records are removed by a sweep that runs off the hot
+ * path after every `sweepEveryWrites` writes or `sweepIntervalMs`, and on demand via `sweep()`;
  * it also removes leftovers of crashed writers (temp files, broken-aside and ancient locks).
  * Files are not fsync'ed: after a power loss a row may read as absent (the next refresh
  * rewrites it), which the credential lifecycle tolerates.
@@ -64,7 +66,7 @@ export interface FileStoreOptions {
   staleLockMs?: number;
   /** Waiting for a lock longer than this fails the operation (ms, default 30000). */
   lockTimeoutMs?: number;
-  /** Sweep expired nonces and counters after this many writes (default 2000)... */
+  /** Sweep expired nonces, counters and records after this many writes (default 2000)... */
   sweepEveryWrites?: number;
   /** ...or after this long, when something was written since the last sweep (ms, default 60000). */
   sweepIntervalMs?: number;
@@ -75,7 +77,7 @@ export interface FileStoreOptions {
   hardLinks?: boolean;
 }
 
-export type FileNamespace = 'credentials' | 'nonces' | 'counters';
+export type FileNamespace = 'credentials' | 'nonces' | 'counters' | 'records';
 
 export interface FileStore extends Store {
   /** The absolute directory. */
@@ -83,13 +85,13 @@ export interface FileStore extends Store {
   /** Where a key's data file and lock file live (for tests and operators). */
   paths(ns: FileNamespace, key: string): { file: string; lock: string };
   /**
-   * Remove nonces and counters expired at `now` (default: the earlier of the clock and the
-   * latest `now` passed in) and leftovers of crashed writers. Returns the files removed.
+   * Remove nonces, counters and records expired at `now` (default: the earlier of the clock and
+   * the latest `now` passed in) and leftovers of crashed writers. Returns the files removed.
    */
   sweep(now?: number): Promise<number>;
 }
 
-const NAMESPACES: readonly FileNamespace[] = ['credentials', 'nonces', 'counters'];
+const NAMESPACES: readonly FileNamespace[] = ['credentials', 'nonces', 'counters', 'records'];
 const MAX_NAME = 120;
 /** Temp files, broken-aside locks and lock files older than this are leftovers of a crash. */
 const LEFTOVER_MS = 10 * 60_000;
@@ -150,6 +152,12 @@ interface Nonce {
 interface Counter {
   key: string;
   value: number;
+  expiresAt: number;
+}
+
+interface StoredRecord {
+  key: string;
+  value: string;
   expiresAt: number;
 }
 
@@ -352,6 +360,12 @@ export async function createFileStore(dir: string, options: FileStoreOptions = {
     return c && c.key === key && typeof c.value === 'number' ? { key, value: c.value, expiresAt: c.expiresAt } : null;
   };
 
+  const readRecord = async (file: string, key: string): Promise<StoredRecord | null> => {
+    const text = await readText(file);
+    const r = text === null ? null : parseJsonObject(text);
+    return r && r.key === key && typeof r.value === 'string' && typeof r.expiresAt === 'number' ? { key, value: r.value, expiresAt: r.expiresAt } : null;
+  };
+
   const json = (o: object) => JSON.stringify(o) + '\n';
 
   // ---- garbage ----------------------------------------------------------------------------
@@ -373,7 +387,7 @@ export async function createFileStore(dir: string, options: FileStoreOptions = {
         const isDead = (text: string | null): boolean => {
           if (text === null) return false;
           const e = parseExpiring(text);
-          return !e || e.expiresAt <= cutoff; // expired, or not a nonce/counter at all
+          return !e || e.expiresAt <= cutoff; // expired, or not a nonce, counter or record at all
         };
         if (!isDead(await readText(file))) return;
         const lock = file.slice(0, -'.json'.length) + '.lock';
@@ -418,10 +432,12 @@ export async function createFileStore(dir: string, options: FileStoreOptions = {
     return sweeping;
   };
 
-  const wrote = (now: number): void => {
-    lastNow = now;
+  /** `now` is absent for putRecord, which brings none. */
+  const wrote = (now?: number): void => {
+    if (now !== undefined) lastNow = now;
     writesSinceSweep++;
-    if (closed || sweeping) return;
+    // Only a caller's `now` judges expiry: no sweep before some call has brought one.
+    if (closed || sweeping || lastNow === Number.POSITIVE_INFINITY) return;
     if (writesSinceSweep >= sweepEveryWrites || Date.now() - lastSweepAt >= sweepIntervalMs) {
       sweep().catch(() => {}); // off the hot path; failures are retried by the next sweep
     }
@@ -510,6 +526,25 @@ export async function createFileStore(dir: string, options: FileStoreOptions = {
       });
       wrote(now);
       return value;
+    },
+
+    async putRecord(key, value, expiresAt) {
+      const { file, lock } = paths('records', key);
+      await locked(lock, (guard) => guard.write(file, json({ key, value, expiresAt } satisfies StoredRecord)));
+      wrote();
+    },
+
+    async getRecord(key, now) {
+      lastNow = now; // putRecord brings no `now`: the sweep learns the caller's clock here
+      const r = await readRecord(paths('records', key).file, key);
+      return r && r.expiresAt > now ? r.value : null;
+    },
+
+    async deleteRecord(key) {
+      // No lock: removing is right whenever it lands, and a put racing it may land on either side.
+      await unlink(paths('records', key).file).catch((err: unknown) => {
+        if (errCode(err) !== 'ENOENT') throw err;
+      });
     },
 
     async close() {

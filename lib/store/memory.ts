@@ -19,6 +19,7 @@ export function createMemoryStore(): Store {
   const rows = new Map<string, CredentialRow>();
   const nonces = new Map<string, number>(); // key -> expiresAt
   const counters = new Map<string, Expiring>();
+  const records = new Map<string, { value: string; expiresAt: number }>();
   let writes = 0;
 
   const sweep = (now: number): void => {
@@ -26,6 +27,7 @@ export function createMemoryStore(): Store {
     writes = 0;
     for (const [k, exp] of nonces) if (exp <= now) nonces.delete(k);
     for (const [k, c] of counters) if (c.expiresAt <= now) counters.delete(k);
+    for (const [k, r] of records) if (r.expiresAt <= now) records.delete(k);
   };
 
   return {
@@ -77,6 +79,22 @@ export function createMemoryStore(): Store {
       counters.set(key, next);
       sweep(now);
       return next.value;
+    },
+
+    async putRecord(key, value, expiresAt) {
+      records.set(key, { value, expiresAt });
+    },
+
+    async getRecord(key, now) {
+      const record = records.get(key);
+      if (!record) return null;
+      if (record.expiresAt > now) return record.value;
+      records.delete(key);
+      return null;
+    },
+
+    async deleteRecord(key) {
+      records.delete(key);
     },
 
     async close() {},

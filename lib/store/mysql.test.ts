@@ -95,6 +95,19 @@ describe.skipIf(!db)('mysql store', () => {
     await store.close();
   });
 
+  it('migrate brings a schema 1 database (before records) up to date, and only then does the store open', async () => {
+    const url = scratchUrl();
+    await migrateMysql(url);
+    await sql(url, 'DROP TABLE records');
+    await sql(url, 'DELETE FROM schema_migrations WHERE version >= 2');
+    await expect(openMysqlStore(url)).rejects.toThrow(`MySQL schema is at version 1, this wecred needs ${MYSQL_SCHEMA_VERSION}: run npm run db:migrate`);
+    expect(await migrateMysql(url)).toMatchObject({ applied: Array.from({ length: MYSQL_SCHEMA_VERSION - 1 }, (_, i) => i + 2), version: MYSQL_SCHEMA_VERSION });
+    const store = await openMysqlStore(url);
+    await store.putRecord('k', 'v', 2);
+    expect(await store.getRecord('k', 1)).toBe('v');
+    await store.close();
+  });
+
   it('two migrations at once both succeed and apply each file once', async () => {
     const url = scratchUrl();
     const results = await Promise.all([migrateMysql(url), migrateMysql(url)]);
@@ -195,19 +208,49 @@ describe.skipIf(!db)('mysql store', () => {
     }
   });
 
-  it('sweeps expired nonces and counters off the hot path, keeps live ones', async () => {
+  it('sweeps rows expired more than 10 minutes ago off the hot path, keeps the others', async () => {
     const tag = uniqueDatabaseName();
     const t0 = 1_000_000;
+    const grace = 10 * 60_000; // a sweeper whose clock runs ahead must not drop what is live for others
     const quiet = await openMysqlStore(db!.url, { sweepEveryWrites: 1e12 });
     for (let i = 0; i < 5; i++) await quiet.insertIfAbsent(`sweep:${tag}:old:${i}`, t0 + 10, t0);
+    await quiet.insertIfAbsent(`sweep:${tag}:recent`, t0 + 30, t0);
     await quiet.increment(`sweep:${tag}:old-counter`, 1, t0 + 10, t0);
+    await quiet.putRecord(`sweep:${tag}:old-record`, 'v', t0 + 10);
+    await quiet.putRecord(`sweep:${tag}:live-record`, 'v', t0 + 1_000);
     await quiet.close();
     const sweeper = await openMysqlStore(db!.url, { sweepEveryWrites: 1 });
-    expect(await sweeper.insertIfAbsent(`sweep:${tag}:live`, t0 + 1_000, t0 + 20)).toBe(true); // and sweeps at t0 + 20
+    expect(await sweeper.insertIfAbsent(`sweep:${tag}:live`, t0 + grace + 1_000, t0 + grace + 20)).toBe(true); // and sweeps
     await sweeper.close(); // waits for the sweep
     const like = [`sweep:${tag}:%`];
-    const nonces = await sql(db!.url, 'SELECT CAST(`key` AS CHAR) AS k FROM nonces WHERE `key` LIKE ?', like);
-    expect(nonces.map((r) => r.k)).toEqual([`sweep:${tag}:live`]);
+    const nonces = await sql(db!.url, 'SELECT CAST(`key` AS CHAR) AS k FROM nonces WHERE `key` LIKE ? ORDER BY k', like);
+    expect(nonces.map((r) => r.k)).toEqual([`sweep:${tag}:live`, `sweep:${tag}:recent`]);
     expect(await sql(db!.url, 'SELECT 1 FROM counters WHERE `key` LIKE ?', like)).toHaveLength(0);
+    const records = await sql(db!.url, 'SELECT CAST(`key` AS CHAR) AS k FROM records WHERE `key` LIKE ?', like);
+    expect(records.map((r) => r.k)).toEqual([`sweep:${tag}:live-record`]);
+  });
+
+  it('a putRecord sweeps only by a `now` some call brought, never by the real clock', async () => {
+    const tag = uniqueDatabaseName();
+    const t0 = 1_000_000; // the caller's clock, far behind the real one
+    const store = await openMysqlStore(db!.url, { sweepEveryWrites: 1 });
+    await store.putRecord(`sweep:${tag}:a`, 'v', t0 + 10); // no caller clock known yet: no sweep
+    expect(await store.getRecord(`sweep:${tag}:a`, t0)).toBe('v');
+    await store.putRecord(`sweep:${tag}:b`, 'v', t0 + 10); // sweeps by t0
+    await store.close(); // waits for the sweep
+    expect(await sql(db!.url, 'SELECT 1 FROM records WHERE `key` LIKE ?', [`sweep:${tag}:%`])).toHaveLength(2);
+  });
+
+  it('records: keys of 512 four-byte characters, times up to 2^53 - 1; longer keys refused without the value', async () => {
+    const store = await openMysqlStore(db!.url);
+    const key = `rec:${'😀'.repeat(510)}`;
+    await store.putRecord(key, 'v', Number.MAX_SAFE_INTEGER);
+    expect(await store.getRecord(key, Number.MAX_SAFE_INTEGER - 1)).toBe('v');
+    expect(await store.getRecord(key, Number.MAX_SAFE_INTEGER)).toBeNull();
+    const err = await store.putRecord('😀'.repeat(513), 'token-must-not-leak-4e1d', 1).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toContain('store key is longer than 2048 bytes');
+    expect(inspect(err)).not.toContain('token-must-not-leak-4e1d');
+    await store.close();
   });
 });

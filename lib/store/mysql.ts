@@ -24,14 +24,19 @@ import type { CredentialRow, Store } from './port';
 import { emptyRow } from './row';
 
 /** The number of migration files in db/mysql (a test keeps the two in step). */
-export const MYSQL_SCHEMA_VERSION = 1;
+export const MYSQL_SCHEMA_VERSION = 2;
 
 /** The key columns are VARBINARY(2048): 512 characters of up to 4 UTF-8 bytes. */
 const MAX_KEY_BYTES = 2048;
 const DEFAULT_CONNECTION_LIMIT = 4;
-/** Expired nonces and counters are deleted after about this many of their writes, at most this many rows a table. */
+/** Expired nonces, counters and records are deleted after about this many of their writes, at most this many rows a table. */
 const SWEEP_EVERY_WRITES = 500;
 const SWEEP_LIMIT = 1000;
+/**
+ * Rows are swept only this long after they expired by the sweeping caller's clock: an instance
+ * whose clock runs ahead must not delete nonces that are still live for the others.
+ */
+const SWEEP_GRACE_MS = 10 * 60_000;
 const DEADLOCK_ATTEMPTS = 3;
 
 export interface MysqlTarget {
@@ -138,7 +143,7 @@ function checkKey(key: string): void {
 }
 
 export interface MysqlStoreOptions {
-  /** Sweep expired nonces and counters after about this many writes of them (default 500). */
+  /** Sweep expired nonces, counters and records after about this many writes of them (default 500). */
   sweepEveryWrites?: number;
 }
 
@@ -169,7 +174,7 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
         return result as T;
       } catch (err) {
         // The sweep's DELETE locks index entries in the opposite order to an upsert of the same
-        // expired nonce or counter, so InnoDB may pick the upsert as a deadlock victim. The
+        // expired nonce, counter or record, so InnoDB may pick the upsert as a deadlock victim. The
         // victim's statement (its whole autocommit transaction) was rolled back: safe to rerun.
         if (attempt < DEADLOCK_ATTEMPTS && (err as { code?: unknown } | null)?.code === 'ER_LOCK_DEADLOCK') continue;
         throw mysqlError(err, doing);
@@ -193,13 +198,17 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
   let writes = randomInt(sweepEvery);
   let sweeping: Promise<void> | null = null;
   let closing: Promise<void> | null = null;
+  /** The latest `now` a call brought: putRecord brings none, and only a caller's `now` judges expiry. */
+  let lastNow: number | undefined;
 
   /** Off the hot path and best effort: whatever is left is invisible (expired) and goes next time. */
-  const wrote = (now: number): void => {
-    if (++writes % sweepEvery !== 0 || sweeping || closing) return;
+  const wrote = (now?: number): void => {
+    if (now !== undefined) lastNow = now;
+    const cutoff = lastNow;
+    if (++writes % sweepEvery !== 0 || sweeping || closing || cutoff === undefined) return;
     sweeping = (async () => {
-      for (const table of ['nonces', 'counters']) {
-        await pool.execute(`DELETE FROM ${table} WHERE expires_at <= ? LIMIT ${SWEEP_LIMIT}`, [now]);
+      for (const table of ['nonces', 'counters', 'records']) {
+        await pool.execute(`DELETE FROM ${table} WHERE expires_at <= ? LIMIT ${SWEEP_LIMIT}`, [cutoff - SWEEP_GRACE_MS]);
       }
     })()
       .catch(() => {})
@@ -300,6 +309,29 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
       );
       wrote(now);
       return Number(r.insertId);
+    },
+
+    async putRecord(key, value, expiresAt) {
+      checkKey(key);
+      // The value is bound twice: VALUES() is deprecated on MySQL, and MariaDB lacks the row alias that replaces it.
+      await run(
+        'putRecord',
+        'INSERT INTO records (`key`, value, expires_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE value = ?, expires_at = ?',
+        [key, value, expiresAt, value, expiresAt],
+      );
+      wrote();
+    },
+
+    async getRecord(key, now) {
+      checkKey(key);
+      lastNow = now; // putRecord brings no `now`: the sweep learns the caller's clock here
+      const rows = await run<(RowDataPacket & { value: string })[]>('getRecord', 'SELECT value FROM records WHERE `key` = ? AND expires_at > ?', [key, now]);
+      return rows[0]?.value ?? null;
+    },
+
+    async deleteRecord(key) {
+      checkKey(key);
+      await run('deleteRecord', 'DELETE FROM records WHERE `key` = ?', [key]);
     },
 
     close() {

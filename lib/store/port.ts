@@ -79,6 +79,18 @@ export interface Store {
    */
   increment(key: string, by: number, expiresAt: number, now: number): Promise<number>;
 
+  /**
+   * Keep `value` under `key` until `expiresAt`, replacing what was there (OAuth user tokens,
+   * sessions). Adapters with native expiry drop the record some time after `expiresAt`.
+   */
+  putRecord(key: string, value: string, expiresAt: number): Promise<void>;
+
+  /** The value `putRecord` left under `key`, or null when there is none or it expired (`expiresAt <= now`). */
+  getRecord(key: string, now: number): Promise<string | null>;
+
+  /** Remove the record (nothing happens when there is none). */
+  deleteRecord(key: string): Promise<void>;
+
   /** Release connections, timers and handles. */
   close(): Promise<void>;
 }

@@ -39,15 +39,18 @@ describe.skipIf(!redis)('redis store', () => {
     expect(await a.commit('mp:wx1:token', 'o', 0, update('token-a', now))).toBe(true);
     expect(await a.insertIfAbsent('nonce-1', now + MIN, now)).toBe(true);
     expect(await a.increment('count-1', 5, now + MIN, now)).toBe(5);
+    await a.putRecord('rec-1', 'record-a', now + MIN);
 
     expect(await b.read('mp:wx1:token')).toBeNull();
     expect(await b.acquireLease('mp:wx1:token', 'o', now + 10_000, now)).toMatchObject({ value: '', version: 0 });
     expect(await b.insertIfAbsent('nonce-1', now + MIN, now)).toBe(true);
     expect(await b.increment('count-1', 0, now + MIN, now)).toBe(0);
+    expect(await b.getRecord('rec-1', now)).toBeNull();
+    expect(await a.getRecord('rec-1', now)).toBe('record-a');
     expect(await a.read('mp:wx1:token')).toMatchObject({ value: 'token-a', version: 1, leaseOwner: '' });
 
     const { client, prefix } = await connectRedis(redis!.url);
-    expect(await client.exists(`${prefix}cred:mp:wx1:token`, `${prefix}nonce:nonce-1`, `${prefix}count:count-1`)).toBe(3);
+    expect(await client.exists(`${prefix}cred:mp:wx1:token`, `${prefix}nonce:nonce-1`, `${prefix}count:count-1`, `${prefix}rec:rec-1`)).toBe(4);
     await Promise.all([a.close(), b.close(), client.quit()]);
   });
 
@@ -78,6 +81,33 @@ describe.skipIf(!redis)('redis store', () => {
     await Promise.all([store.close(), client.quit()]);
   });
 
+  it("gives records a real Redis expiry relative to this host's clock; one put expired leaves nothing behind", async () => {
+    const store = await openRedisStore(redis!.url);
+    const { client, prefix } = await connectRedis(redis!.url);
+    const key = randomUUID();
+    const now = Date.now();
+    await store.putRecord(key, 'v', now + MIN);
+    const recordTtl = await client.pttl(`${prefix}rec:${key}`);
+    expect(recordTtl).toBeGreaterThan(MIN - 5_000);
+    expect(recordTtl).toBeLessThanOrEqual(MIN);
+    await store.putRecord(key, 'v2', now + 5 * MIN); // a put renews the expiry
+    expect(await client.pttl(`${prefix}rec:${key}`)).toBeGreaterThan(4 * MIN);
+    await store.putRecord(key, 'v3', now - 1);
+    expect(await client.exists(`${prefix}rec:${key}`)).toBe(0);
+    await Promise.all([store.close(), client.quit()]);
+  });
+
+  it('reads a record that is not `<expiresAt>:<value>` as absent', async () => {
+    const store = await openRedisStore(redis!.url);
+    const { client, prefix } = await connectRedis(redis!.url);
+    const key = randomUUID();
+    for (const garbage of ['no-colon', ':no-expiry', 'abc:not-a-number']) {
+      await client.set(`${prefix}rec:${key}`, garbage);
+      expect(await store.getRecord(key, 0), garbage).toBeNull();
+    }
+    await Promise.all([store.close(), client.quit()]);
+  });
+
   it('refuses a failed login with a clear error that holds no password', async () => {
     const url = new URL(redis!.url);
     url.username = 'wecred-no-such-user';
@@ -98,6 +128,10 @@ describe.skipIf(!redis)('redis store', () => {
     const err = await store.commit(key, 'o', 0, update('token-must-not-leak-91ab', Date.now())).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/redis store .*commit failed: .*WRONGTYPE/);
     expect(everything(err)).not.toContain('token-must-not-leak-91ab');
+    await client.hset(`${prefix}rec:${key}`, 'v', 'token-must-not-leak-91ab'); // WRONGTYPE for GET
+    const recErr = await store.getRecord(key, Date.now()).catch((e: unknown) => e);
+    expect((recErr as Error).message).toMatch(/redis store .*getRecord failed: .*WRONGTYPE/);
+    expect(everything(recErr)).not.toContain('token-must-not-leak-91ab');
     await Promise.all([store.close(), client.quit()]);
   });
 });

@@ -3,14 +3,17 @@
  *
  * Every key is namespaced by the prefix (default `wecred:`): a credential row is one hash at
  * `<prefix>cred:<key>`, a nonce one string at `<prefix>nonce:<key>`, a counter one hash at
- * `<prefix>count:<key>`. Each write is one small Lua script (EVALSHA via defineCommand), so
- * every port operation is one atomic round trip. Each script touches one key only, so the
- * layout would also suit Redis Cluster.
+ * `<prefix>count:<key>`, a record one string `<expiresAt>:<value>` at `<prefix>rec:<key>`.
+ * Each write is one small Lua script (EVALSHA via defineCommand) or one plain command, so
+ * every port operation is one atomic round trip. Each touches one key only, so the layout
+ * would also suit Redis Cluster.
  *
  * Leases and expiries follow the caller's `now`, never Redis time: tests move time explicitly,
  * and app hosts' clocks need not agree with Redis's. Nonces and counters also get a real Redis
  * expiry (relative, `expiresAt - now`, so clock offsets cannot shorten it) so Redis drops them.
- * Credential rows keep no TTL: they are few, and a live token must never vanish.
+ * Records too, relative to this host's clock, as putRecord brings no `now`; getRecord still
+ * judges expiry by the caller's `now`. Credential rows keep no TTL: they are few, and a live
+ * token must never vanish.
  *
  * Errors carry the message only: ioredis attaches the command arguments (tokens, the password
  * of a failed AUTH) to its errors, and none of that may reach a log line.
@@ -166,8 +169,16 @@ function rowFromHash(key: string, h: Record<string, string>): CredentialRow | nu
   };
 }
 
-/** Redis keeps a nonce or counter this long (ms): as long as the caller's clock says it lives. */
+/** Redis keeps a nonce, counter or record this long (ms): as long as the caller's clock says it lives. */
 const ttl = (expiresAt: number, now: number): number => Math.ceil(expiresAt - now);
+
+/** The value of a stored record if it lives at `now`; null when absent, expired or not a record. */
+function liveRecord(stored: string | null, now: number): string | null {
+  if (stored === null) return null;
+  const colon = stored.indexOf(':');
+  // Without a number before the colon, expiresAt reads NaN, and NaN > now is false.
+  return colon >= 0 && Number(stored.slice(0, colon)) > now ? stored.slice(colon + 1) : null;
+}
 
 export async function openRedisStore(url: string): Promise<Store> {
   const { client, prefix, error } = await connectRedis(url);
@@ -181,6 +192,7 @@ export async function openRedisStore(url: string): Promise<Store> {
   const cred = (key: string) => `${prefix}cred:${key}`;
   const nonce = (key: string) => `${prefix}nonce:${key}`;
   const counter = (key: string) => `${prefix}count:${key}`;
+  const record = (key: string) => `${prefix}rec:${key}`;
   const run = async <T>(op: string, call: () => Promise<T>): Promise<T> => {
     try {
       return await call();
@@ -215,6 +227,21 @@ export async function openRedisStore(url: string): Promise<Store> {
       run('insertIfAbsent', async () => (await redis.insertNonce(nonce(key), expiresAt, now, ttl(expiresAt, now))) === 1),
 
     increment: (key, by, expiresAt, now) => run('increment', () => redis.incrementCounter(counter(key), by, expiresAt, now, ttl(expiresAt, now))),
+
+    putRecord: (key, value, expiresAt) =>
+      run('putRecord', async () => {
+        // This host's clock stands in for the caller's `now`, which putRecord does not bring.
+        const ms = ttl(expiresAt, Date.now());
+        if (ms > 0) await redis.set(record(key), `${expiresAt}:${value}`, 'PX', ms);
+        else await redis.del(record(key)); // expired already: replaces the record with nothing
+      }),
+
+    getRecord: (key, now) => run('getRecord', async () => liveRecord(await redis.get(record(key)), now)),
+
+    deleteRecord: (key) =>
+      run('deleteRecord', async () => {
+        await redis.del(record(key));
+      }),
 
     async close() {
       try {
