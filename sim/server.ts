@@ -172,9 +172,9 @@ export class SimServer {
 
 function send(res: ServerResponse, r: SimResponse): void {
   if (res.destroyed) return;
-  let text = '';
+  let text: string | Uint8Array = '';
   let type = r.contentType;
-  if (typeof r.body === 'string') text = r.body;
+  if (typeof r.body === 'string' || r.body instanceof Uint8Array) text = r.body;
   else if (r.body !== undefined) {
     text = JSON.stringify(r.body);
     type ??= JSON_CONTENT_TYPE;

@@ -10,8 +10,17 @@ import type { IncomingHttpHeaders } from 'node:http';
 /** MP (api.weixin.qq.com) endpoints served by sim/mp.ts. */
 export type MpEndpoint = 'token' | 'stable_token' | 'getticket';
 
+/** Parametric QR codes served by sim/qrcode.ts: cgi-bin/qrcode/create and cgi-bin/showqrcode. */
+export type QrcodeEndpoint = 'qrcode_create' | 'showqrcode';
+
+/**
+ * OAuth2 web authorization served by sim/oauth.ts: the browser pages of open.weixin.qq.com
+ * (connect/oauth2/authorize, connect/qrconnect, and the sim's consent click) and the sns/* APIs.
+ */
+export type OAuthEndpoint = 'oauth2_authorize' | 'qrconnect' | 'oauth_confirm' | 'sns_access_token' | 'sns_refresh_token' | 'sns_userinfo' | 'sns_auth';
+
 /** Every endpoint the simulator counts and can fault. Later modules extend this union. */
-export type SimEndpoint = MpEndpoint;
+export type SimEndpoint = MpEndpoint | QrcodeEndpoint | OAuthEndpoint;
 
 export type Fault =
   | { errcode: number; errmsg?: string } // HTTP 200 {"errcode":N,"errmsg":...}
@@ -35,6 +44,10 @@ export interface SimOptions {
    * developers report seeing; unverified officially, so clients must cope with both).
    */
   reissuedTicketExpiresIn?: 'remaining' | 'full';
+  /** Distinct permanent QR codes per appid before qrcode/create refuses more. Default 100000. */
+  permanentQrcodeLimit?: number;
+  /** qrcode/create calls per appid per Beijing day before 45009. Default 100000. */
+  qrcodeDailyQuota?: number;
 }
 
 /** A parsed request as the route handlers see it. */
@@ -50,7 +63,8 @@ export interface SimRequest {
 /** What a handler answers. `body` objects are JSON-encoded. */
 export interface SimResponse {
   status?: number;
-  body?: string | object;
+  /** Bytes (Uint8Array/Buffer) are sent as they are, e.g. an image. */
+  body?: string | Uint8Array | object;
   /** Default for object bodies: 'application/json; encoding=utf-8'. */
   contentType?: string;
   headers?: Record<string, string>;

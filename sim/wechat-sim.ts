@@ -5,6 +5,8 @@
 import { SimClock } from './clock';
 import { verifyJsapi } from './jsapi';
 import { MpSim, type TicketType, type TokenState } from './mp';
+import { OAuthSim, type OAuthAppType, type OAuthScope, type SimUser } from './oauth';
+import { QrcodeSim, type QrcodeRecord } from './qrcode';
 import { SimServer } from './server';
 import type { Fault, SimEndpoint, SimOptions } from './types';
 
@@ -12,6 +14,8 @@ export class WechatSim {
   private readonly clock: SimClock;
   private readonly server = new SimServer();
   private readonly mp: MpSim;
+  private readonly qrcodes: QrcodeSim;
+  private readonly oauth: OAuthSim;
 
   private constructor(opts: SimOptions) {
     this.clock = new SimClock(opts.now ?? Date.now());
@@ -22,6 +26,13 @@ export class WechatSim {
       reissuedTicketExpiresIn: opts.reissuedTicketExpiresIn ?? 'remaining',
     });
     this.server.addRoutes(this.mp.routes());
+    this.qrcodes = new QrcodeSim(this.clock, (appid, token) => this.mp.tokenState(appid, token), {
+      permanentLimit: opts.permanentQrcodeLimit ?? 100_000,
+      dailyQuota: opts.qrcodeDailyQuota ?? 100_000,
+    });
+    this.server.addRoutes(this.qrcodes.routes());
+    this.oauth = new OAuthSim(this.clock);
+    this.server.addRoutes(this.oauth.routes());
   }
 
   static async start(opts: SimOptions = {}): Promise<WechatSim> {
@@ -35,8 +46,11 @@ export class WechatSim {
     return this.server.url;
   }
 
-  addApp(appid: string, secret: string): void {
+  /** `opts.type` decides which OAuth page the app may use: 'mp' (default) oauth2/authorize, 'web' qrconnect. */
+  addApp(appid: string, secret: string, opts: { type?: OAuthAppType } = {}): void {
     this.mp.addApp(appid, secret);
+    this.qrcodes.addApp(appid);
+    this.oauth.addApp(appid, secret, opts.type);
   }
 
   /** The sim clock, epoch ms. */
@@ -79,6 +93,31 @@ export class WechatSim {
    */
   seedTicket(appid: string, type: TicketType, ticket: string, expiresAt: number): void {
     this.mp.seedTicket(appid, type, ticket, expiresAt);
+  }
+
+  /** The QR code a qrcode/create ticket stands for (expired ones too); undefined for an unknown ticket. */
+  qrcode(ticket: string): QrcodeRecord | undefined {
+    return this.qrcodes.qrcode(ticket);
+  }
+
+  /** Distinct permanent QR codes the app holds. */
+  permanentQrcodes(appid: string): number {
+    return this.qrcodes.permanentCount(appid);
+  }
+
+  /** OAuth: the WeChat user who authorizes from now on (default "user1"; a page URL's `&sim_user=` wins). */
+  setOAuthUser(user: string): void {
+    this.oauth.setUser(user);
+  }
+
+  /** OAuth: the fake profile of `user` as `appid` sees it (openid, unionid, nickname, ...). */
+  oauthUser(appid: string, user = 'user1'): SimUser {
+    return this.oauth.user(appid, user);
+  }
+
+  /** OAuth, test-only: a fresh code as if `user` had just authorized `appid` with `scope`. */
+  oauthCode(appid: string, scope: OAuthScope, user?: string): string {
+    return this.oauth.mintCode(appid, scope, user);
   }
 
   close(): Promise<void> {

@@ -9,6 +9,7 @@ import { realmSignature } from '../lib/crypto/realm';
 import { randomNonce } from '../lib/crypto/random';
 import { bootApp } from '../lib/gateway/boot';
 import type { App } from '../lib/gateway/http';
+import type { MessageHook } from '../lib/interfaces/types';
 import { createLogger } from '../lib/log/logger';
 import { createNodeServer, listen } from '../lib/platform/node-http';
 import { createMemoryStore } from '../lib/store/memory';
@@ -28,6 +29,10 @@ export interface StackOptions {
   /** Reuse a simulator (several stacks talking to one WeChat). */
   sim?: WechatSim;
   simOptions?: SimOptions;
+  /** The message hook of POST /wechat/:appid (BootOptions.onMessage). */
+  onMessage?: MessageHook;
+  /** Port of the wecred server (default: any free one), for configs that name its URL (oauth.callbackBase). */
+  port?: number;
 }
 
 export interface Stack {
@@ -64,16 +69,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       { ...ADMIN, admin: true },
     ],
     store: 'memory:',
-    upstream: { mp: sim.url, timeoutMs: 1000, budgetMs: 4000 },
+    upstream: { mp: sim.url, open: sim.url, timeoutMs: 1000, budgetMs: 4000 },
     ...opts.config,
   };
   const config = parseConfig(raw, {});
-  for (const app of config.apps) sim.addApp(app.appid, app.secret);
+  for (const app of config.apps) sim.addApp(app.appid, app.secret, { type: app.type });
   const logs: Record<string, unknown>[] = [];
   const store = opts.store ?? createMemoryStore();
-  const app = await bootApp(config, { clock: () => sim.now(), store, log: createLogger((line) => logs.push(JSON.parse(line)), 'debug') });
+  const app = await bootApp(config, { clock: () => sim.now(), store, log: createLogger((line) => logs.push(JSON.parse(line)), 'debug'), onMessage: opts.onMessage });
   const server: Server = createNodeServer(app, { maxBodyBytes: config.maxBodyBytes });
-  const url = await listen(server, 0, '127.0.0.1');
+  const url = await listen(server, opts.port ?? 0, '127.0.0.1');
 
   const post: Stack['post'] = async (path, body, headers = {}) => {
     const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });

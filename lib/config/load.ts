@@ -112,7 +112,7 @@ export function demoConfig(simUrl: string, env: NodeJS.ProcessEnv = process.env)
     // OAuth in demo mode may only send the browser back to this machine.
     oauth: { redirects: ['^https?://(localhost|127\\.0\\.0\\.1)(:\\d+)?/'] },
     store: DEFAULT_STORE,
-    upstream: { ...DEFAULT_UPSTREAM, mp: sim, work: sim },
+    upstream: { ...DEFAULT_UPSTREAM, mp: sim, work: sim, showqrcode: sim },
     credentials: { ...DEFAULT_CREDENTIALS },
     trustGateway: false,
     basePath: '',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors';
-import { parseConfig } from './schema';
+import { parseConfig, secretFields } from './schema';
 import type { Config } from './types';
 
 const APPID = 'wx1234567890abcdef';
@@ -144,7 +144,7 @@ describe('parseConfig errors', () => {
     expectError({ apps: [app({ appid: 'gh1234567890abcdef' })] }, 'config: apps[0].appid: must be "wx" followed by 16 letters or digits');
     expectError({ apps: [app(), app({ appid: APPID2, secret: '' })] }, 'config: apps[1].secret: must be a non-empty string');
     expectError({ apps: [app({ secret: 42 })] }, 'config: apps[0].secret: must be a non-empty string');
-    expectError({ apps: [app({ type: 'game' })] }, 'config: apps[0].type: must be "mp" or "mina"');
+    expectError({ apps: [app({ type: 'game' })] }, 'config: apps[0].type: must be "mp", "mina" or "web"');
     expectError({ apps: [app({ tokenMode: 'fast' })] }, 'config: apps[0].tokenMode: must be "stable" or "classic"');
     expectError({ apps: [app({ token: '' })] }, 'config: apps[0].token: must be a non-empty string');
     expectError({ apps: [app({ default: 'yes' })] }, 'config: apps[0].default: must be true or false');
@@ -317,5 +317,71 @@ describe('jsdkd config files', () => {
     expectError({ cache: { fil: 'x' } }, 'config: cache.fil: unknown key (did you mean "file"?)');
     expectError({ cache: { redis: 'localhost' } }, 'config: cache.redis: must be a redis:// URL');
     expectError({ cache: { file: '' } }, 'config: cache.file: must be a non-empty string');
+  });
+});
+
+describe('apps[].encodingAESKey (安全模式)', () => {
+  const KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
+
+  it('is optional, and kept beside the token', () => {
+    expect(parseConfig({ apps: [app({ token: 'server-token' })] }, {}).apps[0]).not.toHaveProperty('encodingAESKey');
+    expect(parseConfig({ apps: [app({ token: 'server-token', encodingAESKey: KEY })] }, {}).apps[0]).toMatchObject({ token: 'server-token', encodingAESKey: KEY });
+  });
+
+  it('must be 43 letters or digits, and needs the token', () => {
+    expectError({ apps: [app({ token: 't', encodingAESKey: '' })] }, 'config: apps[0].encodingAESKey: must be a non-empty string');
+    expectError({ apps: [app({ token: 't', encodingAESKey: 42 })] }, 'config: apps[0].encodingAESKey: must be a non-empty string');
+    expectError({ apps: [app({ token: 't', encodingAESKey: KEY.slice(1) })] }, 'config: apps[0].encodingAESKey: must be 43 letters or digits');
+    expectError({ apps: [app({ token: 't', encodingAESKey: `${KEY.slice(1)}=` })] }, 'config: apps[0].encodingAESKey: must be 43 letters or digits');
+    expectError({ apps: [app({ encodingAESKey: KEY })] }, 'config: apps[0].encodingAESKey: needs apps[0].token (encrypted messages are signed with it)');
+    expectError({ apps: [app({ token: 't', encodingAesKey: KEY })] }, 'config: apps[0].encodingAesKey: unknown key (did you mean "encodingAESKey"?)');
+  });
+
+  it('is a secret: a reference resolves, and its value is never shown', () => {
+    const c = parseConfig({ apps: [app({ token: 'env:WX_TOKEN', encodingAESKey: 'env:WX_AES' })] }, { WX_TOKEN: 'server-token', WX_AES: KEY });
+    expect(c.apps[0]?.encodingAESKey).toBe(KEY);
+    expect(parseConfig({ apps: [app({ token: 't', encodingAESKey: 'ssm:wx-aes' })] }, {}, new Map([['ssm:wx-aes', KEY]])).apps[0]?.encodingAESKey).toBe(KEY);
+    expectError({ apps: [app({ token: 't', encodingAESKey: 'env:WX_AES' })] }, 'config: apps[0].encodingAESKey: must be 43 letters or digits (the value of env:WX_AES)', { WX_AES: 'ENV-SECRET-VALUE' });
+    expectError({ apps: [app({ token: 't', encodingAESKey: 'env:NOPE' })] }, 'config: apps[0].encodingAESKey: environment variable NOPE (from env:NOPE) is not set or empty');
+  });
+
+  it('is among the fields loadConfig resolves before parsing', () => {
+    const fields = secretFields({ apps: [app({ token: 'ssm:t', encodingAESKey: 'ssm:k' })] }, {});
+    expect(fields).toContainEqual({ field: 'apps[0].token', value: 'ssm:t' });
+    expect(fields).toContainEqual({ field: 'apps[0].encodingAESKey', value: 'ssm:k' });
+  });
+});
+
+describe('OAuth web login settings', () => {
+  const OAUTH_SECRET = 'OAUTH-SECRET-VALUE-0123456789abcdef';
+
+  it('are optional; callbackBase, secret and website apps are kept', () => {
+    expect(parseConfig({}, {}).oauth).toEqual({ redirects: [] });
+    const c = parseConfig({ apps: [app({ type: 'web', default: true })], oauth: { redirects: ['https://app\\.example\\.com/.*'], callbackBase: 'https://cred.example.com/release/', secret: OAUTH_SECRET } }, {});
+    expect(c.oauth).toEqual({ redirects: ['https://app\\.example\\.com/.*'], callbackBase: 'https://cred.example.com/release', secret: OAUTH_SECRET });
+    expect(c.apps[0]?.type).toBe('web');
+  });
+
+  it('check callbackBase and the secret (at least 32 characters, needed with callbackBase), never showing it', () => {
+    expectError({ oauth: { callbackBase: 'cred.example.com', secret: OAUTH_SECRET } }, 'config: oauth.callbackBase: must be an http(s) URL');
+    expectError({ oauth: { callbackBase: 'https://cred.example.com/?a', secret: OAUTH_SECRET } }, 'config: oauth.callbackBase: must be an http(s) URL without query or fragment');
+    expectError({ oauth: { callbackBase: 'https://cred.example.com' } }, 'config: oauth.secret: is required with oauth.callbackBase (it signs the login results)');
+    expectError({ oauth: { secret: 'short' } }, 'config: oauth.secret: must be at least 32 characters');
+    expectError({ oauth: { secret: 'env:SHORT' } }, 'config: oauth.secret: must be at least 32 characters (the value of env:SHORT)', { SHORT: 'ENV-SECRET-VALUE' });
+    expectError({ oauth: { secrets: OAUTH_SECRET } }, 'config: oauth.secrets: unknown key (did you mean "secret"?)');
+  });
+
+  it('take the secret from a reference, and list it for loadConfig', () => {
+    expect(parseConfig({ oauth: { secret: 'env:OAUTH' } }, { OAUTH: OAUTH_SECRET }).oauth.secret).toBe(OAUTH_SECRET);
+    expect(parseConfig({ oauth: { secret: 'ssm:wecred-oauth' } }, {}, new Map([['ssm:wecred-oauth', OAUTH_SECRET]])).oauth.secret).toBe(OAUTH_SECRET);
+    expect(secretFields({ oauth: { secret: 'ssm:wecred-oauth' } }, {})).toContainEqual({ field: 'oauth.secret', value: 'ssm:wecred-oauth' });
+  });
+
+  it('point at open.weixin.qq.com unless upstream.open or WECHAT_OPEN_BASE says otherwise', () => {
+    expect(parseConfig({}, {}).upstream.open).toBeUndefined();
+    expect(parseConfig({ upstream: { open: 'http://127.0.0.1:9000/' } }, {}).upstream.open).toBe('http://127.0.0.1:9000');
+    expect(parseConfig({ upstream: { open: 'http://127.0.0.1:9000' } }, { WECHAT_OPEN_BASE: 'http://127.0.0.1:9100' }).upstream.open).toBe('http://127.0.0.1:9100');
+    expectError({ upstream: { open: 'open.weixin.qq.com' } }, 'config: upstream.open: must be an http(s) URL');
+    expectError({}, 'config: WECHAT_OPEN_BASE: must be an http(s) URL', { WECHAT_OPEN_BASE: 'nope' });
   });
 });

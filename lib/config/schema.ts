@@ -12,6 +12,7 @@ import type {
   AppType,
   Config,
   CredentialsConfig,
+  OAuthConfig,
   RealmConfig,
   TokenMode,
   UpstreamConfig,
@@ -49,8 +50,11 @@ const APPID = /^wx[0-9a-zA-Z]{16}$/;
 const CORPID = /^w[wx][0-9a-zA-Z]+$/;
 const REALM_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
 const REALM_SECRET_MIN = 16;
+const OAUTH_SECRET_MIN = 32;
+/** 安全模式 EncodingAESKey: 43 of [a-zA-Z0-9] (lib/crypto/message.ts; config imports nothing of ours but types). */
+const ENCODING_AES_KEY = /^[A-Za-z0-9]{43}$/;
 /** The fields parsed with secret() below: what loadConfig resolves before parsing. */
-const SECRET_KEYS = { apps: ['secret', 'token'], work: ['secret'], realms: ['secret'] } as const;
+const SECRET_KEYS = { apps: ['secret', 'token', 'encodingAESKey'], work: ['secret'], realms: ['secret'] } as const;
 const MASTER_KEY = 'WECRED_MASTER_KEY';
 
 // ---------------------------------------------------------------------------------------------
@@ -132,7 +136,8 @@ function integer(v: unknown, path: string, fallback: number, min: number, max: n
 function oneOf<T extends string>(v: unknown, path: string, options: readonly T[], fallback: T): T {
   if (v === undefined) return fallback;
   if (typeof v !== 'string' || !(options as readonly string[]).includes(v)) {
-    throw new ConfigError(path, `must be ${options.map((o) => `"${o}"`).join(' or ')}`);
+    const quoted = options.map((o) => `"${o}"`);
+    throw new ConfigError(path, `must be ${quoted.length > 2 ? `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}` : quoted.join(' or ')}`);
   }
   return v as T;
 }
@@ -229,7 +234,7 @@ function masterKey(env: Env, resolve: Resolve): Buffer | undefined {
 
 /**
  * Environment overrides, applied after the file: WECRED_STORE, WECHAT_API_BASE, WECOM_API_BASE,
- * WECRED_BASE_PATH, WECRED_TRUST_GATEWAY. `upstream: false` keeps the upstream URLs (demo mode).
+ * WECHAT_OPEN_BASE, WECRED_BASE_PATH, WECRED_TRUST_GATEWAY. `upstream: false` keeps the upstream URLs (demo mode).
  */
 export function applyEnvOverrides(config: Config, env: Env, opts: { upstream?: boolean } = {}): Config {
   const out: Config = { ...config, upstream: { ...config.upstream } };
@@ -240,6 +245,8 @@ export function applyEnvOverrides(config: Config, env: Env, opts: { upstream?: b
     if (mp !== undefined) out.upstream.mp = baseUrl(mp, 'WECHAT_API_BASE');
     const work = envValue(env, 'WECOM_API_BASE');
     if (work !== undefined) out.upstream.work = baseUrl(work, 'WECOM_API_BASE');
+    const open = envValue(env, 'WECHAT_OPEN_BASE');
+    if (open !== undefined) out.upstream.open = baseUrl(open, 'WECHAT_OPEN_BASE');
   }
   const prefix = envValue(env, 'WECRED_BASE_PATH');
   if (prefix !== undefined) out.basePath = basePath(prefix, 'WECRED_BASE_PATH');
@@ -261,18 +268,26 @@ function parseApps(v: unknown, resolve: Resolve): AppConfig[] {
     // jsdkd wrote the appid as `key` and did not check its form.
     const jsdkd = has(o, 'key');
     if (jsdkd && has(o, 'appid')) throw new ConfigError(path, 'has both appid and key (jsdkd\'s name for appid): keep one');
-    onlyKeys(o, path, [jsdkd ? 'key' : 'appid', 'secret', 'type', 'tokenMode', 'token', 'default']);
+    onlyKeys(o, path, [jsdkd ? 'key' : 'appid', 'secret', 'type', 'tokenMode', 'token', 'encodingAESKey', 'default']);
     const idPath = `${path}.${jsdkd ? 'key' : 'appid'}`;
     const appid = jsdkd ? nonEmptyString(o.key, idPath) : nonEmptyString(o.appid, idPath);
     if (!jsdkd && !APPID.test(appid)) throw new ConfigError(idPath, 'must be "wx" followed by 16 letters or digits');
     const app: AppConfig = {
       appid,
       secret: secret(o.secret, `${path}.secret`, resolve),
-      type: oneOf<AppType>(o.type, `${path}.type`, ['mp', 'mina'], 'mp'),
+      type: oneOf<AppType>(o.type, `${path}.type`, ['mp', 'mina', 'web'], 'mp'),
       tokenMode: oneOf<TokenMode>(o.tokenMode, `${path}.tokenMode`, ['stable', 'classic'], 'stable'),
       default: bool(o.default, `${path}.default`, false),
     };
     if (o.token !== undefined) app.token = secret(o.token, `${path}.token`, resolve);
+    if (o.encodingAESKey !== undefined) {
+      const keyPath = `${path}.encodingAESKey`;
+      const raw = nonEmptyString(o.encodingAESKey, keyPath);
+      const key = secret(raw, keyPath, resolve);
+      if (!ENCODING_AES_KEY.test(key)) throw new ConfigError(keyPath, `must be 43 letters or digits${valueOf(raw)}`);
+      if (app.token === undefined) throw new ConfigError(keyPath, `needs ${path}.token (encrypted messages are signed with it)`);
+      app.encodingAESKey = key;
+    }
 
     const dup = seen.get(appid);
     if (dup !== undefined) throw new ConfigError(idPath, `duplicate of apps[${dup}]`);
@@ -351,7 +366,7 @@ function storeFromCache(v: unknown): string | undefined {
 
 function parseUpstream(v: unknown): UpstreamConfig {
   const o = optionalObject(v, 'upstream');
-  onlyKeys(o, 'upstream', ['mp', 'work', 'timeoutMs', 'budgetMs']);
+  onlyKeys(o, 'upstream', ['mp', 'work', 'timeoutMs', 'budgetMs', 'showqrcode', 'open']);
   const timeoutMs = integer(o.timeoutMs, 'upstream.timeoutMs', DEFAULT_UPSTREAM.timeoutMs, 100, 60000);
   return {
     mp: o.mp === undefined ? DEFAULT_UPSTREAM.mp : baseUrl(o.mp, 'upstream.mp'),
@@ -359,6 +374,8 @@ function parseUpstream(v: unknown): UpstreamConfig {
     timeoutMs,
     // One call must fit in the budget; a large timeoutMs raises the default budget with it.
     budgetMs: integer(o.budgetMs, 'upstream.budgetMs', Math.max(DEFAULT_UPSTREAM.budgetMs, timeoutMs), timeoutMs, 120000, ' (at least upstream.timeoutMs)'),
+    ...(o.showqrcode === undefined ? {} : { showqrcode: baseUrl(o.showqrcode, 'upstream.showqrcode') }),
+    ...(o.open === undefined ? {} : { open: baseUrl(o.open, 'upstream.open') }),
   };
 }
 
@@ -373,6 +390,18 @@ function parseCredentials(v: unknown): CredentialsConfig {
     leaseSeconds: integer(o.leaseSeconds, 'credentials.leaseSeconds', d.leaseSeconds, 1, 120),
     forceCooldownSeconds: integer(o.forceCooldownSeconds, 'credentials.forceCooldownSeconds', d.forceCooldownSeconds, 0, 3600),
   };
+}
+
+function parseOAuth(v: unknown, resolve: Resolve): OAuthConfig {
+  const o = optionalObject(v, 'oauth');
+  onlyKeys(o, 'oauth', ['redirects', 'callbackBase', 'secret']);
+  const oauth: OAuthConfig = { redirects: patterns(o.redirects, 'oauth.redirects', false) };
+  if (o.callbackBase !== undefined) oauth.callbackBase = baseUrl(o.callbackBase, 'oauth.callbackBase');
+  if (o.secret !== undefined) oauth.secret = secret(o.secret, 'oauth.secret', resolve, OAUTH_SECRET_MIN);
+  if (oauth.callbackBase !== undefined && oauth.secret === undefined) {
+    throw new ConfigError('oauth.secret', 'is required with oauth.callbackBase (it signs the login results)');
+  }
+  return oauth;
 }
 
 /** Every value at a secret field of `raw`, and WECRED_MASTER_KEY; shapes are parseConfig's to check. */
@@ -390,6 +419,7 @@ export function secretFields(raw: unknown, env: Env): SecretField[] {
         }
       });
     }
+    if (isObj(raw.oauth) && typeof raw.oauth.secret === 'string') fields.push({ field: 'oauth.secret', value: raw.oauth.secret });
   }
   const masterKey = envValue(env, MASTER_KEY);
   if (masterKey !== undefined) fields.push({ field: MASTER_KEY, value: masterKey });
@@ -408,15 +438,13 @@ export function parseConfig(raw: unknown, env: Env = process.env, resolved?: Res
   // A jsdkd file names appids `key`; its realms keep their (possibly short) md5 secrets.
   const jsdkd = Array.isArray(raw.apps) && raw.apps.some((a) => isObj(a) && has(a, 'key'));
   const fromCache = storeFromCache(raw.cache);
-  const oauth = optionalObject(raw.oauth, 'oauth');
-  onlyKeys(oauth, 'oauth', ['redirects']);
 
   const config: Config = {
     apps: parseApps(raw.apps, resolve),
     work: parseWork(raw.work, resolve),
     realms: parseRealms(raw.realms, resolve, jsdkd),
     cors: patterns(raw.cors, 'cors', true),
-    oauth: { redirects: patterns(oauth.redirects, 'oauth.redirects', false) },
+    oauth: parseOAuth(raw.oauth, resolve),
     store: raw.store === undefined ? (fromCache ?? DEFAULT_STORE) : storeUrl(raw.store, 'store'),
     upstream: parseUpstream(raw.upstream),
     credentials: parseCredentials(raw.credentials),

@@ -1,6 +1,7 @@
 /** The validated configuration (DESIGN §3.5). Every field is filled in: defaults are applied by the loader. */
 
-export type AppType = 'mp' | 'mina';
+/** mp: Official Account; mina: Mini Program; web: website app (网站应用, QR login only: no global access_token). */
+export type AppType = 'mp' | 'mina' | 'web';
 export type TokenMode = 'stable' | 'classic';
 
 export interface AppConfig {
@@ -11,6 +12,11 @@ export interface AppConfig {
   tokenMode: TokenMode;
   /** Server-URL token for message signature checks, when configured. */
   token?: string;
+  /**
+   * 安全模式 EncodingAESKey (43 letters or digits) for encrypted message pushes; needs `token`.
+   * A secret: references are resolved by the loader.
+   */
+  encodingAESKey?: string;
   /** Used when a request omits the appid and more than one app of the kind exists. */
   default: boolean;
 }
@@ -40,6 +46,33 @@ export interface UpstreamConfig {
   timeoutMs: number;
   /** Per request: all attempts and backoff of one credential fetch must fit in it. */
   budgetMs: number;
+  /**
+   * Base URL of the QR-code images handed to callers (`…/cgi-bin/showqrcode?ticket=`); absent =
+   * https://mp.weixin.qq.com. Not called by the server: it only goes into qrcode.create answers.
+   */
+  showqrcode?: string;
+  /**
+   * Base URL of the browser-facing authorize pages (`…/connect/oauth2/authorize`, `…/connect/qrconnect`);
+   * absent = https://open.weixin.qq.com. Not called by the server: it only goes into redirects.
+   */
+  open?: string;
+}
+
+/** OAuth web login (GET /oauth/:appid/authorize → WeChat → /oauth/:appid/callback → an allowed redirect). */
+export interface OAuthConfig {
+  /** Allowed redirect targets: patterns that must match the whole URL (anchored, case-insensitive). */
+  redirects: string[];
+  /**
+   * Public base URL of this deployment as browsers reach it (with any stage path), e.g.
+   * https://cred.example.com/release: the callback is `${callbackBase}/oauth/:appid/callback`.
+   * Its host must be the app's 网页授权域名. Absent: the /oauth routes are off.
+   */
+  callbackBase?: string;
+  /**
+   * Signs the login result handed to the redirect target (HS256) and our state; shared with the
+   * business servers that verify results. At least 32 characters; may be a secret reference.
+   */
+  secret?: string;
 }
 
 export interface CredentialsConfig {
@@ -55,7 +88,7 @@ export interface Config {
   realms: RealmConfig[];
   /** CORS origin patterns (anchored, case-insensitive); empty or '*' = any. */
   cors: string[];
-  oauth: { redirects: string[] };
+  oauth: OAuthConfig;
   /** Store URL: memory:, file:DIR, mysql://..., dynamodb://TABLE?..., redis://... */
   store: string;
   upstream: UpstreamConfig;

@@ -10,6 +10,7 @@ import type { CredentialSource } from './source';
 
 export { CredentialManager, type Clock, type Credential, type GetOptions } from './manager';
 export { CredentialError, type CredentialErrorCode } from './errors';
+export { withAccessToken } from './mp';
 export type { CallContext, CredentialSource } from './source';
 export type { TicketType } from '../wechat/mp';
 
@@ -48,7 +49,8 @@ export function createCredentials(deps: { config: Config; store: Store; clock: C
     token,
     ticket,
     all: () => [
-      ...config.apps.map(token),
+      // website apps (type 'web') have no global access_token: only user tokens from OAuth
+      ...config.apps.filter((a) => a.type !== 'web').map(token),
       ...config.apps.filter((a) => a.type === 'mp').flatMap((a) => [ticket(a, 'jsapi'), ticket(a, 'wx_card')]),
     ],
   };

@@ -4,7 +4,7 @@ import type { MpClient, TicketType } from '../wechat/mp';
 import { classifyUpstream, WechatError } from '../wechat/errors';
 import { CredentialError } from './errors';
 import type { CredentialManager } from './manager';
-import type { CredentialSource } from './source';
+import type { CallContext, CredentialSource } from './source';
 
 export function mpTokenSource(app: AppConfig, client: MpClient): CredentialSource {
   const stable = app.tokenMode === 'stable';
@@ -43,14 +43,28 @@ export function mpTicketSource(app: AppConfig, type: TicketType, token: Credenti
     quotaBlocksAll: () => true,
     async fetch({ timeoutMs, call, deadline }) {
       // The token is fetched inside this attempt's time: our lease on the ticket must not run out meanwhile.
-      const used = await manager.get(token, { call, deadline });
-      try {
-        return await client.ticket(used.value, type, timeoutMs());
-      } catch (err) {
-        if (classifyUpstream(err) !== 'token') throw err;
-        const replaced = await manager.get(token, { force: true, stale: used.value, call, deadline });
-        return client.ticket(replaced.value, type, timeoutMs());
-      }
+      return withAccessToken(manager, token, { call, deadline }, (accessToken) => client.ticket(accessToken, type, timeoutMs()));
     },
   };
+}
+
+/**
+ * `use` called with the app's access_token. When WeChat rejects that token (40001/40014/42001),
+ * the token is force-refreshed with stale = the rejected one (so concurrent reporters rotate it
+ * once) and `use` is called once more with the replacement. Other failures pass through.
+ */
+export async function withAccessToken<T>(
+  manager: CredentialManager,
+  token: CredentialSource,
+  opts: { call: CallContext; deadline?: number },
+  use: (accessToken: string) => Promise<T>,
+): Promise<T> {
+  const used = await manager.get(token, opts);
+  try {
+    return await use(used.value);
+  } catch (err) {
+    if (classifyUpstream(err) !== 'token') throw err;
+    const replaced = await manager.get(token, { ...opts, force: true, stale: used.value });
+    return use(replaced.value);
+  }
 }

@@ -3,6 +3,7 @@ import { ConfigError } from '../config/errors';
 import type { Config } from '../config/types';
 import { createCredentials, type Clock } from '../credentials';
 import { INTERFACES } from '../interfaces';
+import type { MessageHook } from '../interfaces/types';
 import { createLogger, type Logger } from '../log/logger';
 import { openStore } from '../store/open';
 import type { Store } from '../store/port';
@@ -15,6 +16,8 @@ export interface BootOptions {
   log?: Logger;
   /** An already-open store (tests); otherwise config.store is opened. */
   store?: Store;
+  /** Receives WeChat's message pushes (lib/gateway/routes/wechat-server.ts). */
+  onMessage?: MessageHook;
 }
 
 export async function bootApp(config: Config, opts: BootOptions = {}): Promise<App> {
@@ -24,7 +27,7 @@ export async function bootApp(config: Config, opts: BootOptions = {}): Promise<A
   const log = opts.log ?? createLogger();
   const store = opts.store ?? (await openStore(config.store));
   const credentials = createCredentials({ config, store, clock, log, mp: createMpClient(config.upstream.mp) });
-  return createApp({ config, credentials, store, clock, log });
+  return createApp({ config, credentials, store, clock, log, onMessage: opts.onMessage });
 }
 
 /** Every upstream attempt must fit inside the refresh lease, or a slow WeChat could never be refreshed from. */

@@ -30,14 +30,43 @@ describe('CORS', () => {
     expect(allows(['example\\.com'], 'http://8.8.8.8')).toBe(false);
   });
 
-  it('ignores a missing or malformed Origin', () => {
-    expect(createCors([])(undefined)).toEqual({});
-    expect(createCors([])('null')).toEqual({});
-    expect(createCors([])('https://example.com/path')).toEqual({});
+  it('ignores a missing or malformed Origin: no allow header, only Vary', () => {
+    expect(createCors([])(undefined)).toEqual({ vary: 'Origin' });
+    expect(createCors([])('null')).toEqual({ vary: 'Origin' });
+    expect(createCors([])('https://example.com/path')).toEqual({ vary: 'Origin' });
+    expect(createCors([])('https://example.com:443')).toEqual({ vary: 'Origin' });
+  });
+
+  it('Must show: under example\\.com refuses look-alikes, allows example.com and a 192.168.x.x origin', () => {
+    const cors = createCors(['example\\.com']);
+    for (const origin of ['https://example.com.evil.net', 'https://notexample.com', 'http://10.evil.net']) {
+      expect([origin, cors(origin)]).toEqual([origin, { vary: 'Origin' }]);
+    }
+    for (const origin of ['https://example.com', 'http://192.168.1.20:8080']) {
+      expect([origin, cors(origin)]).toEqual([
+        origin,
+        {
+          'access-control-allow-origin': origin,
+          'access-control-allow-methods': 'GET, POST, OPTIONS',
+          'access-control-allow-headers': 'content-type, x-wecred-realm, x-wecred-timestamp, x-wecred-nonce, x-wecred-signature',
+          'access-control-max-age': '600',
+          vary: 'Origin',
+        },
+      ]);
+    }
+  });
+
+  it('does not mistake hosts that only look like private IPs, nor normalised IP spellings', () => {
+    const p = ['example\\.com'];
+    for (const origin of ['http://10.evil.net', 'http://192.168.1.1.evil.net', 'http://127.1', 'http://0x7f.0.0.1', 'http://[::ffff:8.8.8.8]']) {
+      expect([origin, allows(p, origin)]).toEqual([origin, false]);
+    }
+    expect(allows(p, 'http://[::ffff:c0a8:101]')).toBe(true); // ::ffff:192.168.1.1, as a browser writes it
+    expect(allows(p, 'http://127.0.0.1:5173')).toBe(true);
   });
 
   it('knows the private ranges', () => {
-    for (const ip of ['10.1.2.3', '127.0.0.1', '172.16.0.1', '172.31.255.255', '192.168.0.1', '::1', 'fd12:3456::1']) expect(isPrivateIp(ip)).toBe(true);
-    for (const ip of ['172.32.0.1', '11.0.0.1', '8.8.8.8', 'example.com', '2001:db8::1']) expect(isPrivateIp(ip)).toBe(false);
+    for (const ip of ['10.1.2.3', '127.0.0.1', '172.16.0.1', '172.31.255.255', '192.168.0.1', '::1', 'fd12:3456::1', '::ffff:c0a8:1']) expect(isPrivateIp(ip)).toBe(true);
+    for (const ip of ['172.32.0.1', '11.0.0.1', '8.8.8.8', 'example.com', '2001:db8::1', '::ffff:808:808', '10.evil.net']) expect(isPrivateIp(ip)).toBe(false);
   });
 });

@@ -2,10 +2,20 @@
  * CORS for pages that fetch wx.config parameters (DESIGN §3.3). A pattern must match the
  * whole Origin or, for patterns written without a scheme as jsdkd's were ("example\\.com"),
  * the whole host. So `example\.com` admits https://example.com but never https://example.com.evil.net.
+ *
+ * An allowed origin gets the allow headers, including those a preflight (OPTIONS) needs:
+ * methods, the X-Wecred-* signing headers and content-type, and a max-age. A refused or
+ * missing Origin gets none. Every answer carries `Vary: Origin`, since what it would have
+ * carried depends on the Origin (a cache must not serve one origin's answer to another).
  */
 import { isIP } from 'node:net';
 
 export type CorsCheck = (origin: string | undefined) => Record<string, string>;
+
+export const ALLOW_METHODS = 'GET, POST, OPTIONS';
+export const ALLOW_HEADERS = 'content-type, x-wecred-realm, x-wecred-timestamp, x-wecred-nonce, x-wecred-signature';
+/** Seconds a browser may cache a preflight answer. */
+export const MAX_AGE = '600';
 
 export function createCors(patterns: string[]): CorsCheck {
   const anyOrigin = patterns.length === 0 || patterns.includes('*');
@@ -27,12 +37,12 @@ export function createCors(patterns: string[]): CorsCheck {
   };
 
   return (origin): Record<string, string> => {
-    if (!origin || !allowed(origin)) return {};
+    if (!origin || !allowed(origin)) return { vary: 'Origin' };
     return {
       'access-control-allow-origin': origin,
-      'access-control-allow-methods': 'GET, POST, OPTIONS',
-      'access-control-allow-headers': 'content-type, x-wecred-realm, x-wecred-timestamp, x-wecred-nonce, x-wecred-signature',
-      'access-control-max-age': '600',
+      'access-control-allow-methods': ALLOW_METHODS,
+      'access-control-allow-headers': ALLOW_HEADERS,
+      'access-control-max-age': MAX_AGE,
       vary: 'Origin',
     };
   };
@@ -47,6 +57,13 @@ export function isPrivateIp(host: string): boolean {
   }
   if (kind === 6) {
     const h = host.toLowerCase();
+    // IPv4-mapped (::ffff:a.b.c.d, which URL writes as ::ffff:XXXX:XXXX): judge the IPv4 address
+    const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(h);
+    if (mapped) {
+      const hi = parseInt(mapped[1]!, 16);
+      const lo = parseInt(mapped[2]!, 16);
+      return isPrivateIp(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`);
+    }
     return h === '::1' || /^f[cd][0-9a-f]{2}:/.test(h);
   }
   return false;

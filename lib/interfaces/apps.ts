@@ -3,6 +3,8 @@ import type { AppConfig, AppType, RealmConfig } from '../config/types';
 import { ApiError } from './errors';
 import type { Services } from './types';
 
+const KIND: Record<AppType, string> = { mp: 'an Official Account', mina: 'a Mini Program', web: 'a website app' };
+
 /**
  * The app named by `appid`, or, when omitted, the deployment's default app of the wanted
  * kind (or its only one). `types` limits the kinds that fit (tickets are for Official Accounts).
@@ -19,7 +21,7 @@ export function resolveApp(services: Services, realm: RealmConfig | null, appid:
     if (!app) throw new ApiError('bad_para', 'para.appid is required: this deployment has no single default app for it');
   }
   if (!types.includes(app.type)) {
-    throw new ApiError('bad_para', `${app.appid} is a ${app.type === 'mina' ? 'Mini Program' : 'Official Account'}; this interface needs ${types.map((t) => (t === 'mina' ? 'a Mini Program' : 'an Official Account')).join(' or ')}`);
+    throw new ApiError('bad_para', `${app.appid} is ${KIND[app.type]}; this interface needs ${types.map((t) => KIND[t]).join(' or ')}`);
   }
   if (realm && realm.apps.length > 0 && !realm.apps.includes(app.appid)) {
     throw new ApiError('app_not_allowed', `realm ${realm.key} may not use ${app.appid}`);

@@ -14,6 +14,7 @@ export const RETURN_CODES = {
   unknown_interface: [1010, 404],
   no_para: [1011, 400],
   unknown_app: [1012, 404],
+  bad_code: [40029, 400],
   unsigned: [7001, 401],
   bad_signature: [7002, 401],
   stale_timestamp: [7003, 401],

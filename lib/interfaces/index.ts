@@ -1,9 +1,12 @@
 /** The interface table: canonical names and aliases → handler. A new interface is one entry here. */
 import { status } from './admin';
 import { accessToken, jsapiConfig, ticket } from './mp';
+import { oauthAuthorizeUrl, oauthExchange } from './oauth';
+import { query } from './query';
+import { qrcodeCreate } from './qrcode';
 import type { InterfaceDef } from './types';
 
-export const INTERFACES: readonly InterfaceDef[] = [accessToken, ticket, jsapiConfig, status];
+export const INTERFACES: readonly InterfaceDef[] = [accessToken, ticket, jsapiConfig, status, query, qrcodeCreate, oauthAuthorizeUrl, oauthExchange];
 
 const byName = new Map<string, InterfaceDef>();
 for (const def of INTERFACES) for (const name of [def.name, ...(def.aliases ?? [])]) byName.set(name, def);

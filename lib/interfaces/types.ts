@@ -11,7 +11,16 @@ export interface Services {
   store: Store;
   clock: Clock;
   log: Logger;
+  /** Receives WeChat's message pushes (POST /wechat/:appid); unset: one log line per push. */
+  onMessage?: MessageHook;
 }
+
+/**
+ * A message push after its signature was checked and, in 安全模式, its decryption: `message`
+ * is the XML (or JSON, per the console's data format) WeChat sent, as text. Resolve quickly
+ * (WeChat waits 5 s); a rejection answers 500, so that WeChat retries the push.
+ */
+export type MessageHook = (appid: string, message: string) => Promise<void>;
 
 export interface InterfaceContext {
   /** The validated object of `para` (with `interface.appid` folded in as `appid`). */

@@ -1,7 +1,10 @@
 /** The route table (DESIGN §3.3); `POST /` (the envelope) is the app's own. */
 import { jsapiConfig, ping, verifyFile } from './basic';
+import { jsdkdQuery } from './jsdkd';
+import { oauthAuthorize, oauthCallback } from './oauth';
 import type { Route } from './types';
+import { wechatServer } from './wechat-server';
 
-export const ROUTES: readonly Route[] = [ping, verifyFile, jsapiConfig];
+export const ROUTES: readonly Route[] = [ping, verifyFile, jsapiConfig, jsdkdQuery, wechatServer, oauthAuthorize, oauthCallback];
 
 export type { Route, RouteContext } from './types';

@@ -1,0 +1,103 @@
+/**
+ * Compact HMAC-SHA256 signed, expiring tokens. Pure functions.
+ *
+ * The format is a JSON Web Token (RFC 7519) in JWS compact form with HS256, so that a business
+ * server verifies it with any JWT library (or ten lines of HMAC) and the shared secret:
+ *
+ *   token = base64url('{"alg":"HS256","typ":"JWT"}') "." base64url(JSON claims) "." base64url(HMAC-SHA256(secret, header "." claims))
+ *
+ * Verification accepts exactly that header algorithm (never "none", never another one), only
+ * canonical base64url, a signature compared in constant time, and requires a numeric `exp`
+ * (unix seconds) in the future. Also here: short MACs of identifiers for places that only take
+ * [A-Za-z0-9] (WeChat's OAuth state).
+ */
+import { createHmac } from 'node:crypto';
+import { safeEqual } from './realm';
+
+const HEADER = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
+const SEGMENT = /^[A-Za-z0-9_-]*$/;
+
+export type TokenClaims = Record<string, unknown>;
+
+export type TokenFailure =
+  /** Not three canonical base64url segments of JSON objects, or a claim of the wrong type. */
+  | 'malformed'
+  /** A header other than HS256, or `crit` extensions we do not understand. */
+  | 'unsupported'
+  | 'bad_signature'
+  /** Past `exp`, or no numeric `exp` at all (these tokens always expire). */
+  | 'expired'
+  /** Before `nbf`. */
+  | 'not_yet_valid';
+
+export type TokenCheck = { ok: true; claims: TokenClaims } | { ok: false; reason: TokenFailure };
+
+function base64url(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64url');
+}
+
+function mac(secret: string, data: string): Buffer {
+  return createHmac('sha256', secret).update(data, 'utf8').digest();
+}
+
+/** The compact HS256 token of `claims` (put `iat`/`exp` in them: see {@link verifyToken}). */
+export function signToken(secret: string, claims: TokenClaims): string {
+  if (secret === '') throw new TypeError('signToken: the secret must not be empty');
+  const signingInput = `${HEADER}.${base64url(JSON.stringify(claims))}`;
+  return `${signingInput}.${mac(secret, signingInput).toString('base64url')}`;
+}
+
+/** A JSON object out of a canonical base64url segment, or undefined. */
+function decodeSegment(segment: string): Record<string, unknown> | undefined {
+  if (segment === '' || !SEGMENT.test(segment)) return undefined;
+  const bytes = Buffer.from(segment, 'base64url');
+  // Canonical only: otherwise the unused bits of the last character could change unnoticed.
+  if (bytes.toString('base64url') !== segment) return undefined;
+  try {
+    const v: unknown = JSON.parse(bytes.toString('utf8'));
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Check `token` against `secret` at `now` (epoch ms): the signature first, then `exp` (required)
+ * and `nbf` (when present). Never throws for a bad token.
+ */
+export function verifyToken(secret: string, token: string, now: number): TokenCheck {
+  if (typeof token !== 'string' || token.length > 8192) return { ok: false, reason: 'malformed' };
+  const parts = token.split('.');
+  if (parts.length !== 3) return { ok: false, reason: 'malformed' };
+  const [headerPart, claimsPart, signaturePart] = parts as [string, string, string];
+  const header = decodeSegment(headerPart);
+  if (!header) return { ok: false, reason: 'malformed' };
+  if (header.alg !== 'HS256' || header.crit !== undefined || (header.typ !== undefined && header.typ !== 'JWT')) return { ok: false, reason: 'unsupported' };
+  if (!SEGMENT.test(signaturePart)) return { ok: false, reason: 'malformed' };
+  const expected = mac(secret, `${headerPart}.${claimsPart}`).toString('base64url');
+  if (!safeEqual(signaturePart, expected)) return { ok: false, reason: 'bad_signature' };
+
+  const claims = decodeSegment(claimsPart);
+  if (!claims) return { ok: false, reason: 'malformed' };
+  const { exp, nbf } = claims;
+  if (exp !== undefined && typeof exp !== 'number') return { ok: false, reason: 'malformed' };
+  if (nbf !== undefined && typeof nbf !== 'number') return { ok: false, reason: 'malformed' };
+  if (typeof exp !== 'number' || !(now < exp * 1000)) return { ok: false, reason: 'expired' };
+  if (typeof nbf === 'number' && now < nbf * 1000) return { ok: false, reason: 'not_yet_valid' };
+  return { ok: true, claims };
+}
+
+/**
+ * A MAC of `text` as `hexChars` hex characters (default 32 = 128 bits), keyed by `secret` and
+ * bound to `purpose` so that a tag made for one use never passes for another.
+ */
+export function macHex(secret: string, purpose: string, text: string, hexChars = 32): string {
+  if (secret === '') throw new TypeError('macHex: the secret must not be empty');
+  if (!Number.isInteger(hexChars) || hexChars < 16 || hexChars > 64) throw new RangeError('macHex: hexChars must be 16 to 64');
+  return mac(secret, `${purpose}\n${text}`).toString('hex').slice(0, hexChars);
+}
+
+/** Constant-time check of a {@link macHex} tag of exactly `hexChars` characters. */
+export function macHexMatches(secret: string, purpose: string, text: string, tag: string, hexChars = 32): boolean {
+  return safeEqual(tag, macHex(secret, purpose, text, hexChars));
+}

@@ -1,0 +1,73 @@
+/**
+ * jsdkd's query route (DESIGN §3.3): `GET /jsapi/:appid/query?key=token|ticket&realm&nonce&ts&sign`,
+ * and jsdkd's own spelling `GET /jsapi/query/:key?appid&realm&nonce&ts&sign`, answering
+ * `{key, value}`.
+ *
+ * Only realms with `legacyMd5` accept it. sign = md5 hex of `realm=…&nonce=…&ts=…` + "." +
+ * the realm secret (lib/crypto/jsdkd.ts), compared in constant time; ts is unix milliseconds
+ * within ±5 min; each nonce is accepted once per realm (kept in the store for the window, in
+ * the same namespace as the HMAC scheme's nonces). As in auth.ts the checks run cheapest first
+ * and the nonce is only spent once the signature and ts are good.
+ *
+ *   400 bad_para (1003)          key missing or not token|ticket; appid omitted without a default app
+ *   401 unsigned (7001)          realm, nonce, ts or sign missing, or a malformed nonce
+ *   401 bad_signature (7002)     wrong sign, unknown realm, or a realm without legacyMd5
+ *   401 stale_timestamp (7003)   ts not unix ms within ±5 min (a ts in seconds lands here)
+ *   401 replayed_nonce (7004)    nonce already used by this realm
+ *   403 app_not_allowed (7005)   app outside realm.apps
+ *   403 interface_not_allowed (7006)  realm.interfaces lacks access_token (key=token) / ticket (key=ticket)
+ *   404 unknown_app (1012)
+ */
+import type { RealmConfig } from '../../config/types';
+import { jsdkdSignature } from '../../crypto/jsdkd';
+import { safeEqual } from '../../crypto/realm';
+import { ApiError, type Services } from '../../interfaces';
+import { queryCredential, queryKey } from '../../interfaces/query';
+import { WINDOW_SECONDS } from '../auth';
+import { jsonResponse } from '../envelope';
+import type { Route } from './types';
+
+const WINDOW_MS = WINDOW_SECONDS * 1000;
+/** jsdkd put no bound on its nonces; any 1 to 64 visible ASCII characters. */
+const NONCE = /^[\x21-\x7e]{1,64}$/;
+
+export const jsdkdQuery: Route = {
+  label: 'jsdkd_query',
+  // ours: /jsapi/:appid/query (key in the query string); jsdkd's: /jsapi/query/:key (appid in the query string)
+  pattern: /^\/jsapi\/(?:query\/([^/]+)|([^/]+)\/query)$/,
+  methods: ['GET'],
+  async handle({ req, params, call, services }) {
+    const [jsdkdKey, pathAppid] = params;
+    const key = queryKey(jsdkdKey ?? req.query.key);
+    const appid = pathAppid ?? (req.query.appid || undefined);
+    const realm = await authenticateMd5(req.query, services);
+    call.caller = realm.key;
+    const res = jsonResponse(await queryCredential(services, realm, appid, key, call));
+    res.headers['cache-control'] = 'no-store'; // a credential in a GET answer: no shared cache may keep it
+    return res;
+  },
+};
+
+/** jsdkd's md5 query signature, for realms with legacyMd5. */
+export async function authenticateMd5(q: Record<string, string>, services: Services): Promise<RealmConfig> {
+  const { realm: key, nonce, ts, sign } = q;
+  if (!key || !nonce || !ts || !sign) {
+    throw new ApiError('unsigned', 'this query needs jsdkd\'s signature: realm, nonce, ts (unix ms) and sign = md5("realm=…&nonce=…&ts=…" + "." + realm secret)');
+  }
+  if (!NONCE.test(nonce)) throw new ApiError('unsigned', 'nonce must be 1 to 64 visible ASCII characters');
+  const realm = services.config.realms.find((r) => r.key === key && r.legacyMd5);
+  const expected = realm ? jsdkdSignature(realm.secret, { realm: key, nonce, ts }) : '';
+  if (!realm || !safeEqual(sign.toLowerCase(), expected)) {
+    throw new ApiError('bad_signature', 'the query signature does not match (or the realm does not accept jsdkd\'s md5 signature: legacyMd5)');
+  }
+  const now = services.clock();
+  const t = /^\d{1,16}$/.test(ts) ? Number(ts) : NaN;
+  if (!(Math.abs(now - t) <= WINDOW_MS)) {
+    throw new ApiError('stale_timestamp', `ts must be unix milliseconds within ${WINDOW_SECONDS} s of the server's clock (${now})`);
+  }
+  const fresh = await services.store.insertIfAbsent(`nonce:${realm.key}:${nonce}`, now + 2 * WINDOW_MS, now).catch(() => {
+    throw new ApiError('store_unavailable', 'the credential store is unavailable');
+  });
+  if (!fresh) throw new ApiError('replayed_nonce', 'this nonce was already used; sign every query with a new one');
+  return realm;
+}

@@ -1,0 +1,73 @@
+/**
+ * OAuth web login routes (DESIGN §3.3), browsers only:
+ *
+ *   GET /oauth/:appid/authorize?redirect=URL&scope=snsapi_base|snsapi_userinfo|snsapi_login&state=X
+ *       302 → WeChat's authorize page (qrconnect for website apps)
+ *   GET /oauth/:appid/callback?code=C&state=S   (WeChat sends the browser here)
+ *       302 → URL?wecred_result=<signed result>&state=X
+ *
+ * Every failure is answered here, with its status and never a Location: an HTML page for
+ * browsers (Accept: text/html), else the routes' JSON `{"error":{code,message,reason,errcode?}}`.
+ * A refused target is 400, a bad / used / expired state or code and a refusal by the user 400,
+ * WeChat unavailable 503, a configuration WeChat refuses 502, the routes unconfigured 404.
+ */
+import { oauthApp, oauthError, oauthFlow } from '../../interfaces/oauth';
+import type { HttpRequest, HttpResponse } from '../http';
+import type { Route, RouteContext } from './types';
+
+const NO_STORE = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' };
+
+function found(location: string): HttpResponse {
+  return { status: 302, headers: { location, ...NO_STORE }, body: '' };
+}
+
+async function answer(ctx: RouteContext, work: () => Promise<string>): Promise<HttpResponse> {
+  try {
+    return found(await work());
+  } catch (err) {
+    const { error, reason } = oauthError(err);
+    if (error.code === 'internal') ctx.services.log.log('error', 'route_crashed', { route: 'oauth', error: String(err) });
+    const body = { error: { ...error.toJSON(), ...(reason === undefined ? {} : { reason }) } };
+    if (wantsHtml(ctx.req)) return { status: error.httpStatus, headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'", ...NO_STORE }, body: errorPage(error.message, reason ?? error.code) };
+    return { status: error.httpStatus, headers: { 'content-type': 'application/json; charset=utf-8', ...NO_STORE }, body: JSON.stringify(body) };
+  }
+}
+
+function wantsHtml(req: HttpRequest): boolean {
+  return (req.headers.accept ?? '').includes('text/html');
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function errorPage(message: string, reason: string): string {
+  return `<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>微信登录失败</title></head>
+<body><h1>微信登录失败 / WeChat login failed</h1><p id="message">${escapeHtml(message)}</p><p id="reason"><code>${escapeHtml(reason)}</code></p></body></html>`;
+}
+
+/** A query value, undefined when absent. */
+const q = (req: HttpRequest, name: string) => req.query[name];
+
+export const oauthAuthorize: Route = {
+  label: 'oauth_authorize',
+  pattern: /^\/oauth\/([^/]+)\/authorize$/,
+  methods: ['GET'],
+  handle: (ctx) =>
+    answer(ctx, async () => {
+      const app = oauthApp(ctx.services, null, ctx.params[0]!);
+      return oauthFlow(ctx.services).begin(app, { redirect: q(ctx.req, 'redirect'), scope: q(ctx.req, 'scope') || undefined, state: q(ctx.req, 'state') || undefined });
+    }),
+};
+
+export const oauthCallback: Route = {
+  label: 'oauth_callback',
+  pattern: /^\/oauth\/([^/]+)\/callback$/,
+  methods: ['GET'],
+  handle: (ctx) =>
+    answer(ctx, async () => {
+      const app = oauthApp(ctx.services, null, ctx.params[0]!);
+      return oauthFlow(ctx.services).finish(app, { code: q(ctx.req, 'code'), state: q(ctx.req, 'state') }, ctx.call);
+    }),
+};

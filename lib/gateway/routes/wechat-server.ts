@@ -1,0 +1,126 @@
+/**
+ * WeChat's server URL (DESIGN §3.3, reference §1.6, §1.7): `GET|POST /wechat/:appid`.
+ *
+ * - GET `?signature&timestamp&nonce&echostr`: the console's URL check, always plaintext for
+ *   Official Accounts and Mini Programs, even in 安全模式 (§1.6). A valid signature gets
+ *   `echostr` back verbatim as text/plain.
+ * - POST `?signature&timestamp&nonce` (明文模式): the signature is checked, the body handed to
+ *   the message hook as is. POST `…&encrypt_type=aes&msg_signature` (安全模式 / 兼容模式):
+ *   msg_signature is checked over the body's Encrypt value, which is decrypted with the app's
+ *   encodingAESKey (its trailing appid must be this app) and handed to the hook. Either way
+ *   the answer is `success`, text/plain.
+ *
+ * Statuses: 401 missing (unsigned) or wrong (bad_signature) signature; 400 an unknown
+ * encrypt_type, a body without one Encrypt value or one that does not decrypt (bad_para);
+ * 404 an unknown appid (unknown_app) or an app without `token` (or, for aes pushes, without
+ * `encodingAESKey`) configured (not_found: the URL is not set up on our side, which is what a
+ * 404 says; 409 would suggest a state the caller could resolve). A failing hook gives 500 so
+ * that WeChat retries. No timestamp window: WeChat's docs demand none, and it retries a push
+ * with the same timestamp and nonce.
+ */
+import type { AppConfig } from '../../config/types';
+import { decrypt, MessageCryptoError, verifyMsgSignature } from '../../crypto/message';
+import { verifyServerSignature } from '../../crypto/server';
+import { ApiError, resolveApp } from '../../interfaces';
+import type { MessageHook, Services } from '../../interfaces/types';
+import type { HttpRequest, HttpResponse } from '../http';
+import type { Route } from './types';
+
+export const wechatServer: Route = {
+  label: 'wechat_server',
+  pattern: /^\/wechat\/([^/]+)$/,
+  methods: ['GET', 'POST'],
+  async handle({ req, params, services }) {
+    // appids are plain [0-9A-Za-z]: no percent-decoding needed, and a malformed escape is just an unknown app
+    const app = resolveApp(services, null, params[0]!, ['mp', 'mina']);
+    const token = app.token;
+    if (token === undefined) throw new ApiError('not_found', `${app.appid} has no server-URL token configured (apps[].token)`);
+    return req.method === 'POST' ? receive(req, app, token, services) : verifyUrl(req, token);
+  },
+};
+
+function text(body: string): HttpResponse {
+  return { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body };
+}
+
+/** The named query values, or 401 when one is missing or empty. */
+function signed<K extends string>(req: HttpRequest, names: readonly K[]): Record<K, string> {
+  const out = {} as Record<K, string>;
+  for (const name of names) {
+    const v = req.query[name];
+    if (v === undefined || v === '') throw new ApiError('unsigned', `the ${names.join(', ')} query parameters are required`);
+    out[name] = v;
+  }
+  return out;
+}
+
+function verifyUrl(req: HttpRequest, token: string): HttpResponse {
+  const q = signed(req, ['signature', 'timestamp', 'nonce']);
+  if (!verifyServerSignature(token, q.timestamp, q.nonce, q.signature)) throw new ApiError('bad_signature', 'the signature does not match the app\'s token');
+  const echostr = req.query.echostr;
+  if (echostr === undefined || echostr === '') throw new ApiError('bad_para', 'echostr is required');
+  return text(echostr);
+}
+
+async function receive(req: HttpRequest, app: AppConfig, token: string, services: Services): Promise<HttpResponse> {
+  const mode = req.query.encrypt_type ?? '';
+  let message: string;
+  if (mode === '' || mode === 'raw') {
+    const q = signed(req, ['signature', 'timestamp', 'nonce']);
+    if (!verifyServerSignature(token, q.timestamp, q.nonce, q.signature)) throw new ApiError('bad_signature', 'the signature does not match the app\'s token');
+    if (req.body.trim() === '') throw new ApiError('bad_para', 'the message body is empty');
+    message = req.body;
+  } else if (mode === 'aes') {
+    const key = app.encodingAESKey;
+    if (key === undefined) throw new ApiError('not_found', `${app.appid} has no encodingAESKey configured (apps[].encodingAESKey) for encrypted messages`);
+    const q = signed(req, ['msg_signature', 'timestamp', 'nonce']);
+    const encrypted = encryptedValue(req.body);
+    if (!verifyMsgSignature(token, q.timestamp, q.nonce, encrypted, q.msg_signature)) throw new ApiError('bad_signature', 'the msg_signature does not match the app\'s token and message');
+    try {
+      message = decrypt(key, encrypted, app.appid);
+    } catch (err) {
+      if (err instanceof MessageCryptoError) throw new ApiError('bad_para', `the message cannot be decrypted: ${err.message}`);
+      throw err;
+    }
+  } else {
+    throw new ApiError('bad_para', 'encrypt_type must be aes or absent');
+  }
+  await (services.onMessage ?? logOnly(services))(app.appid, message);
+  return text('success');
+}
+
+/** The default hook: one line saying a push arrived, without its content. */
+function logOnly(services: Services): MessageHook {
+  return async (appid, message) => services.log.log('info', 'wechat_message', { appid, bytes: Buffer.byteLength(message) });
+}
+
+/** `<Encrypt><![CDATA[…]]></Encrypt>` (or without CDATA), one and only one. */
+const XML_ENCRYPT = /<Encrypt>\s*(?:<!\[CDATA\[([^\]<>]*)\]\]>|([^<>]*))\s*<\/Encrypt>/g;
+
+/**
+ * The Encrypt value of a pushed body: XML `<xml>…<Encrypt><![CDATA[…]]></Encrypt>…</xml>` or
+ * the JSON variant `{"Encrypt": "…"}`. A pattern, not an XML parser: nothing is expanded or
+ * resolved, and a body with zero or several Encrypt elements is refused (400). What is
+ * extracted is checked by msg_signature and then strictly as base64 by decrypt.
+ */
+export function encryptedValue(body: string): string {
+  const trimmed = body.trim();
+  if (trimmed.startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch {
+      throw new ApiError('bad_para', 'the message body is not valid JSON');
+    }
+    const value = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>).Encrypt : undefined;
+    if (typeof value !== 'string' || value === '') throw new ApiError('bad_para', 'the message body has no Encrypt value');
+    return value;
+  }
+  const found = [...trimmed.matchAll(XML_ENCRYPT)];
+  const opened = trimmed.split('<Encrypt>').length - 1;
+  const match = found[0];
+  if (found.length !== 1 || opened !== 1 || match === undefined) throw new ApiError('bad_para', 'the message body must hold exactly one <Encrypt> element');
+  const value = match[1] ?? match[2] ?? '';
+  if (value === '') throw new ApiError('bad_para', 'the message body has an empty <Encrypt> element');
+  return value;
+}

@@ -1,0 +1,85 @@
+/**
+ * OAuth web login for business servers and browsers (DESIGN §3.2–3.4): the envelope interfaces
+ * `oauth.authorize_url` (public) and `oauth.exchange` (realm), and what the /oauth routes use.
+ * The flow itself is lib/sessions/oauth.ts.
+ */
+import type { AppConfig, RealmConfig } from '../config/types';
+import { allowedRedirect, authorizeUrl, createOAuthFlow, OAuthError, scopeFor, WECHAT_STATE, type OAuthFailure, type OAuthFlow } from '../sessions/oauth';
+import { resolveApp } from './apps';
+import { ApiError, toApiError, type ErrorName } from './errors';
+import { optionalString, requiredString } from './para';
+import type { InterfaceDef, Services } from './types';
+
+const flows = new WeakMap<Services, OAuthFlow>();
+
+/** The OAuth flow over this deployment's config, store and clock (one per Services). */
+export function oauthFlow(services: Services): OAuthFlow {
+  let flow = flows.get(services);
+  if (!flow) {
+    flow = createOAuthFlow({ config: services.config, store: services.store, clock: services.clock });
+    flows.set(services, flow);
+  }
+  return flow;
+}
+
+/** The app `appid` names (or the single / default one) if it can do web authorization: an Official Account or a website app. */
+export function oauthApp(services: Services, realm: RealmConfig | null, appid: string | undefined): AppConfig {
+  return resolveApp(services, realm, appid, ['mp', 'web']);
+}
+
+const ERROR_OF: Record<OAuthFailure, ErrorName> = {
+  not_configured: 'not_found',
+  bad_request: 'bad_para',
+  redirect_not_allowed: 'bad_para',
+  bad_state: 'bad_para',
+  state_expired: 'bad_para',
+  state_used: 'bad_para',
+  refused: 'bad_para',
+  code_invalid: 'bad_code',
+  code_used: 'bad_code',
+  code_expired: 'bad_code',
+  upstream_unavailable: 'upstream_unavailable',
+  upstream_config: 'config_fault',
+  upstream_error: 'upstream_error',
+  store_unavailable: 'store_unavailable',
+};
+
+/** Any failure of the flow as an ApiError, with the flow's reason when there is one. */
+export function oauthError(err: unknown): { error: ApiError; reason?: OAuthFailure } {
+  if (err instanceof OAuthError) return { error: new ApiError(ERROR_OF[err.reason], err.message, err.errcode), reason: err.reason };
+  return { error: toApiError(err) };
+}
+
+async function run<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw oauthError(err).error;
+  }
+}
+
+export const oauthAuthorizeUrl: InterfaceDef = {
+  name: 'oauth.authorize_url',
+  access: 'public',
+  async handle({ para, realm, services }) {
+    const app = oauthApp(services, realm, optionalString(para, 'appid', 64));
+    const redirectUri = requiredString(para, 'redirect_uri', 2048);
+    const target = allowedRedirect(services.config.oauth.redirects, redirectUri);
+    if (target === null) throw new ApiError('bad_para', 'para.redirect_uri is not an allowed redirect target (config oauth.redirects)');
+    const scope = await run(async () => scopeFor(app, optionalString(para, 'scope', 32)));
+    const state = optionalString(para, 'state', 128);
+    if (state !== undefined && !WECHAT_STATE.test(state)) throw new ApiError('bad_para', 'para.state must be 1 to 128 characters of a-zA-Z0-9 (WeChat\'s rule)');
+    return { appid: app.appid, scope, url: authorizeUrl(services.config, app, target, scope, state) };
+  },
+};
+
+export const oauthExchange: InterfaceDef = {
+  name: 'oauth.exchange',
+  access: 'realm',
+  async handle({ para, realm, call, services }) {
+    const app = oauthApp(services, realm, optionalString(para, 'appid', 64));
+    const code = requiredString(para, 'code', 512);
+    const login = await run(() => oauthFlow(services).exchange(app, code, call));
+    return { ...login };
+  },
+};

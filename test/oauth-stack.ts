@@ -1,0 +1,48 @@
+/** A stack set up for OAuth web login (test/oauth.test.ts, test/browser.test.ts). */
+import { createServer } from 'node:net';
+import { ADMIN, MP, MP2, REALM, startStack, type Stack } from './stack';
+
+export const WEB = { appid: 'wx3333333333333333', secret: 'web-secret-3333' };
+export const MINA = { appid: 'wx4444444444444444', secret: 'mina-secret-4444' };
+export const OAUTH_SECRET = 'oauth-result-secret-0123456789abcdef';
+/** A realm allowed to exchange codes. */
+export const EXCHANGER = { key: 'login', secret: 'login-realm-secret-0123456789' };
+
+/** A port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * MP (Official Account, default), MP2, WEB (website app) and MINA; redirects allowed to
+ * https://app.example.com/… and to http://127.0.0.1:<any port>/landing…; callbackBase = the
+ * stack's own URL. `oauth` replaces the oauth section.
+ */
+export async function startOAuthStack(opts: { oauth?: Record<string, unknown> } = {}): Promise<Stack> {
+  const port = await freePort();
+  return startStack({
+    port,
+    config: {
+      apps: [
+        { ...MP, type: 'mp', default: true },
+        { ...MP2, type: 'mp', tokenMode: 'classic' },
+        { ...WEB, type: 'web' },
+        { ...MINA, type: 'mina' },
+      ],
+      realms: [
+        { ...REALM, apps: [MP.appid, MP2.appid], interfaces: ['access_token', 'ticket'] },
+        { ...EXCHANGER, apps: [MP.appid, WEB.appid], interfaces: ['oauth.exchange'] },
+        { ...ADMIN, admin: true },
+      ],
+      oauth: opts.oauth ?? {
+        redirects: ['https://app\\.example\\.com/.*', 'http://127\\.0\\.0\\.1:\\d+/landing(\\?.*)?'],
+        callbackBase: `http://127.0.0.1:${port}`,
+        secret: OAUTH_SECRET,
+      },
+    },
+  });
+}
