@@ -176,13 +176,15 @@ function valueOf(raw: string): string {
 // ---------------------------------------------------------------------------------------------
 // Values that may also come from the environment (`path` is then the variable's name).
 
-export function storeUrl(v: unknown, path: string): string {
-  const s = nonEmptyString(v, path);
+/** A store URL, or a secret reference to one (it may carry a password). */
+export function storeUrl(v: unknown, path: string, resolve?: Resolve): string {
+  const raw = nonEmptyString(v, path);
+  const s = resolve ? resolve(raw, path) : raw;
   const prefix = STORE_PREFIXES.find((p) => s.startsWith(p));
   if (prefix === undefined) {
-    throw new ConfigError(path, `must start with ${STORE_PREFIXES.slice(0, -1).join(', ')} or ${STORE_PREFIXES.at(-1)}`);
+    throw new ConfigError(path, `must start with ${STORE_PREFIXES.slice(0, -1).join(', ')} or ${STORE_PREFIXES.at(-1)}${valueOf(raw)}`);
   }
-  if (prefix !== 'memory:' && s.length === prefix.length) throw new ConfigError(path, `needs a location after "${prefix}"`);
+  if (prefix !== 'memory:' && s.length === prefix.length) throw new ConfigError(path, `needs a location after "${prefix}"${valueOf(raw)}`);
   return s;
 }
 
@@ -236,10 +238,10 @@ function masterKey(env: Env, resolve: Resolve): Buffer | undefined {
  * Environment overrides, applied after the file: WECRED_STORE, WECHAT_API_BASE, WECOM_API_BASE,
  * WECHAT_OPEN_BASE, WECRED_BASE_PATH, WECRED_TRUST_GATEWAY. `upstream: false` keeps the upstream URLs (demo mode).
  */
-export function applyEnvOverrides(config: Config, env: Env, opts: { upstream?: boolean } = {}): Config {
+export function applyEnvOverrides(config: Config, env: Env, opts: { upstream?: boolean; resolve?: Resolve } = {}): Config {
   const out: Config = { ...config, upstream: { ...config.upstream } };
   const store = envValue(env, 'WECRED_STORE');
-  if (store !== undefined) out.store = storeUrl(store, 'WECRED_STORE');
+  if (store !== undefined) out.store = storeUrl(store, 'WECRED_STORE', opts.resolve ?? ((value, path) => resolveSecret(value, path, env)));
   if (opts.upstream !== false) {
     const mp = envValue(env, 'WECHAT_API_BASE');
     if (mp !== undefined) out.upstream.mp = baseUrl(mp, 'WECHAT_API_BASE');
@@ -420,9 +422,12 @@ export function secretFields(raw: unknown, env: Env): SecretField[] {
       });
     }
     if (isObj(raw.oauth) && typeof raw.oauth.secret === 'string') fields.push({ field: 'oauth.secret', value: raw.oauth.secret });
+    if (typeof raw.store === 'string') fields.push({ field: 'store', value: raw.store });
   }
-  const masterKey = envValue(env, MASTER_KEY);
-  if (masterKey !== undefined) fields.push({ field: MASTER_KEY, value: masterKey });
+  for (const name of [MASTER_KEY, 'WECRED_STORE']) {
+    const value = envValue(env, name);
+    if (value !== undefined) fields.push({ field: name, value });
+  }
   return fields;
 }
 
@@ -445,7 +450,7 @@ export function parseConfig(raw: unknown, env: Env = process.env, resolved?: Res
     realms: parseRealms(raw.realms, resolve, jsdkd),
     cors: patterns(raw.cors, 'cors', true),
     oauth: parseOAuth(raw.oauth, resolve),
-    store: raw.store === undefined ? (fromCache ?? DEFAULT_STORE) : storeUrl(raw.store, 'store'),
+    store: raw.store === undefined ? (fromCache ?? DEFAULT_STORE) : storeUrl(raw.store, 'store', resolve),
     upstream: parseUpstream(raw.upstream),
     credentials: parseCredentials(raw.credentials),
     trustGateway: bool(raw.trustGateway, 'trustGateway', false),
@@ -453,7 +458,7 @@ export function parseConfig(raw: unknown, env: Env = process.env, resolved?: Res
     maxBodyBytes: integer(raw.maxBodyBytes, 'maxBodyBytes', DEFAULT_MAX_BODY_BYTES, 1024, 10485760),
     demo: false,
   };
-  const out = applyEnvOverrides(config, env);
+  const out = applyEnvOverrides(config, env, { resolve });
   const key = masterKey(env, resolve);
   if (key !== undefined) out.masterKey = key;
   return out;

@@ -66,8 +66,9 @@ const VALUES = {
   work: 'AWS-WORK-SECRET-VALUE',
   json: { wx1: 'AWS-JSON-VALUE-ONE', wx2: 'AWS-JSON-VALUE-TWO', n: 5 },
 };
+const STORE_URL = 'mysql://wecred:STORE-PASSWORD-0123@10.0.0.12:3306/wecred';
 /** Nothing here may ever appear in an error message. */
-const NEVER_SHOWN = [TC.secretKey, AWS.secretAccessKey, VALUES.app, VALUES.realm, VALUES.realmV2, VALUES.work, VALUES.json.wx1, VALUES.json.wx2, MASTER.toString('base64'), 'SHORT-MASTER'];
+const NEVER_SHOWN = ['STORE-PASSWORD-0123', TC.secretKey, AWS.secretAccessKey, VALUES.app, VALUES.realm, VALUES.realmV2, VALUES.work, VALUES.json.wx1, VALUES.json.wx2, MASTER.toString('base64'), 'SHORT-MASTER'];
 
 let tc: TencentCloudSim;
 let aws: AwsSecretsSim;
@@ -81,6 +82,7 @@ beforeAll(async () => {
   tc.putSecret('wecred-master', MASTER.toString('hex'));
   tc.putSecret('short-master', 'SHORT-MASTER');
   tc.putSecret('binary', Buffer.from([1, 2, 3]));
+  tc.putSecret('wecred-store', STORE_URL);
   aws = await AwsSecretsSim.start(AWS);
   workArn = aws.putSecret('wecred/work', VALUES.work);
   aws.putSecret('wecred/json', JSON.stringify(VALUES.json));
@@ -148,6 +150,13 @@ describe('loadConfig with ssm: and secretsmanager: references', () => {
     expect(c.apps[0]?.token).toBe(VALUES.json.wx1);
     expect(c.work[0]?.secret).toBe(VALUES.work);
     expect(c.realms.map((r) => r.secret)).toEqual([VALUES.realm, VALUES.realmV2]);
+  });
+
+  it('resolves the store URL, which carries the database password, from the config or WECRED_STORE', async () => {
+    expect((await load({ apps: [app('x')], store: 'ssm:wecred-store' })).store).toBe(STORE_URL);
+    expect((await load({ apps: [app('x')] }, { WECRED_STORE: 'ssm:wecred-store' })).store).toBe(STORE_URL);
+    expect((await load({ apps: [app('x')] }, { WECRED_STORE: 'env:DB_URL', DB_URL: STORE_URL })).store).toBe(STORE_URL);
+    await expectLoadError({ apps: [app('x')], store: 'ssm:wecred-app' }, 'config: store: must start with memory:, file:, mysql://, dynamodb:// or redis:// (the value of ssm:wecred-app)');
   });
 
   it('takes an AWS secret by ARN', async () => {
