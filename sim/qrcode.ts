@@ -4,7 +4,8 @@
  *
  * - create checks the access_token like getticket (41001 / 40001 / 42001), wants POST (43002)
  *   and JSON (47001), counts a daily quota (45009), then checks the body: action_name one of the
- *   four, action_info.scene with scene_id (temporary: 32-bit non-zero, 1..4294967295; permanent:
+ *   four, action_info.scene with scene_id (temporary: 32-bit non-zero, 1..2147483647, the bound
+ *   valid whether WeChat reads it signed or unsigned; permanent:
  *   1..100000) or scene_str (1..64 characters) as the action needs, expire_seconds 1..2592000
  *   (default 60) → otherwise 40053 "invalid action info".
  * - Permanent codes: the same scene gives the same ticket; at most `permanentLimit` distinct
@@ -41,7 +42,7 @@ export interface QrcodeRecord {
 
 export const MAX_EXPIRE_SECONDS = 2_592_000;
 export const DEFAULT_EXPIRE_SECONDS = 60;
-export const MAX_TEMPORARY_SCENE_ID = 4_294_967_295;
+export const MAX_TEMPORARY_SCENE_ID = 2_147_483_647;
 export const MAX_PERMANENT_SCENE_ID = 100_000;
 export const MAX_SCENE_STR = 64;
 /** What showqrcode says in Cache-control. */

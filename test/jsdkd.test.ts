@@ -183,12 +183,13 @@ describe("jsdkd's query: GET /jsapi/:appid/query", () => {
 });
 
 describe('envelope interface query (HMAC realm)', () => {
-  it('answers {key, value} within the realm scope and refuses outside it', async () => {
+  it("answers {key, value} within the realm scope and refuses outside it: the key's interface is the scope, as for GET", async () => {
     const HMAC_ALL = { key: 'all', secret: 'all-realm-secret-0123456789' };
     const HMAC_Q = { key: 'q', secret: 'q-realm-secret-0123456789ab' };
+    const QUERY_ONLY = { key: 'query-only', secret: 'query-only-realm-secret-0123' };
     stack = await startStack({
       config: {
-        realms: [...REALMS, { ...HMAC_ALL }, { ...HMAC_Q, apps: [MP.appid], interfaces: ['query', 'access_token'] }],
+        realms: [...REALMS, { ...HMAC_ALL }, { ...HMAC_Q, apps: [MP.appid], interfaces: ['access_token'] }, { ...QUERY_ONLY, interfaces: ['query'] }],
       },
     });
     const token = await stack.envelope('query', { appid: MP.appid, key: 'token' }, HMAC_ALL);
@@ -197,16 +198,22 @@ describe('envelope interface query (HMAC realm)', () => {
     const ticket = await stack.envelope('query', { appid: MP2.appid, key: 'ticket' }, HMAC_ALL);
     expect(ticket.json).toMatchObject({ returnCode: 0, returnData: { key: 'ticket' } });
     expect(Object.keys(ticket.json.returnData).sort()).toEqual(['key', 'value']);
-    // appid omitted: the default app (MP)
+    // appid omitted: the default app (MP); HMAC_Q lists access_token, not query
     expect((await stack.envelope('query', { key: 'token' }, HMAC_Q)).json.returnData.value).toBe(token.json.returnData.value);
+    // REALM lists access_token and ticket: both keys, as its GET query would get
+    for (const key of ['token', 'ticket']) {
+      expect((await stack.envelope('query', { appid: MP2.appid, key }, REALM)).json).toMatchObject({ returnCode: 0, returnData: { key } });
+    }
 
     const cases: [string, unknown, { key: string; secret: string } | null, number][] = [
       ['unsigned', { appid: MP.appid, key: 'token' }, null, 7001],
       ['app outside the realm', { appid: MP2.appid, key: 'token' }, HMAC_Q, 7005],
       ['ticket outside the realm', { appid: MP.appid, key: 'ticket' }, HMAC_Q, 7006],
-      ['query not among the realm interfaces', { appid: MP.appid, key: 'token' }, REALM, 7006],
+      ['token for a realm listing only query', { appid: MP.appid, key: 'token' }, QUERY_ONLY, 7006],
+      ['ticket for a realm listing only query', { appid: MP.appid, key: 'ticket' }, QUERY_ONLY, 7006],
       ['no key', { appid: MP.appid }, HMAC_ALL, 1003],
       ['bad key', { appid: MP.appid, key: 'secret' }, HMAC_ALL, 1003],
+      ['bad key, before the scope check', { appid: MP.appid, key: 'secret' }, QUERY_ONLY, 1003],
       ['unknown app', { appid: 'wx0000000000000000', key: 'token' }, HMAC_ALL, 1012],
     ];
     for (const [what, para, realm, code] of cases) {

@@ -57,10 +57,10 @@ describe('qrcode.create: temporary codes', () => {
     expect(s.sim.qrcode(d.ticket)).toMatchObject({ appid: MP.appid, action: 'QR_SCENE', scene: 123, url: d.url });
     expect(s.sim.calls('qrcode_create', MP.appid)).toBe(1);
 
-    // The widest 32-bit scene_id and the longest lifetime are accepted.
-    const edge = await created(s, { appid: MP2.appid, scene: 4294967295, expire_seconds: 2592000 });
+    // The widest scene_id (2^31-1, valid signed or unsigned) and the longest lifetime are accepted.
+    const edge = await created(s, { appid: MP2.appid, scene: 2147483647, expire_seconds: 2592000 });
     expect(edge).toMatchObject({ appid: MP2.appid, expire_seconds: 2592000 });
-    expect(s.sim.qrcode(edge.ticket)).toMatchObject({ appid: MP2.appid, action: 'QR_SCENE', scene: 4294967295 });
+    expect(s.sim.qrcode(edge.ticket)).toMatchObject({ appid: MP2.appid, action: 'QR_SCENE', scene: 2147483647 });
   });
 
   it('a string scene is a QR_STR_SCENE with scene_str; a numeric string stays a string', async () => {
@@ -158,7 +158,7 @@ describe('qrcode.create: bounds are enforced before WeChat is called', () => {
     ['null scene', { scene: null }, 'para.scene'],
     ['scene_id 0', { scene: 0 }, 'para.scene'],
     ['negative scene_id', { scene: -5 }, 'para.scene'],
-    ['scene_id above 32 bits', { scene: 4294967296 }, 'para.scene'],
+    ['scene_id above 2^31-1', { scene: 2147483648 }, 'para.scene'],
     ['fractional scene_id', { scene: 1.5 }, 'para.scene'],
     ['boolean scene', { scene: true }, 'para.scene'],
     ['object scene', { scene: { scene_id: 1 } }, 'para.scene'],

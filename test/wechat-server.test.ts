@@ -160,6 +160,21 @@ describe('POST /wechat/:appid, 安全模式 (§1.7)', () => {
   });
 });
 
+describe('POST /wechat/:appid, 兼容模式 (§1.7)', () => {
+  it("decrypts the Encrypt beside the plaintext fields, though the follower's text holds <Encrypt> in its CDATA", async () => {
+    const [timestamp, nonce] = ['1714112445', '415670741'];
+    const message =
+      '<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName><FromUserName><![CDATA[o9AgO5Kd5ggOC-bXrbNODIiE3bGY]]></FromUserName>' +
+      '<CreateTime>1714112445</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[<Encrypt>x</Encrypt>]]></Content><MsgId>1</MsgId></xml>';
+    const encrypted = encrypt(A.key, A.appid, message);
+    // 兼容模式: the plaintext fields as in 明文模式, and Encrypt as the last child of <xml>
+    const body = message.replace('</xml>', `<Encrypt><![CDATA[${encrypted}]]></Encrypt></xml>`);
+    const q = `signature=${serverSignature(A.token, timestamp, nonce)}&timestamp=${timestamp}&nonce=${nonce}&openid=o9AgO5Kd5ggOC-bXrbNODIiE3bGY&encrypt_type=aes&msg_signature=${msgSignature(A.token, timestamp, nonce, encrypted)}`;
+    expect(await send('POST', `/wechat/${A.appid}?${q}`, body)).toMatchObject({ status: 200, text: 'success' });
+    expect(received).toEqual([[A.appid, message]]);
+  });
+});
+
 describe('POST /wechat/:appid, 明文模式 (§1.6)', () => {
   const xml = '<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName><FromUserName><![CDATA[o9AgO5Kd5ggOC-bXrbNODIiE3bGY]]></FromUserName><CreateTime>1714037059</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[你好]]></Content><MsgId>1</MsgId></xml>';
 

@@ -11,7 +11,8 @@
  * for WeCom. Errors carry a reason, never the key, the ciphertext or the plaintext.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { sameSignature, sortedSha1 } from './server';
+import { safeEqual } from './realm';
+import { sortedSha1 } from './server';
 
 /** 43 characters of [a-zA-Z0-9], as the consoles hand it out. */
 export const ENCODING_AES_KEY = /^[A-Za-z0-9]{43}$/;
@@ -57,9 +58,9 @@ export function msgSignature(token: string, timestamp: string, nonce: string, en
   return sortedSha1([token, timestamp, nonce, encrypt]);
 }
 
-/** Checks a `msg_signature` in constant time. */
+/** Checks a `msg_signature` in constant time, in either hex case (as verifyServerSignature). */
 export function verifyMsgSignature(token: string, timestamp: string, nonce: string, encrypt: string, signature: string): boolean {
-  return sameSignature(msgSignature(token, timestamp, nonce, encrypt), signature);
+  return safeEqual(msgSignature(token, timestamp, nonce, encrypt), signature.toLowerCase());
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Server-URL verification and plaintext push signature (reference §1.6). Pure functions.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { safeEqual } from './realm';
 
 /** sha1 (lowercase hex) of the values sorted as plain strings and concatenated. */
 export function sortedSha1(values: readonly string[]): string {
@@ -14,16 +15,9 @@ export function serverSignature(token: string, timestamp: string, nonce: string)
 }
 
 /**
- * Whether `given` is the hex sha1 `expected`, compared in constant time. Upper-case hex is
- * accepted (WeChat sends lower case; the signature's value, not its spelling, is what counts).
+ * Checks a GET verification or plaintext push: `signature` over [token, timestamp, nonce], in
+ * constant time. Upper-case hex passes too: WeChat sends lower case, but the value counts, not its spelling.
  */
-export function sameSignature(expected: string, given: string): boolean {
-  const a = Buffer.from(expected, 'utf8');
-  const b = Buffer.from(given.toLowerCase(), 'utf8');
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/** Checks a GET verification or plaintext push: `signature` over [token, timestamp, nonce]. */
 export function verifyServerSignature(token: string, timestamp: string, nonce: string, signature: string): boolean {
-  return sameSignature(serverSignature(token, timestamp, nonce), signature);
+  return safeEqual(serverSignature(token, timestamp, nonce), signature.toLowerCase());
 }

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { CallContext } from '../credentials';
 import { ApiError, findInterface, toApiError, type Services } from '../interfaces';
-import { authenticateRealm } from './auth';
+import { authenticateRealm, authorizeScope } from './auth';
 import { createCors } from './cors';
 import { envelopeError, envelopeOk, jsonResponse, parseEnvelope, routeError } from './envelope';
 import type { App, HttpRequest, HttpResponse, RefreshReport } from './http';
@@ -96,8 +96,8 @@ export function createApp(services: Services): App {
       else if (def.access !== 'public') {
         realm = await authenticateRealm(req, path, services);
         call.caller = realm.key;
-        const allowed = def.access === 'admin' ? realm.admin : realm.interfaces.length === 0 || realm.interfaces.includes(def.name) || realm.admin;
-        if (!allowed) throw new ApiError('interface_not_allowed', `realm ${realm.key} may not call ${def.name}`);
+        if (def.access === 'realm') authorizeScope(realm, def.scope?.(para) ?? def.name);
+        else if (!realm.admin) throw new ApiError('interface_not_allowed', `realm ${realm.key} may not call ${def.name}`);
       }
       const data = await def.handle({ para, realm, call, services });
       return { res: envelopeOk(data), label, returnCode: 0 };

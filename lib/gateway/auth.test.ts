@@ -4,7 +4,7 @@ import { realmSignature } from '../crypto/realm';
 import type { Services } from '../interfaces';
 import { silentLogger } from '../log/logger';
 import { createMemoryStore } from '../store/memory';
-import { authenticateRealm } from './auth';
+import { authenticateRealm, authorizeScope, checkTimestamp } from './auth';
 import type { HttpRequest } from './http';
 
 const REALM = { key: 'biz', secret: 'biz-realm-secret-0123456789' };
@@ -52,5 +52,24 @@ describe('realm authentication', () => {
     for (const nonce of ['short', 'x'.repeat(65), 'has space!']) {
       await expect(authenticateRealm(signed(NOW_S, nonce), '/', services)).rejects.toMatchObject({ code: 'unsigned' });
     }
+  });
+});
+
+describe('the checks shared with jsdkd', () => {
+  it('reads a timestamp in the given unit, so one in seconds is stale as milliseconds', () => {
+    const now = NOW_S * 1000;
+    expect(() => checkTimestamp(String(NOW_S - 300), 'seconds', now, 't')).not.toThrow();
+    expect(() => checkTimestamp(String(now + 300_000), 'milliseconds', now, 'ts')).not.toThrow();
+    expect(() => checkTimestamp(String(NOW_S), 'milliseconds', now, 'ts')).toThrow(
+      expect.objectContaining({ code: 'stale_timestamp', message: `ts must be unix milliseconds within 300 s of the server's clock (${now})` }),
+    );
+  });
+
+  it('lets admin realms and realms listing no interfaces use every scope, others only those listed', () => {
+    const realm = { key: 'r', secret: 's', apps: [], interfaces: ['access_token'], admin: false, legacyMd5: false };
+    expect(() => authorizeScope(realm, 'access_token')).not.toThrow();
+    expect(() => authorizeScope(realm, 'ticket')).toThrow(expect.objectContaining({ code: 'interface_not_allowed', httpStatus: 403 }));
+    expect(() => authorizeScope({ ...realm, admin: true }, 'ticket')).not.toThrow();
+    expect(() => authorizeScope({ ...realm, interfaces: [] }, 'ticket')).not.toThrow();
   });
 });

@@ -2,7 +2,8 @@
  * Realm authentication of business servers (DESIGN §3.4): HMAC-SHA256 over method, path,
  * timestamp, nonce and the body's hash; ±300 s; each nonce accepted once per realm.
  * Checks run cheapest first and the nonce is only spent once the signature is valid, so
- * an attacker can't burn a realm's nonces.
+ * an attacker can't burn a realm's nonces. The window, nonce and interface-scope checks
+ * are shared with jsdkd's md5 query signature (routes/jsdkd.ts).
  */
 import type { RealmConfig } from '../config/types';
 import { realmSignature, safeEqual } from '../crypto/realm';
@@ -11,6 +12,7 @@ import type { Services } from '../interfaces/types';
 import type { HttpRequest } from './http';
 
 export const WINDOW_SECONDS = 300;
+const WINDOW_MS = WINDOW_SECONDS * 1000;
 const NONCE = /^[A-Za-z0-9_-]{8,64}$/;
 
 /** `path` is the route path the client signed: the request path without the deployment's base path. */
@@ -27,13 +29,38 @@ export async function authenticateRealm(req: HttpRequest, path: string, services
   const expected = realm ? realmSignature(realm.secret, { method: req.method, path, timestamp, nonce, body: req.body }) : '';
   if (!realm || !safeEqual(signature.toLowerCase(), expected)) throw new ApiError('bad_signature', 'the request signature does not match');
   const now = services.clock();
-  const ts = /^\d{1,12}$/.test(timestamp) ? Number(timestamp) * 1000 : NaN;
-  if (!(Math.abs(now - ts) <= WINDOW_SECONDS * 1000)) {
-    throw new ApiError('stale_timestamp', `X-Wecred-Timestamp must be unix seconds within ${WINDOW_SECONDS} s of the server's clock (${Math.floor(now / 1000)})`);
+  checkTimestamp(timestamp, 'seconds', now, 'X-Wecred-Timestamp');
+  await spendNonce(services, realm, nonce, now);
+  return realm;
+}
+
+/** 401 stale_timestamp unless `timestamp` is unix `unit` (digits only) within the window of `now` (ms). */
+export function checkTimestamp(timestamp: string, unit: 'seconds' | 'milliseconds', now: number, field: string): void {
+  const at = /^\d{1,16}$/.test(timestamp) ? Number(timestamp) * (unit === 'seconds' ? 1000 : 1) : NaN;
+  if (!(Math.abs(now - at) <= WINDOW_MS)) {
+    const clock = unit === 'seconds' ? Math.floor(now / 1000) : now;
+    throw new ApiError('stale_timestamp', `${field} must be unix ${unit} within ${WINDOW_SECONDS} s of the server's clock (${clock})`);
   }
-  const fresh = await services.store.insertIfAbsent(`nonce:${realm.key}:${nonce}`, now + 2 * WINDOW_SECONDS * 1000, now).catch(() => {
+}
+
+/**
+ * Accepts a realm's nonce once, else 401 replayed_nonce. Both signature schemes share the
+ * namespace, and a nonce is kept for two windows: a timestamp up to one window ahead of `now`
+ * stays acceptable for one more window.
+ */
+export async function spendNonce(services: Services, realm: RealmConfig, nonce: string, now: number): Promise<void> {
+  const fresh = await services.store.insertIfAbsent(`nonce:${realm.key}:${nonce}`, now + 2 * WINDOW_MS, now).catch(() => {
     throw new ApiError('store_unavailable', 'the credential store is unavailable');
   });
   if (!fresh) throw new ApiError('replayed_nonce', 'this nonce was already used; sign every request with a new one');
-  return realm;
+}
+
+/**
+ * 403 interface_not_allowed unless the realm may use the interface named `scope`: admin realms
+ * and realms listing no interfaces may use every one.
+ */
+export function authorizeScope(realm: RealmConfig, scope: string): void {
+  if (!realm.admin && realm.interfaces.length > 0 && !realm.interfaces.includes(scope)) {
+    throw new ApiError('interface_not_allowed', `realm ${realm.key} may not call ${scope}`);
+  }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/load';
 import { createCors, isPrivateIp } from './cors';
 
 const allows = (patterns: string[], origin: string) => createCors(patterns)(origin)['access-control-allow-origin'] === origin;
@@ -12,6 +13,17 @@ describe('CORS', () => {
     expect(allows(p, 'https://evilexample.com')).toBe(false);
     expect(allows(p, 'http://example.com')).toBe(false);
     expect(allows(['^https?:\\/\\/example\\.com$'], 'http://example.com')).toBe(true);
+  });
+
+  it('compiles every pattern config validation accepts, keeping escaped anchors literal', () => {
+    const tricky = ['example\\.com\\$', 'a\\\\$', '\\$', '^', '$', '^$', 'a|b$', '^a$|^b$', '(?:x)$', '[$]', '\\^example\\.com'];
+    const config = parseConfig({ apps: [{ appid: 'wx1111111111111111', secret: 's' }], cors: tricky, store: 'memory:' }, {});
+    expect(config.cors).toEqual(tricky);
+    expect(() => createCors(config.cors)).not.toThrow();
+    expect(allows(['example\\.com\\$'], 'https://example.com')).toBe(false); // \$ is a literal $, not an anchor
+    expect(allows(['^a\\.test$|^https://b\\.test$'], 'https://b.test')).toBe(true);
+    expect(allows(['^a\\.test$|^https://b\\.test$'], 'https://a.test')).toBe(true);
+    expect(allows(['^a\\.test$|^https://b\\.test$'], 'https://xa.test')).toBe(false);
   });
 
   it("matches jsdkd's host patterns against the whole host", () => {

@@ -19,9 +19,9 @@ export const MAX_AGE = '600';
 
 export function createCors(patterns: string[]): CorsCheck {
   const anyOrigin = patterns.length === 0 || patterns.includes('*');
-  const matchers = patterns
-    .filter((p) => p !== '*')
-    .map((p) => new RegExp(`^(?:${p.replace(/^\^/, '').replace(/\$$/, '')})$`, 'i'));
+  // Wrapped whole, never edited: the pattern's own ^ and $ (no m flag) anchor at the same places,
+  // and the wrapped form compiles whenever the pattern does (config validation compiled it).
+  const matchers = patterns.filter((p) => p !== '*').map((p) => new RegExp(`^(?:${p})$`, 'i'));
 
   const allowed = (origin: string): boolean => {
     let host: string;

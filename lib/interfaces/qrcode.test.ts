@@ -29,7 +29,7 @@ describe('qrcodeRequest', () => {
 
   it('accepts the documented edges', () => {
     expect(qrcodeRequest({ scene: 1 }).scene).toBe(1);
-    expect(qrcodeRequest({ scene: 4294967295 }).scene).toBe(4294967295);
+    expect(qrcodeRequest({ scene: 2147483647 }).scene).toBe(2147483647);
     expect(qrcodeRequest({ scene: 100000, permanent: true }).scene).toBe(100000);
     expect(qrcodeRequest({ scene: 'x' }).scene).toBe('x');
     expect(qrcodeRequest({ scene: 'x'.repeat(64), permanent: true }).scene).toHaveLength(64);
@@ -47,11 +47,11 @@ describe('qrcodeRequest', () => {
   it('refuses every out-of-bounds value with 1003 and a message naming the field', () => {
     const cases: [Record<string, unknown>, string][] = [
       [{}, 'para.scene is required'],
-      [{ scene: 0 }, 'para.scene must be an integer between 1 and 4294967295 for a temporary code (or a string)'],
-      [{ scene: -1 }, 'para.scene must be an integer between 1 and 4294967295 for a temporary code (or a string)'],
-      [{ scene: 2 ** 32 }, 'para.scene must be an integer between 1 and 4294967295 for a temporary code (or a string)'],
+      [{ scene: 0 }, 'para.scene must be an integer between 1 and 2147483647 for a temporary code (or a string)'],
+      [{ scene: -1 }, 'para.scene must be an integer between 1 and 2147483647 for a temporary code (or a string)'],
+      [{ scene: 2 ** 31 }, 'para.scene must be an integer between 1 and 2147483647 for a temporary code (or a string)'],
       [{ scene: 100001, permanent: true }, 'para.scene must be an integer between 1 and 100000 for a permanent code (or a string)'],
-      [{ scene: 2.5 }, 'para.scene must be an integer between 1 and 4294967295 for a temporary code (or a string)'],
+      [{ scene: 2.5 }, 'para.scene must be an integer between 1 and 2147483647 for a temporary code (or a string)'],
       [{ scene: false }, 'para.scene must be an integer or a string'],
       [{ scene: [1] }, 'para.scene must be an integer or a string'],
       [{ scene: '' }, 'para.scene must be 1 to 64 characters long as a string'],

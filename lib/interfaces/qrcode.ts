@@ -15,7 +15,7 @@ const MIN_CALL_MS = 20;
 /**
  * The request out of `para`, every documented bound checked (1003 naming the field), so that a
  * call WeChat would refuse is never made:
- * - scene: an integer → scene_id (temporary 1..4294967295, permanent 1..100000); a string →
+ * - scene: an integer → scene_id (temporary 1..2147483647, permanent 1..100000); a string →
  *   scene_str, 1..64 characters (a numeric string stays a string scene)
  * - permanent: boolean (the string "false" is false)
  * - expire_seconds: temporary codes only, an integer 1..2592000; omitted → WeChat's 60 s

@@ -1,7 +1,8 @@
 /**
  * jsdkd's query: the bare access_token or jsapi ticket of an app as `{key, value}`.
  * Served as the envelope interface `query` (HMAC realm) and, for realms with `legacyMd5`, as
- * `GET /jsapi/:appid/query` with jsdkd's md5 signature (lib/gateway/routes/jsdkd.ts).
+ * `GET /jsapi/:appid/query` with jsdkd's md5 signature (lib/gateway/routes/jsdkd.ts). Both
+ * need the same scope: the key's interface (KEY_SCOPE) in realm.interfaces, not `query`.
  */
 import type { RealmConfig } from '../config/types';
 import type { CallContext } from '../credentials';
@@ -14,7 +15,7 @@ export const QUERY_KEYS = ['token', 'ticket'] as const;
 export type QueryKey = (typeof QUERY_KEYS)[number];
 
 /** The interface whose scope a key falls under (realm.interfaces). */
-const SCOPE: Record<QueryKey, string> = { token: 'access_token', ticket: 'ticket' };
+export const KEY_SCOPE: Record<QueryKey, string> = { token: 'access_token', ticket: 'ticket' };
 
 /** `token` or `ticket`, else 400 (1003). */
 export function queryKey(v: unknown, where = 'key'): QueryKey {
@@ -24,9 +25,8 @@ export function queryKey(v: unknown, where = 'key'): QueryKey {
 }
 
 /**
- * The value for `key`, within the realm's scope: the app must be one of realm.apps (when
- * listed), and realm.interfaces (when listed) must hold access_token for a token, ticket
- * for a ticket. `realm` is null behind a trusted gateway.
+ * The value for `key` of an app within realm.apps (when listed). The caller has checked the
+ * key's interface scope (KEY_SCOPE). `realm` is null behind a trusted gateway.
  */
 export async function queryCredential(
   services: Services,
@@ -36,10 +36,6 @@ export async function queryCredential(
   call: CallContext,
 ): Promise<{ key: QueryKey; value: string }> {
   const app = resolveApp(services, realm, appid, key === 'ticket' ? ['mp'] : ['mp', 'mina']);
-  const scope = SCOPE[key];
-  if (realm && !realm.admin && realm.interfaces.length > 0 && !realm.interfaces.includes(scope)) {
-    throw new ApiError('interface_not_allowed', `realm ${realm.key} may not call ${scope}`);
-  }
   const source = key === 'token' ? services.credentials.token(app) : services.credentials.ticket(app, 'jsapi');
   const c = await services.credentials.manager.get(source, { call });
   return { key, value: c.value };
@@ -48,6 +44,7 @@ export async function queryCredential(
 export const query: InterfaceDef = {
   name: 'query',
   access: 'realm',
+  scope: (para) => KEY_SCOPE[queryKey(para.key, 'para.key')],
   async handle({ para, realm, call, services }) {
     const key = queryKey(para.key, 'para.key');
     return queryCredential(services, realm, optionalString(para, 'appid', 64), key, call);

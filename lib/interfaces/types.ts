@@ -42,5 +42,11 @@ export interface InterfaceDef {
   name: string;
   aliases?: string[];
   access: Access;
+  /**
+   * For `realm` access: the interface name realm.interfaces must hold for this call (default
+   * `name`), so an interface serving others' credentials needs their scope. May throw
+   * ApiError on a bad `para`.
+   */
+  scope?(para: Record<string, unknown>): string;
   handle(ctx: InterfaceContext): Promise<Record<string, unknown>>;
 }

@@ -12,8 +12,11 @@ export const QRCODE_BOUNDS = {
   maxExpireSeconds: 2_592_000,
   /** What WeChat applies when a temporary code's expire_seconds is omitted. */
   defaultExpireSeconds: 60,
-  /** Temporary scene_id: a 32-bit non-zero integer (WeChat treats it as unsigned: 1..2^32-1). */
-  maxTemporarySceneId: 4_294_967_295,
+  /**
+   * Temporary scene_id: the reference says only "32-bit non-zero integer"; 1..2^31-1 is valid
+   * whether WeChat reads it signed or unsigned.
+   */
+  maxTemporarySceneId: 2_147_483_647,
   /** Permanent scene_id: 1..100000. */
   maxPermanentSceneId: 100_000,
   /** scene_str: 1..64 characters. */

@@ -5,9 +5,9 @@
  *
  * Only realms with `legacyMd5` accept it. sign = md5 hex of `realm=…&nonce=…&ts=…` + "." +
  * the realm secret (lib/crypto/jsdkd.ts), compared in constant time; ts is unix milliseconds
- * within ±5 min; each nonce is accepted once per realm (kept in the store for the window, in
- * the same namespace as the HMAC scheme's nonces). As in auth.ts the checks run cheapest first
- * and the nonce is only spent once the signature and ts are good.
+ * within ±5 min; each nonce is accepted once per realm. The window, the nonce store and the
+ * interface scope are auth.ts's: as there the checks run cheapest first and the nonce is only
+ * spent once the signature and ts are good.
  *
  *   400 bad_para (1003)          key missing or not token|ticket; appid omitted without a default app
  *   401 unsigned (7001)          realm, nonce, ts or sign missing, or a malformed nonce
@@ -22,12 +22,11 @@ import type { RealmConfig } from '../../config/types';
 import { jsdkdSignature } from '../../crypto/jsdkd';
 import { safeEqual } from '../../crypto/realm';
 import { ApiError, type Services } from '../../interfaces';
-import { queryCredential, queryKey } from '../../interfaces/query';
-import { WINDOW_SECONDS } from '../auth';
+import { KEY_SCOPE, queryCredential, queryKey } from '../../interfaces/query';
+import { authorizeScope, checkTimestamp, spendNonce } from '../auth';
 import { jsonResponse } from '../envelope';
 import type { Route } from './types';
 
-const WINDOW_MS = WINDOW_SECONDS * 1000;
 /** jsdkd put no bound on its nonces; any 1 to 64 visible ASCII characters. */
 const NONCE = /^[\x21-\x7e]{1,64}$/;
 
@@ -42,6 +41,7 @@ export const jsdkdQuery: Route = {
     const appid = pathAppid ?? (req.query.appid || undefined);
     const realm = await authenticateMd5(req.query, services);
     call.caller = realm.key;
+    authorizeScope(realm, KEY_SCOPE[key]);
     const res = jsonResponse(await queryCredential(services, realm, appid, key, call));
     res.headers['cache-control'] = 'no-store'; // a credential in a GET answer: no shared cache may keep it
     return res;
@@ -61,13 +61,7 @@ export async function authenticateMd5(q: Record<string, string>, services: Servi
     throw new ApiError('bad_signature', 'the query signature does not match (or the realm does not accept jsdkd\'s md5 signature: legacyMd5)');
   }
   const now = services.clock();
-  const t = /^\d{1,16}$/.test(ts) ? Number(ts) : NaN;
-  if (!(Math.abs(now - t) <= WINDOW_MS)) {
-    throw new ApiError('stale_timestamp', `ts must be unix milliseconds within ${WINDOW_SECONDS} s of the server's clock (${now})`);
-  }
-  const fresh = await services.store.insertIfAbsent(`nonce:${realm.key}:${nonce}`, now + 2 * WINDOW_MS, now).catch(() => {
-    throw new ApiError('store_unavailable', 'the credential store is unavailable');
-  });
-  if (!fresh) throw new ApiError('replayed_nonce', 'this nonce was already used; sign every query with a new one');
+  checkTimestamp(ts, 'milliseconds', now, 'ts');
+  await spendNonce(services, realm, nonce, now);
   return realm;
 }

@@ -181,6 +181,23 @@ describe('encryptedValue: a minimal, safe extraction', () => {
     expect(encryptedValue(body)).toBe('&e;');
   });
 
+  it("takes only <xml>'s direct Encrypt child: CDATA, comments and deeper elements are skipped (兼容模式)", () => {
+    const body =
+      '<?xml version="1.0"?><!-- <Encrypt>c</Encrypt> --><xml><ToUserName><![CDATA[gh]]></ToUserName>' +
+      '<Content><![CDATA[<Encrypt>x</Encrypt> and <xml>]]></Content><Nested><Encrypt>deep</Encrypt></Nested>' +
+      '<Encrypt><![CDATA[QUJD]]></Encrypt><MsgId>1</MsgId></xml>';
+    expect(encryptedValue(body)).toBe('QUJD');
+    expect(encryptedValue('<xml><Encrypt>QUJD</Encrypt><Content><![CDATA[</Encrypt><Encrypt>REVG]]></Content></xml>')).toBe('QUJD');
+  });
+
+  it('scans pathological bodies in linear time', () => {
+    const started = performance.now();
+    for (const body of ['<xml><' + 'a'.repeat(65536), '<!DOCTYPE' + ' '.repeat(65536), '<xml><![CDATA[' + ']'.repeat(65536), '<xml>' + '<a>'.repeat(20000)]) {
+      expect(() => encryptedValue(body)).toThrow(expect.objectContaining({ code: 'bad_para' }));
+    }
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+
   it('refuses bodies without exactly one Encrypt element', () => {
     for (const body of [
       '',
@@ -191,6 +208,15 @@ describe('encryptedValue: a minimal, safe extraction', () => {
       '<xml><Encrypt><Encrypt>QUJD</Encrypt></Encrypt></xml>',
       '<xml><Encrypt>QUJD</xml>',
       '<xml><Encrypt><![CDATA[QU]]>JD]]></Encrypt></xml>',
+      '<xml><Encrypt><![CDATA[QUJD</Encrypt></xml>',
+      '<xml><Encrypt>QUJD</Encrypt>',
+      '<Encrypt>QUJD</Encrypt>',
+      '<root><Encrypt>QUJD</Encrypt></root>',
+      '<xml><Encrypt>QUJD</Encrypt></xml><xml/>',
+      'text <xml><Encrypt>QUJD</Encrypt></xml>',
+      '<xml><Encrypt>QUJD</Encrypt><Encrypt/></xml>',
+      '<xml><Encrypt>QU<!-- -->JD</Encrypt></xml>',
+      '<xml><Encrypt>QUJD</Encrypt><a></b></xml>',
       '{"Encrypt":null}',
       '{"encrypt":"QUJD"}',
       '{nope',

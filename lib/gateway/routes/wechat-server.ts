@@ -94,14 +94,22 @@ function logOnly(services: Services): MessageHook {
   return async (appid, message) => services.log.log('info', 'wechat_message', { appid, bytes: Buffer.byteLength(message) });
 }
 
-/** `<Encrypt><![CDATA[…]]></Encrypt>` (or without CDATA), one and only one. */
-const XML_ENCRYPT = /<Encrypt>\s*(?:<!\[CDATA\[([^\]<>]*)\]\]>|([^<>]*))\s*<\/Encrypt>/g;
+/**
+ * One token of a pushed XML body, matched at the scan position: a CDATA section (1), a comment,
+ * a processing instruction, a DOCTYPE (internal subset skipped whole), a tag (2 `/`, 3 name,
+ * 4 `/`) or text (5). Nothing else may follow, so a stray `<` refuses the body. Each
+ * alternative fails in one pass at a position (no quadratic backtracking on 64 KB bodies).
+ */
+const XML_TOKEN = /<!\[CDATA\[([\s\S]*?)\]\]>|<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!DOCTYPE[^[>]*(?:\[[^\]]*\][^>]*)?>|<(\/?)([A-Za-z_][\w.:-]*)(?=[\s/>])[^>]*?(\/?)>|([^<]+)/y;
 
 /**
  * The Encrypt value of a pushed body: XML `<xml>…<Encrypt><![CDATA[…]]></Encrypt>…</xml>` or
- * the JSON variant `{"Encrypt": "…"}`. A pattern, not an XML parser: nothing is expanded or
- * resolved, and a body with zero or several Encrypt elements is refused (400). What is
- * extracted is checked by msg_signature and then strictly as base64 by decrypt.
+ * the JSON variant `{"Encrypt": "…"}`. A small scanner, not an XML parser: nothing is expanded
+ * or resolved. Only a direct child `<Encrypt>` of the root `<xml>` counts, and CDATA sections
+ * are skipped whole: in 兼容模式 the plaintext fields ride along, and a follower's text may
+ * well hold `<Encrypt>`. A body with zero or several such elements, or not well nested, is
+ * refused (400). What is extracted is checked by msg_signature and then strictly as base64
+ * by decrypt.
  */
 export function encryptedValue(body: string): string {
   const trimmed = body.trim();
@@ -116,11 +124,53 @@ export function encryptedValue(body: string): string {
     if (typeof value !== 'string' || value === '') throw new ApiError('bad_para', 'the message body has no Encrypt value');
     return value;
   }
-  const found = [...trimmed.matchAll(XML_ENCRYPT)];
-  const opened = trimmed.split('<Encrypt>').length - 1;
-  const match = found[0];
-  if (found.length !== 1 || opened !== 1 || match === undefined) throw new ApiError('bad_para', 'the message body must hold exactly one <Encrypt> element');
-  const value = match[1] ?? match[2] ?? '';
-  if (value === '') throw new ApiError('bad_para', 'the message body has an empty <Encrypt> element');
-  return value;
+  const values = xmlEncryptValues(trimmed);
+  if (values?.length !== 1) throw new ApiError('bad_para', 'the message body must be <xml> holding exactly one <Encrypt> element');
+  if (values[0] === '') throw new ApiError('bad_para', 'the message body has an empty <Encrypt> element');
+  return values[0]!;
+}
+
+/**
+ * The contents of `<xml>`'s direct `<Encrypt>` children (each one CDATA section or one text,
+ * whitespace around it ignored), or undefined when the body is not one well-nested `<xml>`
+ * element or an Encrypt holds anything else.
+ */
+function xmlEncryptValues(xml: string): string[] | undefined {
+  const open: string[] = [];
+  const values: string[] = [];
+  let rooted = false;
+  /** The non-blank pieces of the direct Encrypt child being read, if one is open. */
+  let pieces: string[] | undefined;
+  for (let at = 0; at < xml.length; at = XML_TOKEN.lastIndex) {
+    XML_TOKEN.lastIndex = at;
+    const m = XML_TOKEN.exec(xml);
+    if (!m) return undefined;
+    const [, cdata, close, name, selfClosing, text] = m;
+    if (cdata !== undefined || text !== undefined) {
+      const piece = cdata ?? text!.trim();
+      if (pieces) {
+        if (cdata !== undefined || piece !== '') pieces.push(piece);
+      } else if (open.length === 0 && piece !== '') return undefined; // text outside the root
+    } else if (name === undefined) {
+      if (pieces) return undefined; // a comment or declaration inside Encrypt
+    } else if (close) {
+      if (open.pop() !== name) return undefined;
+      if (pieces) {
+        if (pieces.length > 1) return undefined;
+        values.push(pieces[0] ?? '');
+        pieces = undefined;
+      }
+    } else {
+      if (pieces || (open.length === 0 && (rooted || name !== 'xml'))) return undefined;
+      rooted = true;
+      const directEncrypt = open.length === 1 && name === 'Encrypt';
+      if (selfClosing) {
+        if (directEncrypt) values.push('');
+      } else {
+        open.push(name);
+        if (directEncrypt) pieces = [];
+      }
+    }
+  }
+  return rooted && open.length === 0 ? values : undefined;
 }
