@@ -133,6 +133,17 @@ describe('sns/oauth2/access_token', () => {
     expect((await exchange((await codeVia(authorize({ scope: 'snsapi_userinfo', sim_user: 'carol' }))).code)).openid).toBe(simOpenid(MP.appid, 'carol'));
   });
 
+  it('a 快照页 user (id "snapshot…") gets is_snapshotuser: 1 on snsapi_userinfo, and userinfo answers 48001', async () => {
+    const snap = await exchange(sim.oauthCode(MP.appid, 'snsapi_userinfo', 'snapshot1'));
+    expect(snap).toMatchObject({ openid: simOpenid(MP.appid, 'snapshot1'), scope: 'snsapi_userinfo', is_snapshotuser: 1 });
+    expect((await getJson(sim, `/sns/userinfo?access_token=${snap.access_token}&openid=${snap.openid}`)).errcode).toBe(48001);
+    // only snsapi_userinfo leads to the 快照页; other users never carry the field
+    expect(await exchange(sim.oauthCode(MP.appid, 'snsapi_base', 'snapshot1'))).not.toHaveProperty('is_snapshotuser');
+    expect(await exchange(sim.oauthCode(MP.appid, 'snsapi_userinfo', 'alice'))).not.toHaveProperty('is_snapshotuser');
+    // on the page too (&sim_user=)
+    expect((await exchange((await codeVia(authorize({ scope: 'snsapi_userinfo', sim_user: 'snapshot2' }))).code)).is_snapshotuser).toBe(1);
+  });
+
   it('codes are single-use (40163), die after 5 minutes (42003), unknown or foreign ones are 40029', async () => {
     const code = sim.oauthCode(MP.appid, 'snsapi_base');
     expect((await exchange(code)).access_token).toEqual(expect.any(String));

@@ -15,6 +15,8 @@
  * Users are fake and deterministic: openid = f(appid, user id), unionid = f(user id) (every app
  * counts as bound to one open-platform account, so unionid comes with userinfo/login scopes).
  * The authorizing user is `setUser(id)` (default "user1"), or `&sim_user=ID` on the page URL.
+ * A user id starting with "snapshot" (e.g. `snapshot1`) is a 快照页 user (§2.1): a
+ * snsapi_userinfo token for them says `is_snapshotuser: 1` and their sns/userinfo answers 48001.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { SimClock } from './clock';
@@ -86,6 +88,11 @@ const err = (errcode: number) => wxError(errcode, ERRMSG[errcode]);
 
 function digest(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('base64url');
+}
+
+/** A 快照页 user's snsapi_userinfo authorizations (see the module comment). */
+function isSnapshot(grant: Grant): boolean {
+  return grant.scope === 'snsapi_userinfo' && grant.user.startsWith('snapshot');
 }
 
 export function simOpenid(appid: string, user: string): string {
@@ -226,6 +233,7 @@ export class OAuthSim implements SimModule {
       refresh_token: refreshToken,
       openid: simOpenid(appid, rec.user),
       scope: rec.scope,
+      ...(isSnapshot(rec) ? { is_snapshotuser: 1 } : {}),
       ...(rec.scope === 'snsapi_base' ? {} : { unionid: simUnionid(rec.user) }),
     });
   }
@@ -267,7 +275,7 @@ export class OAuthSim implements SimModule {
   private userinfo(r: SimRequest): SimResponse {
     const rec = this.checkToken(r);
     if (!('appid' in rec)) return rec;
-    if (rec.scope === 'snsapi_base') return err(48001);
+    if (rec.scope === 'snsapi_base' || isSnapshot(rec)) return err(48001);
     return wxOk(this.user(rec.appid, rec.user));
   }
 

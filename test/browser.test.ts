@@ -2,6 +2,7 @@
  * The whole web-login chain in a real browser: Debian's chromium driven by playwright-core goes
  * to wecred's authorize URL, lands on the simulator's WeChat page, clicks 允许, passes our
  * callback and ends on an allow-listed landing page served here, holding a result that verifies.
+ * The callback URL replayed in another browser (no login cookie) ends on wecred's error page.
  *
  * Needs /usr/bin/chromium (`apt-get install chromium`; .ci/run installs it). Without it the
  * tests skip with a loud line, except under CI=true, where that is a failure.
@@ -81,6 +82,33 @@ describe.skipIf(!haveChromium)('web login in chromium', () => {
     expect(url.searchParams.get('state')).toBe('b1');
     expect(result).toMatchObject({ appid: MP.appid, openid: simOpenid(MP.appid, 'user1'), unionid: simUnionid('user1'), scope: 'snsapi_userinfo', nickname: '微信用户 user1', state: 'b1' });
     expect(stack.sim.calls('sns_access_token', MP.appid)).toBe(1);
+    // the login cookie was cleared by the callback
+    expect(await page.context().cookies(`${stack.url}/oauth/${MP.appid}/callback`)).toEqual([]);
+  });
+
+  it('a callback URL opened in another browser (login CSRF) ends on the error page, and the login goes on where it started', async () => {
+    await open(MP.appid, { scope: 'snsapi_userinfo' });
+    const [cookie] = await page.context().cookies(`${stack.url}/oauth/${MP.appid}/callback`);
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: `/oauth/${MP.appid}/` });
+    // the attacker's callback URL (their code, their state), without following it here
+    const allow = await page.getByRole('link', { name: '允许' }).getAttribute('href');
+    const back = await fetch(new URL(allow!, page.url()), { redirect: 'manual' });
+    const callbackUrl = back.headers.get('location')!;
+    expect(callbackUrl).toContain('/callback?code=');
+
+    const other = await (await browser.newContext()).newPage();
+    try {
+      await other.goto(callbackUrl);
+      await expect(other.locator('#reason').textContent()).resolves.toBe('bad_state');
+      await expect(other.locator('#message').textContent()).resolves.toMatch(/start in the browser/);
+    } finally {
+      await other.context().close();
+    }
+    expect(stack.sim.calls('sns_access_token')).toBe(0);
+    // the browser that started it still finishes it
+    await page.goto(callbackUrl);
+    await page.waitForURL((u) => u.pathname === '/landing');
+    expect(resultOnLanding().result).toMatchObject({ appid: MP.appid, openid: simOpenid(MP.appid, 'user1') });
   });
 
   it('website app: qrconnect → 允许 → landing page', async () => {

@@ -1,5 +1,6 @@
 /** A stack set up for OAuth web login (test/oauth.test.ts, test/browser.test.ts). */
 import { createServer } from 'node:net';
+import type { Store } from '../lib/store/port';
 import { ADMIN, MP, MP2, REALM, startStack, type Stack } from './stack';
 
 export const WEB = { appid: 'wx3333333333333333', secret: 'web-secret-3333' };
@@ -20,12 +21,13 @@ export async function freePort(): Promise<number> {
 /**
  * MP (Official Account, default), MP2, WEB (website app) and MINA; redirects allowed to
  * https://app.example.com/… and to http://127.0.0.1:<any port>/landing…; callbackBase = the
- * stack's own URL. `oauth` replaces the oauth section.
+ * stack's own URL. `oauth` is merged over the oauth section; `store` is shared as in startStack.
  */
-export async function startOAuthStack(opts: { oauth?: Record<string, unknown> } = {}): Promise<Stack> {
+export async function startOAuthStack(opts: { oauth?: Record<string, unknown>; store?: Store } = {}): Promise<Stack> {
   const port = await freePort();
   return startStack({
     port,
+    ...(opts.store ? { store: opts.store } : {}),
     config: {
       apps: [
         { ...MP, type: 'mp', default: true },
@@ -38,10 +40,11 @@ export async function startOAuthStack(opts: { oauth?: Record<string, unknown> } 
         { ...EXCHANGER, apps: [MP.appid, WEB.appid], interfaces: ['oauth.exchange'] },
         { ...ADMIN, admin: true },
       ],
-      oauth: opts.oauth ?? {
+      oauth: {
         redirects: ['https://app\\.example\\.com/.*', 'http://127\\.0\\.0\\.1:\\d+/landing(\\?.*)?'],
         callbackBase: `http://127.0.0.1:${port}`,
         secret: OAUTH_SECRET,
+        ...opts.oauth,
       },
     },
   });

@@ -1,9 +1,16 @@
 /**
  * OAuth web login through the real HTTP server and the simulator (DESIGN §3.2–3.4): the test
- * plays the browser, following each redirect by hand (redirect: 'manual').
+ * plays the browser, following each redirect by hand (redirect: 'manual') and keeping wecred's
+ * cookie like a browser would.
  */
+import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { allowedRedirect, createOAuthFlow, RESULT_TTL_SECONDS, STATE_TTL_SECONDS, verifyOAuthResult, type OAuthResult } from '../lib/sessions/oauth';
+import { demoConfig } from '../lib/config/load';
+import { cipherFor } from '../lib/crypto/at-rest';
+import { allowedRedirect, createOAuthFlow, OAuthError, RESULT_TTL_SECONDS, STATE_COOKIE, STATE_TTL_SECONDS, verifyOAuthResult, type OAuthResult } from '../lib/sessions/oauth';
+import { createMemoryStore } from '../lib/store/memory';
+import type { Store } from '../lib/store/port';
+import type { SnsClient } from '../lib/wechat/sns';
 import { simOpenid, simUnionid } from '../sim';
 import { EXCHANGER, MINA, OAUTH_SECRET, startOAuthStack, WEB } from './oauth-stack';
 import { ADMIN, MP, MP2, REALM, startStack, type Stack } from './stack';
@@ -18,14 +25,22 @@ interface Hop {
   url: string;
   status: number;
   location: string | null;
+  /** The Set-Cookie header, if any. */
+  setCookie: string | null;
   body: string;
 }
 
-/** GET without following redirects. */
-async function get(url: string, accept?: string): Promise<Hop> {
-  const res = await fetch(url, { redirect: 'manual', headers: accept ? { accept } : {} });
-  return { url, status: res.status, location: res.headers.get('location'), body: await res.text() };
+/** GET without following redirects, with a Cookie header when given. */
+async function get(url: string, accept?: string, cookie?: string): Promise<Hop> {
+  const headers: Record<string, string> = {};
+  if (accept) headers.accept = accept;
+  if (cookie) headers.cookie = cookie;
+  const res = await fetch(url, { redirect: 'manual', headers });
+  return { url, status: res.status, location: res.headers.get('location'), setCookie: res.headers.get('set-cookie'), body: await res.text() };
 }
+
+/** `name=value` of a Set-Cookie header (what a browser sends back). */
+const sent = (setCookie: string | null) => setCookie!.split(';')[0]!;
 
 function authorizeUrl(appid: string, params: Record<string, string | undefined>): string {
   const q = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined));
@@ -35,13 +50,17 @@ function authorizeUrl(appid: string, params: Record<string, string | undefined>)
 /**
  * Walk the chain from `start` like a browser: follow Locations, press 允许 (or 拒绝) on the
  * simulator's page, stop at a page that is not a redirect or at the landing site (not served).
+ * wecred's cookie is kept and sent back to wecred (one browser, one cookie: enough here).
  */
 async function walk(start: string, action: 'allow' | 'deny' = 'allow'): Promise<Hop[]> {
   const hops: Hop[] = [];
+  let cookie: string | undefined;
   let url: string | undefined = start;
   while (url !== undefined && hops.length < 10) {
-    const hop = await get(url);
+    const ours: boolean = url.startsWith(`${stack.url}/`);
+    const hop = await get(url, undefined, ours ? cookie : undefined);
     hops.push(hop);
+    if (ours && hop.setCookie) cookie = / Max-Age=0;/.test(hop.setCookie) ? undefined : sent(hop.setCookie);
     url = undefined;
     if (hop.status === 302 && hop.location) {
       if (!hop.location.startsWith('https://app.example.com/')) url = new URL(hop.location, hop.url).href;
@@ -64,16 +83,18 @@ function landed(hops: Hop[]): { url: URL; result: OAuthResult } {
   return { url, result: check.result };
 }
 
-/** Our authorize redirect, the sim's code for it (as if the user allowed), and our state. */
-async function begin(appid = MP.appid, params: Record<string, string> = {}): Promise<{ state: string; code: string; location: URL }> {
+/** Our authorize redirect, the sim's code for it (as if the user allowed), our state and this browser's cookie. */
+async function begin(appid = MP.appid, params: Record<string, string> = {}): Promise<{ state: string; code: string; location: URL; cookie: string }> {
   const hop = await get(authorizeUrl(appid, { redirect: LANDING, scope: 'snsapi_userinfo', ...params }));
   expect(hop.status).toBe(302);
   const location = new URL(hop.location!);
   const scope = location.searchParams.get('scope') as 'snsapi_base' | 'snsapi_userinfo' | 'snsapi_login';
-  return { state: location.searchParams.get('state')!, code: stack.sim.oauthCode(appid, scope), location };
+  return { state: location.searchParams.get('state')!, code: stack.sim.oauthCode(appid, scope), location, cookie: sent(hop.setCookie) };
 }
 
-const callback = (appid: string, params: Record<string, string>, accept?: string) => get(`${stack.url}/oauth/${appid}/callback?${new URLSearchParams(params)}`, accept);
+/** The callback as WeChat sends the browser there; `cookie` is what that browser holds for wecred. */
+const callback = (appid: string, params: Record<string, string>, cookie?: string, accept?: string) =>
+  get(`${stack.url}/oauth/${appid}/callback?${new URLSearchParams(params)}`, accept, cookie);
 
 /** A refused request: the status, no Location, and the JSON error's reason. */
 function refused(hop: Hop, status: number, reason: string, errcode?: number): void {
@@ -83,6 +104,24 @@ function refused(hop: Hop, status: number, reason: string, errcode?: number): vo
   expect(error.reason).toBe(reason);
   expect(error.message).toEqual(expect.any(String));
   if (errcode !== undefined) expect(error.errcode).toBe(errcode);
+}
+
+/** A memory store that records the name of every write. */
+function countingStore(): { store: Store; writes: string[] } {
+  const inner = createMemoryStore();
+  const writes: string[] = [];
+  const WRITES = new Set(['acquireLease', 'commit', 'releaseLease', 'insertIfAbsent', 'increment', 'putRecord', 'deleteRecord']);
+  const store = new Proxy(inner, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (WRITES.has(String(prop))) writes.push(`${String(prop)} ${String(args[0])}`);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store, writes };
 }
 
 describe('the whole flow', () => {
@@ -240,41 +279,184 @@ describe('redirect targets', () => {
     expect(allowedRedirect(['https://app\\.example\\.com/\\$x'], 'https://app.example.com/$x')).toBe('https://app.example.com/$x');
     expect(allowedRedirect([], 'https://app.example.com/')).toBeNull();
   });
+
+  it('a pattern that does not pin the host allows nothing (it would admit look-alikes), and says which one it is', () => {
+    const loose: number[] = [];
+    const onLoose = (i: number) => loose.push(i);
+    const patterns = ['https://b\\.example\\.com/.*', 'https://app\\.example\\.com.*'];
+    for (const target of ['https://app.example.com.evil.net/', 'https://app.example.com.evil.net/landing', 'https://app.example.com/landing', 'https://app.example.com:8443/']) {
+      expect(allowedRedirect(patterns, target, onLoose)).toBeNull();
+    }
+    expect(loose).toEqual([1, 1, 1, 1]);
+    // fail closed: a strict pattern matching too does not rescue the target
+    expect(allowedRedirect(['https://app\\.example\\.com/.*', 'https://app\\.example\\.com.*'], 'https://app.example.com/x', onLoose)).toBeNull();
+    for (const p of ['https://app\\.example\\.com[^/]*/.*', 'https://[^/]*example\\.com/.*', 'https://.*example\\.com/.*', 'https?://.*', '.*']) {
+      expect({ p, allowed: allowedRedirect([p], 'https://app.example.com/landing') }).toEqual({ p, allowed: null });
+    }
+    // patterns that do pin the host still work: exact hosts, subdomain wildcards, ports, IP literals
+    loose.length = 0;
+    expect(allowedRedirect(['https://app\\.example\\.com/.*'], 'https://app.example.com/landing', onLoose)).toBe('https://app.example.com/landing');
+    expect(allowedRedirect(['https://[a-z0-9-]+\\.example\\.com/.*'], 'https://shop.example.com/x', onLoose)).toBe('https://shop.example.com/x');
+    expect(allowedRedirect(['https://([a-z]+\\.)?example\\.com(:\\d+)?/.*'], 'https://example.com:8443/x', onLoose)).toBe('https://example.com:8443/x');
+    expect(allowedRedirect(['https://(.*\\.)?example\\.co\\.uk/.*'], 'https://a.b.example.co.uk/x', onLoose)).toBe('https://a.b.example.co.uk/x');
+    expect(allowedRedirect(['http://\\[::1\\]:\\d+/.*'], 'http://[::1]:8080/x', onLoose)).toBe('http://[::1]:8080/x');
+    expect(allowedRedirect(['http://127\\.0\\.0\\.1:\\d+/landing(\\?.*)?'], 'http://127.0.0.1:4000/landing?a=1', onLoose)).toBe('http://127.0.0.1:4000/landing?a=1');
+    expect(loose).toEqual([]);
+  });
+
+  it('through the server: the look-alike and everything else refused under a host-loose pattern, with one warning naming the pattern, not the URL', async () => {
+    stack = await startOAuthStack({ oauth: { redirects: ['https://app\\.example\\.com.*'] } });
+    for (const redirect of ['https://app.example.com.evil.net/landing', LANDING]) refused(await get(authorizeUrl(MP.appid, { redirect })), 400, 'redirect_not_allowed');
+    const warnings = stack.logs.filter((l) => l.event === 'oauth_redirect_pattern_loose');
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatchObject({ level: 'warn', pattern: 'oauth.redirects[0]' });
+    expect(JSON.stringify(stack.logs)).not.toContain('evil.net');
+    const envelope = await stack.envelope('oauth.authorize_url', { appid: MP.appid, redirect_uri: 'https://app.example.com.evil.net/' }, null);
+    expect(envelope.json.returnCode).toBe(1003);
+    expect(stack.logs.filter((l) => l.event === 'oauth_redirect_pattern_loose')).toHaveLength(3);
+  });
+
+  it('demo mode allows any path on this machine only, and sends the browser to the simulator\'s authorize page', () => {
+    const demo = demoConfig('http://127.0.0.1:4010', {});
+    expect(demo.upstream.open).toBe('http://127.0.0.1:4010');
+    expect(demo.oauth.callbackBase).toBeUndefined();
+    for (const ok of ['http://localhost:3000/', 'http://localhost:3000/deep/path?x=1', 'http://127.0.0.1/cb', 'https://localhost/a#b']) {
+      expect(allowedRedirect(demo.oauth.redirects, ok)).toBe(new URL(ok).href);
+    }
+    for (const bad of ['http://localhost.evil.net/', 'http://127.0.0.1.evil.net/x', 'http://evil.net/localhost/', 'http://localhost:3000@evil.net/']) {
+      expect(allowedRedirect(demo.oauth.redirects, bad)).toBeNull();
+    }
+  });
 });
 
 describe('state', () => {
   it('refuses a tampered, foreign or missing state before calling WeChat', async () => {
     stack = await startOAuthStack();
-    const { state, code } = await begin();
+    const { state, code, cookie } = await begin();
     const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === 'a' ? 'b' : 'a') + s.slice(i + 1);
     for (const bad of [flip(state, 0), flip(state, 25), flip(state, 63), state.slice(0, 63), `${state}0`, state.toUpperCase(), 'abc']) {
-      refused(await callback(MP.appid, { code, state: bad }), 400, 'bad_state');
+      refused(await callback(MP.appid, { code, state: bad }, cookie), 400, 'bad_state');
     }
-    refused(await callback(MP2.appid, { code, state }), 400, 'bad_state'); // made for MP
-    refused(await callback(MP.appid, { code }), 400, 'bad_state');
+    refused(await callback(MP2.appid, { code, state }, cookie), 400, 'bad_state'); // made for MP
+    refused(await callback(MP.appid, { code }, cookie), 400, 'bad_state');
     expect(stack.sim.calls('sns_access_token')).toBe(0);
     // the genuine one still works
-    const ok = await callback(MP.appid, { code, state });
+    const ok = await callback(MP.appid, { code, state }, cookie);
     expect(ok.status).toBe(302);
+  });
+
+  it('refuses a state whose expiry digits were changed (the tag covers the expiry)', async () => {
+    stack = await startOAuthStack();
+    const { state, code, cookie } = await begin();
+    // layout: id (22) ‖ exp (10 digits, unix seconds) ‖ tag (32 hex)
+    const [id, exp, tag] = [state.slice(0, 22), Number(state.slice(22, 32)), state.slice(32)];
+    expect(exp * 1000).toBe(Math.floor(stack.sim.now() / 1000) * 1000 + STATE_TTL_SECONDS * 1000);
+    for (const other of [exp + 3600, exp + 1, exp - 60]) {
+      refused(await callback(MP.appid, { code, state: `${id}${String(other).padStart(10, '0')}${tag}` }, cookie), 400, 'bad_state');
+    }
+    expect(stack.sim.calls('sns_access_token')).toBe(0);
+    expect((await callback(MP.appid, { code, state }, cookie)).status).toBe(302);
   });
 
   it('refuses an expired state (10 minutes)', async () => {
     stack = await startOAuthStack();
-    const { state } = await begin();
+    const { state, cookie } = await begin();
     stack.sim.advance(STATE_TTL_SECONDS * 1000 + 1000);
-    refused(await callback(MP.appid, { code: stack.sim.oauthCode(MP.appid, 'snsapi_userinfo'), state }), 400, 'state_expired');
+    refused(await callback(MP.appid, { code: stack.sim.oauthCode(MP.appid, 'snsapi_userinfo'), state }, cookie), 400, 'state_expired');
     expect(stack.sim.calls('sns_access_token')).toBe(0);
   });
 
   it('is good once: a replayed callback is refused', async () => {
     stack = await startOAuthStack();
-    const { state, code } = await begin();
-    expect((await callback(MP.appid, { code, state })).status).toBe(302);
-    refused(await callback(MP.appid, { code, state }), 400, 'state_used');
+    const { state, code, cookie } = await begin();
+    expect((await callback(MP.appid, { code, state }, cookie)).status).toBe(302);
+    // even by a browser that kept the cookie it was told to drop
+    refused(await callback(MP.appid, { code, state }, cookie), 400, 'state_used');
     // two racing callbacks with one state: one goes on
     const second = await begin();
-    const both = await Promise.all([callback(MP.appid, { code: second.code, state: second.state }), callback(MP.appid, { code: second.code, state: second.state })]);
+    const both = await Promise.all([callback(MP.appid, { code: second.code, state: second.state }, second.cookie), callback(MP.appid, { code: second.code, state: second.state }, second.cookie)]);
     expect(both.map((h) => h.status).sort()).toEqual([302, 400]);
+  });
+});
+
+describe('the login cookie (login CSRF)', () => {
+  it('authorize sets it HttpOnly, SameSite=Lax, for the app\'s /oauth/<appid>/ path, living as long as the state', async () => {
+    stack = await startOAuthStack();
+    const hop = await get(authorizeUrl(MP.appid, { redirect: LANDING }));
+    const attrs = hop.setCookie!.split('; ');
+    expect(attrs[0]).toMatch(new RegExp(`^${STATE_COOKIE}=[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$`));
+    expect(attrs.slice(1).sort()).toEqual(['HttpOnly', `Max-Age=${STATE_TTL_SECONDS + 60}`, `Path=/oauth/${MP.appid}/`, 'SameSite=Lax']);
+    // what the browser sent (redirect, state) is not hidden from it, but WeChat's state only carries our id
+    expect(new URL(hop.location!).searchParams.get('state')).toMatch(/^[A-Za-z0-9]{64}$/);
+    expect(hop.location).not.toContain('app.example.com/landing');
+  });
+
+  it('is Secure when callbackBase is https, and its path follows callbackBase\'s stage path', async () => {
+    stack = await startOAuthStack({ oauth: { callbackBase: 'https://cred.example.com/release' } });
+    const hop = await get(authorizeUrl(MP.appid, { redirect: LANDING }));
+    expect(hop.setCookie).toMatch(new RegExp(`; Path=/release/oauth/${MP.appid}/;`));
+    expect(hop.setCookie!.split('; ')).toContain('Secure');
+    expect(new URL(hop.location!).searchParams.get('redirect_uri')).toBe(`https://cred.example.com/release/oauth/${MP.appid}/callback`);
+  });
+
+  it('a callback URL replayed in another browser (no cookie, or that browser\'s own) is refused before WeChat, and the login still works where it started', async () => {
+    stack = await startOAuthStack();
+    const victim = await begin(); // attacker's login, in the attacker's browser
+    const other = await begin(); // the browser the URL is replayed in has its own login going
+    const noCookie = await callback(MP.appid, { code: victim.code, state: victim.state });
+    refused(noCookie, 400, 'bad_state');
+    expect(JSON.parse(noCookie.body).error.message).toMatch(/start in the browser/);
+    refused(await callback(MP.appid, { code: victim.code, state: victim.state }, other.cookie), 400, 'bad_state');
+    // a cookie altered or signed with another key is no cookie either
+    const [h, p] = victim.cookie.split('.') as [string, string, string];
+    refused(await callback(MP.appid, { code: victim.code, state: victim.state }, `${h}.${p}.AAAA`), 400, 'bad_state');
+    expect(stack.sim.calls('sns_access_token')).toBe(0);
+    const page = await callback(MP.appid, { code: victim.code, state: victim.state }, undefined, 'text/html');
+    expect([page.status, page.location]).toEqual([400, null]);
+    expect(page.body).toContain('bad_state');
+
+    const ok = await callback(MP.appid, { code: victim.code, state: victim.state }, `other=1; ${victim.cookie}`);
+    expect(ok.status).toBe(302);
+  });
+
+  it('every callback answer clears it, success or failure', async () => {
+    stack = await startOAuthStack();
+    const clear = `${STATE_COOKIE}=; Path=/oauth/${MP.appid}/; Max-Age=0; HttpOnly; SameSite=Lax`;
+    const a = await begin();
+    const ok = await callback(MP.appid, { code: a.code, state: a.state }, a.cookie);
+    expect([ok.status, ok.setCookie]).toEqual([302, clear]);
+    const b = await begin();
+    const denied = await callback(MP.appid, { state: b.state }, b.cookie);
+    expect([denied.status, denied.setCookie]).toEqual([400, clear]);
+    expect((await callback(MP.appid, { code: 'x', state: 'y' })).setCookie).toBe(clear);
+    // an unknown app gets no cookie header at all
+    expect((await callback('wx9999999999999999', { code: 'x', state: 'y' })).setCookie).toBeNull();
+  });
+
+  it('authorize writes nothing to the store; only a callback with its cookie claims the state', async () => {
+    const { store, writes } = countingStore();
+    stack = await startOAuthStack({ store });
+    try {
+      writes.length = 0;
+      for (let i = 0; i < 20; i++) expect((await get(authorizeUrl(MP.appid, { redirect: LANDING, state: `s${i}` }))).status).toBe(302);
+      const a = await begin();
+      expect(writes).toEqual([]);
+      refused(await callback(MP.appid, { code: a.code, state: a.state }), 400, 'bad_state');
+      refused(await callback(MP.appid, { state: a.state }, a.cookie), 400, 'refused');
+      expect(writes).toEqual([]);
+      const b = await begin();
+      expect((await callback(MP.appid, { code: b.code, state: b.state }, b.cookie)).status).toBe(302);
+      expect(writes.map((w) => w.split(':').slice(0, 2).join(':'))).toEqual(['insertIfAbsent oauth:state-used', 'putRecord oauth:user']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a redirect and state too long together for a cookie (400, nothing set)', async () => {
+    stack = await startOAuthStack();
+    const hop = await get(authorizeUrl(MP.appid, { redirect: `https://app.example.com/${'a'.repeat(2000)}`, state: '微'.repeat(500) }));
+    refused(hop, 400, 'bad_request');
+    expect(hop.setCookie).toBeNull();
   });
 });
 
@@ -283,21 +465,21 @@ describe('codes and refusals', () => {
     stack = await startOAuthStack();
     const a = await begin();
     const b = await begin();
-    expect((await callback(MP.appid, { code: a.code, state: a.state })).status).toBe(302);
-    refused(await callback(MP.appid, { code: a.code, state: b.state }), 400, 'code_used', 40163);
+    expect((await callback(MP.appid, { code: a.code, state: a.state }, a.cookie)).status).toBe(302);
+    refused(await callback(MP.appid, { code: a.code, state: b.state }, b.cookie), 400, 'code_used', 40163);
 
     const c = await begin();
     stack.sim.advance(5 * MIN);
-    refused(await callback(MP.appid, { code: c.code, state: c.state }), 400, 'code_expired', 42003);
+    refused(await callback(MP.appid, { code: c.code, state: c.state }, c.cookie), 400, 'code_expired', 42003);
 
     const d = await begin();
-    refused(await callback(MP.appid, { code: 'not-a-code', state: d.state }), 400, 'code_invalid', 40029);
+    refused(await callback(MP.appid, { code: 'not-a-code', state: d.state }, d.cookie), 400, 'code_invalid', 40029);
 
     const e = await begin();
-    const page = await callback(MP.appid, { code: e.code, state: e.state }, 'text/html');
+    const page = await callback(MP.appid, { code: e.code, state: e.state }, e.cookie, 'text/html');
     expect(page.status).toBe(302); // sanity: the same request with a good code goes through
     const f = await begin();
-    const html = await callback(MP.appid, { code: a.code, state: f.state }, 'text/html');
+    const html = await callback(MP.appid, { code: a.code, state: f.state }, f.cookie, 'text/html');
     expect([html.status, html.location]).toEqual([400, null]);
     expect(html.body).toContain('微信登录失败');
     expect(html.body).toContain('40163');
@@ -312,14 +494,32 @@ describe('codes and refusals', () => {
     expect(stack.sim.calls('sns_access_token')).toBe(0);
   });
 
-  it('WeChat unavailable → 503, WeChat refusing the app → 502, both without a Location', async () => {
+  it('WeChat unavailable → 503 telling to start the login again (not "try again"), WeChat refusing the app → 502, both without a Location', async () => {
     stack = await startOAuthStack();
     const a = await begin();
     stack.sim.fault('sns_access_token', { http: 502 });
-    refused(await callback(MP.appid, { code: a.code, state: a.state }), 503, 'upstream_unavailable');
+    const down = await callback(MP.appid, { code: a.code, state: a.state }, a.cookie);
+    refused(down, 503, 'upstream_unavailable');
+    expect(JSON.parse(down.body).error.message).toMatch(/start the login again/);
+    expect(JSON.parse(down.body).error.message).not.toMatch(/try again/);
     const b = await begin();
     stack.sim.fault('sns_access_token', { errcode: 40125 });
-    refused(await callback(MP.appid, { code: b.code, state: b.state }), 502, 'upstream_config', 40125);
+    refused(await callback(MP.appid, { code: b.code, state: b.state }, b.cookie), 502, 'upstream_config', 40125);
+  });
+
+  it('does not spend the single-use code when too little of the request\'s budget is left', async () => {
+    stack = await startOAuthStack();
+    const app = stack.config.apps.find((a) => a.appid === MP.appid)!;
+    const flow = createOAuthFlow({ config: stack.config, store: stack.store, clock: () => stack.sim.now() });
+    const code = stack.sim.oauthCode(MP.appid, 'snsapi_base');
+    const late = { upstreamCalls: 0, deadline: performance.now() + 50 };
+    const err = await flow.exchange(app, code, late).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OAuthError);
+    expect(err).toMatchObject({ reason: 'upstream_unavailable', message: expect.stringMatching(/start the login again/) });
+    expect([late.upstreamCalls, stack.sim.calls('sns_access_token')]).toEqual([0, 0]);
+    // the code is still good
+    const login = await flow.exchange(app, code, { upstreamCalls: 0, deadline: performance.now() + 4000 });
+    expect(login.openid).toBe(simOpenid(MP.appid, 'user1'));
   });
 
   it('the routes are off (404) without oauth.callbackBase and oauth.secret', async () => {
@@ -345,6 +545,12 @@ describe('the signed result', () => {
     expect(verifyOAuthResult(token, OAUTH_SECRET, { now: now + RESULT_TTL_SECONDS * 1000 + 1000 })).toEqual({ ok: false, reason: 'expired' });
     expect(verifyOAuthResult(token, OAUTH_SECRET, { now, appid: MP2.appid })).toEqual({ ok: false, reason: 'wrong_app' });
     expect(verifyOAuthResult('garbage', OAUTH_SECRET, { now })).toEqual({ ok: false, reason: 'malformed' });
+    // an empty or short secret is refused loudly, never used
+    expect(() => verifyOAuthResult(token, '', { now })).toThrow(TypeError);
+    expect(() => verifyOAuthResult(token, OAUTH_SECRET.slice(0, 31), { now })).toThrow(TypeError);
+    // the login cookie is signed under another (derived) key: it never passes for a result
+    const { cookie } = await begin();
+    expect(verifyOAuthResult(cookie.slice(cookie.indexOf('=') + 1), OAUTH_SECRET, { now })).toEqual({ ok: false, reason: 'bad_signature' });
   });
 
   it('verifies with nothing but node:crypto (what a business server without our code does)', async () => {
@@ -415,28 +621,51 @@ describe('envelope interfaces', () => {
   });
 });
 
+describe('快照页 users (is_snapshotuser: 1)', () => {
+  it('carry snapshot: true in the result (their openid is virtual) and log in without a profile', async () => {
+    stack = await startOAuthStack();
+    stack.sim.setOAuthUser('snapshot1');
+    const { result } = landed(await walk(authorizeUrl(MP.appid, { redirect: LANDING, scope: 'snsapi_userinfo' })));
+    expect(result).toMatchObject({ appid: MP.appid, openid: simOpenid(MP.appid, 'snapshot1'), scope: 'snsapi_userinfo', snapshot: true });
+    expect(result).not.toHaveProperty('nickname');
+    expect(stack.sim.calls('sns_userinfo', MP.appid)).toBe(1); // answered 48001
+
+    stack.sim.setOAuthUser('alice');
+    const normal = landed(await walk(authorizeUrl(MP.appid, { redirect: LANDING, scope: 'snsapi_userinfo' }))).result;
+    expect(normal).not.toHaveProperty('snapshot');
+  });
+
+  it('carry snapshot: true in oauth.exchange', async () => {
+    stack = await startOAuthStack();
+    const res = await stack.envelope('oauth.exchange', { appid: MP.appid, code: stack.sim.oauthCode(MP.appid, 'snsapi_userinfo', 'snapshot2') }, EXCHANGER);
+    expect(res.json.returnData).toEqual({ appid: MP.appid, openid: simOpenid(MP.appid, 'snapshot2'), unionid: simUnionid('snapshot2'), scope: 'snsapi_userinfo', snapshot: true });
+  });
+});
+
 describe('user token records', () => {
-  it('refresh through sns/oauth2/refresh_token when the access_token is spent, and are sealed under WECRED_MASTER_KEY', async () => {
+  it('are kept for the refresh_token\'s 30 days, the tokens sealed under WECRED_MASTER_KEY', async () => {
     stack = await startOAuthStack();
     const app = stack.config.apps.find((a) => a.appid === MP.appid)!;
     const sealedConfig = { ...stack.config, masterKey: Buffer.alloc(32, 7) };
-    const flow = createOAuthFlow({ config: sealedConfig, store: stack.store, clock: () => stack.sim.now() });
-    const call = { upstreamCalls: 0, deadline: performance.now() + 4000 };
-    const login = await flow.exchange(app, stack.sim.oauthCode(MP.appid, 'snsapi_userinfo', 'erin'), call);
-    const kept = (await flow.readUserToken(MP.appid, login.openid))!;
-    expect(kept).toMatchObject({ appid: MP.appid, openid: login.openid, unionid: simUnionid('erin'), scope: 'snsapi_userinfo' });
-    const raw = (await stack.store.getRecord(`oauth:user:${MP.appid}:${login.openid}`, stack.sim.now()))!;
-    expect(raw).not.toContain(kept.accessToken);
-    expect(raw).not.toContain(kept.refreshToken);
-    expect(JSON.parse(raw).sealed).toBe(true);
-
-    expect((await flow.userAccessToken(app, login.openid, call))!.accessToken).toBe(kept.accessToken);
-    expect(stack.sim.calls('sns_refresh_token')).toBe(0);
-    stack.sim.advance(7200_000);
-    const fresh = (await flow.userAccessToken(app, login.openid, call))!;
-    expect(fresh.accessToken).not.toBe(kept.accessToken);
-    expect(fresh.refreshExpiresAt).toBe(kept.refreshExpiresAt);
-    expect(stack.sim.calls('sns_refresh_token', MP.appid)).toBe(1);
-    expect(await flow.userAccessToken(app, 'oNobody', call)).toBeNull();
+    const sns: SnsClient = {
+      exchangeCode: async () => ({ accessToken: 'USER-ACCESS-TOKEN', expiresIn: 7200, refreshToken: 'USER-REFRESH-TOKEN', openid: 'oErin', scope: 'snsapi_base', snapshotUser: false }),
+      userinfo: async () => {
+        throw new Error('not for snsapi_base');
+      },
+    };
+    const flow = createOAuthFlow({ config: sealedConfig, store: stack.store, clock: () => stack.sim.now(), sns });
+    const login = await flow.exchange(app, 'code', { upstreamCalls: 0, deadline: performance.now() + 4000 });
+    expect(login).toEqual({ appid: MP.appid, openid: 'oErin', scope: 'snsapi_base' });
+    const key = `oauth:user:${MP.appid}:oErin`;
+    const raw = (await stack.store.getRecord(key, stack.sim.now()))!;
+    expect(raw).not.toContain('USER-ACCESS-TOKEN');
+    expect(raw).not.toContain('USER-REFRESH-TOKEN');
+    const record = JSON.parse(raw);
+    expect(record).toMatchObject({ appid: MP.appid, openid: 'oErin', scope: 'snsapi_base', sealed: true });
+    const cipher = cipherFor(sealedConfig);
+    expect(cipher.open(record.accessToken, `${key}:access_token`)).toBe('USER-ACCESS-TOKEN');
+    expect(cipher.open(record.refreshToken, `${key}:refresh_token`)).toBe('USER-REFRESH-TOKEN');
+    expect(record.refreshExpiresAt - stack.sim.now()).toBeGreaterThan(30 * 24 * 60 * MIN - MIN);
+    expect(await stack.store.getRecord(key, stack.sim.now() + 30 * 24 * 60 * MIN + MIN)).toBeNull();
   });
 });

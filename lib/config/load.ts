@@ -101,7 +101,7 @@ export const DEMO_REALM: Readonly<RealmConfig> = {
   legacyMd5: true,
 };
 
-/** Demo configuration: both upstreams point at the simulator; WECRED_STORE, WECRED_BASE_PATH and WECRED_TRUST_GATEWAY still apply. */
+/** Demo configuration: every upstream (authorize pages included) points at the simulator; WECRED_STORE, WECRED_BASE_PATH and WECRED_TRUST_GATEWAY still apply. */
 export function demoConfig(simUrl: string, env: NodeJS.ProcessEnv = process.env): Config {
   const sim = baseUrl(simUrl, 'simUrl');
   const config: Config = {
@@ -109,10 +109,11 @@ export function demoConfig(simUrl: string, env: NodeJS.ProcessEnv = process.env)
     work: [],
     realms: [{ ...DEMO_REALM, apps: [], interfaces: [] }],
     cors: [],
-    // OAuth in demo mode may only send the browser back to this machine.
-    oauth: { redirects: ['^https?://(localhost|127\\.0\\.0\\.1)(:\\d+)?/'] },
+    // OAuth in demo mode may only send the browser back to this machine (any path). No
+    // callbackBase: the /oauth routes stay off, oauth.authorize_url works.
+    oauth: { redirects: ['^https?://(localhost|127\\.0\\.0\\.1)(:\\d+)?/.*'] },
     store: DEFAULT_STORE,
-    upstream: { ...DEFAULT_UPSTREAM, mp: sim, work: sim, showqrcode: sim },
+    upstream: { ...DEFAULT_UPSTREAM, mp: sim, work: sim, showqrcode: sim, open: sim },
     credentials: { ...DEFAULT_CREDENTIALS },
     trustGateway: false,
     basePath: '',

@@ -371,6 +371,13 @@ describe('OAuth web login settings', () => {
     expectError({ oauth: { secrets: OAUTH_SECRET } }, 'config: oauth.secrets: unknown key (did you mean "secret"?)');
   });
 
+  it('refuse a redirect pattern that allows any host (the look-alikes of a named host are refused at each redirect)', () => {
+    for (const loose of ['.*', 'https?://.*', 'https://[^/]+/', 'https://.*\\.?/.*']) {
+      expectError({ oauth: { redirects: ['https://app\\.example\\.com/.*', loose] } }, 'config: oauth.redirects[1]: allows any host: name the host, e.g. "https://app\\.example\\.com/.*"');
+    }
+    expect(parseConfig({ oauth: { redirects: ['https://[a-z]+\\.example\\.com/.*'] } }, {}).oauth.redirects).toHaveLength(1);
+  });
+
   it('take the secret from a reference, and list it for loadConfig', () => {
     expect(parseConfig({ oauth: { secret: 'env:OAUTH' } }, { OAUTH: OAUTH_SECRET }).oauth.secret).toBe(OAUTH_SECRET);
     expect(parseConfig({ oauth: { secret: 'ssm:wecred-oauth' } }, {}, new Map([['ssm:wecred-oauth', OAUTH_SECRET]])).oauth.secret).toBe(OAUTH_SECRET);

@@ -398,6 +398,14 @@ function parseOAuth(v: unknown, resolve: Resolve): OAuthConfig {
   const o = optionalObject(v, 'oauth');
   onlyKeys(o, 'oauth', ['redirects', 'callbackBase', 'secret']);
   const oauth: OAuthConfig = { redirects: patterns(o.redirects, 'oauth.redirects', false) };
+  oauth.redirects.forEach((p, i) => {
+    // The cheap half of the check at each redirect (sessions/oauth.ts allowedRedirect): a pattern
+    // admitting a host nobody owns admits any host.
+    const re = new RegExp(`^(?:${p})$`, 'i');
+    if (re.test('https://wecred-probe.invalid/') || re.test('http://wecred-probe.invalid/')) {
+      throw new ConfigError(`oauth.redirects[${i}]`, 'allows any host: name the host, e.g. "https://app\\.example\\.com/.*"');
+    }
+  });
   if (o.callbackBase !== undefined) oauth.callbackBase = baseUrl(o.callbackBase, 'oauth.callbackBase');
   if (o.secret !== undefined) oauth.secret = secret(o.secret, 'oauth.secret', resolve, OAUTH_SECRET_MIN);
   if (oauth.callbackBase !== undefined && oauth.secret === undefined) {

@@ -10,7 +10,8 @@ import { macHex, macHexMatches, signToken, verifyToken } from './signed';
  *   p=$(printf '%s' "$CLAIMS" | b64u)
  *   printf '%s' "$h.$p" | openssl dgst -sha256 -hmac "$SECRET" -binary | b64u
  *
- * The first is also jwt.io's well-known HS256 example (secret "your-256-bit-secret").
+ * The first is jwt.io's well-known HS256 example: correct, but its secret "your-256-bit-secret"
+ * is too short here (under 32 characters), so it must be refused.
  */
 const JWT_IO = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
 const SECRET = 'oauth-secret-0123456789-0123456789';
@@ -27,15 +28,30 @@ function forge(secret: string, header: unknown, claims: unknown): string {
 }
 
 describe('signToken', () => {
-  it('produces the standard HS256 JWT (known vectors)', () => {
-    expect(signToken('your-256-bit-secret', { sub: '1234567890', name: 'John Doe', iat: 1516239022 })).toBe(JWT_IO);
+  it('produces the standard HS256 JWT (known vector)', () => {
     expect(signToken(SECRET, CLAIMS)).toBe(VECTOR);
+    expect(forge(SECRET, { alg: 'HS256', typ: 'JWT' }, CLAIMS)).toBe(VECTOR);
   });
 
-  it('carries non-ASCII claims (UTF-8) and refuses an empty secret', () => {
+  it('carries non-ASCII claims (UTF-8)', () => {
     const token = signToken(SECRET, { nickname: '微信用户 🐼', exp: 1700000300 });
     expect(verifyToken(SECRET, token, NOW)).toEqual({ ok: true, claims: { nickname: '微信用户 🐼', exp: 1700000300 } });
-    expect(() => signToken('', CLAIMS)).toThrow(TypeError);
+  });
+});
+
+describe('secrets under 32 characters', () => {
+  it('are refused when signing and when verifying (a token "signed" with \'\' must not verify with \'\')', () => {
+    const claims = { ...CLAIMS, exp: NOW / 1000 + 60 };
+    for (const short of ['', 'x', SECRET.slice(0, 31)]) {
+      expect(() => signToken(short, claims)).toThrow(TypeError);
+      expect(() => verifyToken(short, forge(short, { alg: 'HS256', typ: 'JWT' }, claims), NOW)).toThrow(TypeError);
+      expect(() => macHex(short, 'a', 'text')).toThrow(TypeError);
+      expect(() => macHexMatches(short, 'a', 'text', 'tag')).toThrow(TypeError);
+    }
+    expect(() => verifyToken(undefined as unknown as string, VECTOR, NOW)).toThrow(TypeError);
+    expect(() => verifyToken('your-256-bit-secret', JWT_IO, NOW)).toThrow(TypeError);
+    const exactly32 = SECRET.slice(0, 32);
+    expect(verifyToken(exactly32, signToken(exactly32, claims), NOW).ok).toBe(true);
   });
 });
 
@@ -44,9 +60,10 @@ describe('verifyToken', () => {
     expect(verifyToken(SECRET, VECTOR, NOW)).toEqual({ ok: true, claims: CLAIMS });
   });
 
-  it('checks the signature of a foreign token before its claims (jwt.io example: signature fine, no exp)', () => {
-    expect(verifyToken('your-256-bit-secret', JWT_IO, NOW)).toEqual({ ok: false, reason: 'expired' });
-    expect(verifyToken('another-secret', JWT_IO, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
+  it('checks the signature of a foreign token before its claims (jwt.io\'s claims: signature fine, no exp)', () => {
+    const noExp = forge(SECRET, { alg: 'HS256', typ: 'JWT' }, { sub: '1234567890', name: 'John Doe', iat: 1516239022 });
+    expect(verifyToken(SECRET, noExp, NOW)).toEqual({ ok: false, reason: 'expired' });
+    expect(verifyToken('another-secret-0123456789-0123456789', noExp, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
   });
 
   it('expires at exp (unix seconds), and honours nbf', () => {
@@ -109,6 +126,5 @@ describe('macHex', () => {
     expect(macHexMatches(SECRET, 'a', 'text', '')).toBe(false);
     expect(macHexMatches(SECRET, 'a', 'text', tag.toUpperCase())).toBe(tag === tag.toUpperCase());
     expect(() => macHex(SECRET, 'a', 'text', 8)).toThrow(RangeError);
-    expect(() => macHex('', 'a', 'text')).toThrow(TypeError);
   });
 });

@@ -10,12 +10,17 @@
  * canonical base64url, a signature compared in constant time, and requires a numeric `exp`
  * (unix seconds) in the future. Also here: short MACs of identifiers for places that only take
  * [A-Za-z0-9] (WeChat's OAuth state).
+ *
+ * Every function refuses (throws TypeError for) a secret under 32 characters, verifying included:
+ * a missing or empty secret must never make a token anyone can forge pass.
  */
 import { createHmac } from 'node:crypto';
 import { safeEqual } from './realm';
 
 const HEADER = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
 const SEGMENT = /^[A-Za-z0-9_-]*$/;
+/** oauth.secret's minimum in the config (schema.ts). */
+export const MIN_SECRET_LENGTH = 32;
 
 export type TokenClaims = Record<string, unknown>;
 
@@ -36,13 +41,17 @@ function base64url(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64url');
 }
 
+function checkSecret(fn: string, secret: string): void {
+  if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) throw new TypeError(`${fn}: the secret must be at least ${MIN_SECRET_LENGTH} characters`);
+}
+
 function mac(secret: string, data: string): Buffer {
   return createHmac('sha256', secret).update(data, 'utf8').digest();
 }
 
 /** The compact HS256 token of `claims` (put `iat`/`exp` in them: see {@link verifyToken}). */
 export function signToken(secret: string, claims: TokenClaims): string {
-  if (secret === '') throw new TypeError('signToken: the secret must not be empty');
+  checkSecret('signToken', secret);
   const signingInput = `${HEADER}.${base64url(JSON.stringify(claims))}`;
   return `${signingInput}.${mac(secret, signingInput).toString('base64url')}`;
 }
@@ -63,9 +72,10 @@ function decodeSegment(segment: string): Record<string, unknown> | undefined {
 
 /**
  * Check `token` against `secret` at `now` (epoch ms): the signature first, then `exp` (required)
- * and `nbf` (when present). Never throws for a bad token.
+ * and `nbf` (when present). Never throws for a bad token; throws for a short secret.
  */
 export function verifyToken(secret: string, token: string, now: number): TokenCheck {
+  checkSecret('verifyToken', secret);
   if (typeof token !== 'string' || token.length > 8192) return { ok: false, reason: 'malformed' };
   const parts = token.split('.');
   if (parts.length !== 3) return { ok: false, reason: 'malformed' };
@@ -92,7 +102,7 @@ export function verifyToken(secret: string, token: string, now: number): TokenCh
  * bound to `purpose` so that a tag made for one use never passes for another.
  */
 export function macHex(secret: string, purpose: string, text: string, hexChars = 32): string {
-  if (secret === '') throw new TypeError('macHex: the secret must not be empty');
+  checkSecret('macHex', secret);
   if (!Number.isInteger(hexChars) || hexChars < 16 || hexChars > 64) throw new RangeError('macHex: hexChars must be 16 to 64');
   return mac(secret, `${purpose}\n${text}`).toString('hex').slice(0, hexChars);
 }

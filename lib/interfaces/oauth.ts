@@ -4,7 +4,7 @@
  * The flow itself is lib/sessions/oauth.ts.
  */
 import type { AppConfig, RealmConfig } from '../config/types';
-import { allowedRedirect, authorizeUrl, createOAuthFlow, OAuthError, scopeFor, WECHAT_STATE, type OAuthFailure, type OAuthFlow } from '../sessions/oauth';
+import { allowedRedirect, authorizeUrl, createOAuthFlow, OAuthError, scopeFor, warnLoosePattern, WECHAT_STATE, type OAuthFailure, type OAuthFlow } from '../sessions/oauth';
 import { resolveApp } from './apps';
 import { ApiError, toApiError, type ErrorName } from './errors';
 import { optionalString, requiredString } from './para';
@@ -16,7 +16,7 @@ const flows = new WeakMap<Services, OAuthFlow>();
 export function oauthFlow(services: Services): OAuthFlow {
   let flow = flows.get(services);
   if (!flow) {
-    flow = createOAuthFlow({ config: services.config, store: services.store, clock: services.clock });
+    flow = createOAuthFlow({ config: services.config, store: services.store, clock: services.clock, log: services.log });
     flows.set(services, flow);
   }
   return flow;
@@ -64,7 +64,7 @@ export const oauthAuthorizeUrl: InterfaceDef = {
   async handle({ para, realm, services }) {
     const app = oauthApp(services, realm, optionalString(para, 'appid', 64));
     const redirectUri = requiredString(para, 'redirect_uri', 2048);
-    const target = allowedRedirect(services.config.oauth.redirects, redirectUri);
+    const target = allowedRedirect(services.config.oauth.redirects, redirectUri, warnLoosePattern(services.log));
     if (target === null) throw new ApiError('bad_para', 'para.redirect_uri is not an allowed redirect target (config oauth.redirects)');
     const scope = await run(async () => scopeFor(app, optionalString(para, 'scope', 32)));
     const state = optionalString(para, 'state', 128);

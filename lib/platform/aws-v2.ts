@@ -11,10 +11,11 @@
  * Repeated headers arrive already comma-joined; cookies arrive apart, in `cookies`, and go
  * back into a `cookie` header. The query comes from `rawQueryString` (queryStringParameters
  * comma-joins repeats). `rawPath` includes a non-default stage, as the client sent it.
- * Result: { statusCode, headers, body, isBase64Encoded: false }.
+ * Result: { statusCode, headers, cookies?, body, isBase64Encoded: false }: the 2.0 format sets
+ * cookies through `cookies`, not a set-cookie header.
  */
-import type { HttpRequest } from '../gateway/http';
-import { isRecord, lastValues, lowerHeaders, parseQueryString, proxyRequest, proxyResult } from './shared';
+import type { HttpRequest, HttpResponse } from '../gateway/http';
+import { isRecord, lastValues, lowerHeaders, parseQueryString, proxyRequest, proxyResult, type ProxyResult } from './shared';
 
 export const name = 'aws-v2';
 
@@ -51,4 +52,10 @@ export function toRequest(event: unknown): HttpRequest {
   });
 }
 
-export const toResult = proxyResult;
+export function toResult(res: HttpResponse): ProxyResult & { cookies?: string[] } {
+  const result = proxyResult(res);
+  const cookie = result.headers['set-cookie'];
+  if (cookie === undefined) return result;
+  delete result.headers['set-cookie'];
+  return { ...result, cookies: [cookie] };
+}

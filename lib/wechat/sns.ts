@@ -1,9 +1,9 @@
 /**
- * OAuth2 user endpoints on api.weixin.qq.com (reference §2.2–§2.5): the code exchange, the user
- * token refresh, sns/userinfo and sns/auth. One typed function per endpoint, one attempt each
- * (a code is single-use: a blind retry after a timeout would only meet 40163).
+ * OAuth2 user endpoints on api.weixin.qq.com (reference §2.2, §2.4): the code exchange and
+ * sns/userinfo, the two the web login calls. One attempt each (a code is single-use: a blind
+ * retry after a timeout would only meet 40163).
  */
-import { UpstreamUnavailable, WechatError } from './errors';
+import { UpstreamUnavailable } from './errors';
 import { callJson, upstreamUrl } from './http';
 
 export type SnsScope = 'snsapi_base' | 'snsapi_userinfo' | 'snsapi_login';
@@ -41,62 +41,38 @@ export interface SnsUser {
 export interface SnsClient {
   /** `GET /sns/oauth2/access_token`: the code (single use, 5 minutes) for a user token. */
   exchangeCode(appid: string, secret: string, code: string, timeoutMs: number): Promise<SnsToken>;
-  /** `GET /sns/oauth2/refresh_token` (no secret): a fresh access_token within the refresh_token's 30 days. */
-  refresh(appid: string, refreshToken: string, timeoutMs: number): Promise<SnsToken>;
   /** `GET /sns/userinfo`: needs a snsapi_userinfo / snsapi_login token (48001 for snsapi_base). */
   userinfo(accessToken: string, openid: string, timeoutMs: number, lang?: 'zh_CN' | 'zh_TW' | 'en'): Promise<SnsUser>;
-  /** `GET /sns/auth`: whether the user token is still valid for this openid (40003/40001/42001/40014 → false). */
-  auth(accessToken: string, openid: string, timeoutMs: number): Promise<boolean>;
 }
 
 const ACCESS_TOKEN = 'sns/oauth2/access_token';
-const REFRESH_TOKEN = 'sns/oauth2/refresh_token';
 const USERINFO = 'sns/userinfo';
-const AUTH = 'sns/auth';
-/** sns/auth's answers for a token that does not (or no longer) fit the openid. */
-const AUTH_INVALID = new Set([40001, 40003, 40014, 42001]);
 
 /** `baseUrl` is e.g. `https://api.weixin.qq.com`. */
 export function createSnsClient(baseUrl: string): SnsClient {
   return {
     async exchangeCode(appid, secret, code, timeoutMs) {
       const url = upstreamUrl(baseUrl, ACCESS_TOKEN, { appid, secret, code, grant_type: 'authorization_code' });
-      return snsToken(ACCESS_TOKEN, await callJson(ACCESS_TOKEN, url, { method: 'GET', timeoutMs }));
-    },
-
-    async refresh(appid, refreshToken, timeoutMs) {
-      const url = upstreamUrl(baseUrl, REFRESH_TOKEN, { appid, grant_type: 'refresh_token', refresh_token: refreshToken });
-      return snsToken(REFRESH_TOKEN, await callJson(REFRESH_TOKEN, url, { method: 'GET', timeoutMs }));
+      return snsToken(await callJson(ACCESS_TOKEN, url, { method: 'GET', timeoutMs }));
     },
 
     async userinfo(accessToken, openid, timeoutMs, lang = 'zh_CN') {
       const url = upstreamUrl(baseUrl, USERINFO, { access_token: accessToken, openid, lang });
       return snsUser(await callJson(USERINFO, url, { method: 'GET', timeoutMs }));
     },
-
-    async auth(accessToken, openid, timeoutMs) {
-      const url = upstreamUrl(baseUrl, AUTH, { access_token: accessToken, openid });
-      try {
-        await callJson(AUTH, url, { method: 'GET', timeoutMs });
-        return true;
-      } catch (err) {
-        if (err instanceof WechatError && AUTH_INVALID.has(err.errcode)) return false;
-        throw err;
-      }
-    },
   };
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
-function snsToken(endpoint: string, body: Record<string, unknown>): SnsToken {
+function snsToken(body: Record<string, unknown>): SnsToken {
   const accessToken = str(body.access_token);
   const refreshToken = str(body.refresh_token);
   const openid = str(body.openid);
   const scope = str(body.scope);
   const expiresIn = body.expires_in;
-  if (!accessToken || !refreshToken || !openid || !scope) throw new UpstreamUnavailable(endpoint, 'body');
-  if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) throw new UpstreamUnavailable(endpoint, 'body');
+  if (!accessToken || !refreshToken || !openid || !scope) throw new UpstreamUnavailable(ACCESS_TOKEN, 'body');
+  if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) throw new UpstreamUnavailable(ACCESS_TOKEN, 'body');
   const token: SnsToken = { accessToken, expiresIn, refreshToken, openid, scope, snapshotUser: body.is_snapshotuser === 1 };
   const unionid = str(body.unionid);
   if (unionid) token.unionid = unionid;

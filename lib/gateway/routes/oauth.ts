@@ -2,9 +2,9 @@
  * OAuth web login routes (DESIGN §3.3), browsers only:
  *
  *   GET /oauth/:appid/authorize?redirect=URL&scope=snsapi_base|snsapi_userinfo|snsapi_login&state=X
- *       302 → WeChat's authorize page (qrconnect for website apps)
- *   GET /oauth/:appid/callback?code=C&state=S   (WeChat sends the browser here)
- *       302 → URL?wecred_result=<signed result>&state=X
+ *       302 → WeChat's authorize page (qrconnect for website apps), setting the login cookie
+ *   GET /oauth/:appid/callback?code=C&state=S   (WeChat sends the browser here, with the cookie)
+ *       302 → URL?wecred_result=<signed result>&state=X; every answer clears the cookie
  *
  * Every failure is answered here, with its status and never a Location: an HTML page for
  * browsers (Accept: text/html), else the routes' JSON `{"error":{code,message,reason,errcode?}}`.
@@ -17,19 +17,18 @@ import type { Route, RouteContext } from './types';
 
 const NO_STORE = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' };
 
-function found(location: string): HttpResponse {
-  return { status: 302, headers: { location, ...NO_STORE }, body: '' };
-}
-
-async function answer(ctx: RouteContext, work: () => Promise<string>): Promise<HttpResponse> {
+/** `work` answers the Location and may put headers (set-cookie) in `extra`, which go out with a failure too. */
+async function answer(ctx: RouteContext, work: (extra: Record<string, string>) => Promise<string>): Promise<HttpResponse> {
+  const extra: Record<string, string> = {};
   try {
-    return found(await work());
+    const location = await work(extra);
+    return { status: 302, headers: { location, ...NO_STORE, ...extra }, body: '' };
   } catch (err) {
     const { error, reason } = oauthError(err);
     if (error.code === 'internal') ctx.services.log.log('error', 'route_crashed', { route: 'oauth', error: String(err) });
     const body = { error: { ...error.toJSON(), ...(reason === undefined ? {} : { reason }) } };
-    if (wantsHtml(ctx.req)) return { status: error.httpStatus, headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'", ...NO_STORE }, body: errorPage(error.message, reason ?? error.code) };
-    return { status: error.httpStatus, headers: { 'content-type': 'application/json; charset=utf-8', ...NO_STORE }, body: JSON.stringify(body) };
+    if (wantsHtml(ctx.req)) return { status: error.httpStatus, headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'", ...NO_STORE, ...extra }, body: errorPage(error.message, reason ?? error.code) };
+    return { status: error.httpStatus, headers: { 'content-type': 'application/json; charset=utf-8', ...NO_STORE, ...extra }, body: JSON.stringify(body) };
   }
 }
 
@@ -55,9 +54,11 @@ export const oauthAuthorize: Route = {
   pattern: /^\/oauth\/([^/]+)\/authorize$/,
   methods: ['GET'],
   handle: (ctx) =>
-    answer(ctx, async () => {
+    answer(ctx, async (extra) => {
       const app = oauthApp(ctx.services, null, ctx.params[0]!);
-      return oauthFlow(ctx.services).begin(app, { redirect: q(ctx.req, 'redirect'), scope: q(ctx.req, 'scope') || undefined, state: q(ctx.req, 'state') || undefined });
+      const { location, setCookie } = await oauthFlow(ctx.services).begin(app, { redirect: q(ctx.req, 'redirect'), scope: q(ctx.req, 'scope') || undefined, state: q(ctx.req, 'state') || undefined });
+      extra['set-cookie'] = setCookie;
+      return location;
     }),
 };
 
@@ -66,8 +67,12 @@ export const oauthCallback: Route = {
   pattern: /^\/oauth\/([^/]+)\/callback$/,
   methods: ['GET'],
   handle: (ctx) =>
-    answer(ctx, async () => {
+    answer(ctx, async (extra) => {
       const app = oauthApp(ctx.services, null, ctx.params[0]!);
-      return oauthFlow(ctx.services).finish(app, { code: q(ctx.req, 'code'), state: q(ctx.req, 'state') }, ctx.call);
+      const flow = oauthFlow(ctx.services);
+      // A callback ends this browser's login whatever happens: nothing is left to retry with.
+      const clear = flow.clearCookie(app);
+      if (clear !== undefined) extra['set-cookie'] = clear;
+      return flow.finish(app, { code: q(ctx.req, 'code'), state: q(ctx.req, 'state'), cookie: ctx.req.headers.cookie }, ctx.call);
     }),
 };
