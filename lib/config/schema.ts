@@ -399,7 +399,7 @@ function parseOAuth(v: unknown, resolve: Resolve): OAuthConfig {
   onlyKeys(o, 'oauth', ['redirects', 'callbackBase', 'secret']);
   const oauth: OAuthConfig = { redirects: patterns(o.redirects, 'oauth.redirects', false) };
   oauth.redirects.forEach((p, i) => {
-    // The cheap half of the check at each redirect (sessions/oauth.ts allowedRedirect): a pattern
+    // The cheap half of the check at each redirect (sessions/oauth-redirects.ts allowedRedirect): a pattern
     // admitting a host nobody owns admits any host.
     const re = new RegExp(`^(?:${p})$`, 'i');
     if (re.test('https://wecred-probe.invalid/') || re.test('http://wecred-probe.invalid/')) {

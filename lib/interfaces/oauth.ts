@@ -4,7 +4,11 @@
  * The flow itself is lib/sessions/oauth.ts.
  */
 import type { AppConfig, RealmConfig } from '../config/types';
-import { allowedRedirect, authorizeUrl, createOAuthFlow, OAuthError, scopeFor, warnLoosePattern, WECHAT_STATE, type OAuthFailure, type OAuthFlow } from '../sessions/oauth';
+import { createOAuthFlow, type OAuthFlow } from '../sessions/oauth';
+import { OAuthError, type OAuthFailure } from '../sessions/oauth-errors';
+import { allowedRedirect, warnLoosePattern } from '../sessions/oauth-redirects';
+import { WECHAT_STATE } from '../sessions/oauth-state';
+import { authorizeUrl, scopeFor } from '../sessions/oauth-urls';
 import { resolveApp } from './apps';
 import { ApiError, toApiError, type ErrorName } from './errors';
 import { optionalString, requiredString } from './para';

@@ -12,14 +12,15 @@
  *
  * - The login lives in the browser that started it, not in the store: the authorize route writes
  *   nothing (anonymous requests cannot fill the store) and sets an HttpOnly, SameSite=Lax cookie
- *   scoped to the app's /oauth/<appid>/ path. WeChat carries only our state (see makeState),
- *   whose id must equal the cookie's: a callback URL replayed in another browser (login CSRF)
- *   has no such cookie and is refused. Tampered, foreign and expired states are refused before
- *   any call to WeChat; the callback then claims the id once (insertIfAbsent) and clears the cookie.
+ *   scoped to the app's /oauth/<appid>/ path. WeChat carries only our state (see makeState in
+ *   oauth-state.ts), whose id must equal the cookie's: a callback URL replayed in another browser
+ *   (login CSRF) has no such cookie and is refused. Tampered, foreign and expired states are
+ *   refused before any call to WeChat; the callback then claims the id once (insertIfAbsent) and
+ *   clears the cookie.
  * - R must match one of config.oauth.redirects over the whole URL, after it was parsed as an
  *   absolute http(s) URL without userinfo, backslashes, whitespace or control characters, and the
- *   pattern must pin the host (see allowedRedirect); the browser is sent to exactly the
- *   normalised URL that matched. Nothing else is ever a target.
+ *   pattern must pin the host (see allowedRedirect in oauth-redirects.ts); the browser is sent to
+ *   exactly the normalised URL that matched. Nothing else is ever a target.
  * - The result is a JWT (HS256, lib/crypto/signed.ts) under config.oauth.secret, valid 5 minutes:
  *   {iss:"wecred", appid, openid, unionid?, scope, nickname?, headimgurl?, snapshot?, state?, jti, iat, exp}.
  *   A business server checks it with verifyOAuthResult or any JWT library.
@@ -30,18 +31,18 @@ import { performance } from 'node:perf_hooks';
 import type { AppConfig, Config } from '../config/types';
 import { cipherFor } from '../crypto/at-rest';
 import { randomNonce } from '../crypto/random';
-import { macHex, macHexMatches, signToken, verifyToken, type TokenFailure } from '../crypto/signed';
+import { macHex, signToken, verifyToken, type TokenFailure } from '../crypto/signed';
 import type { Logger } from '../log/logger';
 import type { Store } from '../store/port';
-import { classifyUpstream, WechatError } from '../wechat/errors';
-import { createSnsClient, type SnsClient, type SnsScope, type SnsToken, type SnsUser } from '../wechat/sns';
+import { WechatError } from '../wechat/errors';
+import { createSnsClient, type SnsClient, type SnsToken, type SnsUser } from '../wechat/sns';
+import { OAuthError, upstreamFailure } from './oauth-errors';
+import { allowedRedirect, warnLoosePattern } from './oauth-redirects';
+import { COOKIE_KEY_PURPOSE, cookieLogin, makeState, MAX_COOKIE_VALUE, openState, STATE_TTL_SECONDS, stateCookie, type CookieClaims } from './oauth-state';
+import { authorizeUrl, callbackUrl, scopeFor, withParams } from './oauth-urls';
 
-export type OAuthScope = SnsScope;
 export type { SnsUser } from '../wechat/sns';
 
-export const DEFAULT_OPEN_BASE = 'https://open.weixin.qq.com';
-/** How long a login may take between our authorize redirect and the callback. */
-export const STATE_TTL_SECONDS = 600;
 /** Life of the signed result handed to the redirect target. */
 export const RESULT_TTL_SECONDS = 300;
 /** WeChat's refresh_token lives 30 days and is not extended by refreshes. */
@@ -50,70 +51,11 @@ export const RESULT_PARAM = 'wecred_result';
 export const RESULT_ISSUER = 'wecred';
 /** The caller's own state, kept for it (it never goes to WeChat). */
 export const MAX_CALLER_STATE = 512;
-export const MAX_REDIRECT = 2048;
-/** The cookie binding a login to the browser that started it. */
-export const STATE_COOKIE = 'wecred_oauth';
 /**
  * WeChat answers a code exchange in tens to hundreds of ms, and a call that times out may still
  * spend the single-use code: with less of the request's budget left, fail before calling.
  */
 const MIN_EXCHANGE_MS = 200;
-/** Hosts nobody owns, to probe whether a redirect pattern pins the host (see allowedRedirect). */
-const PROBE_HOST_SUFFIX = '.wecred-probe.invalid';
-const PROBE_LABEL = 'wecredprobe';
-
-/**
- * Our state for WeChat (64 characters of [A-Za-z0-9], WeChat allows 128):
- *
- *   id (22 random) ‖ exp (unix seconds, 10 digits) ‖ tag (32 hex: macHex over "appid.id.exp")
- *
- * The tag binds the app and the expiry, so an expired or foreign state is refused before the
- * cookie or the store is looked at; the id ties it to the cookie.
- */
-const STATE_FORMAT = /^([A-Za-z0-9]{22})(\d{10})([0-9a-f]{32})$/;
-const STATE_PURPOSE = 'wecred:oauth-state';
-/** The cookie is signed with a key derived from oauth.secret, so that it never passes for a result (nor a result for it). */
-const COOKIE_KEY_PURPOSE = 'wecred:oauth-cookie-key';
-/** Browsers keep cookies of up to 4096 bytes (name and value). */
-const MAX_COOKIE_VALUE = 3800;
-/** WeChat's own rule for state, for callers building their own authorize URL. */
-export const WECHAT_STATE = /^[a-zA-Z0-9]{1,128}$/;
-const UNSAFE_URL = /[\\\s\u0000-\u001f\u007f]/;
-
-export type OAuthFailure =
-  /** oauth.callbackBase / oauth.secret not configured: the /oauth routes are off. */
-  | 'not_configured'
-  /** A bad scope, caller state or app kind. */
-  | 'bad_request'
-  /** The redirect target is not allowed (or not an absolute http(s) URL). */
-  | 'redirect_not_allowed'
-  /** Our state is missing, malformed, tampered with or for another app, or this browser has no cookie for it. */
-  | 'bad_state'
-  | 'state_expired'
-  /** Well-formed, signed and this browser's, but already claimed by a callback. */
-  | 'state_used'
-  /** The user pressed 拒绝: WeChat came back without a code. */
-  | 'refused'
-  | 'code_invalid'
-  | 'code_used'
-  | 'code_expired'
-  | 'upstream_unavailable'
-  /** WeChat refused the app's credentials (40013, 40125, IP allow-list, ...). */
-  | 'upstream_config'
-  | 'upstream_error'
-  | 'store_unavailable';
-
-export class OAuthError extends Error {
-  constructor(
-    readonly reason: OAuthFailure,
-    message: string,
-    /** WeChat's errcode, when WeChat said no. */
-    readonly errcode?: number,
-  ) {
-    super(message);
-    this.name = 'OAuthError';
-  }
-}
 
 /** The per-request bookkeeping this module touches (CallContext, structurally). */
 export interface OAuthCall {
@@ -166,155 +108,8 @@ export interface OAuthResult {
 
 export type ResultCheck = { ok: true; result: OAuthResult } | { ok: false; reason: TokenFailure | 'not_a_result' | 'wrong_app' };
 
-/** The login as the cookie carries it, signed (the browser sent R and X itself, so nothing is hidden). */
-interface CookieClaims {
-  id: string;
-  redirect: string;
-  state?: string;
-  exp: number;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Pure parts.
-
-// Compiled once per config array, not on every authorize request (anonymous traffic would
-// otherwise pay for it each time); a WeakMap so that a reloaded config compiles its own.
-const compiled = new WeakMap<readonly string[], RegExp[]>();
-
-/** Each pattern must match the whole string, case-insensitively (the rule of CORS, DESIGN §3.3); its own ^ and $ may stay. */
-function redirectMatchers(patterns: readonly string[]): RegExp[] {
-  let res = compiled.get(patterns);
-  if (!res) {
-    res = patterns.map((p) => new RegExp(`^(?:${p})$`, 'i'));
-    compiled.set(patterns, res);
-  }
-  return res;
-}
-
-/**
- * The normalised URL to send the browser to, or null when `raw` is not an allowed target:
- * an absolute http(s) URL without userinfo, backslashes, whitespace or control characters whose
- * normalised form (lower-case host, default port dropped) matches one of `patterns` entirely.
- *
- * A pattern that matches does not pin the host if it also matches the same URL on a host nobody
- * owns: `<hostname>.wecred-probe.invalid` (`https://app\.example\.com.*` admits
- * app.example.com.evil.net), or the last two labels glued to a foreign one, `wecredprobeexample.com`
- * (`https://.*example\.com/.*` admits evilexample.com; deeper levels could be the owner's own
- * subdomains). Such a pattern allows nothing, and `onLoose` hears its index.
- */
-export function allowedRedirect(patterns: readonly string[], raw: string, onLoose?: (index: number) => void): string | null {
-  if (typeof raw !== 'string' || raw === '' || raw.length > MAX_REDIRECT || UNSAFE_URL.test(raw)) return null;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return null; // relative, protocol-relative (//evil.net) or garbage
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
-  if (url.username !== '' || url.password !== '' || url.hostname === '') return null;
-  const href = url.href;
-  const probes = probeUrls(url);
-  let allowed = false;
-  for (const [i, re] of redirectMatchers(patterns).entries()) {
-    if (!re.test(href)) continue;
-    if (probes.some((probe) => re.test(probe))) {
-      onLoose?.(i);
-      return null; // fail closed, whatever the other patterns say
-    }
-    allowed = true;
-  }
-  return allowed ? href : null;
-}
-
-/** `url` on the probe hosts; built as text, as the URL setter would silently refuse them for an IPv6 address. */
-function probeUrls(url: URL): string[] {
-  const rest = `${url.port === '' ? '' : `:${url.port}`}${url.pathname}${url.search}${url.hash}`;
-  const labels = url.hostname.split('.');
-  const hosts = [`${url.hostname}${PROBE_HOST_SUFFIX}`];
-  if (labels.length >= 2) hosts.push(PROBE_LABEL + labels.slice(-2).join('.'));
-  return hosts.map((host) => `${url.protocol}//${host}${rest}`);
-}
-
-/** allowedRedirect's `onLoose` as one warning line naming the pattern (never the URL). */
-export function warnLoosePattern(log: Logger | undefined): (index: number) => void {
-  return (i) => log?.log('warn', 'oauth_redirect_pattern_loose', { pattern: `oauth.redirects[${i}]`, note: 'does not pin the host, so it allows nothing' });
-}
-
-/** The scope to ask WeChat for: website apps snsapi_login only, Official Accounts snsapi_base (default) or snsapi_userinfo. */
-export function scopeFor(app: AppConfig, requested: string | undefined): OAuthScope {
-  if (app.type === 'web') {
-    if (requested === undefined || requested === 'snsapi_login') return 'snsapi_login';
-    throw new OAuthError('bad_request', `${app.appid} is a website app: its scope is snsapi_login`);
-  }
-  if (app.type !== 'mp') throw new OAuthError('bad_request', `${app.appid} is a Mini Program: it has no web authorization (use session.login)`);
-  if (requested === undefined) return 'snsapi_base';
-  if (requested === 'snsapi_base' || requested === 'snsapi_userinfo') return requested;
-  throw new OAuthError('bad_request', `scope must be snsapi_base or snsapi_userinfo for an Official Account`);
-}
-
-/**
- * WeChat's authorize page for `app`: connect/oauth2/authorize for Official Accounts,
- * connect/qrconnect for website apps, always ending in #wechat_redirect.
- */
-export function authorizeUrl(config: Config, app: AppConfig, redirectUri: string, scope: OAuthScope, state?: string): string {
-  const base = (config.upstream.open ?? DEFAULT_OPEN_BASE).replace(/\/+$/, '');
-  const path = app.type === 'web' ? '/connect/qrconnect' : '/connect/oauth2/authorize';
-  const params: [string, string][] = [
-    ['appid', app.appid],
-    ['redirect_uri', redirectUri],
-    ['response_type', 'code'],
-    ['scope', scope],
-  ];
-  if (state !== undefined) params.push(['state', state]);
-  return `${base}${path}?${params.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}#wechat_redirect`;
-}
-
-export function callbackUrl(callbackBase: string, app: AppConfig): string {
-  return `${callbackBase.replace(/\/+$/, '')}/oauth/${app.appid}/callback`;
-}
-
-/** A fresh state for `appid` (layout at STATE_FORMAT). */
-export function makeState(secret: string, appid: string, expSeconds: number): { id: string; state: string } {
-  const id = randomNonce(22);
-  const exp = String(expSeconds).padStart(10, '0');
-  return { id, state: `${id}${exp}${macHex(secret, STATE_PURPOSE, `${appid}.${id}.${exp}`)}` };
-}
-
-/** The id and expiry of a state we made for `appid`, or an OAuthError (bad_state, state_expired). */
-export function openState(secret: string, appid: string, state: string | undefined, now: number): { id: string; exp: number } {
-  const m = STATE_FORMAT.exec(state ?? '');
-  if (!m) throw new OAuthError('bad_state', state ? 'the state is not one of ours' : 'the state is missing');
-  const [, id, exp, tag] = m as unknown as [string, string, string, string];
-  if (!macHexMatches(secret, STATE_PURPOSE, `${appid}.${id}.${exp}`, tag)) throw new OAuthError('bad_state', 'the state does not verify (altered, or made for another app)');
-  if (Number(exp) * 1000 <= now) throw new OAuthError('state_expired', `the login took longer than ${STATE_TTL_SECONDS / 60} minutes: start again`);
-  return { id, exp: Number(exp) };
-}
-
-/** The Set-Cookie header for the login cookie of `app` (`value` '' clears it). */
-export function stateCookie(callbackBase: string, app: AppConfig, value: string): string {
-  // The callback's directory, so that the cookie reaches the callback under any stage path.
-  const path = new URL(callbackUrl(callbackBase, app)).pathname.replace(/callback$/, '').replaceAll(';', '%3B');
-  const maxAge = value === '' ? 0 : STATE_TTL_SECONDS + 60; // outlives the state a little: expiry is reported as such
-  const secure = callbackBase.startsWith('https:') ? '; Secure' : '';
-  return `${STATE_COOKIE}=${value}; Path=${path}; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure}`;
-}
-
-/** The values of every cookie named `name` in a Cookie header. */
-function cookieValues(header: string | undefined, name: string): string[] {
-  const values: string[] = [];
-  for (const part of (header ?? '').split(/[;,]/)) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) values.push(part.slice(eq + 1).trim());
-  }
-  return values;
-}
-
-/** `target` with `params` set in its query (its fragment stays last). */
-export function withParams(target: string, params: Record<string, string>): string {
-  const url = new URL(target);
-  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-  return url.href;
-}
 
 const hasUserScope = (scope: string) => scope.split(',').some((s) => s.trim() === 'snsapi_userinfo' || s.trim() === 'snsapi_login');
 
@@ -394,21 +189,6 @@ export function createOAuthFlow(deps: OAuthDeps): OAuthFlow {
 
   const timeLeft = (call: OAuthCall) => call.deadline - performance.now();
   const timeout = (call: OAuthCall) => Math.max(1, Math.min(config.upstream.timeoutMs, Math.floor(timeLeft(call))));
-
-  /** The login this browser's cookie holds for state `id`, or bad_state. */
-  function cookieLogin(cookieKey: string, header: string | undefined, id: string, now: number): CookieClaims {
-    const values = cookieValues(header, STATE_COOKIE);
-    for (const value of values) {
-      const checked = verifyToken(cookieKey, value, now);
-      if (checked.ok && checked.claims.id === id && typeof checked.claims.redirect === 'string') return checked.claims as unknown as CookieClaims;
-    }
-    throw new OAuthError(
-      'bad_state',
-      values.length === 0
-        ? 'this browser did not start this login (no login cookie): the login must start in the browser that finishes it, start it again here'
-        : 'this browser\'s login cookie is for another login (started elsewhere, or a newer one began since): start the login again in this browser',
-    );
-  }
 
   async function saveUserToken(appid: string, token: SnsToken, unionid: string | undefined): Promise<void> {
     const now = clock();
@@ -503,28 +283,4 @@ export function createOAuthFlow(deps: OAuthDeps): OAuthFlow {
 
     exchange,
   };
-}
-
-/** An upstream failure as an OAuthError: the code errors by name, the rest by kind. */
-function upstreamFailure(err: unknown, endpoint: string): OAuthError {
-  if (err instanceof WechatError) {
-    switch (err.errcode) {
-      case 40029:
-        return new OAuthError('code_invalid', 'WeChat does not know this code (40029): start the login again', 40029);
-      case 40163:
-        return new OAuthError('code_used', 'this code was already used (40163): start the login again', 40163);
-      case 42003:
-        return new OAuthError('code_expired', 'this code expired (42003, codes live 5 minutes): start the login again', 42003);
-    }
-  }
-  switch (classifyUpstream(err)) {
-    case 'retry':
-      // Not "try again": the code (and the login's state) are single-use and may be spent already.
-      return new OAuthError('upstream_unavailable', `${endpoint}: WeChat is unavailable; start the login again`, err instanceof WechatError ? err.errcode : undefined);
-    case 'config':
-      return new OAuthError('upstream_config', `${endpoint}: WeChat refused this app's configuration (errcode ${(err as WechatError).errcode})`, (err as WechatError).errcode);
-    default:
-      if (err instanceof WechatError) return new OAuthError('upstream_error', `${endpoint} answered errcode ${err.errcode}`, err.errcode);
-      throw err;
-  }
 }
