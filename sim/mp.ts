@@ -241,7 +241,8 @@ function remainingSeconds(expiresAt: number, now: number): number {
   return Math.max(0, Math.ceil((expiresAt - now) / 1000));
 }
 
-function parseObject(body: string): Record<string, unknown> | undefined {
+/** The JSON object in `body`, or undefined. */
+export function parseObject(body: string): Record<string, unknown> | undefined {
   try {
     const v: unknown = JSON.parse(body);
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;

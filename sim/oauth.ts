@@ -26,9 +26,9 @@ import type { Route, SimModule, SimRequest, SimResponse } from './types';
 export type OAuthAppType = 'mp' | 'mina' | 'web';
 export type OAuthScope = 'snsapi_base' | 'snsapi_userinfo' | 'snsapi_login';
 
-export const CODE_TTL_MS = 300_000;
-export const USER_TOKEN_SECONDS = 7200;
-export const REFRESH_TTL_MS = 30 * 86_400_000;
+const CODE_TTL_MS = 300_000;
+const USER_TOKEN_SECONDS = 7200;
+const REFRESH_TTL_MS = 30 * 86_400_000;
 /** How long an unanswered consent page stays usable. */
 const PENDING_TTL_MS = 30 * 60_000;
 /** WeChat's state: at most 128 bytes of a-zA-Z0-9. */
@@ -72,19 +72,6 @@ interface RefreshRecord extends Grant {
   expiresAt: number;
   accessToken: string;
 }
-
-const ERRMSG: Record<number, string> = {
-  40003: 'invalid openid',
-  40029: 'invalid code',
-  40030: 'invalid refresh_token',
-  40163: 'code been used',
-  41003: 'refresh_token missing',
-  41008: 'missing code',
-  42002: 'refresh_token expired',
-  42003: 'code expired',
-  48001: 'api unauthorized',
-};
-const err = (errcode: number) => wxError(errcode, ERRMSG[errcode]);
 
 function digest(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('base64url');
@@ -215,12 +202,12 @@ export class OAuthSim implements SimModule {
     if (!app) return wxError(40013);
     if (app.secret !== secret) return wxError(40125);
     const code = q.get('code');
-    if (!code) return err(41008);
+    if (!code) return wxError(41008);
     const rec = this.codes.get(code);
-    if (!rec || rec.appid !== appid) return err(40029);
-    if (rec.used) return err(40163);
+    if (!rec || rec.appid !== appid) return wxError(40029);
+    if (rec.used) return wxError(40163);
     const now = this.clock.now();
-    if (now >= rec.expiresAt) return err(42003);
+    if (now >= rec.expiresAt) return wxError(42003);
     rec.used = true;
 
     const accessToken = newToken();
@@ -245,11 +232,11 @@ export class OAuthSim implements SimModule {
     if (!appid) return wxError(41002);
     if (!this.apps.has(appid)) return wxError(40013);
     const token = q.get('refresh_token');
-    if (!token) return err(41003);
+    if (!token) return wxError(41003);
     const rec = this.refreshTokens.get(token);
-    if (!rec || rec.appid !== appid) return err(40030);
+    if (!rec || rec.appid !== appid) return wxError(40030);
     const now = this.clock.now();
-    if (now >= rec.expiresAt) return err(42002);
+    if (now >= rec.expiresAt) return wxError(42002);
     // Website-app doc: a live access_token is kept and its life extended; a dead one is replaced.
     const live = this.accessTokens.get(rec.accessToken);
     if (live && now < live.expiresAt) live.expiresAt = now + USER_TOKEN_SECONDS * 1000;
@@ -268,14 +255,14 @@ export class OAuthSim implements SimModule {
     const rec = this.accessTokens.get(token);
     if (!rec) return wxError(40001);
     if (this.clock.now() >= rec.expiresAt) return wxError(42001);
-    if (r.query.get('openid') !== simOpenid(rec.appid, rec.user)) return err(40003);
+    if (r.query.get('openid') !== simOpenid(rec.appid, rec.user)) return wxError(40003);
     return rec;
   }
 
   private userinfo(r: SimRequest): SimResponse {
     const rec = this.checkToken(r);
     if (!('appid' in rec)) return rec;
-    if (rec.scope === 'snsapi_base' || isSnapshot(rec)) return err(48001);
+    if (rec.scope === 'snsapi_base' || isSnapshot(rec)) return wxError(48001);
     return wxOk(this.user(rec.appid, rec.user));
   }
 

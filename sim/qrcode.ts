@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { PeriodCounter, type SimClock } from './clock';
 import { wxError, wxOk } from './errors';
-import type { TokenState } from './mp';
+import { parseObject, type TokenState } from './mp';
 import type { Route, SimModule, SimRequest, SimResponse } from './types';
 
 export interface QrcodeOptions {
@@ -40,13 +40,13 @@ export interface QrcodeRecord {
   expiresAt?: number;
 }
 
-export const MAX_EXPIRE_SECONDS = 2_592_000;
-export const DEFAULT_EXPIRE_SECONDS = 60;
-export const MAX_TEMPORARY_SCENE_ID = 2_147_483_647;
-export const MAX_PERMANENT_SCENE_ID = 100_000;
-export const MAX_SCENE_STR = 64;
+const MAX_EXPIRE_SECONDS = 2_592_000;
+const DEFAULT_EXPIRE_SECONDS = 60;
+const MAX_TEMPORARY_SCENE_ID = 2_147_483_647;
+const MAX_PERMANENT_SCENE_ID = 100_000;
+const MAX_SCENE_STR = 64;
 /** What showqrcode says in Cache-control. */
-export const SHOWQRCODE_MAX_AGE = 604_800;
+const SHOWQRCODE_MAX_AGE = 604_800;
 
 const ACTIONS: readonly QrcodeAction[] = ['QR_SCENE', 'QR_STR_SCENE', 'QR_LIMIT_SCENE', 'QR_LIMIT_STR_SCENE'];
 const INVALID_ACTION_INFO = 'invalid action info';
@@ -226,11 +226,3 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function parseObject(body: string): Record<string, unknown> | undefined {
-  try {
-    const v: unknown = JSON.parse(body);
-    return isObject(v) ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}

@@ -10,19 +10,14 @@ import { silentLogger } from '../lib/log/logger';
 import { openStore } from '../lib/store/open';
 import type { TestStore } from '../lib/store/testdata/services';
 import { WechatSim } from '../sim';
-import { startServerProcess, type ServerProcess } from './processes';
-import { MP, REALM, signedHeaders } from './stack';
+import { accessTokenEnvelope, startServerProcess, type ServerProcess } from './processes';
+import { MP, REALM } from './stack';
 import { SHARED_STORES } from './stores';
 
 const LEASE_SECONDS = 3;
 const PROCESSES = 3;
 /** Concurrent cold requests per process. */
 const REQUESTS = 300;
-
-function envelope(server: ServerProcess, para: Record<string, unknown>) {
-  const body = JSON.stringify({ interface: { interfaceName: 'access_token', para } });
-  return fetch(server.url + '/', { method: 'POST', headers: { 'content-type': 'application/json', ...signedHeaders(REALM, '/', body) }, body }).then((r) => r.json() as Promise<any>);
-}
 
 function jsapiConfig(server: ServerProcess, url: string) {
   return fetch(`${server.url}/jsapi/${MP.appid}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url }) }).then((r) => r.json() as Promise<any>);
@@ -79,13 +74,13 @@ describe.each(SHARED_STORES)('wecred processes sharing one $name store', ({ name
     const [doomed, survivor] = await start(2, appid);
     // The doomed process takes the lease and then hangs in its upstream call until it dies.
     sim.fault('stable_token', { delayMs: 60_000 }, 1);
-    const never = envelope(doomed!, { appid }).catch(() => 'killed');
+    const never = accessTokenEnvelope(doomed!, { appid }).catch(() => 'killed');
     await expect.poll(() => sim.calls('stable_token', appid), { timeout: 10_000, interval: 20 }).toBe(1);
     await doomed!.kill();
     expect(await never).toBe('killed');
 
     const started = performance.now();
-    const answer = await envelope(survivor!, { appid });
+    const answer = await accessTokenEnvelope(survivor!, { appid });
     const elapsed = performance.now() - started;
     expect(answer.returnCode).toBe(0);
     expect(sim.tokenState(appid, answer.returnData.access_token)).toBe('valid');

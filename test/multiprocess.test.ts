@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFileStore } from '../lib/store/file';
 import { WechatSim } from '../sim';
-import { startServerProcess, type ServerProcess } from './processes';
-import { MP, REALM, signedHeaders } from './stack';
+import { accessTokenEnvelope, startServerProcess, type ServerProcess } from './processes';
+import { MP, REALM } from './stack';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -39,16 +39,11 @@ async function seedToken(dir: string, sim: WechatSim, ageMs: number, expiresAt: 
   return token;
 }
 
-function envelope(server: ServerProcess, para: Record<string, unknown>) {
-  const body = JSON.stringify({ interface: { interfaceName: 'access_token', para } });
-  return fetch(server.url + '/', { method: 'POST', headers: { 'content-type': 'application/json', ...signedHeaders(REALM, '/', body) }, body }).then((r) => r.json() as Promise<any>);
-}
-
 describe('two processes sharing one file store', () => {
   it('20 concurrent reports of the same rejected token over both: one rotation, everybody gets the new token', async () => {
     const { sim, dir, servers } = await twoProcesses();
     const stale = await seedToken(dir, sim, 60_000, Date.now() + 7000_000);
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => envelope(servers[i % 2]!, { force: true, stale })));
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => accessTokenEnvelope(servers[i % 2]!, { force: true, stale })));
     expect(sim.calls('stable_token')).toBe(1);
     const tokens = new Set(answers.map((a) => a.returnData.access_token));
     expect(tokens.size).toBe(1);
@@ -59,7 +54,7 @@ describe('two processes sharing one file store', () => {
   it('inside the refresh window, a burst over both processes costs one upstream fetch and every answer is valid', async () => {
     const { sim, dir, servers } = await twoProcesses();
     await seedToken(dir, sim, 7000_000, Date.now() + 200_000);
-    const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => envelope(servers[i % 2]!, {})));
+    const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => accessTokenEnvelope(servers[i % 2]!, {})));
     expect(sim.calls('stable_token')).toBe(1);
     for (const a of answers) {
       expect(a.returnCode).toBe(0);

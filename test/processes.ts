@@ -1,6 +1,7 @@
 /** Real server processes: wecred as `npm start` runs it (and, for benchmarks, any node server). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { REALM, signedHeaders } from './stack';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 // tsx's loader by absolute URL: the server may run in a directory without node_modules (demo mode on a bare machine).
@@ -59,4 +60,10 @@ export function startProcess(args: string[], env: Record<string, string>, opts: 
 /** `functions/server.ts` under tsx, on a free port. */
 export function startServerProcess(env: Record<string, string>, cwd = root): Promise<ServerProcess> {
   return startProcess(['--import', tsxLoader, `${root}/functions/server.ts`], { PORT: '0', ...env }, { cwd });
+}
+
+/** The envelope `access_token` with `para`, signed by the test realm, to a server process; its JSON answer. */
+export function accessTokenEnvelope(server: ServerProcess, para: Record<string, unknown>): Promise<any> {
+  const body = JSON.stringify({ interface: { interfaceName: 'access_token', para } });
+  return fetch(server.url + '/', { method: 'POST', headers: { 'content-type': 'application/json', ...signedHeaders(REALM, '/', body) }, body }).then((r) => r.json());
 }

@@ -22,6 +22,8 @@ const RANDOM_BYTES = 16;
 const LENGTH_BYTES = 4;
 /** Strict standard base64 (no whitespace, no url-safe alphabet, padding only at the end). */
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Stateless between calls (no streaming): one instance serves every decrypt. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export type MessageCryptoFailure =
   /** The EncodingAESKey is not 43 letters or digits. */
@@ -94,7 +96,7 @@ export function decrypt(encodingAESKey: string, encrypt: string, expectedReceive
     throw new MessageCryptoError('wrong-receiver', 'the message was not encrypted for this app');
   }
   try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(plain.subarray(start, start + msgLen));
+    return UTF8.decode(plain.subarray(start, start + msgLen));
   } catch {
     throw new MessageCryptoError('bad-text', 'the decrypted message is not UTF-8 text');
   }

@@ -20,7 +20,7 @@ import { safeEqual } from './realm';
 const HEADER = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
 const SEGMENT = /^[A-Za-z0-9_-]*$/;
 /** oauth.secret's minimum in the config (schema.ts). */
-export const MIN_SECRET_LENGTH = 32;
+const MIN_SECRET_LENGTH = 32;
 
 export type TokenClaims = Record<string, unknown>;
 

@@ -12,10 +12,10 @@ import { isIP } from 'node:net';
 
 export type CorsCheck = (origin: string | undefined) => Record<string, string>;
 
-export const ALLOW_METHODS = 'GET, POST, OPTIONS';
-export const ALLOW_HEADERS = 'content-type, x-wecred-realm, x-wecred-timestamp, x-wecred-nonce, x-wecred-signature';
+const ALLOW_METHODS = 'GET, POST, OPTIONS';
+const ALLOW_HEADERS = 'content-type, x-wecred-realm, x-wecred-timestamp, x-wecred-nonce, x-wecred-signature';
 /** Seconds a browser may cache a preflight answer. */
-export const MAX_AGE = '600';
+const MAX_AGE = '600';
 
 export function createCors(patterns: string[]): CorsCheck {
   const anyOrigin = patterns.length === 0 || patterns.includes('*');

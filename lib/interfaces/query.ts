@@ -11,7 +11,7 @@ import { ApiError } from './errors';
 import { optionalString } from './para';
 import type { InterfaceDef, Services } from './types';
 
-export const QUERY_KEYS = ['token', 'ticket'] as const;
+const QUERY_KEYS = ['token', 'ticket'] as const;
 export type QueryKey = (typeof QUERY_KEYS)[number];
 
 /** The interface whose scope a key falls under (realm.interfaces). */

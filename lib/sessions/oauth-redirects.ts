@@ -1,7 +1,7 @@
 /** The redirect allow-list of OAuth web login (lib/sessions/oauth.ts): config.oauth.redirects, and patterns that do not pin the host. */
 import type { Logger } from '../log/logger';
 
-export const MAX_REDIRECT = 2048;
+const MAX_REDIRECT = 2048;
 /** Hosts nobody owns, to probe whether a redirect pattern pins the host (see allowedRedirect). */
 const PROBE_HOST_SUFFIX = '.wecred-probe.invalid';
 const PROBE_LABEL = 'wecredprobe';

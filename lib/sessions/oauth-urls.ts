@@ -5,7 +5,7 @@ import { OAuthError } from './oauth-errors';
 
 export type OAuthScope = SnsScope;
 
-export const DEFAULT_OPEN_BASE = 'https://open.weixin.qq.com';
+const DEFAULT_OPEN_BASE = 'https://open.weixin.qq.com';
 
 /** The scope to ask WeChat for: website apps snsapi_login only, Official Accounts snsapi_base (default) or snsapi_userinfo. */
 export function scopeFor(app: AppConfig, requested: string | undefined): OAuthScope {

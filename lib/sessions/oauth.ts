@@ -27,6 +27,7 @@
  * - The user's token (access_token, refresh_token) is kept per appid + openid until its
  *   refresh_token dies (30 days), the tokens sealed under WECRED_MASTER_KEY when one is set.
  */
+import type { CallContext } from '../credentials';
 import { performance } from 'node:perf_hooks';
 import type { AppConfig, Config } from '../config/types';
 import { cipherFor } from '../crypto/at-rest';
@@ -47,22 +48,18 @@ export type { SnsUser } from '../wechat/sns';
 export const RESULT_TTL_SECONDS = 300;
 /** WeChat's refresh_token lives 30 days and is not extended by refreshes. */
 export const REFRESH_TTL_MS = 30 * 86_400_000;
-export const RESULT_PARAM = 'wecred_result';
+const RESULT_PARAM = 'wecred_result';
 export const RESULT_ISSUER = 'wecred';
 /** The caller's own state, kept for it (it never goes to WeChat). */
-export const MAX_CALLER_STATE = 512;
+const MAX_CALLER_STATE = 512;
 /**
  * WeChat answers a code exchange in tens to hundreds of ms, and a call that times out may still
  * spend the single-use code: with less of the request's budget left, fail before calling.
  */
 const MIN_EXCHANGE_MS = 200;
 
-/** The per-request bookkeeping this module touches (CallContext, structurally). */
-export interface OAuthCall {
-  upstreamCalls: number;
-  /** performance.now() by which the request must be answered. */
-  deadline: number;
-}
+/** The per-request bookkeeping this module touches. */
+export type OAuthCall = Pick<CallContext, 'upstreamCalls' | 'deadline'>;
 
 export interface OAuthDeps {
   config: Config;
@@ -114,7 +111,7 @@ export type ResultCheck = { ok: true; result: OAuthResult } | { ok: false; reaso
 const hasUserScope = (scope: string) => scope.split(',').some((s) => s.trim() === 'snsapi_userinfo' || s.trim() === 'snsapi_login');
 
 /** The signed result for a login (a JWT, HS256). */
-export function signResult(secret: string, login: Login, now: number, state?: string): string {
+function signResult(secret: string, login: Login, now: number, state?: string): string {
   const iat = Math.floor(now / 1000);
   const claims: OAuthResult = { iss: RESULT_ISSUER, appid: login.appid, openid: login.openid, scope: login.scope, jti: randomNonce(16), iat, exp: iat + RESULT_TTL_SECONDS };
   const unionid = login.unionid ?? login.user?.unionid;
@@ -185,7 +182,8 @@ export function createOAuthFlow(deps: OAuthDeps): OAuthFlow {
     }
   };
 
-  const allowed = (raw: string) => allowedRedirect(config.oauth.redirects, raw, warnLoosePattern(log));
+  const onLoose = warnLoosePattern(log);
+  const allowed = (raw: string) => allowedRedirect(config.oauth.redirects, raw, onLoose);
 
   const timeLeft = (call: OAuthCall) => call.deadline - performance.now();
   const timeout = (call: OAuthCall) => Math.max(1, Math.min(config.upstream.timeoutMs, Math.floor(timeLeft(call))));

@@ -10,8 +10,6 @@ import { callJson, upstreamUrl } from './http';
 export const QRCODE_BOUNDS = {
   /** Temporary codes live at most 30 days. */
   maxExpireSeconds: 2_592_000,
-  /** What WeChat applies when a temporary code's expire_seconds is omitted. */
-  defaultExpireSeconds: 60,
   /**
    * Temporary scene_id: the reference says only "32-bit non-zero integer"; 1..2^31-1 is valid
    * whether WeChat reads it signed or unsigned.
@@ -47,7 +45,7 @@ export interface QrcodeTicket {
 const CREATE = 'cgi-bin/qrcode/create';
 const SHOW = 'cgi-bin/showqrcode';
 
-export function qrcodeAction(req: QrcodeRequest): QrcodeAction {
+function qrcodeAction(req: QrcodeRequest): QrcodeAction {
   const str = typeof req.scene === 'string';
   if (req.permanent) return str ? 'QR_LIMIT_STR_SCENE' : 'QR_LIMIT_SCENE';
   return str ? 'QR_STR_SCENE' : 'QR_SCENE';

@@ -32,7 +32,7 @@ export const jsapiConfig: Route = {
 };
 
 /** A JSON object, or an HTML form's urlencoded fields. */
-export function parseRouteBody(req: HttpRequest): Record<string, unknown> {
+function parseRouteBody(req: HttpRequest): Record<string, unknown> {
   const type = req.headers['content-type'] ?? '';
   if (type.includes('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(req.body));
   let body: unknown;

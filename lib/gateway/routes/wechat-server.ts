@@ -22,7 +22,7 @@ import type { AppConfig } from '../../config/types';
 import { decrypt, MessageCryptoError, verifyMsgSignature } from '../../crypto/message';
 import { verifyServerSignature } from '../../crypto/server';
 import { ApiError, resolveApp } from '../../interfaces';
-import type { MessageHook, Services } from '../../interfaces/types';
+import type { Services } from '../../interfaces/types';
 import type { HttpRequest, HttpResponse } from '../http';
 import type { Route } from './types';
 
@@ -54,9 +54,14 @@ function signed<K extends string>(req: HttpRequest, names: readonly K[]): Record
   return out;
 }
 
-function verifyUrl(req: HttpRequest, token: string): HttpResponse {
+/** The plaintext `signature` over token, timestamp and nonce (URL check and 明文模式 pushes), or 401. */
+function checkServerSignature(req: HttpRequest, token: string): void {
   const q = signed(req, ['signature', 'timestamp', 'nonce']);
   if (!verifyServerSignature(token, q.timestamp, q.nonce, q.signature)) throw new ApiError('bad_signature', 'the signature does not match the app\'s token');
+}
+
+function verifyUrl(req: HttpRequest, token: string): HttpResponse {
+  checkServerSignature(req, token);
   const echostr = req.query.echostr;
   if (echostr === undefined || echostr === '') throw new ApiError('bad_para', 'echostr is required');
   return text(echostr);
@@ -66,8 +71,7 @@ async function receive(req: HttpRequest, app: AppConfig, token: string, services
   const mode = req.query.encrypt_type ?? '';
   let message: string;
   if (mode === '' || mode === 'raw') {
-    const q = signed(req, ['signature', 'timestamp', 'nonce']);
-    if (!verifyServerSignature(token, q.timestamp, q.nonce, q.signature)) throw new ApiError('bad_signature', 'the signature does not match the app\'s token');
+    checkServerSignature(req, token);
     if (req.body.trim() === '') throw new ApiError('bad_para', 'the message body is empty');
     message = req.body;
   } else if (mode === 'aes') {
@@ -85,13 +89,10 @@ async function receive(req: HttpRequest, app: AppConfig, token: string, services
   } else {
     throw new ApiError('bad_para', 'encrypt_type must be aes or absent');
   }
-  await (services.onMessage ?? logOnly(services))(app.appid, message);
+  if (services.onMessage) await services.onMessage(app.appid, message);
+  // Without a hook: one line saying a push arrived, without its content.
+  else services.log.log('info', 'wechat_message', { appid: app.appid, bytes: Buffer.byteLength(message) });
   return text('success');
-}
-
-/** The default hook: one line saying a push arrived, without its content. */
-function logOnly(services: Services): MessageHook {
-  return async (appid, message) => services.log.log('info', 'wechat_message', { appid, bytes: Buffer.byteLength(message) });
 }
 
 /**
