@@ -166,12 +166,14 @@ describe('loadConfig with ssm: and secretsmanager: references', () => {
   it('fetches each reference, and each AWS secret, once', async () => {
     const c = await load({
       apps: [app('ssm:wecred-app', { token: 'secretsmanager:wecred/json#wx1' }), { appid: APPID2, secret: 'ssm:wecred-app', token: 'secretsmanager:wecred/json#wx2' }],
-      realms: [{ key: 'biz', secret: 'ssm:wecred-realm' }],
+      // the default version, named or not, is one secret version
+      realms: [{ key: 'biz', secret: 'ssm:wecred-realm' }, { key: 'ops', secret: 'ssm:wecred-realm#SSM_Current' }],
     });
     expect(c.apps.map((a) => [a.secret, a.token])).toEqual([
       [VALUES.app, VALUES.json.wx1],
       [VALUES.app, VALUES.json.wx2],
     ]);
+    expect(c.realms.map((r) => r.secret)).toEqual([VALUES.realm, VALUES.realm]);
     expect(tc.calls('GetSecretValue')).toBe(2);
     expect(aws.calls('GetSecretValue')).toBe(1);
   });

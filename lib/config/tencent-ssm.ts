@@ -40,29 +40,32 @@ export async function fromTencentSsm(name: string, ctx: ResolveContext): Promise
   if (!region) throw new SecretProblem(`${ref}: TENCENTCLOUD_REGION is not set (the region that holds the secret, e.g. ap-guangzhou)`);
   const endpoint = endpointOverride(env, 'WECRED_SSM_ENDPOINT', ref);
 
-  const client = await loadClient(ref, 'Tencent Cloud SSM', async () => {
-    const { ssm } = await import('tencentcloud-sdk-nodejs-ssm');
-    return new ssm.v20190923.Client({
-      credential: { secretId, secretKey, ...(env.TENCENTCLOUD_SESSIONTOKEN ? { token: env.TENCENTCLOUD_SESSIONTOKEN } : {}) },
-      region,
-      profile: {
-        httpProfile: {
-          reqTimeout: FETCH_TIMEOUT_MS / 1000,
-          ...(endpoint ? { endpoint: endpoint.host, protocol: `${endpoint.protocol}//` } : {}),
+  // ssm:X and ssm:X#SSM_Current name the same version: one fetch.
+  return ctx.once(`ssm:${secretName}#${versionId}`, async () => {
+    const client = await loadClient(ref, 'Tencent Cloud SSM', async () => {
+      const { ssm } = await import('tencentcloud-sdk-nodejs-ssm');
+      return new ssm.v20190923.Client({
+        credential: { secretId, secretKey, ...(env.TENCENTCLOUD_SESSIONTOKEN ? { token: env.TENCENTCLOUD_SESSIONTOKEN } : {}) },
+        region,
+        profile: {
+          httpProfile: {
+            reqTimeout: FETCH_TIMEOUT_MS / 1000,
+            ...(endpoint ? { endpoint: endpoint.host, protocol: `${endpoint.protocol}//` } : {}),
+          },
         },
-      },
+      });
     });
-  });
 
-  let reply;
-  try {
-    reply = await client.GetSecretValue({ SecretName: secretName, VersionId: versionId });
-  } catch (err) {
-    throw new SecretProblem(`${ref}: ${tencentProblem(err)}`);
-  }
-  if (reply.SecretString) return reply.SecretString;
-  if (reply.SecretBinary) throw new SecretProblem(`${ref}: the secret holds binary data (SecretBinary), not text`);
-  throw new SecretProblem(`${ref}: the secret is empty`);
+    let reply;
+    try {
+      reply = await client.GetSecretValue({ SecretName: secretName, VersionId: versionId });
+    } catch (err) {
+      throw new SecretProblem(`${ref}: ${tencentProblem(err)}`);
+    }
+    if (reply.SecretString) return reply.SecretString;
+    if (reply.SecretBinary) throw new SecretProblem(`${ref}: the secret holds binary data (SecretBinary), not text`);
+    throw new SecretProblem(`${ref}: the secret is empty`);
+  });
 }
 
 /** What went wrong, by error code only: Tencent's messages are not ours to repeat. */

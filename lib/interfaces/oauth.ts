@@ -6,7 +6,6 @@
 import type { AppConfig, RealmConfig } from '../config/types';
 import { createOAuthFlow, type OAuthFlow } from '../sessions/oauth';
 import { OAuthError, type OAuthFailure } from '../sessions/oauth-errors';
-import { allowedRedirect, warnLoosePattern } from '../sessions/oauth-redirects';
 import { WECHAT_STATE } from '../sessions/oauth-state';
 import { authorizeUrl, scopeFor } from '../sessions/oauth-urls';
 import { resolveApp } from './apps';
@@ -68,7 +67,7 @@ export const oauthAuthorizeUrl: InterfaceDef = {
   async handle({ para, realm, services }) {
     const app = oauthApp(services, realm, optionalString(para, 'appid', 64));
     const redirectUri = requiredString(para, 'redirect_uri', 2048);
-    const target = allowedRedirect(services.config.oauth.redirects, redirectUri, warnLoosePattern(services.log));
+    const target = oauthFlow(services).allowed(redirectUri);
     if (target === null) throw new ApiError('bad_para', 'para.redirect_uri is not an allowed redirect target (config oauth.redirects)');
     const scope = await run(async () => scopeFor(app, optionalString(para, 'scope', 32)));
     const state = optionalString(para, 'state', 128);

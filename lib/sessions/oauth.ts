@@ -161,6 +161,8 @@ export interface OAuthFlow {
   clearCookie(app: AppConfig): string | undefined;
   /** A code for the user (and their profile for userinfo / login scopes); the user's token is kept. */
   exchange(app: AppConfig, code: string, call: OAuthCall): Promise<Login>;
+  /** `raw` normalised when config.oauth.redirects allows it as a target, else null. */
+  allowed(raw: string): string | null;
 }
 
 export function createOAuthFlow(deps: OAuthDeps): OAuthFlow {
@@ -168,10 +170,12 @@ export function createOAuthFlow(deps: OAuthDeps): OAuthFlow {
   const sns = deps.sns ?? createSnsClient(config.upstream.mp);
   const cipher = cipherFor(config);
 
-  const configured = (): { secret: string; callbackBase: string; cookieKey: string } => {
-    const { secret, callbackBase } = config.oauth;
-    if (!secret || !callbackBase) throw new OAuthError('not_configured', 'OAuth web login is not configured on this deployment (oauth.callbackBase and oauth.secret)');
-    return { secret, callbackBase, cookieKey: macHex(secret, COOKIE_KEY_PURPOSE, '', 64) };
+  // Derived once: the configuration does not change while the flow lives.
+  const { secret, callbackBase } = config.oauth;
+  const settings = secret && callbackBase ? { secret, callbackBase, cookieKey: macHex(secret, COOKIE_KEY_PURPOSE, '', 64) } : null;
+  const configured = (): NonNullable<typeof settings> => {
+    if (!settings) throw new OAuthError('not_configured', 'OAuth web login is not configured on this deployment (oauth.callbackBase and oauth.secret)');
+    return settings;
   };
 
   const stored = async <T>(what: Promise<T>): Promise<T> => {
@@ -240,6 +244,8 @@ export function createOAuthFlow(deps: OAuthDeps): OAuthFlow {
   }
 
   return {
+    allowed,
+
     async begin(app, req) {
       const { secret, callbackBase, cookieKey } = configured();
       const redirect = req.redirect === undefined ? null : allowed(req.redirect);
