@@ -1,10 +1,11 @@
 /**
  * `npm start`: wecred on node:http (PORT, default 3030; HOST, default 127.0.0.1) with the
  * embedded file store. With no configuration at all it runs demo mode: the WeChat simulator
- * in-process standing in for api.weixin.qq.com, two demo apps and an admin realm.
+ * in-process standing in for api.weixin.qq.com and qyapi.weixin.qq.com, two demo apps, a demo
+ * WeCom agent and an admin realm.
  */
 import { ConfigError } from '../lib/config/errors';
-import { DEMO_APPS, DEMO_REALM, demoConfig, loadConfig } from '../lib/config/load';
+import { DEMO_APPS, DEMO_REALM, DEMO_WORK, demoConfig, loadConfig } from '../lib/config/load';
 import type { Config } from '../lib/config/types';
 import { bootApp } from '../lib/gateway/boot';
 import { batchedWriter, createLogger } from '../lib/log/logger';
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   if (!config) {
     sim = await WechatSim.start();
     for (const app of DEMO_APPS) sim.addApp(app.appid, app.secret);
+    for (const agent of DEMO_WORK) sim.addWorkApp(agent.corpid, agent.agentid, agent.secret);
     config = demoConfig(sim.url);
   }
   const out = batchedWriter();
@@ -47,15 +49,17 @@ async function main(): Promise<void> {
 
 function printDemoBanner(url: string, config: Config): void {
   const [mp] = DEMO_APPS;
+  const [work] = DEMO_WORK;
   process.stderr.write(
     [
       '',
       '  wecred DEMO MODE: no configuration found (wecred.json, WECRED_CONFIG or WECRED_CONFIG_JSON),',
       `  so a WeChat simulator runs in-process at ${config.upstream.mp} and nothing reaches WeChat.`,
-      `  Demo apps: ${DEMO_APPS.map((a) => `${a.appid} (${a.type})`).join(', ')}; admin realm "${DEMO_REALM.key}" (secret in lib/config/load.ts).`,
+      `  Demo apps: ${DEMO_APPS.map((a) => `${a.appid} (${a.type})`).join(', ')}; WeCom agent ${DEMO_WORK.map((w) => `${w.corpid}/${w.agentid}`).join(', ')}; admin realm "${DEMO_REALM.key}" (secret in lib/config/load.ts).`,
       `  Listening on ${url}`,
       `    curl ${url}/ping`,
       `    curl -X POST ${url}/jsapi/${mp?.appid}/config -H 'content-type: application/json' -d '{"url":"https://example.com/page"}'`,
+      `    curl -X POST ${url}/ -H 'content-type: application/json' -d '{"interface":{"interfaceName":"work.jsapi.config","para":{"corpid":"${work?.corpid}","agentid":"${work?.agentid}","url":"https://example.com/page"}}}'`,
       '',
     ].join('\n') + '\n',
   );

@@ -1,7 +1,11 @@
 export { WechatSim } from './wechat-sim';
 export type { Fault, MpEndpoint, OAuthEndpoint, QrcodeEndpoint, SimEndpoint, SimOptions } from './types';
+export type { MinaEndpoint } from './types';
+export type { MinaUserData } from './mina';
 export type { QrcodeAction, QrcodeRecord } from './qrcode';
 export type { TicketType, TokenState } from './mp';
+export type { WorkEndpoint } from './types';
+export type { WorkTicketKind } from './work';
 export { simOpenid, simUnionid, type OAuthAppType, type OAuthScope, type SimUser } from './oauth';
 export { beijingDay, nextBeijingMidnight } from './clock';
 export { jsapiSignature, jsapiString1 } from './jsapi';

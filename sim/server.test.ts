@@ -25,7 +25,7 @@ describe('server basics', () => {
   });
 
   it('unknown paths: HTTP 404 with an empty body, not counted', async () => {
-    for (const p of ['/', '/cgi-bin/nope', '/cgi-bin/token/extra', '/sns/jscode2session']) {
+    for (const p of ['/', '/cgi-bin/nope', '/cgi-bin/token/extra', '/sns/nope']) {
       const res = await fetch(sim.url + p);
       expect(res.status).toBe(404);
       expect(await res.text()).toBe('');

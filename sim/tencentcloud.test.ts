@@ -1,4 +1,5 @@
 import { ssm } from 'tencentcloud-sdk-nodejs-ssm';
+import { sts } from 'tencentcloud-sdk-nodejs-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TencentCloudSim } from './tencentcloud';
 
@@ -106,5 +107,79 @@ describe('TencentCloudSim GetSecretValue through the real SDK', () => {
     );
     expect(await errorCode(c.GetSecretValue({ SecretName: 'app-secret' } as never))).toBe('MissingParameter');
     expect(sim.calls('NoSuchAction')).toBe(1);
+  });
+});
+
+describe('TencentCloudSim STS through the real SDK', () => {
+  const policy = {
+    version: '2.0',
+    statement: [{ effect: 'allow', action: ['name/cos:PutObject'], resource: ['qcs::cos:ap-beijing:uid/1250000000:examplebucket-1250000000/doc/*'] }],
+  };
+  const encoded = (p: unknown) => encodeURIComponent(JSON.stringify(p));
+  const stsClient = (credential = { secretId: ID, secretKey: KEY }) =>
+    new sts.v20180813.Client({ credential, region: 'ap-beijing', profile: { httpProfile: { endpoint: sim.host, protocol: 'http://' } } });
+
+  it('GetFederationToken: mints random keys that expire after DurationSeconds (1800 by default) and keeps the decoded policy', async () => {
+    const before = sim.issued().length;
+    const nowS = Math.floor(Date.now() / 1000);
+    const a = await stsClient().GetFederationToken({ Name: 'wecred', Policy: encoded(policy) });
+    const b = await stsClient().GetFederationToken({ Name: 'wecred', Policy: encoded(policy), DurationSeconds: 7200 });
+    expect(a.Credentials?.TmpSecretId).toMatch(/^AKID/);
+    expect(a.Credentials?.TmpSecretKey).toBeTruthy();
+    expect(a.Credentials?.Token).toBeTruthy();
+    expect(a.Credentials?.TmpSecretKey).not.toBe(b.Credentials?.TmpSecretKey);
+    expect(a.ExpiredTime! - nowS).toBeGreaterThanOrEqual(1799);
+    expect(a.ExpiredTime! - nowS).toBeLessThanOrEqual(1801);
+    expect(b.ExpiredTime! - nowS).toBeGreaterThanOrEqual(7199);
+    expect(Date.parse(a.Expiration!)).toBe(a.ExpiredTime! * 1000);
+    expect(sim.policies().slice(before)).toEqual([policy, policy]);
+    expect(sim.issued().at(-1)).toMatchObject({ action: 'GetFederationToken', durationSeconds: 7200, tmpSecretId: b.Credentials?.TmpSecretId });
+  });
+
+  it('GetFederationToken: Name (letters) and Policy are required, principal is refused, at most 7200 s', async () => {
+    const before = sim.issued().length;
+    const c = stsClient();
+    expect(await errorCode(c.GetFederationToken({ Policy: encoded(policy) } as never))).toBe('MissingParameter');
+    expect(await errorCode(c.GetFederationToken({ Name: 'we-cred', Policy: encoded(policy) }))).toBe('InvalidParameter.ParamError');
+    expect(await errorCode(c.GetFederationToken({ Name: 'wecred' } as never))).toBe('MissingParameter');
+    expect(await errorCode(c.GetFederationToken({ Name: 'wecred', Policy: JSON.stringify(policy).slice(0, 20) }))).toBe('InvalidParameter.PolicySyntaxError');
+    const withPrincipal = { version: '2.0', statement: [{ ...policy.statement[0], principal: { qcs: ['*'] } }] };
+    expect(await errorCode(c.GetFederationToken({ Name: 'wecred', Policy: encoded(withPrincipal) }))).toBe('InvalidParameter.PolicySyntaxError');
+    expect(await errorCode(c.GetFederationToken({ Name: 'wecred', Policy: encoded(policy), DurationSeconds: 7201 }))).toBe('InvalidParameter.ParamError');
+    expect(sim.issued().length).toBe(before);
+  });
+
+  it('AssumeRole: RoleArn and RoleSessionName patterns, 7200 s by default, at most 43200, optional policy', async () => {
+    const c = stsClient();
+    const arn = 'qcs::cam::uin/12345678:roleName/testRoleName';
+    const nowS = Math.floor(Date.now() / 1000);
+    const r = await c.AssumeRole({ RoleArn: arn, RoleSessionName: 'sess', Policy: encoded(policy) });
+    expect(r.ExpiredTime! - nowS).toBeGreaterThanOrEqual(7199);
+    expect(sim.issued().at(-1)).toMatchObject({ action: 'AssumeRole', policy, durationSeconds: 7200 });
+    await c.AssumeRole({ RoleArn: arn, RoleSessionName: 'sess', DurationSeconds: 43200 });
+    expect(sim.issued().at(-1)).toMatchObject({ action: 'AssumeRole', policy: undefined, durationSeconds: 43200 });
+    expect(await errorCode(c.AssumeRole({ RoleArn: 'role', RoleSessionName: 'sess' }))).toBe('InvalidParameter.ParamError');
+    expect(await errorCode(c.AssumeRole({ RoleArn: arn, RoleSessionName: 's' }))).toBe('InvalidParameter.ParamError');
+    expect(await errorCode(c.AssumeRole({ RoleArn: arn, RoleSessionName: 'sess', DurationSeconds: 43201 }))).toBe('InvalidParameter.ParamError');
+    expect(await errorCode(c.AssumeRole({ RoleArn: arn } as never))).toBe('MissingParameter');
+  });
+
+  it('checks the TC3 signature and the API version', async () => {
+    const before = sim.issued().length;
+    expect(await errorCode(stsClient({ secretId: ID, secretKey: `${KEY}x` }).GetFederationToken({ Name: 'wecred', Policy: encoded(policy) }))).toBe('AuthFailure.SignatureFailure');
+    expect(await errorCode(client().request('GetFederationToken', { Name: 'wecred', Policy: encoded(policy) }))).toBe('NoSuchVersion');
+    expect(sim.issued().length).toBe(before);
+  });
+
+  it('expires keys on its own clock, and checks signatures against signatureNow', async () => {
+    const ahead = Date.now() + 3_600_000;
+    const moved = await TencentCloudSim.start({ secretId: ID, secretKey: KEY, now: () => ahead, signatureNow: Date.now });
+    try {
+      const c = new sts.v20180813.Client({ credential: { secretId: ID, secretKey: KEY }, region: 'ap-beijing', profile: { httpProfile: { endpoint: moved.host, protocol: 'http://' } } });
+      const r = await c.GetFederationToken({ Name: 'wecred', Policy: encoded(policy) });
+      expect(r.ExpiredTime).toBe(Math.floor(ahead / 1000) + 1800);
+    } finally {
+      await moved.close();
+    }
   });
 });

@@ -5,10 +5,11 @@
  * it: always HTTP 200, `{"Response":{…,"RequestId"}}`, errors as
  * `{"Response":{"Error":{"Code","Message"},"RequestId"}}`.
  *
- * Actions are a table: SSM's GetSecretValue today, STS's later.
+ * Actions are a table: SSM's GetSecretValue; STS's GetFederationToken and AssumeRole, which mint
+ * random temporary keys on the sim clock and keep the policies they were sent (policies()).
  * Point an SDK client at it with httpProfile `{ endpoint: sim.host, protocol: 'http://' }`.
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { header, hmacSha256, LoopbackServer, sha256Hex, type LoopbackRequest, type LoopbackResponse } from './loopback';
 
 export interface TencentCloudSimOptions {
@@ -16,8 +17,23 @@ export interface TencentCloudSimOptions {
   secretKey: string;
   /** When set, requests must carry it as X-TC-Token (temporary credentials); when not, they must not. */
   token?: string;
-  /** The sim's clock, epoch ms (default Date.now): X-TC-Timestamp must be within 5 minutes of it. */
+  /** The sim's clock, epoch ms (default Date.now): X-TC-Timestamp must be within 5 minutes of it; STS keys expire on it. */
   now?: () => number;
+  /**
+   * The clock X-TC-Timestamp is checked against, when not `now`: the SDK signs with the machine's
+   * clock, so a test that moves `now` ahead passes Date.now here.
+   */
+  signatureNow?: () => number;
+}
+
+/** What STS was asked for and handed out, in order. */
+export interface StsIssue {
+  action: 'GetFederationToken' | 'AssumeRole';
+  /** The decoded policy (AssumeRole: undefined when none was sent). */
+  policy: unknown;
+  durationSeconds: number;
+  tmpSecretId: string;
+  expiredTime: number;
 }
 
 type StoredSecret = { text: string } | { binary: Buffer };
@@ -26,6 +42,9 @@ type StoredSecret = { text: string } | { binary: Buffer };
 interface TcState {
   /** SSM: secret name → version id → value. */
   secrets: Map<string, Map<string, StoredSecret>>;
+  /** STS: every successful issue. */
+  issued: StsIssue[];
+  now: () => number;
 }
 
 type Params = Record<string, unknown>;
@@ -57,16 +76,102 @@ function getSecretValue(state: TcState, p: Params): Outcome {
   };
 }
 
+// ---- STS (API 2018-08-13, reference §7) -------------------------------------------------
+
+const STS_LIMITS = { federationDefault: 1800, federationMax: 7200, roleDefault: 7200, roleMax: 43200 };
+const ROLE_ARN = /^qcs::cam::uin\/\d+:role(Name\/[\w+=,.@-]+|\/\d+)$/;
+const ROLE_SESSION_NAME = /^[\w+=,.@-]{2,128}$/;
+
+/** The Policy parameter: URL-encoded CAM policy JSON, without `principal` (GetFederationToken's rule). */
+function decodePolicy(raw: unknown): { policy: unknown } | Outcome {
+  if (typeof raw !== 'string' || raw === '') return fail('InvalidParameter.ParamError', 'Policy must be a non-empty URL-encoded string.');
+  let policy: unknown;
+  try {
+    policy = JSON.parse(decodeURIComponent(raw));
+  } catch {
+    return fail('InvalidParameter.PolicySyntaxError', 'Policy is not URL-encoded JSON.');
+  }
+  const p = policy as { version?: unknown; statement?: unknown };
+  if (typeof policy !== 'object' || policy === null || p.version !== '2.0' || !Array.isArray(p.statement) || p.statement.length === 0) {
+    return fail('InvalidParameter.PolicySyntaxError', 'Policy needs version "2.0" and a non-empty statement list.');
+  }
+  for (const st of p.statement as unknown[]) {
+    const statement = st as Record<string, unknown>;
+    if (typeof st !== 'object' || st === null || !['allow', 'deny'].includes(statement.effect as string) || !Array.isArray(statement.action) || statement.resource === undefined) {
+      return fail('InvalidParameter.PolicySyntaxError', 'Each statement needs effect (allow|deny), action and resource.');
+    }
+    if ('principal' in statement) return fail('InvalidParameter.PolicySyntaxError', 'Policy must not contain principal.');
+  }
+  return { policy };
+}
+
+function duration(raw: unknown, fallback: number, max: number): number | Outcome {
+  if (raw === undefined) return fallback;
+  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1 || raw > max) {
+    return fail('InvalidParameter.ParamError', `DurationSeconds must be an integer between 1 and ${max}.`);
+  }
+  return raw;
+}
+
+const randomText = (bytes: number) => randomBytes(bytes).toString('base64url');
+
+function issue(state: TcState, action: StsIssue['action'], policy: unknown, durationSeconds: number): Outcome {
+  const now = Math.floor(state.now() / 1000);
+  const tmpSecretId = `AKID${randomText(24)}`;
+  const expiredTime = now + durationSeconds;
+  state.issued.push({ action, policy, durationSeconds, tmpSecretId, expiredTime });
+  return {
+    ok: {
+      Credentials: { Token: randomText(96), TmpSecretId: tmpSecretId, TmpSecretKey: randomText(24) },
+      ExpiredTime: expiredTime,
+      Expiration: new Date(expiredTime * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    },
+  };
+}
+
+function getFederationToken(state: TcState, p: Params): Outcome {
+  if (p.Name === undefined) return fail('MissingParameter', 'The request is missing a required parameter `Name`.');
+  if (typeof p.Name !== 'string' || !/^[A-Za-z]{1,32}$/.test(p.Name)) return fail('InvalidParameter.ParamError', 'Name must be 1 to 32 letters.');
+  if (p.Policy === undefined) return fail('MissingParameter', 'The request is missing a required parameter `Policy`.');
+  const decoded = decodePolicy(p.Policy);
+  if (!('policy' in decoded)) return decoded;
+  const seconds = duration(p.DurationSeconds, STS_LIMITS.federationDefault, STS_LIMITS.federationMax);
+  if (typeof seconds !== 'number') return seconds;
+  return issue(state, 'GetFederationToken', decoded.policy, seconds);
+}
+
+function assumeRole(state: TcState, p: Params): Outcome {
+  if (p.RoleArn === undefined) return fail('MissingParameter', 'The request is missing a required parameter `RoleArn`.');
+  if (typeof p.RoleArn !== 'string' || !ROLE_ARN.test(p.RoleArn)) return fail('InvalidParameter.ParamError', 'RoleArn is not a role ARN.');
+  if (p.RoleSessionName === undefined) return fail('MissingParameter', 'The request is missing a required parameter `RoleSessionName`.');
+  if (typeof p.RoleSessionName !== 'string' || !ROLE_SESSION_NAME.test(p.RoleSessionName)) {
+    return fail('InvalidParameter.ParamError', 'RoleSessionName must be 2 to 128 of [\\w+=,.@-].');
+  }
+  let policy: unknown;
+  if (p.Policy !== undefined) {
+    const decoded = decodePolicy(p.Policy);
+    if (!('policy' in decoded)) return decoded;
+    policy = decoded.policy;
+  }
+  const seconds = duration(p.DurationSeconds, STS_LIMITS.roleDefault, STS_LIMITS.roleMax);
+  if (typeof seconds !== 'number') return seconds;
+  return issue(state, 'AssumeRole', policy, seconds);
+}
+
 /** Action name → handler. */
 const ACTIONS: Readonly<Record<string, Action>> = {
   GetSecretValue: { version: '2019-09-23', handle: getSecretValue },
+  GetFederationToken: { version: '2018-08-13', handle: getFederationToken },
+  AssumeRole: { version: '2018-08-13', handle: assumeRole },
 };
 
 export class TencentCloudSim {
-  private readonly state: TcState = { secrets: new Map() };
+  private readonly state: TcState;
   private server: LoopbackServer | undefined;
 
-  private constructor(private readonly opts: TencentCloudSimOptions) {}
+  private constructor(private readonly opts: TencentCloudSimOptions) {
+    this.state = { secrets: new Map(), issued: [], now: opts.now ?? Date.now };
+  }
 
   static async start(opts: TencentCloudSimOptions): Promise<TencentCloudSim> {
     const sim = new TencentCloudSim(opts);
@@ -89,6 +194,16 @@ export class TencentCloudSim {
     const versions = this.state.secrets.get(name) ?? new Map<string, StoredSecret>();
     versions.set(versionId, typeof value === 'string' ? { text: value } : { binary: Buffer.from(value) });
     this.state.secrets.set(name, versions);
+  }
+
+  /** STS: what was issued, in order (successful GetFederationToken / AssumeRole calls). */
+  issued(): readonly StsIssue[] {
+    return this.state.issued;
+  }
+
+  /** STS: the decoded policies of the successful calls, in order. */
+  policies(): unknown[] {
+    return this.state.issued.map((i) => i.policy);
   }
 
   /** Requests received for `action` (all of them when omitted), whatever their outcome. */
@@ -139,7 +254,7 @@ export class TencentCloudSim {
     if (!auth) return fail('AuthFailure.InvalidAuthorization', 'The Authorization header is not a TC3-HMAC-SHA256 signature.');
     const [, secretId, date, service, signedHeaders, signature] = auth as unknown as [string, string, string, string, string, string];
     const timestamp = Number(header(req.headers, 'x-tc-timestamp'));
-    const now = Math.floor((this.opts.now ?? Date.now)() / 1000);
+    const now = Math.floor((this.opts.signatureNow ?? this.opts.now ?? Date.now)() / 1000);
     if (!Number.isInteger(timestamp) || Math.abs(now - timestamp) > MAX_SKEW_SECONDS) {
       return fail('AuthFailure.SignatureExpire', 'The signature has expired: X-TC-Timestamp is more than 5 minutes from the server time.');
     }

@@ -19,8 +19,14 @@ export type QrcodeEndpoint = 'qrcode_create' | 'showqrcode';
  */
 export type OAuthEndpoint = 'oauth2_authorize' | 'qrconnect' | 'oauth_confirm' | 'sns_access_token' | 'sns_refresh_token' | 'sns_userinfo' | 'sns_auth';
 
+/** Mini Program login served by sim/mina.ts. */
+export type MinaEndpoint = 'jscode2session';
+
+/** WeCom (qyapi.weixin.qq.com) served by sim/work.ts: gettoken, get_jsapi_ticket, ticket/get?type=agent_config. */
+export type WorkEndpoint = 'work_gettoken' | 'work_jsapi_ticket' | 'work_agent_ticket';
+
 /** Every endpoint the simulator counts and can fault. Later modules extend this union. */
-export type SimEndpoint = MpEndpoint | QrcodeEndpoint | OAuthEndpoint;
+export type SimEndpoint = MpEndpoint | QrcodeEndpoint | OAuthEndpoint | MinaEndpoint | WorkEndpoint;
 
 export type Fault =
   | { errcode: number; errmsg?: string } // HTTP 200 {"errcode":N,"errmsg":...}

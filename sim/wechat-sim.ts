@@ -4,11 +4,13 @@
  */
 import { SimClock } from './clock';
 import { verifyJsapi } from './jsapi';
+import { MinaSim, type MinaUserData } from './mina';
 import { MpSim, type TicketType, type TokenState } from './mp';
 import { OAuthSim, type OAuthAppType, type OAuthScope, type SimUser } from './oauth';
 import { QrcodeSim, type QrcodeRecord } from './qrcode';
 import { SimServer } from './server';
 import type { Fault, SimEndpoint, SimOptions } from './types';
+import { WorkSim, type WorkTicketKind } from './work';
 
 export class WechatSim {
   private readonly clock: SimClock;
@@ -16,6 +18,8 @@ export class WechatSim {
   private readonly mp: MpSim;
   private readonly qrcodes: QrcodeSim;
   private readonly oauth: OAuthSim;
+  private readonly work: WorkSim;
+  private readonly mina: MinaSim;
 
   private constructor(opts: SimOptions) {
     this.clock = new SimClock(opts.now ?? Date.now());
@@ -33,6 +37,10 @@ export class WechatSim {
     this.server.addRoutes(this.qrcodes.routes());
     this.oauth = new OAuthSim(this.clock);
     this.server.addRoutes(this.oauth.routes());
+    this.work = new WorkSim(this.clock);
+    this.server.addRoutes(this.work.routes());
+    this.mina = new MinaSim(this.clock);
+    this.server.addRoutes(this.mina.routes());
   }
 
   static async start(opts: SimOptions = {}): Promise<WechatSim> {
@@ -51,6 +59,35 @@ export class WechatSim {
     this.mp.addApp(appid, secret);
     this.qrcodes.addApp(appid);
     this.oauth.addApp(appid, secret, opts.type);
+    if (opts.type === 'mina') this.mina.addApp(appid, secret);
+  }
+
+  /** WeCom: an app (agent) of a corp with its own secret; gettoken issues it its own token. */
+  addWorkApp(corpid: string, agentid: string, secret: string): void {
+    this.work.addApp(corpid, agentid, secret);
+  }
+
+  workTokenState(corpid: string, agentid: string, token: string): TokenState {
+    return this.work.tokenState(corpid, agentid, token);
+  }
+
+  /** WeCom may end a token early; calls with it then answer 40014 and gettoken issues a new one. */
+  invalidateWorkToken(token: string): void {
+    this.work.invalidateToken(token);
+  }
+
+  /**
+   * WeCom JS-SDK: whether `signature` signs the page with a valid ticket: kind 'jsapi' (wx.config)
+   * any corp ticket of `corpid`, kind 'agent_config' (wx.agentConfig) the agent's own ticket.
+   */
+  verifyWorkSignature(p: { corpid: string; agentid: string; kind: WorkTicketKind; url: string; nonceStr: string; timestamp: number; signature: string }): boolean {
+    const tickets = p.kind === 'jsapi' ? this.work.validCorpTickets(p.corpid, 'jsapi') : this.work.validTickets(p.corpid, p.agentid, 'agent_config');
+    return verifyJsapi(tickets, p);
+  }
+
+  /** WeCom, test-only: make `ticket` the agent's current ticket of `kind` until `expiresAt` (sim clock). */
+  seedWorkTicket(corpid: string, agentid: string, kind: WorkTicketKind, ticket: string, expiresAt: number): void {
+    this.work.seedTicket(corpid, agentid, kind, ticket, expiresAt);
   }
 
   /** The sim clock, epoch ms. */
@@ -118,6 +155,21 @@ export class WechatSim {
   /** OAuth, test-only: a fresh code as if `user` had just authorized `appid` with `scope`. */
   oauthCode(appid: string, scope: OAuthScope, user?: string): string {
     return this.oauth.mintCode(appid, scope, user);
+  }
+
+  /** Mini Program: a fresh jscode2session code as wx.login in `appid` gives `user` (single use, 5 minutes); the user's session_key changes with it. */
+  minaLogin(appid: string, user = 'user1'): string {
+    return this.mina.mintCode(appid, user);
+  }
+
+  /** Mini Program: wx.getUserInfo's {encryptedData, iv} for `user`, under their current session_key. */
+  minaUserData(appid: string, user = 'user1'): MinaUserData {
+    return this.mina.userData(appid, user);
+  }
+
+  /** Mini Program, test-only: `user`'s current session_key (undefined before their first login). */
+  minaSessionKey(appid: string, user = 'user1'): string | undefined {
+    return this.mina.sessionKey(appid, user);
   }
 
   close(): Promise<void> {

@@ -33,6 +33,8 @@ export interface StackOptions {
   onMessage?: MessageHook;
   /** Port of the wecred server (default: any free one), for configs that name its URL (oauth.callbackBase). */
   port?: number;
+  /** Environment the config is parsed with (e.g. WECRED_MASTER_KEY); default none. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Stack {
@@ -69,11 +71,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       { ...ADMIN, admin: true },
     ],
     store: 'memory:',
-    upstream: { mp: sim.url, open: sim.url, timeoutMs: 1000, budgetMs: 4000 },
+    upstream: { mp: sim.url, work: sim.url, open: sim.url, timeoutMs: 1000, budgetMs: 4000 },
     ...opts.config,
   };
-  const config = parseConfig(raw, {});
+  const config = parseConfig(raw, opts.env ?? {});
   for (const app of config.apps) sim.addApp(app.appid, app.secret, { type: app.type });
+  for (const agent of config.work) sim.addWorkApp(agent.corpid, agent.agentid, agent.secret);
   const logs: Record<string, unknown>[] = [];
   const store = opts.store ?? createMemoryStore();
   const app = await bootApp(config, { clock: () => sim.now(), store, log: createLogger((line) => logs.push(JSON.parse(line)), 'debug'), onMessage: opts.onMessage });

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, DEMO_APPS, DEMO_REALM, demoConfig, jsonProblem, loadConfig, parseConfig } from './load';
+import { ConfigError, DEMO_APPS, DEMO_REALM, DEMO_WORK, demoConfig, jsonProblem, loadConfig, parseConfig } from './load';
 
 const A = 'wx1234567890abcdef';
 const B = 'wxabcdef1234567890';
@@ -117,7 +117,7 @@ describe('jsonProblem', () => {
 });
 
 describe('demoConfig', () => {
-  it('runs two demo apps and an admin realm against the simulator', () => {
+  it('runs two demo apps, a WeCom agent and an admin realm against the simulator', () => {
     const c = demoConfig('http://127.0.0.1:4010/', {});
     expect(c.demo).toBe(true);
     expect(c.apps).toEqual(DEMO_APPS);
@@ -138,7 +138,8 @@ describe('demoConfig', () => {
     expect(c.store).toBe('file:./.wecred');
     expect(c.cors).toEqual([]);
     expect(c.trustGateway).toBe(false);
-    expect(c.work).toEqual([]);
+    expect(c.work).toEqual(DEMO_WORK);
+    expect(c.work[0]?.corpid).toMatch(/^ww[0-9a-zA-Z]+$/);
   });
 
   it('is a config that passes validation', () => {

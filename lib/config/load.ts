@@ -11,9 +11,9 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError } from './errors';
-import { applyEnvOverrides, baseUrl, DEFAULT_CREDENTIALS, DEFAULT_MAX_BODY_BYTES, DEFAULT_STORE, DEFAULT_UPSTREAM, parseConfig, secretFields } from './schema';
+import { applyEnvOverrides, baseUrl, DEFAULT_CREDENTIALS, DEFAULT_MAX_BODY_BYTES, DEFAULT_SESSIONS, DEFAULT_STORE, DEFAULT_UPSTREAM, parseConfig, secretFields } from './schema';
 import { resolveSecrets } from './secrets';
-import type { AppConfig, Config, RealmConfig } from './types';
+import type { AppConfig, Config, RealmConfig, WorkAppConfig } from './types';
 
 export { ConfigError } from './errors';
 export { parseConfig } from './schema';
@@ -92,6 +92,9 @@ export const DEMO_APPS: readonly Readonly<AppConfig>[] = [
   { appid: 'wxd0000000000000b2', secret: 'demo0secret0000000000000000000b2', type: 'mina', tokenMode: 'stable', default: false },
 ];
 
+/** One WeCom app (agent) of a demo corp. */
+export const DEMO_WORK: readonly Readonly<WorkAppConfig>[] = [{ corpid: 'wwd00000000000000c', agentid: '1000002', secret: 'demo0work0secret000000000000000c' }];
+
 export const DEMO_REALM: Readonly<RealmConfig> = {
   key: 'demo',
   secret: 'demo0realm0secret000000000000000',
@@ -106,7 +109,7 @@ export function demoConfig(simUrl: string, env: NodeJS.ProcessEnv = process.env)
   const sim = baseUrl(simUrl, 'simUrl');
   const config: Config = {
     apps: DEMO_APPS.map((app) => ({ ...app })),
-    work: [],
+    work: DEMO_WORK.map((agent) => ({ ...agent })),
     realms: [{ ...DEMO_REALM, apps: [], interfaces: [] }],
     cors: [],
     // OAuth in demo mode may only send the browser back to this machine (any path). No
@@ -115,6 +118,7 @@ export function demoConfig(simUrl: string, env: NodeJS.ProcessEnv = process.env)
     store: DEFAULT_STORE,
     upstream: { ...DEFAULT_UPSTREAM, mp: sim, work: sim, showqrcode: sim, open: sim },
     credentials: { ...DEFAULT_CREDENTIALS },
+    sessions: { ...DEFAULT_SESSIONS },
     trustGateway: false,
     basePath: '',
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,

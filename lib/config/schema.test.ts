@@ -40,6 +40,7 @@ describe('parseConfig defaults', () => {
       store: 'file:./.wecred',
       upstream: { mp: 'https://api.weixin.qq.com', work: 'https://qyapi.weixin.qq.com', timeoutMs: 5000, budgetMs: 10000 },
       credentials: { refreshAheadSeconds: 300, localCacheSeconds: 30, leaseSeconds: 10, forceCooldownSeconds: 60 },
+      sessions: { maxAgeSeconds: 2592000, idleSeconds: 2592000, singleSession: false },
       trustGateway: false,
       basePath: '',
       maxBodyBytes: 65536,
@@ -68,6 +69,7 @@ describe('parseConfig defaults', () => {
       store: 'mysql://user:pw@db/wecred',
       upstream: { mp: 'http://127.0.0.1:9000/', work: 'http://127.0.0.1:9001/sim//', timeoutMs: 2000, budgetMs: 4000 },
       credentials: { refreshAheadSeconds: 600, localCacheSeconds: 0, leaseSeconds: 5, forceCooldownSeconds: 0 },
+      sessions: { maxAgeSeconds: 86400, idleSeconds: 3600, singleSession: true },
       trustGateway: true,
       basePath: 'release/',
       maxBodyBytes: 1024,
@@ -84,6 +86,7 @@ describe('parseConfig defaults', () => {
       store: 'mysql://user:pw@db/wecred',
       upstream: { mp: 'http://127.0.0.1:9000', work: 'http://127.0.0.1:9001/sim', timeoutMs: 2000, budgetMs: 4000 },
       credentials: { refreshAheadSeconds: 600, localCacheSeconds: 0, leaseSeconds: 5, forceCooldownSeconds: 0 },
+      sessions: { maxAgeSeconds: 86400, idleSeconds: 3600, singleSession: true },
       trustGateway: true,
       basePath: '/release',
       maxBodyBytes: 1024,
@@ -203,6 +206,10 @@ describe('parseConfig errors', () => {
     expectError({ credentials: { leaseSeconds: 0 } }, 'config: credentials.leaseSeconds: must be an integer between 1 and 120');
     expectError({ credentials: { leaseSeconds: 1.5 } }, 'config: credentials.leaseSeconds: must be an integer between 1 and 120');
     expectError({ credentials: { forceCooldownSeconds: '60' } }, 'config: credentials.forceCooldownSeconds: must be an integer between 0 and 3600');
+    expectError({ sessions: { maxAgeSeconds: 59 } }, 'config: sessions.maxAgeSeconds: must be an integer between 60 and 31622400');
+    expectError({ sessions: { idleSeconds: '3600' } }, 'config: sessions.idleSeconds: must be an integer between 60 and 31622400');
+    expectError({ sessions: { singleSession: 'yes' } }, 'config: sessions.singleSession: must be true or false');
+    expectError({ sessions: { idleSecond: 60 } }, 'config: sessions.idleSecond: unknown key (did you mean "idleSeconds"?)');
     expectError({ maxBodyBytes: 1023 }, 'config: maxBodyBytes: must be an integer between 1024 and 10485760');
     expectError({ trustGateway: 'true' }, 'config: trustGateway: must be true or false');
     expectError({ basePath: '/a b' }, 'config: basePath: must be a path such as "/release"');

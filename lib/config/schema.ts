@@ -11,9 +11,12 @@ import type {
   AppConfig,
   AppType,
   Config,
+  CosConfig,
+  CosScopeConfig,
   CredentialsConfig,
   OAuthConfig,
   RealmConfig,
+  SessionsConfig,
   TokenMode,
   UpstreamConfig,
   WorkAppConfig,
@@ -38,10 +41,19 @@ export const DEFAULT_CREDENTIALS: Readonly<CredentialsConfig> = {
   forceCooldownSeconds: 60,
 };
 export const DEFAULT_MAX_BODY_BYTES = 65536;
+const THIRTY_DAYS = 30 * 86_400;
+export const DEFAULT_SESSIONS: Readonly<SessionsConfig> = { maxAgeSeconds: THIRTY_DAYS, idleSeconds: THIRTY_DAYS, singleSession: false };
+/** What cos.scopes[].actions defaults to: upload (simple, form and multipart) and download. */
+export const DEFAULT_COS_ACTIONS: readonly string[] = [
+  'name/cos:PutObject', 'name/cos:PostObject', 'name/cos:InitiateMultipartUpload', 'name/cos:ListMultipartUploads',
+  'name/cos:ListParts', 'name/cos:UploadPart', 'name/cos:CompleteMultipartUpload', 'name/cos:AbortMultipartUpload',
+  'name/cos:GetObject', 'name/cos:HeadObject',
+];
+export const DEFAULT_STS_ENDPOINT = 'https://sts.tencentcloudapi.com';
 
 const TOP_KEYS = [
-  'apps', 'work', 'realms', 'cors', 'oauth', 'store', 'upstream', 'credentials',
-  'trustGateway', 'basePath', 'maxBodyBytes',
+  'apps', 'work', 'realms', 'cors', 'oauth', 'store', 'upstream', 'credentials', 'sessions',
+  'trustGateway', 'basePath', 'maxBodyBytes', 'cos',
   'cache', // jsdkd's, mapped to store
 ];
 const STORE_PREFIXES = ['memory:', 'file:', 'mysql://', 'dynamodb://', 'redis://'];
@@ -368,7 +380,7 @@ function storeFromCache(v: unknown): string | undefined {
 
 function parseUpstream(v: unknown): UpstreamConfig {
   const o = optionalObject(v, 'upstream');
-  onlyKeys(o, 'upstream', ['mp', 'work', 'timeoutMs', 'budgetMs', 'showqrcode', 'open']);
+  onlyKeys(o, 'upstream', ['mp', 'work', 'timeoutMs', 'budgetMs', 'showqrcode', 'open', 'sts']);
   const timeoutMs = integer(o.timeoutMs, 'upstream.timeoutMs', DEFAULT_UPSTREAM.timeoutMs, 100, 60000);
   return {
     mp: o.mp === undefined ? DEFAULT_UPSTREAM.mp : baseUrl(o.mp, 'upstream.mp'),
@@ -378,7 +390,80 @@ function parseUpstream(v: unknown): UpstreamConfig {
     budgetMs: integer(o.budgetMs, 'upstream.budgetMs', Math.max(DEFAULT_UPSTREAM.budgetMs, timeoutMs), timeoutMs, 120000, ' (at least upstream.timeoutMs)'),
     ...(o.showqrcode === undefined ? {} : { showqrcode: baseUrl(o.showqrcode, 'upstream.showqrcode') }),
     ...(o.open === undefined ? {} : { open: baseUrl(o.open, 'upstream.open') }),
+    ...(o.sts === undefined ? {} : { sts: hostEndpoint(o.sts, 'upstream.sts') }),
   };
+}
+
+/** `host[:port]` (https) or `http(s)://host[:port]`, as `protocol//host[:port]`: the form the Tencent SDKs take. */
+function hostEndpoint(v: unknown, path: string): string {
+  const s = nonEmptyString(v, path);
+  let url: URL | undefined;
+  try {
+    url = new URL(s.includes('://') ? s : `https://${s}`);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash || url.username) {
+    throw new ConfigError(path, 'must be host[:port] or http(s)://host[:port]');
+  }
+  return `${url.protocol}//${url.host}`;
+}
+
+/** COS bucket names end in -APPID; regions look like ap-beijing, ap-shanghai-fsi, na-siliconvalley. */
+const COS_BUCKET = /^[a-z0-9][a-z0-9-]{0,49}-\d{5,12}$/;
+const COS_REGION = /^[a-z]{2,}(-[a-z0-9]+){1,3}$/;
+const COS_ACTION = /^name\/cos:[A-Za-z]+$/;
+/** A prefix goes into a policy resource before its `*`: no wildcard of its own, no leading '/'. */
+const COS_PREFIX = /^(?![/])[^*\u0000-\u001f\u007f]{0,256}$/;
+
+function parseCosScopes(v: unknown, region: string): CosScopeConfig[] {
+  const scopes = list(v, 'cos.scopes');
+  if (scopes.length === 0) throw new ConfigError('cos.scopes', 'must list at least one {bucket, prefix}');
+  return scopes.map((entry, i) => {
+    const path = `cos.scopes[${i}]`;
+    const o = object(entry, path);
+    onlyKeys(o, path, ['bucket', 'region', 'prefix', 'actions']);
+    const bucket = nonEmptyString(o.bucket, `${path}.bucket`);
+    if (!COS_BUCKET.test(bucket)) throw new ConfigError(`${path}.bucket`, 'must be the full bucket name, <name>-<APPID> (e.g. examplebucket-1250000000)');
+    const scopeRegion = o.region === undefined ? region : nonEmptyString(o.region, `${path}.region`);
+    if (!COS_REGION.test(scopeRegion)) throw new ConfigError(`${path}.region`, 'must be a COS region such as ap-beijing');
+    if (typeof o.prefix !== 'string' || !COS_PREFIX.test(o.prefix)) {
+      throw new ConfigError(`${path}.prefix`, 'must be a key prefix ("" for the whole bucket) of at most 256 characters, without "*" or a leading "/"');
+    }
+    const actions = o.actions === undefined ? [...DEFAULT_COS_ACTIONS] : strings(o.actions, `${path}.actions`);
+    if (actions.length === 0) throw new ConfigError(`${path}.actions`, 'must list at least one action');
+    actions.forEach((a, j) => {
+      if (!COS_ACTION.test(a)) throw new ConfigError(`${path}.actions[${j}]`, 'must be a COS action such as "name/cos:PutObject"');
+    });
+    return { bucket, region: scopeRegion, prefix: o.prefix, actions };
+  });
+}
+
+function parseCos(v: unknown, resolve: Resolve, refreshAheadSeconds: number): CosConfig | undefined {
+  if (v === undefined) return undefined;
+  const o = object(v, 'cos');
+  onlyKeys(o, 'cos', ['secretId', 'secretKey', 'region', 'roleArn', 'durationSeconds', 'scopes']);
+  const region = nonEmptyString(o.region, 'cos.region');
+  if (!COS_REGION.test(region)) throw new ConfigError('cos.region', 'must be a Tencent Cloud region such as ap-beijing');
+  const cos: CosConfig = {
+    secretId: secret(o.secretId, 'cos.secretId', resolve),
+    secretKey: secret(o.secretKey, 'cos.secretKey', resolve),
+    region,
+    // STS: GetFederationToken allows 7200 s for a root account, AssumeRole 43200 s.
+    durationSeconds: integer(o.durationSeconds, 'cos.durationSeconds', 1800, 300, o.roleArn === undefined ? 7200 : 43200),
+    scopes: parseCosScopes(o.scopes, region),
+  };
+  if (o.roleArn !== undefined) {
+    const roleArn = nonEmptyString(o.roleArn, 'cos.roleArn');
+    if (!/^qcs::cam::uin\/\d+:role(Name\/[\w+=,.@-]+|\/\d+)$/.test(roleArn)) {
+      throw new ConfigError('cos.roleArn', 'must be a role ARN such as qcs::cam::uin/12345678:roleName/cos-uploader');
+    }
+    cos.roleArn = roleArn;
+  }
+  if (cos.durationSeconds <= refreshAheadSeconds) {
+    throw new ConfigError('cos.durationSeconds', `must be longer than credentials.refreshAheadSeconds (${refreshAheadSeconds}), or every request would fetch new keys`);
+  }
+  return cos;
 }
 
 function parseCredentials(v: unknown): CredentialsConfig {
@@ -391,6 +476,17 @@ function parseCredentials(v: unknown): CredentialsConfig {
     localCacheSeconds: integer(o.localCacheSeconds, 'credentials.localCacheSeconds', d.localCacheSeconds, 0, 120),
     leaseSeconds: integer(o.leaseSeconds, 'credentials.leaseSeconds', d.leaseSeconds, 1, 120),
     forceCooldownSeconds: integer(o.forceCooldownSeconds, 'credentials.forceCooldownSeconds', d.forceCooldownSeconds, 0, 3600),
+  };
+}
+
+function parseSessions(v: unknown): SessionsConfig {
+  const o = optionalObject(v, 'sessions');
+  const d = DEFAULT_SESSIONS;
+  onlyKeys(o, 'sessions', Object.keys(d));
+  return {
+    maxAgeSeconds: integer(o.maxAgeSeconds, 'sessions.maxAgeSeconds', d.maxAgeSeconds, 60, 366 * 86_400),
+    idleSeconds: integer(o.idleSeconds, 'sessions.idleSeconds', d.idleSeconds, 60, 366 * 86_400),
+    singleSession: bool(o.singleSession, 'sessions.singleSession', d.singleSession),
   };
 }
 
@@ -430,6 +526,12 @@ export function secretFields(raw: unknown, env: Env): SecretField[] {
       });
     }
     if (isObj(raw.oauth) && typeof raw.oauth.secret === 'string') fields.push({ field: 'oauth.secret', value: raw.oauth.secret });
+    if (isObj(raw.cos)) {
+      for (const key of ['secretId', 'secretKey']) {
+        const value = raw.cos[key];
+        if (typeof value === 'string') fields.push({ field: `cos.${key}`, value });
+      }
+    }
     if (typeof raw.store === 'string') fields.push({ field: 'store', value: raw.store });
   }
   for (const name of [MASTER_KEY, 'WECRED_STORE']) {
@@ -461,11 +563,14 @@ export function parseConfig(raw: unknown, env: Env = process.env, resolved?: Res
     store: raw.store === undefined ? (fromCache ?? DEFAULT_STORE) : storeUrl(raw.store, 'store', resolve),
     upstream: parseUpstream(raw.upstream),
     credentials: parseCredentials(raw.credentials),
+    sessions: parseSessions(raw.sessions),
     trustGateway: bool(raw.trustGateway, 'trustGateway', false),
     basePath: raw.basePath === undefined ? '' : basePath(raw.basePath, 'basePath'),
     maxBodyBytes: integer(raw.maxBodyBytes, 'maxBodyBytes', DEFAULT_MAX_BODY_BYTES, 1024, 10485760),
     demo: false,
   };
+  const cos = parseCos(raw.cos, resolve, config.credentials.refreshAheadSeconds);
+  if (cos !== undefined) config.cos = cos;
   const out = applyEnvOverrides(config, env, { resolve });
   const key = masterKey(env, resolve);
   if (key !== undefined) out.masterKey = key;

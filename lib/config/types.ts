@@ -56,6 +56,8 @@ export interface UpstreamConfig {
    * absent = https://open.weixin.qq.com. Not called by the server: it only goes into redirects.
    */
   open?: string;
+  /** Tencent Cloud STS endpoint as `http(s)://host[:port]` (COS credentials); absent = https://sts.tencentcloudapi.com. */
+  sts?: string;
 }
 
 /** OAuth web login (GET /oauth/:appid/authorize → WeChat → /oauth/:appid/callback → an allowed redirect). */
@@ -75,6 +77,41 @@ export interface OAuthConfig {
   secret?: string;
 }
 
+/** One bucket area callers may get COS credentials or signatures for. */
+export interface CosScopeConfig {
+  /** `<name>-<APPID>`, as COS names buckets. */
+  bucket: string;
+  region: string;
+  /** Object-key prefix ('' = the whole bucket); a request's prefix or key must start with it. */
+  prefix: string;
+  /** CAM action names, `name/cos:PutObject`, …; a request may ask for a subset. */
+  actions: string[];
+}
+
+/** COS: temporary keys from STS (cos.credentials) and server-side signatures (cos.sign). */
+export interface CosConfig {
+  /** Permanent keys (secrets): they call STS and sign cos.sign requests; they never leave the server. */
+  secretId: string;
+  secretKey: string;
+  /** The STS region (X-TC-Region) and the default region of the scopes. */
+  region: string;
+  /** When set, AssumeRole on this role instead of GetFederationToken. */
+  roleArn?: string;
+  /** Lifetime of the temporary keys. */
+  durationSeconds: number;
+  scopes: CosScopeConfig[];
+}
+
+/** Mini Program sessions (session.login / check / decrypt). */
+export interface SessionsConfig {
+  /** A session ends this long after its login, however much it is used. */
+  maxAgeSeconds: number;
+  /** A session ends after this long without a check or decrypt. */
+  idleSeconds: number;
+  /** A user's new login ends their previous session of that app (one device at a time). */
+  singleSession: boolean;
+}
+
 export interface CredentialsConfig {
   refreshAheadSeconds: number;
   localCacheSeconds: number;
@@ -89,10 +126,13 @@ export interface Config {
   /** CORS origin patterns (anchored, case-insensitive); empty or '*' = any. */
   cors: string[];
   oauth: OAuthConfig;
+  /** Absent: the cos.* interfaces refuse every request. */
+  cos?: CosConfig;
   /** Store URL: memory:, file:DIR, mysql://..., dynamodb://TABLE?..., redis://... */
   store: string;
   upstream: UpstreamConfig;
   credentials: CredentialsConfig;
+  sessions: SessionsConfig;
   /** Skip realm checks (deployments behind a private gateway). */
   trustGateway: boolean;
   /** Prefix stripped from request paths (e.g. an API-gateway stage). */

@@ -7,6 +7,7 @@ export type CredentialErrorCode =
   | 'upstream_error' //       WeChat answered an errcode we pass through
   | 'config_fault' //         WeChat says the deployment is misconfigured (appid, secret, IP allow-list, ...)
   | 'quota_exhausted' //      daily quota or budget used up; no further calls until the next day
+  | 'budget_exhausted' //     an hourly budget (WeCom tickets) is used up; refused before calling WeChat
   | 'force_refused' //        forced refresh without `stale` inside the cooldown
   | 'busy' //                 another instance holds the refresh lease and did not finish in time
   | 'store_unavailable'; //   the store failed

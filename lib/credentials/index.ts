@@ -3,26 +3,39 @@ import type { AppConfig, Config } from '../config/types';
 import type { Logger } from '../log/logger';
 import type { Store } from '../store/port';
 import type { MpClient } from '../wechat/mp';
+import type { WorkClient } from '../wechat/work';
+import { AgentRegistry, type WorkAgent } from './agents';
+import { cosKey, cosSource } from './cos';
+import type { CosGrant } from '../cos/sts';
 import { CredentialManager, type Clock } from './manager';
 import { mpTicketSource, mpTokenSource } from './mp';
 import type { TicketType } from '../wechat/mp';
 import type { CredentialSource } from './source';
+import { workTicketSource, workTokenSource, type WorkTicketKind } from './work';
 
 export { CredentialManager, type Clock, type Credential, type GetOptions } from './manager';
 export { CredentialError, type CredentialErrorCode } from './errors';
 export { withAccessToken } from './mp';
 export type { CallContext, CredentialSource } from './source';
 export type { TicketType } from '../wechat/mp';
+export type { WorkAgent } from './agents';
+export type { WorkTicketKind } from './work';
 
 export interface Credentials {
   manager: CredentialManager;
   token(app: AppConfig): CredentialSource;
   ticket(app: AppConfig, type: TicketType): CredentialSource;
+  /** WeCom agents, configured and registered (work.register_agent). */
+  agents: AgentRegistry;
+  workToken(agent: WorkAgent): CredentialSource;
+  workTicket(agent: WorkAgent, kind: WorkTicketKind): CredentialSource;
+  /** Temporary COS keys for a bucket area already checked against cos.scopes. */
+  cos(grant: CosGrant): CredentialSource;
   /** Every credential the configuration implies (tokens first: tickets depend on them). */
   all(): CredentialSource[];
 }
 
-export function createCredentials(deps: { config: Config; store: Store; clock: Clock; log: Logger; mp: MpClient }): Credentials {
+export function createCredentials(deps: { config: Config; store: Store; clock: Clock; log: Logger; mp: MpClient; work: WorkClient }): Credentials {
   const { config } = deps;
   const c = config.credentials;
   const manager = new CredentialManager(
@@ -43,15 +56,30 @@ export function createCredentials(deps: { config: Config; store: Store; clock: C
   const token = (app: AppConfig) => once(`mp:${app.appid}:token`, () => mpTokenSource(app, deps.mp));
   const ticket = (app: AppConfig, type: TicketType) =>
     once(`mp:${app.appid}:ticket:${type}`, () => mpTicketSource(app, type, token(app), manager, deps.mp));
+  const agents = new AgentRegistry(config, deps.store, deps.clock);
+  const configured = (a: WorkAgent) => config.work.some((w) => w.corpid === a.corpid && w.agentid === a.agentid);
+  const workToken = (a: WorkAgent) =>
+    once(`work:${a.corpid}:${a.agentid}:token`, () => workTokenSource({ corpid: a.corpid, agentid: a.agentid }, (x) => agents.secret(x), deps.work, configured(a)));
+  const workTicket = (a: WorkAgent, kind: WorkTicketKind) =>
+    once(`work:${a.corpid}:${a.agentid}:${kind}`, () => workTicketSource({ corpid: a.corpid, agentid: a.agentid }, kind, workToken(a), manager, deps.work));
+
+  const cos = (grant: CosGrant) => once(cosKey(grant), () => cosSource(config, grant, deps.clock));
 
   return {
     manager,
     token,
     ticket,
+    cos,
+    agents,
+    workToken,
+    workTicket,
     all: () => [
       // website apps (type 'web') have no global access_token: only user tokens from OAuth
       ...config.apps.filter((a) => a.type !== 'web').map(token),
       ...config.apps.filter((a) => a.type === 'mp').flatMap((a) => [ticket(a, 'jsapi'), ticket(a, 'wx_card')]),
+      // configured WeCom agents (registered ones are refreshed on demand)
+      ...config.work.map(workToken),
+      ...config.work.flatMap((a) => [workTicket(a, 'corp'), workTicket(a, 'agent')]),
     ],
   };
 }

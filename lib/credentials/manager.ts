@@ -13,7 +13,7 @@ import type { Logger } from '../log/logger';
 import { classifyUpstream, UpstreamUnavailable, WechatError } from '../wechat/errors';
 import { CredentialError } from './errors';
 import type { CallContext, CredentialSource, Fetched } from './source';
-import { beijingDay, nextBeijingMidnight } from './day';
+import { beijingDay, clockHour, nextBeijingMidnight, nextHour } from './day';
 
 export type Clock = () => number;
 
@@ -64,6 +64,7 @@ const STALE_MIN_AGE_MS = 30_000;
 /** An upstream call with less time than this left is not worth starting. */
 const MIN_ATTEMPT_MS = 20;
 const COUNTER_TTL_MS = 3 * 86_400_000;
+const HOUR_COUNTER_TTL_MS = 2 * 3_600_000;
 
 /** What to do with the row we see: hand it out, or (try to) refresh it. May throw. */
 type Decide = (row: CredentialRow | null, now: number) => 'serve' | 'refresh';
@@ -115,6 +116,30 @@ export class CredentialManager {
     return this.guard(() => this.store.read(key));
   }
 
+  /**
+   * Drop a credential's value (a WeCom agent's secret was replaced): under the lease, commit an
+   * empty, expired value, so that every instance's next store read fetches anew. A refresh under
+   * way elsewhere is waited for, then dropped too. Other instances' warm caches may still hand
+   * out the old value for up to localCacheSeconds.
+   */
+  async invalidate(key: string, call: CallContext): Promise<void> {
+    for (;;) {
+      const now = this.clock();
+      const row = await this.guard(() => this.store.read(key));
+      if (!row || (row.value === '' && row.leaseUntil <= now)) break;
+      const owner = `${processId}:${++leaseSeq}`;
+      const leased = await this.guard(() => this.store.acquireLease(key, owner, now + this.o.leaseMs, now));
+      if (!leased) {
+        await this.waitForChange(key, row, call.deadline);
+        continue;
+      }
+      const update: CredentialUpdate = { value: '', expiresAt: 0, refreshedAt: 0, forcedAt: leased.forcedAt };
+      if (await this.guard(() => this.store.commit(key, owner, leased.version, update))) break;
+    }
+    this.cache.delete(key);
+    this.pauseUntil.delete(key);
+  }
+
   /** True when the row holds a value that needs no refresh yet. */
   isFresh(row: CredentialRow, now: number): boolean {
     return this.isUsable(row, now) && (row.expiresAt - this.o.refreshAheadMs > now || now - row.refreshedAt < MIN_REFRESH_INTERVAL_MS);
@@ -134,6 +159,16 @@ export class CredentialManager {
         }
       }
       out[reason] = { total, byCaller };
+    }
+    return out;
+  }
+
+  /** This clock hour's use of each of the credential's hourly budgets (status). */
+  async hourlyUse(src: CredentialSource): Promise<{ scope: string; limit: number; used: number }[]> {
+    const now = this.clock();
+    const out = [];
+    for (const { scope, limit } of src.hourlyBudgets ?? []) {
+      out.push({ scope, limit, used: await this.guard(() => this.store.increment(this.hourKey(now, scope), 0, now + HOUR_COUNTER_TTL_MS, now)) });
     }
     return out;
   }
@@ -208,7 +243,7 @@ export class CredentialManager {
   }
 
   private blocked(src: CredentialSource, row: CredentialRow): CredentialError {
-    return new CredentialError('quota_exhausted', `${src.key}: WeChat's daily quota is exhausted; no further calls until ${new Date(row.blockedUntil).toISOString()}`, 45009);
+    return new CredentialError('quota_exhausted', `${src.key}: WeChat's quota is exhausted (45009); no further calls until ${new Date(row.blockedUntil).toISOString()}`, 45009);
   }
 
   // ---- the lifecycle ------------------------------------------------------------------
@@ -268,13 +303,13 @@ export class CredentialManager {
       const failure = this.toCredentialError(err, src);
       // Only WeChat's own answer for this credential trips its breaker (not, say, its token's).
       const quota = err instanceof WechatError && err.errcode === 45009;
-      await this.release(src.key, owner, quota && src.quotaBlocksAll(force) ? nextBeijingMidnight(this.clock()) : undefined);
+      await this.release(src.key, owner, quota && src.quotaBlocksAll(force) ? (src.quotaResetsAt ?? nextBeijingMidnight)(this.clock()) : undefined);
       if (quota && !src.quotaBlocksAll(force)) await this.spendForceBudget(src);
       this.log.log('warn', 'refresh_failed', { key: src.key, reason, code: failure.code, errcode: failure.errcode, caller: call.caller });
       // A failed refresh never replaces a good value, and a plain read keeps serving it for a while.
       const now = this.clock();
       if (!force && !strict && this.isUsable(leased, now)) {
-        if (call.upstreamCalls > callsBefore) this.pauseUntil.set(src.key, now + MIN_REFRESH_INTERVAL_MS);
+        if (call.upstreamCalls > callsBefore || failure.code === 'budget_exhausted') this.pauseUntil.set(src.key, now + MIN_REFRESH_INTERVAL_MS);
         return this.remember(leased);
       }
       throw failure;
@@ -310,6 +345,7 @@ export class CredentialManager {
     };
     for (let attempt = 1; ; attempt++) {
       timeoutMs(); // nothing is started, or counted, without time to finish it
+      await this.spendHourlyBudgets(src);
       call.upstreamCalls++;
       await this.countFetch(src.key, reason, call.caller);
       const startedAt = this.clock();
@@ -333,6 +369,26 @@ export class CredentialManager {
     if (used >= src.forceBudget!) {
       throw new CredentialError('quota_exhausted', `${src.key}: the daily budget of ${src.forceBudget} forced refreshes is used up`);
     }
+  }
+
+  /**
+   * Spend one fetch of each hourly budget, in order, refusing before WeChat once one is used up.
+   * Counted before asking (one atomic increment each), so fetches of different credentials
+   * sharing a budget (a corp's agents, in any process) cannot overshoot it together. A refused
+   * fetch may leave an earlier budget one higher: only when a later (wider) one ran out this hour.
+   */
+  private async spendHourlyBudgets(src: CredentialSource): Promise<void> {
+    const now = this.clock();
+    for (const { scope, limit } of src.hourlyBudgets ?? []) {
+      const used = await this.guard(() => this.store.increment(this.hourKey(now, scope), 1, now + HOUR_COUNTER_TTL_MS, now));
+      if (used > limit) {
+        throw new CredentialError('budget_exhausted', `${src.key}: the budget of ${limit} fetches per hour for ${scope} is used up; no further calls until ${new Date(nextHour(now)).toISOString()}`);
+      }
+    }
+  }
+
+  private hourKey(now: number, scope: string): string {
+    return `hour:${clockHour(now)}:${scope}`;
   }
 
   /** WeChat said the forced quota is gone (it counts calls we did not see): spend ours for today too. */
@@ -415,7 +471,7 @@ export class CredentialManager {
         case 'config':
           return new CredentialError('config_fault', `${what}: check the app's secret, appid and WeChat's IP allow-list`, err.errcode);
         case 'quota':
-          return new CredentialError('quota_exhausted', `${what}: WeChat's daily quota is exhausted`, err.errcode);
+          return new CredentialError('quota_exhausted', `${what}: WeChat's quota is exhausted`, err.errcode);
         default:
           return new CredentialError('upstream_error', what, err.errcode);
       }

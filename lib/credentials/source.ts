@@ -39,6 +39,14 @@ export interface CredentialSource {
   /** Daily budget of forced fetches (stable token: 20), enforced before calling. */
   forceBudget?: number;
   /**
+   * Budgets per clock hour, enforced before calling (WeCom tickets: 100 per app, 400 per corp).
+   * Every upstream attempt spends one of each; `scope` names the counter, so credentials naming
+   * the same scope (a corp's agents) share it.
+   */
+  hourlyBudgets?: { scope: string; limit: number }[];
+  /** When a 45009 answer's block ends; default the next Beijing midnight (WeChat's quotas are daily). */
+  quotaResetsAt?(now: number): number;
+  /**
    * Whether a 45009 answer blocks every further call until the next day. False where the
    * quota that ran out is the forced-refresh one only (stable tokens keep working normally).
    */

@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../log/logger';
 import { openStore } from '../store/open';
 import type { Store } from '../store/port';
 import { createMpClient } from '../wechat/mp';
+import { createWorkClient } from '../wechat/work';
 import { createApp } from './app';
 import type { App } from './http';
 
@@ -26,7 +27,7 @@ export async function bootApp(config: Config, opts: BootOptions = {}): Promise<A
   const clock = opts.clock ?? Date.now;
   const log = opts.log ?? createLogger();
   const store = opts.store ?? (await openStore(config.store));
-  const credentials = createCredentials({ config, store, clock, log, mp: createMpClient(config.upstream.mp) });
+  const credentials = createCredentials({ config, store, clock, log, mp: createMpClient(config.upstream.mp), work: createWorkClient(config.upstream.work) });
   return createApp({ config, credentials, store, clock, log, onMessage: opts.onMessage });
 }
 
@@ -43,7 +44,7 @@ function checkRealmInterfaces(config: Config): void {
     realm.interfaces = realm.interfaces.map((name, j) => {
       const def = INTERFACES.find((d) => d.name === name || d.aliases?.includes(name));
       if (!def) throw new ConfigError(`realms[${i}].interfaces[${j}]`, `unknown interface ${name}`);
-      return def.name;
+      return def.aliasOf ?? def.name;
     });
   });
 }

@@ -1,12 +1,15 @@
 /** The interface table: canonical names and aliases → handler. A new interface is one entry here. */
 import { status } from './admin';
+import { cosCredentials, cosSignInterface, cosSignOnce } from './cos';
 import { accessToken, jsapiConfig, ticket } from './mp';
 import { oauthAuthorizeUrl, oauthExchange } from './oauth';
 import { query } from './query';
 import { qrcodeCreate } from './qrcode';
+import { sessionCheck, sessionDecrypt, sessionLogin } from './session';
 import type { InterfaceDef } from './types';
+import { WORK_INTERFACES } from './work';
 
-export const INTERFACES: readonly InterfaceDef[] = [accessToken, ticket, jsapiConfig, status, query, qrcodeCreate, oauthAuthorizeUrl, oauthExchange];
+export const INTERFACES: readonly InterfaceDef[] = [accessToken, ticket, jsapiConfig, status, query, qrcodeCreate, oauthAuthorizeUrl, oauthExchange, sessionLogin, sessionCheck, sessionDecrypt, cosCredentials, cosSignInterface, cosSignOnce, ...WORK_INTERFACES];
 
 const byName = new Map<string, InterfaceDef>();
 for (const def of INTERFACES) for (const name of [def.name, ...(def.aliases ?? [])]) byName.set(name, def);

@@ -11,14 +11,15 @@ import type { InterfaceDef, Services } from './types';
 const TICKET_TYPES = ['jsapi', 'wx_card'] as const;
 
 /** `force` with an optional `stale`: the caller reports the value WeChat just rejected. */
-function refreshOptions(para: Record<string, unknown>, call: CallContext) {
+export function refreshOptions(para: Record<string, unknown>, call: CallContext) {
   const force = flag(para, 'force');
   const stale = optionalString(para, 'stale', 1024);
   if (stale !== undefined && !force) throw new ApiError('bad_para', 'para.stale is only meaningful with force: true');
   return { force, stale, call };
 }
 
-function lifetime(services: Services, c: Credential) {
+/** expires_in (seconds left, by our clock) and exp (unix seconds) of a credential. */
+export function lifetime(services: Services, c: Credential) {
   const exp = Math.floor(c.expiresAt / 1000);
   return { expires_in: Math.max(0, exp - Math.floor(services.clock() / 1000)), exp };
 }
@@ -45,18 +46,24 @@ export const ticket: InterfaceDef = {
   },
 };
 
+/** para.url, the absolute http(s) URL of the page, without its #fragment: what the JS-SDK signs. */
+export function pageUrl(para: Record<string, unknown>): string {
+  const url = requiredString(para, 'url', 4096);
+  if (!/^https?:\/\/[^\s]+$/i.test(url)) throw new ApiError('bad_para', 'para.url must be the absolute http(s) URL of the page');
+  return withoutFragment(url);
+}
+
 /**
  * wx.config parameters for `url`. Every other field of `body` is echoed back (jsdkd's
  * behaviour: pages pass jsApiList, debug, ... through). The url is signed without its #fragment.
  */
 export async function wxConfig(services: Services, app: AppConfig, body: Record<string, unknown>, call: CallContext): Promise<Record<string, unknown>> {
-  const url = requiredString(body, 'url', 4096);
-  if (!/^https?:\/\/[^\s]+$/i.test(url)) throw new ApiError('bad_para', 'para.url must be the absolute http(s) URL of the page');
+  const url = pageUrl(body);
   optionalStringList(body, 'jsApiList');
   const ticket = await services.credentials.manager.get(services.credentials.ticket(app, 'jsapi'), { call });
   const timestamp = Math.floor(services.clock() / 1000);
   const nonceStr = randomNonce(16);
-  const signature = jsapiSignature({ ticket: ticket.value, nonceStr, timestamp, url: withoutFragment(url) });
+  const signature = jsapiSignature({ ticket: ticket.value, nonceStr, timestamp, url });
   return { ...body, appId: app.appid, timestamp, nonceStr, signature };
 }
 

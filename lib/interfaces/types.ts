@@ -48,5 +48,10 @@ export interface InterfaceDef {
    * ApiError on a bad `para`.
    */
   scope?(para: Record<string, unknown>): string;
+  /**
+   * A Wafer fork alias answering in its own shape: the canonical interface it serves. Realms
+   * list the canonical name; naming the alias in realm.interfaces means the canonical one.
+   */
+  aliasOf?: string;
   handle(ctx: InterfaceContext): Promise<Record<string, unknown>>;
 }

@@ -49,7 +49,7 @@ export function createMpClient(baseUrl: string): MpClient {
 }
 
 /** The credential out of a success body; a body without a usable value or lifetime is 'body'. */
-function issued(endpoint: string, body: Record<string, unknown>, field: 'access_token' | 'ticket'): Issued {
+export function issued(endpoint: string, body: Record<string, unknown>, field: 'access_token' | 'ticket'): Issued {
   const value = body[field];
   const expiresIn = body.expires_in;
   if (typeof value !== 'string' || value === '') throw new UpstreamUnavailable(endpoint, 'body');

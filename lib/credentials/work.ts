@@ -1,0 +1,70 @@
+/**
+ * WeCom credentials (reference §4.1–§4.3, §4.6): each app's access_token (per app secret), and
+ * the two tickets fetched with it, under WeCom's hourly ticket budgets.
+ */
+import { classifyUpstream, WechatError } from '../wechat/errors';
+import type { WorkClient } from '../wechat/work';
+import type { WorkAgent } from './agents';
+import { CredentialError } from './errors';
+import type { CredentialManager } from './manager';
+import { withAccessToken } from './mp';
+import type { CredentialSource } from './source';
+
+/** corp: get_jsapi_ticket, for wx.config; agent: ticket/get?type=agent_config, for wx.agentConfig. */
+export type WorkTicketKind = 'corp' | 'agent';
+
+/** WeCom blocks an exhausted hourly limit, or an IP that sent wrong secrets, for 60 minutes (§4.1, §4.6). */
+const oneHourLater = (now: number) => now + 3_600_000;
+
+export function workTokenSource(agent: WorkAgent, secretOf: (agent: WorkAgent) => Promise<string>, client: WorkClient, eager: boolean): CredentialSource {
+  const { corpid, agentid } = agent;
+  return {
+    key: `work:${corpid}:${agentid}:token`,
+    owner: corpid,
+    eager,
+    quotaBlocksAll: () => true,
+    quotaResetsAt: oneHourLater,
+    async fetch({ timeoutMs }) {
+      // Read at each fetch: a secret replaced by work.register_agent is used at once, in every instance.
+      const secret = await secretOf(agent);
+      try {
+        return await client.gettoken(corpid, secret, timeoutMs());
+      } catch (err) {
+        // On gettoken 40001 means the secret is wrong, not that a token went stale.
+        if (err instanceof WechatError && classifyUpstream(err) === 'token') {
+          throw new CredentialError('config_fault', `${err.endpoint} for ${corpid}/${agentid} answered errcode ${err.errcode}: check the agent's secret`, err.errcode);
+        }
+        throw err;
+      }
+    },
+  };
+}
+
+/**
+ * A ticket fetched with the agent's token; a rejected token (40014/42001: WeCom may end one
+ * early) is force-refreshed stale-guarded and the fetch retried once. Budgets per hour (§4.2,
+ * §4.3): the corp ticket 100 per app and 400 per corp, the agent ticket 100 per app.
+ */
+export function workTicketSource(agent: WorkAgent, kind: WorkTicketKind, token: CredentialSource, manager: CredentialManager, client: WorkClient): CredentialSource {
+  const { corpid, agentid } = agent;
+  const name = kind === 'corp' ? 'ticket' : 'agent_ticket';
+  return {
+    key: `work:${corpid}:${agentid}:${name}`,
+    owner: corpid,
+    eager: false,
+    hourlyBudgets:
+      kind === 'corp'
+        ? [
+            { scope: `work:${corpid}:${agentid}:ticket`, limit: 100 },
+            { scope: `work:${corpid}:jsapi_ticket`, limit: 400 },
+          ]
+        : [{ scope: `work:${corpid}:${agentid}:agent_ticket`, limit: 100 }],
+    quotaBlocksAll: () => true,
+    quotaResetsAt: oneHourLater,
+    async fetch({ timeoutMs, call, deadline }) {
+      return withAccessToken(manager, token, { call, deadline }, (accessToken) =>
+        kind === 'corp' ? client.jsapiTicket(accessToken, timeoutMs()) : client.agentTicket(accessToken, timeoutMs()),
+      );
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import { createCipheriv } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { decryptMinaData, MinaDataError, type MinaDataFailure } from './mina-data';
+
+// The official demo's vector (reference §3.2, aes-sample.zip).
+const APPID = 'wx4f4bc4dec97d474b';
+const SESSION_KEY = 'tiihtNczf5v6AKRyjwEUhQ==';
+const IV = 'r7BXXKkLb8qrSNn05n0qiA==';
+const ENCRYPTED =
+  'CiyLU1Aw2KjvrjMdj8YKliAjtP4gsMZMQmRzooG2xrDcvSnxIMXFufNstNGTyaGS9uT5geRa0W4oTOb1WT7fJlAC+oNPdbB+3hVbJSRgv+4lGOETKUQz6OYStslQ142dNCuabNPGBzlooOmB231qMM85d2/fV6ChevvXvQP8Hkue1poOFtnEtpyxVLW1zAo6/1Xx1COxFvrc2d7UL/lmHInNlxuacJXwu0fjpXfz/YqYzBIBzD6WUfTIF9GRHpOn/Hz7saL8xz+W//FRAUid1OksQaQx4CMs8LOddcQhULW4ucetDf96JcR3g0gfRK4PC7E/r7Z6xNrXd2UIeorGj5Ef7b1pJAYB6Y5anaHqZ9J6nKEBvB4DnNLIVWSgARns/8wR2SiRS7MNACwTyrGvt9ts8p12PKFdlqYTopNHR1Vf7XjfhQlVsAJdNiKdYmYVoKlaRv85IfVunYzO0IKXsyl7JCUjCpoG20f0a04COwfneQAGGwd5oa+T8yO5hzuyDb/XcxxmK01EpqOyuxINew==';
+const PLAINTEXT =
+  '{"openId":"oGZUI0egBJY1zhBYw2KhdUfwVJJE","nickName":"Band","gender":1,"language":"zh_CN","city":"Guangzhou","province":"Guangdong","country":"CN","avatarUrl":"http://wx.qlogo.cn/mmopen/vi_32/aSKcBBPpibyKNicHNTMM0qJVh8Kjgiak2AHWr8MHM4WgMEm7GFhsf8OYrySdbvAMvTsw3mo8ibKicsnfN5pRjl1p8HQ/0","unionId":"ocMvos6NjeKLIBqg5Mr9QjxrP1FA","watermark":{"timestamp":1477314187,"appid":"wx4f4bc4dec97d474b"}}';
+
+/** AES-128-CBC + PKCS#7 with Node directly (what WeChat does), independent of the module under test. */
+function encrypt(plaintext: string, key = SESSION_KEY, iv = IV): string {
+  const c = createCipheriv('aes-128-cbc', Buffer.from(key, 'base64'), Buffer.from(iv, 'base64'));
+  return Buffer.concat([c.update(plaintext, 'utf8'), c.final()]).toString('base64');
+}
+
+function failure(f: () => unknown): { reason: MinaDataFailure; message: string } {
+  try {
+    f();
+  } catch (err) {
+    expect(err).toBeInstanceOf(MinaDataError);
+    return { reason: (err as MinaDataError).reason, message: (err as Error).message };
+  }
+  throw new Error('expected a MinaDataError');
+}
+
+describe('decryptMinaData', () => {
+  it('decrypts the official vector to its plaintext', () => {
+    expect(decryptMinaData(SESSION_KEY, ENCRYPTED, IV, APPID)).toEqual(JSON.parse(PLAINTEXT));
+    expect(Buffer.from(ENCRYPTED, 'base64')).toHaveLength(400);
+  });
+
+  it('re-encrypting the official plaintext reproduces the ciphertext byte for byte', () => {
+    expect(encrypt(PLAINTEXT)).toBe(ENCRYPTED);
+  });
+
+  it('refuses a foreign watermark, and data without one', () => {
+    expect(failure(() => decryptMinaData(SESSION_KEY, ENCRYPTED, IV, 'wx0000000000000000')).reason).toBe('watermark');
+    const unmarked = encrypt('{"openId":"o1","nickName":"x"}');
+    expect(failure(() => decryptMinaData(SESSION_KEY, unmarked, IV, APPID)).reason).toBe('watermark');
+    const stringMark = encrypt(`{"watermark":"${APPID}"}`);
+    expect(failure(() => decryptMinaData(SESSION_KEY, stringMark, IV, APPID)).reason).toBe('watermark');
+  });
+
+  it('refuses tampered ciphertext (last block: padding; earlier block: garbled JSON)', () => {
+    const bytes = Buffer.from(ENCRYPTED, 'base64');
+    const last = Buffer.from(bytes);
+    last[last.length - 1]! ^= 0x01;
+    expect(['padding', 'not_json']).toContain(failure(() => decryptMinaData(SESSION_KEY, last.toString('base64'), IV, APPID)).reason);
+    const early = Buffer.from(bytes);
+    early[20]! ^= 0x40;
+    expect(['padding', 'not_json']).toContain(failure(() => decryptMinaData(SESSION_KEY, early.toString('base64'), IV, APPID)).reason);
+    const cut = bytes.subarray(0, bytes.length - 16).toString('base64');
+    expect(['padding', 'not_json']).toContain(failure(() => decryptMinaData(SESSION_KEY, cut, IV, APPID)).reason);
+  });
+
+  it('refuses another session key', () => {
+    expect(['padding', 'not_json']).toContain(failure(() => decryptMinaData('HyVFkGl5F5OQWJZZaNzBBg==', ENCRYPTED, IV, APPID)).reason);
+  });
+
+  it('refuses bad base64 and wrong lengths, naming the field', () => {
+    expect(failure(() => decryptMinaData('tiihtNczf5v6AKRy', ENCRYPTED, IV, APPID)).reason).toBe('bad_key');
+    expect(failure(() => decryptMinaData('not base64!', ENCRYPTED, IV, APPID)).reason).toBe('bad_key');
+    expect(failure(() => decryptMinaData(SESSION_KEY, ENCRYPTED, 'r7BXXKkLb8qrSNn0', APPID))).toMatchObject({ reason: 'bad_iv', message: expect.stringContaining('iv') });
+    expect(failure(() => decryptMinaData(SESSION_KEY, ENCRYPTED.slice(0, -4), IV, APPID))).toMatchObject({ reason: 'bad_data', message: expect.stringContaining('encrypt_data') });
+    expect(failure(() => decryptMinaData(SESSION_KEY, '', IV, APPID)).reason).toBe('bad_data');
+    expect(failure(() => decryptMinaData(SESSION_KEY, ENCRYPTED.replace('+', ' '), IV, APPID)).reason).toBe('bad_data');
+  });
+
+  it('refuses a plaintext that is not a JSON object', () => {
+    expect(failure(() => decryptMinaData(SESSION_KEY, encrypt('not json at all'), IV, APPID)).reason).toBe('not_json');
+    expect(failure(() => decryptMinaData(SESSION_KEY, encrypt('[1,2]'), IV, APPID)).reason).toBe('not_json');
+  });
+
+  it('never puts the key, iv, ciphertext or plaintext in its messages', () => {
+    const messages = [
+      failure(() => decryptMinaData(SESSION_KEY, ENCRYPTED, IV, 'wx0000000000000000')).message,
+      failure(() => decryptMinaData('HyVFkGl5F5OQWJZZaNzBBg==', ENCRYPTED, IV, APPID)).message,
+      failure(() => decryptMinaData(SESSION_KEY, encrypt('not json at all'), IV, APPID)).message,
+    ];
+    for (const m of messages) {
+      for (const secret of [SESSION_KEY, 'HyVFkGl5F5OQWJZZaNzBBg==', IV, ENCRYPTED.slice(0, 16), 'oGZUI0egBJY1zhBYw2KhdUfwVJJE', 'not json']) expect(m).not.toContain(secret);
+    }
+  });
+});

@@ -1,0 +1,146 @@
+/**
+ * WeCom (企业微信) interfaces: each agent's access_token, the corp and agent tickets, the
+ * wx.config / wx.agentConfig parameters, and registering agents at run time. Wafer fork aliases
+ * (`qcloud.work.*`) answer in the fork's shapes.
+ */
+import type { RealmConfig } from '../config/types';
+import type { WorkAgent, WorkTicketKind } from '../credentials';
+import { jsapiSignature } from '../crypto/jsapi';
+import { randomNonce } from '../crypto/random';
+import { ApiError } from './errors';
+import { lifetime, pageUrl, refreshOptions } from './mp';
+import { flag, optionalString, optionalStringList, requiredString } from './para';
+import type { InterfaceDef, Services } from './types';
+
+/** What config.work accepts; also keeps ':' out of the store keys built from them. */
+const CORPID = /^w[wx][0-9a-zA-Z]{1,62}$/;
+const AGENTID = /^\d{1,20}$/;
+
+/** para.corpid and para.agentid (a number or a string of digits), checked for their form. */
+function agentIds(para: Record<string, unknown>): WorkAgent {
+  const corpid = requiredString(para, 'corpid', 64);
+  if (!CORPID.test(corpid)) throw new ApiError('bad_para', 'para.corpid must be "ww" or "wx" followed by letters or digits');
+  const raw = para.agentid;
+  const agentid = typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 0 ? String(raw) : raw;
+  if (agentid === undefined || agentid === null) throw new ApiError('bad_para', 'para.agentid is required');
+  if (typeof agentid !== 'string' || !AGENTID.test(agentid)) throw new ApiError('bad_para', 'para.agentid must be a number or a string of digits');
+  return { corpid, agentid };
+}
+
+/** The configured or registered agent the request names, if the realm may use its corp. */
+async function resolveAgent(services: Services, realm: RealmConfig | null, para: Record<string, unknown>): Promise<WorkAgent> {
+  const { corpid, agentid } = agentIds(para);
+  if (realm && realm.apps.length > 0 && !realm.apps.includes(corpid)) throw new ApiError('app_not_allowed', `realm ${realm.key} may not use ${corpid}`);
+  const agent = await services.credentials.agents.find(corpid, agentid);
+  if (!agent) throw new ApiError('unknown_app', `unknown WeCom agent ${corpid}/${agentid}`);
+  return agent;
+}
+
+export const workAccessToken: InterfaceDef = {
+  name: 'work.access_token',
+  access: 'realm',
+  async handle({ para, realm, call, services }) {
+    const agent = await resolveAgent(services, realm, para);
+    const token = await services.credentials.manager.get(services.credentials.workToken(agent), refreshOptions(para, call));
+    return { corpid: agent.corpid, agentid: agent.agentid, access_token: token.value, ...lifetime(services, token) };
+  },
+};
+
+function ticketInterface(name: string, kind: WorkTicketKind, field: 'ticket' | 'agent_ticket'): InterfaceDef {
+  return {
+    name,
+    access: 'realm',
+    async handle({ para, realm, call, services }) {
+      const agent = await resolveAgent(services, realm, para);
+      const t = await services.credentials.manager.get(services.credentials.workTicket(agent, kind), refreshOptions(para, call));
+      return { corpid: agent.corpid, agentid: agent.agentid, [field]: t.value, ...lifetime(services, t) };
+    },
+  };
+}
+
+export const workTicket = ticketInterface('work.ticket', 'corp', 'ticket');
+export const workAgentTicket = ticketInterface('work.agent_ticket', 'agent', 'agent_ticket');
+
+/**
+ * The page's wx.config parameters (corp ticket, corpid as appId, beta: true) and, unless
+ * `agent: false`, its wx.agentConfig parameters (the agent's ticket), both for the same url,
+ * timestamp and nonceStr. The url is signed without its #fragment.
+ */
+export const workJsapiConfig: InterfaceDef = {
+  name: 'work.jsapi.config',
+  access: 'public',
+  async handle({ para, realm, call, services }) {
+    const agent = await resolveAgent(services, realm, para);
+    const url = pageUrl(para);
+    const jsApiList = optionalStringList(para, 'jsApiList') ?? [];
+    const withAgent = para.agent === undefined || para.agent === null || flag(para, 'agent');
+    const { manager } = services.credentials;
+    const [corp, agentTicket] = await Promise.all([
+      manager.get(services.credentials.workTicket(agent, 'corp'), { call }),
+      withAgent ? manager.get(services.credentials.workTicket(agent, 'agent'), { call }) : undefined,
+    ]);
+    const timestamp = Math.floor(services.clock() / 1000);
+    const nonceStr = randomNonce(16);
+    const config = { beta: true, appId: agent.corpid, timestamp, nonceStr, signature: jsapiSignature({ ticket: corp.value, nonceStr, timestamp, url }), jsApiList };
+    if (!agentTicket) return { config };
+    const signature = jsapiSignature({ ticket: agentTicket.value, nonceStr, timestamp, url });
+    return { config, agentConfig: { corpid: agent.corpid, agentid: agent.agentid, timestamp, nonceStr, signature, jsApiList } };
+  },
+};
+
+/**
+ * Register (or replace) an agent's secret, sealed at rest. A replaced secret drops the agent's
+ * token and tickets in the store, so every instance fetches anew with the new secret (another
+ * instance's warm cache may serve the old token for up to credentials.localCacheSeconds).
+ */
+export const workRegisterAgent: InterfaceDef = {
+  name: 'work.register_agent',
+  aliases: ['qcloud.work.initagent'],
+  access: 'admin',
+  async handle({ para, realm, call, services }) {
+    const agent = agentIds(para);
+    const secret = requiredString(para, 'agentsecret', 256);
+    const remark = optionalString(para, 'remark', 256);
+    if (realm && realm.apps.length > 0 && !realm.apps.includes(agent.corpid)) throw new ApiError('app_not_allowed', `realm ${realm.key} may not use ${agent.corpid}`);
+    if (services.config.work.some((w) => w.corpid === agent.corpid && w.agentid === agent.agentid)) {
+      throw new ApiError('bad_para', `WeCom agent ${agent.corpid}/${agent.agentid} is configured (config.work): change its secret there`);
+    }
+    if (!services.config.masterKey) {
+      throw new ApiError('config_fault', 'work.register_agent stores agent secrets sealed at rest and needs WECRED_MASTER_KEY, which is not set');
+    }
+    const { credentials } = services;
+    const { created, replaced } = await credentials.agents.register(agent, secret, remark);
+    if (replaced) {
+      for (const src of [credentials.workToken(agent), credentials.workTicket(agent, 'corp'), credentials.workTicket(agent, 'agent')]) {
+        await credentials.manager.invalidate(src.key, call);
+      }
+    }
+    services.log.log('info', 'agent_registered', { corpid: agent.corpid, agentid: agent.agentid, created, replaced, caller: call.caller });
+    return { corpid: agent.corpid, agentid: agent.agentid, ...(remark === undefined ? {} : { remark }), created, replaced };
+  },
+};
+
+/** A Wafer fork alias: the canonical interface's answer in the fork's shape, under the canonical scope. */
+function forkAlias(name: string, canonical: InterfaceDef, field: string): InterfaceDef {
+  return {
+    name,
+    aliasOf: canonical.name,
+    access: canonical.access,
+    scope: () => canonical.name,
+    async handle(ctx) {
+      const d = await canonical.handle(ctx);
+      return { corpid: d.corpid, [field]: d[field], exp: d.exp };
+    },
+  };
+}
+
+export const WORK_INTERFACES: readonly InterfaceDef[] = [
+  workAccessToken,
+  workTicket,
+  workAgentTicket,
+  workJsapiConfig,
+  workRegisterAgent,
+  forkAlias('qcloud.work.access_token', workAccessToken, 'access_token'),
+  forkAlias('qcloud.work.ticket', workTicket, 'ticket'),
+  forkAlias('qcloud.work.agent.ticket', workAgentTicket, 'agent_ticket'),
+];

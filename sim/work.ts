@@ -1,0 +1,178 @@
+/**
+ * WeCom (qyapi.weixin.qq.com) endpoints: cgi-bin/gettoken, cgi-bin/get_jsapi_ticket and
+ * cgi-bin/ticket/get?type=agent_config. Semantics from reference/wechat-protocol.md §4.1–§4.7, §8:
+ *
+ * - tokens are per app (corpid + agentid, each with its own secret); gettoken checks the secret's
+ *   presence (41004), then the corpid (41002 / 40013), then the secret (40091 when it belongs to
+ *   another corp, else 40001). While a token lives gettoken returns it again (no rotation);
+ *   WeCom may end a token early (`invalidateToken`), after which it answers 40014.
+ * - tickets are per app, re-issued unchanged while valid; a token that is unknown or ended
+ *   early answers 40014, an expired one 42001. Limits per clock hour: get_jsapi_ticket 100 per app
+ *   and 400 per corp, agent_config 100 per app; past them 45009.
+ */
+import { PeriodCounter, type SimClock } from './clock';
+import { wxError, wxOk } from './errors';
+import { newTicket, newToken, type TokenState } from './mp';
+import type { Route, SimModule, SimRequest, SimResponse } from './types';
+
+export type WorkTicketKind = 'jsapi' | 'agent_config';
+
+export const WORK_TOKEN_LIFETIME_SECONDS = 7200;
+export const WORK_TICKET_LIFETIME_SECONDS = 7200;
+export const JSAPI_PER_APP_HOURLY = 100;
+export const JSAPI_PER_CORP_HOURLY = 400;
+export const AGENT_CONFIG_PER_APP_HOURLY = 100;
+
+/** WeCom's own errmsg texts where they differ from the MP ones. */
+const WORK_ERRMSG: Readonly<Record<number, string>> = {
+  40001: 'invalid credential',
+  40013: 'invalid corpid',
+  40014: 'invalid access_token',
+  40091: 'secret is invalid',
+  41002: 'corpid missing',
+  41004: 'corpsecret missing',
+  45009: 'api freq out of limit',
+};
+const workError = (errcode: number) => wxError(errcode, WORK_ERRMSG[errcode]);
+
+interface WorkToken {
+  corpid: string;
+  agentid: string;
+  expiresAt: number;
+  /** Ended early by WeCom. */
+  revoked?: boolean;
+}
+
+interface WorkTicket {
+  corpid: string;
+  agentid: string;
+  kind: WorkTicketKind;
+  ticket: string;
+  expiresAt: number;
+}
+
+const HOUR_MS = 3_600_000;
+const appKey = (corpid: string, agentid: string) => `${corpid}\0${agentid}`;
+
+export class WorkSim implements SimModule {
+  /** corpid → agentid → secret */
+  private readonly corps = new Map<string, Map<string, string>>();
+  private readonly tokens = new Map<string, WorkToken>();
+  /** The live token per app. */
+  private readonly current = new Map<string, string>();
+  /** The current ticket per app and kind. */
+  private readonly tickets = new Map<string, WorkTicket>();
+  private readonly issued: WorkTicket[] = [];
+  private readonly perApp = new PeriodCounter((ms) => Math.floor(ms / HOUR_MS));
+  private readonly perCorp = new PeriodCounter((ms) => Math.floor(ms / HOUR_MS));
+
+  constructor(private readonly clock: SimClock) {}
+
+  addApp(corpid: string, agentid: string, secret: string): void {
+    const agents = this.corps.get(corpid) ?? new Map<string, string>();
+    agents.set(agentid, secret);
+    this.corps.set(corpid, agents);
+  }
+
+  routes(): Route[] {
+    const corpOfToken = (r: SimRequest) => {
+      const t = r.query.get('access_token');
+      return t ? this.tokens.get(t)?.corpid : undefined;
+    };
+    return [
+      { path: '/cgi-bin/gettoken', endpoint: 'work_gettoken', appidOf: (r) => r.query.get('corpid') ?? undefined, handle: (r) => this.gettoken(r) },
+      { path: '/cgi-bin/get_jsapi_ticket', endpoint: 'work_jsapi_ticket', appidOf: corpOfToken, handle: (r) => this.ticket(r, 'jsapi') },
+      { path: '/cgi-bin/ticket/get', endpoint: 'work_agent_ticket', appidOf: corpOfToken, handle: (r) => this.ticket(r, 'agent_config') },
+    ];
+  }
+
+  // ---- state queries and test controls ----
+
+  tokenState(corpid: string, agentid: string, token: string): TokenState {
+    const rec = this.tokens.get(token);
+    if (!rec || rec.corpid !== corpid || rec.agentid !== agentid || rec.revoked) return 'invalid';
+    return this.clock.now() >= rec.expiresAt ? 'expired' : 'valid';
+  }
+
+  /** WeCom ends a token early ("提前使access_token失效"); the next gettoken issues a new one. */
+  invalidateToken(token: string): void {
+    const rec = this.tokens.get(token);
+    if (rec) rec.revoked = true;
+  }
+
+  /** Tickets of the app and kind that have not expired yet. */
+  validTickets(corpid: string, agentid: string, kind: WorkTicketKind): string[] {
+    const now = this.clock.now();
+    return this.issued.filter((t) => t.corpid === corpid && t.agentid === agentid && t.kind === kind && now < t.expiresAt).map((t) => t.ticket);
+  }
+
+  /** Every valid ticket of a corp's apps of that kind (a wx.config signature may use any app's corp ticket). */
+  validCorpTickets(corpid: string, kind: WorkTicketKind): string[] {
+    const now = this.clock.now();
+    return this.issued.filter((t) => t.corpid === corpid && t.kind === kind && now < t.expiresAt).map((t) => t.ticket);
+  }
+
+  /** Test-only: make `ticket` the app's current ticket of `kind` until `expiresAt` (sim clock). */
+  seedTicket(corpid: string, agentid: string, kind: WorkTicketKind, ticket: string, expiresAt: number): void {
+    const rec: WorkTicket = { corpid, agentid, kind, ticket, expiresAt };
+    this.tickets.set(`${appKey(corpid, agentid)}\0${kind}`, rec);
+    this.issued.push(rec);
+  }
+
+  // ---- handlers ----
+
+  private gettoken(r: SimRequest): SimResponse {
+    const corpid = r.query.get('corpid');
+    const secret = r.query.get('corpsecret');
+    if (!secret) return workError(41004);
+    if (!corpid) return workError(41002);
+    const agents = this.corps.get(corpid);
+    if (!agents) return workError(40013);
+    const agentid = [...agents].find(([, s]) => s === secret)?.[0];
+    if (agentid === undefined) {
+      const elsewhere = [...this.corps.values()].some((other) => [...other.values()].includes(secret));
+      return workError(elsewhere ? 40091 : 40001);
+    }
+
+    const now = this.clock.now();
+    const key = appKey(corpid, agentid);
+    const live = this.current.get(key);
+    const rec = live === undefined ? undefined : this.tokens.get(live);
+    if (live !== undefined && rec && !rec.revoked && now < rec.expiresAt) {
+      return wxOk({ errcode: 0, errmsg: 'ok', access_token: live, expires_in: Math.ceil((rec.expiresAt - now) / 1000) });
+    }
+    const token = newToken();
+    this.tokens.set(token, { corpid, agentid, expiresAt: now + WORK_TOKEN_LIFETIME_SECONDS * 1000 });
+    this.current.set(key, token);
+    return wxOk({ errcode: 0, errmsg: 'ok', access_token: token, expires_in: WORK_TOKEN_LIFETIME_SECONDS });
+  }
+
+  private ticket(r: SimRequest, kind: WorkTicketKind): SimResponse {
+    const token = r.query.get('access_token');
+    if (!token) return workError(41001);
+    const rec = this.tokens.get(token);
+    const now = this.clock.now();
+    if (!rec || rec.revoked) return workError(40014);
+    if (now >= rec.expiresAt) return workError(42001);
+    if (kind === 'agent_config' && r.query.get('type') !== 'agent_config') return wxError(40097);
+
+    const app = appKey(rec.corpid, rec.agentid);
+    if (kind === 'jsapi') {
+      // Both limits must have room; only then is the call counted against both.
+      if (this.perApp.used(`${app}\0jsapi`, now) >= JSAPI_PER_APP_HOURLY || this.perCorp.used(rec.corpid, now) >= JSAPI_PER_CORP_HOURLY) return workError(45009);
+      this.perApp.take(`${app}\0jsapi`, now, JSAPI_PER_APP_HOURLY);
+      this.perCorp.take(rec.corpid, now, JSAPI_PER_CORP_HOURLY);
+    } else if (!this.perApp.take(`${app}\0agent_config`, now, AGENT_CONFIG_PER_APP_HOURLY)) {
+      return workError(45009);
+    }
+
+    const key = `${app}\0${kind}`;
+    let t = this.tickets.get(key);
+    if (!t || now >= t.expiresAt) {
+      t = { corpid: rec.corpid, agentid: rec.agentid, kind, ticket: newTicket(), expiresAt: now + WORK_TICKET_LIFETIME_SECONDS * 1000 };
+      this.tickets.set(key, t);
+      this.issued.push(t);
+    }
+    return wxOk({ errcode: 0, errmsg: 'ok', ticket: t.ticket, expires_in: Math.ceil((t.expiresAt - now) / 1000) });
+  }
+}

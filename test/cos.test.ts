@@ -1,0 +1,325 @@
+/**
+ * COS through the real HTTP server: cos.credentials against the Tencent Cloud STS simulator
+ * (TC3-checked, the real SDK on our side), cos.sign against an independent computation of the
+ * XML API signature, the Wafer aliases, scopes and refused keys.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parseConfig } from '../lib/config/load';
+import { WechatSim } from '../sim';
+import { TencentCloudSim } from '../sim/tencentcloud';
+import { ADMIN, REALM, startStack, type Stack } from './stack';
+
+const COS = { secretId: 'AKIDcospermanent000000000000000000000', secretKey: 'cos-permanent-secret-key-0123456789' };
+const BUCKET = 'examplebucket-1250000000';
+const OTHER = 'mediabucket-1250000000';
+
+const open: { close(): Promise<void> }[] = [];
+beforeAll(() => {
+  // The SDK sends everything through $http_proxy when set; loopback must not go there.
+  vi.stubEnv('http_proxy', '');
+  vi.stubEnv('HTTP_PROXY', '');
+});
+afterAll(() => vi.unstubAllEnvs());
+afterEach(async () => {
+  for (const c of open.splice(0).reverse()) await c.close();
+});
+
+interface CosStack {
+  stack: Stack;
+  sim: WechatSim;
+  sts: TencentCloudSim;
+}
+
+/** A stack with COS configured against an STS simulator that shares the WeChat sim's clock. */
+async function cosStack(cos: Record<string, unknown> = {}): Promise<CosStack> {
+  const sim = await WechatSim.start();
+  open.push(sim);
+  // Keys expire on the shared (movable) clock; the SDK signs with the machine's.
+  const sts = await TencentCloudSim.start({ ...COS, now: () => sim.now(), signatureNow: Date.now });
+  open.push(sts);
+  const stack = await startStack({
+    sim,
+    config: {
+      realms: [
+        { ...REALM, interfaces: ['cos.credentials', 'cos.sign'] },
+        { ...ADMIN, admin: true },
+      ],
+      upstream: { mp: sim.url, sts: sts.url, timeoutMs: 2000, budgetMs: 4000 },
+      cos: {
+        ...COS,
+        region: 'ap-beijing',
+        scopes: [
+          { bucket: BUCKET, prefix: 'uploads/', actions: ['name/cos:PutObject', 'name/cos:GetObject', 'name/cos:HeadObject'] },
+          { bucket: OTHER, region: 'ap-shanghai', prefix: '' },
+        ],
+        ...cos,
+      },
+    },
+  });
+  open.push(stack);
+  return { stack, sim, sts };
+}
+
+async function call(s: Stack, name: string, para: Record<string, unknown>) {
+  const { status, json } = await s.envelope(name, para);
+  expect(status).toBe(200);
+  return json as { returnCode: number; returnData: any; error?: { code: string; message: string } };
+}
+
+const ask = { bucket: BUCKET, region: 'ap-beijing', prefix: 'uploads/u1/' };
+
+describe('cos.credentials', () => {
+  it('hands out STS keys whose policy names only the configured bucket, the asked prefix and the allowed actions', async () => {
+    const { stack, sts } = await cosStack();
+    const r = await call(stack, 'cos.credentials', ask);
+    expect(r.returnCode).toBe(0);
+    const issued = sts.issued()[0]!;
+    expect(r.returnData).toEqual({
+      tmpSecretId: issued.tmpSecretId,
+      tmpSecretKey: expect.any(String),
+      sessionToken: expect.any(String),
+      expiredTime: issued.expiredTime,
+      bucket: BUCKET,
+      region: 'ap-beijing',
+      prefix: 'uploads/u1/',
+      actions: ['name/cos:GetObject', 'name/cos:HeadObject', 'name/cos:PutObject'],
+    });
+    expect(issued).toMatchObject({ action: 'GetFederationToken', durationSeconds: 1800 });
+    expect(sts.policies()).toEqual([
+      {
+        version: '2.0',
+        statement: [
+          {
+            effect: 'allow',
+            action: ['name/cos:GetObject', 'name/cos:HeadObject', 'name/cos:PutObject'],
+            resource: ['qcs::cos:ap-beijing:uid/1250000000:examplebucket-1250000000/uploads/u1/*'],
+          },
+        ],
+      },
+    ]);
+
+    // A subset of the actions is a different grant with its own narrower policy.
+    const put = await call(stack, 'cos.credentials', { ...ask, actions: ['name/cos:PutObject'] });
+    expect(put.returnCode).toBe(0);
+    expect(put.returnData.tmpSecretId).not.toBe(r.returnData.tmpSecretId);
+    expect(sts.policies()[1]).toMatchObject({ statement: [{ action: ['name/cos:PutObject'] }] });
+  });
+
+  it('uses AssumeRole with the configured role and lifetime', async () => {
+    const { stack, sts } = await cosStack({ roleArn: 'qcs::cam::uin/100000000001:roleName/cos-uploader', durationSeconds: 3600 });
+    expect((await call(stack, 'cos.credentials', ask)).returnCode).toBe(0);
+    expect(sts.issued()[0]).toMatchObject({ action: 'AssumeRole', durationSeconds: 3600 });
+    expect(sts.calls('GetFederationToken')).toBe(0);
+  });
+
+  it('serves the cached keys until refreshAheadSeconds before they expire, then fetches once', async () => {
+    const { stack, sim, sts } = await cosStack();
+    const first = (await call(stack, 'cos.credentials', ask)).returnData;
+    expect((await call(stack, 'cos.credentials', ask)).returnData).toEqual(first);
+    expect(sts.calls('GetFederationToken')).toBe(1);
+
+    // 1800 s keys, refreshed 300 s ahead: at 1440 s they are still served from the store.
+    sim.advance(1440_000);
+    expect((await call(stack, 'cos.credentials', ask)).returnData).toEqual(first);
+    expect(sts.calls('GetFederationToken')).toBe(1);
+
+    // Inside the refresh window: one new fetch, whose keys then serve everyone.
+    sim.advance(120_000);
+    const second = (await call(stack, 'cos.credentials', ask)).returnData;
+    expect(second.tmpSecretId).not.toBe(first.tmpSecretId);
+    expect(second.expiredTime).toBe(sts.issued()[1]!.expiredTime);
+    expect((await call(stack, 'cos.credentials', ask)).returnData).toEqual(second);
+    expect(sts.calls('GetFederationToken')).toBe(2);
+  });
+
+  it('makes one STS call for 20 concurrent requests', async () => {
+    const { stack, sts } = await cosStack();
+    const all = await Promise.all(Array.from({ length: 20 }, () => call(stack, 'cos.credentials', ask)));
+    expect(new Set(all.map((r) => r.returnData.tmpSecretId)).size).toBe(1);
+    expect(sts.calls('GetFederationToken')).toBe(1);
+  });
+
+  it('refuses a bucket, region, prefix or action outside cos.scopes with 7007, without calling STS', async () => {
+    const { stack, sts } = await cosStack();
+    const refused = [
+      { ...ask, bucket: 'unknownbucket-1250000000' },
+      { ...ask, region: 'ap-guangzhou' },
+      { ...ask, prefix: 'private/' },
+      { ...ask, prefix: 'uploads' },
+      { ...ask, actions: ['name/cos:PutObject', 'name/cos:DeleteObject'] },
+      { bucket: OTHER, region: 'ap-beijing', prefix: '' },
+    ];
+    for (const para of refused) {
+      const r = await call(stack, 'cos.credentials', para);
+      expect(r.returnCode, JSON.stringify(para)).toBe(7007);
+      expect(r.error?.code).toBe('resource_not_allowed');
+    }
+    // the whole of a bucket configured with prefix ""
+    expect((await call(stack, 'cos.credentials', { bucket: OTHER, region: 'ap-shanghai', prefix: '' })).returnCode).toBe(0);
+    expect(sts.policies()[0]).toMatchObject({ statement: [{ resource: ['qcs::cos:ap-shanghai:uid/1250000000:mediabucket-1250000000/*'] }] });
+    expect(sts.calls()).toBe(1);
+  });
+
+  it('refuses a para that carries keys (1003), and bad fields naming the field', async () => {
+    const { stack, sts } = await cosStack();
+    for (const extra of [{ secretKey: 'x' }, { SecretId: 'x' }, { tmpSecretKey: 'x' }, { options: { nested: [{ secret_key: 'x' }] } }, { sessionToken: 'x' }]) {
+      const r = await call(stack, 'cos.credentials', { ...ask, ...extra });
+      expect(r.returnCode, JSON.stringify(extra)).toBe(1003);
+      expect(r.error?.message).toMatch(/keys never come from callers/);
+    }
+    expect((await call(stack, 'cos.credentials', { ...ask, prefix: undefined })).error?.message).toMatch(/para\.prefix/);
+    expect((await call(stack, 'cos.credentials', { ...ask, prefix: 'uploads/*' })).error?.message).toMatch(/para\.prefix/);
+    expect((await call(stack, 'cos.credentials', { ...ask, actions: 'name/cos:PutObject' })).error?.message).toMatch(/para\.actions/);
+    expect(sts.calls()).toBe(0);
+  });
+
+  it('reports STS refusing the permanent keys as a configuration fault, without the keys', async () => {
+    const { stack } = await cosStack({ secretKey: 'a-wrong-permanent-key-000000000000' });
+    const r = await call(stack, 'cos.credentials', ask);
+    expect(r.returnCode).toBe(7302);
+    expect(r.error?.message).toMatch(/AuthFailure\.SignatureFailure.*cos\.secretId/);
+    expect(JSON.stringify(r)).not.toContain('a-wrong-permanent-key');
+  });
+
+  it('never logs the permanent or temporary keys', async () => {
+    const { stack } = await cosStack();
+    const d = (await call(stack, 'cos.credentials', ask)).returnData;
+    await call(stack, 'cos.sign', { method: 'GET', bucket: BUCKET, region: 'ap-beijing', key: 'uploads/a.txt' });
+    const logs = JSON.stringify(stack.logs);
+    expect(stack.logs.length).toBeGreaterThan(0);
+    for (const secret of [COS.secretKey, d.tmpSecretKey, d.sessionToken]) expect(logs).not.toContain(secret);
+  });
+});
+
+/** The XML API signature written out once more from the COS document (reference §6), for the wiring check. */
+function expectedSignature(secretKey: string, keyTime: string, method: string, path: string, query: Record<string, string>, headers: Record<string, string>) {
+  const enc = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+  const pairs = (o: Record<string, string>) =>
+    Object.keys(o)
+      .map((k) => [enc(k).toLowerCase(), enc(o[k]!)])
+      .sort((a, b) => (a[0]! < b[0]! ? -1 : 1))
+      .map(([k, v]) => `${k}=${v}`)
+      .join('&');
+  const httpString = [method.toLowerCase(), path, pairs(query), pairs(headers), ''].join('\n');
+  const signKey = createHmac('sha1', secretKey).update(keyTime).digest('hex');
+  const stringToSign = `sha1\n${keyTime}\n${createHash('sha1').update(httpString).digest('hex')}\n`;
+  return createHmac('sha1', signKey).update(stringToSign).digest('hex');
+}
+
+describe('cos.sign and the Wafer aliases', () => {
+  it('signs with the server-held keys, binding the bucket host, the decoded key and the query', async () => {
+    const { stack, sim, sts } = await cosStack();
+    const r = await call(stack, 'cos.sign', {
+      method: 'get',
+      bucket: BUCKET,
+      region: 'ap-beijing',
+      key: '/uploads/报告 (1).pdf',
+      query: { 'response-content-type': 'application/pdf' },
+      expires: 900,
+    });
+    expect(r.returnCode).toBe(0);
+    const host = `${BUCKET}.cos.ap-beijing.myqcloud.com`;
+    const now = Math.floor(sim.now() / 1000);
+    const { authorization, startTime, expiredTime } = r.returnData;
+    expect(r.returnData).toMatchObject({ host, action: 'name/cos:GetObject' });
+    expect(Math.abs(startTime - now)).toBeLessThanOrEqual(2);
+    expect(expiredTime - startTime).toBe(900);
+    const fields = Object.fromEntries(authorization.split('&').map((kv: string) => kv.split('=')));
+    expect(fields).toMatchObject({
+      'q-sign-algorithm': 'sha1',
+      'q-ak': COS.secretId,
+      'q-sign-time': `${startTime};${expiredTime}`,
+      'q-key-time': `${startTime};${expiredTime}`,
+      'q-header-list': 'host',
+      'q-url-param-list': 'response-content-type',
+    });
+    expect(fields['q-signature']).toBe(
+      expectedSignature(COS.secretKey, `${startTime};${expiredTime}`, 'GET', '/uploads/报告 (1).pdf', { 'response-content-type': 'application/pdf' }, { host }),
+    );
+    expect(sts.calls()).toBe(0);
+  });
+
+  it('refuses keys outside the scopes, actions the scope does not allow, a foreign host and caller keys', async () => {
+    const { stack } = await cosStack();
+    const base = { method: 'PUT', bucket: BUCKET, region: 'ap-beijing', key: 'uploads/a.txt' };
+    expect((await call(stack, 'cos.sign', base)).returnData.action).toBe('name/cos:PutObject');
+    expect((await call(stack, 'cos.sign', { ...base, key: 'private/a.txt' })).returnCode).toBe(7007);
+    expect((await call(stack, 'cos.sign', { ...base, method: 'DELETE' })).returnCode).toBe(7007);
+    // PUT ?acl is PutObjectACL, not PutObject
+    expect((await call(stack, 'cos.sign', { ...base, query: { acl: null } })).returnCode).toBe(7007);
+    expect((await call(stack, 'cos.sign', { ...base, bucket: 'unknownbucket-1250000000' })).returnCode).toBe(7007);
+    expect((await call(stack, 'cos.sign', { ...base, key: 'uploads/../private/a.txt' })).returnCode).toBe(1003);
+    expect((await call(stack, 'cos.sign', { ...base, headers: { Host: 'evil-1250000000.cos.ap-beijing.myqcloud.com' } })).returnCode).toBe(1003);
+    expect((await call(stack, 'cos.sign', { ...base, headers: { 'x-cos-security-token': 't' } })).returnCode).toBe(1003);
+    expect((await call(stack, 'cos.sign', { ...base, expires: 7201 })).error?.message).toMatch(/para\.expires/);
+    expect((await call(stack, 'cos.sign', { ...base, method: 'PATCH' })).error?.message).toMatch(/para\.method/);
+  });
+
+  it('qcloud.cos.auth.reusable is cos.sign; nonreusable lives a minute at most; both refuse caller keys', async () => {
+    const { stack } = await cosStack();
+    const para = { method: 'GET', bucket: BUCKET, region: 'ap-beijing', key: 'uploads/a.txt' };
+    const reusable = await call(stack, 'qcloud.cos.auth.reusable', para);
+    expect(reusable.returnCode).toBe(0);
+    expect(reusable.returnData.expiredTime - reusable.returnData.startTime).toBe(600);
+    const once = await call(stack, 'qcloud.cos.auth.nonreusable', para);
+    expect(once.returnCode).toBe(0);
+    expect(once.returnData.expiredTime - once.returnData.startTime).toBe(60);
+    expect((await call(stack, 'qcloud.cos.auth.nonreusable', { ...para, expires: 120 })).returnCode).toBe(1003);
+    expect((await call(stack, 'qcloud.cos.auth.reusable', { ...para, SecretId: 'AKIDx', SecretKey: 'y' })).returnCode).toBe(1003);
+    expect((await call(stack, 'qcloud.cos.auth.nonreusable', { ...para, secretKey: 'y' })).returnCode).toBe(1003);
+  });
+
+  it('needs the cos.sign scope in the realm, and a cos section in the config', async () => {
+    const { stack } = await cosStack();
+    const narrow = { key: 'narrow', secret: 'narrow-realm-secret-0123456789' };
+    const s2 = await startStack({
+      sim: stack.sim,
+      store: stack.store,
+      config: {
+        realms: [{ ...narrow, interfaces: ['cos.credentials'] }],
+        upstream: { mp: stack.sim.url, timeoutMs: 1000, budgetMs: 2000 },
+      },
+    });
+    open.push(s2);
+    const para = { method: 'GET', bucket: BUCKET, region: 'ap-beijing', key: 'uploads/a.txt' };
+    expect((await s2.envelope('qcloud.cos.auth.nonreusable', para, narrow)).json.returnCode).toBe(7006);
+    const none = await s2.envelope('cos.credentials', ask, narrow);
+    expect(none.json).toMatchObject({ returnCode: 7007, error: { message: expect.stringMatching(/not configured/) } });
+  });
+});
+
+describe('cos configuration', () => {
+  const base = { secretId: 'id', secretKey: 'key', region: 'ap-beijing', scopes: [{ bucket: BUCKET, prefix: 'a/' }] };
+  const problem = (cos: unknown, extra: Record<string, unknown> = {}) => {
+    try {
+      parseConfig({ cos, ...extra }, {});
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return undefined;
+  };
+
+  it('fills in defaults: the upload/download actions, the scope region, 1800 s', () => {
+    const cos = parseConfig({ cos: base }, {}).cos!;
+    expect(cos).toMatchObject({ durationSeconds: 1800, region: 'ap-beijing' });
+    expect(cos.scopes[0]).toMatchObject({ region: 'ap-beijing', prefix: 'a/' });
+    expect(cos.scopes[0]!.actions).toEqual(expect.arrayContaining(['name/cos:PutObject', 'name/cos:GetObject', 'name/cos:UploadPart']));
+    expect(parseConfig({ cos: { ...base, secretKey: 'env:COS_KEY' } }, { COS_KEY: 'from-env' }).cos!.secretKey).toBe('from-env');
+    expect(parseConfig({ upstream: { sts: '127.0.0.1:9000' } }, {}).upstream.sts).toBe('https://127.0.0.1:9000');
+  });
+
+  it('names the field of each problem in one line', () => {
+    expect(problem({ ...base, scopes: [{ bucket: 'nobucketappid', prefix: '' }] })).toMatch(/cos\.scopes\[0\]\.bucket/);
+    expect(problem({ ...base, scopes: [{ bucket: BUCKET, prefix: '/a' }] })).toMatch(/cos\.scopes\[0\]\.prefix/);
+    expect(problem({ ...base, scopes: [{ bucket: BUCKET, prefix: 'a*' }] })).toMatch(/cos\.scopes\[0\]\.prefix/);
+    expect(problem({ ...base, scopes: [{ bucket: BUCKET, prefix: '', actions: ['cos:PutObject'] }] })).toMatch(/cos\.scopes\[0\]\.actions\[0\]/);
+    expect(problem({ ...base, scopes: [] })).toMatch(/cos\.scopes/);
+    expect(problem({ ...base, durationSeconds: 7201 })).toMatch(/cos\.durationSeconds/);
+    expect(problem({ ...base, durationSeconds: 300 })).toMatch(/cos\.durationSeconds.*refreshAheadSeconds/);
+    expect(problem({ ...base, roleArn: 'role' })).toMatch(/cos\.roleArn/);
+    expect(problem({ ...base, secretKey: '' })).toMatch(/cos\.secretKey/);
+    expect(problem({ ...base, region: 'Beijing' })).toMatch(/cos\.region/);
+    expect(problem(base, { upstream: { sts: 'https://sts.example.com/path' } })).toMatch(/upstream\.sts/);
+  });
+});

@@ -1,0 +1,328 @@
+/**
+ * Mini Program sessions through the real HTTP server and the simulator (DESIGN §3.2; issue 4):
+ * the Wafer v1 envelope sequence, forged / expired / SQL-looking sessions, encrypted user data,
+ * second devices, and the session_key kept sealed and out of the logs.
+ */
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cipherFor } from '../lib/crypto/at-rest';
+import { EXPIRED_GRACE_MS } from '../lib/sessions/mina';
+import { countStoreOps, type CountingStore } from '../lib/store/counting';
+import { createMemoryStore } from '../lib/store/memory';
+import { openStore } from '../lib/store/open';
+import type { Store } from '../lib/store/port';
+import { freshMysql } from '../lib/store/testdata/mysql';
+import { simOpenid, simUnionid } from '../sim';
+import { MP, startStack, type Stack } from './stack';
+
+const MINA = { appid: 'wx5555555555555555', secret: 'mina-secret-5555' };
+const MINA2 = { appid: 'wx6666666666666666', secret: 'mina-secret-6666' };
+const MASTER_KEY = randomBytes(32);
+const MIN = 60_000;
+
+let stack: Stack;
+let counting: CountingStore;
+afterEach(() => stack?.close());
+
+/** MP (default Official Account) and one Mini Program, with a master key, on a counted memory store unless given one. */
+async function start(opts: { sessions?: Record<string, unknown>; apps?: unknown[]; masterKey?: boolean; store?: Store } = {}): Promise<Stack> {
+  counting = countStoreOps(opts.store ?? createMemoryStore());
+  stack = await startStack({
+    store: counting.store,
+    env: opts.masterKey === false ? {} : { WECRED_MASTER_KEY: MASTER_KEY.toString('base64') },
+    config: {
+      apps: opts.apps ?? [
+        { ...MP, type: 'mp', default: true },
+        { ...MINA, type: 'mina' },
+      ],
+      ...(opts.sessions ? { sessions: opts.sessions } : {}),
+    },
+  });
+  return stack;
+}
+
+/** A public envelope call (no realm), as a Mini Program's backend or Wafer client sends it. */
+const call = (name: string, para: Record<string, unknown>) => stack.envelope(name, para, null);
+
+/** wx.login and wx.getUserInfo in the Mini Program, then qcloud.cam.id_skey. */
+async function login(user = 'ann', extra: Record<string, unknown> = {}) {
+  const code = stack.sim.minaLogin(MINA.appid, user);
+  const { encryptedData, iv } = stack.sim.minaUserData(MINA.appid, user);
+  return (await call('qcloud.cam.id_skey', { code, encrypt_data: encryptedData, iv, ...extra })).json;
+}
+
+/** AES-128-CBC + PKCS#7 of `plaintext` under `key` (what WeChat does), for data WeChat would not send. */
+function encryptFor(key: string, plaintext: string): { encryptedData: string; iv: string } {
+  const iv = randomBytes(16);
+  const c = createCipheriv('aes-128-cbc', Buffer.from(key, 'base64'), iv);
+  return { encryptedData: Buffer.concat([c.update(plaintext, 'utf8'), c.final()]).toString('base64'), iv: iv.toString('base64') };
+}
+
+const returnCode = (res: { json: any }) => res.json.returnCode as number;
+
+describe('a Wafer v1 client', () => {
+  it('logs in without an appid (qcloud.cam.id_skey with encrypt_data/iv), then qcloud.cam.auth, then qcloud.cam.decrypt', async () => {
+    await start();
+    const res = await login('ann');
+    expect(res).toMatchObject({ version: 1, componentName: 'MA', returnCode: 0 });
+    const profile = { openId: simOpenid(MINA.appid, 'ann'), unionId: simUnionid('ann'), nickName: '微信用户 ann', watermark: expect.objectContaining({ appid: MINA.appid }) };
+    expect(res.returnData).toEqual({
+      id: expect.stringMatching(/^[A-Za-z0-9]{24}$/),
+      skey: expect.stringMatching(/^[A-Za-z0-9]{43}$/),
+      appid: MINA.appid,
+      unionid: simUnionid('ann'),
+      user_info: expect.objectContaining(profile),
+      duration: 30 * 86400,
+    });
+    const { id, skey } = res.returnData;
+    expect(stack.sim.calls('jscode2session', MINA.appid)).toBe(1); // answered as text/plain
+
+    const auth = (await call('qcloud.cam.auth', { id, skey })).json;
+    expect(auth.returnCode).toBe(0);
+    expect(auth.returnData).toEqual({ user_info: res.returnData.user_info, appid: MINA.appid, openid: simOpenid(MINA.appid, 'ann'), unionid: simUnionid('ann') });
+
+    const data = stack.sim.minaUserData(MINA.appid, 'ann');
+    for (const name of ['qcloud.cam.decrypt', 'qcloud.cam.userinfo', 'session.decrypt']) {
+      const dec = (await call(name, { id, skey, encrypt_data: data.encryptedData, iv: data.iv })).json;
+      expect(dec.returnCode).toBe(0);
+      expect(dec.returnData).toMatchObject(profile);
+    }
+  });
+
+  it('may log in with only a code (no user_info then), or with `interface.appid` beside para', async () => {
+    await start({ apps: [{ ...MINA, type: 'mina' }, { ...MINA2, type: 'mina', default: true }] });
+    stack.sim.addApp(MINA2.appid, MINA2.secret, { type: 'mina' });
+    const bare = (await call('session.login', { code: stack.sim.minaLogin(MINA2.appid, 'bo') })).json;
+    expect(bare.returnCode).toBe(0);
+    expect(bare.returnData).not.toHaveProperty('user_info');
+    expect(bare.returnData.appid).toBe(MINA2.appid); // the default Mini Program
+    const check = (await call('session.check', { id: bare.returnData.id, skey: bare.returnData.skey })).json;
+    expect(check.returnData).toEqual({ user_info: null, appid: MINA2.appid, openid: simOpenid(MINA2.appid, 'bo'), unionid: simUnionid('bo') });
+
+    const body = JSON.stringify({ version: 1, componentName: 'MA', interface: { interfaceName: 'qcloud.cam.id_skey', appid: MINA.appid, para: { code: stack.sim.minaLogin(MINA.appid, 'bo') } } });
+    const beside = (await stack.post('/', body)).json;
+    expect(beside.returnData.appid).toBe(MINA.appid);
+  });
+
+  it('refuses an Official Account appid, and needs encrypt_data and iv together', async () => {
+    await start();
+    expect((await call('session.login', { appid: MP.appid, code: 'x' })).json).toMatchObject({ returnCode: 1003, returnMessage: expect.stringContaining('Mini Program') });
+    expect((await call('session.login', { code: 'x', encrypt_data: 'AAAA' })).json).toMatchObject({ returnCode: 1003, returnMessage: 'para.iv is required with para.encrypt_data' });
+    expect((await call('session.login', {})).json).toMatchObject({ returnCode: 1003, returnMessage: 'para.code is required' });
+    expect((await call('session.check', { id: 5, skey: 'x' })).json).toMatchObject({ returnCode: 1003, returnMessage: 'para.id must be a non-empty string' });
+    expect((await call('session.decrypt', { id: 'a', skey: 'b', iv: 'AAAA' })).json).toMatchObject({ returnCode: 1003, returnMessage: 'para.encrypt_data is required' });
+    expect(stack.sim.calls('jscode2session')).toBe(0);
+  });
+});
+
+describe('a session that is not the caller\'s', () => {
+  it('forged, truncated or borrowed skeys, unknown ids and another app → 60012', async () => {
+    await start();
+    const a = (await login('ann')).returnData;
+    const b = (await login('bob')).returnData;
+    const flip = (s: string) => (s[0] === 'A' ? 'B' : 'A') + s.slice(1);
+    const cases = [
+      { id: a.id, skey: flip(a.skey) },
+      { id: a.id, skey: a.skey.slice(0, -1) },
+      { id: a.id, skey: a.skey.slice(0, 16) },
+      { id: a.id, skey: `${a.skey}x` },
+      { id: a.id, skey: b.skey },
+      { id: flip(a.id), skey: a.skey },
+      { id: a.id, skey: a.skey, appid: MP.appid },
+    ];
+    for (const para of cases) {
+      const res = (await call('qcloud.cam.auth', para)).json;
+      expect(res).toMatchObject({ returnCode: 60012, returnData: '', error: { code: 'session_invalid' } });
+      expect(res.returnMessage).not.toContain(a.skey.slice(0, 16));
+    }
+    expect(returnCode(await call('qcloud.cam.auth', { id: a.id, skey: a.skey }))).toBe(0);
+  });
+
+  it('SQL-looking ids and skeys are just unknown sessions', async () => {
+    await start();
+    const a = (await login('ann')).returnData;
+    for (const id of ["' OR 1=1 --", '1; DROP TABLE records; --', '%', '*', `${a.id}' OR '1'='1`, 'session:x']) {
+      expect(returnCode(await call('qcloud.cam.auth', { id, skey: a.skey }))).toBe(60012);
+      expect(returnCode(await call('qcloud.cam.auth', { id: a.id, skey: `${id}` }))).toBe(60012);
+    }
+    expect(returnCode(await call('qcloud.cam.auth', { id: a.id, skey: a.skey }))).toBe(0);
+  });
+});
+
+describe('expiry', () => {
+  it('ends a session after idleSeconds without a visit (60011); visits keep it alive', async () => {
+    await start({ sessions: { idleSeconds: 3600, maxAgeSeconds: 86400 } });
+    const a = (await login('ann')).returnData;
+    expect(a.duration).toBe(3600);
+    const auth = () => call('qcloud.cam.auth', { id: a.id, skey: a.skey }).then(returnCode);
+    stack.sim.advance(59 * MIN);
+    expect(await auth()).toBe(0);
+    stack.sim.advance(59 * MIN); // 118 minutes after login, 59 after the last visit
+    expect(await auth()).toBe(0);
+    stack.sim.advance(61 * MIN);
+    expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json).toMatchObject({ returnCode: 60011, error: { code: 'session_expired' } });
+    const data = stack.sim.minaUserData(MINA.appid, 'ann');
+    expect(returnCode(await call('qcloud.cam.decrypt', { id: a.id, skey: a.skey, encrypt_data: data.encryptedData, iv: data.iv }))).toBe(60011);
+  });
+
+  it('ends a session maxAgeSeconds after its login however much it is used, still known as expired for the grace period', async () => {
+    await start({ sessions: { idleSeconds: 3600, maxAgeSeconds: 86400 } });
+    const a = (await login('ann')).returnData;
+    const auth = () => call('qcloud.cam.auth', { id: a.id, skey: a.skey }).then(returnCode);
+    // A visit every 50 minutes (idle 60) until 23h20m, then 50 minutes more: past the day.
+    for (let visit = 1; visit <= 28; visit++) {
+      stack.sim.advance(50 * MIN);
+      expect(await auth()).toBe(0);
+    }
+    stack.sim.advance(50 * MIN);
+    expect(await auth()).toBe(60011);
+    // A forged skey for an expired session is not told that it expired.
+    expect(returnCode(await call('qcloud.cam.auth', { id: a.id, skey: 'A'.repeat(43) }))).toBe(60012);
+    stack.sim.advance(EXPIRED_GRACE_MS - 30 * MIN);
+    expect(await auth()).toBe(60011);
+    stack.sim.advance(60 * MIN);
+    expect(await auth()).toBe(60012); // forgotten
+  });
+
+  it('writes the last visit at most once a minute', async () => {
+    await start();
+    const a = (await login('ann')).returnData;
+    counting.reset();
+    for (let i = 0; i < 5; i++) expect(returnCode(await call('qcloud.cam.auth', { id: a.id, skey: a.skey }))).toBe(0);
+    stack.sim.advance(MIN);
+    for (let i = 0; i < 5; i++) expect(returnCode(await call('qcloud.cam.auth', { id: a.id, skey: a.skey }))).toBe(0);
+    expect(counting.byOp().putRecord).toBe(1);
+    expect(counting.byOp().getRecord).toBe(10);
+  });
+});
+
+describe('encrypted data', () => {
+  it('tampered ciphertext or a foreign watermark at login → 60021, and nothing is stored', async () => {
+    await start();
+    const code = stack.sim.minaLogin(MINA.appid, 'ann');
+    const good = stack.sim.minaUserData(MINA.appid, 'ann');
+    const bytes = Buffer.from(good.encryptedData, 'base64');
+    bytes[bytes.length - 20]! ^= 0x5a;
+    counting.reset();
+    const tampered = (await call('qcloud.cam.id_skey', { code, encrypt_data: bytes.toString('base64'), iv: good.iv })).json;
+    expect(tampered).toMatchObject({ returnCode: 60021, returnData: '', error: { code: 'decrypt_failed' } });
+
+    // Well encrypted under the user's key, but another app's data.
+    const code2 = stack.sim.minaLogin(MINA.appid, 'ann');
+    const foreign = encryptFor(stack.sim.minaSessionKey(MINA.appid, 'ann')!, JSON.stringify({ openId: 'o', watermark: { appid: MINA2.appid, timestamp: 1 } }));
+    const watermark = (await call('qcloud.cam.id_skey', { code: code2, encrypt_data: foreign.encryptedData, iv: foreign.iv })).json;
+    expect(watermark).toMatchObject({ returnCode: 60021, returnMessage: `the data's watermark is not for ${MINA.appid}` });
+
+    expect(stack.sim.calls('jscode2session', MINA.appid)).toBe(2);
+    expect(counting.byOp().putRecord).toBe(0);
+    expect(counting.byOp().deleteRecord).toBe(0);
+  });
+
+  it('session.decrypt with a foreign watermark, tampered data, or data under a newer wx.login\'s key → 60021', async () => {
+    await start();
+    const a = (await login('ann')).returnData;
+    const key = stack.sim.minaSessionKey(MINA.appid, 'ann')!;
+    const decrypt = (d: { encryptedData: string; iv: string }) => call('qcloud.cam.decrypt', { id: a.id, skey: a.skey, encrypt_data: d.encryptedData, iv: d.iv }).then(returnCode);
+    expect(await decrypt(encryptFor(key, JSON.stringify({ stepInfoList: [], watermark: { appid: MINA.appid, timestamp: 1 } })))).toBe(0);
+    expect(await decrypt(encryptFor(key, JSON.stringify({ watermark: { appid: MINA2.appid, timestamp: 1 } })))).toBe(60021);
+    expect(await decrypt({ encryptedData: 'bm90IGJsb2Nrcw==', iv: 'AAAAAAAAAAAAAAAAAAAAAA==' })).toBe(60021);
+    stack.sim.minaLogin(MINA.appid, 'ann'); // wx.login again: WeChat replaced the session_key
+    expect(await decrypt(stack.sim.minaUserData(MINA.appid, 'ann'))).toBe(60021);
+    expect(returnCode(await call('qcloud.cam.auth', { id: a.id, skey: a.skey }))).toBe(0); // the session itself stands
+  });
+});
+
+describe('codes and WeChat\'s refusals', () => {
+  it('a reused or unknown code → 40029 with WeChat\'s errcode beside it', async () => {
+    await start();
+    const code = stack.sim.minaLogin(MINA.appid, 'ann');
+    expect(returnCode(await call('qcloud.cam.id_skey', { code }))).toBe(0);
+    expect((await call('qcloud.cam.id_skey', { code })).json).toMatchObject({ returnCode: 40029, error: { code: 'bad_code', errcode: 40163 } });
+    expect((await call('qcloud.cam.id_skey', { code: 'no-such-code' })).json).toMatchObject({ returnCode: 40029, error: { errcode: 40029 } });
+  });
+
+  it('45011 (per-user minute limit) → 1005 with the errcode; a wrong secret → config_fault', async () => {
+    await start();
+    stack.sim.fault('jscode2session', { errcode: 45011 });
+    expect((await call('qcloud.cam.id_skey', { code: stack.sim.minaLogin(MINA.appid) })).json).toMatchObject({ returnCode: 1005, error: { errcode: 45011 } });
+    expect(stack.sim.calls('jscode2session')).toBe(1); // no blind retry: the code may be spent
+    await stack.close();
+    stack = await startStack({ env: { WECRED_MASTER_KEY: MASTER_KEY.toString('base64') }, config: { apps: [{ ...MINA, type: 'mina' }] } });
+    stack.sim.addApp(MINA.appid, 'another-secret', { type: 'mina' });
+    expect((await call('qcloud.cam.id_skey', { code: stack.sim.minaLogin(MINA.appid) })).json).toMatchObject({ returnCode: 7302, error: { errcode: 40125 } });
+  });
+
+  it('without WECRED_MASTER_KEY, login is a config fault naming it, and the code is not spent', async () => {
+    await start({ masterKey: false });
+    const res = (await call('qcloud.cam.id_skey', { code: stack.sim.minaLogin(MINA.appid) })).json;
+    expect(res).toMatchObject({ returnCode: 7302, error: { code: 'config_fault' } });
+    expect(res.returnMessage).toContain('WECRED_MASTER_KEY');
+    expect(stack.sim.calls('jscode2session')).toBe(0);
+  });
+});
+
+describe('several devices', () => {
+  it('a second login of the same user keeps the first session', async () => {
+    await start();
+    const phone = (await login('ann')).returnData;
+    const pad = (await login('ann')).returnData;
+    expect(pad.id).not.toBe(phone.id);
+    expect(returnCode(await call('qcloud.cam.auth', { id: phone.id, skey: phone.skey }))).toBe(0);
+    expect(returnCode(await call('qcloud.cam.auth', { id: pad.id, skey: pad.skey }))).toBe(0);
+  });
+
+  it('sessions.singleSession: the newer login ends the older session; other users are untouched', async () => {
+    await start({ sessions: { singleSession: true } });
+    const phone = (await login('ann')).returnData;
+    const other = (await login('bob')).returnData;
+    const pad = (await login('ann')).returnData;
+    expect(returnCode(await call('qcloud.cam.auth', { id: phone.id, skey: phone.skey }))).toBe(60012);
+    expect(returnCode(await call('qcloud.cam.auth', { id: pad.id, skey: pad.skey }))).toBe(0);
+    expect(returnCode(await call('qcloud.cam.auth', { id: other.id, skey: other.skey }))).toBe(0);
+    expect(await stack.store.getRecord(`session:${phone.id}`, stack.sim.now())).toBeNull();
+  });
+});
+
+describe('secrets at rest and in logs', () => {
+  it('the session_key is sealed in the store, the skey only hashed, and neither reaches a log line', async () => {
+    await start();
+    const code = stack.sim.minaLogin(MINA.appid, 'ann');
+    const data = stack.sim.minaUserData(MINA.appid, 'ann');
+    const sessionKey = stack.sim.minaSessionKey(MINA.appid, 'ann')!;
+    const a = (await call('qcloud.cam.id_skey', { code, encrypt_data: data.encryptedData, iv: data.iv })).json.returnData;
+    await call('qcloud.cam.auth', { id: a.id, skey: a.skey });
+    await call('qcloud.cam.decrypt', { id: a.id, skey: a.skey, encrypt_data: data.encryptedData, iv: data.iv });
+
+    const raw = (await stack.store.getRecord(`session:${a.id}`, stack.sim.now()))!;
+    expect(raw).not.toContain(sessionKey);
+    expect(raw).not.toContain(a.skey);
+    const record = JSON.parse(raw);
+    expect(record.sessionKey).toMatch(/^v1\./);
+    expect(cipherFor({ masterKey: MASTER_KEY }).open(record.sessionKey, `session:${a.id}:session_key`)).toBe(sessionKey);
+    expect(() => cipherFor({ masterKey: MASTER_KEY }).open(record.sessionKey, 'session:other:session_key')).toThrow();
+
+    const logs = JSON.stringify(stack.logs);
+    expect(stack.logs.length).toBeGreaterThan(0);
+    for (const secret of [sessionKey, a.skey, data.encryptedData.slice(0, 24), code]) expect(logs).not.toContain(secret);
+  });
+});
+
+describe('on MySQL', () => {
+  it('logs in and checks; SQL-looking ids are unknown sessions and the table is intact', async (ctx) => {
+    const mysql = await freshMysql();
+    if (!mysql) return ctx.skip();
+    const store = await openStore(mysql.url);
+    try {
+      await start({ store });
+      const a = (await login('ann')).returnData;
+      for (const id of ["' OR 1=1 --", "x'; DROP TABLE records; --"]) expect(returnCode(await call('qcloud.cam.auth', { id, skey: a.skey }))).toBe(60012);
+      // The store itself takes such keys as plain keys.
+      expect(await store.getRecord("session:' OR 1=1 --", stack.sim.now())).toBeNull();
+      expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json.returnData.openid).toBe(simOpenid(MINA.appid, 'ann'));
+    } finally {
+      await stack.close();
+      await store.close();
+      await mysql.close();
+    }
+  });
+});
