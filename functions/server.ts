@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   let sim: WechatSim | undefined;
   if (!config) {
     sim = await WechatSim.start();
-    for (const app of DEMO_APPS) sim.addApp(app.appid, app.secret);
+    for (const app of DEMO_APPS) sim.addApp(app.appid, app.secret, { type: app.type });
     for (const agent of DEMO_WORK) sim.addWorkApp(agent.corpid, agent.agentid, agent.secret);
     config = demoConfig(sim.url);
   }
@@ -50,6 +50,7 @@ async function main(): Promise<void> {
 function printDemoBanner(url: string, config: Config): void {
   const [mp] = DEMO_APPS;
   const [work] = DEMO_WORK;
+  const mina = DEMO_APPS.find((a) => a.type === 'mina');
   process.stderr.write(
     [
       '',
@@ -60,6 +61,8 @@ function printDemoBanner(url: string, config: Config): void {
       `    curl ${url}/ping`,
       `    curl -X POST ${url}/jsapi/${mp?.appid}/config -H 'content-type: application/json' -d '{"url":"https://example.com/page"}'`,
       `    curl -X POST ${url}/ -H 'content-type: application/json' -d '{"interface":{"interfaceName":"work.jsapi.config","para":{"corpid":"${work?.corpid}","agentid":"${work?.agentid}","url":"https://example.com/page"}}}'`,
+      `  Mini Program login: curl '${config.upstream.mp}/sim/wx.login?appid=${mina?.appid}' plays wx.login + wx.getUserInfo; send its`,
+      '  code, encryptedData and iv as session.login {code, encrypt_data, iv} (public: no realm needed).',
       '',
     ].join('\n') + '\n',
   );

@@ -14,6 +14,9 @@
  *
  * `userData` plays wx.getUserInfo: the user's profile JSON with its watermark {appid, timestamp},
  * encrypted (AES-128-CBC, PKCS#7) under the user's current session_key with a fresh iv.
+ *
+ * `GET /sim/wx.login?appid=&user=` plays the Mini Program's side over HTTP (demo mode, manual
+ * trials): wx.login then wx.getUserInfo, answering `{code, encryptedData, iv}`.
  */
 import { createCipheriv, randomBytes } from 'node:crypto';
 import type { SimClock } from './clock';
@@ -89,7 +92,19 @@ export class MinaSim implements SimModule {
   }
 
   routes(): Route[] {
-    return [{ path: '/sns/jscode2session', endpoint: 'jscode2session', appidOf: (r) => r.query.get('appid') ?? undefined, handle: (r) => asText(this.login(r)) }];
+    const appidOf = (r: SimRequest) => r.query.get('appid') ?? undefined;
+    return [
+      { path: '/sns/jscode2session', endpoint: 'jscode2session', appidOf, handle: (r) => asText(this.login(r)) },
+      { method: 'GET', path: '/sim/wx.login', endpoint: 'sim_wx_login', appidOf, handle: (r) => this.clientLogin(r) },
+    ];
+  }
+
+  private clientLogin(r: SimRequest): SimResponse {
+    const appid = r.query.get('appid') ?? '';
+    const user = r.query.get('user') || 'user1';
+    if (!this.apps.has(appid)) return { status: 404, body: { error: `${appid || 'appid'} is not a Mini Program of the simulator` } };
+    const code = this.mintCode(appid, user);
+    return { body: { code, ...this.userData(appid, user) } };
   }
 
   private login(r: SimRequest): SimResponse {

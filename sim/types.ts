@@ -19,8 +19,8 @@ export type QrcodeEndpoint = 'qrcode_create' | 'showqrcode';
  */
 export type OAuthEndpoint = 'oauth2_authorize' | 'qrconnect' | 'oauth_confirm' | 'sns_access_token' | 'sns_refresh_token' | 'sns_userinfo' | 'sns_auth';
 
-/** Mini Program login served by sim/mina.ts. */
-export type MinaEndpoint = 'jscode2session';
+/** Mini Program login served by sim/mina.ts: jscode2session, and the sim's own stand-in for the Mini Program's wx.login + wx.getUserInfo. */
+export type MinaEndpoint = 'jscode2session' | 'sim_wx_login';
 
 /** WeCom (qyapi.weixin.qq.com) served by sim/work.ts: gettoken, get_jsapi_ticket, ticket/get?type=agent_config. */
 export type WorkEndpoint = 'work_gettoken' | 'work_jsapi_ticket' | 'work_agent_ticket';

@@ -37,4 +37,19 @@ describe('npm start without configuration (demo mode)', () => {
     expect(json.returnData.store).toBe('file');
     expect(json.returnData.credentials.find((c: { key: string }) => c.key === `mp:${appid}:ticket:jsapi`)).toMatchObject({ present: true });
   });
+
+  it('logs a Mini Program user in: the simulator plays wx.login, session.login and session.check answer', async () => {
+    const mina = DEMO_APPS.find((a) => a.type === 'mina')!;
+    const simUrl = /simulator runs in-process at (http:\/\/[^\s]+?) and/.exec(server.output())?.[1];
+    expect(simUrl).toBeDefined();
+    const client = (await (await fetch(`${simUrl}/sim/wx.login?appid=${mina.appid}`)).json()) as { code: string; encryptedData: string; iv: string };
+    const envelope = async (interfaceName: string, para: unknown) =>
+      (await (await fetch(server.url + '/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ interface: { interfaceName, para } }) })).json()) as any;
+    const login = await envelope('session.login', { code: client.code, encrypt_data: client.encryptedData, iv: client.iv });
+    expect(login.returnCode).toBe(0);
+    expect(login.returnData.user_info.watermark.appid).toBe(mina.appid);
+    const check = await envelope('session.check', { id: login.returnData.id, skey: login.returnData.skey });
+    expect(check.returnCode).toBe(0);
+    expect(check.returnData.user_info.openId).toBe(login.returnData.user_info.openId);
+  });
 });

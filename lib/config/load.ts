@@ -8,6 +8,7 @@
  * Secret references (secrets.ts) in the secret fields and WECRED_MASTER_KEY are resolved here,
  * once, before parsing: a function instance loads its config once per cold start.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError } from './errors';
@@ -95,6 +96,12 @@ export const DEMO_APPS: readonly Readonly<AppConfig>[] = [
 /** One WeCom app (agent) of a demo corp. */
 export const DEMO_WORK: readonly Readonly<WorkAppConfig>[] = [{ corpid: 'wwd00000000000000c', agentid: '1000002', secret: 'demo0work0secret000000000000000c' }];
 
+/**
+ * Seals demo sessions and registered demo agents. Public like every demo secret (there is nothing
+ * real to protect), and fixed, so what the file store keeps still opens after a restart.
+ */
+const DEMO_MASTER_KEY = createHash('sha256').update('wecred demo master key').digest();
+
 export const DEMO_REALM: Readonly<RealmConfig> = {
   key: 'demo',
   secret: 'demo0realm0secret000000000000000',
@@ -123,6 +130,7 @@ export function demoConfig(simUrl: string, env: NodeJS.ProcessEnv = process.env)
     basePath: '',
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     demo: true,
+    masterKey: DEMO_MASTER_KEY,
   };
   return applyEnvOverrides(config, env, { upstream: false });
 }
