@@ -78,6 +78,14 @@ describe('sns/jscode2session', () => {
     expect(a2.session_key).not.toBe(a1.session_key); // every login a new key
   });
 
+  it('a Mini Program not bound to an open platform gets no unionid, neither from jscode2session nor in its data', async () => {
+    sim.minaUnbind(MINA2.appid);
+    const json = (await login(sim.minaLogin(MINA2.appid, 'ann'), MINA2)).json;
+    expect(json).toEqual({ session_key: expect.any(String), openid: simOpenid(MINA2.appid, 'ann') });
+    expect(decrypt(json.session_key as string, sim.minaUserData(MINA2.appid, 'ann'))).not.toHaveProperty('unionId');
+    expect((await login(sim.minaLogin(MINA.appid, 'ann'))).json.unionid).toBe(simUnionid('ann')); // other apps keep theirs
+  });
+
   it('refuses a user past 100 calls a minute (45011), other users unaffected, then recovers next minute', async () => {
     // Start the test at the beginning of a sim minute so the 101 calls fall in one minute.
     sim.advance(60_000 - (sim.now() % 60_000) + 100);

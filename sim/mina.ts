@@ -4,11 +4,13 @@
  * - Codes come from `mintCode` (what wx.login hands the Mini Program): single use (40163), alive
  *   5 minutes on the sim clock (then 40029, like a code WeChat never issued), unknown or another
  *   app's → 40029.
- * - Each wx.login (`mintCode`) gives the user a new session_key (base64 of 16 bytes), the one
- *   jscode2session then answers: WeChat keeps one valid per user, so data encrypted before a
- *   newer wx.login no longer decrypts with the older key.
+ * - jscode2session answers the user's current session_key, the one their latest wx.login
+ *   (`mintCode`) made. A modelling choice: WeChat documents one valid session_key per user and that
+ *   wx.login may renew it, not when; here every wx.login replaces it, so data encrypted before a
+ *   newer wx.login no longer decrypts with the older key (the strictest reading).
  * - openid and unionid are stable per (app, user) and per user (simOpenid / simUnionid, shared
- *   with the OAuth module: one WeChat user across the sim).
+ *   with the OAuth module: one WeChat user across the sim). A Mini Program not bound to an
+ *   open-platform account (`unbind`) gets no unionid, neither from jscode2session nor in its data.
  * - 100 calls per minute per user (counted on calls that carry one of the user's codes), then 45011.
  * - Answers, errors included, are served as text/plain (as real WeChat does) to keep clients honest.
  *
@@ -44,6 +46,8 @@ const userKey = (appid: string, user: string) => `${appid}\0${user}`;
 
 export class MinaSim implements SimModule {
   private readonly apps = new Map<string, string>();
+  /** Mini Programs not bound to an open-platform account: no unionid. */
+  private readonly unbound = new Set<string>();
   private readonly codes = new Map<string, CodeRecord>();
   /** The one valid session_key per (app, user). */
   private readonly sessionKeys = new Map<string, string>();
@@ -53,6 +57,11 @@ export class MinaSim implements SimModule {
 
   addApp(appid: string, secret: string): void {
     this.apps.set(appid, secret);
+  }
+
+  /** `appid` is not bound to an open-platform account: its users have no unionid. */
+  unbind(appid: string): void {
+    this.unbound.add(appid);
   }
 
   /** A fresh code as wx.login in `appid` would give `user`; the user's session_key changes with it. */
@@ -77,7 +86,7 @@ export class MinaSim implements SimModule {
       province: '广东',
       country: '中国',
       avatarUrl: 'https://thirdwx.qlogo.cn/mmopen/vi_32/sim/132',
-      unionId: simUnionid(user),
+      ...(this.unbound.has(appid) ? {} : { unionId: simUnionid(user) }),
       watermark: { timestamp: Math.floor(this.clock.now() / 1000), appid },
     };
     const iv = randomBytes(16);
@@ -126,7 +135,8 @@ export class MinaSim implements SimModule {
     if (rec.used) return wxError(40163);
     if (now >= rec.expiresAt) return wxError(40029);
     rec.used = true;
-    return wxOk({ session_key: this.sessionKeys.get(userKey(appid, rec.user)), openid: simOpenid(appid, rec.user), unionid: simUnionid(rec.user) });
+    const unionid = this.unbound.has(appid) ? {} : { unionid: simUnionid(rec.user) };
+    return wxOk({ session_key: this.sessionKeys.get(userKey(appid, rec.user)), openid: simOpenid(appid, rec.user), ...unionid });
   }
 
   /** Counts this call against the user's minute; true past the limit. */

@@ -82,7 +82,7 @@ describe('a Wafer v1 client', () => {
     expect(auth.returnData).toEqual({ user_info: res.returnData.user_info, appid: MINA.appid, openid: simOpenid(MINA.appid, 'ann'), unionid: simUnionid('ann') });
 
     const data = stack.sim.minaUserData(MINA.appid, 'ann');
-    for (const name of ['qcloud.cam.decrypt', 'qcloud.cam.userinfo', 'session.decrypt']) {
+    for (const name of ['qcloud.cam.decrypt', 'session.decrypt']) {
       const dec = (await call(name, { id, skey, encrypt_data: data.encryptedData, iv: data.iv })).json;
       expect(dec.returnCode).toBe(0);
       expect(dec.returnData).toMatchObject(profile);
@@ -109,9 +109,41 @@ describe('a Wafer v1 client', () => {
     expect((await call('session.login', { appid: MP.appid, code: 'x' })).json).toMatchObject({ returnCode: 1003, returnMessage: expect.stringContaining('Mini Program') });
     expect((await call('session.login', { code: 'x', encrypt_data: 'AAAA' })).json).toMatchObject({ returnCode: 1003, returnMessage: 'para.iv is required with para.encrypt_data' });
     expect((await call('session.login', {})).json).toMatchObject({ returnCode: 1003, returnMessage: 'para.code is required' });
-    expect((await call('session.check', { id: 5, skey: 'x' })).json).toMatchObject({ returnCode: 1003, returnMessage: 'para.id must be a non-empty string' });
+    expect((await call('session.check', { id: 5, skey: 'x' })).json).toMatchObject({ returnCode: 1003, returnMessage: 'para.id must be a string' });
+    expect((await call('session.check', { skey: 'x' })).json).toMatchObject({ returnCode: 1003, returnMessage: 'para.id is required' });
     expect((await call('session.decrypt', { id: 'a', skey: 'b', iv: 'AAAA' })).json).toMatchObject({ returnCode: 1003, returnMessage: 'para.encrypt_data is required' });
     expect(stack.sim.calls('jscode2session')).toBe(0);
+  });
+
+  it('empty id or skey (what older wafer-node-sdk sends when the session headers are missing) → 60012, so the client logs in again', async () => {
+    await start();
+    const a = (await login('ann')).returnData;
+    for (const para of [{ id: '', skey: '' }, { id: a.id, skey: '' }, { id: '', skey: a.skey }]) {
+      expect((await call('qcloud.cam.auth', para)).json).toMatchObject({ returnCode: 60012, error: { code: 'session_invalid' } });
+    }
+  });
+
+  it('malformed encrypt_data or iv → 1003 naming the field before jscode2session is called: the code is not spent', async () => {
+    await start();
+    const code = stack.sim.minaLogin(MINA.appid, 'ann');
+    const good = stack.sim.minaUserData(MINA.appid, 'ann');
+    const cases = [
+      { para: { encrypt_data: good.encryptedData, iv: 'AAAA' }, message: 'para.iv must be base64 of 16 bytes' },
+      { para: { encrypt_data: good.encryptedData, iv: `${good.iv.slice(0, -2)}!=` }, message: 'para.iv must be base64 of 16 bytes' },
+      { para: { encrypt_data: 'bm90IGJsb2Nrcw==', iv: good.iv }, message: 'para.encrypt_data must be base64 of whole 16-byte blocks' },
+      { para: { encrypt_data: good.encryptedData.replace('+', ' '), iv: good.iv }, message: 'para.encrypt_data must be base64 of whole 16-byte blocks' },
+    ];
+    for (const { para, message } of cases) {
+      expect((await call('qcloud.cam.id_skey', { code, ...para })).json).toMatchObject({ returnCode: 1003, returnMessage: message });
+    }
+    expect(stack.sim.calls('jscode2session')).toBe(0);
+    const res = (await call('qcloud.cam.id_skey', { code, encrypt_data: good.encryptedData, iv: good.iv })).json;
+    expect(res.returnCode).toBe(0); // the same code still works
+
+    const { id, skey } = res.returnData;
+    for (const name of ['qcloud.cam.decrypt', 'qcloud.cam.userinfo']) {
+      for (const { para, message } of cases) expect((await call(name, { id, skey, ...para })).json).toMatchObject({ returnCode: 1003, returnMessage: message });
+    }
   });
 });
 
@@ -138,9 +170,16 @@ describe('a session that is not the caller\'s', () => {
     expect(returnCode(await call('qcloud.cam.auth', { id: a.id, skey: a.skey }))).toBe(0);
   });
 
-  it('SQL-looking ids and skeys are just unknown sessions', async () => {
+  it('SQL-looking ids and skeys are just unknown sessions, also when they have the shape of real ones (and reach the store)', async () => {
     await start();
     const a = (await login('ann')).returnData;
+    const shaped = ['SELECTxFROMxrecordsxWHER', 'DROPTABLErecords00000000', a.id.slice(0, 23) + (a.id.endsWith('A') ? 'B' : 'A')];
+    counting.reset();
+    for (const id of shaped) {
+      expect(id).toMatch(/^[A-Za-z0-9]{24}$/);
+      expect(returnCode(await call('qcloud.cam.auth', { id, skey: a.skey }))).toBe(60012);
+    }
+    expect(counting.byOp().getRecord).toBeGreaterThanOrEqual(shaped.length);
     for (const id of ["' OR 1=1 --", '1; DROP TABLE records; --', '%', '*', `${a.id}' OR '1'='1`, 'session:x']) {
       expect(returnCode(await call('qcloud.cam.auth', { id, skey: a.skey }))).toBe(60012);
       expect(returnCode(await call('qcloud.cam.auth', { id: a.id, skey: `${id}` }))).toBe(60012);
@@ -192,7 +231,18 @@ describe('expiry', () => {
     stack.sim.advance(MIN);
     for (let i = 0; i < 5; i++) expect(returnCode(await call('qcloud.cam.auth', { id: a.id, skey: a.skey }))).toBe(0);
     expect(counting.byOp().putRecord).toBe(1);
-    expect(counting.byOp().getRecord).toBe(10);
+  });
+
+  it('at the smallest idleSeconds (60), a session checked every 30 s stays alive; a minute without a check ends it', async () => {
+    await start({ sessions: { idleSeconds: 60 } });
+    const a = (await login('ann')).returnData;
+    const auth = () => call('qcloud.cam.auth', { id: a.id, skey: a.skey }).then(returnCode);
+    for (let i = 0; i < 20; i++) {
+      stack.sim.advance(30_000);
+      expect(await auth()).toBe(0);
+    }
+    stack.sim.advance(60_000);
+    expect(await auth()).toBe(60011);
   });
 });
 
@@ -225,7 +275,9 @@ describe('encrypted data', () => {
     const decrypt = (d: { encryptedData: string; iv: string }) => call('qcloud.cam.decrypt', { id: a.id, skey: a.skey, encrypt_data: d.encryptedData, iv: d.iv }).then(returnCode);
     expect(await decrypt(encryptFor(key, JSON.stringify({ stepInfoList: [], watermark: { appid: MINA.appid, timestamp: 1 } })))).toBe(0);
     expect(await decrypt(encryptFor(key, JSON.stringify({ watermark: { appid: MINA2.appid, timestamp: 1 } })))).toBe(60021);
-    expect(await decrypt({ encryptedData: 'bm90IGJsb2Nrcw==', iv: 'AAAAAAAAAAAAAAAAAAAAAA==' })).toBe(60021);
+    const tampered = Buffer.from(stack.sim.minaUserData(MINA.appid, 'ann').encryptedData, 'base64');
+    tampered[tampered.length - 20]! ^= 0x5a;
+    expect(await decrypt({ encryptedData: tampered.toString('base64'), iv: 'AAAAAAAAAAAAAAAAAAAAAA==' })).toBe(60021);
     stack.sim.minaLogin(MINA.appid, 'ann'); // wx.login again: WeChat replaced the session_key
     expect(await decrypt(stack.sim.minaUserData(MINA.appid, 'ann'))).toBe(60021);
     expect(returnCode(await call('qcloud.cam.auth', { id: a.id, skey: a.skey }))).toBe(0); // the session itself stands
@@ -307,6 +359,101 @@ describe('secrets at rest and in logs', () => {
   });
 });
 
+describe('the Wafer fork (qcloud.cam.userinfo)', () => {
+  it('id_skey with only appid and code, then userinfo, then auth answers that user_info', async () => {
+    await start();
+    const code = stack.sim.minaLogin(MINA.appid, 'ann');
+    const a = (await call('qcloud.cam.id_skey', { appid: MINA.appid, code })).json.returnData;
+    expect(a).not.toHaveProperty('user_info');
+    const data = stack.sim.minaUserData(MINA.appid, 'ann');
+    const res = (await call('qcloud.cam.userinfo', { id: a.id, skey: a.skey, encrypt_data: data.encryptedData, iv: data.iv })).json;
+    expect(res.returnCode).toBe(0);
+    const profile = { openId: simOpenid(MINA.appid, 'ann'), nickName: '微信用户 ann', watermark: expect.objectContaining({ appid: MINA.appid }) };
+    expect(res.returnData).toEqual({ id: a.id, skey: a.skey, appid: MINA.appid, user_info: expect.objectContaining(profile) });
+    const auth = (await call('qcloud.cam.auth', { id: a.id, skey: a.skey, appid: MINA.appid })).json;
+    expect(auth.returnData.user_info).toEqual(res.returnData.user_info);
+  });
+
+  it('a foreign watermark → 60021 and the session keeps its user_info', async () => {
+    await start();
+    const a = (await login('ann')).returnData;
+    const foreign = encryptFor(stack.sim.minaSessionKey(MINA.appid, 'ann')!, JSON.stringify({ nickName: 'x', watermark: { appid: MINA2.appid, timestamp: 1 } }));
+    expect(returnCode(await call('qcloud.cam.userinfo', { id: a.id, skey: a.skey, encrypt_data: foreign.encryptedData, iv: foreign.iv }))).toBe(60021);
+    expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json.returnData.user_info).toEqual(a.user_info);
+  });
+
+  it('a Mini Program without an open platform logs in without unionid; user data carrying one fills it in', async () => {
+    await start();
+    stack.sim.minaUnbind(MINA.appid);
+    const a = (await call('qcloud.cam.id_skey', { code: stack.sim.minaLogin(MINA.appid, 'ann') })).json.returnData;
+    expect(a).not.toHaveProperty('unionid');
+    expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json.returnData).not.toHaveProperty('unionid');
+    const withUnion = encryptFor(stack.sim.minaSessionKey(MINA.appid, 'ann')!, JSON.stringify({ openId: 'o', unionId: 'u-from-data', watermark: { appid: MINA.appid, timestamp: 1 } }));
+    expect(returnCode(await call('qcloud.cam.userinfo', { id: a.id, skey: a.skey, encrypt_data: withUnion.encryptedData, iv: withUnion.iv }))).toBe(0);
+    expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json.returnData.unionid).toBe('u-from-data');
+  });
+
+  it('a check recording a visit at the same time does not undo the saved user_info', async () => {
+    await start();
+    const a = (await call('qcloud.cam.id_skey', { code: stack.sim.minaLogin(MINA.appid, 'ann') })).json.returnData;
+    const data = stack.sim.minaUserData(MINA.appid, 'ann');
+    stack.sim.advance(2 * MIN); // the checks below each record a visit
+    const [saved] = await Promise.all([
+      call('qcloud.cam.userinfo', { id: a.id, skey: a.skey, encrypt_data: data.encryptedData, iv: data.iv }),
+      ...Array.from({ length: 5 }, () => call('qcloud.cam.auth', { id: a.id, skey: a.skey })),
+    ]);
+    expect(saved.json.returnCode).toBe(0);
+    expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json.returnData.user_info).toEqual(saved.json.returnData.user_info);
+  });
+});
+
+describe('sessions the deployment can no longer serve', () => {
+  it('a stored record that is not exactly what login writes → 60012, and nothing of it reaches a log line', async () => {
+    await start();
+    const a = (await login('ann')).returnData;
+    const key = `session:${a.id}`;
+    const good = JSON.parse((await stack.store.getRecord(key, stack.sim.now()))!);
+    const later = stack.sim.now() + 86_400_000;
+    const variants = [
+      'not json MARKER-1',
+      JSON.stringify({ ...good, v: 2, marker: 'MARKER-2' }),
+      JSON.stringify({ ...good, created: 'MARKER-3' }),
+      JSON.stringify({ ...good, userInfo: ['MARKER-4'] }),
+      JSON.stringify({ ...good, skeyHash: 'MARKER-5' }),
+      JSON.stringify([good, 'MARKER-6']),
+    ];
+    for (const raw of variants) {
+      await stack.store.putRecord(key, raw, later);
+      expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json).toMatchObject({ returnCode: 60012, error: { code: 'session_invalid' } });
+    }
+    expect(JSON.stringify(stack.logs)).not.toContain('MARKER');
+    await stack.store.putRecord(key, JSON.stringify(good), later);
+    expect(returnCode(await call('qcloud.cam.auth', { id: a.id, skey: a.skey }))).toBe(0);
+  });
+
+  it('after the master key changed, or the Mini Program was removed from the config, check and decrypt both answer 60012', async () => {
+    const shared = createMemoryStore();
+    await start({ store: shared });
+    const a = (await login('ann')).returnData;
+    const data = stack.sim.minaUserData(MINA.appid, 'ann');
+    const both = async (s: Stack) => [
+      (await s.envelope('qcloud.cam.auth', { id: a.id, skey: a.skey }, null)).json.returnCode,
+      (await s.envelope('qcloud.cam.decrypt', { id: a.id, skey: a.skey, encrypt_data: data.encryptedData, iv: data.iv }, null)).json.returnCode,
+    ];
+    expect(await both(stack)).toEqual([0, 0]);
+
+    const rotated = await startStack({ sim: stack.sim, store: shared, env: { WECRED_MASTER_KEY: randomBytes(32).toString('base64') }, config: { apps: [{ ...MINA, type: 'mina' }] } });
+    const removed = await startStack({ sim: stack.sim, store: shared, env: { WECRED_MASTER_KEY: MASTER_KEY.toString('base64') }, config: { apps: [{ ...MP, type: 'mp' }, { ...MINA2, type: 'mina' }] } });
+    const retyped = await startStack({ sim: stack.sim, store: shared, env: { WECRED_MASTER_KEY: MASTER_KEY.toString('base64') }, config: { apps: [{ ...MINA, type: 'mp' }] } });
+    try {
+      for (const s of [rotated, removed, retyped]) expect(await both(s)).toEqual([60012, 60012]);
+    } finally {
+      await Promise.all([rotated.close(), removed.close(), retyped.close()]);
+    }
+    expect(await both(stack)).toEqual([0, 0]); // the session itself was left alone
+  });
+});
+
 describe('on MySQL', () => {
   it('logs in and checks; SQL-looking ids are unknown sessions and the table is intact', async (ctx) => {
     const mysql = await freshMysql();
@@ -315,7 +462,9 @@ describe('on MySQL', () => {
     try {
       await start({ store });
       const a = (await login('ann')).returnData;
-      for (const id of ["' OR 1=1 --", "x'; DROP TABLE records; --"]) expect(returnCode(await call('qcloud.cam.auth', { id, skey: a.skey }))).toBe(60012);
+      for (const id of ["' OR 1=1 --", "x'; DROP TABLE records; --", 'SELECTxFROMxrecordsxWHER', 'DROPTABLErecords00000000']) {
+        expect(returnCode(await call('qcloud.cam.auth', { id, skey: a.skey }))).toBe(60012);
+      }
       // The store itself takes such keys as plain keys.
       expect(await store.getRecord("session:' OR 1=1 --", stack.sim.now())).toBeNull();
       expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json.returnData.openid).toBe(simOpenid(MINA.appid, 'ann'));

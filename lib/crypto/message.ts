@@ -11,6 +11,7 @@
  * for WeCom. Errors carry a reason, never the key, the ciphertext or the plaintext.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { strictBase64, strictUtf8 } from './encoding';
 import { safeEqual } from './realm';
 import { sortedSha1 } from './server';
 
@@ -20,10 +21,6 @@ export const ENCODING_AES_KEY = /^[A-Za-z0-9]{43}$/;
 const PAD_BLOCK = 32;
 const RANDOM_BYTES = 16;
 const LENGTH_BYTES = 4;
-/** Strict standard base64 (no whitespace, no url-safe alphabet, padding only at the end). */
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-/** Stateless between calls (no streaming): one instance serves every decrypt. */
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export type MessageCryptoFailure =
   /** The EncodingAESKey is not 43 letters or digits. */
@@ -72,8 +69,8 @@ export function verifyMsgSignature(token: string, timestamp: string, nonce: stri
  */
 export function decrypt(encodingAESKey: string, encrypt: string, expectedReceiveId: string): string {
   const key = aesKeyOf(encodingAESKey);
-  if (!BASE64.test(encrypt)) throw new MessageCryptoError('malformed', 'the encrypted message is not base64');
-  const data = Buffer.from(encrypt, 'base64');
+  const data = strictBase64(encrypt);
+  if (data === null) throw new MessageCryptoError('malformed', 'the encrypted message is not base64');
   if (data.length < PAD_BLOCK || data.length % 16 !== 0) throw new MessageCryptoError('malformed', 'the encrypted message is not a whole number of AES blocks');
 
   const decipher = createDecipheriv('aes-256-cbc', key, key.subarray(0, 16));
@@ -95,11 +92,9 @@ export function decrypt(encodingAESKey: string, encrypt: string, expectedReceive
   if (!receiveId.equals(Buffer.from(expectedReceiveId, 'utf8'))) {
     throw new MessageCryptoError('wrong-receiver', 'the message was not encrypted for this app');
   }
-  try {
-    return UTF8.decode(plain.subarray(start, start + msgLen));
-  } catch {
-    throw new MessageCryptoError('bad-text', 'the decrypted message is not UTF-8 text');
-  }
+  const text = strictUtf8(plain.subarray(start, start + msgLen));
+  if (text === null) throw new MessageCryptoError('bad-text', 'the decrypted message is not UTF-8 text');
+  return text;
 }
 
 /**

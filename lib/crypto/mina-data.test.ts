@@ -1,6 +1,6 @@
 import { createCipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decryptMinaData, MinaDataError, type MinaDataFailure } from './mina-data';
+import { decryptMinaData, malformedDataField, MinaDataError, type MinaDataFailure } from './mina-data';
 
 // The official demo's vector (reference §3.2, aes-sample.zip).
 const APPID = 'wx4f4bc4dec97d474b';
@@ -12,9 +12,9 @@ const PLAINTEXT =
   '{"openId":"oGZUI0egBJY1zhBYw2KhdUfwVJJE","nickName":"Band","gender":1,"language":"zh_CN","city":"Guangzhou","province":"Guangdong","country":"CN","avatarUrl":"http://wx.qlogo.cn/mmopen/vi_32/aSKcBBPpibyKNicHNTMM0qJVh8Kjgiak2AHWr8MHM4WgMEm7GFhsf8OYrySdbvAMvTsw3mo8ibKicsnfN5pRjl1p8HQ/0","unionId":"ocMvos6NjeKLIBqg5Mr9QjxrP1FA","watermark":{"timestamp":1477314187,"appid":"wx4f4bc4dec97d474b"}}';
 
 /** AES-128-CBC + PKCS#7 with Node directly (what WeChat does), independent of the module under test. */
-function encrypt(plaintext: string, key = SESSION_KEY, iv = IV): string {
+function encrypt(plaintext: string | Buffer, key = SESSION_KEY, iv = IV): string {
   const c = createCipheriv('aes-128-cbc', Buffer.from(key, 'base64'), Buffer.from(iv, 'base64'));
-  return Buffer.concat([c.update(plaintext, 'utf8'), c.final()]).toString('base64');
+  return Buffer.concat([c.update(typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext), c.final()]).toString('base64');
 }
 
 function failure(f: () => unknown): { reason: MinaDataFailure; message: string } {
@@ -73,6 +73,23 @@ describe('decryptMinaData', () => {
   it('refuses a plaintext that is not a JSON object', () => {
     expect(failure(() => decryptMinaData(SESSION_KEY, encrypt('not json at all'), IV, APPID)).reason).toBe('not_json');
     expect(failure(() => decryptMinaData(SESSION_KEY, encrypt('[1,2]'), IV, APPID)).reason).toBe('not_json');
+  });
+
+  it('refuses a plaintext that is not valid UTF-8, even when it would parse once repaired', () => {
+    const [head, tail] = [`{"nickName":"`, `","watermark":{"appid":"${APPID}"}}`];
+    const bytes = Buffer.concat([Buffer.from(head), Buffer.from([0xff, 0xfe]), Buffer.from(tail)]);
+    expect(failure(() => decryptMinaData(SESSION_KEY, encrypt(bytes), IV, APPID)).reason).toBe('not_json');
+    expect(decryptMinaData(SESSION_KEY, encrypt(`${head}微信${tail}`), IV, APPID).nickName).toBe('微信');
+  });
+
+  it('malformedDataField names the first field not shaped as WeChat sends it, before any key is needed', () => {
+    expect(malformedDataField(ENCRYPTED, IV)).toBeNull();
+    expect(malformedDataField(ENCRYPTED, 'r7BXXKkLb8qrSNn0')).toBe('iv');
+    expect(malformedDataField(ENCRYPTED, 'r7BXXKkLb8qrSNn05n0qiB==')).toBe('iv'); // non-canonical: unused bits set
+    expect(malformedDataField(ENCRYPTED, `-${IV.slice(1)}`)).toBe('iv'); // url-safe alphabet
+    expect(malformedDataField(ENCRYPTED.slice(0, -4), IV)).toBe('encrypt_data');
+    expect(malformedDataField('', IV)).toBe('encrypt_data');
+    expect(malformedDataField(`${ENCRYPTED}\n`, IV)).toBe('encrypt_data');
   });
 
   it('never puts the key, iv, ciphertext or plaintext in its messages', () => {

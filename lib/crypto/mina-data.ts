@@ -7,11 +7,14 @@
  * the ciphertext or the plaintext.
  */
 import { createDecipheriv } from 'node:crypto';
+import { strictBase64, strictUtf8 } from './encoding';
 
 const KEY_BYTES = 16;
 const BLOCK_BYTES = 16;
-/** Standard base64 with its padding, as WeChat sends it. */
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** How WeChat shapes each field of encrypted data (the names are Wafer's para names). */
+export const DATA_SHAPE = { encrypt_data: 'base64 of whole 16-byte blocks', iv: 'base64 of 16 bytes' } as const;
+export type DataField = keyof typeof DATA_SHAPE;
 
 export type MinaDataFailure = 'bad_key' | 'bad_iv' | 'bad_data' | 'padding' | 'not_json' | 'watermark';
 
@@ -25,11 +28,19 @@ export class MinaDataError extends Error {
   }
 }
 
-/** `text` as bytes when it is canonical base64; null otherwise. */
-function base64Bytes(text: string): Buffer | null {
-  if (!BASE64.test(text)) return null;
-  const bytes = Buffer.from(text, 'base64');
-  return bytes.toString('base64') === text ? bytes : null;
+/** The bytes of `encryptedData` and `iv`, or the first field that is not shaped as WeChat sends it. */
+function bytesOf(encryptedData: string, iv: string): { data: Buffer; iv: Buffer } | DataField {
+  const ivBytes = strictBase64(iv);
+  if (ivBytes === null || ivBytes.length !== BLOCK_BYTES) return 'iv';
+  const data = strictBase64(encryptedData);
+  if (data === null || data.length === 0 || data.length % BLOCK_BYTES !== 0) return 'encrypt_data';
+  return { data, iv: ivBytes };
+}
+
+/** The first of `encryptedData` / `iv` that is not shaped as WeChat sends it (DATA_SHAPE), or null: checkable before any key is at hand. */
+export function malformedDataField(encryptedData: string, iv: string): DataField | null {
+  const shaped = bytesOf(encryptedData, iv);
+  return typeof shaped === 'string' ? shaped : null;
 }
 
 /**
@@ -37,30 +48,30 @@ function base64Bytes(text: string): Buffer | null {
  * `iv` (base64 of 16 bytes), after checking that its watermark.appid is `appid`.
  */
 export function decryptMinaData(sessionKey: string, encryptedData: string, iv: string, appid: string): Record<string, unknown> {
-  const key = base64Bytes(sessionKey);
+  const key = strictBase64(sessionKey);
   if (key === null || key.length !== KEY_BYTES) throw new MinaDataError('bad_key', 'the session key is not base64 of 16 bytes');
-  const ivBytes = base64Bytes(iv);
-  if (ivBytes === null || ivBytes.length !== BLOCK_BYTES) throw new MinaDataError('bad_iv', 'iv is not base64 of 16 bytes');
-  const data = base64Bytes(encryptedData);
-  if (data === null || data.length === 0 || data.length % BLOCK_BYTES !== 0) {
-    throw new MinaDataError('bad_data', 'encrypt_data is not base64 of whole 16-byte blocks');
-  }
+  const shaped = bytesOf(encryptedData, iv);
+  if (shaped === 'iv') throw new MinaDataError('bad_iv', `iv is not ${DATA_SHAPE.iv}`);
+  if (shaped === 'encrypt_data') throw new MinaDataError('bad_data', `encrypt_data is not ${DATA_SHAPE.encrypt_data}`);
 
   let plain: Buffer;
   try {
-    const decipher = createDecipheriv('aes-128-cbc', key, ivBytes);
-    plain = Buffer.concat([decipher.update(data), decipher.final()]);
+    const decipher = createDecipheriv('aes-128-cbc', key, shaped.iv);
+    plain = Buffer.concat([decipher.update(shaped.data), decipher.final()]);
   } catch {
     // A wrong key, a wrong iv's first block or altered data all end here.
     throw new MinaDataError('padding', 'encrypt_data does not decrypt under this session (bad padding)');
   }
 
+  // Invalid UTF-8 (altered data whose padding happened to survive) is not JSON either.
+  const text = strictUtf8(plain);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(plain.toString('utf8'));
+    parsed = text === null ? undefined : JSON.parse(text);
   } catch {
-    throw new MinaDataError('not_json', 'encrypt_data does not decrypt to JSON under this session');
+    parsed = undefined;
   }
+  if (parsed === undefined) throw new MinaDataError('not_json', 'encrypt_data does not decrypt to JSON under this session');
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new MinaDataError('not_json', 'encrypt_data does not decrypt to a JSON object');
   }

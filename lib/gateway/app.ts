@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { CallContext } from '../credentials';
 import { ApiError, findInterface, toApiError, type Services } from '../interfaces';
+import { crashFields } from '../log/crash';
 import { authenticateRealm, authorizeScope } from './auth';
 import { createCors } from './cors';
 import { envelopeError, envelopeOk, jsonResponse, parseEnvelope, routeError } from './envelope';
@@ -75,7 +76,7 @@ export function createApp(services: Services): App {
       return { res: await route.handle({ req, path, params, call, services }), label: route.label };
     } catch (err) {
       const e = toApiError(err);
-      if (e.code === 'internal') log.log('error', 'route_crashed', { route: route.label, error: String(err) });
+      if (e.code === 'internal') log.log('error', 'route_crashed', { route: route.label, ...crashFields(err) });
       return { res: routeError(e), label: route.label };
     }
   }
@@ -103,7 +104,7 @@ export function createApp(services: Services): App {
       return { res: envelopeOk(data), label, returnCode: 0 };
     } catch (err) {
       const e = toApiError(err);
-      if (e.code === 'internal') log.log('error', 'interface_crashed', { interface: label, error: String(err) });
+      if (e.code === 'internal') log.log('error', 'interface_crashed', { interface: label, ...crashFields(err) });
       return { res: envelopeError(e), label, returnCode: e.returnCode };
     }
   }

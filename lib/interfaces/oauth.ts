@@ -10,6 +10,7 @@ import { WECHAT_STATE } from '../sessions/oauth-state';
 import { authorizeUrl, scopeFor } from '../sessions/oauth-urls';
 import { resolveApp } from './apps';
 import { ApiError, toApiError, type ErrorName } from './errors';
+import { EXCHANGE_ERRORS } from './login-errors';
 import { optionalString, requiredString } from './para';
 import type { InterfaceDef, Services } from './types';
 
@@ -38,12 +39,7 @@ const ERROR_OF: Record<OAuthFailure, ErrorName> = {
   state_expired: 'bad_para',
   state_used: 'bad_para',
   refused: 'bad_para',
-  code_invalid: 'bad_code',
-  code_used: 'bad_code',
-  code_expired: 'bad_code',
-  upstream_unavailable: 'upstream_unavailable',
-  upstream_config: 'config_fault',
-  upstream_error: 'upstream_error',
+  ...EXCHANGE_ERRORS,
   store_unavailable: 'store_unavailable',
 };
 

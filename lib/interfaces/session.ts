@@ -1,14 +1,15 @@
 /**
  * Mini Program sessions (DESIGN §3.2), Wafer v1's session server interfaces: `session.login`
- * (`qcloud.cam.id_skey`), `session.check` (`qcloud.cam.auth`) and `session.decrypt`
- * (`qcloud.cam.decrypt`, `qcloud.cam.userinfo`). Public: Mini Program clients call them. The
- * sessions themselves are lib/sessions/mina.ts.
+ * (`qcloud.cam.id_skey`), `session.check` (`qcloud.cam.auth`), `session.decrypt`
+ * (`qcloud.cam.decrypt`) and the Wafer fork's `qcloud.cam.userinfo` (decrypt, and keep the
+ * result as the session's user_info). Public: Mini Program clients call them. The sessions
+ * themselves are lib/sessions/mina.ts.
  */
+import { DATA_SHAPE, malformedDataField } from '../crypto/mina-data';
 import { createMinaSessions, SessionError, type EncryptedData, type MinaSessions, type SessionFailure } from '../sessions/mina';
-import { classifyUpstream, UpstreamUnavailable, WechatError } from '../wechat/errors';
-import { JSCODE2SESSION } from '../wechat/mina';
 import { resolveApp } from './apps';
 import { ApiError, type ErrorName } from './errors';
+import { EXCHANGE_ERRORS } from './login-errors';
 import { optionalString, requiredString } from './para';
 import type { InterfaceDef, Services } from './types';
 
@@ -32,59 +33,48 @@ const ERROR_OF: Record<SessionFailure, ErrorName> = {
   expired: 'session_expired',
   decrypt_failed: 'decrypt_failed',
   no_master_key: 'config_fault',
-  upstream_unavailable: 'upstream_unavailable',
   store_unavailable: 'store_unavailable',
+  ...EXCHANGE_ERRORS,
 };
 
-/** A session failure as an ApiError; anything else passes on to toApiError. */
-function sessionError(err: unknown): unknown {
-  return err instanceof SessionError ? new ApiError(ERROR_OF[err.reason], err.message) : err;
-}
-
-/** A login failure (the session's, or jscode2session's) as an ApiError. */
-function loginError(err: unknown, appid: string): unknown {
-  if (err instanceof UpstreamUnavailable) return new ApiError('upstream_unavailable', `WeChat did not answer ${JSCODE2SESSION} for ${appid} (${err.reason}): log in again`);
-  if (!(err instanceof WechatError)) return sessionError(err);
-  const c = err.errcode;
-  const what = `${JSCODE2SESSION} for ${appid} answered errcode ${c}`;
-  if (c === 40029) return new ApiError('bad_code', 'WeChat does not know this code (40029; codes live 5 minutes): call wx.login again', c);
-  if (c === 40163) return new ApiError('bad_code', 'this code was already used (40163): call wx.login again', c);
-  if (c === 45011) return new ApiError('upstream_unavailable', `${what}: this user logs in too often, retry next minute`, c);
-  switch (classifyUpstream(err)) {
-    case 'retry':
-      return new ApiError('upstream_unavailable', `${what}: WeChat is busy, call wx.login again`, c);
-    // jscode2session takes the secret itself: a rejected "credential" is the app's secret.
-    case 'token':
-    case 'config':
-      return new ApiError('config_fault', `${what}: check the Mini Program's appid and secret`, c);
-    case 'quota':
-      return new ApiError('quota_exhausted', `${what}: WeChat's daily quota is exhausted`, c);
-    default:
-      return new ApiError('upstream_error', what, c);
-  }
-}
-
-async function run<T>(work: () => Promise<T>, toError: (err: unknown) => unknown = sessionError): Promise<T> {
+async function run<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    throw toError(err);
+    throw err instanceof SessionError ? new ApiError(ERROR_OF[err.reason], err.message, err.errcode) : err;
   }
 }
 
-/** encrypt_data and iv, both or neither (`required`: both). */
+/**
+ * encrypt_data and iv, both or neither (`required`: both), shaped as WeChat sends them: checked
+ * before anything else, so that malformed data never spends a code.
+ */
 function encrypted(para: Record<string, unknown>, required: boolean): EncryptedData | undefined {
   const encryptedData = optionalString(para, 'encrypt_data', MAX_ENCRYPTED);
   const iv = optionalString(para, 'iv', MAX_IV);
   if (encryptedData === undefined && iv === undefined && !required) return undefined;
   if (encryptedData === undefined) throw new ApiError('bad_para', required ? 'para.encrypt_data is required' : 'para.encrypt_data is required with para.iv');
   if (iv === undefined) throw new ApiError('bad_para', required ? 'para.iv is required' : 'para.iv is required with para.encrypt_data');
+  const malformed = malformedDataField(encryptedData, iv);
+  if (malformed !== null) throw new ApiError('bad_para', `para.${malformed} must be ${DATA_SHAPE[malformed]}`);
   return { encryptedData, iv };
 }
 
-/** id and skey: anything that is not a string is refused (1003); a malformed string is just no session (60012). */
-function credentials(para: Record<string, unknown>): { id: string; skey: string } {
-  return { id: requiredString(para, 'id', 256), skey: requiredString(para, 'skey', 256) };
+/**
+ * id or skey: present, and a string (else 1003). Any string goes on, '' included: a malformed one
+ * is just no session (60012, which makes Wafer clients log in again), and older wafer-node-sdk
+ * versions send '' when the Mini Program's request lacked the session headers.
+ */
+function credential(para: Record<string, unknown>, field: 'id' | 'skey'): string {
+  const v = para[field];
+  if (v === undefined || v === null) throw new ApiError('bad_para', `para.${field} is required`);
+  if (typeof v !== 'string') throw new ApiError('bad_para', `para.${field} must be a string`);
+  return v;
+}
+
+/** The session para of check, decrypt and userinfo. */
+function sessionPara(para: Record<string, unknown>): { id: string; skey: string; appid: string | undefined } {
+  return { id: credential(para, 'id'), skey: credential(para, 'skey'), appid: optionalString(para, 'appid', 64) };
 }
 
 export const sessionLogin: InterfaceDef = {
@@ -95,7 +85,7 @@ export const sessionLogin: InterfaceDef = {
     const app = resolveApp(services, realm, optionalString(para, 'appid', 64), ['mina']);
     const code = requiredString(para, 'code', 512);
     const data = encrypted(para, false);
-    const s = await run(() => sessions(services).login(app, code, data, call), (err) => loginError(err, app.appid));
+    const s = await run(() => sessions(services).login(app, code, data, call));
     return {
       id: s.id,
       skey: s.skey,
@@ -112,8 +102,7 @@ export const sessionCheck: InterfaceDef = {
   aliases: ['qcloud.cam.auth'],
   access: 'public',
   async handle({ para, services }) {
-    const { id, skey } = credentials(para);
-    const appid = optionalString(para, 'appid', 64);
+    const { id, skey, appid } = sessionPara(para);
     const s = await run(() => sessions(services).check(id, skey, appid));
     return { user_info: s.userInfo ?? null, appid: s.appid, openid: s.openid, ...(s.unionid === undefined ? {} : { unionid: s.unionid }) };
   },
@@ -121,12 +110,24 @@ export const sessionCheck: InterfaceDef = {
 
 export const sessionDecrypt: InterfaceDef = {
   name: 'session.decrypt',
-  aliases: ['qcloud.cam.decrypt', 'qcloud.cam.userinfo'],
+  aliases: ['qcloud.cam.decrypt'],
   access: 'public',
   async handle({ para, services }) {
-    const { id, skey } = credentials(para);
+    const { id, skey, appid } = sessionPara(para);
     const data = encrypted(para, true)!;
-    const appid = optionalString(para, 'appid', 64);
     return run(() => sessions(services).decrypt(id, skey, data, appid));
+  },
+};
+
+/** The Wafer fork's userinfo step: after a login with only a code, wx.getUserInfo's data becomes the session's user_info. */
+export const sessionUserInfo: InterfaceDef = {
+  name: 'qcloud.cam.userinfo',
+  aliasOf: 'session.decrypt',
+  access: 'public',
+  async handle({ para, services }) {
+    const { id, skey, appid } = sessionPara(para);
+    const data = encrypted(para, true)!;
+    const s = await run(() => sessions(services).setUserInfo(id, skey, data, appid));
+    return { id, skey, appid: s.appid, user_info: s.userInfo ?? null };
   },
 };

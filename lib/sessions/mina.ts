@@ -2,17 +2,24 @@
  * Mini Program sessions (DESIGN §3.2; Wafer's session server): a wx.login code becomes a session
  * `{id, skey}` the Mini Program shows on each request, checked here in constant time.
  *
- * - The session is one store record `session:<id>` (JSON) holding the app, openid, unionid,
- *   user_info, the login time (`created`), the last visit (`seen`), sha256(skey) (never the skey)
- *   and the session_key sealed under WECRED_MASTER_KEY with the context
- *   `session:<id>:session_key`. No master key: no login (the session_key must not rest in clear).
+ * - A session is two store records. `session:<id>` (JSON, version `v`) holds the app, openid,
+ *   unionid, user_info, the login time (`created`), sha256(skey) (never the skey) and the
+ *   session_key sealed under WECRED_MASTER_KEY with the context `session:<id>:session_key`; only
+ *   a login and `setUserInfo` write it. `session-seen:<id>` holds the last visit (epoch ms); only
+ *   visits write it, so a check never overwrites user_info saved meanwhile. No master key: no
+ *   login (the session_key must not rest in clear).
  * - id: 24 characters [A-Za-z0-9] (~143 bits), skey: 43 (~256 bits), both from the CSPRNG. A
- *   malformed, unknown or forged pair is `invalid` (60012), without reaching further than one
- *   store read by a parameterised key.
+ *   malformed, unknown or forged pair is `invalid` (60012), without reaching further than the
+ *   store reads of those two records by a parameterised key. So is a record that is not exactly
+ *   what this module writes (its version and field types are checked; nothing of it is logged).
+ * - One rule for sessions the deployment can no longer serve: when the session_key does not open
+ *   under the current WECRED_MASTER_KEY (rotated) or the app is no longer a configured Mini
+ *   Program, the session is `invalid` for check and decrypt alike: log in again.
  * - A session ends `sessions.maxAgeSeconds` after its login or `sessions.idleSeconds` after its
- *   last visit (`expired`, 60011). The record stays EXPIRED_GRACE_MS longer, so that an expired
- *   session answers "expired" (log in again) rather than "invalid" for a week.
- * - A visit refreshes `seen`, written at most once per SEEN_WRITE_MS: not a write per check.
+ *   last recorded visit (`expired`, 60011). A visit is recorded when the last one is older than
+ *   min(SEEN_WRITE_MS, idle time / 10): not a write per check, and at most that much early. The
+ *   records stay EXPIRED_GRACE_MS longer, so that an expired session answers "expired" (log in
+ *   again) rather than "invalid" for a week.
  * - Encrypted user data given at login is decrypted (and its watermark checked) before anything
  *   is stored: on failure nothing is.
  * - A second login of the same user leaves the first session alone, unless
@@ -28,23 +35,27 @@ import { decryptMinaData, MinaDataError } from '../crypto/mina-data';
 import { randomNonce } from '../crypto/random';
 import { safeEqual } from '../crypto/realm';
 import type { Store } from '../store/port';
-import { code2Session } from '../wechat/mina';
+import { code2Session, JSCODE2SESSION, type MinaSession } from '../wechat/mina';
+import { exchangeRefusal, MIN_EXCHANGE_MS, stored as storedOr, type ExchangeFailure } from './login-errors';
 
 /** An expired session is still recognised as expired (not unknown) this long. */
 export const EXPIRED_GRACE_MS = 7 * 86_400_000;
-/** The last visit is written at most this often per session. */
+/** The last visit is written at most this often per session (more often when the idle time is short). */
 export const SEEN_WRITE_MS = 60_000;
 const ID = /^[A-Za-z0-9]{24}$/;
 const SKEY = /^[A-Za-z0-9]{43}$/;
-/** A code is single-use and a timed-out call may have spent it: with less budget left, do not start. */
-const MIN_LOGIN_MS = 200;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const EPOCH_MS = /^[0-9]{1,15}$/;
+const AGAIN = 'call wx.login again';
 
-export type SessionFailure = 'invalid' | 'expired' | 'decrypt_failed' | 'no_master_key' | 'upstream_unavailable' | 'store_unavailable';
+export type SessionFailure = 'invalid' | 'expired' | 'decrypt_failed' | 'no_master_key' | 'store_unavailable' | ExchangeFailure;
 
 export class SessionError extends Error {
   constructor(
     readonly reason: SessionFailure,
     message: string,
+    /** WeChat's errcode, when jscode2session said no. */
+    readonly errcode?: number,
   ) {
     super(message);
     this.name = 'SessionError';
@@ -81,18 +92,19 @@ interface SessionRecord {
   skeyHash: string;
   /** The session_key, sealed (lib/crypto/at-rest.ts). */
   sessionKey: string;
-  /** Login time and last visit, epoch ms. */
+  /** Login time, epoch ms. */
   created: number;
-  seen: number;
 }
 
 export interface MinaSessions {
-  /** code → jscode2session → a new session; `data` decrypted into userInfo first. Upstream failures pass through (WechatError, UpstreamUnavailable). */
+  /** code → jscode2session → a new session; `data` decrypted into userInfo first. */
   login(app: AppConfig, code: string, data: EncryptedData | undefined, call: Pick<CallContext, 'upstreamCalls' | 'deadline'>): Promise<NewSession>;
-  /** The live session `id` whose skey is `skey` (of `appid`, when given); refreshes the last visit. */
+  /** The live session `id` whose skey is `skey` (of `appid`, when given); records the visit. */
   check(id: string, skey: string, appid?: string): Promise<SessionView>;
   /** `data` decrypted with the session's session_key (watermark checked), after the same check. */
   decrypt(id: string, skey: string, data: EncryptedData, appid?: string): Promise<Record<string, unknown>>;
+  /** As decrypt, and the result kept as the session's userInfo (its unionId too, when the session had no unionid). */
+  setUserInfo(id: string, skey: string, data: EncryptedData, appid?: string): Promise<SessionView>;
 }
 
 export interface MinaSessionDeps {
@@ -103,8 +115,35 @@ export interface MinaSessionDeps {
 }
 
 const sessionKeyOf = (id: string) => `session:${id}`;
+const seenKeyOf = (id: string) => `session-seen:${id}`;
 const userKeyOf = (appid: string, openid: string) => `session-user:${appid}:${openid}`;
+const sealContext = (id: string) => `${sessionKeyOf(id)}:session_key`;
 const hashSkey = (skey: string) => createHash('sha256').update(skey, 'utf8').digest('hex');
+
+const isString = (v: unknown): v is string => typeof v === 'string' && v !== '';
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** `raw` as a session record when it is exactly what login writes; null for anything else. */
+function parseRecord(raw: string): SessionRecord | null {
+  let r: unknown;
+  try {
+    r = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (!isObject(r)) return null;
+  const ok =
+    r.v === 1 &&
+    isString(r.appid) &&
+    isString(r.openid) &&
+    (r.unionid === undefined || isString(r.unionid)) &&
+    (r.userInfo === undefined || isObject(r.userInfo)) &&
+    typeof r.skeyHash === 'string' &&
+    SHA256_HEX.test(r.skeyHash) &&
+    isString(r.sessionKey) &&
+    Number.isSafeInteger(r.created);
+  return ok ? (r as unknown as SessionRecord) : null;
+}
 
 export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
   const { config, store, clock } = deps;
@@ -112,17 +151,14 @@ export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
   const { maxAgeSeconds, idleSeconds, singleSession } = config.sessions;
   const maxAgeMs = maxAgeSeconds * 1000;
   const idleMs = idleSeconds * 1000;
+  const seenWriteMs = Math.min(SEEN_WRITE_MS, idleMs / 10);
 
-  const stored = async <T>(what: Promise<T>): Promise<T> => {
-    try {
-      return await what;
-    } catch {
-      throw new SessionError('store_unavailable', 'the session store is unavailable');
-    }
-  };
-  const endsAt = (rec: SessionRecord) => Math.min(rec.created + maxAgeMs, rec.seen + idleMs);
-  const save = (id: string, rec: SessionRecord) => stored(store.putRecord(sessionKeyOf(id), JSON.stringify(rec), endsAt(rec) + EXPIRED_GRACE_MS));
-  const invalid = () => new SessionError('invalid', 'no such session (unknown id, or skey does not match): log in again');
+  const stored = <T>(what: Promise<T>) => storedOr(what, () => new SessionError('store_unavailable', 'the session store is unavailable'));
+  const endsAt = (created: number, seen: number) => Math.min(created + maxAgeMs, seen + idleMs);
+  const saveRecord = (id: string, rec: SessionRecord) => stored(store.putRecord(sessionKeyOf(id), JSON.stringify(rec), rec.created + maxAgeMs + EXPIRED_GRACE_MS));
+  const saveSeen = (id: string, created: number, seen: number) => stored(store.putRecord(seenKeyOf(id), String(seen), endsAt(created, seen) + EXPIRED_GRACE_MS));
+  const invalid = (why = 'no such session (unknown id, or skey does not match)') => new SessionError('invalid', `${why}: log in again`);
+  const noMasterKey = () => new SessionError('no_master_key', 'Mini Program sessions need WECRED_MASTER_KEY (the session_key is stored sealed under it)');
 
   function openData(sessionKey: string, data: EncryptedData, appid: string): Record<string, unknown> {
     try {
@@ -133,25 +169,45 @@ export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
     }
   }
 
-  /** The live record of `id` after every check, with the last visit refreshed. */
-  async function live(id: string, skey: string, appid: string | undefined): Promise<SessionRecord> {
+  async function jscode2session(app: AppConfig, code: string, call: Pick<CallContext, 'upstreamCalls' | 'deadline'>): Promise<MinaSession> {
+    const left = call.deadline - performance.now();
+    if (left < MIN_EXCHANGE_MS) throw new SessionError('upstream_unavailable', `too little time was left in this request to call ${JSCODE2SESSION}: ${AGAIN}`);
+    call.upstreamCalls++;
+    try {
+      return await code2Session(config.upstream.mp, app.appid, app.secret, code, Math.min(config.upstream.timeoutMs, Math.floor(left)));
+    } catch (err) {
+      const r = exchangeRefusal(err, `${JSCODE2SESSION} for ${app.appid}`, AGAIN);
+      throw new SessionError(r.reason, r.message, r.errcode);
+    }
+  }
+
+  /** The live record of `id` after every check and its opened session_key; records the visit. */
+  async function live(id: string, skey: string, appid: string | undefined): Promise<{ rec: SessionRecord; sessionKey: string }> {
     if (!ID.test(id) || !SKEY.test(skey)) throw invalid();
     const now = clock();
-    const raw = await stored(store.getRecord(sessionKeyOf(id), now));
-    if (raw === null) throw invalid();
-    const rec = JSON.parse(raw) as SessionRecord;
+    const [raw, seenRaw] = await Promise.all([stored(store.getRecord(sessionKeyOf(id), now)), stored(store.getRecord(seenKeyOf(id), now))]);
+    const rec = raw === null ? null : parseRecord(raw);
+    if (rec === null) throw invalid();
     if (!safeEqual(hashSkey(skey), rec.skeyHash)) throw invalid();
     if (appid !== undefined && appid !== rec.appid) throw invalid();
-    if (now >= endsAt(rec)) throw new SessionError('expired', 'the session expired: log in again');
+    if (!config.apps.some((a) => a.appid === rec.appid && a.type === 'mina')) throw invalid(`${rec.appid} is no longer a Mini Program of this deployment`);
+    // The visit record outlives the session by the grace period: gone means long idle.
+    if (seenRaw !== null && !EPOCH_MS.test(seenRaw)) throw invalid();
+    const seen = seenRaw === null ? null : Number(seenRaw);
+    if (seen === null || now >= endsAt(rec.created, seen)) throw new SessionError('expired', 'the session expired: log in again');
     if (singleSession) {
       const current = await stored(store.getRecord(userKeyOf(rec.appid, rec.openid), now));
-      if (current !== null && current !== id) throw new SessionError('invalid', 'the session was ended by a newer login of this user: log in again');
+      if (current !== null && current !== id) throw invalid('the session was ended by a newer login of this user');
     }
-    if (now - rec.seen >= SEEN_WRITE_MS) {
-      rec.seen = now;
-      await save(id, rec);
+    let sessionKey: string;
+    try {
+      sessionKey = cipher.open(rec.sessionKey, sealContext(id));
+    } catch (err) {
+      if (err instanceof AtRestError && err.reason === 'no-key') throw noMasterKey();
+      throw invalid('the session cannot be opened with the current WECRED_MASTER_KEY');
     }
-    return rec;
+    if (now - seen >= seenWriteMs) await saveSeen(id, rec.created, now);
+    return { rec, sessionKey };
   }
 
   function view(rec: SessionRecord): SessionView {
@@ -163,13 +219,8 @@ export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
 
   return {
     async login(app, code, data, call) {
-      if (config.masterKey === undefined) {
-        throw new SessionError('no_master_key', 'Mini Program sessions need WECRED_MASTER_KEY (the session_key is stored sealed under it)');
-      }
-      const left = call.deadline - performance.now();
-      if (left < MIN_LOGIN_MS) throw new SessionError('upstream_unavailable', 'too little time was left in this request to call jscode2session: log in again');
-      call.upstreamCalls++;
-      const wx = await code2Session(config.upstream.mp, app.appid, app.secret, code, Math.min(config.upstream.timeoutMs, Math.floor(left)));
+      if (config.masterKey === undefined) throw noMasterKey();
+      const wx = await jscode2session(app, code, call);
       const userInfo = data === undefined ? undefined : openData(wx.sessionKey, data, app.appid);
 
       const id = randomNonce(24);
@@ -182,35 +233,37 @@ export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
         ...(wx.unionid === undefined ? {} : { unionid: wx.unionid }),
         ...(userInfo === undefined ? {} : { userInfo }),
         skeyHash: hashSkey(skey),
-        sessionKey: cipher.seal(wx.sessionKey, `${sessionKeyOf(id)}:session_key`),
+        sessionKey: cipher.seal(wx.sessionKey, sealContext(id)),
         created: now,
-        seen: now,
       };
-      await save(id, rec);
+      // The visit first: a session record without one reads as long idle (expired).
+      await saveSeen(id, now, now);
+      await saveRecord(id, rec);
       if (singleSession) {
         const userKey = userKeyOf(app.appid, wx.openid);
         const previous = await stored(store.getRecord(userKey, now));
-        await stored(store.putRecord(userKey, id, endsAt(rec) + EXPIRED_GRACE_MS));
+        await stored(store.putRecord(userKey, id, now + maxAgeMs + EXPIRED_GRACE_MS));
         if (previous !== null && previous !== id) await stored(store.deleteRecord(sessionKeyOf(previous)));
       }
       return { id, skey, ...view(rec), duration: Math.min(maxAgeSeconds, idleSeconds) };
     },
 
     async check(id, skey, appid) {
-      return view(await live(id, skey, appid));
+      return view((await live(id, skey, appid)).rec);
     },
 
     async decrypt(id, skey, data, appid) {
-      const rec = await live(id, skey, appid);
-      let sessionKey: string;
-      try {
-        sessionKey = cipher.open(rec.sessionKey, `${sessionKeyOf(id)}:session_key`);
-      } catch (err) {
-        if (err instanceof AtRestError && err.reason === 'no-key') throw new SessionError('no_master_key', 'Mini Program sessions need WECRED_MASTER_KEY (the session_key is stored sealed under it)');
-        // Sealed under another master key (rotated): this session cannot decrypt any more.
-        throw new SessionError('invalid', 'the session cannot be opened with the current WECRED_MASTER_KEY: log in again');
-      }
+      const { rec, sessionKey } = await live(id, skey, appid);
       return openData(sessionKey, data, rec.appid);
+    },
+
+    async setUserInfo(id, skey, data, appid) {
+      const { rec, sessionKey } = await live(id, skey, appid);
+      const userInfo = openData(sessionKey, data, rec.appid);
+      const updated: SessionRecord = { ...rec, userInfo };
+      if (rec.unionid === undefined && isString(userInfo.unionId)) updated.unionid = userInfo.unionId;
+      await saveRecord(id, updated);
+      return view(updated);
     },
   };
 }

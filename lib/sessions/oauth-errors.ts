@@ -1,5 +1,5 @@
-/** How an OAuth web login fails (lib/sessions/oauth.ts): the reasons, and WeChat's answers mapped onto them. */
-import { classifyUpstream, WechatError } from '../wechat/errors';
+/** How an OAuth web login fails (lib/sessions/oauth.ts): the reasons, WeChat's answers among them (login-errors.ts). */
+import { exchangeRefusal, type ExchangeFailure } from './login-errors';
 
 export type OAuthFailure =
   /** oauth.callbackBase / oauth.secret not configured: the /oauth routes are off. */
@@ -15,13 +15,7 @@ export type OAuthFailure =
   | 'state_used'
   /** The user pressed 拒绝: WeChat came back without a code. */
   | 'refused'
-  | 'code_invalid'
-  | 'code_used'
-  | 'code_expired'
-  | 'upstream_unavailable'
-  /** WeChat refused the app's credentials (40013, 40125, IP allow-list, ...). */
-  | 'upstream_config'
-  | 'upstream_error'
+  | ExchangeFailure
   | 'store_unavailable';
 
 export class OAuthError extends Error {
@@ -36,26 +30,8 @@ export class OAuthError extends Error {
   }
 }
 
-/** An upstream failure as an OAuthError: the code errors by name, the rest by kind. */
+/** A failed call of `endpoint` during the code exchange as an OAuthError; anything else is rethrown. */
 export function upstreamFailure(err: unknown, endpoint: string): OAuthError {
-  if (err instanceof WechatError) {
-    switch (err.errcode) {
-      case 40029:
-        return new OAuthError('code_invalid', 'WeChat does not know this code (40029): start the login again', 40029);
-      case 40163:
-        return new OAuthError('code_used', 'this code was already used (40163): start the login again', 40163);
-      case 42003:
-        return new OAuthError('code_expired', 'this code expired (42003, codes live 5 minutes): start the login again', 42003);
-    }
-  }
-  switch (classifyUpstream(err)) {
-    case 'retry':
-      // Not "try again": the code (and the login's state) are single-use and may be spent already.
-      return new OAuthError('upstream_unavailable', `${endpoint}: WeChat is unavailable; start the login again`, err instanceof WechatError ? err.errcode : undefined);
-    case 'config':
-      return new OAuthError('upstream_config', `${endpoint}: WeChat refused this app's configuration (errcode ${(err as WechatError).errcode})`, (err as WechatError).errcode);
-    default:
-      if (err instanceof WechatError) return new OAuthError('upstream_error', `${endpoint} answered errcode ${err.errcode}`, err.errcode);
-      throw err;
-  }
+  const r = exchangeRefusal(err, endpoint, 'start the login again');
+  return new OAuthError(r.reason, r.message, r.errcode);
 }

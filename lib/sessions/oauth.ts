@@ -37,6 +37,7 @@ import type { Logger } from '../log/logger';
 import type { Store } from '../store/port';
 import { WechatError } from '../wechat/errors';
 import { createSnsClient, type SnsClient, type SnsToken, type SnsUser } from '../wechat/sns';
+import { MIN_EXCHANGE_MS, stored as storedOr } from './login-errors';
 import { OAuthError, upstreamFailure } from './oauth-errors';
 import { allowedRedirect, warnLoosePattern } from './oauth-redirects';
 import { COOKIE_KEY_PURPOSE, cookieLogin, makeState, MAX_COOKIE_VALUE, openState, STATE_TTL_SECONDS, stateCookie, type CookieClaims } from './oauth-state';
@@ -52,11 +53,6 @@ const RESULT_PARAM = 'wecred_result';
 export const RESULT_ISSUER = 'wecred';
 /** The caller's own state, kept for it (it never goes to WeChat). */
 const MAX_CALLER_STATE = 512;
-/**
- * WeChat answers a code exchange in tens to hundreds of ms, and a call that times out may still
- * spend the single-use code: with less of the request's budget left, fail before calling.
- */
-const MIN_EXCHANGE_MS = 200;
 
 /** The per-request bookkeeping this module touches. */
 export type OAuthCall = Pick<CallContext, 'upstreamCalls' | 'deadline'>;
@@ -178,13 +174,7 @@ export function createOAuthFlow(deps: OAuthDeps): OAuthFlow {
     return settings;
   };
 
-  const stored = async <T>(what: Promise<T>): Promise<T> => {
-    try {
-      return await what;
-    } catch {
-      throw new OAuthError('store_unavailable', 'the credential store is unavailable');
-    }
-  };
+  const stored = <T>(what: Promise<T>) => storedOr(what, () => new OAuthError('store_unavailable', 'the credential store is unavailable'));
 
   const onLoose = warnLoosePattern(log);
   const allowed = (raw: string) => allowedRedirect(config.oauth.redirects, raw, onLoose);

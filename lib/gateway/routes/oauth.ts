@@ -12,6 +12,7 @@
  * WeChat unavailable 503, a configuration WeChat refuses 502, the routes unconfigured 404.
  */
 import { oauthApp, oauthError, oauthFlow } from '../../interfaces/oauth';
+import { crashFields } from '../../log/crash';
 import type { HttpRequest, HttpResponse } from '../http';
 import type { Route, RouteContext } from './types';
 
@@ -25,7 +26,7 @@ async function answer(ctx: RouteContext, work: (extra: Record<string, string>) =
     return { status: 302, headers: { location, ...NO_STORE, ...extra }, body: '' };
   } catch (err) {
     const { error, reason } = oauthError(err);
-    if (error.code === 'internal') ctx.services.log.log('error', 'route_crashed', { route: 'oauth', error: String(err) });
+    if (error.code === 'internal') ctx.services.log.log('error', 'route_crashed', { route: 'oauth', ...crashFields(err) });
     const body = { error: { ...error.toJSON(), ...(reason === undefined ? {} : { reason }) } };
     if (wantsHtml(ctx.req)) return { status: error.httpStatus, headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'", ...NO_STORE, ...extra }, body: errorPage(error.message, reason ?? error.code) };
     return { status: error.httpStatus, headers: { 'content-type': 'application/json; charset=utf-8', ...NO_STORE, ...extra }, body: JSON.stringify(body) };
