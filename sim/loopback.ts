@@ -31,22 +31,30 @@ export class LoopbackServer {
     readonly host: string,
   ) {}
 
-  /** `operationOf` names what a request asks for, for {@link calls}. */
-  static async start(operationOf: (req: LoopbackRequest) => string, handle: (req: LoopbackRequest) => LoopbackResponse): Promise<LoopbackServer> {
+  /**
+   * `operationOf` names what a request asks for, for {@link calls}. `handle` may answer later
+   * (a delay) or with 'drop': the socket is destroyed without an answer.
+   */
+  static async start(
+    operationOf: (req: LoopbackRequest) => string,
+    handle: (req: LoopbackRequest) => LoopbackResponse | 'drop' | Promise<LoopbackResponse | 'drop'>,
+  ): Promise<LoopbackServer> {
     let loopback: LoopbackServer | undefined;
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
+      req.on('end', async () => {
         const request: LoopbackRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks) };
         const operation = operationOf(request);
         loopback!.counts.set(operation, (loopback!.counts.get(operation) ?? 0) + 1);
-        let out: LoopbackResponse;
+        let out: LoopbackResponse | 'drop';
         try {
-          out = handle(request);
+          out = await handle(request);
         } catch (err) {
           out = { status: 500, headers: { 'content-type': 'text/plain' }, body: String(err) };
         }
+        if (out === 'drop') return void req.socket.destroy();
+        if (res.destroyed) return;
         res.writeHead(out.status, { ...out.headers, 'content-length': String(Buffer.byteLength(out.body)) }).end(out.body);
       });
     });

@@ -1,6 +1,7 @@
 import { ssm } from 'tencentcloud-sdk-nodejs-ssm';
 import { sts } from 'tencentcloud-sdk-nodejs-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { cosSign } from '../lib/crypto/cos-sign';
 import { TencentCloudSim } from './tencentcloud';
 
 const ID = 'AKIDsimtest0000000000000000000000000';
@@ -181,5 +182,66 @@ describe('TencentCloudSim STS through the real SDK', () => {
     } finally {
       await moved.close();
     }
+  });
+});
+
+describe('TencentCloudSim STS: CAM policy checks, faults, and the COS model', () => {
+  const BUCKET = 'examplebucket-1250000000';
+  const statement = { effect: 'allow', action: ['name/cos:GetObject', 'name/cos:PutObject'], resource: [`qcs::cos:ap-beijing:uid/1250000000:${BUCKET}/doc/*`] };
+  const encoded = (p: unknown) => encodeURIComponent(JSON.stringify(p));
+  const stsClient = () => new sts.v20180813.Client({ credential: { secretId: ID, secretKey: KEY }, region: 'ap-beijing', profile: { httpProfile: { endpoint: sim.host, protocol: 'http://' } } });
+  const federation = (statements: unknown[]) => stsClient().GetFederationToken({ Name: 'wecred', Policy: encoded({ version: '2.0', statement: statements }) });
+
+  it('refuses policies CAM would not take for COS', async () => {
+    const bad = [
+      { ...statement, action: 'name/cos:GetObject' },
+      { ...statement, action: ['cos:GetObject'] },
+      { ...statement, action: [] },
+      { ...statement, effect: 'Allow' },
+      { ...statement, resource: statement.resource[0] },
+      { ...statement, resource: [`qcs::cos:ap-beijing:uid/1250000001:${BUCKET}/doc/*`] },
+      { ...statement, resource: ['qcs::cos:ap-beijing:uid/1250000000:examplebucket/doc/*'] },
+    ];
+    for (const st of bad) expect(await errorCode(federation([st])), JSON.stringify(st)).toBe('InvalidParameter.PolicySyntaxError');
+    expect(await errorCode(stsClient().GetFederationToken({ Name: 'wecred', Policy: encoded({ version: '1.0', statement: [statement] }) }))).toBe('InvalidParameter.PolicySyntaxError');
+  });
+
+  it('fault(): the next N calls answer the code, drop or wait, then normal answers resume', async () => {
+    sim.fault('GetFederationToken', { code: 'InternalError' }, 2);
+    sim.fault('GetFederationToken', { drop: true });
+    expect(await errorCode(federation([statement]))).toBe('InternalError');
+    expect(await errorCode(federation([statement]))).toBe('InternalError');
+    await expect(federation([statement])).rejects.toThrow();
+    sim.fault('GetFederationToken', { delayMs: 200 });
+    const started = Date.now();
+    expect((await federation([statement])).Credentials?.TmpSecretId).toMatch(/^AKID/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    expect(sim.calls('GetFederationToken')).toBe(4);
+  });
+
+  it('verifyCosRequest: accepts a request signed with issued keys inside their policy, and nothing else', async () => {
+    const r = await federation([statement]);
+    const c = r.Credentials!;
+    const host = `${BUCKET}.cos.ap-beijing.myqcloud.com`;
+    const now = Math.floor(Date.now() / 1000);
+    const signed = (key: string, secretKey = c.TmpSecretKey!, method = 'GET', endTime = now + 60) =>
+      cosSign({ secretId: c.TmpSecretId!, secretKey, method, pathname: `/${key}`, query: { 'response-content-type': 'text/plain' }, headers: { host }, startTime: now - 1, endTime }).authorization;
+    const request = (key: string, authorization: string, method = 'GET', token = c.Token!) => ({
+      method,
+      url: `https://${host}/${encodeURIComponent(key).replace(/%2F/g, '/')}?response-content-type=text%2Fplain`,
+      headers: { Host: host, Authorization: authorization, 'x-cos-security-token': token },
+    });
+    expect(sim.verifyCosRequest(request('doc/报告 (1).txt', signed('doc/报告 (1).txt')))).toEqual({ ok: true });
+    expect(sim.verifyCosRequest(request('doc/b.txt', signed('doc/a.txt')))).toEqual({ ok: false, code: 'SignatureDoesNotMatch' });
+    expect(sim.verifyCosRequest(request('doc/a.txt', signed('doc/a.txt', 'another-key')))).toEqual({ ok: false, code: 'SignatureDoesNotMatch' });
+    expect(sim.verifyCosRequest(request('doc/a.txt', signed('doc/a.txt'), 'GET', 'other-token'))).toEqual({ ok: false, code: 'InvalidToken' });
+    expect(sim.verifyCosRequest(request('doc/a.txt', signed('doc/a.txt', c.TmpSecretKey!, 'GET', now - 1)))).toEqual({ ok: false, code: 'AccessDenied' });
+    // signed correctly, but outside the policy: another prefix, another action
+    expect(sim.verifyCosRequest(request('private/a.txt', signed('private/a.txt')))).toEqual({ ok: false, code: 'AccessDenied' });
+    expect(sim.verifyCosRequest(request('doc/a.txt', signed('doc/a.txt', c.TmpSecretKey!, 'DELETE'), 'DELETE'))).toEqual({ ok: false, code: 'AccessDenied' });
+    expect(sim.verifyCosRequest({ ...request('doc/a.txt', signed('doc/a.txt')), headers: { Host: host, Authorization: signed('doc/a.txt').replace(c.TmpSecretId!, ID), 'x-cos-security-token': c.Token! } })).toEqual({
+      ok: false,
+      code: 'InvalidAccessKeyId',
+    });
   });
 });

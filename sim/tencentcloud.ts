@@ -5,11 +5,14 @@
  * it: always HTTP 200, `{"Response":{…,"RequestId"}}`, errors as
  * `{"Response":{"Error":{"Code","Message"},"RequestId"}}`.
  *
- * Actions are a table: SSM's GetSecretValue; STS's GetFederationToken and AssumeRole, which mint
- * random temporary keys on the sim clock and keep the policies they were sent (policies()).
+ * Actions are a table: SSM's GetSecretValue; STS's GetFederationToken and AssumeRole, which check
+ * the policy as CAM would for a COS policy, mint random temporary keys on the sim clock and keep
+ * the policies they were sent (policies()). fault() makes the next calls of an action answer an
+ * error code, hang or drop. verifyCosRequest() is the sim's model of COS: it checks a request
+ * signed with keys this sim issued (reference §6) and that their policy allows it.
  * Point an SDK client at it with httpProfile `{ endpoint: sim.host, protocol: 'http://' }`.
  */
-import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { header, hmacSha256, LoopbackServer, sha256Hex, type LoopbackRequest, type LoopbackResponse } from './loopback';
 
 export interface TencentCloudSimOptions {
@@ -38,12 +41,25 @@ export interface StsIssue {
 
 type StoredSecret = { text: string } | { binary: Buffer };
 
+/** The next answer of an action: a Tencent error code, no answer for a while, or a dropped connection. */
+export type TcFault = { code: string; message?: string } | { delayMs: number } | { drop: true };
+
+/** Temporary keys as COS sees them. */
+interface IssuedKeys {
+  tmpSecretKey: string;
+  token: string;
+  expiredTime: number;
+  policy: unknown;
+}
+
 /** What the actions work on. */
 interface TcState {
   /** SSM: secret name → version id → value. */
   secrets: Map<string, Map<string, StoredSecret>>;
   /** STS: every successful issue. */
   issued: StsIssue[];
+  /** STS: TmpSecretId → the keys, for verifyCosRequest. */
+  keys: Map<string, IssuedKeys>;
   now: () => number;
 }
 
@@ -82,7 +98,24 @@ const STS_LIMITS = { federationDefault: 1800, federationMax: 7200, roleDefault: 
 const ROLE_ARN = /^qcs::cam::uin\/\d+:role(Name\/[\w+=,.@-]+|\/\d+)$/;
 const ROLE_SESSION_NAME = /^[\w+=,.@-]{2,128}$/;
 
-/** The Policy parameter: URL-encoded CAM policy JSON, without `principal` (GetFederationToken's rule). */
+/** A COS action, `name/cos:PutObject` (or every one, `name/cos:*`); CAM action names are case-sensitive. */
+const COS_ACTION = /^name\/cos:([A-Z][A-Za-z]*|\*)$/;
+/** `qcs::cos:<region>:uid/<APPID>:<bucket>-<APPID>/<key pattern>`: the APPID twice, the same. */
+const COS_RESOURCE = /^qcs::cos:([a-z]+(?:-[a-z0-9]+)+):uid\/(\d+):[a-z0-9][a-z0-9-]*-(\d+)\/.*$/;
+
+interface Statement {
+  effect: 'allow' | 'deny';
+  action: string[];
+  resource: string[];
+}
+
+const stringList = (v: unknown, pattern: RegExp) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && pattern.test(x));
+
+/**
+ * The Policy parameter: URL-encoded CAM policy JSON (reference §7) as CAM checks it for COS:
+ * version "2.0", a non-empty statement list, each with effect allow|deny, a list of COS actions
+ * and a list of COS resources whose two APPIDs agree, and no principal (GetFederationToken's rule).
+ */
 function decodePolicy(raw: unknown): { policy: unknown } | Outcome {
   if (typeof raw !== 'string' || raw === '') return fail('InvalidParameter.ParamError', 'Policy must be a non-empty URL-encoded string.');
   let policy: unknown;
@@ -97,10 +130,15 @@ function decodePolicy(raw: unknown): { policy: unknown } | Outcome {
   }
   for (const st of p.statement as unknown[]) {
     const statement = st as Record<string, unknown>;
-    if (typeof st !== 'object' || st === null || !['allow', 'deny'].includes(statement.effect as string) || !Array.isArray(statement.action) || statement.resource === undefined) {
-      return fail('InvalidParameter.PolicySyntaxError', 'Each statement needs effect (allow|deny), action and resource.');
+    if (typeof st !== 'object' || st === null || !['allow', 'deny'].includes(statement.effect as string)) {
+      return fail('InvalidParameter.PolicySyntaxError', 'Each statement needs effect allow or deny.');
     }
     if ('principal' in statement) return fail('InvalidParameter.PolicySyntaxError', 'Policy must not contain principal.');
+    if (!stringList(statement.action, COS_ACTION)) return fail('InvalidParameter.PolicySyntaxError', 'Each statement needs a list of actions such as name/cos:PutObject.');
+    const resources = statement.resource;
+    if (!stringList(resources, COS_RESOURCE) || (resources as string[]).some((r) => { const m = COS_RESOURCE.exec(r)!; return m[2] !== m[3]; })) {
+      return fail('InvalidParameter.PolicySyntaxError', 'Each statement needs a list of resources qcs::cos:<region>:uid/<APPID>:<bucket>-<APPID>/<key>.');
+    }
   }
   return { policy };
 }
@@ -119,10 +157,12 @@ function issue(state: TcState, action: StsIssue['action'], policy: unknown, dura
   const now = Math.floor(state.now() / 1000);
   const tmpSecretId = `AKID${randomText(24)}`;
   const expiredTime = now + durationSeconds;
+  const keys = { tmpSecretKey: randomText(24), token: randomText(96), expiredTime, policy };
   state.issued.push({ action, policy, durationSeconds, tmpSecretId, expiredTime });
+  state.keys.set(tmpSecretId, keys);
   return {
     ok: {
-      Credentials: { Token: randomText(96), TmpSecretId: tmpSecretId, TmpSecretKey: randomText(24) },
+      Credentials: { Token: keys.token, TmpSecretId: tmpSecretId, TmpSecretKey: keys.tmpSecretKey },
       ExpiredTime: expiredTime,
       Expiration: new Date(expiredTime * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     },
@@ -168,9 +208,12 @@ const ACTIONS: Readonly<Record<string, Action>> = {
 export class TencentCloudSim {
   private readonly state: TcState;
   private server: LoopbackServer | undefined;
+  private readonly faults = new Map<string, TcFault[]>();
+  /** Pending delays: timer → answer now. */
+  private readonly delays = new Map<NodeJS.Timeout, () => void>();
 
   private constructor(private readonly opts: TencentCloudSimOptions) {
-    this.state = { secrets: new Map(), issued: [], now: opts.now ?? Date.now };
+    this.state = { secrets: new Map(), issued: [], keys: new Map(), now: opts.now ?? Date.now };
   }
 
   static async start(opts: TencentCloudSimOptions): Promise<TencentCloudSim> {
@@ -215,14 +258,89 @@ export class TencentCloudSim {
     this.server!.resetCalls();
   }
 
+  /** The next `times` calls of `action`, however they are signed, meet `fault` instead of an answer. */
+  fault(action: string, fault: TcFault, times = 1): void {
+    const queue = this.faults.get(action) ?? [];
+    for (let i = 0; i < times; i++) queue.push(fault);
+    this.faults.set(action, queue);
+  }
+
+  /**
+   * COS's check of an XML API request (reference §6), for keys this sim issued: the
+   * Authorization header's sha1 signature over the listed headers and query parameters with the
+   * TmpSecretKey of its q-ak, the x-cos-security-token of those keys, the signature's and the
+   * keys' time on the sim clock, then the keys' policy for the request's action and object.
+   * `url` is what the client requests, `https://<bucket>.cos.<region>.myqcloud.com/<key>?<query>`.
+   */
+  verifyCosRequest(req: { method: string; url: string; headers: Record<string, string> }): { ok: true } | { ok: false; code: string } {
+    const headers = new Map(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), v]));
+    const auth = new Map((headers.get('authorization') ?? '').split('&').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const keys = this.state.keys.get(auth.get('q-ak') ?? '');
+    if (auth.get('q-sign-algorithm') !== 'sha1' || !keys) return { ok: false, code: 'InvalidAccessKeyId' };
+    if (headers.get('x-cos-security-token') !== keys.token) return { ok: false, code: 'InvalidToken' };
+    const now = Math.floor(this.state.now() / 1000);
+    const [start, end] = (auth.get('q-sign-time') ?? '').split(';').map(Number);
+    if (auth.get('q-key-time') !== auth.get('q-sign-time') || !(start! <= now && now <= end!)) return { ok: false, code: 'AccessDenied' };
+    if (now >= keys.expiredTime) return { ok: false, code: 'ExpiredToken' };
+
+    const url = new URL(req.url);
+    const query = new Map<string, string>();
+    for (const pair of url.search.slice(1).split('&').filter(Boolean)) {
+      const i = pair.indexOf('=');
+      query.set(decodeURIComponent(i < 0 ? pair : pair.slice(0, i)).toLowerCase(), i < 0 ? '' : decodeURIComponent(pair.slice(i + 1)));
+    }
+    headers.set('host', headers.get('host') ?? url.host);
+    const listed = (names: string, from: Map<string, string>) => {
+      const out: string[] = [];
+      for (const name of (names === '' ? [] : names.split(';')).sort()) {
+        const value = from.get(decodeURIComponent(name));
+        if (value === undefined) return undefined;
+        out.push(`${name}=${cosEncode(value)}`);
+      }
+      return out.join('&');
+    };
+    const params = listed(auth.get('q-url-param-list') ?? '', query);
+    const signedHeaders = listed(auth.get('q-header-list') ?? '', headers);
+    if (params === undefined || signedHeaders === undefined) return { ok: false, code: 'SignatureDoesNotMatch' };
+    const pathname = decodeURIComponent(url.pathname);
+    const httpString = `${req.method.toLowerCase()}\n${pathname}\n${params}\n${signedHeaders}\n`;
+    const keyTime = auth.get('q-sign-time')!;
+    const signKey = createHmac('sha1', keys.tmpSecretKey).update(keyTime).digest('hex');
+    const stringToSign = `sha1\n${keyTime}\n${createHash('sha1').update(httpString).digest('hex')}\n`;
+    const expected = createHmac('sha1', signKey).update(stringToSign).digest('hex');
+    const given = auth.get('q-signature') ?? '';
+    if (given.length !== expected.length || !timingSafeEqual(Buffer.from(given), Buffer.from(expected))) return { ok: false, code: 'SignatureDoesNotMatch' };
+
+    const host = /^([a-z0-9-]+-(\d+))\.cos\.([a-z0-9-]+)\.myqcloud\.com$/.exec(url.hostname);
+    if (!host) return { ok: false, code: 'NoSuchBucket' };
+    const resource = `qcs::cos:${host[3]}:uid/${host[2]}:${host[1]}${pathname}`;
+    return allows(keys.policy, cosOperation(req.method, query), resource) ? { ok: true } : { ok: false, code: 'AccessDenied' };
+  }
+
   async close(): Promise<void> {
+    for (const [timer, answer] of this.delays) {
+      clearTimeout(timer);
+      answer();
+    }
+    this.delays.clear();
     await this.server?.close();
     this.server = undefined;
   }
 
-  private serve(req: LoopbackRequest): LoopbackResponse {
+  private async serve(req: LoopbackRequest): Promise<LoopbackResponse | 'drop'> {
     const action = header(req.headers, 'x-tc-action') ?? '';
-    const outcome = this.dispatch(req, action);
+    const fault = this.faults.get(action)?.shift();
+    if (fault && 'drop' in fault) return 'drop';
+    if (fault && 'delayMs' in fault) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.delays.delete(timer);
+          resolve();
+        }, fault.delayMs);
+        this.delays.set(timer, resolve);
+      });
+    }
+    const outcome = fault && 'code' in fault ? fail(fault.code, fault.message ?? `The sim was told to answer ${fault.code}.`) : this.dispatch(req, action);
     const body = 'ok' in outcome ? outcome.ok : { Error: { Code: outcome.error, Message: outcome.message } };
     return {
       status: 200,
@@ -282,6 +400,32 @@ export class TencentCloudSim {
     }
     return undefined;
   }
+}
+
+/** COS's UrlEncode (reference §6): encodeURIComponent plus !'()*. */
+function cosEncode(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** The sim's model of which CAM action an object request is: by sub-resource, then method. */
+function cosOperation(method: string, query: Map<string, string>): string {
+  const m = method.toUpperCase();
+  const byMethod = (ops: Record<string, string>) => ops[m] ?? 'Unknown';
+  let op: string;
+  if (query.has('uploadid')) op = byMethod({ GET: 'ListParts', PUT: 'UploadPart', POST: 'CompleteMultipartUpload', DELETE: 'AbortMultipartUpload' });
+  else if (query.has('uploads')) op = byMethod({ POST: 'InitiateMultipartUpload' });
+  else if (query.has('acl')) op = byMethod({ GET: 'GetObjectACL', PUT: 'PutObjectACL' });
+  else if (query.has('tagging')) op = byMethod({ GET: 'GetObjectTagging', PUT: 'PutObjectTagging', DELETE: 'DeleteObjectTagging' });
+  else op = byMethod({ GET: 'GetObject', HEAD: 'HeadObject', PUT: 'PutObject', POST: 'PostObject', DELETE: 'DeleteObject', OPTIONS: 'OptionsObject' });
+  return `name/cos:${op}`;
+}
+
+/** CAM: some allow statement matches and no deny does (a trailing `*` in a resource matches any rest). */
+function allows(policy: unknown, action: string, resource: string): boolean {
+  const statements = ((policy as { statement?: Statement[] } | undefined)?.statement ?? []).filter(
+    (s) => s.action.some((a) => a === action || a === 'name/cos:*') && s.resource.some((r) => (r.endsWith('*') ? resource.startsWith(r.slice(0, -1)) : resource === r)),
+  );
+  return statements.some((s) => s.effect === 'allow') && !statements.some((s) => s.effect === 'deny');
 }
 
 function utcDate(seconds: number): string {

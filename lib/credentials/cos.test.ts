@@ -1,11 +1,17 @@
 import { performance } from 'node:perf_hooks';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../config/load';
+import { createLogger } from '../log/logger';
+import { createMemoryStore } from '../store/memory';
 import { TencentCloudSim } from '../../sim/tencentcloud';
-import { cosKey, cosSource, openCosKeys } from './cos';
+import { classifyUpstream } from '../wechat/errors';
+import { cosKey, cosSource, narrowKeys, scopeKeys } from './cos';
+import { CredentialError } from './errors';
+import { CredentialManager } from './manager';
+import type { CredentialSource } from './source';
 
 const KEYS = { secretId: 'AKIDcosunit00000000000000000000000000', secretKey: 'cos-unit-secret-key-0123456789' };
-const grant = { bucket: 'examplebucket-1250000000', region: 'ap-beijing', prefix: 'a/', actions: ['name/cos:PutObject'] };
+const BUCKET = 'examplebucket-1250000000';
 
 let sts: TencentCloudSim;
 beforeAll(async () => {
@@ -16,37 +22,102 @@ afterAll(async () => {
   await sts.close();
   vi.unstubAllEnvs();
 });
+beforeEach(() => sts.resetCalls());
 
-function config(env: Record<string, string>) {
-  return parseConfig({ upstream: { sts: sts.url }, cos: { ...KEYS, region: 'ap-beijing', scopes: [{ bucket: grant.bucket, prefix: 'a/' }] } }, env);
+function config(cos: Record<string, unknown> = {}) {
+  return parseConfig({ upstream: { sts: sts.url, timeoutMs: 300 }, cos: { ...KEYS, region: 'ap-beijing', scopes: [{ bucket: BUCKET, prefix: 'a/', actions: ['name/cos:PutObject'] }], ...cos } }, {});
 }
+const call = () => ({ caller: 'test', upstreamCalls: 0, deadline: performance.now() + 5000 });
+const fetchOnce = (src: CredentialSource, timeoutMs = 300) =>
+  src.fetch({ force: false, deadline: performance.now() + 5000, timeoutMs: () => timeoutMs, call: call(), spend: async () => undefined });
+const failure = (p: Promise<unknown>) => p.then(() => expect.fail('expected a failure'), (e: unknown) => e as Error);
 
-const fetchOnce = (src: ReturnType<typeof cosSource>) =>
-  src.fetch({ force: false, deadline: performance.now() + 5000, timeoutMs: () => 5000, call: { caller: 'test', upstreamCalls: 0, deadline: performance.now() + 5000 } });
-
-describe('the COS credential source', () => {
-  it('keys one credential per area and set of actions, whatever their order', () => {
-    expect(cosKey({ ...grant, actions: ['name/cos:GetObject', 'name/cos:PutObject'] })).toBe(cosKey({ ...grant, actions: ['name/cos:PutObject', 'name/cos:GetObject'] }));
-    expect(cosKey(grant)).not.toBe(cosKey({ ...grant, prefix: 'a/b/' }));
-    expect(cosKey(grant)).toMatch(/^cos:ap-beijing:examplebucket-1250000000:a\/:[0-9a-f]{16}$/);
+describe('the COS credential of a configured scope', () => {
+  it('is keyed by its area and set of actions, whatever their order', () => {
+    const scope = { bucket: BUCKET, region: 'ap-beijing', prefix: 'a/' };
+    expect(cosKey({ ...scope, actions: ['name/cos:GetObject', 'name/cos:PutObject'] })).toBe(cosKey({ ...scope, actions: ['name/cos:PutObject', 'name/cos:GetObject'] }));
+    expect(cosKey({ ...scope, actions: [] })).not.toBe(cosKey({ ...scope, prefix: 'a/b/', actions: [] }));
   });
 
-  it('counts expiresIn from STS ExpiredTime on our clock', async () => {
-    const src = cosSource(config({}), grant, () => Date.now());
-    const got = await fetchOnce(src);
+  it('stores the keys STS issued as they are, expiring on STS ExpiredTime', async () => {
+    const c = config();
+    const got = await fetchOnce(cosSource(c, c.cos!.scopes[0]!, Date.now));
     expect(got.expiresIn).toBeGreaterThanOrEqual(1799);
     expect(got.expiresIn).toBeLessThanOrEqual(1800);
-    expect(openCosKeys(config({}), src, got.value).tmpSecretId).toBe(sts.issued().at(-1)!.tmpSecretId);
+    expect(JSON.parse(got.value)).toMatchObject({ tmpSecretId: sts.issued().at(-1)!.tmpSecretId, expiredTime: sts.issued().at(-1)!.expiredTime });
   });
 
-  it('seals the stored value under WECRED_MASTER_KEY, bound to the credential key', async () => {
-    const c = config({ WECRED_MASTER_KEY: 'a'.repeat(64) });
-    const src = cosSource(c, grant, () => Date.now());
-    const got = await fetchOnce(src);
-    const keys = openCosKeys(c, src, got.value);
+  it('leaves transient STS failures (InternalError, RequestLimitExceeded, drop, no answer) for the lifecycle to retry', async () => {
+    const c = config();
+    const src = cosSource(c, c.cos!.scopes[0]!, Date.now);
+    sts.fault('GetFederationToken', { code: 'InternalError' });
+    sts.fault('GetFederationToken', { code: 'RequestLimitExceeded.UinLimitExceeded' });
+    sts.fault('GetFederationToken', { drop: true });
+    for (const reason of ['busy', 'busy', 'network']) {
+      const err = await failure(fetchOnce(src));
+      expect(err).toMatchObject({ name: 'UpstreamUnavailable', reason });
+      expect(classifyUpstream(err)).toBe('retry');
+    }
+  });
+
+  it('gives up on a hanging STS after the attempt timeout, not the SDK whole seconds', async () => {
+    const c = config();
+    sts.fault('GetFederationToken', { delayMs: 3000 });
+    const started = performance.now();
+    const err = await failure(fetchOnce(cosSource(c, c.cos!.scopes[0]!, Date.now), 150));
+    expect(err).toMatchObject({ name: 'UpstreamUnavailable', reason: 'timeout' });
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('reports refused keys and parameters as configuration faults naming the Tencent code, never the key', async () => {
+    const wrong = config({ secretKey: 'a-wrong-permanent-key-000000000000' });
+    const auth = await failure(fetchOnce(cosSource(wrong, wrong.cos!.scopes[0]!, Date.now)));
+    expect(auth).toBeInstanceOf(CredentialError);
+    expect(auth).toMatchObject({ code: 'config_fault', message: expect.stringMatching(/AuthFailure\.SignatureFailure/) });
+    expect(auth.message).not.toContain('a-wrong-permanent-key');
+    sts.fault('GetFederationToken', { code: 'InvalidParameter.PolicySyntaxError' });
+    const c = config();
+    expect(await failure(fetchOnce(cosSource(c, c.cos!.scopes[0]!, Date.now)))).toMatchObject({ code: 'config_fault', message: expect.stringMatching(/InvalidParameter\.PolicySyntaxError/) });
+  });
+});
+
+describe('scopeKeys', () => {
+  const manager = () => new CredentialManager(createMemoryStore(), Date.now, { refreshAheadMs: 300_000, localCacheMs: 0, leaseMs: 5000, forceCooldownMs: 60_000, timeoutMs: 300 }, createLogger(() => undefined));
+  const source = (values: string[]): CredentialSource => ({
+    key: 'cos:test',
+    owner: BUCKET,
+    eager: false,
+    quotaBlocksAll: () => true,
+    fetch: async () => ({ value: values.shift() ?? 'none left', expiresIn: 1800 }),
+  });
+  const good = { tmpSecretId: 'AKIDtmp', tmpSecretKey: 'tmp-key', sessionToken: 'token', expiredTime: 2_000_000_000 };
+
+  it('replaces a stored value that is not keys once, then serves the new keys', async () => {
+    expect(await scopeKeys(manager(), source(['{"tmpSecretId":1}', JSON.stringify(good)]), call())).toEqual(good);
+  });
+
+  it('answers a structured error, without the stored content, when the replacement is no better', async () => {
+    const err = await failure(scopeKeys(manager(), source(['garbage-one', 'garbage-two']), call()));
+    expect(err).toMatchObject({ code: 'upstream_error' });
+    expect(err.message).not.toMatch(/garbage/);
+  });
+});
+
+describe('narrowKeys', () => {
+  it('makes exactly one STS call with the narrower policy and counts it on the request', async () => {
+    const c = config();
+    const ctx = call();
+    const keys = await narrowKeys(c, { bucket: BUCKET, region: 'ap-beijing', prefix: 'a/b/', actions: ['name/cos:PutObject'] }, ctx);
     expect(keys.tmpSecretId).toBe(sts.issued().at(-1)!.tmpSecretId);
-    expect(got.value).toMatch(/^v1\./);
-    expect(got.value).not.toContain(keys.tmpSecretKey);
-    expect(() => openCosKeys(c, cosSource(c, { ...grant, prefix: 'a/b/' }, Date.now), got.value)).toThrow();
+    expect(sts.policies().at(-1)).toMatchObject({ statement: [{ resource: [`qcs::cos:ap-beijing:uid/1250000000:${BUCKET}/a/b/*`] }] });
+    expect(ctx.upstreamCalls).toBe(1);
+    expect(sts.calls('GetFederationToken')).toBe(1);
+  });
+
+  it('does not retry a transient failure: one call, then upstream_unavailable', async () => {
+    sts.fault('GetFederationToken', { code: 'InternalError' });
+    const err = await failure(narrowKeys(config(), { bucket: BUCKET, region: 'ap-beijing', prefix: 'a/b/', actions: ['name/cos:PutObject'] }, call()));
+    expect(err).toMatchObject({ code: 'upstream_unavailable', message: expect.stringMatching(/Tencent Cloud STS GetFederationToken/) });
+    expect(sts.calls('GetFederationToken')).toBe(1);
   });
 });

@@ -1,19 +1,26 @@
 /**
- * Temporary COS keys as a credential (DESIGN §5): one per granted bucket area, cached in the
- * store and refreshed `refreshAheadSeconds` before STS lets them expire, with one STS call per
- * refresh across every instance.
+ * Temporary COS keys (DESIGN §5). Two ways to get them:
  *
- * The value is the JSON of the keys. The temporary secret key is a secret: with a master key
- * configured the value is sealed at rest (AES-256-GCM, bound to the row's key); without one it
- * is stored as access tokens are.
+ * - a configured scope (cos.scopes[i], whole: its bucket, prefix and actions) is a credential:
+ *   cached in the store, refreshed `refreshAheadSeconds` before STS lets it expire, one STS call
+ *   per refresh across every instance. There is one per configured scope, so the set is bounded
+ *   by the configuration. The value is the keys' JSON, stored as access tokens are: temporary
+ *   keys are short-lived bearer credentials like them (only app secrets, session keys and agent
+ *   secrets are sealed at rest, DESIGN §6).
+ * - anything narrower (a deeper prefix, fewer actions) is one direct STS call with that narrower
+ *   policy, never stored or cached: nothing grows with the prefixes callers ask for.
  */
 import { createHash } from 'node:crypto';
-import type { Config } from '../config/types';
-import { cipherFor } from '../crypto/at-rest';
-import { requestTemporaryKeys, type CosGrant, type TemporaryKeys } from '../cos/sts';
+import { performance } from 'node:perf_hooks';
+import type { Config, CosConfig, CosScopeConfig } from '../config/types';
+import { TencentCloudError, UpstreamUnavailable } from '../wechat/errors';
+import { requestTemporaryKeys, StsSdkMissing, type CosGrant, type TemporaryKeys } from '../wechat/tencent-sts';
 import { CredentialError } from './errors';
-import type { Clock } from './manager';
-import type { CredentialSource } from './source';
+import type { Clock, CredentialManager } from './manager';
+import type { CallContext, CredentialSource } from './source';
+
+/** An upstream call with less time than this left is not worth starting (as the manager's). */
+const MIN_ATTEMPT_MS = 20;
 
 /** `cos:<region>:<bucket>:<prefix>:<hash of the sorted actions>`. */
 export function cosKey(grant: CosGrant): string {
@@ -21,27 +28,81 @@ export function cosKey(grant: CosGrant): string {
   return `cos:${grant.region}:${grant.bucket}:${grant.prefix}:${actions}`;
 }
 
-export function cosSource(config: Config, grant: CosGrant, clock: Clock): CredentialSource {
-  const cos = config.cos;
-  if (!cos) throw new TypeError('cosSource needs config.cos');
-  const key = cosKey(grant);
+/** The credential of one configured scope. */
+export function cosSource(config: Config, scope: CosScopeConfig, clock: Clock): CredentialSource {
+  const cos = cosOf(config);
   return {
-    key,
-    owner: grant.bucket,
-    // Created on request for the area asked for: nothing to fetch before somebody asks.
+    key: cosKey(scope),
+    owner: scope.bucket,
+    // Fetched once somebody asks; the refresher then keeps it fresh.
     eager: false,
     quotaBlocksAll: () => true,
     async fetch({ timeoutMs }) {
-      const keys = await requestTemporaryKeys(cos, config.upstream.sts, grant, timeoutMs());
+      const keys = await stsCall(cos, config.upstream.sts, scope, timeoutMs());
       const expiresIn = keys.expiredTime - Math.floor(clock() / 1000);
-      if (expiresIn <= 0) throw new CredentialError('upstream_error', `Tencent Cloud STS handed out keys for ${grant.bucket} that have already expired`);
-      const json = JSON.stringify(keys);
-      return { value: config.masterKey ? cipherFor(config).seal(json, key) : json, expiresIn };
+      if (expiresIn <= 0) throw new CredentialError('upstream_error', `Tencent Cloud STS handed out keys for ${scope.bucket} that have already expired`);
+      return { value: JSON.stringify(keys), expiresIn };
     },
   };
 }
 
-/** The keys in a stored value of `src`; throws when it does not open (another master key). */
-export function openCosKeys(config: Config, src: CredentialSource, value: string): TemporaryKeys {
-  return JSON.parse(config.masterKey ? cipherFor(config).open(value, src.key) : value) as TemporaryKeys;
+/**
+ * The cached keys of a configured scope. A stored value that is not keys (a foreign or damaged
+ * row) is replaced once; if the replacement is no better, a structured error, never its content.
+ */
+export async function scopeKeys(manager: CredentialManager, src: CredentialSource, call: CallContext): Promise<TemporaryKeys> {
+  const first = await manager.get(src, { call });
+  const keys = parseKeys(first.value) ?? parseKeys((await manager.get(src, { call, force: true, stale: first.value })).value);
+  if (!keys) throw new CredentialError('upstream_error', `the stored COS keys of ${src.owner} are unreadable, even after a refresh`);
+  return keys;
+}
+
+/** One uncached STS call for a grant narrower than its scope, within the request's budget. */
+export async function narrowKeys(config: Config, grant: CosGrant, call: CallContext): Promise<TemporaryKeys> {
+  const timeoutMs = Math.min(config.upstream.timeoutMs, call.deadline - performance.now());
+  if (timeoutMs < MIN_ATTEMPT_MS) throw new CredentialError('upstream_unavailable', `no time left in the request budget to reach Tencent Cloud STS for ${grant.bucket}`);
+  call.upstreamCalls++;
+  try {
+    return await stsCall(cosOf(config), config.upstream.sts, grant, timeoutMs);
+  } catch (err) {
+    if (err instanceof UpstreamUnavailable) throw new CredentialError('upstream_unavailable', `${err.endpoint} did not answer for ${grant.bucket} (${err.reason})`);
+    throw err;
+  }
+}
+
+/** The keys in a stored value, or undefined when it is not their JSON. */
+function parseKeys(value: string): TemporaryKeys | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+  const k = v as Partial<Record<keyof TemporaryKeys, unknown>> | null;
+  const text = (x: unknown) => typeof x === 'string' && x !== '';
+  if (typeof k !== 'object' || k === null || !text(k.tmpSecretId) || !text(k.tmpSecretKey) || !text(k.sessionToken) || !Number.isInteger(k.expiredTime)) return undefined;
+  return { tmpSecretId: k.tmpSecretId as string, tmpSecretKey: k.tmpSecretKey as string, sessionToken: k.sessionToken as string, expiredTime: k.expiredTime as number };
+}
+
+function cosOf(config: Config): CosConfig {
+  if (!config.cos) throw new TypeError('COS keys need config.cos');
+  return config.cos;
+}
+
+/** requestTemporaryKeys; Tencent's non-transient answers as CredentialError, transient ones left for the manager to retry. */
+async function stsCall(cos: CosConfig, endpoint: string, grant: CosGrant, timeoutMs: number): Promise<TemporaryKeys> {
+  try {
+    return await requestTemporaryKeys(cos, endpoint, grant, timeoutMs);
+  } catch (err) {
+    if (err instanceof StsSdkMissing) throw new CredentialError('config_fault', err.message);
+    if (!(err instanceof TencentCloudError)) throw err;
+    const { endpoint: what, code } = err;
+    if (/^(AuthFailure|UnauthorizedOperation|OperationDenied)/.test(code)) {
+      throw new CredentialError('config_fault', `${what} refused the request (${code}): check cos.secretId, cos.secretKey and the permissions of that key${cos.roleArn ? ' and cos.roleArn' : ''}`);
+    }
+    if (/^(InvalidParameter|MissingParameter)/.test(code)) {
+      throw new CredentialError('config_fault', `${what} rejected a parameter (${code}): check cos.durationSeconds and cos.scopes`);
+    }
+    throw new CredentialError('upstream_error', `${what} answered ${code}`);
+  }
 }

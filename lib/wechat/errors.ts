@@ -15,15 +15,33 @@ export class WechatError extends Error {
   }
 }
 
-/** No usable answer: timeout, connection failure, HTTP status other than 200, or a body that is not JSON. */
+/**
+ * No usable answer: timeout, connection failure, HTTP status other than 200, a body that is not
+ * JSON, or `busy`: an answer saying the upstream itself failed or is rate-limiting us (Tencent
+ * Cloud's InternalError, RequestLimitExceeded), which a later attempt may not meet.
+ */
 export class UpstreamUnavailable extends Error {
   constructor(
     readonly endpoint: string,
-    readonly reason: 'timeout' | 'network' | 'http' | 'body',
+    readonly reason: 'timeout' | 'network' | 'http' | 'body' | 'busy',
     readonly status?: number,
   ) {
     super(`${endpoint} unavailable: ${reason}${status ? ` (HTTP ${status})` : ''}`);
     this.name = 'UpstreamUnavailable';
+  }
+}
+
+/**
+ * A Tencent Cloud API (STS) answered an error code, other than the transient ones (those are
+ * UpstreamUnavailable `busy`). Only the code is kept: Tencent's message may echo the request.
+ */
+export class TencentCloudError extends Error {
+  constructor(
+    readonly endpoint: string,
+    readonly code: string,
+  ) {
+    super(`${endpoint} answered ${code}`);
+    this.name = 'TencentCloudError';
   }
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { cosSign, cosUrlEncode } from './sign';
+import { cosSign, cosUrlEncode } from './cos-sign';
 
 // The official vectors of COS 《请求签名》 (reference §6).
 const SECRET_ID = 'AKIDQjz3ltompVjBni5LitkWHFlFpwkn9U5q';

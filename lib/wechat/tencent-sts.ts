@@ -1,0 +1,128 @@
+/**
+ * Tencent Cloud STS (reference §7): Tencent Cloud's security token service, not WeChat's; it
+ * sits with the other typed upstream clients. Temporary COS keys through
+ * tencentcloud-sdk-nodejs-sts: GetFederationToken, or AssumeRole when cos.roleArn is set. The
+ * policy is built here from a grant the caller has already checked against cos.scopes (a
+ * client never supplies policy text): one statement allowing the grant's actions on
+ * `qcs::cos:<region>:uid/<appid>:<bucket>/<prefix>*`.
+ *
+ * Failures: no answer in time, a network failure, a non-200 status, or Tencent's transient
+ * codes (InternalError*, RequestLimitExceeded*) → UpstreamUnavailable, which the credential
+ * lifecycle retries; any other code → TencentCloudError with the code only.
+ *
+ * The SDK is imported on first use, so the bundles of deployments without COS stay small.
+ */
+import type { CosConfig } from '../config/types';
+import { TencentCloudError, UpstreamUnavailable } from './errors';
+
+/** What is asked of STS: a bucket area already checked against cos.scopes. */
+export interface CosGrant {
+  bucket: string;
+  region: string;
+  prefix: string;
+  actions: readonly string[];
+}
+
+export interface TemporaryKeys {
+  tmpSecretId: string;
+  tmpSecretKey: string;
+  sessionToken: string;
+  /** Unix seconds. */
+  expiredTime: number;
+}
+
+interface CosPolicy {
+  version: '2.0';
+  statement: [{ effect: 'allow'; action: string[]; resource: string[] }];
+}
+
+/** GetFederationToken's Name: letters only. AssumeRole's RoleSessionName: [\w+=,.@-], 2..128. */
+const FEDERATION_NAME = 'wecred';
+const ROLE_SESSION_NAME = 'wecred';
+/** Codes after which a later attempt may succeed. */
+const TRANSIENT = /^(InternalError|RequestLimitExceeded)/;
+
+/** The APPID a bucket name carries: examplebucket-1250000000 → 1250000000. */
+function bucketAppid(bucket: string): string {
+  const appid = /-(\d+)$/.exec(bucket)?.[1];
+  if (appid === undefined) throw new TypeError(`bucket ${bucket} has no -APPID suffix`);
+  return appid;
+}
+
+function cosPolicy(grant: CosGrant): CosPolicy {
+  const resource = `qcs::cos:${grant.region}:uid/${bucketAppid(grant.bucket)}:${grant.bucket}/${grant.prefix}*`;
+  return { version: '2.0', statement: [{ effect: 'allow', action: [...grant.actions], resource: [resource] }] };
+}
+
+/** This bundle was built without tencentcloud-sdk-nodejs-sts. */
+export class StsSdkMissing extends Error {
+  constructor() {
+    super('the Tencent Cloud STS client (tencentcloud-sdk-nodejs-sts) is not in this bundle');
+    this.name = 'StsSdkMissing';
+  }
+}
+
+interface StsReply {
+  Credentials?: { TmpSecretId?: string; TmpSecretKey?: string; Token?: string };
+  ExpiredTime?: number;
+}
+
+/**
+ * One STS call for `grant`, signed with the permanent keys at `endpoint` (upstream.sts). It
+ * never outlives `timeoutMs`: the SDK's own timeout is in whole seconds, so ours aborts it.
+ */
+export async function requestTemporaryKeys(cos: CosConfig, endpoint: string, grant: CosGrant, timeoutMs: number): Promise<TemporaryKeys> {
+  const action = cos.roleArn === undefined ? 'GetFederationToken' : 'AssumeRole';
+  const name = `Tencent Cloud STS ${action}`;
+  const Policy = encodeURIComponent(JSON.stringify(cosPolicy(grant)));
+  const params =
+    cos.roleArn === undefined
+      ? { Name: FEDERATION_NAME, Policy, DurationSeconds: cos.durationSeconds }
+      : { RoleArn: cos.roleArn, RoleSessionName: ROLE_SESSION_NAME, Policy, DurationSeconds: cos.durationSeconds };
+
+  let sdk: typeof import('tencentcloud-sdk-nodejs-sts');
+  try {
+    sdk = await import('tencentcloud-sdk-nodejs-sts');
+  } catch {
+    throw new StsSdkMissing();
+  }
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      abort.abort();
+      reject(new UpstreamUnavailable(name, 'timeout'));
+    }, timeoutMs);
+  });
+  const call = (async () => {
+    const url = new URL(endpoint);
+    const client = new sdk.sts.v20180813.Client({
+      credential: { secretId: cos.secretId, secretKey: cos.secretKey },
+      region: cos.region,
+      profile: { httpProfile: { endpoint: url.host, protocol: `${url.protocol}//`, reqMethod: 'POST', reqTimeout: Math.ceil(timeoutMs / 1000) } },
+    });
+    return (await client.request(action, params, { signal: abort.signal })) as StsReply;
+  })();
+  call.catch(() => undefined); // a late failure after our timeout is nobody's to handle
+  let reply: StsReply;
+  try {
+    reply = await Promise.race([call, timedOut]);
+  } catch (err) {
+    throw err instanceof UpstreamUnavailable ? err : stsFailure(name, err, abort.signal.aborted);
+  } finally {
+    clearTimeout(timer);
+  }
+  const c = reply.Credentials;
+  if (!c?.TmpSecretId || !c.TmpSecretKey || !c.Token || typeof reply.ExpiredTime !== 'number') throw new UpstreamUnavailable(name, 'body');
+  return { tmpSecretId: c.TmpSecretId, tmpSecretKey: c.TmpSecretKey, sessionToken: c.Token, expiredTime: reply.ExpiredTime };
+}
+
+/** An SDK failure by Tencent's error code only: its messages are not ours to repeat (they may echo the request). */
+function stsFailure(name: string, err: unknown, aborted: boolean): Error {
+  const { code, httpCode } = (err ?? {}) as { code?: unknown; httpCode?: unknown };
+  if (typeof code === 'string' && code !== '') return TRANSIENT.test(code) ? new UpstreamUnavailable(name, 'busy') : new TencentCloudError(name, code);
+  if (typeof httpCode === 'number') return new UpstreamUnavailable(name, 'http', httpCode);
+  // The SDK folds network failures into "request to URL failed, reason: …" or "network timeout at: URL".
+  const message = err instanceof Error ? err.message : '';
+  return new UpstreamUnavailable(name, aborted || /timeout/i.test(message) ? 'timeout' : 'network');
+}
