@@ -6,11 +6,14 @@
  *   presence (41004), then the corpid (41002 / 40013), then the secret (40091 when it belongs to
  *   another corp, else 40001). While a token lives gettoken returns it again (no rotation);
  *   WeCom may end a token early (`invalidateToken`), after which it answers 40014.
- * - tickets are per app, re-issued unchanged while valid; a token that is unknown or ended
- *   early answers 40014, an expired one 42001. Limits per clock hour: get_jsapi_ticket 100 per app
- *   and 400 per corp, agent_config 100 per app; past them 45009.
+ * - tickets are per app, re-issued unchanged while valid to any valid token of that app; a
+ *   token that is unknown or ended early answers 40014, an expired one 42001 (that is what
+ *   binds a ticket to its token here: it can only be fetched with a live token of its app).
+ * - limits "within one hour" (§4.2, §4.3): get_jsapi_ticket 100 per app and 400 per corp,
+ *   agent_config 100 per app, counted over a true rolling hour; past one, 45009, and that app
+ *   or corp stays blocked for 60 minutes ("a per-hour block lasts 60 min", §4.6).
  */
-import { PeriodCounter, type SimClock } from './clock';
+import type { SimClock } from './clock';
 import { wxError, wxOk } from './errors';
 import { newTicket, newToken, type TokenState } from './mp';
 import type { Route, SimModule, SimRequest, SimResponse } from './types';
@@ -54,6 +57,30 @@ interface WorkTicket {
 const HOUR_MS = 3_600_000;
 const appKey = (corpid: string, agentid: string) => `${corpid}\0${agentid}`;
 
+/** Calls per key within the last hour; a key that hit its limit is blocked for an hour from then. */
+class RollingHourLimit {
+  private readonly calls = new Map<string, number[]>();
+  private readonly blockedUntil = new Map<string, number>();
+
+  constructor(private readonly limit: number) {}
+
+  /** False when the key is blocked, or is blocked now because its hour is full. */
+  allows(key: string, now: number): boolean {
+    if ((this.blockedUntil.get(key) ?? 0) > now) return false;
+    const recent = (this.calls.get(key) ?? []).filter((t) => t > now - HOUR_MS);
+    this.calls.set(key, recent);
+    if (recent.length < this.limit) return true;
+    this.blockedUntil.set(key, now + HOUR_MS);
+    return false;
+  }
+
+  take(key: string, now: number): void {
+    const list = this.calls.get(key);
+    if (list) list.push(now);
+    else this.calls.set(key, [now]);
+  }
+}
+
 export class WorkSim implements SimModule {
   /** corpid → agentid → secret */
   private readonly corps = new Map<string, Map<string, string>>();
@@ -63,8 +90,9 @@ export class WorkSim implements SimModule {
   /** The current ticket per app and kind. */
   private readonly tickets = new Map<string, WorkTicket>();
   private readonly issued: WorkTicket[] = [];
-  private readonly perApp = new PeriodCounter((ms) => Math.floor(ms / HOUR_MS));
-  private readonly perCorp = new PeriodCounter((ms) => Math.floor(ms / HOUR_MS));
+  private readonly jsapiPerApp = new RollingHourLimit(JSAPI_PER_APP_HOURLY);
+  private readonly jsapiPerCorp = new RollingHourLimit(JSAPI_PER_CORP_HOURLY);
+  private readonly agentConfigPerApp = new RollingHourLimit(AGENT_CONFIG_PER_APP_HOURLY);
 
   constructor(private readonly clock: SimClock) {}
 
@@ -154,16 +182,21 @@ export class WorkSim implements SimModule {
     const now = this.clock.now();
     if (!rec || rec.revoked) return workError(40014);
     if (now >= rec.expiresAt) return workError(42001);
-    if (kind === 'agent_config' && r.query.get('type') !== 'agent_config') return wxError(40097);
+    if (kind === 'agent_config' && r.query.get('type') !== 'agent_config') {
+      // §4.3 documents type=agent_config only; what WeCom answers to another type is not known,
+      // so the sim refuses it as a test failure rather than invent an errcode.
+      return { status: 400, body: 'sim: ticket/get serves type=agent_config only (WeCom\'s answer to another type is undocumented)', contentType: 'text/plain' };
+    }
 
     const app = appKey(rec.corpid, rec.agentid);
     if (kind === 'jsapi') {
       // Both limits must have room; only then is the call counted against both.
-      if (this.perApp.used(`${app}\0jsapi`, now) >= JSAPI_PER_APP_HOURLY || this.perCorp.used(rec.corpid, now) >= JSAPI_PER_CORP_HOURLY) return workError(45009);
-      this.perApp.take(`${app}\0jsapi`, now, JSAPI_PER_APP_HOURLY);
-      this.perCorp.take(rec.corpid, now, JSAPI_PER_CORP_HOURLY);
-    } else if (!this.perApp.take(`${app}\0agent_config`, now, AGENT_CONFIG_PER_APP_HOURLY)) {
-      return workError(45009);
+      if (!this.jsapiPerApp.allows(app, now) || !this.jsapiPerCorp.allows(rec.corpid, now)) return workError(45009);
+      this.jsapiPerApp.take(app, now);
+      this.jsapiPerCorp.take(rec.corpid, now);
+    } else {
+      if (!this.agentConfigPerApp.allows(app, now)) return workError(45009);
+      this.agentConfigPerApp.take(app, now);
     }
 
     const key = `${app}\0${kind}`;

@@ -1,6 +1,8 @@
 /** WeCom credentials through the real HTTP server, against the simulator's gettoken and ticket endpoints. */
 import { afterEach, describe, expect, it } from 'vitest';
+import { CORP_TICKET_CALLS_PER_CORP_HOUR, TICKET_CALLS_PER_APP_HOUR } from '../lib/credentials/work';
 import { jsapiSignature } from '../lib/crypto/jsapi';
+import { createMemoryStore } from '../lib/store/memory';
 import { WechatSim } from '../sim';
 import { ADMIN, MP, REALM, startStack, type Stack } from './stack';
 
@@ -17,12 +19,11 @@ afterEach(async () => {
 });
 
 /** Two configured agents of one corp; the biz realm may use the corp's WeCom interfaces. */
-async function workStack(opts: { masterKey?: boolean; config?: Record<string, unknown> } = {}): Promise<Stack> {
-  // A few minutes into a clock hour: an hour's worth of fetches stays inside it.
-  const sim = await WechatSim.start({ now: Math.floor(Date.now() / HOUR) * HOUR + 120_000 });
-  open.push(sim);
+async function workStack(opts: { masterKey?: boolean; config?: Record<string, unknown>; sim?: WechatSim; store?: Stack['store'] } = {}): Promise<Stack> {
+  const sim = opts.sim ?? (await simAt(120_000));
   const stack = await startStack({
     sim,
+    ...(opts.store ? { store: opts.store } : {}),
     env: opts.masterKey ? { WECRED_MASTER_KEY: MASTER_KEY } : {},
     config: {
       work: [A1, A2],
@@ -46,6 +47,19 @@ async function ok(s: Stack, name: string, para: Record<string, unknown>, realm?:
 }
 
 const agentPara = (a: { corpid: string; agentid: string }) => ({ corpid: a.corpid, agentid: a.agentid });
+
+/** A simulator whose clock starts `offset` ms into a clock hour (two minutes in: an hour's worth of fetches stays inside it). */
+async function simAt(offset: number): Promise<WechatSim> {
+  const sim = await WechatSim.start({ now: Math.floor(Date.now() / HOUR) * HOUR + offset });
+  open.push(sim);
+  return sim;
+}
+
+/** This hour's use of each budget of a credential, as status reports it. */
+async function budgetUse(s: Stack, key: string): Promise<number[]> {
+  const status = await ok(s, 'status', {}, ADMIN);
+  return status.credentials.find((c: any) => c.key === key).thisHour.map((b: any) => b.used);
+}
 
 describe('work.access_token', () => {
   it('two agents of one corp get different tokens, each valid for its own app; a second read costs WeCom nothing', async () => {
@@ -72,8 +86,11 @@ describe('work.access_token', () => {
     const badCorp = await s.envelope('work.access_token', { corpid: 'ww1:1000002', agentid: '1' });
     expect(badCorp.json).toMatchObject({ returnCode: 1003 });
     expect(badCorp.json.error.message).toMatch(/para\.corpid/);
-    const badAgent = await s.envelope('work.access_token', { corpid: CORP, agentid: '10x' });
-    expect(badAgent.json.error.message).toMatch(/para\.agentid/);
+    for (const agentid of ['10x', '01000002', 0, 1.5, '12345678901']) {
+      const badAgent = await s.envelope('work.access_token', { corpid: CORP, agentid });
+      expect(badAgent.json).toMatchObject({ returnCode: 1003 });
+      expect(badAgent.json.error.message).toMatch(/para\.agentid/);
+    }
     expect(s.sim.calls('work_gettoken')).toBe(0);
   });
 
@@ -98,6 +115,7 @@ describe('work.access_token', () => {
     expect(t).toMatchObject({ corpid: CORP, agentid: A1.agentid, expires_in: 7200 });
     expect(s.sim.calls('work_gettoken', CORP)).toBe(2);
     expect(s.sim.calls('work_jsapi_ticket', CORP)).toBe(2); // the rejected one and the retry
+    expect(await budgetUse(s, `work:${CORP}:${A1.agentid}:ticket`)).toEqual([2, 2]); // both spent the budgets
     const now = (await ok(s, 'work.access_token', agentPara(A1))).access_token;
     expect(now).not.toBe(old);
     expect(s.sim.workTokenState(CORP, A1.agentid, now)).toBe('valid');
@@ -134,11 +152,11 @@ describe('work.ticket and work.agent_ticket', () => {
     s.sim.advance(1000);
     const refused = await s.envelope('work.agent_ticket', { ...agentPara(A1), force: true });
     expect(refused.json).toMatchObject({ returnCode: 7104, returnData: '', error: { code: 'budget_exhausted' } });
-    expect(refused.json.error.message).toMatch(/100 fetches per hour/);
+    expect(refused.json.error.message).toMatch(/100 calls per hour/);
     expect(s.sim.calls('work_agent_ticket', CORP)).toBe(100);
     const status = await ok(s, 'status', {}, ADMIN);
     expect(status.credentials.find((c: any) => c.key === `work:${CORP}:${A1.agentid}:agent_ticket`).thisHour).toEqual([
-      { scope: `work:${CORP}:${A1.agentid}:agent_ticket`, limit: 100, used: 101 },
+      { scope: `work:${CORP}:${A1.agentid}:agent_ticket`, limit: 100, used: s.sim.calls('work_agent_ticket', CORP) },
     ]);
     // A plain read still serves the ticket WeCom gave (unchanged while valid).
     expect((await ok(s, 'work.agent_ticket', agentPara(A1))).agent_ticket).toBe(first.agent_ticket);
@@ -149,6 +167,83 @@ describe('work.ticket and work.agent_ticket', () => {
     s.sim.advance(HOUR);
     await ok(s, 'work.agent_ticket', { ...agentPara(A1), force: true });
     expect(s.sim.calls('work_agent_ticket', CORP)).toBe(102);
+  });
+
+  it('the hour is a rolling one: 100 fetches at 09:59 leave none at 10:00, refused before WeCom', async () => {
+    const sim = await simAt(-60_000); // HH:59
+    const s = await workStack({ sim, config: { credentials: { forceCooldownSeconds: 0 } } });
+    for (let i = 0; i < 100; i++) {
+      s.sim.advance(500);
+      await ok(s, 'work.agent_ticket', { ...agentPara(A1), force: true });
+    }
+    s.sim.advance(HOUR - (s.sim.now() % HOUR) + 1000); // one second past the hour
+    const refused = await s.envelope('work.agent_ticket', { ...agentPara(A1), force: true });
+    expect(refused.json).toMatchObject({ returnCode: 7104 });
+    expect(s.sim.calls('work_agent_ticket', CORP)).toBe(100);
+  });
+
+  it('a 45009 from WeCom blocks the ticket for an hour (7101) without calling WeCom again', async () => {
+    const s = await workStack();
+    s.sim.fault('work_agent_ticket', { errcode: 45009, errmsg: 'api freq out of limit' });
+    const quota = await s.envelope('work.agent_ticket', agentPara(A1));
+    expect(quota.json).toMatchObject({ returnCode: 7101, error: { code: 'quota_exhausted', errcode: 45009 } });
+    expect(s.sim.calls('work_agent_ticket', CORP)).toBe(1);
+    s.sim.advance(59 * 60_000);
+    expect((await s.envelope('work.agent_ticket', agentPara(A1))).json).toMatchObject({ returnCode: 7101 });
+    expect(s.sim.calls('work_agent_ticket', CORP)).toBe(1);
+    s.sim.advance(2 * 60_000);
+    await ok(s, 'work.agent_ticket', agentPara(A1));
+    expect(s.sim.calls('work_agent_ticket', CORP)).toBe(2);
+  });
+});
+
+describe('budgets across processes sharing one store', () => {
+  it(`forced corp-ticket fetches of five agents in two processes never pass the corp's ${CORP_TICKET_CALLS_PER_CORP_HOUR} per hour`, async () => {
+    const agents = Array.from({ length: 5 }, (_, i) => ({ corpid: CORP, agentid: String(1000010 + i), secret: `wecom-agent-secret-corp-budget-${i}` }));
+    const sim = await simAt(120_000);
+    const store = createMemoryStore();
+    const config = { work: agents, credentials: { forceCooldownSeconds: 0 } };
+    const stacks = [await workStack({ sim, store, config }), await workStack({ sim, store, config })];
+    const codes = new Set<number>();
+    for (let round = 0; round < 100; round++) {
+      sim.advance(500);
+      const answers = await Promise.all(stacks.flatMap((s) => agents.map((a) => s.envelope('work.ticket', { ...agentPara(a), force: true }))));
+      for (const a of answers) codes.add(a.json.returnCode);
+    }
+    expect([...codes].sort()).toEqual([0, 7104]); // refused by us, never by WeCom (45009 → 7101)
+    expect(sim.calls('work_jsapi_ticket', CORP)).toBe(CORP_TICKET_CALLS_PER_CORP_HOUR);
+    expect((await budgetUse(stacks[0]!, `work:${CORP}:${agents[0]!.agentid}:ticket`))[1]).toBe(sim.calls('work_jsapi_ticket', CORP));
+  });
+
+  it(`an app's ${TICKET_CALLS_PER_APP_HOUR} agent-ticket calls per hour are shared by two processes`, async () => {
+    const sim = await simAt(120_000);
+    const store = createMemoryStore();
+    const config = { credentials: { forceCooldownSeconds: 0 } };
+    const stacks = [await workStack({ sim, store, config }), await workStack({ sim, store, config })];
+    const codes: number[] = [];
+    for (let i = 0; i < 2 * TICKET_CALLS_PER_APP_HOUR; i++) {
+      sim.advance(500);
+      codes.push((await stacks[i % 2]!.envelope('work.agent_ticket', { ...agentPara(A1), force: true })).json.returnCode);
+    }
+    expect(codes.filter((c) => c === 0)).toHaveLength(TICKET_CALLS_PER_APP_HOUR);
+    expect(codes.filter((c) => c === 7104)).toHaveLength(TICKET_CALLS_PER_APP_HOUR);
+    expect(sim.calls('work_agent_ticket', CORP)).toBe(TICKET_CALLS_PER_APP_HOUR);
+    expect(await budgetUse(stacks[1]!, `work:${CORP}:${A1.agentid}:agent_ticket`)).toEqual([sim.calls('work_agent_ticket', CORP)]);
+  });
+});
+
+describe('configuration faults', () => {
+  it('a wrong agent secret: 50 public work.jsapi.config requests make one gettoken call, and one more after 60 s', async () => {
+    const s = await workStack();
+    s.sim.addWorkApp(CORP, A1.agentid, 'the-secret-was-reset-in-wecom-000'); // ours now answers 40001
+    for (let i = 0; i < 50; i++) {
+      const r = await s.envelope('work.jsapi.config', { ...agentPara(A1), url: 'https://work.example.com/' }, null);
+      expect(r.json).toMatchObject({ returnCode: 7302, error: { code: 'config_fault' } });
+    }
+    expect(s.sim.calls('work_gettoken', CORP)).toBe(1);
+    s.sim.advance(60_000);
+    expect((await s.envelope('work.jsapi.config', { ...agentPara(A1), url: 'https://work.example.com/' }, null)).json).toMatchObject({ returnCode: 7302 });
+    expect(s.sim.calls('work_gettoken', CORP)).toBe(2);
   });
 });
 
@@ -227,21 +322,36 @@ describe('work.register_agent', () => {
     expect(s.sim.workTokenState(CORP, A9.agentid, first.access_token)).toBe('valid');
     expect(s.sim.calls('work_gettoken', CORP)).toBe(1);
 
-    // The same secret again changes nothing upstream.
+    // The same secret again (a retry) says so, and still drops the token: the next read fetches it again.
     expect(await ok(s, 'work.register_agent', { ...agentPara(A9), agentsecret: A9.secret }, ADMIN)).toMatchObject({ created: false, replaced: false });
-    await ok(s, 'work.access_token', agentPara(A9));
-    expect(s.sim.calls('work_gettoken', CORP)).toBe(1);
+    expect((await ok(s, 'work.access_token', agentPara(A9))).access_token).toBe(first.access_token); // WeCom re-issues a live token
+    expect(s.sim.calls('work_gettoken', CORP)).toBe(2);
 
     // The secret is reset in WeCom (the old one now answers 40001) and replaced here.
     const newSecret = 'registered-agent-secret-9-reset-ddd';
     s.sim.addWorkApp(CORP, A9.agentid, newSecret);
     expect(await ok(s, 'work.register_agent', { ...agentPara(A9), agentsecret: newSecret }, ADMIN)).toMatchObject({ created: false, replaced: true });
     const after = await ok(s, 'work.access_token', agentPara(A9));
-    expect(s.sim.calls('work_gettoken', CORP)).toBe(2); // fetched anew, with the new secret (the old one would fail)
+    expect(s.sim.calls('work_gettoken', CORP)).toBe(3); // fetched anew, with the new secret (the old one would fail)
     expect(s.sim.workTokenState(CORP, A9.agentid, after.access_token)).toBe('valid');
 
     const logs = JSON.stringify(s.logs);
     for (const secret of [A9.secret, newSecret]) expect(logs).not.toContain(secret);
+  });
+
+  it('a damaged agent record is a clear configuration fault, never echoed; registering again cures it', async () => {
+    const s = await workStack({ masterKey: true });
+    s.sim.addWorkApp(CORP, A9.agentid, A9.secret);
+    for (const damaged of ['{"secret": "not-json-closed', '{"secret": 42, "createdAt": 1, "updatedAt": 1}', 'null']) {
+      await s.store.putRecord(`agent:${CORP}:${A9.agentid}`, damaged, Date.UTC(9999, 0, 1));
+      const r = await s.envelope('work.access_token', agentPara(A9));
+      expect(r.json).toMatchObject({ returnCode: 7302, error: { code: 'config_fault' } });
+      expect(r.json.error.message).toMatch(/damaged; register it again/);
+      expect(JSON.stringify(s.logs)).not.toContain(damaged.slice(1));
+    }
+    expect(await ok(s, 'work.register_agent', { ...agentPara(A9), agentsecret: A9.secret }, ADMIN)).toMatchObject({ created: false, replaced: true });
+    await ok(s, 'work.access_token', agentPara(A9));
+    expect(s.sim.calls('work_gettoken', CORP)).toBe(1);
   });
 
   it('a configured agent cannot be registered over; a realm limited to other apps cannot register into a corp', async () => {

@@ -10,9 +10,10 @@
  */
 import type { Config } from '../config/types';
 import { AtRestError, cipherFor } from '../crypto/at-rest';
+import type { Logger } from '../log/logger';
 import type { Store } from '../store/port';
 import { CredentialError } from './errors';
-import type { Clock } from './manager';
+import { guardStore, type Clock } from './manager';
 
 /** A WeCom app: one secret, one token (tokens are per app secret, never per corp alone). */
 export interface WorkAgent {
@@ -41,6 +42,7 @@ export class AgentRegistry {
     private readonly config: Pick<Config, 'masterKey' | 'work'>,
     private readonly store: Store,
     private readonly clock: Clock,
+    private readonly log: Logger,
   ) {}
 
   /** The configured agent, else a registered one; undefined when neither. */
@@ -69,13 +71,15 @@ export class AgentRegistry {
   }
 
   /**
-   * Store (or replace) a registered agent's secret, sealed. Returns whether a different secret
-   * was there before, whose tokens and tickets the caller must then drop.
+   * Store (or replace) a registered agent's secret, sealed. `replaced`: a registration was there
+   * with another secret (or one that no longer opens, or a damaged record). Whatever it says, the
+   * caller drops the agent's tokens and tickets afterwards (a retry must drop them too).
    */
   async register(agent: WorkAgent, secret: string, remark: string | undefined): Promise<{ created: boolean; replaced: boolean }> {
     const cipher = cipherFor(this.config); // throws AtRestError 'no-key' without WECRED_MASTER_KEY
-    const before = await this.read(agent);
-    let replaced = false;
+    const text = await this.readText(agent);
+    const before = text === null ? undefined : parseRecord(text);
+    let replaced = text !== null && before === undefined; // damaged: whatever it held is gone now
     if (before) {
       try {
         replaced = cipher.open(before.secret, secretContext(agent)) !== secret;
@@ -91,21 +95,39 @@ export class AgentRegistry {
       createdAt: before?.createdAt ?? now,
       updatedAt: now,
     };
-    await guard(() => this.store.putRecord(recordKey(agent), JSON.stringify(rec), NEVER));
+    await guardStore(this.log, () => this.store.putRecord(recordKey(agent), JSON.stringify(rec), NEVER));
     this.known.add(recordKey(agent));
-    return { created: !before, replaced };
+    return { created: text === null, replaced };
   }
 
+  /** The agent's record; a damaged one is a configuration fault the admin cures by registering again. */
   private async read(agent: WorkAgent): Promise<AgentRecord | undefined> {
-    const text = await guard(() => this.store.getRecord(recordKey(agent), this.clock()));
-    return text === null ? undefined : (JSON.parse(text) as AgentRecord);
+    const text = await this.readText(agent);
+    if (text === null) return undefined;
+    const rec = parseRecord(text);
+    if (!rec) throw new CredentialError('config_fault', `the registered agent record of WeCom agent ${agent.corpid}/${agent.agentid} is damaged; register it again (work.register_agent)`);
+    return rec;
+  }
+
+  private readText(agent: WorkAgent): Promise<string | null> {
+    return guardStore(this.log, () => this.store.getRecord(recordKey(agent), this.clock()));
   }
 }
 
-async function guard<T>(op: () => Promise<T>): Promise<T> {
+/** The record if `text` is one (JSON of the right shape), else undefined; never throws. */
+function parseRecord(text: string): AgentRecord | undefined {
+  let v: unknown;
   try {
-    return await op();
+    v = JSON.parse(text);
   } catch {
-    throw new CredentialError('store_unavailable', 'the credential store is unavailable');
+    return undefined;
   }
+  if (typeof v !== 'object' || v === null) return undefined;
+  const r = v as Record<string, unknown>;
+  const ok =
+    typeof r.secret === 'string' &&
+    (r.remark === undefined || typeof r.remark === 'string') &&
+    typeof r.createdAt === 'number' &&
+    typeof r.updatedAt === 'number';
+  return ok ? (r as unknown as AgentRecord) : undefined;
 }

@@ -4,14 +4,18 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../log/logger';
 import { createMemoryStore } from '../store/memory';
 import { CredentialManager } from './manager';
-import type { CallContext, CredentialSource } from './source';
+import type { CallContext, CredentialSource, FetchContext } from './source';
+import { WechatError } from '../wechat/errors';
 
 const OPTIONS = { refreshAheadMs: 300_000, localCacheMs: 30_000, leaseMs: 10_000, forceCooldownMs: 0, timeoutMs: 1000 };
 const HOUR = 3_600_000;
 const START = Date.UTC(2025, 0, 6, 9, 0, 30);
 
-/** A ticket-like credential whose upstream hands out a new value per fetch; budgets as WeCom's. */
-function budgeted(key: string, budgets: { scope: string; limit: number }[], expiresIn = 7200): CredentialSource & { calls: number } {
+/**
+ * A ticket-like credential whose upstream hands out a new value per call; budgets as WeCom's.
+ * `callsPerFetch` calls per fetch, each spending first (a ticket call retried after a rejected token).
+ */
+function budgeted(key: string, budgets: { scope: string; limit: number }[], expiresIn = 7200, callsPerFetch = 1): CredentialSource & { calls: number } {
   const src = {
     key,
     owner: 'ww-test',
@@ -19,15 +23,22 @@ function budgeted(key: string, budgets: { scope: string; limit: number }[], expi
     calls: 0,
     hourlyBudgets: budgets,
     quotaBlocksAll: () => true,
-    fetch: async () => ({ value: `${key}#${++src.calls}`, expiresIn }),
+    fetch: async ({ spend }: FetchContext) => {
+      for (let i = 0; i < callsPerFetch; i++) {
+        await spend();
+        ++src.calls;
+      }
+      return { value: `${key}#${src.calls}`, expiresIn };
+    },
   };
   return src;
 }
 
 const call = (): CallContext => ({ caller: 't', upstreamCalls: 0, deadline: performance.now() + 5000 });
+const used = async (manager: CredentialManager, src: CredentialSource) => (await manager.hourlyUse(src)).map((b) => b.used);
 
 describe('hourly budgets', () => {
-  it('credentials sharing a scope share its budget; each has its own too; a refused fetch never reaches upstream', async () => {
+  it('credentials sharing a scope share its budget; each has its own too; a refused call never reaches upstream nor raises a counter', async () => {
     let clock = START;
     const manager = new CredentialManager(createMemoryStore(), () => clock, OPTIONS, silentLogger);
     const a = budgeted('work:ww1:1:ticket', [
@@ -47,14 +58,55 @@ describe('hourly budgets', () => {
     await force(a);
     await expect(force(a)).rejects.toMatchObject({ code: 'budget_exhausted' }); // a's own 3
     expect(a.calls).toBe(3);
+    expect(await used(manager, a)).toEqual([3, 3]);
+    expect((await manager.countsToday(a.key, [])).force.total).toBe(2); // the refused one was no fetch
     await force(b); // the corp's 4th
     await expect(force(b)).rejects.toMatchObject({ code: 'budget_exhausted' }); // the corp's 4 are gone
     expect(b.calls).toBe(1);
+    // b's own counter was raised and taken back when the corp's refused.
+    expect(await used(manager, b)).toEqual([b.calls, a.calls + b.calls]);
 
-    clock = Math.ceil(clock / HOUR) * HOUR; // the next hour
+    clock += 2 * HOUR; // the whole last hour is past
     await force(b);
     await force(a);
     expect([a.calls, b.calls]).toEqual([4, 2]);
+    expect(await used(manager, a)).toEqual([1, 2]);
+  });
+
+  it('a rolling hour: calls late in one hour count whole at the start of the next, half at its half', async () => {
+    let clock = Date.UTC(2025, 0, 6, 9, 59);
+    const manager = new CredentialManager(createMemoryStore(), () => clock, OPTIONS, silentLogger);
+    const src = budgeted('work:ww1:1:agent_ticket', [{ scope: 'work:ww1:1:agent_ticket', limit: 4 }]);
+    for (let i = 0; i < 4; i++) {
+      clock += 1000;
+      await manager.get(src, { force: true, call: call() });
+    }
+    clock = Date.UTC(2025, 0, 6, 10, 0, 5);
+    const refused = manager.get(src, { force: true, call: call() });
+    await expect(refused).rejects.toMatchObject({ code: 'budget_exhausted' });
+    // 4 at 09:59 count ⌈4 × (1 - t/60 min)⌉ at 10:00 + t: 3 from 10:15 on.
+    await expect(refused).rejects.toThrow(/no further calls before 2025-01-06T10:15:00\.000Z/);
+    expect(await used(manager, src)).toEqual([4]);
+    clock = Date.UTC(2025, 0, 6, 10, 29, 59); // from 10:30, ⌈4 × 0.5⌉ = 2 of the 4 count: room for 2
+    for (let i = 0; i < 2; i++) {
+      clock += 1000;
+      await manager.get(src, { force: true, call: call() });
+    }
+    clock += 1000;
+    await expect(manager.get(src, { force: true, call: call() })).rejects.toMatchObject({ code: 'budget_exhausted' });
+    expect(src.calls).toBe(6);
+    expect(await used(manager, src)).toEqual([4]);
+  });
+
+  it('every call spends, a retry too; a call refused part-way leaves the counter at the calls made', async () => {
+    const clock = START;
+    const manager = new CredentialManager(createMemoryStore(), () => clock, OPTIONS, silentLogger);
+    const src = budgeted('work:ww1:1:ticket', [{ scope: 'work:ww1:1:ticket', limit: 3 }], 7200, 2);
+    await manager.get(src, { call: call() });
+    expect(await used(manager, src)).toEqual([2]);
+    await expect(manager.get(src, { force: true, call: call() })).rejects.toMatchObject({ code: 'budget_exhausted' });
+    expect(src.calls).toBe(3);
+    expect(await used(manager, src)).toEqual([3]);
   });
 
   it('a plain read keeps serving the stored value while the budget refuses its refresh', async () => {
@@ -69,6 +121,32 @@ describe('hourly budgets', () => {
     // Forced: refused with its own code.
     await expect(manager.get(src, { force: true, call: call() })).rejects.toMatchObject({ code: 'budget_exhausted' });
     expect(src.calls).toBe(1);
+    expect(await used(manager, src)).toEqual([1]);
+  });
+});
+
+describe('configuration faults', () => {
+  it('a refresh refused for a wrong secret with nothing usable left is answered from memory for 60 s, in every way of asking', async () => {
+    let clock = START;
+    const manager = new CredentialManager(createMemoryStore(), () => clock, OPTIONS, silentLogger);
+    let calls = 0;
+    const src: CredentialSource = {
+      key: 'mp:wx1:token',
+      owner: 'wx1',
+      eager: true,
+      quotaBlocksAll: () => true,
+      fetch: async () => {
+        calls++;
+        throw new WechatError('cgi-bin/token', 40125, 'invalid appsecret');
+      },
+    };
+    for (let i = 0; i < 50; i++) await expect(manager.get(src, { call: call() })).rejects.toMatchObject({ code: 'config_fault', errcode: 40125 });
+    await expect(manager.get(src, { force: true, call: call() })).rejects.toMatchObject({ code: 'config_fault' });
+    await expect(manager.refresh(src, call())).rejects.toMatchObject({ code: 'config_fault' });
+    expect(calls).toBe(1);
+    clock += 60_000;
+    await expect(manager.get(src, { call: call() })).rejects.toMatchObject({ code: 'config_fault' });
+    expect(calls).toBe(2);
   });
 });
 

@@ -1,7 +1,7 @@
 /** WeChat's daily quotas reset at midnight Beijing time (UTC+8); WeCom's hourly ones on the hour. */
 const OFFSET_MS = 8 * 3_600_000;
 const DAY_MS = 86_400_000;
-const HOUR_MS = 3_600_000;
+export const HOUR_MS = 3_600_000;
 
 /** 'YYYY-MM-DD' of the Beijing calendar day containing `now` (epoch ms). */
 export function beijingDay(now: number): string {
@@ -16,9 +16,4 @@ export function nextBeijingMidnight(now: number): number {
 /** 'YYYY-MM-DDTHH' (UTC) of the clock hour containing `now`: Beijing hours start at the same instants. */
 export function clockHour(now: number): string {
   return new Date(now).toISOString().slice(0, 13);
-}
-
-/** Epoch ms of the next full hour after `now`. */
-export function nextHour(now: number): number {
-  return (Math.floor(now / HOUR_MS) + 1) * HOUR_MS;
 }

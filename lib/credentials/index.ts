@@ -1,12 +1,11 @@
 /** The credentials of one deployment: every configured app's sources over one lifecycle manager. */
-import type { AppConfig, Config } from '../config/types';
+import type { AppConfig, Config, CosScopeConfig } from '../config/types';
 import type { Logger } from '../log/logger';
 import type { Store } from '../store/port';
 import type { MpClient } from '../wechat/mp';
 import type { WorkClient } from '../wechat/work';
 import { AgentRegistry, type WorkAgent } from './agents';
-import { cosKey, cosSource } from './cos';
-import type { CosGrant } from '../cos/sts';
+import { cosSource } from './cos';
 import { CredentialManager, type Clock } from './manager';
 import { mpTicketSource, mpTokenSource } from './mp';
 import type { TicketType } from '../wechat/mp';
@@ -29,8 +28,8 @@ export interface Credentials {
   agents: AgentRegistry;
   workToken(agent: WorkAgent): CredentialSource;
   workTicket(agent: WorkAgent, kind: WorkTicketKind): CredentialSource;
-  /** Temporary COS keys for a bucket area already checked against cos.scopes. */
-  cos(grant: CosGrant): CredentialSource;
+  /** The cached temporary COS keys of one configured scope (an entry of config.cos.scopes). */
+  cos(scope: CosScopeConfig): CredentialSource;
   /** Every credential the configuration implies (tokens first: tickets depend on them). */
   all(): CredentialSource[];
 }
@@ -56,14 +55,20 @@ export function createCredentials(deps: { config: Config; store: Store; clock: C
   const token = (app: AppConfig) => once(`mp:${app.appid}:token`, () => mpTokenSource(app, deps.mp));
   const ticket = (app: AppConfig, type: TicketType) =>
     once(`mp:${app.appid}:ticket:${type}`, () => mpTicketSource(app, type, token(app), manager, deps.mp));
-  const agents = new AgentRegistry(config, deps.store, deps.clock);
+  const agents = new AgentRegistry(config, deps.store, deps.clock, deps.log);
   const configured = (a: WorkAgent) => config.work.some((w) => w.corpid === a.corpid && w.agentid === a.agentid);
   const workToken = (a: WorkAgent) =>
     once(`work:${a.corpid}:${a.agentid}:token`, () => workTokenSource({ corpid: a.corpid, agentid: a.agentid }, (x) => agents.secret(x), deps.work, configured(a)));
   const workTicket = (a: WorkAgent, kind: WorkTicketKind) =>
     once(`work:${a.corpid}:${a.agentid}:${kind}`, () => workTicketSource({ corpid: a.corpid, agentid: a.agentid }, kind, workToken(a), manager, deps.work));
 
-  const cos = (grant: CosGrant) => once(cosKey(grant), () => cosSource(config, grant, deps.clock));
+  // One per configured scope, made up front: the set is the configuration's, whatever callers ask.
+  const cosSources = new Map((config.cos?.scopes ?? []).map((s) => [s, cosSource(config, s, deps.clock)] as const));
+  const cos = (scope: CosScopeConfig) => {
+    const src = cosSources.get(scope);
+    if (!src) throw new TypeError('credentials.cos takes an entry of config.cos.scopes');
+    return src;
+  };
 
   return {
     manager,
@@ -80,6 +85,8 @@ export function createCredentials(deps: { config: Config; store: Store; clock: C
       // configured WeCom agents (registered ones are refreshed on demand)
       ...config.work.map(workToken),
       ...config.work.flatMap((a) => [workTicket(a, 'corp'), workTicket(a, 'agent')]),
+      // COS scopes (refreshed once somebody has asked for them)
+      ...cosSources.values(),
     ],
   };
 }

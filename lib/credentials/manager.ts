@@ -13,7 +13,7 @@ import type { Logger } from '../log/logger';
 import { classifyUpstream, UpstreamUnavailable, WechatError } from '../wechat/errors';
 import { CredentialError } from './errors';
 import type { CallContext, CredentialSource, Fetched } from './source';
-import { beijingDay, clockHour, nextBeijingMidnight, nextHour } from './day';
+import { beijingDay, clockHour, HOUR_MS, nextBeijingMidnight } from './day';
 
 export type Clock = () => number;
 
@@ -64,7 +64,14 @@ const STALE_MIN_AGE_MS = 30_000;
 /** An upstream call with less time than this left is not worth starting. */
 const MIN_ATTEMPT_MS = 20;
 const COUNTER_TTL_MS = 3 * 86_400_000;
-const HOUR_COUNTER_TTL_MS = 2 * 3_600_000;
+/** An hour's counter is read during the next hour too (the rolling window). */
+const HOUR_COUNTER_TTL_MS = 3 * HOUR_MS;
+/**
+ * A refresh that failed on the deployment's configuration (wrong secret, IP not allowed, …)
+ * with nothing usable left is answered again from memory for this long, in this process:
+ * repeated wrong-secret calls get the server's IP banned for an hour (reference §4.1).
+ */
+const CONFIG_FAULT_PAUSE_MS = 60_000;
 
 /** What to do with the row we see: hand it out, or (try to) refresh it. May throw. */
 type Decide = (row: CredentialRow | null, now: number) => 'serve' | 'refresh';
@@ -78,6 +85,8 @@ export class CredentialManager {
   private readonly flights = new Map<string, Promise<Credential>>();
   /** Per credential: no new attempt before this (clock ms) while the stored value still works. */
   private readonly pauseUntil = new Map<string, number>();
+  /** Per credential: a configuration fault answered without calling upstream until `until` (clock ms). */
+  private readonly configFaults = new Map<string, { error: CredentialError; until: number }>();
 
   constructor(
     private readonly store: Store,
@@ -93,6 +102,8 @@ export class CredentialManager {
       const now = this.clock();
       if (hit && now - hit.readAt < this.o.localCacheMs && this.isFresh(hit.cred, now)) return Promise.resolve(hit.cred);
     }
+    const fault = this.configFault(src.key);
+    if (fault) return Promise.reject(fault);
     // Concurrent callers in this process share one resolution: one store read, one lease attempt.
     const flightKey = opts.force ? `${src.key}\0force\0${opts.stale ?? ''}` : src.key;
     const deadline = Math.min(opts.call.deadline, opts.deadline ?? Infinity);
@@ -108,6 +119,8 @@ export class CredentialManager {
    * when the old value still works, so the refresher can report it.
    */
   refresh(src: CredentialSource, call: CallContext): Promise<Credential> {
+    const fault = this.configFault(src.key);
+    if (fault) return Promise.reject(fault);
     return this.flight(`${src.key}\0refresh`, call.deadline, () => this.obtain(src, this.normal(src, false), 'refresh', call, call.deadline, true));
   }
 
@@ -138,6 +151,7 @@ export class CredentialManager {
     }
     this.cache.delete(key);
     this.pauseUntil.delete(key);
+    this.configFaults.delete(key);
   }
 
   /** True when the row holds a value that needs no refresh yet. */
@@ -163,12 +177,13 @@ export class CredentialManager {
     return out;
   }
 
-  /** This clock hour's use of each of the credential's hourly budgets (status). */
+  /** Each of the credential's hourly budgets: its calls in the last hour, as spend() counts them (status). */
   async hourlyUse(src: CredentialSource): Promise<{ scope: string; limit: number; used: number }[]> {
     const now = this.clock();
     const out = [];
     for (const { scope, limit } of src.hourlyBudgets ?? []) {
-      out.push({ scope, limit, used: await this.guard(() => this.store.increment(this.hourKey(now, scope), 0, now + HOUR_COUNTER_TTL_MS, now)) });
+      const { current, previous } = await this.hourCounts(now, scope, 0);
+      out.push({ scope, limit, used: current + previousHourCalls(now, previous) });
     }
     return out;
   }
@@ -312,9 +327,11 @@ export class CredentialManager {
         if (call.upstreamCalls > callsBefore || failure.code === 'budget_exhausted') this.pauseUntil.set(src.key, now + MIN_REFRESH_INTERVAL_MS);
         return this.remember(leased);
       }
+      if (failure.code === 'config_fault' && !this.isUsable(leased, now)) this.configFaults.set(src.key, { error: failure, until: now + CONFIG_FAULT_PAUSE_MS });
       throw failure;
     }
     this.pauseUntil.delete(src.key);
+    this.configFaults.delete(src.key);
     const t = this.clock();
     // expires_in counts from when WeChat answered, which is no earlier than when we asked.
     let expiresAt = fetched.startedAt + fetched.expiresIn * 1000;
@@ -340,18 +357,28 @@ export class CredentialManager {
   ): Promise<Fetched & { startedAt: number }> {
     const timeoutMs = () => {
       const left = Math.min(this.o.timeoutMs, deadline - performance.now());
-      if (left < MIN_ATTEMPT_MS) throw new CredentialError('upstream_unavailable', `no time left in the request budget to reach WeChat for ${src.owner}`);
+      if (left < MIN_ATTEMPT_MS) throw new CredentialError('upstream_unavailable', `no time left in the request budget to reach upstream for ${src.owner}`);
       return left;
     };
     for (let attempt = 1; ; attempt++) {
       timeoutMs(); // nothing is started, or counted, without time to finish it
-      await this.spendHourlyBudgets(src);
       call.upstreamCalls++;
-      await this.countFetch(src.key, reason, call.caller);
+      await this.countFetch(src.key, reason, call.caller, 1);
       const startedAt = this.clock();
+      let spent = 0;
+      const spend = async () => {
+        await this.spendHourlyBudgets(src);
+        spent++;
+      };
       try {
-        return { ...(await src.fetch({ force, deadline, timeoutMs, call })), startedAt };
+        return { ...(await src.fetch({ force, deadline, timeoutMs, call, spend })), startedAt };
       } catch (err) {
+        if (err instanceof CredentialError && err.code === 'budget_exhausted' && spent === 0) {
+          // Refused before its first call: no fetch happened.
+          call.upstreamCalls--;
+          await this.countFetch(src.key, reason, call.caller, -1);
+          throw err;
+        }
         const backoff = Math.min(2000, 100 * 2 ** (attempt - 1)) * (0.5 + Math.random());
         const retryable = !(err instanceof CredentialError) && classifyUpstream(err) === 'retry';
         if (!retryable || attempt >= attempts || deadline - performance.now() < backoff + 100) throw err;
@@ -372,19 +399,37 @@ export class CredentialManager {
   }
 
   /**
-   * Spend one fetch of each hourly budget, in order, refusing before WeChat once one is used up.
-   * Counted before asking (one atomic increment each), so fetches of different credentials
-   * sharing a budget (a corp's agents, in any process) cannot overshoot it together. A refused
-   * fetch may leave an earlier budget one higher: only when a later (wider) one ran out this hour.
+   * Spend one call of each hourly budget, refusing before upstream once one is used up over the
+   * last hour. Counted before asking (one atomic increment each), so calls of different
+   * credentials sharing a budget (a corp's agents, in any process) cannot overshoot it together.
+   * A refused call takes back the increments it made, so the counters hold calls made only.
    */
   private async spendHourlyBudgets(src: CredentialSource): Promise<void> {
     const now = this.clock();
-    for (const { scope, limit } of src.hourlyBudgets ?? []) {
-      const used = await this.guard(() => this.store.increment(this.hourKey(now, scope), 1, now + HOUR_COUNTER_TTL_MS, now));
-      if (used > limit) {
-        throw new CredentialError('budget_exhausted', `${src.key}: the budget of ${limit} fetches per hour for ${scope} is used up; no further calls until ${new Date(nextHour(now)).toISOString()}`);
+    const spent: string[] = [];
+    try {
+      for (const { scope, limit } of src.hourlyBudgets ?? []) {
+        const { current, previous } = await this.hourCounts(now, scope, 1);
+        spent.push(this.hourKey(now, scope));
+        const before = current - 1 + previousHourCalls(now, previous);
+        if (before >= limit) {
+          const until = new Date(budgetFreesAt(now, current - 1, previous, limit)).toISOString();
+          throw new CredentialError('budget_exhausted', `${src.key}: the budget of ${limit} calls per hour for ${scope} is used up; no further calls before ${until}`);
+        }
       }
+    } catch (err) {
+      for (const key of spent) {
+        await this.store.increment(key, -1, now + HOUR_COUNTER_TTL_MS, now).catch((e: Error) => this.log.log('warn', 'counter_failed', { key, error: e.message }));
+      }
+      throw err;
     }
+  }
+
+  /** The previous clock hour's count of a budget, and this hour's after adding `by` (0 reads it). */
+  private async hourCounts(now: number, scope: string, by: number): Promise<{ current: number; previous: number }> {
+    const previous = await this.guard(() => this.store.increment(this.hourKey(now - HOUR_MS, scope), 0, now + HOUR_COUNTER_TTL_MS, now));
+    const current = await this.guard(() => this.store.increment(this.hourKey(now, scope), by, now + HOUR_COUNTER_TTL_MS, now));
+    return { current, previous };
   }
 
   private hourKey(now: number, scope: string): string {
@@ -407,11 +452,12 @@ export class CredentialManager {
     return this.guard(() => this.store.increment(key, 0, now + COUNTER_TTL_MS, now));
   }
 
-  private async countFetch(key: string, reason: FetchReason, caller: string): Promise<void> {
+  /** Count a fetch (by = 1), or take the count back (-1). */
+  private async countFetch(key: string, reason: FetchReason, caller: string, by: 1 | -1): Promise<void> {
     const now = this.clock();
     try {
-      await this.store.increment(this.counterKey(now, key, reason), 1, now + COUNTER_TTL_MS, now);
-      await this.store.increment(this.counterKey(now, key, reason, caller), 1, now + COUNTER_TTL_MS, now);
+      await this.store.increment(this.counterKey(now, key, reason), by, now + COUNTER_TTL_MS, now);
+      await this.store.increment(this.counterKey(now, key, reason, caller), by, now + COUNTER_TTL_MS, now);
     } catch (err) {
       // Counting must never stop a refresh.
       this.log.log('warn', 'counter_failed', { key, error: (err as Error).message });
@@ -448,14 +494,16 @@ export class CredentialManager {
     return { value: row.value, expiresAt: row.expiresAt, refreshedAt: row.refreshedAt };
   }
 
-  private async guard<T>(op: () => Promise<T>): Promise<T> {
-    try {
-      return await op();
-    } catch (err) {
-      if (err instanceof CredentialError) throw err;
-      this.log.log('error', 'store_failed', { error: (err as Error).message });
-      throw new CredentialError('store_unavailable', 'the credential store is unavailable');
-    }
+  private guard<T>(op: () => Promise<T>): Promise<T> {
+    return guardStore(this.log, op);
+  }
+
+  /** The configuration fault this credential is still answered with, if any. */
+  private configFault(key: string): CredentialError | undefined {
+    const f = this.configFaults.get(key);
+    if (f && f.until > this.clock()) return f.error;
+    if (f) this.configFaults.delete(key);
+    return undefined;
   }
 
   private toCredentialError(err: unknown, src: CredentialSource): CredentialError {
@@ -479,4 +527,32 @@ export class CredentialManager {
     this.log.log('error', 'refresh_crashed', { key: src.key, error: String(err) });
     return new CredentialError('upstream_error', `refreshing ${src.key} failed unexpectedly`);
   }
+}
+
+/** A store operation whose failure is logged and answered as store_unavailable (every store use of the credentials). */
+export async function guardStore<T>(log: Logger, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (err instanceof CredentialError) throw err;
+    log.log('error', 'store_failed', { error: (err as Error).message });
+    throw new CredentialError('store_unavailable', 'the credential store is unavailable');
+  }
+}
+
+/**
+ * The rolling hour, approximated from two clock-hour counters: the previous hour's calls counted
+ * by the part of that hour still inside the last 60 minutes (as if spread evenly over it), rounded
+ * up, so that a call made just before the hour turned still counts whole just after.
+ */
+function previousHourCalls(now: number, previous: number): number {
+  return Math.ceil(previous * (1 - (now % HOUR_MS) / HOUR_MS));
+}
+
+/** When, with no further calls, fewer than `limit` calls will count (see previousHourCalls). */
+function budgetFreesAt(now: number, current: number, previous: number, limit: number): number {
+  const hourStart = now - (now % HOUR_MS);
+  // Still this hour, once the previous hour's share is down to limit - current - 1; else next hour, once this one's is.
+  if (current < limit) return hourStart + Math.ceil(HOUR_MS * (1 - (limit - current - 1) / previous));
+  return hourStart + HOUR_MS + Math.ceil(HOUR_MS * (1 - (limit - 1) / current));
 }

@@ -17,6 +17,11 @@ export interface FetchContext {
   /** The timeout for the next upstream call: what is left of the attempt, at most the configured one. Throws when nothing is left. */
   timeoutMs(): number;
   call: CallContext;
+  /**
+   * Spend one call of each of the source's hourly budgets, immediately before each upstream call
+   * they limit (a retry too); refuses with budget_exhausted, before the call, once one is used up.
+   */
+  spend(): Promise<void>;
 }
 
 export interface Fetched {
@@ -39,9 +44,9 @@ export interface CredentialSource {
   /** Daily budget of forced fetches (stable token: 20), enforced before calling. */
   forceBudget?: number;
   /**
-   * Budgets per clock hour, enforced before calling (WeCom tickets: 100 per app, 400 per corp).
-   * Every upstream attempt spends one of each; `scope` names the counter, so credentials naming
-   * the same scope (a corp's agents) share it.
+   * Budgets per rolling hour, enforced before calling (WeCom tickets: 100 per app, 400 per corp).
+   * `fetch` spends one of each per upstream call it limits (FetchContext.spend); `scope` names the
+   * counter, so credentials naming the same scope (a corp's agents) share it.
    */
   hourlyBudgets?: { scope: string; limit: number }[];
   /** When a 45009 answer's block ends; default the next Beijing midnight (WeChat's quotas are daily). */

@@ -13,6 +13,10 @@ import type { CredentialSource } from './source';
 /** corp: get_jsapi_ticket, for wx.config; agent: ticket/get?type=agent_config, for wx.agentConfig. */
 export type WorkTicketKind = 'corp' | 'agent';
 
+/** WeCom's hourly ticket limits (reference §4.2, §4.3, §4.6): per app, and get_jsapi_ticket per corp. */
+export const TICKET_CALLS_PER_APP_HOUR = 100;
+export const CORP_TICKET_CALLS_PER_CORP_HOUR = 400;
+
 /** WeCom blocks an exhausted hourly limit, or an IP that sent wrong secrets, for 60 minutes (§4.1, §4.6). */
 const oneHourLater = (now: number) => now + 3_600_000;
 
@@ -42,8 +46,9 @@ export function workTokenSource(agent: WorkAgent, secretOf: (agent: WorkAgent) =
 
 /**
  * A ticket fetched with the agent's token; a rejected token (40014/42001: WeCom may end one
- * early) is force-refreshed stale-guarded and the fetch retried once. Budgets per hour (§4.2,
- * §4.3): the corp ticket 100 per app and 400 per corp, the agent ticket 100 per app.
+ * early) is force-refreshed stale-guarded and the fetch retried once. Each ticket call, the
+ * retry too, spends the hourly budgets (§4.2, §4.3): the corp ticket 100 per app and 400 per
+ * corp, the agent ticket 100 per app. A failed token fetch spends nothing.
  */
 export function workTicketSource(agent: WorkAgent, kind: WorkTicketKind, token: CredentialSource, manager: CredentialManager, client: WorkClient): CredentialSource {
   const { corpid, agentid } = agent;
@@ -55,16 +60,17 @@ export function workTicketSource(agent: WorkAgent, kind: WorkTicketKind, token: 
     hourlyBudgets:
       kind === 'corp'
         ? [
-            { scope: `work:${corpid}:${agentid}:ticket`, limit: 100 },
-            { scope: `work:${corpid}:jsapi_ticket`, limit: 400 },
+            { scope: `work:${corpid}:${agentid}:ticket`, limit: TICKET_CALLS_PER_APP_HOUR },
+            { scope: `work:${corpid}:jsapi_ticket`, limit: CORP_TICKET_CALLS_PER_CORP_HOUR },
           ]
-        : [{ scope: `work:${corpid}:${agentid}:agent_ticket`, limit: 100 }],
+        : [{ scope: `work:${corpid}:${agentid}:agent_ticket`, limit: TICKET_CALLS_PER_APP_HOUR }],
     quotaBlocksAll: () => true,
     quotaResetsAt: oneHourLater,
-    async fetch({ timeoutMs, call, deadline }) {
-      return withAccessToken(manager, token, { call, deadline }, (accessToken) =>
-        kind === 'corp' ? client.jsapiTicket(accessToken, timeoutMs()) : client.agentTicket(accessToken, timeoutMs()),
-      );
+    async fetch({ timeoutMs, call, deadline, spend }) {
+      return withAccessToken(manager, token, { call, deadline }, async (accessToken) => {
+        await spend();
+        return kind === 'corp' ? client.jsapiTicket(accessToken, timeoutMs()) : client.agentTicket(accessToken, timeoutMs());
+      });
     },
   };
 }

@@ -4,6 +4,7 @@
  * (`qcloud.work.*`) answer in the fork's shapes.
  */
 import type { RealmConfig } from '../config/types';
+import { AGENTID_RULE, canonicalAgentid, canonicalCorpid, CORPID_RULE } from '../config/wecom-ids';
 import type { WorkAgent, WorkTicketKind } from '../credentials';
 import { jsapiSignature } from '../crypto/jsapi';
 import { randomNonce } from '../crypto/random';
@@ -12,18 +13,13 @@ import { lifetime, pageUrl, refreshOptions } from './mp';
 import { flag, optionalString, optionalStringList, requiredString } from './para';
 import type { InterfaceDef, Services } from './types';
 
-/** What config.work accepts; also keeps ':' out of the store keys built from them. */
-const CORPID = /^w[wx][0-9a-zA-Z]{1,62}$/;
-const AGENTID = /^\d{1,20}$/;
-
-/** para.corpid and para.agentid (a number or a string of digits), checked for their form. */
+/** para.corpid and para.agentid, read as config.work reads them. */
 function agentIds(para: Record<string, unknown>): WorkAgent {
-  const corpid = requiredString(para, 'corpid', 64);
-  if (!CORPID.test(corpid)) throw new ApiError('bad_para', 'para.corpid must be "ww" or "wx" followed by letters or digits');
-  const raw = para.agentid;
-  const agentid = typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 0 ? String(raw) : raw;
-  if (agentid === undefined || agentid === null) throw new ApiError('bad_para', 'para.agentid is required');
-  if (typeof agentid !== 'string' || !AGENTID.test(agentid)) throw new ApiError('bad_para', 'para.agentid must be a number or a string of digits');
+  const corpid = canonicalCorpid(requiredString(para, 'corpid', 64));
+  if (corpid === undefined) throw new ApiError('bad_para', `para.corpid ${CORPID_RULE}`);
+  if (para.agentid === undefined || para.agentid === null) throw new ApiError('bad_para', 'para.agentid is required');
+  const agentid = canonicalAgentid(para.agentid);
+  if (agentid === undefined) throw new ApiError('bad_para', `para.agentid ${AGENTID_RULE}`);
   return { corpid, agentid };
 }
 
@@ -89,9 +85,11 @@ export const workJsapiConfig: InterfaceDef = {
 };
 
 /**
- * Register (or replace) an agent's secret, sealed at rest. A replaced secret drops the agent's
- * token and tickets in the store, so every instance fetches anew with the new secret (another
- * instance's warm cache may serve the old token for up to credentials.localCacheSeconds).
+ * Register (or replace) an agent's secret, sealed at rest, then drop the agent's token and
+ * tickets in the store, every time: a retry after a failure between the two steps still drops
+ * them, so the call is idempotent. Once it has answered, every fetch in every instance uses the
+ * new secret (a fetch under way is waited for and its value dropped too); another instance's
+ * warm cache may still hand out the old token or tickets for up to credentials.localCacheSeconds.
  */
 export const workRegisterAgent: InterfaceDef = {
   name: 'work.register_agent',
@@ -110,10 +108,8 @@ export const workRegisterAgent: InterfaceDef = {
     }
     const { credentials } = services;
     const { created, replaced } = await credentials.agents.register(agent, secret, remark);
-    if (replaced) {
-      for (const src of [credentials.workToken(agent), credentials.workTicket(agent, 'corp'), credentials.workTicket(agent, 'agent')]) {
-        await credentials.manager.invalidate(src.key, call);
-      }
+    for (const src of [credentials.workToken(agent), credentials.workTicket(agent, 'corp'), credentials.workTicket(agent, 'agent')]) {
+      await credentials.manager.invalidate(src.key, call);
     }
     services.log.log('info', 'agent_registered', { corpid: agent.corpid, agentid: agent.agentid, created, replaced, caller: call.caller });
     return { corpid: agent.corpid, agentid: agent.agentid, ...(remark === undefined ? {} : { remark }), created, replaced };

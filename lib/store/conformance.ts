@@ -271,6 +271,17 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         expect(await store.insertIfAbsent(key, now + 5 * MIN, now + 4 * MIN)).toBe(true);
       });
 
+      it('takes back with a negative `by`, also under concurrent increments', async () => {
+        const key = fresh('counter');
+        const now = Date.now();
+        expect(await store.increment(key, 3, now + MIN, now)).toBe(3);
+        expect(await store.increment(key, -1, now + MIN, now)).toBe(2);
+        expect(await store.increment(key, 10, now + MIN, now)).toBe(12);
+        await Promise.all(Array.from({ length: 20 }, (_, i) => store.increment(key, i % 2 === 0 ? 1 : -1, now + MIN, now)));
+        expect(await store.increment(key, 0, now + MIN, now)).toBe(12);
+        expect(await store.increment(key, -12, now + MIN, now)).toBe(0);
+      });
+
       it('keeps keys apart', async () => {
         const a = fresh('nonce');
         const b = fresh('nonce');

@@ -177,10 +177,13 @@ describe.skipIf(!db)('mysql store', () => {
     await store.close();
   });
 
-  it('increment takes only non-negative integers (the counter is a BIGINT that only grows)', async () => {
+  it('increment takes only integers; taking back never creates a counter nor goes below 0', async () => {
     const store = await openMysqlStore(db!.url);
-    await expect(store.increment('c', -1, 10, 0)).rejects.toThrow(RangeError);
     await expect(store.increment('c', 0.5, 10, 0)).rejects.toThrow(RangeError);
+    expect(await store.increment('c', -1, 10, 0)).toBe(0);
+    expect(await store.increment('c', 1, 10, 0)).toBe(1);
+    expect(await store.increment('c', -2, 10, 0)).toBe(0);
+    expect(await store.increment('c', 0, 10, 0)).toBe(0);
     await store.close();
   });
 

@@ -292,8 +292,14 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
 
     async increment(key, by, expiresAt, now) {
       checkKey(key);
-      // The value travels back through LAST_INSERT_ID, which is unsigned: counters only grow.
-      if (!Number.isSafeInteger(by) || by < 0) throw new RangeError('increment: `by` must be a non-negative integer');
+      if (!Number.isSafeInteger(by)) throw new RangeError('increment: `by` must be an integer');
+      if (by < 0) {
+        // Taking back earlier increments: a live counter only, never below 0 (the value travels
+        // back through LAST_INSERT_ID, which is unsigned).
+        const r = await run<ResultSetHeader>('increment', 'UPDATE counters SET value = LAST_INSERT_ID(GREATEST(value + ?, 0)) WHERE `key` = ? AND expires_at > ?', [by, key, now]);
+        wrote(now);
+        return Number(r.insertId);
+      }
       if (by === 0) {
         const rows = await run<(RowDataPacket & { value: number | string })[]>('increment', 'SELECT value FROM counters WHERE `key` = ? AND expires_at > ?', [key, now]);
         return Number(rows[0]?.value ?? 0);

@@ -75,7 +75,8 @@ export interface Store {
 
   /**
    * Add `by` to a counter (created at 0 when absent or expired; `expiresAt` is set on creation)
-   * and return the new value. `by` = 0 reads the counter.
+   * and return the new value. `by` = 0 reads the counter; `by` < 0 takes back earlier increments
+   * of a live counter (hourly budgets undo a refused spend).
    */
   increment(key: string, by: number, expiresAt: number, now: number): Promise<number>;
 

@@ -1,0 +1,27 @@
+/**
+ * The one reading of WeCom ids, shared by `config.work` and the `work.*` interfaces' para, so
+ * that every agent that can be configured can be asked for, and the reverse (and ':' never
+ * reaches a store key built from them).
+ *
+ * corpid: WeCom shows "ww" + 16 hex digits (older corps "wx" + 16, as reference §4.5's
+ * wx5823bf96d3bd56c7), but no shape is documented, so letters and digits are accepted, bounded.
+ * agentid: a positive decimal integer (WeCom's look like 1000002). A JSON number is accepted and
+ * turned into the same string, so 1000002 and "1000002" name one agent.
+ */
+const CORPID = /^[A-Za-z0-9]{1,32}$/;
+const AGENTID = /^[1-9][0-9]{0,9}$/;
+
+/** What a field failing the checks below is told (after its name). */
+export const CORPID_RULE = 'must be 1 to 32 letters or digits (WeCom corpids look like "ww" + 16 hex digits)';
+export const AGENTID_RULE = 'must be a positive whole number of at most 10 digits, as a number or a string without leading zeros';
+
+/** The corpid, or undefined when `v` is not one. */
+export function canonicalCorpid(v: unknown): string | undefined {
+  return typeof v === 'string' && CORPID.test(v) ? v : undefined;
+}
+
+/** The agentid as its canonical decimal string, or undefined when `v` is not one. */
+export function canonicalAgentid(v: unknown): string | undefined {
+  const s = typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v;
+  return typeof s === 'string' && AGENTID.test(s) ? s : undefined;
+}
