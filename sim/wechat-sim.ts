@@ -167,6 +167,11 @@ export class WechatSim {
     return this.mina.userData(appid, user);
   }
 
+  /** Mini Program: `appid` is not bound to an open-platform account, so jscode2session and its data carry no unionid. */
+  minaUnbind(appid: string): void {
+    this.mina.unbind(appid);
+  }
+
   /** Mini Program, test-only: `user`'s current session_key (undefined before their first login). */
   minaSessionKey(appid: string, user = 'user1'): string | undefined {
     return this.mina.sessionKey(appid, user);

@@ -144,9 +144,10 @@ describe('demoConfig', () => {
 
   it('is a config that passes validation', () => {
     const c = demoConfig('http://127.0.0.1:4010', {});
-    const { demo, ...rest } = c;
+    const { demo, masterKey, ...rest } = c;
     expect(demo).toBe(true);
-    expect(parseConfig(rest, {})).toEqual({ ...c, demo: false });
+    expect(masterKey).toHaveLength(32); // demo sessions and agents are sealed like real ones
+    expect(parseConfig(rest, {})).toEqual({ ...rest, demo: false });
   });
 
   it('honours WECRED_STORE but keeps the simulator as upstream', () => {

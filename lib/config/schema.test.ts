@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors';
 import { parseConfig, secretFields } from './schema';
+import { AGENTID_RULE, CORPID_RULE } from './wecom-ids';
 import type { Config } from './types';
 
 const APPID = 'wx1234567890abcdef';
@@ -38,7 +39,7 @@ describe('parseConfig defaults', () => {
       cors: [],
       oauth: { redirects: [] },
       store: 'file:./.wecred',
-      upstream: { mp: 'https://api.weixin.qq.com', work: 'https://qyapi.weixin.qq.com', timeoutMs: 5000, budgetMs: 10000 },
+      upstream: { mp: 'https://api.weixin.qq.com', work: 'https://qyapi.weixin.qq.com', sts: 'https://sts.tencentcloudapi.com', timeoutMs: 5000, budgetMs: 10000 },
       credentials: { refreshAheadSeconds: 300, localCacheSeconds: 30, leaseSeconds: 10, forceCooldownSeconds: 60 },
       sessions: { maxAgeSeconds: 2592000, idleSeconds: 2592000, singleSession: false },
       trustGateway: false,
@@ -84,7 +85,7 @@ describe('parseConfig defaults', () => {
       cors: ['^https://([a-z0-9-]+\\.)*example\\.com$', '*'],
       oauth: { redirects: ['^https://app\\.example\\.com/'] },
       store: 'mysql://user:pw@db/wecred',
-      upstream: { mp: 'http://127.0.0.1:9000', work: 'http://127.0.0.1:9001/sim', timeoutMs: 2000, budgetMs: 4000 },
+      upstream: { mp: 'http://127.0.0.1:9000', work: 'http://127.0.0.1:9001/sim', sts: 'https://sts.tencentcloudapi.com', timeoutMs: 2000, budgetMs: 4000 },
       credentials: { refreshAheadSeconds: 600, localCacheSeconds: 0, leaseSeconds: 5, forceCooldownSeconds: 0 },
       sessions: { maxAgeSeconds: 86400, idleSeconds: 3600, singleSession: true },
       trustGateway: true,
@@ -163,10 +164,10 @@ describe('parseConfig errors', () => {
   });
 
   it('checks work apps', () => {
-    expectError({ work: [work({ corpid: 'corp1' })] }, 'config: work[0].corpid: must be "ww" or "wx" followed by letters or digits');
+    expectError({ work: [work({ corpid: 'ww01:1000002' })] }, `config: work[0].corpid: ${CORPID_RULE}`);
+    expectError({ work: [work({ corpid: 'w'.repeat(33) })] }, `config: work[0].corpid: ${CORPID_RULE}`);
     expectError({ work: [work({ corpid: undefined })] }, 'config: work[0].corpid: must be a non-empty string');
-    expectError({ work: [work({ agentid: 'abc' })] }, 'config: work[0].agentid: must be a number or a string of digits');
-    expectError({ work: [work({ agentid: -1 })] }, 'config: work[0].agentid: must be a number or a string of digits');
+    for (const agentid of ['abc', -1, 0, '01000002', 1.5, '12345678901']) expectError({ work: [work({ agentid })] }, `config: work[0].agentid: ${AGENTID_RULE}`);
     expectError({ work: [work({ secret: undefined })] }, 'config: work[0].secret: must be a non-empty string');
     expectError({ work: [work(), work({ agentid: 1000002 })] }, 'config: work[1]: duplicate corpid and agentid of work[0]');
     expect(parseConfig({ work: [work(), work({ agentid: 1000003 })] }, {}).work).toHaveLength(2);

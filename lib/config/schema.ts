@@ -5,6 +5,7 @@
  */
 import { dirname } from 'node:path';
 import { parseMasterKey } from './master-key';
+import { AGENTID_RULE, canonicalAgentid, canonicalCorpid, CORPID_RULE } from './wecom-ids';
 import { ConfigError } from './errors';
 import { referencePrefix, resolveSecret, type ResolvedSecrets, type SecretField } from './secrets';
 import type {
@@ -31,6 +32,7 @@ export const DEFAULT_STORE = 'file:./.wecred';
 export const DEFAULT_UPSTREAM: Readonly<UpstreamConfig> = {
   mp: 'https://api.weixin.qq.com',
   work: 'https://qyapi.weixin.qq.com',
+  sts: 'https://sts.tencentcloudapi.com',
   timeoutMs: 5000,
   budgetMs: 10000,
 };
@@ -49,7 +51,6 @@ export const DEFAULT_COS_ACTIONS: readonly string[] = [
   'name/cos:ListParts', 'name/cos:UploadPart', 'name/cos:CompleteMultipartUpload', 'name/cos:AbortMultipartUpload',
   'name/cos:GetObject', 'name/cos:HeadObject',
 ];
-export const DEFAULT_STS_ENDPOINT = 'https://sts.tencentcloudapi.com';
 
 const TOP_KEYS = [
   'apps', 'work', 'realms', 'cors', 'oauth', 'store', 'upstream', 'credentials', 'sessions',
@@ -59,7 +60,6 @@ const TOP_KEYS = [
 const STORE_PREFIXES = ['memory:', 'file:', 'mysql://', 'dynamodb://', 'redis://'];
 /** WeChat appids are "wx" + 16 letters/digits. */
 const APPID = /^wx[0-9a-zA-Z]{16}$/;
-const CORPID = /^w[wx][0-9a-zA-Z]+$/;
 const REALM_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
 const REALM_SECRET_MIN = 16;
 const OAUTH_SECRET_MIN = 32;
@@ -322,12 +322,10 @@ function parseWork(v: unknown, resolve: Resolve): WorkAppConfig[] {
     const path = `work[${i}]`;
     const o = object(entry, path);
     onlyKeys(o, path, ['corpid', 'agentid', 'secret']);
-    const corpid = nonEmptyString(o.corpid, `${path}.corpid`);
-    if (!CORPID.test(corpid)) throw new ConfigError(`${path}.corpid`, 'must be "ww" or "wx" followed by letters or digits');
-    let agentid: string;
-    if (typeof o.agentid === 'number' && Number.isInteger(o.agentid) && o.agentid >= 0) agentid = String(o.agentid);
-    else if (typeof o.agentid === 'string' && /^\d+$/.test(o.agentid)) agentid = o.agentid;
-    else throw new ConfigError(`${path}.agentid`, 'must be a number or a string of digits');
+    const corpid = canonicalCorpid(nonEmptyString(o.corpid, `${path}.corpid`));
+    if (corpid === undefined) throw new ConfigError(`${path}.corpid`, CORPID_RULE);
+    const agentid = canonicalAgentid(o.agentid);
+    if (agentid === undefined) throw new ConfigError(`${path}.agentid`, AGENTID_RULE);
     const app: WorkAppConfig = { corpid, agentid, secret: secret(o.secret, `${path}.secret`, resolve) };
 
     const id = `${corpid}/${agentid}`;
@@ -385,12 +383,12 @@ function parseUpstream(v: unknown): UpstreamConfig {
   return {
     mp: o.mp === undefined ? DEFAULT_UPSTREAM.mp : baseUrl(o.mp, 'upstream.mp'),
     work: o.work === undefined ? DEFAULT_UPSTREAM.work : baseUrl(o.work, 'upstream.work'),
+    sts: o.sts === undefined ? DEFAULT_UPSTREAM.sts : hostEndpoint(o.sts, 'upstream.sts'),
     timeoutMs,
     // One call must fit in the budget; a large timeoutMs raises the default budget with it.
     budgetMs: integer(o.budgetMs, 'upstream.budgetMs', Math.max(DEFAULT_UPSTREAM.budgetMs, timeoutMs), timeoutMs, 120000, ' (at least upstream.timeoutMs)'),
     ...(o.showqrcode === undefined ? {} : { showqrcode: baseUrl(o.showqrcode, 'upstream.showqrcode') }),
     ...(o.open === undefined ? {} : { open: baseUrl(o.open, 'upstream.open') }),
-    ...(o.sts === undefined ? {} : { sts: hostEndpoint(o.sts, 'upstream.sts') }),
   };
 }
 

@@ -56,8 +56,8 @@ export interface UpstreamConfig {
    * absent = https://open.weixin.qq.com. Not called by the server: it only goes into redirects.
    */
   open?: string;
-  /** Tencent Cloud STS endpoint as `http(s)://host[:port]` (COS credentials); absent = https://sts.tencentcloudapi.com. */
-  sts?: string;
+  /** Tencent Cloud STS endpoint as `http(s)://host[:port]` (COS credentials); default https://sts.tencentcloudapi.com. */
+  sts: string;
 }
 
 /** OAuth web login (GET /oauth/:appid/authorize → WeChat → /oauth/:appid/callback → an allowed redirect). */
@@ -106,7 +106,7 @@ export interface CosConfig {
 export interface SessionsConfig {
   /** A session ends this long after its login, however much it is used. */
   maxAgeSeconds: number;
-  /** A session ends after this long without a check or decrypt. */
+  /** A session ends this long after its last recorded visit (recorded at most every min(60 s, idleSeconds / 10)). */
   idleSeconds: number;
   /** A user's new login ends their previous session of that app (one device at a time). */
   singleSession: boolean;
