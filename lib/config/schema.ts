@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import { parseMasterKey } from './master-key';
 import { AGENTID_RULE, canonicalAgentid, canonicalCorpid, CORPID_RULE } from './wecom-ids';
 import { ConfigError } from './errors';
+import { parseEndpoint } from './secret-source';
 import { referencePrefix, resolveSecret, type ResolvedSecrets, type SecretField } from './secrets';
 import type {
   AppConfig,
@@ -394,17 +395,9 @@ function parseUpstream(v: unknown): UpstreamConfig {
 
 /** `host[:port]` (https) or `http(s)://host[:port]`, as `protocol//host[:port]`: the form the Tencent SDKs take. */
 function hostEndpoint(v: unknown, path: string): string {
-  const s = nonEmptyString(v, path);
-  let url: URL | undefined;
-  try {
-    url = new URL(s.includes('://') ? s : `https://${s}`);
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash || url.username) {
-    throw new ConfigError(path, 'must be host[:port] or http(s)://host[:port]');
-  }
-  return `${url.protocol}//${url.host}`;
+  const endpoint = parseEndpoint(nonEmptyString(v, path));
+  if (!endpoint) throw new ConfigError(path, 'must be host[:port] or http(s)://host[:port]');
+  return `${endpoint.protocol}//${endpoint.host}`;
 }
 
 /** COS bucket names end in -APPID; regions look like ap-beijing, ap-shanghai-fsi, na-siliconvalley. */

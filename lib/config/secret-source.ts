@@ -35,15 +35,20 @@ export interface Endpoint {
 export function endpointOverride(env: NodeJS.ProcessEnv, name: string, ref: string): Endpoint | undefined {
   const value = env[name];
   if (value === undefined || value === '') return undefined;
+  const endpoint = parseEndpoint(value);
+  if (!endpoint) throw new SecretProblem(`${ref}: ${name} must be host[:port] or http(s)://host[:port]`);
+  return endpoint;
+}
+
+/** `host[:port]` (https) or `http(s)://host[:port]` and nothing more, as the Tencent SDKs take it; undefined otherwise. */
+export function parseEndpoint(value: string): Endpoint | undefined {
   let url: URL | undefined;
   try {
     url = new URL(value.includes('://') ? value : `https://${value}`);
   } catch {
-    url = undefined;
+    return undefined;
   }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash || url.username) {
-    throw new SecretProblem(`${ref}: ${name} must be host[:port] or http(s)://host[:port]`);
-  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash || url.username) return undefined;
   return { protocol: url.protocol, host: url.host };
 }
 

@@ -11,6 +11,7 @@
 import type { Config } from '../config/types';
 import { AtRestError, cipherFor } from '../crypto/at-rest';
 import type { Logger } from '../log/logger';
+import { jsonObject } from '../store/json-record';
 import type { Store } from '../store/port';
 import { CredentialError } from './errors';
 import { guardStore, type Clock } from './manager';
@@ -116,14 +117,8 @@ export class AgentRegistry {
 
 /** The record if `text` is one (JSON of the right shape), else undefined; never throws. */
 function parseRecord(text: string): AgentRecord | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof v !== 'object' || v === null) return undefined;
-  const r = v as Record<string, unknown>;
+  const r = jsonObject(text);
+  if (!r) return undefined;
   const ok =
     typeof r.secret === 'string' &&
     (r.remark === undefined || typeof r.remark === 'string') &&

@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Config, CosConfig, CosScopeConfig } from '../config/types';
+import { jsonObject } from '../store/json-record';
 import { TencentCloudError, UpstreamUnavailable } from '../wechat/errors';
 import { requestTemporaryKeys, StsSdkMissing, type CosGrant, type TemporaryKeys } from '../wechat/tencent-sts';
 import { CredentialError } from './errors';
@@ -72,15 +73,9 @@ export async function narrowKeys(config: Config, grant: CosGrant, call: CallCont
 
 /** The keys in a stored value, or undefined when it is not their JSON. */
 function parseKeys(value: string): TemporaryKeys | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(value);
-  } catch {
-    return undefined;
-  }
-  const k = v as Partial<Record<keyof TemporaryKeys, unknown>> | null;
+  const k = jsonObject(value);
   const text = (x: unknown) => typeof x === 'string' && x !== '';
-  if (typeof k !== 'object' || k === null || !text(k.tmpSecretId) || !text(k.tmpSecretKey) || !text(k.sessionToken) || !Number.isInteger(k.expiredTime)) return undefined;
+  if (!k || !text(k.tmpSecretId) || !text(k.tmpSecretKey) || !text(k.sessionToken) || !Number.isInteger(k.expiredTime)) return undefined;
   return { tmpSecretId: k.tmpSecretId as string, tmpSecretKey: k.tmpSecretKey as string, sessionToken: k.sessionToken as string, expiredTime: k.expiredTime as number };
 }
 
