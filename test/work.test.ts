@@ -141,7 +141,7 @@ describe('work.ticket and work.agent_ticket', () => {
     expect(s.sim.calls('work_jsapi_ticket')).toBe(0);
   });
 
-  it('the 101st agent-ticket fetch within an hour is refused before WeCom with 7104; reads keep the ticket; an hour later it works', async () => {
+  it('the 101st agent-ticket fetch within an hour is refused before WeCom with 7104; reads keep the ticket; once that hour and the next are over it works', async () => {
     const s = await workStack({ config: { credentials: { forceCooldownSeconds: 0 } } });
     const first = await ok(s, 'work.agent_ticket', agentPara(A1));
     for (let i = 1; i < 100; i++) {
@@ -164,22 +164,30 @@ describe('work.ticket and work.agent_ticket', () => {
     await ok(s, 'work.agent_ticket', agentPara(A2));
     await ok(s, 'work.ticket', agentPara(A1));
 
+    s.sim.advance(HOUR); // the next hour still counts this one's 100 whole
+    expect((await s.envelope('work.agent_ticket', { ...agentPara(A1), force: true })).json).toMatchObject({ returnCode: 7104 });
     s.sim.advance(HOUR);
     await ok(s, 'work.agent_ticket', { ...agentPara(A1), force: true });
     expect(s.sim.calls('work_agent_ticket', CORP)).toBe(102);
   });
 
-  it('the hour is a rolling one: 100 fetches at 09:59 leave none at 10:00, refused before WeCom', async () => {
+  it('100 fetches at HH:59 still count whole at HH+1:30 (7104, WeCom not called); at HH+2:00:01 a fetch goes through', async () => {
     const sim = await simAt(-60_000); // HH:59
     const s = await workStack({ sim, config: { credentials: { forceCooldownSeconds: 0 } } });
+    const hh = s.sim.now() - (s.sim.now() % HOUR);
     for (let i = 0; i < 100; i++) {
       s.sim.advance(500);
       await ok(s, 'work.agent_ticket', { ...agentPara(A1), force: true });
     }
-    s.sim.advance(HOUR - (s.sim.now() % HOUR) + 1000); // one second past the hour
+    s.sim.advance(hh + HOUR + 30 * 60_000 - s.sim.now()); // HH+1:30
     const refused = await s.envelope('work.agent_ticket', { ...agentPara(A1), force: true });
     expect(refused.json).toMatchObject({ returnCode: 7104 });
+    expect(refused.json.error.message).toContain(`no further calls before ${new Date(hh + 2 * HOUR).toISOString()}`);
+    expect(await budgetUse(s, `work:${CORP}:${A1.agentid}:agent_ticket`)).toEqual([100]);
     expect(s.sim.calls('work_agent_ticket', CORP)).toBe(100);
+    s.sim.advance(hh + 2 * HOUR + 1000 - s.sim.now()); // HH+2:00:01
+    await ok(s, 'work.agent_ticket', { ...agentPara(A1), force: true });
+    expect(s.sim.calls('work_agent_ticket', CORP)).toBe(101);
   });
 
   it('a 45009 from WeCom blocks the ticket for an hour (7101) without calling WeCom again', async () => {
@@ -244,6 +252,24 @@ describe('configuration faults', () => {
     s.sim.advance(60_000);
     expect((await s.envelope('work.jsapi.config', { ...agentPara(A1), url: 'https://work.example.com/' }, null)).json).toMatchObject({ returnCode: 7302 });
     expect(s.sim.calls('work_gettoken', CORP)).toBe(2);
+  });
+});
+
+describe('configuration faults across instances sharing a store', () => {
+  it('instance B meets a wrong agent secret and pauses; instance A registers the fixed one; B\'s next request fetches with it', async () => {
+    const A9 = { corpid: CORP, agentid: '1000009' };
+    const sim = await simAt(120_000);
+    const store = createMemoryStore();
+    const [a, b] = [await workStack({ sim, store, masterKey: true }), await workStack({ sim, store, masterKey: true })];
+    const fixed = 'registered-agent-secret-9-fixed-eee';
+    sim.addWorkApp(CORP, A9.agentid, fixed);
+    await ok(a!, 'work.register_agent', { ...A9, agentsecret: 'registered-agent-secret-9-typo-fff' }, ADMIN);
+    for (let i = 0; i < 3; i++) expect((await b!.envelope('work.access_token', A9)).json).toMatchObject({ returnCode: 7302, error: { code: 'config_fault' } });
+    expect(sim.calls('work_gettoken', CORP)).toBe(1); // B pauses: the wrong secret is not sent again
+    await ok(a!, 'work.register_agent', { ...A9, agentsecret: fixed }, ADMIN);
+    const token = await ok(b!, 'work.access_token', A9); // well inside B's 60 s pause
+    expect(sim.calls('work_gettoken', CORP)).toBe(2);
+    expect(sim.workTokenState(CORP, A9.agentid, token.access_token)).toBe('valid');
   });
 });
 

@@ -2,6 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../log/logger';
+import { countStoreOps } from '../store/counting';
 import { createMemoryStore } from '../store/memory';
 import { CredentialManager } from './manager';
 import type { CallContext, CredentialSource, FetchContext } from './source';
@@ -73,29 +74,59 @@ describe('hourly budgets', () => {
     expect(await used(manager, a)).toEqual([1, 2]);
   });
 
-  it('a rolling hour: calls late in one hour count whole at the start of the next, half at its half', async () => {
+  it('this clock hour and the whole previous one count: calls at 09:59 close the budget until 11:00, a full 11:00 hour until 13:00', async () => {
     let clock = Date.UTC(2025, 0, 6, 9, 59);
     const manager = new CredentialManager(createMemoryStore(), () => clock, OPTIONS, silentLogger);
     const src = budgeted('work:ww1:1:agent_ticket', [{ scope: 'work:ww1:1:agent_ticket', limit: 4 }]);
+    const force = () => manager.get(src, { force: true, call: call() });
     for (let i = 0; i < 4; i++) {
       clock += 1000;
-      await manager.get(src, { force: true, call: call() });
+      await force();
     }
-    clock = Date.UTC(2025, 0, 6, 10, 0, 5);
-    const refused = manager.get(src, { force: true, call: call() });
-    await expect(refused).rejects.toMatchObject({ code: 'budget_exhausted' });
-    // 4 at 09:59 count ⌈4 × (1 - t/60 min)⌉ at 10:00 + t: 3 from 10:15 on.
-    await expect(refused).rejects.toThrow(/no further calls before 2025-01-06T10:15:00\.000Z/);
-    expect(await used(manager, src)).toEqual([4]);
-    clock = Date.UTC(2025, 0, 6, 10, 29, 59); // from 10:30, ⌈4 × 0.5⌉ = 2 of the 4 count: room for 2
-    for (let i = 0; i < 2; i++) {
+    for (const at of [Date.UTC(2025, 0, 6, 10, 0, 5), Date.UTC(2025, 0, 6, 10, 59, 59, 999)]) {
+      clock = at;
+      // Refused every time (never remembered: the stored ticket is still usable), and announced for 11:00.
+      await expect(force()).rejects.toThrow(/the budget of 4 calls per hour for work:ww1:1:agent_ticket is used up; no further calls before 2025-01-06T11:00:00\.000Z/);
+      expect(await used(manager, src)).toEqual([4]);
+    }
+    expect(src.calls).toBe(4);
+    clock = Date.UTC(2025, 0, 6, 11, 0, 0);
+    for (let i = 0; i < 4; i++) {
+      await force();
       clock += 1000;
-      await manager.get(src, { force: true, call: call() });
     }
-    clock += 1000;
-    await expect(manager.get(src, { force: true, call: call() })).rejects.toMatchObject({ code: 'budget_exhausted' });
-    expect(src.calls).toBe(6);
+    expect(src.calls).toBe(8);
+    // This hour alone is full, so the next hour still counts it whole.
+    await expect(force()).rejects.toThrow(/no further calls before 2025-01-06T13:00:00\.000Z/);
+    clock = Date.UTC(2025, 0, 6, 12, 30);
+    await expect(force()).rejects.toMatchObject({ code: 'budget_exhausted' });
     expect(await used(manager, src)).toEqual([4]);
+    clock = Date.UTC(2025, 0, 6, 13, 0, 0);
+    await force();
+    expect(src.calls).toBe(9);
+    expect(await used(manager, src)).toEqual([1]);
+  });
+
+  it('a refusal with nothing usable left is answered from memory until the budget frees, at no store write', async () => {
+    let clock = Date.UTC(2025, 0, 6, 9, 30);
+    const counted = countStoreOps(createMemoryStore());
+    const manager = new CredentialManager(counted.store, () => clock, OPTIONS, silentLogger);
+    const src = budgeted('work:ww1:1:agent_ticket', [{ scope: 'work:ww1:1:agent_ticket', limit: 1 }], 600);
+    await manager.get(src, { call: call() });
+    clock += 600_000; // expired: nothing usable is left
+    await expect(manager.get(src, { call: call() })).rejects.toThrow(/no further calls before 2025-01-06T11:00:00\.000Z/);
+    counted.reset();
+    for (let i = 0; i < 20; i++) {
+      clock += 60_000;
+      await expect(manager.get(src, { call: call() })).rejects.toMatchObject({ code: 'budget_exhausted' });
+      await expect(manager.get(src, { force: true, call: call() })).rejects.toMatchObject({ code: 'budget_exhausted' });
+    }
+    await expect(manager.refresh(src, call())).rejects.toMatchObject({ code: 'budget_exhausted' });
+    expect(counted.byOp()).toMatchObject({ read: 41, acquireLease: 0, increment: 0, commit: 0, releaseLease: 0 }); // one read each, to see whether the row moved on
+    expect(src.calls).toBe(1);
+    clock = Date.UTC(2025, 0, 6, 11, 0, 0);
+    await manager.get(src, { call: call() });
+    expect(src.calls).toBe(2);
   });
 
   it('every call spends, a retry too; a call refused part-way leaves the counter at the calls made', async () => {

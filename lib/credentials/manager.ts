@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import type { CredentialRow, CredentialUpdate, Store } from '../store/port';
 import type { Logger } from '../log/logger';
+import { crashFields } from '../log/crash';
 import { classifyUpstream, UpstreamUnavailable, WechatError } from '../wechat/errors';
 import { CredentialError } from './errors';
 import type { CallContext, CredentialSource, Fetched } from './source';
@@ -64,7 +65,7 @@ const STALE_MIN_AGE_MS = 30_000;
 /** An upstream call with less time than this left is not worth starting. */
 const MIN_ATTEMPT_MS = 20;
 const COUNTER_TTL_MS = 3 * 86_400_000;
-/** An hour's counter is read during the next hour too (the rolling window). */
+/** An hour's counter is read during the next hour too (see spendHourlyBudgets). */
 const HOUR_COUNTER_TTL_MS = 3 * HOUR_MS;
 /**
  * A refresh that failed on the deployment's configuration (wrong secret, IP not allowed, …)
@@ -72,6 +73,16 @@ const HOUR_COUNTER_TTL_MS = 3 * HOUR_MS;
  * repeated wrong-secret calls get the server's IP banned for an hour (reference §4.1).
  */
 const CONFIG_FAULT_PAUSE_MS = 60_000;
+
+/** An hourly budget's refusal, knowing when the budget lets the next call through. */
+class BudgetRefusal extends CredentialError {
+  constructor(
+    message: string,
+    readonly freesAt: number,
+  ) {
+    super('budget_exhausted', message);
+  }
+}
 
 /** What to do with the row we see: hand it out, or (try to) refresh it. May throw. */
 type Decide = (row: CredentialRow | null, now: number) => 'serve' | 'refresh';
@@ -85,8 +96,12 @@ export class CredentialManager {
   private readonly flights = new Map<string, Promise<Credential>>();
   /** Per credential: no new attempt before this (clock ms) while the stored value still works. */
   private readonly pauseUntil = new Map<string, number>();
-  /** Per credential: a configuration fault answered without calling upstream until `until` (clock ms). */
-  private readonly configFaults = new Map<string, { error: CredentialError; until: number }>();
+  /**
+   * Per credential, with nothing usable left: a configuration fault or an hourly budget's refusal,
+   * answered from memory until `until` (clock ms) while the stored row is still at `version`
+   * (another instance's commit, e.g. work.register_agent dropping the agent's token, ends it).
+   */
+  private readonly refusals = new Map<string, { error: CredentialError; until: number; version: number }>();
 
   constructor(
     private readonly store: Store,
@@ -96,14 +111,13 @@ export class CredentialManager {
   ) {}
 
   /** The current value of a credential, refreshing it when needed (see DESIGN §5). */
-  get(src: CredentialSource, opts: GetOptions): Promise<Credential> {
+  async get(src: CredentialSource, opts: GetOptions): Promise<Credential> {
     if (!opts.force) {
       const hit = this.cache.get(src.key);
       const now = this.clock();
-      if (hit && now - hit.readAt < this.o.localCacheMs && this.isFresh(hit.cred, now)) return Promise.resolve(hit.cred);
+      if (hit && now - hit.readAt < this.o.localCacheMs && this.isFresh(hit.cred, now)) return hit.cred;
     }
-    const fault = this.configFault(src.key);
-    if (fault) return Promise.reject(fault);
+    await this.rethrowRefusal(src.key);
     // Concurrent callers in this process share one resolution: one store read, one lease attempt.
     const flightKey = opts.force ? `${src.key}\0force\0${opts.stale ?? ''}` : src.key;
     const deadline = Math.min(opts.call.deadline, opts.deadline ?? Infinity);
@@ -118,9 +132,8 @@ export class CredentialManager {
    * The scheduled refresh of one credential: like a plain read, but a failure is thrown even
    * when the old value still works, so the refresher can report it.
    */
-  refresh(src: CredentialSource, call: CallContext): Promise<Credential> {
-    const fault = this.configFault(src.key);
-    if (fault) return Promise.reject(fault);
+  async refresh(src: CredentialSource, call: CallContext): Promise<Credential> {
+    await this.rethrowRefusal(src.key);
     return this.flight(`${src.key}\0refresh`, call.deadline, () => this.obtain(src, this.normal(src, false), 'refresh', call, call.deadline, true));
   }
 
@@ -131,15 +144,16 @@ export class CredentialManager {
 
   /**
    * Drop a credential's value (a WeCom agent's secret was replaced): under the lease, commit an
-   * empty, expired value, so that every instance's next store read fetches anew. A refresh under
-   * way elsewhere is waited for, then dropped too. Other instances' warm caches may still hand
-   * out the old value for up to localCacheSeconds.
+   * empty, expired value, so that every instance's next store read fetches anew. The commit is
+   * made on an empty row too: its new version ends other instances' remembered refusals (a wrong
+   * secret). A refresh under way elsewhere is waited for, then dropped too. Other instances' warm
+   * caches may still hand out the old value for up to localCacheSeconds.
    */
   async invalidate(key: string, call: CallContext): Promise<void> {
     for (;;) {
       const now = this.clock();
       const row = await this.guard(() => this.store.read(key));
-      if (!row || (row.value === '' && row.leaseUntil <= now)) break;
+      if (!row) break;
       const owner = `${processId}:${++leaseSeq}`;
       const leased = await this.guard(() => this.store.acquireLease(key, owner, now + this.o.leaseMs, now));
       if (!leased) {
@@ -151,7 +165,7 @@ export class CredentialManager {
     }
     this.cache.delete(key);
     this.pauseUntil.delete(key);
-    this.configFaults.delete(key);
+    this.refusals.delete(key);
   }
 
   /** True when the row holds a value that needs no refresh yet. */
@@ -177,13 +191,13 @@ export class CredentialManager {
     return out;
   }
 
-  /** Each of the credential's hourly budgets: its calls in the last hour, as spend() counts them (status). */
+  /** Each of the credential's hourly budgets: its calls this clock hour and the previous one, as spend() counts them (status). */
   async hourlyUse(src: CredentialSource): Promise<{ scope: string; limit: number; used: number }[]> {
     const now = this.clock();
     const out = [];
     for (const { scope, limit } of src.hourlyBudgets ?? []) {
       const { current, previous } = await this.hourCounts(now, scope, 0);
-      out.push({ scope, limit, used: current + previousHourCalls(now, previous) });
+      out.push({ scope, limit, used: current + previous });
     }
     return out;
   }
@@ -327,11 +341,15 @@ export class CredentialManager {
         if (call.upstreamCalls > callsBefore || failure.code === 'budget_exhausted') this.pauseUntil.set(src.key, now + MIN_REFRESH_INTERVAL_MS);
         return this.remember(leased);
       }
-      if (failure.code === 'config_fault' && !this.isUsable(leased, now)) this.configFaults.set(src.key, { error: failure, until: now + CONFIG_FAULT_PAUSE_MS });
+      if (!this.isUsable(leased, now)) {
+        // Asking again could not succeed sooner: answer from memory, at no store write.
+        if (failure.code === 'config_fault') this.refusals.set(src.key, { error: failure, until: now + CONFIG_FAULT_PAUSE_MS, version: leased.version });
+        if (failure instanceof BudgetRefusal) this.refusals.set(src.key, { error: failure, until: failure.freesAt, version: leased.version });
+      }
       throw failure;
     }
     this.pauseUntil.delete(src.key);
-    this.configFaults.delete(src.key);
+    this.refusals.delete(src.key);
     const t = this.clock();
     // expires_in counts from when WeChat answered, which is no earlier than when we asked.
     let expiresAt = fetched.startedAt + fetched.expiresIn * 1000;
@@ -362,23 +380,24 @@ export class CredentialManager {
     };
     for (let attempt = 1; ; attempt++) {
       timeoutMs(); // nothing is started, or counted, without time to finish it
-      call.upstreamCalls++;
-      await this.countFetch(src.key, reason, call.caller, 1);
       const startedAt = this.clock();
-      let spent = 0;
+      // A fetch is counted once it calls upstream: a budgeted one at its first spend that passed
+      // (a refused one called nobody), any other now.
+      let counted = false;
+      const count = async () => {
+        if (counted) return;
+        counted = true;
+        call.upstreamCalls++;
+        await this.countFetch(src.key, reason, call.caller);
+      };
+      if (!src.hourlyBudgets?.length) await count();
       const spend = async () => {
         await this.spendHourlyBudgets(src);
-        spent++;
+        await count();
       };
       try {
         return { ...(await src.fetch({ force, deadline, timeoutMs, call, spend })), startedAt };
       } catch (err) {
-        if (err instanceof CredentialError && err.code === 'budget_exhausted' && spent === 0) {
-          // Refused before its first call: no fetch happened.
-          call.upstreamCalls--;
-          await this.countFetch(src.key, reason, call.caller, -1);
-          throw err;
-        }
         const backoff = Math.min(2000, 100 * 2 ** (attempt - 1)) * (0.5 + Math.random());
         const retryable = !(err instanceof CredentialError) && classifyUpstream(err) === 'retry';
         if (!retryable || attempt >= attempts || deadline - performance.now() < backoff + 100) throw err;
@@ -399,10 +418,12 @@ export class CredentialManager {
   }
 
   /**
-   * Spend one call of each hourly budget, refusing before upstream once one is used up over the
-   * last hour. Counted before asking (one atomic increment each), so calls of different
-   * credentials sharing a budget (a corp's agents, in any process) cannot overshoot it together.
-   * A refused call takes back the increments it made, so the counters hold calls made only.
+   * Spend one call of each hourly budget, refusing before upstream once one is used up. WeCom
+   * does not document its window, so the hour is counted so as never to see fewer calls than
+   * any window of 60 minutes could: this clock hour's calls plus the whole previous hour's.
+   * Counted before asking (one atomic increment each), so calls of different credentials sharing
+   * a budget (a corp's agents, in any process) cannot overshoot it together. A refused call takes
+   * back the increments it made (the very keys it raised), so the counters hold calls made only.
    */
   private async spendHourlyBudgets(src: CredentialSource): Promise<void> {
     const now = this.clock();
@@ -411,10 +432,9 @@ export class CredentialManager {
       for (const { scope, limit } of src.hourlyBudgets ?? []) {
         const { current, previous } = await this.hourCounts(now, scope, 1);
         spent.push(this.hourKey(now, scope));
-        const before = current - 1 + previousHourCalls(now, previous);
-        if (before >= limit) {
-          const until = new Date(budgetFreesAt(now, current - 1, previous, limit)).toISOString();
-          throw new CredentialError('budget_exhausted', `${src.key}: the budget of ${limit} calls per hour for ${scope} is used up; no further calls before ${until}`);
+        if (current - 1 + previous >= limit) {
+          const freesAt = budgetFreesAt(now, current - 1, limit);
+          throw new BudgetRefusal(`${src.key}: the budget of ${limit} calls per hour for ${scope} is used up; no further calls before ${new Date(freesAt).toISOString()}`, freesAt);
         }
       }
     } catch (err) {
@@ -452,12 +472,12 @@ export class CredentialManager {
     return this.guard(() => this.store.increment(key, 0, now + COUNTER_TTL_MS, now));
   }
 
-  /** Count a fetch (by = 1), or take the count back (-1). */
-  private async countFetch(key: string, reason: FetchReason, caller: string, by: 1 | -1): Promise<void> {
+  /** Count a fetch for today, per reason and per caller. */
+  private async countFetch(key: string, reason: FetchReason, caller: string): Promise<void> {
     const now = this.clock();
     try {
-      await this.store.increment(this.counterKey(now, key, reason), by, now + COUNTER_TTL_MS, now);
-      await this.store.increment(this.counterKey(now, key, reason, caller), by, now + COUNTER_TTL_MS, now);
+      await this.store.increment(this.counterKey(now, key, reason), 1, now + COUNTER_TTL_MS, now);
+      await this.store.increment(this.counterKey(now, key, reason, caller), 1, now + COUNTER_TTL_MS, now);
     } catch (err) {
       // Counting must never stop a refresh.
       this.log.log('warn', 'counter_failed', { key, error: (err as Error).message });
@@ -498,12 +518,15 @@ export class CredentialManager {
     return guardStore(this.log, op);
   }
 
-  /** The configuration fault this credential is still answered with, if any. */
-  private configFault(key: string): CredentialError | undefined {
-    const f = this.configFaults.get(key);
-    if (f && f.until > this.clock()) return f.error;
-    if (f) this.configFaults.delete(key);
-    return undefined;
+  /** Throw the refusal this credential is still answered with, if any: one store read, to see whether its row moved on. */
+  private async rethrowRefusal(key: string): Promise<void> {
+    const r = this.refusals.get(key);
+    if (!r) return;
+    if (r.until > this.clock()) {
+      const row = await this.guard(() => this.store.read(key));
+      if (row?.version === r.version) throw r.error;
+    }
+    this.refusals.delete(key);
   }
 
   private toCredentialError(err: unknown, src: CredentialSource): CredentialError {
@@ -524,7 +547,7 @@ export class CredentialManager {
           return new CredentialError('upstream_error', what, err.errcode);
       }
     }
-    this.log.log('error', 'refresh_crashed', { key: src.key, error: String(err) });
+    this.log.log('error', 'refresh_crashed', { key: src.key, ...crashFields(err) });
     return new CredentialError('upstream_error', `refreshing ${src.key} failed unexpectedly`);
   }
 }
@@ -541,18 +564,10 @@ export async function guardStore<T>(log: Logger, op: () => Promise<T>): Promise<
 }
 
 /**
- * The rolling hour, approximated from two clock-hour counters: the previous hour's calls counted
- * by the part of that hour still inside the last 60 minutes (as if spread evenly over it), rounded
- * up, so that a call made just before the hour turned still counts whole just after.
+ * When, with no further calls, this hour's `current` calls plus the previous hour's drop below
+ * `limit`: at the next hour, when only this hour's then count; else the hour after.
  */
-function previousHourCalls(now: number, previous: number): number {
-  return Math.ceil(previous * (1 - (now % HOUR_MS) / HOUR_MS));
-}
-
-/** When, with no further calls, fewer than `limit` calls will count (see previousHourCalls). */
-function budgetFreesAt(now: number, current: number, previous: number, limit: number): number {
-  const hourStart = now - (now % HOUR_MS);
-  // Still this hour, once the previous hour's share is down to limit - current - 1; else next hour, once this one's is.
-  if (current < limit) return hourStart + Math.ceil(HOUR_MS * (1 - (limit - current - 1) / previous));
-  return hourStart + HOUR_MS + Math.ceil(HOUR_MS * (1 - (limit - 1) / current));
+function budgetFreesAt(now: number, current: number, limit: number): number {
+  const nextHour = now - (now % HOUR_MS) + HOUR_MS;
+  return current < limit ? nextHour : nextHour + HOUR_MS;
 }

@@ -20,6 +20,7 @@ export interface FetchContext {
   /**
    * Spend one call of each of the source's hourly budgets, immediately before each upstream call
    * they limit (a retry too); refuses with budget_exhausted, before the call, once one is used up.
+   * A budgeted fetch counts as a fetch (daily counters) from its first spend on.
    */
   spend(): Promise<void>;
 }
@@ -44,7 +45,8 @@ export interface CredentialSource {
   /** Daily budget of forced fetches (stable token: 20), enforced before calling. */
   forceBudget?: number;
   /**
-   * Budgets per rolling hour, enforced before calling (WeCom tickets: 100 per app, 400 per corp).
+   * Hourly budgets, enforced before calling (WeCom tickets: 100 per app, 400 per corp), counted
+   * over this clock hour and the whole previous one (CredentialManager.spendHourlyBudgets).
    * `fetch` spends one of each per upstream call it limits (FetchContext.spend); `scope` names the
    * counter, so credentials naming the same scope (a corp's agents) share it.
    */

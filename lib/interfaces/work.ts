@@ -88,7 +88,8 @@ export const workJsapiConfig: InterfaceDef = {
  * Register (or replace) an agent's secret, sealed at rest, then drop the agent's token and
  * tickets in the store, every time: a retry after a failure between the two steps still drops
  * them, so the call is idempotent. Once it has answered, every fetch in every instance uses the
- * new secret (a fetch under way is waited for and its value dropped too); another instance's
+ * new secret (a fetch under way is waited for and its value dropped too, and the new row version
+ * ends another instance's pause after the wrong secret at its next request); another instance's
  * warm cache may still hand out the old token or tickets for up to credentials.localCacheSeconds.
  */
 export const workRegisterAgent: InterfaceDef = {

@@ -271,17 +271,6 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         expect(await store.insertIfAbsent(key, now + 5 * MIN, now + 4 * MIN)).toBe(true);
       });
 
-      it('takes back with a negative `by`, also under concurrent increments', async () => {
-        const key = fresh('counter');
-        const now = Date.now();
-        expect(await store.increment(key, 3, now + MIN, now)).toBe(3);
-        expect(await store.increment(key, -1, now + MIN, now)).toBe(2);
-        expect(await store.increment(key, 10, now + MIN, now)).toBe(12);
-        await Promise.all(Array.from({ length: 20 }, (_, i) => store.increment(key, i % 2 === 0 ? 1 : -1, now + MIN, now)));
-        expect(await store.increment(key, 0, now + MIN, now)).toBe(12);
-        expect(await store.increment(key, -12, now + MIN, now)).toBe(0);
-      });
-
       it('keeps keys apart', async () => {
         const a = fresh('nonce');
         const b = fresh('nonce');
@@ -315,6 +304,36 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         expect(await store.increment(key, 1, now + 10 * MIN, now + 1)).toBe(2);
         expect(await store.increment(key, 0, now + 10 * MIN, now + 2 * MIN)).toBe(0);
         expect(await store.increment(key, 1, now + 10 * MIN, now + 2 * MIN)).toBe(1);
+      });
+
+      it('takes back from a live counter with a negative `by`, also under concurrent increments, never below 0', async () => {
+        const key = fresh('counter');
+        const now = Date.now();
+        expect(await store.increment(key, 3, now + MIN, now)).toBe(3);
+        expect(await store.increment(key, -1, now + MIN, now)).toBe(2);
+        expect(await store.increment(key, 10, now + MIN, now)).toBe(12);
+        await Promise.all(Array.from({ length: 20 }, (_, i) => store.increment(key, i % 2 === 0 ? 1 : -1, now + MIN, now)));
+        expect(await store.increment(key, 0, now + MIN, now)).toBe(12);
+        expect(await store.increment(key, -12, now + MIN, now)).toBe(0);
+        expect(await store.increment(key, 2, now + MIN, now)).toBe(2);
+        expect(await store.increment(key, -5, now + MIN, now)).toBe(0);
+        expect(await store.increment(key, 0, now + MIN, now)).toBe(0);
+        expect(await store.increment(key, 1, now + 5 * MIN, now)).toBe(1); // still the same counter: its first expiry holds
+        expect(await store.increment(key, 0, now + 5 * MIN, now + MIN)).toBe(0);
+      });
+
+      it('a negative `by` never creates a counter: absent or expired, it stays so', async () => {
+        const absent = fresh('counter');
+        const now = Date.now();
+        expect(await store.increment(absent, -1, now + MIN, now)).toBe(0);
+        expect(await store.increment(absent, 1, now + MIN, now)).toBe(1); // created by this increment, not below it
+        const expired = fresh('counter');
+        expect(await store.increment(expired, 4, now + MIN, now)).toBe(4);
+        expect(await store.increment(expired, -1, now + 3 * MIN, now + MIN)).toBe(0);
+        expect(await store.increment(expired, 0, now + 3 * MIN, now + MIN)).toBe(0);
+        // Had the take-back revived it (at 3, or -1 from 0), this would not be 1; nor would it reset after `now + MIN`.
+        expect(await store.increment(expired, 1, now + 2 * MIN, now + MIN)).toBe(1);
+        expect(await store.increment(expired, 0, now + 3 * MIN, now + 2 * MIN)).toBe(0);
       });
 
       it('keeps keys apart', async () => {

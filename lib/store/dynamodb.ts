@@ -13,8 +13,8 @@
  * later), expiry is still decided by `expiresAt` (ms) against the caller's `now`.
  *
  * Every operation is one write (conditional where it decides something) or one consistent read,
- * except a release by a non-holder that sets blockedUntil and an increment that meets an expired
- * counter: two.
+ * except a release by a non-holder that sets blockedUntil, an increment that meets an expired
+ * counter, and a take-back that would go below 0: two.
  */
 import {
   type AttributeValue,
@@ -254,6 +254,18 @@ export async function openDynamoStore(url: string): Promise<Store> {
       if (by === 0) {
         const { Item } = await get(COUNT, key);
         return Item && num(Item.expiresAt) > now ? num(Item.count) : 0;
+      }
+      if (by < 0) {
+        // A take-back touches a live counter only, and stops at 0; an absent or expired one
+        // fails both conditions and stays so (a take-back racing an increment may take back
+        // nothing: the counter then errs high, never low).
+        const live = 'attribute_exists(#pk) AND #expiresAt > :now';
+        const taken = await conditional(
+          update(COUNT, key, { expression: 'ADD #count :by', condition: `${live} AND #count >= :least`, values: { ':by': N(by), ':now': N(now), ':least': N(-by) }, returnValues: 'UPDATED_NEW' }),
+        );
+        if (taken) return num(taken.Attributes?.count);
+        await conditional(update(COUNT, key, { expression: 'SET #count = :zero', condition: `${live} AND #count < :least`, values: { ':zero': N(0), ':now': N(now), ':least': N(-by) } }));
+        return 0;
       }
       const values = { ':by': N(by), ':expiresAt': N(expiresAt), ':ttl': N(ttlSeconds(expiresAt)), ':now': N(now) };
       for (let attempt = 0; attempt < MAX_INCREMENT_ATTEMPTS; attempt++) {

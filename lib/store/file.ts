@@ -520,7 +520,9 @@ export async function createFileStore(dir: string, options: FileStoreOptions = {
       }
       const value = await locked(lock, async (guard) => {
         const c = await readCounter(file, key);
-        const next: Counter = c && c.expiresAt > now ? { ...c, value: c.value + by } : { key, value: by, expiresAt };
+        const live = c && c.expiresAt > now ? c : undefined;
+        if (by < 0 && !live) return 0;
+        const next: Counter = live ? { ...live, value: Math.max(0, live.value + by) } : { key, value: by, expiresAt };
         await guard.write(file, json(next));
         return next.value;
       });

@@ -75,8 +75,9 @@ export interface Store {
 
   /**
    * Add `by` to a counter (created at 0 when absent or expired; `expiresAt` is set on creation)
-   * and return the new value. `by` = 0 reads the counter; `by` < 0 takes back earlier increments
-   * of a live counter (hourly budgets undo a refused spend).
+   * and return the new value. `by` = 0 reads the counter. `by` < 0 takes back earlier increments
+   * of a live counter (hourly budgets undo a refused spend): it never creates a counter (absent or
+   * expired: nothing is written, 0 is returned) and never takes one below 0.
    */
   increment(key: string, by: number, expiresAt: number, now: number): Promise<number>;
 

@@ -125,13 +125,19 @@ redis.call('SET', KEYS[1], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1`;
 
-// A hash {n, expiresAt}; an expired counter (by the caller's `now`) starts again from 0.
+// A hash {n, expiresAt}; an expired counter (by the caller's `now`) starts again from 0. A take-back
+// (by < 0) leaves an absent or expired counter alone and stops at 0.
 const INCREMENT = `
 local exp = tonumber(redis.call('HGET', KEYS[1], 'expiresAt'))
 local live = exp ~= nil and exp > tonumber(ARGV[3])
-if tonumber(ARGV[1]) == 0 then
-  if live then return tonumber(redis.call('HGET', KEYS[1], 'n')) or 0 end
-  return 0
+local by = tonumber(ARGV[1])
+if by <= 0 then
+  if not live then return 0 end
+  local n = tonumber(redis.call('HGET', KEYS[1], 'n')) or 0
+  if by == 0 then return n end
+  n = math.max(0, n + by)
+  redis.call('HSET', KEYS[1], 'n', n)
+  return n
 end
 if not live then redis.call('DEL', KEYS[1]) end
 local n = redis.call('HINCRBY', KEYS[1], 'n', ARGV[1])
