@@ -268,6 +268,26 @@ describe('encrypted data', () => {
     expect(counting.byOp().deleteRecord).toBe(0);
   });
 
+  it('data carrying another user\'s openId at login → 60021, nothing stored; a unionId in the data never becomes the session\'s', async () => {
+    await start();
+    // Both well encrypted under ann's key with a fitting watermark: what a caller choosing the iv can produce.
+    const sealed = (body: Record<string, unknown>) =>
+      encryptFor(stack.sim.minaSessionKey(MINA.appid, 'ann')!, JSON.stringify({ ...body, watermark: { appid: MINA.appid, timestamp: 1 } }));
+    const code = stack.sim.minaLogin(MINA.appid, 'ann');
+    const bob = sealed({ openId: simOpenid(MINA.appid, 'bob'), unionId: simUnionid('bob') });
+    counting.reset();
+    const refused = (await call('qcloud.cam.id_skey', { code, encrypt_data: bob.encryptedData, iv: bob.iv })).json;
+    expect(refused).toMatchObject({ returnCode: 60021, error: { code: 'decrypt_failed' } });
+    expect(counting.byOp().putRecord).toBe(0);
+
+    const code2 = stack.sim.minaLogin(MINA.appid, 'ann');
+    const own = sealed({ openId: simOpenid(MINA.appid, 'ann'), unionId: 'u-from-data' });
+    const res = (await call('qcloud.cam.id_skey', { code: code2, encrypt_data: own.encryptedData, iv: own.iv })).json;
+    expect(res.returnCode).toBe(0);
+    expect(res.returnData).toMatchObject({ unionid: simUnionid('ann'), user_info: { unionId: 'u-from-data' } });
+    expect((await call('qcloud.cam.auth', { id: res.returnData.id, skey: res.returnData.skey })).json.returnData).toMatchObject({ openid: simOpenid(MINA.appid, 'ann'), unionid: simUnionid('ann') });
+  });
+
   it('session.decrypt with a foreign watermark, tampered data, or data under a newer wx.login\'s key → 60021', async () => {
     await start();
     const a = (await login('ann')).returnData;
@@ -275,6 +295,8 @@ describe('encrypted data', () => {
     const decrypt = (d: { encryptedData: string; iv: string }) => call('qcloud.cam.decrypt', { id: a.id, skey: a.skey, encrypt_data: d.encryptedData, iv: d.iv }).then(returnCode);
     expect(await decrypt(encryptFor(key, JSON.stringify({ stepInfoList: [], watermark: { appid: MINA.appid, timestamp: 1 } })))).toBe(0);
     expect(await decrypt(encryptFor(key, JSON.stringify({ watermark: { appid: MINA2.appid, timestamp: 1 } })))).toBe(60021);
+    expect(await decrypt(encryptFor(key, JSON.stringify({ openId: simOpenid(MINA.appid, 'bob'), watermark: { appid: MINA.appid, timestamp: 1 } })))).toBe(60021);
+    expect(await decrypt(encryptFor(key, JSON.stringify({ phoneNumber: '13800138000', watermark: { appid: MINA.appid, timestamp: 1 } })))).toBe(0);
     const tampered = Buffer.from(stack.sim.minaUserData(MINA.appid, 'ann').encryptedData, 'base64');
     tampered[tampered.length - 20]! ^= 0x5a;
     expect(await decrypt({ encryptedData: tampered.toString('base64'), iv: 'AAAAAAAAAAAAAAAAAAAAAA==' })).toBe(60021);
@@ -382,15 +404,25 @@ describe('the Wafer fork (qcloud.cam.userinfo)', () => {
     expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json.returnData.user_info).toEqual(a.user_info);
   });
 
-  it('a Mini Program without an open platform logs in without unionid; user data carrying one fills it in', async () => {
+  it('another user\'s openId in the data → 60021 and the session keeps its user_info', async () => {
+    await start();
+    const a = (await login('ann')).returnData;
+    const bob = encryptFor(stack.sim.minaSessionKey(MINA.appid, 'ann')!, JSON.stringify({ openId: simOpenid(MINA.appid, 'bob'), nickName: 'bob', watermark: { appid: MINA.appid, timestamp: 1 } }));
+    expect(returnCode(await call('qcloud.cam.userinfo', { id: a.id, skey: a.skey, encrypt_data: bob.encryptedData, iv: bob.iv }))).toBe(60021);
+    expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json.returnData.user_info).toEqual(a.user_info);
+  });
+
+  it('a Mini Program without an open platform logs in without unionid, and user data carrying a unionId does not fill it in', async () => {
     await start();
     stack.sim.minaUnbind(MINA.appid);
     const a = (await call('qcloud.cam.id_skey', { code: stack.sim.minaLogin(MINA.appid, 'ann') })).json.returnData;
     expect(a).not.toHaveProperty('unionid');
     expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json.returnData).not.toHaveProperty('unionid');
-    const withUnion = encryptFor(stack.sim.minaSessionKey(MINA.appid, 'ann')!, JSON.stringify({ openId: 'o', unionId: 'u-from-data', watermark: { appid: MINA.appid, timestamp: 1 } }));
+    const withUnion = encryptFor(stack.sim.minaSessionKey(MINA.appid, 'ann')!, JSON.stringify({ openId: simOpenid(MINA.appid, 'ann'), unionId: 'u-from-data', watermark: { appid: MINA.appid, timestamp: 1 } }));
     expect(returnCode(await call('qcloud.cam.userinfo', { id: a.id, skey: a.skey, encrypt_data: withUnion.encryptedData, iv: withUnion.iv }))).toBe(0);
-    expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json.returnData.unionid).toBe('u-from-data');
+    const auth = (await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json.returnData;
+    expect(auth.user_info).toMatchObject({ unionId: 'u-from-data' });
+    expect(auth).not.toHaveProperty('unionid');
   });
 
   it('a check recording a visit at the same time does not undo the saved user_info', async () => {

@@ -90,7 +90,7 @@ export interface CosScopeConfig {
 
 /** COS: temporary keys from STS (cos.credentials) and server-side signatures (cos.sign). */
 export interface CosConfig {
-  /** Permanent keys (secrets): they call STS and sign cos.sign requests; they never leave the server. */
+  /** Permanent keys (secrets): they only ask STS for temporary keys (which sign cos.sign requests); they never leave the server. */
   secretId: string;
   secretKey: string;
   /** The STS region (X-TC-Region) and the default region of the scopes. */

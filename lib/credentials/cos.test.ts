@@ -5,7 +5,7 @@ import { createLogger } from '../log/logger';
 import { createMemoryStore } from '../store/memory';
 import { TencentCloudSim } from '../../sim/tencentcloud';
 import { classifyUpstream } from '../wechat/errors';
-import { cosKey, cosSource, narrowKeys, scopeKeys } from './cos';
+import { cosKey, cosSource, NARROW_CACHE_SIZE, narrowKeysCache, scopeKeys } from './cos';
 import { CredentialError } from './errors';
 import { CredentialManager } from './manager';
 import type { CredentialSource } from './source';
@@ -103,21 +103,51 @@ describe('scopeKeys', () => {
   });
 });
 
-describe('narrowKeys', () => {
+describe('narrowKeysCache', () => {
+  const narrow = (prefix = 'a/b/') => ({ bucket: BUCKET, region: 'ap-beijing', prefix, actions: ['name/cos:PutObject'] });
+
   it('makes exactly one STS call with the narrower policy and counts it on the request', async () => {
-    const c = config();
     const ctx = call();
-    const keys = await narrowKeys(c, { bucket: BUCKET, region: 'ap-beijing', prefix: 'a/b/', actions: ['name/cos:PutObject'] }, ctx);
+    const keys = await narrowKeysCache(config(), Date.now)(narrow(), ctx);
     expect(keys.tmpSecretId).toBe(sts.issued().at(-1)!.tmpSecretId);
     expect(sts.policies().at(-1)).toMatchObject({ statement: [{ resource: [`qcs::cos:ap-beijing:uid/1250000000:${BUCKET}/a/b/*`] }] });
     expect(ctx.upstreamCalls).toBe(1);
     expect(sts.calls('GetFederationToken')).toBe(1);
   });
 
-  it('does not retry a transient failure: one call, then upstream_unavailable', async () => {
+  it('serves the same narrow grant again from the cache until refreshAheadSeconds before its expiry', async () => {
+    let now = Date.now();
+    const keysFor = narrowKeysCache(config(), () => now);
+    const first = await keysFor(narrow(), call());
+    const again = call();
+    expect(await keysFor(narrow(), again)).toEqual(first);
+    expect(again.upstreamCalls).toBe(0);
+    // 1800 s keys, refreshed 300 s ahead
+    now += 1440_000;
+    expect(await keysFor(narrow(), call())).toEqual(first);
+    expect(sts.calls('GetFederationToken')).toBe(1);
+    now += 120_000;
+    expect((await keysFor(narrow(), call())).tmpSecretId).not.toBe(first.tmpSecretId);
+    expect(sts.calls('GetFederationToken')).toBe(2);
+  });
+
+  it(`keeps at most ${NARROW_CACHE_SIZE} grants: after 300 other prefixes, the first costs a new call`, async () => {
+    const keysFor = narrowKeysCache(config(), Date.now);
+    for (let i = 0; i < 300; i++) await keysFor(narrow(`a/${i}/`), call());
+    expect(sts.calls('GetFederationToken')).toBe(300);
+    await keysFor(narrow('a/299/'), call()); // the newest is still there
+    expect(sts.calls('GetFederationToken')).toBe(300);
+    await keysFor(narrow('a/0/'), call());
+    expect(sts.calls('GetFederationToken')).toBe(301);
+  });
+
+  it('does not retry a transient failure: one call, then upstream_unavailable, and nothing cached', async () => {
+    const keysFor = narrowKeysCache(config(), Date.now);
     sts.fault('GetFederationToken', { code: 'InternalError' });
-    const err = await failure(narrowKeys(config(), { bucket: BUCKET, region: 'ap-beijing', prefix: 'a/b/', actions: ['name/cos:PutObject'] }, call()));
+    const err = await failure(keysFor(narrow(), call()));
     expect(err).toMatchObject({ code: 'upstream_unavailable', message: expect.stringMatching(/Tencent Cloud STS GetFederationToken/) });
     expect(sts.calls('GetFederationToken')).toBe(1);
+    expect((await keysFor(narrow(), call())).tmpSecretId).toBe(sts.issued().at(-1)!.tmpSecretId);
+    expect(sts.calls('GetFederationToken')).toBe(2);
   });
 });

@@ -7,8 +7,11 @@
  *   by the configuration. The value is the keys' JSON, stored as access tokens are: temporary
  *   keys are short-lived bearer credentials like them (only app secrets, session keys and agent
  *   secrets are sealed at rest, DESIGN §6).
- * - anything narrower (a deeper prefix, fewer actions) is one direct STS call with that narrower
- *   policy, never stored or cached: nothing grows with the prefixes callers ask for.
+ * - anything narrower (a deeper prefix, fewer actions) is a direct STS call with that narrower
+ *   policy, its keys kept in a small per-process cache (never the store) until
+ *   `refreshAheadSeconds` before they expire: the same narrow request again costs no STS call,
+ *   and the cache holds at most NARROW_CACHE_SIZE grants, the oldest dropped first, whatever
+ *   prefixes callers ask for.
  */
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -22,6 +25,8 @@ import type { CallContext, CredentialSource } from './source';
 
 /** An upstream call with less time than this left is not worth starting (as the manager's). */
 const MIN_ATTEMPT_MS = 20;
+/** Narrower grants kept per process. */
+export const NARROW_CACHE_SIZE = 256;
 
 /** `cos:<region>:<bucket>:<prefix>:<hash of the sorted actions>`. */
 export function cosKey(grant: CosGrant): string {
@@ -58,8 +63,27 @@ export async function scopeKeys(manager: CredentialManager, src: CredentialSourc
   return keys;
 }
 
-/** One uncached STS call for a grant narrower than its scope, within the request's budget. */
-export async function narrowKeys(config: Config, grant: CosGrant, call: CallContext): Promise<TemporaryKeys> {
+export type NarrowKeys = (grant: CosGrant, call: CallContext) => Promise<TemporaryKeys>;
+
+/** The keys of grants narrower than their scope: cached per process (see the top), else one STS call. */
+export function narrowKeysCache(config: Config, clock: Clock): NarrowKeys {
+  const cache = new Map<string, TemporaryKeys>();
+  const refreshAhead = config.credentials.refreshAheadSeconds;
+  return async (grant, call) => {
+    const key = cosKey(grant);
+    const hit = cache.get(key);
+    if (hit && hit.expiredTime - refreshAhead > Math.floor(clock() / 1000)) return hit;
+    const keys = await narrowKeys(config, grant, call);
+    // Re-inserted, so that the Map's order stays oldest first.
+    cache.delete(key);
+    cache.set(key, keys);
+    if (cache.size > NARROW_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    return keys;
+  };
+}
+
+/** One STS call for a grant narrower than its scope, within the request's budget. */
+async function narrowKeys(config: Config, grant: CosGrant, call: CallContext): Promise<TemporaryKeys> {
   const timeoutMs = Math.min(config.upstream.timeoutMs, call.deadline - performance.now());
   if (timeoutMs < MIN_ATTEMPT_MS) throw new CredentialError('upstream_unavailable', `no time left in the request budget to reach Tencent Cloud STS for ${grant.bucket}`);
   call.upstreamCalls++;

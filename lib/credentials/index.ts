@@ -5,7 +5,7 @@ import type { Store } from '../store/port';
 import type { MpClient } from '../wechat/mp';
 import type { WorkClient } from '../wechat/work';
 import { AgentRegistry, type WorkAgent } from './agents';
-import { cosSource } from './cos';
+import { cosSource, narrowKeysCache, type NarrowKeys } from './cos';
 import { CredentialManager, type Clock } from './manager';
 import { mpTicketSource, mpTokenSource } from './mp';
 import type { TicketType } from '../wechat/mp';
@@ -30,6 +30,8 @@ export interface Credentials {
   workTicket(agent: WorkAgent, kind: WorkTicketKind): CredentialSource;
   /** The cached temporary COS keys of one configured scope (an entry of config.cos.scopes). */
   cos(scope: CosScopeConfig): CredentialSource;
+  /** Temporary COS keys for a grant narrower than its configured scope (per-process cache, else STS). */
+  cosNarrow: NarrowKeys;
   /** Every credential the configuration implies (tokens first: tickets depend on them). */
   all(): CredentialSource[];
 }
@@ -75,6 +77,7 @@ export function createCredentials(deps: { config: Config; store: Store; clock: C
     token,
     ticket,
     cos,
+    cosNarrow: narrowKeysCache(config, deps.clock),
     agents,
     workToken,
     workTicket,

@@ -45,6 +45,19 @@ describe('decryptMinaData', () => {
     expect(failure(() => decryptMinaData(SESSION_KEY, stringMark, IV, APPID)).reason).toBe('watermark');
   });
 
+  it("refuses data whose openId is not the session's; data without an openId passes", () => {
+    expect(decryptMinaData(SESSION_KEY, ENCRYPTED, IV, APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJE').nickName).toBe('Band');
+    expect(failure(() => decryptMinaData(SESSION_KEY, ENCRYPTED, IV, APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJF'))).toMatchObject({ reason: 'openid' });
+    // The caller's own iv rewrites the first block: `{"openId":"oGZUI` becomes `{"openId":"xGZUI`.
+    const iv = Buffer.from(IV, 'base64');
+    iv[11]! ^= 'o'.charCodeAt(0) ^ 'x'.charCodeAt(0);
+    expect(failure(() => decryptMinaData(SESSION_KEY, ENCRYPTED, iv.toString('base64'), APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJE')).reason).toBe('openid');
+    const phone = encrypt(`{"phoneNumber":"13800138000","watermark":{"appid":"${APPID}"}}`);
+    expect(decryptMinaData(SESSION_KEY, phone, IV, APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJE').phoneNumber).toBe('13800138000');
+    const numeric = encrypt(`{"openId":1,"watermark":{"appid":"${APPID}"}}`);
+    expect(failure(() => decryptMinaData(SESSION_KEY, numeric, IV, APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJE')).reason).toBe('openid');
+  });
+
   it('refuses tampered ciphertext (last block: padding; earlier block: garbled JSON)', () => {
     const bytes = Buffer.from(ENCRYPTED, 'base64');
     const last = Buffer.from(bytes);

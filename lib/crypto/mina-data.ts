@@ -3,6 +3,10 @@
  * with PKCS#7 padding under the user's session_key, and the plaintext JSON carries a
  * `watermark.appid` that must be ours. Pure functions.
  *
+ * CBC does not authenticate: whoever holds encryptedData chooses the iv, and so the first 16
+ * bytes of the plaintext. Hence an `openId` in the data must be the session's, and callers take
+ * the user's identity from jscode2session, never from here.
+ *
  * Every failure is one MinaDataError whose message names what was wrong, never a key, an iv,
  * the ciphertext or the plaintext.
  */
@@ -16,7 +20,7 @@ const BLOCK_BYTES = 16;
 export const DATA_SHAPE = { encrypt_data: 'base64 of whole 16-byte blocks', iv: 'base64 of 16 bytes' } as const;
 export type DataField = keyof typeof DATA_SHAPE;
 
-export type MinaDataFailure = 'bad_key' | 'bad_iv' | 'bad_data' | 'padding' | 'not_json' | 'watermark';
+export type MinaDataFailure = 'bad_key' | 'bad_iv' | 'bad_data' | 'padding' | 'not_json' | 'watermark' | 'openid';
 
 export class MinaDataError extends Error {
   constructor(
@@ -45,9 +49,11 @@ export function malformedDataField(encryptedData: string, iv: string): DataField
 
 /**
  * The decrypted object of `encryptedData` (base64) under `sessionKey` (base64 of 16 bytes) and
- * `iv` (base64 of 16 bytes), after checking that its watermark.appid is `appid`.
+ * `iv` (base64 of 16 bytes), after checking that its watermark.appid is `appid` and, when it
+ * carries an `openId` and `openid` is given, that it is `openid` (data without one, such as a
+ * phone number, passes).
  */
-export function decryptMinaData(sessionKey: string, encryptedData: string, iv: string, appid: string): Record<string, unknown> {
+export function decryptMinaData(sessionKey: string, encryptedData: string, iv: string, appid: string, openid?: string): Record<string, unknown> {
   const key = strictBase64(sessionKey);
   if (key === null || key.length !== KEY_BYTES) throw new MinaDataError('bad_key', 'the session key is not base64 of 16 bytes');
   const shaped = bytesOf(encryptedData, iv);
@@ -79,5 +85,6 @@ export function decryptMinaData(sessionKey: string, encryptedData: string, iv: s
   const watermark = obj.watermark;
   const owner = watermark !== null && typeof watermark === 'object' ? (watermark as Record<string, unknown>).appid : undefined;
   if (owner !== appid) throw new MinaDataError('watermark', `the data's watermark is not for ${appid}`);
+  if (openid !== undefined && obj.openId !== undefined && obj.openId !== openid) throw new MinaDataError('openid', "the data's openId is not this session's user");
   return obj;
 }

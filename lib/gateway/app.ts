@@ -34,7 +34,7 @@ export function createApp(services: Services): App {
       outcome = await dispatch(req, path, call);
     } catch (err) {
       // dispatch answers every failure itself; this is the last guard against a crash.
-      log.log('error', 'request_crashed', { path, error: String(err) });
+      log.log('error', 'request_crashed', { path, ...crashFields(err) });
       outcome = { res: routeError(new ApiError('internal', 'internal error')), label: 'crash' };
     }
     const res = outcome.res;

@@ -10,7 +10,7 @@
  * object with a lifetime of at most a minute, under cos.sign's scope.
  */
 import type { CosConfig, CosScopeConfig, RealmConfig } from '../config/types';
-import { narrowKeys, scopeKeys } from '../credentials/cos';
+import { scopeKeys } from '../credentials/cos';
 import { cosSign } from '../crypto/cos-sign';
 import type { CosGrant } from '../wechat/tencent-sts';
 import { ApiError } from './errors';
@@ -132,7 +132,7 @@ async function credentials({ para, realm, call, services }: InterfaceContext): P
   refuseCallerKeys(para);
   const cos = cosConfig(services);
   const { grant, exact } = credentialGrant(cos, para, bucketOf(para, realm));
-  const keys = exact ? await scopeKeys(services.credentials.manager, services.credentials.cos(exact), call) : await narrowKeys(services.config, grant, call);
+  const keys = exact ? await scopeKeys(services.credentials.manager, services.credentials.cos(exact), call) : await services.credentials.cosNarrow(grant, call);
   return {
     tmpSecretId: keys.tmpSecretId,
     tmpSecretKey: keys.tmpSecretKey,

@@ -21,7 +21,9 @@
  *   records stay EXPIRED_GRACE_MS longer, so that an expired session answers "expired" (log in
  *   again) rather than "invalid" for a week.
  * - Encrypted user data given at login is decrypted (and its watermark checked) before anything
- *   is stored: on failure nothing is.
+ *   is stored: on failure nothing is. The caller picks the iv, so it can rewrite the first block
+ *   of the plaintext (CBC is malleable): data carrying an `openId` must carry the session's, and
+ *   the openid and unionid come only from jscode2session, never from decrypted data.
  * - A second login of the same user leaves the first session alone, unless
  *   `sessions.singleSession`: then `session-user:<appid>:<openid>` names the user's one live
  *   session, a login deletes the previous one, and a check of any other session of theirs fails.
@@ -104,7 +106,7 @@ export interface MinaSessions {
   check(id: string, skey: string, appid?: string): Promise<SessionView>;
   /** `data` decrypted with the session's session_key (watermark checked), after the same check. */
   decrypt(id: string, skey: string, data: EncryptedData, appid?: string): Promise<Record<string, unknown>>;
-  /** As decrypt, and the result kept as the session's userInfo (its unionId too, when the session had no unionid). */
+  /** As decrypt, and the result kept as the session's userInfo (the session's openid and unionid stay jscode2session's). */
   setUserInfo(id: string, skey: string, data: EncryptedData, appid?: string): Promise<SessionView>;
 }
 
@@ -156,9 +158,9 @@ export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
   const invalid = (why = 'no such session (unknown id, or skey does not match)') => new SessionError('invalid', `${why}: log in again`);
   const noMasterKey = () => new SessionError('no_master_key', 'Mini Program sessions need WECRED_MASTER_KEY (the session_key is stored sealed under it)');
 
-  function openData(sessionKey: string, data: EncryptedData, appid: string): Record<string, unknown> {
+  function openData(sessionKey: string, data: EncryptedData, appid: string, openid: string): Record<string, unknown> {
     try {
-      return decryptMinaData(sessionKey, data.encryptedData, data.iv, appid);
+      return decryptMinaData(sessionKey, data.encryptedData, data.iv, appid, openid);
     } catch (err) {
       if (err instanceof MinaDataError) throw new SessionError('decrypt_failed', err.message);
       throw err;
@@ -217,7 +219,7 @@ export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
     async login(app, code, data, call) {
       if (config.masterKey === undefined) throw noMasterKey();
       const wx = await jscode2session(app, code, call);
-      const userInfo = data === undefined ? undefined : openData(wx.sessionKey, data, app.appid);
+      const userInfo = data === undefined ? undefined : openData(wx.sessionKey, data, app.appid, wx.openid);
 
       const id = randomNonce(24);
       const skey = randomNonce(43);
@@ -250,14 +252,12 @@ export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
 
     async decrypt(id, skey, data, appid) {
       const { rec, sessionKey } = await live(id, skey, appid);
-      return openData(sessionKey, data, rec.appid);
+      return openData(sessionKey, data, rec.appid, rec.openid);
     },
 
     async setUserInfo(id, skey, data, appid) {
       const { rec, sessionKey } = await live(id, skey, appid);
-      const userInfo = openData(sessionKey, data, rec.appid);
-      const updated: SessionRecord = { ...rec, userInfo };
-      if (rec.unionid === undefined && isString(userInfo.unionId)) updated.unionid = userInfo.unionId;
+      const updated: SessionRecord = { ...rec, userInfo: openData(sessionKey, data, rec.appid, rec.openid) };
       await saveRecord(id, updated);
       return view(updated);
     },
