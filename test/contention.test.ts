@@ -67,6 +67,33 @@ describe.each(SHARED_STORES)('wecred processes sharing one $name store', ({ name
     }
   }, 120_000);
 
+  it(`WeCom: ${PROCESSES} processes × ${REQUESTS} concurrent cold work.jsapi.config requests: one gettoken, one corp ticket, one agent ticket`, async (ctx) => {
+    if (!shared) return ctx.skip();
+    const corpid = 'ww5555555555555555';
+    const agent = { corpid, agentid: '1000005', secret: 'work-contention-secret' };
+    sim.addWorkApp(agent.corpid, agent.agentid, agent.secret);
+    const config = JSON.stringify({ work: [agent], realms: [REALM], store: shared.url, upstream: { work: sim.url, timeoutMs: 2000 }, credentials: { leaseSeconds: LEASE_SECONDS } });
+    const procs = await Promise.all(Array.from({ length: PROCESSES }, () => startServerProcess({ ...shared!.env, WECRED_CONFIG_JSON: config })));
+    servers.push(...procs);
+    sim.resetCalls();
+    const url = `https://example.com/${name}/work`;
+    const body = JSON.stringify({ interface: { interfaceName: 'work.jsapi.config', para: { corpid, agentid: agent.agentid, url } } });
+    const answers = await Promise.all(
+      Array.from({ length: PROCESSES * REQUESTS }, (_, i) =>
+        fetch(`${procs[i % PROCESSES]!.url}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then((r) => r.json() as Promise<any>),
+      ),
+    );
+    expect(sim.calls('work_gettoken', corpid)).toBe(1);
+    expect(sim.calls('work_jsapi_ticket', corpid)).toBe(1);
+    expect(sim.calls('work_agent_ticket', corpid)).toBe(1);
+    for (const a of answers) {
+      expect(a.returnCode).toBe(0);
+      const { config: c, agentConfig: ac } = a.returnData;
+      expect(sim.verifyWorkSignature({ corpid, agentid: agent.agentid, kind: 'jsapi', url, nonceStr: c.nonceStr, timestamp: c.timestamp, signature: c.signature })).toBe(true);
+      expect(sim.verifyWorkSignature({ corpid, agentid: agent.agentid, kind: 'agent_config', url, nonceStr: ac.nonceStr, timestamp: ac.timestamp, signature: ac.signature })).toBe(true);
+    }
+  }, 120_000);
+
   it('a process killed while holding the lease: another serves within leaseSeconds plus one upstream call', async (ctx) => {
     if (!shared) return ctx.skip();
     const appid = 'wx3333333333333333';
