@@ -11,7 +11,7 @@
 import type { Config } from '../config/types';
 import { AtRestError, cipherFor } from '../crypto/at-rest';
 import type { Logger } from '../log/logger';
-import { jsonObject } from '../store/json-record';
+import { parseJsonObject } from '../store/row';
 import type { Store } from '../store/port';
 import { CredentialError } from './errors';
 import { guardStore, type Clock } from './manager';
@@ -117,7 +117,7 @@ export class AgentRegistry {
 
 /** The record if `text` is one (JSON of the right shape), else undefined; never throws. */
 function parseRecord(text: string): AgentRecord | undefined {
-  const r = jsonObject(text);
+  const r = parseJsonObject(text);
   if (!r) return undefined;
   const ok =
     typeof r.secret === 'string' &&

@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Config, CosConfig, CosScopeConfig } from '../config/types';
-import { jsonObject } from '../store/json-record';
+import { parseJsonObject } from '../store/row';
 import { TencentCloudError, UpstreamUnavailable } from '../wechat/errors';
 import { requestTemporaryKeys, StsSdkMissing, type CosGrant, type TemporaryKeys } from '../wechat/tencent-sts';
 import { CredentialError } from './errors';
@@ -97,7 +97,7 @@ async function narrowKeys(config: Config, grant: CosGrant, call: CallContext): P
 
 /** The keys in a stored value, or undefined when it is not their JSON. */
 function parseKeys(value: string): TemporaryKeys | undefined {
-  const k = jsonObject(value);
+  const k = parseJsonObject(value);
   const text = (x: unknown) => typeof x === 'string' && x !== '';
   if (!k || !text(k.tmpSecretId) || !text(k.tmpSecretKey) || !text(k.sessionToken) || !Number.isInteger(k.expiredTime)) return undefined;
   return { tmpSecretId: k.tmpSecretId as string, tmpSecretKey: k.tmpSecretKey as string, sessionToken: k.sessionToken as string, expiredTime: k.expiredTime as number };

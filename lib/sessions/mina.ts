@@ -36,7 +36,7 @@ import { AtRestError, cipherFor } from '../crypto/at-rest';
 import { decryptMinaData, MinaDataError } from '../crypto/mina-data';
 import { randomNonce } from '../crypto/random';
 import { safeEqual } from '../crypto/realm';
-import { jsonObject } from '../store/json-record';
+import { parseJsonObject } from '../store/row';
 import type { Store } from '../store/port';
 import { code2Session, JSCODE2SESSION, type MinaSession } from '../wechat/mina';
 import { exchangeRefusal, MIN_EXCHANGE_MS, stored as storedOr, type ExchangeFailure } from './login-errors';
@@ -128,7 +128,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 
 /** `raw` as a session record when it is exactly what login writes; null for anything else. */
 function parseRecord(raw: string): SessionRecord | null {
-  const r = jsonObject(raw);
+  const r = parseJsonObject(raw);
   if (!r) return null;
   const ok =
     r.v === 1 &&

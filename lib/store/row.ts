@@ -58,7 +58,7 @@ export function releasedRow(row: CredentialRow, owner: string, blockedUntil: num
   return changed ? next : null;
 }
 
-/** The JSON object in `text`, or null for anything else (corrupt, truncated, not an object). */
+/** The JSON object in `text`, or null for anything else (corrupt, truncated, not an object): rows and records alike. */
 export function parseJsonObject(text: string): Record<string, unknown> | null {
   let o: unknown;
   try {
