@@ -1,13 +1,6 @@
 export { WechatSim } from './wechat-sim';
-export type { Fault, MpEndpoint, OAuthEndpoint, QrcodeEndpoint, SimEndpoint, SimOptions } from './types';
-export type { MinaEndpoint } from './types';
-export type { MinaUserData } from './mina';
-export type { QrcodeAction, QrcodeRecord } from './qrcode';
-export type { TicketType, TokenState } from './mp';
-export type { WorkEndpoint } from './types';
-export type { WorkTicketKind } from './work';
-export { simOpenid, simUnionid, type OAuthAppType, type OAuthScope, type SimUser } from './oauth';
-export { beijingDay, nextBeijingMidnight } from './clock';
+export type { SimOptions } from './types';
+export { simOpenid, simUnionid } from './oauth';
 export { jsapiSignature, jsapiString1 } from './jsapi';
-export { TencentCloudSim, type TencentCloudSimOptions } from './tencentcloud';
-export { AwsSecretsSim, type AwsSecretsSimOptions } from './aws-secrets';
+export { TencentCloudSim } from './tencentcloud';
+export { AwsSecretsSim } from './aws-secrets';

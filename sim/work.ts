@@ -20,11 +20,11 @@ import type { Route, SimModule, SimRequest, SimResponse } from './types';
 
 export type WorkTicketKind = 'jsapi' | 'agent_config';
 
-export const WORK_TOKEN_LIFETIME_SECONDS = 7200;
-export const WORK_TICKET_LIFETIME_SECONDS = 7200;
-export const JSAPI_PER_APP_HOURLY = 100;
-export const JSAPI_PER_CORP_HOURLY = 400;
-export const AGENT_CONFIG_PER_APP_HOURLY = 100;
+const WORK_TOKEN_LIFETIME_SECONDS = 7200;
+const WORK_TICKET_LIFETIME_SECONDS = 7200;
+const JSAPI_PER_APP_HOURLY = 100;
+const JSAPI_PER_CORP_HOURLY = 400;
+const AGENT_CONFIG_PER_APP_HOURLY = 100;
 
 /** WeCom's own errmsg texts where they differ from the MP ones. */
 const WORK_ERRMSG: Readonly<Record<number, string>> = {

@@ -366,6 +366,30 @@ describe('cos.sign and the Wafer aliases', () => {
     const none = await s2.envelope('cos.credentials', ask, narrow);
     expect(none.json).toMatchObject({ returnCode: 7007, error: { message: expect.stringMatching(/not configured/) } });
   });
+
+  it('lets a realm listing qcloud.cos.auth.nonreusable, or cos.sign, call nonreusable (both mean the cos.sign scope)', async () => {
+    const { stack, sts } = await cosStack();
+    const byAlias = { key: 'by-alias', secret: 'by-alias-realm-secret-0123456789' };
+    const byName = { key: 'by-name', secret: 'by-name-realm-secret-0123456789' };
+    const s2 = await startStack({
+      sim: stack.sim,
+      store: stack.store,
+      config: {
+        realms: [
+          { ...byAlias, interfaces: ['qcloud.cos.auth.nonreusable'] },
+          { ...byName, interfaces: ['cos.sign'] },
+        ],
+        upstream: { mp: stack.sim.url, sts: sts.url, timeoutMs: 2000, budgetMs: 4000 },
+        cos: stack.config.cos,
+      },
+    });
+    open.push(s2);
+    const para = { method: 'GET', bucket: BUCKET, region: 'ap-beijing', key: 'uploads/a.txt' };
+    for (const realm of [byAlias, byName]) {
+      expect((await s2.envelope('qcloud.cos.auth.nonreusable', para, realm)).json.returnCode).toBe(0);
+      expect((await s2.envelope('cos.credentials', ask, realm)).json.returnCode).toBe(7006);
+    }
+  });
 });
 
 describe('cos configuration', () => {
@@ -385,7 +409,7 @@ describe('cos configuration', () => {
     expect(cos.scopes[0]).toMatchObject({ region: 'ap-beijing', prefix: 'a/' });
     expect(cos.scopes[0]!.actions).toEqual(expect.arrayContaining(['name/cos:PutObject', 'name/cos:GetObject', 'name/cos:UploadPart']));
     expect(parseConfig({ cos: { ...base, secretKey: 'env:COS_KEY' } }, { COS_KEY: 'from-env' }).cos!.secretKey).toBe('from-env');
-    expect(parseConfig({ upstream: { sts: '127.0.0.1:9000' } }, {}).upstream.sts).toBe('https://127.0.0.1:9000');
+    expect(parseConfig({ upstream: { sts: '127.0.0.1:9000' } }, {}).upstream.sts).toEqual({ protocol: 'https:', host: '127.0.0.1:9000' });
   });
 
   it('names the field of each problem in one line', () => {

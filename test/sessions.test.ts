@@ -381,6 +381,29 @@ describe('secrets at rest and in logs', () => {
   });
 });
 
+describe('a store outage', () => {
+  it('session.login and session.check answer 7201; the log names the failure by class and code, never its message', async () => {
+    const inner = createMemoryStore();
+    let down = false;
+    const outage = () => Object.assign(new Error(`connect ECONNREFUSED while writing session:${'x'.repeat(24)}`), { code: 'ECONNREFUSED' });
+    const store: Store = {
+      ...inner,
+      kind: inner.kind,
+      getRecord: (key, now) => (down ? Promise.reject(outage()) : inner.getRecord(key, now)),
+      putRecord: (key, value, expiresAt) => (down ? Promise.reject(outage()) : inner.putRecord(key, value, expiresAt)),
+    };
+    await start({ store });
+    const a = (await login()).returnData;
+    down = true;
+    expect(returnCode(await call('qcloud.cam.auth', { id: a.id, skey: a.skey }))).toBe(7201);
+    expect(returnCode(await call('qcloud.cam.id_skey', { code: stack.sim.minaLogin(MINA.appid, 'bob') }))).toBe(7201);
+    const failures = stack.logs.filter((l) => l.event === 'store_failed');
+    expect(failures.length).toBeGreaterThanOrEqual(2);
+    for (const f of failures) expect(f).toMatchObject({ level: 'error', error: 'Error', code: 'ECONNREFUSED' });
+    expect(JSON.stringify(stack.logs)).not.toContain('xxxxxxxx');
+  });
+});
+
 describe('the Wafer fork (qcloud.cam.userinfo)', () => {
   it('id_skey with only appid and code, then userinfo, then auth answers that user_info', async () => {
     await start();

@@ -58,7 +58,7 @@ async function simAt(offset: number): Promise<WechatSim> {
 /** This hour's use of each budget of a credential, as status reports it. */
 async function budgetUse(s: Stack, key: string): Promise<number[]> {
   const status = await ok(s, 'status', {}, ADMIN);
-  return status.credentials.find((c: any) => c.key === key).thisHour.map((b: any) => b.used);
+  return status.credentials.find((c: any) => c.key === key).hourlyBudgets.map((b: any) => b.used);
 }
 
 describe('work.access_token', () => {
@@ -155,7 +155,7 @@ describe('work.ticket and work.agent_ticket', () => {
     expect(refused.json.error.message).toMatch(/100 calls per hour/);
     expect(s.sim.calls('work_agent_ticket', CORP)).toBe(100);
     const status = await ok(s, 'status', {}, ADMIN);
-    expect(status.credentials.find((c: any) => c.key === `work:${CORP}:${A1.agentid}:agent_ticket`).thisHour).toEqual([
+    expect(status.credentials.find((c: any) => c.key === `work:${CORP}:${A1.agentid}:agent_ticket`).hourlyBudgets).toEqual([
       { scope: `work:${CORP}:${A1.agentid}:agent_ticket`, limit: 100, used: s.sim.calls('work_agent_ticket', CORP) },
     ]);
     // A plain read still serves the ticket WeCom gave (unchanged while valid).
@@ -274,13 +274,6 @@ describe('configuration faults across instances sharing a store', () => {
 });
 
 describe('work.jsapi.config', () => {
-  it('the WeCom signature vector (reference §4.4)', () => {
-    const ticket = 'sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOcHKP7qg';
-    expect(jsapiSignature({ ticket, nonceStr: 'Wm3WZYTPz0wzccnW', timestamp: 1414587457, url: 'http://mp.weixin.qq.com?params=value' })).toBe(
-      '0f9de62fce790f9a083d5c99e95740ceb90c27ed',
-    );
-  });
-
   it('public: wx.config (corp ticket, corpid as appId) and wx.agentConfig (agent ticket) parameters that WeCom accepts', async () => {
     const s = await workStack();
     const url = 'https://work.example.com/page?x=1';

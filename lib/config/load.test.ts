@@ -147,7 +147,9 @@ describe('demoConfig', () => {
     const { demo, masterKey, ...rest } = c;
     expect(demo).toBe(true);
     expect(masterKey).toHaveLength(32); // demo sessions and agents are sealed like real ones
-    expect(parseConfig(rest, {})).toEqual({ ...rest, demo: false });
+    // upstream.sts is kept in its parts; a file names it as a URL.
+    const { protocol, host } = rest.upstream.sts;
+    expect(parseConfig({ ...rest, upstream: { ...rest.upstream, sts: `${protocol}//${host}` } }, {})).toEqual({ ...rest, demo: false });
   });
 
   it('honours WECRED_STORE but keeps the simulator as upstream', () => {

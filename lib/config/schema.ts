@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { parseMasterKey } from './master-key';
 import { AGENTID_RULE, canonicalAgentid, canonicalCorpid, CORPID_RULE } from './wecom-ids';
 import { ConfigError } from './errors';
-import { parseEndpoint } from './secret-source';
+import { parseEndpoint, type Endpoint } from './secret-source';
 import { referencePrefix, resolveSecret, type ResolvedSecrets, type SecretField } from './secrets';
 import type {
   AppConfig,
@@ -33,7 +33,7 @@ export const DEFAULT_STORE = 'file:./.wecred';
 export const DEFAULT_UPSTREAM: Readonly<UpstreamConfig> = {
   mp: 'https://api.weixin.qq.com',
   work: 'https://qyapi.weixin.qq.com',
-  sts: 'https://sts.tencentcloudapi.com',
+  sts: { protocol: 'https:', host: 'sts.tencentcloudapi.com' },
   timeoutMs: 5000,
   budgetMs: 10000,
 };
@@ -47,7 +47,7 @@ export const DEFAULT_MAX_BODY_BYTES = 65536;
 const THIRTY_DAYS = 30 * 86_400;
 export const DEFAULT_SESSIONS: Readonly<SessionsConfig> = { maxAgeSeconds: THIRTY_DAYS, idleSeconds: THIRTY_DAYS, singleSession: false };
 /** What cos.scopes[].actions defaults to: upload (simple, form and multipart) and download. */
-export const DEFAULT_COS_ACTIONS: readonly string[] = [
+const DEFAULT_COS_ACTIONS: readonly string[] = [
   'name/cos:PutObject', 'name/cos:PostObject', 'name/cos:InitiateMultipartUpload', 'name/cos:ListMultipartUploads',
   'name/cos:ListParts', 'name/cos:UploadPart', 'name/cos:CompleteMultipartUpload', 'name/cos:AbortMultipartUpload',
   'name/cos:GetObject', 'name/cos:HeadObject',
@@ -384,7 +384,7 @@ function parseUpstream(v: unknown): UpstreamConfig {
   return {
     mp: o.mp === undefined ? DEFAULT_UPSTREAM.mp : baseUrl(o.mp, 'upstream.mp'),
     work: o.work === undefined ? DEFAULT_UPSTREAM.work : baseUrl(o.work, 'upstream.work'),
-    sts: o.sts === undefined ? DEFAULT_UPSTREAM.sts : hostEndpoint(o.sts, 'upstream.sts'),
+    sts: o.sts === undefined ? { ...DEFAULT_UPSTREAM.sts } : hostEndpoint(o.sts, 'upstream.sts'),
     timeoutMs,
     // One call must fit in the budget; a large timeoutMs raises the default budget with it.
     budgetMs: integer(o.budgetMs, 'upstream.budgetMs', Math.max(DEFAULT_UPSTREAM.budgetMs, timeoutMs), timeoutMs, 120000, ' (at least upstream.timeoutMs)'),
@@ -393,11 +393,11 @@ function parseUpstream(v: unknown): UpstreamConfig {
   };
 }
 
-/** `host[:port]` (https) or `http(s)://host[:port]`, as `protocol//host[:port]`: the form the Tencent SDKs take. */
-function hostEndpoint(v: unknown, path: string): string {
+/** `host[:port]` (https) or `http(s)://host[:port]`, in the parts the Tencent SDKs take. */
+function hostEndpoint(v: unknown, path: string): Endpoint {
   const endpoint = parseEndpoint(nonEmptyString(v, path));
   if (!endpoint) throw new ConfigError(path, 'must be host[:port] or http(s)://host[:port]');
-  return `${endpoint.protocol}//${endpoint.host}`;
+  return endpoint;
 }
 
 /** COS bucket names end in -APPID; regions look like ap-beijing, ap-shanghai-fsi, na-siliconvalley. */

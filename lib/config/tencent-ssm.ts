@@ -10,6 +10,7 @@
  * TENCENTCLOUD_SESSIONTOKEN and TENCENTCLOUD_REGION, which SCF sets for a function with a role.
  * WECRED_SSM_ENDPOINT (host[:port] or http(s)://host[:port]) replaces ssm.tencentcloudapi.com.
  */
+import { classifyTencent } from '../wechat/errors';
 import { endpointOverride, FETCH_TIMEOUT_MS, loadClient, SecretProblem, type ResolveContext } from './secret-source';
 
 const SSM_DEFAULT_VERSION = 'SSM_Current';
@@ -18,11 +19,6 @@ const SSM_DEFAULT_VERSION = 'SSM_Current';
 // bytes at most); versions also allow '.', 64 bytes at most.
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const VERSION = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-
-interface TencentError {
-  code?: string;
-  httpCode?: number;
-}
 
 export async function fromTencentSsm(name: string, ctx: ResolveContext): Promise<string> {
   const ref = `ssm:${name}`;
@@ -68,20 +64,22 @@ export async function fromTencentSsm(name: string, ctx: ResolveContext): Promise
   });
 }
 
-/** What went wrong, by error code only: Tencent's messages are not ours to repeat. */
+/** What went wrong, as classifyTencent sees it: Tencent's messages are not ours to repeat. */
 function tencentProblem(err: unknown): string {
-  const { code, httpCode } = err as TencentError;
-  if (code === 'ResourceNotFound') return `no such secret or version in Tencent Cloud SSM (${code})`;
-  if (code?.startsWith('AuthFailure')) {
-    return `Tencent Cloud refused the credentials (${code}): check TENCENTCLOUD_SECRETID, TENCENTCLOUD_SECRETKEY and TENCENTCLOUD_SESSIONTOKEN`;
+  const fault = classifyTencent(err);
+  switch (fault.kind) {
+    case 'refused':
+      return fault.code.startsWith('AuthFailure')
+        ? `Tencent Cloud refused the credentials (${fault.code}): check TENCENTCLOUD_SECRETID, TENCENTCLOUD_SECRETKEY and TENCENTCLOUD_SESSIONTOKEN`
+        : `not allowed to read this secret (${fault.code}): grant ssm:GetSecretValue on it to the function's role`;
+    case 'busy':
+    case 'code':
+      return fault.code === 'ResourceNotFound' ? `no such secret or version in Tencent Cloud SSM (${fault.code})` : `Tencent Cloud SSM answered ${fault.code}`;
+    case 'http':
+      return `Tencent Cloud SSM answered HTTP ${fault.status}`;
+    case 'timeout':
+      return 'cannot reach Tencent Cloud SSM (timed out)';
+    case 'network':
+      return `cannot reach Tencent Cloud SSM (${fault.reason ?? 'request failed'})`;
   }
-  if (code?.startsWith('UnauthorizedOperation') || code?.startsWith('OperationDenied')) {
-    return `not allowed to read this secret (${code}): grant ssm:GetSecretValue on it to the function's role`;
-  }
-  if (code) return `Tencent Cloud SSM answered ${code}`;
-  if (httpCode) return `Tencent Cloud SSM answered HTTP ${httpCode}`;
-  // The SDK folds network failures into "request to URL failed, reason: …" or "network timeout at: URL".
-  const message = err instanceof Error ? err.message : '';
-  const reason = /reason: (.*)$/.exec(message)?.[1] ?? (/timeout/i.test(message) ? 'timed out' : 'request failed');
-  return `cannot reach Tencent Cloud SSM (${reason})`;
 }

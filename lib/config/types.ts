@@ -1,4 +1,5 @@
 /** The validated configuration (DESIGN §3.5). Every field is filled in: defaults are applied by the loader. */
+import type { Endpoint } from './secret-source';
 
 /** mp: Official Account; mina: Mini Program; web: website app (网站应用, QR login only: no global access_token). */
 export type AppType = 'mp' | 'mina' | 'web';
@@ -56,8 +57,8 @@ export interface UpstreamConfig {
    * absent = https://open.weixin.qq.com. Not called by the server: it only goes into redirects.
    */
   open?: string;
-  /** Tencent Cloud STS endpoint as `http(s)://host[:port]` (COS credentials); default https://sts.tencentcloudapi.com. */
-  sts: string;
+  /** Tencent Cloud STS endpoint (COS credentials), in the SDK's parts; default https sts.tencentcloudapi.com. */
+  sts: Endpoint;
 }
 
 /** OAuth web login (GET /oauth/:appid/authorize → WeChat → /oauth/:appid/callback → an allowed redirect). */

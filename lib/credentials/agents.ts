@@ -4,17 +4,19 @@
  * secret sealed under WECRED_MASTER_KEY (context `agent:<corpid>:<agentid>:secret`).
  *
  * The secret is read from the store only when a token is fetched (once per refresh), so a
- * replaced secret is used by the very next fetch in every instance. Whether an agent exists is
- * remembered per process: agents are never unregistered, so a warm request does no store I/O
- * beyond the credential's own; an unknown agent costs one record read per request.
+ * replaced secret is used by the very next fetch in every instance; the record find() just read
+ * serves the fetch that follows it (an agent's first cold request) for HANDOFF_MS, sealed. Whether
+ * an agent exists is remembered per process: agents are never unregistered, so a warm request
+ * does no store I/O beyond the credential's own; an unknown agent costs one record read per request.
  */
 import type { Config } from '../config/types';
 import { AtRestError, cipherFor } from '../crypto/at-rest';
 import type { Logger } from '../log/logger';
 import { parseJsonObject } from '../store/row';
 import type { Store } from '../store/port';
-import { CredentialError } from './errors';
-import { guardStore, type Clock } from './manager';
+import { guardStore } from '../store/guard';
+import { CredentialError, storeUnavailable } from './errors';
+import type { Clock } from './manager';
 
 /** A WeCom app: one secret, one token (tokens are per app secret, never per corp alone). */
 export interface WorkAgent {
@@ -33,11 +35,16 @@ interface AgentRecord {
 /** Records live until replaced: the latest expiry every store adapter accepts as a plain number (ms). */
 const NEVER = Date.UTC(9999, 0, 1);
 
+/** How long (clock ms) a record find() read may stand in for the token fetch's read. */
+const HANDOFF_MS = 1_000;
+
 const recordKey = (a: WorkAgent) => `agent:${a.corpid}:${a.agentid}`;
 const secretContext = (a: WorkAgent) => `${recordKey(a)}:secret`;
 
 export class AgentRegistry {
   private readonly known = new Set<string>();
+  /** Records find() just read, by record key, for the secret() that follows; taken once. */
+  private readonly handoff = new Map<string, { rec: AgentRecord; at: number }>();
 
   constructor(
     private readonly config: Pick<Config, 'masterKey' | 'work'>,
@@ -46,22 +53,32 @@ export class AgentRegistry {
     private readonly log: Logger,
   ) {}
 
+  /** Whether the agent is one of `config.work` (its secret is the configuration's, never registered). */
+  configured(corpid: string, agentid: string): boolean {
+    return this.configuredAgent(corpid, agentid) !== undefined;
+  }
+
   /** The configured agent, else a registered one; undefined when neither. */
   async find(corpid: string, agentid: string): Promise<WorkAgent | undefined> {
-    const configured = this.config.work.find((w) => w.corpid === corpid && w.agentid === agentid);
+    const configured = this.configuredAgent(corpid, agentid);
     if (configured) return configured;
     const agent = { corpid, agentid };
-    if (this.known.has(recordKey(agent))) return agent;
-    if ((await this.read(agent)) === undefined) return undefined;
-    this.known.add(recordKey(agent));
+    const key = recordKey(agent);
+    if (this.known.has(key)) return agent;
+    const rec = await this.read(agent);
+    if (rec === undefined) return undefined;
+    this.known.add(key);
+    const now = this.clock();
+    for (const [k, h] of this.handoff) if (now - h.at >= HANDOFF_MS) this.handoff.delete(k); // never taken: no fetch followed
+    this.handoff.set(key, { rec, at: now });
     return agent;
   }
 
   /** The agent's secret now: the configured one, or the registered one opened from the store. */
   async secret(agent: WorkAgent): Promise<string> {
-    const configured = this.config.work.find((w) => w.corpid === agent.corpid && w.agentid === agent.agentid);
+    const configured = this.configuredAgent(agent.corpid, agent.agentid);
     if (configured) return configured.secret;
-    const rec = await this.read(agent);
+    const rec = this.takeHandoff(agent) ?? (await this.read(agent));
     if (!rec) throw new CredentialError('config_fault', `WeCom agent ${agent.corpid}/${agent.agentid} is not registered`);
     try {
       return cipherFor(this.config).open(rec.secret, secretContext(agent));
@@ -77,6 +94,7 @@ export class AgentRegistry {
    * caller drops the agent's tokens and tickets afterwards (a retry must drop them too).
    */
   async register(agent: WorkAgent, secret: string, remark: string | undefined): Promise<{ created: boolean; replaced: boolean }> {
+    if (this.configured(agent.corpid, agent.agentid)) throw new TypeError(`WeCom agent ${agent.corpid}/${agent.agentid} is configured (config.work): its secret is the configuration's`);
     const cipher = cipherFor(this.config); // throws AtRestError 'no-key' without WECRED_MASTER_KEY
     const text = await this.readText(agent);
     const before = text === null ? undefined : parseRecord(text);
@@ -96,7 +114,8 @@ export class AgentRegistry {
       createdAt: before?.createdAt ?? now,
       updatedAt: now,
     };
-    await guardStore(this.log, () => this.store.putRecord(recordKey(agent), JSON.stringify(rec), NEVER));
+    await guardStore(this.log, () => this.store.putRecord(recordKey(agent), JSON.stringify(rec), NEVER), storeUnavailable);
+    this.handoff.delete(recordKey(agent));
     this.known.add(recordKey(agent));
     return { created: text === null, replaced };
   }
@@ -111,7 +130,19 @@ export class AgentRegistry {
   }
 
   private readText(agent: WorkAgent): Promise<string | null> {
-    return guardStore(this.log, () => this.store.getRecord(recordKey(agent), this.clock()));
+    return guardStore(this.log, () => this.store.getRecord(recordKey(agent), this.clock()), storeUnavailable);
+  }
+
+  private configuredAgent(corpid: string, agentid: string): (WorkAgent & { secret: string }) | undefined {
+    return this.config.work.find((w) => w.corpid === corpid && w.agentid === agentid);
+  }
+
+  /** The record find() read for this agent, if it did so just now (else the store is read again). */
+  private takeHandoff(agent: WorkAgent): AgentRecord | undefined {
+    const key = recordKey(agent);
+    const h = this.handoff.get(key);
+    this.handoff.delete(key);
+    return h && this.clock() - h.at < HANDOFF_MS ? h.rec : undefined;
   }
 }
 

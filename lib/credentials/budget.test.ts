@@ -140,6 +140,20 @@ describe('hourly budgets', () => {
     expect(await used(manager, src)).toEqual([3]);
   });
 
+  it('a store failure on one scope refuses the call as store_unavailable and takes back the other scope\'s raise', async () => {
+    const clock = START;
+    const inner = createMemoryStore();
+    const store = { ...inner, kind: inner.kind, increment: (key: string, by: number, expiresAt: number, now: number) => (key.endsWith(':down') && by > 0 ? Promise.reject(new Error('connection lost')) : inner.increment(key, by, expiresAt, now)) };
+    const manager = new CredentialManager(store, () => clock, OPTIONS, silentLogger);
+    const src = budgeted('work:ww1:1:ticket', [
+      { scope: 'work:ww1:1:ticket', limit: 3 },
+      { scope: 'work:ww1:down', limit: 4 },
+    ]);
+    await expect(manager.get(src, { call: call() })).rejects.toMatchObject({ code: 'store_unavailable' });
+    expect(src.calls).toBe(0);
+    expect(await used(manager, src)).toEqual([0, 0]);
+  });
+
   it('a plain read keeps serving the stored value while the budget refuses its refresh', async () => {
     let clock = START;
     const manager = new CredentialManager(createMemoryStore(), () => clock, OPTIONS, silentLogger);
@@ -178,6 +192,25 @@ describe('configuration faults', () => {
     clock += 60_000;
     await expect(manager.get(src, { call: call() })).rejects.toMatchObject({ code: 'config_fault' });
     expect(calls).toBe(2);
+  });
+
+  it('concurrent callers answered from a remembered refusal share one store read', async () => {
+    const counted = countStoreOps(createMemoryStore());
+    const manager = new CredentialManager(counted.store, () => START, OPTIONS, silentLogger);
+    const src: CredentialSource = {
+      key: 'mp:wx1:token',
+      owner: 'wx1',
+      eager: true,
+      quotaBlocksAll: () => true,
+      fetch: async () => {
+        throw new WechatError('cgi-bin/token', 40125, 'invalid appsecret');
+      },
+    };
+    await expect(manager.get(src, { call: call() })).rejects.toMatchObject({ code: 'config_fault' });
+    counted.reset();
+    const answers = await Promise.allSettled(Array.from({ length: 20 }, () => manager.get(src, { call: call() })));
+    expect(answers.every((a) => a.status === 'rejected' && (a.reason as { code: string }).code === 'config_fault')).toBe(true);
+    expect(counted.byOp().read).toBe(1);
   });
 });
 

@@ -131,6 +131,28 @@ describe('narrowKeysCache', () => {
     expect(sts.calls('GetFederationToken')).toBe(2);
   });
 
+  it('makes one STS call for 20 concurrent identical narrow requests, every one answered with its keys', async () => {
+    const keysFor = narrowKeysCache(config(), Date.now);
+    const all = await Promise.all(Array.from({ length: 20 }, () => keysFor(narrow(), call())));
+    expect(sts.calls('GetFederationToken')).toBe(1);
+    for (const keys of all) expect(keys.tmpSecretId).toBe(sts.issued().at(-1)!.tmpSecretId);
+  });
+
+  it('answers a refused key again from memory for a minute: no further STS call with it until then', async () => {
+    let now = Date.now();
+    const keysFor = narrowKeysCache(config({ secretKey: 'a-wrong-permanent-key-000000000000' }), () => now);
+    const first = await failure(keysFor(narrow(), call()));
+    expect(first).toMatchObject({ code: 'config_fault', message: expect.stringMatching(/AuthFailure/) });
+    now += 59_000;
+    const again = call();
+    expect(await failure(keysFor(narrow(), again))).toBe(first);
+    expect(again.upstreamCalls).toBe(0);
+    expect(sts.calls('GetFederationToken')).toBe(1);
+    now += 2_000;
+    expect(await failure(keysFor(narrow(), call()))).toMatchObject({ code: 'config_fault' });
+    expect(sts.calls('GetFederationToken')).toBe(2);
+  });
+
   it(`keeps at most ${NARROW_CACHE_SIZE} grants: after 300 other prefixes, the first costs a new call`, async () => {
     const keysFor = narrowKeysCache(config(), Date.now);
     for (let i = 0; i < 300; i++) await keysFor(narrow(`a/${i}/`), call());

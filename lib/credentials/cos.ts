@@ -9,22 +9,22 @@
  *   secrets are sealed at rest, DESIGN §6).
  * - anything narrower (a deeper prefix, fewer actions) is a direct STS call with that narrower
  *   policy, its keys kept in a small per-process cache (never the store) until
- *   `refreshAheadSeconds` before they expire: the same narrow request again costs no STS call,
- *   and the cache holds at most NARROW_CACHE_SIZE grants, the oldest dropped first, whatever
- *   prefixes callers ask for.
+ *   `refreshAheadSeconds` before they expire: the same narrow request again, or at the same
+ *   time, costs no further STS call, a configuration fault is answered again from memory for
+ *   CONFIG_FAULT_PAUSE_MS (as the manager does: no repeated calls with a wrong key), and the
+ *   cache holds at most NARROW_CACHE_SIZE grants, the oldest dropped first, whatever prefixes
+ *   callers ask for.
  */
 import { createHash } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
+import type { Endpoint } from '../config/secret-source';
 import type { Config, CosConfig, CosScopeConfig } from '../config/types';
 import { parseJsonObject } from '../store/row';
-import { TencentCloudError, UpstreamUnavailable } from '../wechat/errors';
-import { requestTemporaryKeys, StsSdkMissing, type CosGrant, type TemporaryKeys } from '../wechat/tencent-sts';
+import { classifyTencent, TencentCloudError, UpstreamUnavailable } from '../wechat/errors';
+import { requestTemporaryKeys, type CosGrant, type TemporaryKeys } from '../wechat/tencent-sts';
 import { CredentialError } from './errors';
-import type { Clock, CredentialManager } from './manager';
+import { attemptTimeout, CONFIG_FAULT_PAUSE_MS, type Clock, type CredentialManager } from './manager';
 import type { CallContext, CredentialSource } from './source';
 
-/** An upstream call with less time than this left is not worth starting (as the manager's). */
-const MIN_ATTEMPT_MS = 20;
 /** Narrower grants kept per process. */
 export const NARROW_CACHE_SIZE = 256;
 
@@ -65,27 +65,42 @@ export async function scopeKeys(manager: CredentialManager, src: CredentialSourc
 
 export type NarrowKeys = (grant: CosGrant, call: CallContext) => Promise<TemporaryKeys>;
 
+/** A narrow grant's keys: being fetched (usable until Infinity), fetched, or a remembered config_fault. */
+interface NarrowEntry {
+  keys: Promise<TemporaryKeys>;
+  /** Clock ms. */
+  usableUntil: number;
+}
+
 /** The keys of grants narrower than their scope: cached per process (see the top), else one STS call. */
 export function narrowKeysCache(config: Config, clock: Clock): NarrowKeys {
-  const cache = new Map<string, TemporaryKeys>();
-  const refreshAhead = config.credentials.refreshAheadSeconds;
-  return async (grant, call) => {
+  const cache = new Map<string, NarrowEntry>();
+  const refreshAheadMs = config.credentials.refreshAheadSeconds * 1000;
+  return (grant, call) => {
     const key = cosKey(grant);
     const hit = cache.get(key);
-    if (hit && hit.expiredTime - refreshAhead > Math.floor(clock() / 1000)) return hit;
-    const keys = await narrowKeys(config, grant, call);
+    if (hit && hit.usableUntil > clock()) return hit.keys;
+    const entry: NarrowEntry = { keys: narrowKeys(config, grant, call), usableUntil: Infinity };
     // Re-inserted, so that the Map's order stays oldest first.
     cache.delete(key);
-    cache.set(key, keys);
+    cache.set(key, entry);
     if (cache.size > NARROW_CACHE_SIZE) cache.delete(cache.keys().next().value!);
-    return keys;
+    entry.keys.then(
+      (keys) => {
+        entry.usableUntil = keys.expiredTime * 1000 - refreshAheadMs;
+      },
+      (err: unknown) => {
+        if (err instanceof CredentialError && err.code === 'config_fault') entry.usableUntil = clock() + CONFIG_FAULT_PAUSE_MS;
+        else if (cache.get(key) === entry) cache.delete(key);
+      },
+    );
+    return entry.keys;
   };
 }
 
 /** One STS call for a grant narrower than its scope, within the request's budget. */
 async function narrowKeys(config: Config, grant: CosGrant, call: CallContext): Promise<TemporaryKeys> {
-  const timeoutMs = Math.min(config.upstream.timeoutMs, call.deadline - performance.now());
-  if (timeoutMs < MIN_ATTEMPT_MS) throw new CredentialError('upstream_unavailable', `no time left in the request budget to reach Tencent Cloud STS for ${grant.bucket}`);
+  const timeoutMs = attemptTimeout(call.deadline, config.upstream.timeoutMs, grant.bucket)();
   call.upstreamCalls++;
   try {
     return await stsCall(cosOf(config), config.upstream.sts, grant, timeoutMs);
@@ -109,14 +124,13 @@ function cosOf(config: Config): CosConfig {
 }
 
 /** requestTemporaryKeys; Tencent's non-transient answers as CredentialError, transient ones left for the manager to retry. */
-async function stsCall(cos: CosConfig, endpoint: string, grant: CosGrant, timeoutMs: number): Promise<TemporaryKeys> {
+async function stsCall(cos: CosConfig, endpoint: Endpoint, grant: CosGrant, timeoutMs: number): Promise<TemporaryKeys> {
   try {
     return await requestTemporaryKeys(cos, endpoint, grant, timeoutMs);
   } catch (err) {
-    if (err instanceof StsSdkMissing) throw new CredentialError('config_fault', err.message);
     if (!(err instanceof TencentCloudError)) throw err;
     const { endpoint: what, code } = err;
-    if (/^(AuthFailure|UnauthorizedOperation|OperationDenied)/.test(code)) {
+    if (classifyTencent(err).kind === 'refused') {
       throw new CredentialError('config_fault', `${what} refused the request (${code}): check cos.secretId, cos.secretKey and the permissions of that key${cos.roleArn ? ' and cos.roleArn' : ''}`);
     }
     if (/^(InvalidParameter|MissingParameter)/.test(code)) {

@@ -6,7 +6,7 @@ export type CredentialErrorCode =
   | 'upstream_unavailable' // WeChat could not be reached inside the request budget
   | 'upstream_error' //       WeChat answered an errcode we pass through
   | 'config_fault' //         WeChat says the deployment is misconfigured (appid, secret, IP allow-list, ...)
-  | 'quota_exhausted' //      daily quota or budget used up; no further calls until the next day
+  | 'quota_exhausted' //      WeChat's quota or our daily budget used up; no further calls until it resets
   | 'budget_exhausted' //     an hourly budget (WeCom tickets) is used up; refused before calling WeChat
   | 'force_refused' //        forced refresh without `stale` inside the cooldown
   | 'busy' //                 another instance holds the refresh lease and did not finish in time
@@ -23,3 +23,6 @@ export class CredentialError extends Error {
     this.name = 'CredentialError';
   }
 }
+
+/** The error every store failure of the credentials is answered with (lib/store/guard.ts logs the cause). */
+export const storeUnavailable = () => new CredentialError('store_unavailable', 'the credential store is unavailable');

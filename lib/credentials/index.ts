@@ -12,11 +12,9 @@ import type { TicketType } from '../wechat/mp';
 import type { CredentialSource } from './source';
 import { workTicketSource, workTokenSource, type WorkTicketKind } from './work';
 
-export { CredentialManager, type Clock, type Credential, type GetOptions } from './manager';
-export { CredentialError, type CredentialErrorCode } from './errors';
+export { CredentialManager, type Clock, type Credential } from './manager';
 export { withAccessToken } from './mp';
 export type { CallContext, CredentialSource } from './source';
-export type { TicketType } from '../wechat/mp';
 export type { WorkAgent } from './agents';
 export type { WorkTicketKind } from './work';
 
@@ -58,9 +56,10 @@ export function createCredentials(deps: { config: Config; store: Store; clock: C
   const ticket = (app: AppConfig, type: TicketType) =>
     once(`mp:${app.appid}:ticket:${type}`, () => mpTicketSource(app, type, token(app), manager, deps.mp));
   const agents = new AgentRegistry(config, deps.store, deps.clock, deps.log);
-  const configured = (a: WorkAgent) => config.work.some((w) => w.corpid === a.corpid && w.agentid === a.agentid);
   const workToken = (a: WorkAgent) =>
-    once(`work:${a.corpid}:${a.agentid}:token`, () => workTokenSource({ corpid: a.corpid, agentid: a.agentid }, (x) => agents.secret(x), deps.work, configured(a)));
+    once(`work:${a.corpid}:${a.agentid}:token`, () =>
+      workTokenSource({ corpid: a.corpid, agentid: a.agentid }, (x) => agents.secret(x), deps.work, agents.configured(a.corpid, a.agentid)),
+    );
   const workTicket = (a: WorkAgent, kind: WorkTicketKind) =>
     once(`work:${a.corpid}:${a.agentid}:${kind}`, () => workTicketSource({ corpid: a.corpid, agentid: a.agentid }, kind, workToken(a), manager, deps.work));
 

@@ -11,8 +11,9 @@ import { randomUUID } from 'node:crypto';
 import type { CredentialRow, CredentialUpdate, Store } from '../store/port';
 import type { Logger } from '../log/logger';
 import { crashFields } from '../log/crash';
+import { guardStore, storeErrorFields } from '../store/guard';
 import { classifyUpstream, UpstreamUnavailable, WechatError } from '../wechat/errors';
-import { CredentialError } from './errors';
+import { CredentialError, storeUnavailable } from './errors';
 import type { CallContext, CredentialSource, Fetched } from './source';
 import { beijingDay, clockHour, HOUR_MS, nextBeijingMidnight } from './day';
 
@@ -45,7 +46,7 @@ export interface GetOptions {
 
 /** Why an upstream fetch happened: the daily counters are kept per reason. */
 export type FetchReason = 'refresh' | 'force' | 'rejected';
-export const FETCH_REASONS: readonly FetchReason[] = ['refresh', 'force', 'rejected'];
+const FETCH_REASONS: readonly FetchReason[] = ['refresh', 'force', 'rejected'];
 
 /**
  * A refresh may hand back the value we already have: WeChat re-issues a ticket (and a stable
@@ -72,7 +73,7 @@ const HOUR_COUNTER_TTL_MS = 3 * HOUR_MS;
  * with nothing usable left is answered again from memory for this long, in this process:
  * repeated wrong-secret calls get the server's IP banned for an hour (reference §4.1).
  */
-const CONFIG_FAULT_PAUSE_MS = 60_000;
+export const CONFIG_FAULT_PAUSE_MS = 60_000;
 
 /** An hourly budget's refusal, knowing when the budget lets the next call through. */
 class BudgetRefusal extends CredentialError {
@@ -117,11 +118,11 @@ export class CredentialManager {
       const now = this.clock();
       if (hit && now - hit.readAt < this.o.localCacheMs && this.isFresh(hit.cred, now)) return hit.cred;
     }
-    await this.rethrowRefusal(src.key);
     // Concurrent callers in this process share one resolution: one store read, one lease attempt.
     const flightKey = opts.force ? `${src.key}\0force\0${opts.stale ?? ''}` : src.key;
     const deadline = Math.min(opts.call.deadline, opts.deadline ?? Infinity);
-    return this.flight(flightKey, deadline, () => {
+    return this.flight(flightKey, deadline, async () => {
+      await this.rethrowRefusal(src.key);
       const decide = opts.force ? (opts.stale !== undefined ? this.staleForce(src, opts.stale) : this.cooldownForce(src)) : this.normal(src, true);
       const reason: FetchReason = opts.force ? (opts.stale !== undefined ? 'rejected' : 'force') : 'refresh';
       return this.obtain(src, decide, reason, opts.call, deadline, false);
@@ -133,8 +134,10 @@ export class CredentialManager {
    * when the old value still works, so the refresher can report it.
    */
   async refresh(src: CredentialSource, call: CallContext): Promise<Credential> {
-    await this.rethrowRefusal(src.key);
-    return this.flight(`${src.key}\0refresh`, call.deadline, () => this.obtain(src, this.normal(src, false), 'refresh', call, call.deadline, true));
+    return this.flight(`${src.key}\0refresh`, call.deadline, async () => {
+      await this.rethrowRefusal(src.key);
+      return this.obtain(src, this.normal(src, false), 'refresh', call, call.deadline, true);
+    });
   }
 
   /** The stored row, without refreshing (refresher, status). */
@@ -194,12 +197,12 @@ export class CredentialManager {
   /** Each of the credential's hourly budgets: its calls this clock hour and the previous one, as spend() counts them (status). */
   async hourlyUse(src: CredentialSource): Promise<{ scope: string; limit: number; used: number }[]> {
     const now = this.clock();
-    const out = [];
-    for (const { scope, limit } of src.hourlyBudgets ?? []) {
-      const { current, previous } = await this.hourCounts(now, scope, 0);
-      out.push({ scope, limit, used: current + previous });
-    }
-    return out;
+    return Promise.all(
+      (src.hourlyBudgets ?? []).map(async ({ scope, limit }) => {
+        const [previous, current] = await Promise.all([this.hourCount(now - HOUR_MS, scope, 0, now), this.hourCount(now, scope, 0, now)]);
+        return { scope, limit, used: current + previous };
+      }),
+    );
   }
 
   /** Start a resolution, or join the one under way; a joiner still answers by its own deadline. */
@@ -373,11 +376,7 @@ export class CredentialManager {
     deadline: number,
     attempts: number,
   ): Promise<Fetched & { startedAt: number }> {
-    const timeoutMs = () => {
-      const left = Math.min(this.o.timeoutMs, deadline - performance.now());
-      if (left < MIN_ATTEMPT_MS) throw new CredentialError('upstream_unavailable', `no time left in the request budget to reach upstream for ${src.owner}`);
-      return left;
-    };
+    const timeoutMs = attemptTimeout(deadline, this.o.timeoutMs, src.owner);
     for (let attempt = 1; ; attempt++) {
       timeoutMs(); // nothing is started, or counted, without time to finish it
       const startedAt = this.clock();
@@ -427,29 +426,29 @@ export class CredentialManager {
    */
   private async spendHourlyBudgets(src: CredentialSource): Promise<void> {
     const now = this.clock();
-    const spent: string[] = [];
-    try {
-      for (const { scope, limit } of src.hourlyBudgets ?? []) {
-        const { current, previous } = await this.hourCounts(now, scope, 1);
-        spent.push(this.hourKey(now, scope));
-        if (current - 1 + previous >= limit) {
-          const freesAt = budgetFreesAt(now, current - 1, limit);
-          throw new BudgetRefusal(`${src.key}: the budget of ${limit} calls per hour for ${scope} is used up; no further calls before ${new Date(freesAt).toISOString()}`, freesAt);
-        }
-      }
-    } catch (err) {
-      for (const key of spent) {
-        await this.store.increment(key, -1, now + HOUR_COUNTER_TTL_MS, now).catch((e: Error) => this.log.log('warn', 'counter_failed', { key, error: e.message }));
-      }
-      throw err;
-    }
+    const budgets = src.hourlyBudgets ?? [];
+    // Every scope at once: this hour's counter raised, the previous hour's read.
+    const [raised, previous] = await Promise.all([
+      Promise.allSettled(budgets.map(({ scope }) => this.hourCount(now, scope, 1, now))),
+      Promise.allSettled(budgets.map(({ scope }) => this.hourCount(now - HOUR_MS, scope, 0, now))),
+    ]);
+    const failed = [...raised, ...previous].find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const counts = budgets.map((b, i) => ({ ...b, before: fulfilled(raised[i]!) - 1, previous: fulfilled(previous[i]!) }));
+    const refusal: unknown = failed ? failed.reason : budgetRefusal(src, now, counts);
+    if (refusal === undefined) return;
+    await Promise.all(
+      budgets.map(({ scope }, i) => {
+        if (raised[i]!.status !== 'fulfilled') return undefined;
+        const key = this.hourKey(now, scope);
+        return this.store.increment(key, -1, now + HOUR_COUNTER_TTL_MS, now).catch((e: unknown) => this.log.log('warn', 'counter_failed', { key, ...storeErrorFields(e) }));
+      }),
+    );
+    throw refusal;
   }
 
-  /** The previous clock hour's count of a budget, and this hour's after adding `by` (0 reads it). */
-  private async hourCounts(now: number, scope: string, by: number): Promise<{ current: number; previous: number }> {
-    const previous = await this.guard(() => this.store.increment(this.hourKey(now - HOUR_MS, scope), 0, now + HOUR_COUNTER_TTL_MS, now));
-    const current = await this.guard(() => this.store.increment(this.hourKey(now, scope), by, now + HOUR_COUNTER_TTL_MS, now));
-    return { current, previous };
+  /** A budget's count for the clock hour containing `hour`, after adding `by` (0 reads it). */
+  private hourCount(hour: number, scope: string, by: number, now: number): Promise<number> {
+    return this.guard(() => this.store.increment(this.hourKey(hour, scope), by, now + HOUR_COUNTER_TTL_MS, now));
   }
 
   private hourKey(now: number, scope: string): string {
@@ -480,7 +479,7 @@ export class CredentialManager {
       await this.store.increment(this.counterKey(now, key, reason, caller), 1, now + COUNTER_TTL_MS, now);
     } catch (err) {
       // Counting must never stop a refresh.
-      this.log.log('warn', 'counter_failed', { key, error: (err as Error).message });
+      this.log.log('warn', 'counter_failed', { key, ...storeErrorFields(err) });
     }
   }
 
@@ -505,7 +504,7 @@ export class CredentialManager {
       await this.store.releaseLease(key, owner, blockedUntil);
     } catch (err) {
       // The lease expires on its own; a failed release only delays the next refresh.
-      this.log.log('warn', 'release_failed', { key, error: (err as Error).message });
+      this.log.log('warn', 'release_failed', { key, ...storeErrorFields(err) });
     }
   }
 
@@ -515,7 +514,7 @@ export class CredentialManager {
   }
 
   private guard<T>(op: () => Promise<T>): Promise<T> {
-    return guardStore(this.log, op);
+    return guardStore(this.log, op, storeUnavailable);
   }
 
   /** Throw the refusal this credential is still answered with, if any: one store read, to see whether its row moved on. */
@@ -552,17 +551,6 @@ export class CredentialManager {
   }
 }
 
-/** A store operation whose failure is logged and answered as store_unavailable (every store use of the credentials). */
-export async function guardStore<T>(log: Logger, op: () => Promise<T>): Promise<T> {
-  try {
-    return await op();
-  } catch (err) {
-    if (err instanceof CredentialError) throw err;
-    log.log('error', 'store_failed', { error: (err as Error).message });
-    throw new CredentialError('store_unavailable', 'the credential store is unavailable');
-  }
-}
-
 /**
  * When, with no further calls, this hour's `current` calls plus the previous hour's drop below
  * `limit`: at the next hour, when only this hour's then count; else the hour after.
@@ -570,4 +558,28 @@ export async function guardStore<T>(log: Logger, op: () => Promise<T>): Promise<
 function budgetFreesAt(now: number, current: number, limit: number): number {
   const nextHour = now - (now % HOUR_MS) + HOUR_MS;
   return current < limit ? nextHour : nextHour + HOUR_MS;
+}
+
+/** The first budget this call overshoots (`before`: this hour's calls before it), as a refusal; undefined when none. */
+function budgetRefusal(src: CredentialSource, now: number, counts: { scope: string; limit: number; before: number; previous: number }[]): BudgetRefusal | undefined {
+  const over = counts.find((c) => c.before + c.previous >= c.limit);
+  if (!over) return undefined;
+  const freesAt = budgetFreesAt(now, over.before, over.limit);
+  return new BudgetRefusal(`${src.key}: the budget of ${over.limit} calls per hour for ${over.scope} is used up; no further calls before ${new Date(freesAt).toISOString()}`, freesAt);
+}
+
+/** A settled result's value; only read once none was rejected. */
+const fulfilled = (r: PromiseSettledResult<number>) => (r.status === 'fulfilled' ? r.value : 0);
+
+/**
+ * An upstream attempt's timeout: what is left of the request budget, at most `timeoutMs`. It
+ * throws upstream_unavailable when less than MIN_ATTEMPT_MS is left, so nothing is started
+ * (or counted) without time to finish.
+ */
+export function attemptTimeout(deadline: number, timeoutMs: number, owner: string): () => number {
+  return () => {
+    const left = Math.min(timeoutMs, deadline - performance.now());
+    if (left < MIN_ATTEMPT_MS) throw new CredentialError('upstream_unavailable', `no time left in the request budget to reach upstream for ${owner}`);
+    return left;
+  };
 }

@@ -16,18 +16,26 @@ export function mpTokenSource(app: AppConfig, client: MpClient): CredentialSourc
     forceBudget: stable ? 20 : undefined,
     // Stable mode: 45009 on a forced call means the 20/day force budget is gone; normal calls still work.
     quotaBlocksAll: (force) => !stable || !force,
-    async fetch({ force, timeoutMs }) {
-      try {
-        return stable ? await client.stableToken(app.appid, app.secret, force, timeoutMs()) : await client.token(app.appid, app.secret, timeoutMs());
-      } catch (err) {
-        // On the token endpoints 40001 means the secret is wrong, not that a token went stale.
-        if (err instanceof WechatError && classifyUpstream(err) === 'token') {
-          throw new CredentialError('config_fault', `${err.endpoint} for ${app.appid} answered errcode ${err.errcode}: check the app's secret`, err.errcode);
-        }
-        throw err;
-      }
-    },
+    fetch: ({ force, timeoutMs }) =>
+      fromTokenEndpoint(app.appid, "the app's", () =>
+        stable ? client.stableToken(app.appid, app.secret, force, timeoutMs()) : client.token(app.appid, app.secret, timeoutMs()),
+      ),
   };
+}
+
+/**
+ * A call of a token endpoint (appid or corpid + secret) for `owner`. There 40001 means the secret
+ * is wrong, not that a token went stale: a configuration fault naming `whose` secret to check.
+ */
+export async function fromTokenEndpoint<T>(owner: string, whose: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof WechatError && classifyUpstream(err) === 'token') {
+      throw new CredentialError('config_fault', `${err.endpoint} for ${owner} answered errcode ${err.errcode}: check ${whose} secret`, err.errcode);
+    }
+    throw err;
+  }
 }
 
 /**

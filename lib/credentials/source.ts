@@ -54,8 +54,8 @@ export interface CredentialSource {
   /** When a 45009 answer's block ends; default the next Beijing midnight (WeChat's quotas are daily). */
   quotaResetsAt?(now: number): number;
   /**
-   * Whether a 45009 answer blocks every further call until the next day. False where the
-   * quota that ran out is the forced-refresh one only (stable tokens keep working normally).
+   * Whether a 45009 answer blocks every further call until the quota resets (quotaResetsAt). False
+   * where the quota that ran out is the forced-refresh one only (stable tokens keep working normally).
    */
   quotaBlocksAll(force: boolean): boolean;
 }

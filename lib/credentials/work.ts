@@ -2,12 +2,11 @@
  * WeCom credentials (reference §4.1–§4.3, §4.6): each app's access_token (per app secret), and
  * the two tickets fetched with it, under WeCom's hourly ticket budgets.
  */
-import { classifyUpstream, WechatError } from '../wechat/errors';
 import type { WorkClient } from '../wechat/work';
 import type { WorkAgent } from './agents';
-import { CredentialError } from './errors';
+import { HOUR_MS } from './day';
 import type { CredentialManager } from './manager';
-import { withAccessToken } from './mp';
+import { fromTokenEndpoint, withAccessToken } from './mp';
 import type { CredentialSource } from './source';
 
 /** corp: get_jsapi_ticket, for wx.config; agent: ticket/get?type=agent_config, for wx.agentConfig. */
@@ -18,7 +17,7 @@ export const TICKET_CALLS_PER_APP_HOUR = 100;
 export const CORP_TICKET_CALLS_PER_CORP_HOUR = 400;
 
 /** WeCom blocks an exhausted hourly limit, or an IP that sent wrong secrets, for 60 minutes (§4.1, §4.6). */
-const oneHourLater = (now: number) => now + 3_600_000;
+const oneHourLater = (now: number) => now + HOUR_MS;
 
 export function workTokenSource(agent: WorkAgent, secretOf: (agent: WorkAgent) => Promise<string>, client: WorkClient, eager: boolean): CredentialSource {
   const { corpid, agentid } = agent;
@@ -31,15 +30,7 @@ export function workTokenSource(agent: WorkAgent, secretOf: (agent: WorkAgent) =
     async fetch({ timeoutMs }) {
       // Read at each fetch: a secret replaced by work.register_agent is used at once, in every instance.
       const secret = await secretOf(agent);
-      try {
-        return await client.gettoken(corpid, secret, timeoutMs());
-      } catch (err) {
-        // On gettoken 40001 means the secret is wrong, not that a token went stale.
-        if (err instanceof WechatError && classifyUpstream(err) === 'token') {
-          throw new CredentialError('config_fault', `${err.endpoint} for ${corpid}/${agentid} answered errcode ${err.errcode}: check the agent's secret`, err.errcode);
-        }
-        throw err;
-      }
+      return fromTokenEndpoint(`${corpid}/${agentid}`, "the agent's", () => client.gettoken(corpid, secret, timeoutMs()));
     },
   };
 }

@@ -4,7 +4,7 @@
  *   sealed = "v1." base64url(iv[12] ‖ ciphertext ‖ tag[16])
  *
  * Every seal draws a fresh random 96-bit IV (random IVs stay far below NIST's 2^32 messages per
- * key). `context` names where the value lives (`registered_apps:ww123:1000002:secret`,
+ * key). `context` names where the value lives (`agent:<corpid>:<agentid>:secret`,
  * `session:<id>:session_key`) and is authenticated as AAD, so a sealed value copied into another
  * row or column does not open there. Errors never carry a key, a plaintext or the sealed input.
  */

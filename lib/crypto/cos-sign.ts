@@ -41,7 +41,7 @@ export function cosUrlEncode(s: string): string {
 }
 
 /** `k1=v1&k2=v2` and `k1;k2`: keys encoded then lowercased, values encoded, sorted by key. */
-export function canonicalPairs(pairs: Readonly<Record<string, string>> = {}): { joined: string; list: string } {
+function canonicalPairs(pairs: Readonly<Record<string, string>> = {}): { joined: string; list: string } {
   const encoded = Object.entries(pairs)
     .map(([k, v]) => [cosUrlEncode(k).toLowerCase(), cosUrlEncode(v)] as const)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

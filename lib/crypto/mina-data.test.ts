@@ -1,6 +1,6 @@
 import { createCipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decryptMinaData, malformedDataField, MinaDataError, type MinaDataFailure } from './mina-data';
+import { decryptMinaData, MinaDataError, parseMinaData, type MinaCiphertext, type MinaDataFailure } from './mina-data';
 
 // The official demo's vector (reference §3.2, aes-sample.zip).
 const APPID = 'wx4f4bc4dec97d474b';
@@ -17,6 +17,13 @@ function encrypt(plaintext: string | Buffer, key = SESSION_KEY, iv = IV): string
   return Buffer.concat([c.update(typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext), c.final()]).toString('base64');
 }
 
+/** parseMinaData's bytes of well-shaped base64 fields. */
+function shaped(data: string, iv = IV): MinaCiphertext {
+  const parsed = parseMinaData(data, iv);
+  if (typeof parsed === 'string') throw new Error(`test data: ${parsed} is malformed`);
+  return parsed;
+}
+
 function failure(f: () => unknown): { reason: MinaDataFailure; message: string } {
   try {
     f();
@@ -29,7 +36,7 @@ function failure(f: () => unknown): { reason: MinaDataFailure; message: string }
 
 describe('decryptMinaData', () => {
   it('decrypts the official vector to its plaintext', () => {
-    expect(decryptMinaData(SESSION_KEY, ENCRYPTED, IV, APPID)).toEqual(JSON.parse(PLAINTEXT));
+    expect(decryptMinaData(SESSION_KEY, shaped(ENCRYPTED), APPID)).toEqual(JSON.parse(PLAINTEXT));
     expect(Buffer.from(ENCRYPTED, 'base64')).toHaveLength(400);
   });
 
@@ -38,78 +45,75 @@ describe('decryptMinaData', () => {
   });
 
   it('refuses a foreign watermark, and data without one', () => {
-    expect(failure(() => decryptMinaData(SESSION_KEY, ENCRYPTED, IV, 'wx0000000000000000')).reason).toBe('watermark');
+    expect(failure(() => decryptMinaData(SESSION_KEY, shaped(ENCRYPTED), 'wx0000000000000000')).reason).toBe('watermark');
     const unmarked = encrypt('{"openId":"o1","nickName":"x"}');
-    expect(failure(() => decryptMinaData(SESSION_KEY, unmarked, IV, APPID)).reason).toBe('watermark');
+    expect(failure(() => decryptMinaData(SESSION_KEY, shaped(unmarked), APPID)).reason).toBe('watermark');
     const stringMark = encrypt(`{"watermark":"${APPID}"}`);
-    expect(failure(() => decryptMinaData(SESSION_KEY, stringMark, IV, APPID)).reason).toBe('watermark');
+    expect(failure(() => decryptMinaData(SESSION_KEY, shaped(stringMark), APPID)).reason).toBe('watermark');
   });
 
   it("refuses data whose openId is not the session's; data without an openId passes", () => {
-    expect(decryptMinaData(SESSION_KEY, ENCRYPTED, IV, APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJE').nickName).toBe('Band');
-    expect(failure(() => decryptMinaData(SESSION_KEY, ENCRYPTED, IV, APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJF'))).toMatchObject({ reason: 'openid' });
+    expect(decryptMinaData(SESSION_KEY, shaped(ENCRYPTED), APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJE').nickName).toBe('Band');
+    expect(failure(() => decryptMinaData(SESSION_KEY, shaped(ENCRYPTED), APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJF'))).toMatchObject({ reason: 'openid' });
     // The caller's own iv rewrites the first block: `{"openId":"oGZUI` becomes `{"openId":"xGZUI`.
     const iv = Buffer.from(IV, 'base64');
     iv[11]! ^= 'o'.charCodeAt(0) ^ 'x'.charCodeAt(0);
-    expect(failure(() => decryptMinaData(SESSION_KEY, ENCRYPTED, iv.toString('base64'), APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJE')).reason).toBe('openid');
+    expect(failure(() => decryptMinaData(SESSION_KEY, shaped(ENCRYPTED, iv.toString('base64')), APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJE')).reason).toBe('openid');
     const phone = encrypt(`{"phoneNumber":"13800138000","watermark":{"appid":"${APPID}"}}`);
-    expect(decryptMinaData(SESSION_KEY, phone, IV, APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJE').phoneNumber).toBe('13800138000');
+    expect(decryptMinaData(SESSION_KEY, shaped(phone), APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJE').phoneNumber).toBe('13800138000');
     const numeric = encrypt(`{"openId":1,"watermark":{"appid":"${APPID}"}}`);
-    expect(failure(() => decryptMinaData(SESSION_KEY, numeric, IV, APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJE')).reason).toBe('openid');
+    expect(failure(() => decryptMinaData(SESSION_KEY, shaped(numeric), APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJE')).reason).toBe('openid');
   });
 
   it('refuses tampered ciphertext (last block: padding; earlier block: garbled JSON)', () => {
     const bytes = Buffer.from(ENCRYPTED, 'base64');
     const last = Buffer.from(bytes);
     last[last.length - 1]! ^= 0x01;
-    expect(['padding', 'not_json']).toContain(failure(() => decryptMinaData(SESSION_KEY, last.toString('base64'), IV, APPID)).reason);
+    expect(['padding', 'not_json']).toContain(failure(() => decryptMinaData(SESSION_KEY, shaped(last.toString('base64')), APPID)).reason);
     const early = Buffer.from(bytes);
     early[20]! ^= 0x40;
-    expect(['padding', 'not_json']).toContain(failure(() => decryptMinaData(SESSION_KEY, early.toString('base64'), IV, APPID)).reason);
+    expect(['padding', 'not_json']).toContain(failure(() => decryptMinaData(SESSION_KEY, shaped(early.toString('base64')), APPID)).reason);
     const cut = bytes.subarray(0, bytes.length - 16).toString('base64');
-    expect(['padding', 'not_json']).toContain(failure(() => decryptMinaData(SESSION_KEY, cut, IV, APPID)).reason);
+    expect(['padding', 'not_json']).toContain(failure(() => decryptMinaData(SESSION_KEY, shaped(cut), APPID)).reason);
   });
 
   it('refuses another session key', () => {
-    expect(['padding', 'not_json']).toContain(failure(() => decryptMinaData('HyVFkGl5F5OQWJZZaNzBBg==', ENCRYPTED, IV, APPID)).reason);
+    expect(['padding', 'not_json']).toContain(failure(() => decryptMinaData('HyVFkGl5F5OQWJZZaNzBBg==', shaped(ENCRYPTED), APPID)).reason);
   });
 
-  it('refuses bad base64 and wrong lengths, naming the field', () => {
-    expect(failure(() => decryptMinaData('tiihtNczf5v6AKRy', ENCRYPTED, IV, APPID)).reason).toBe('bad_key');
-    expect(failure(() => decryptMinaData('not base64!', ENCRYPTED, IV, APPID)).reason).toBe('bad_key');
-    expect(failure(() => decryptMinaData(SESSION_KEY, ENCRYPTED, 'r7BXXKkLb8qrSNn0', APPID))).toMatchObject({ reason: 'bad_iv', message: expect.stringContaining('iv') });
-    expect(failure(() => decryptMinaData(SESSION_KEY, ENCRYPTED.slice(0, -4), IV, APPID))).toMatchObject({ reason: 'bad_data', message: expect.stringContaining('encrypt_data') });
-    expect(failure(() => decryptMinaData(SESSION_KEY, '', IV, APPID)).reason).toBe('bad_data');
-    expect(failure(() => decryptMinaData(SESSION_KEY, ENCRYPTED.replace('+', ' '), IV, APPID)).reason).toBe('bad_data');
+  it('refuses a session key that is not base64 of 16 bytes', () => {
+    expect(failure(() => decryptMinaData('tiihtNczf5v6AKRy', shaped(ENCRYPTED), APPID)).reason).toBe('bad_key');
+    expect(failure(() => decryptMinaData('not base64!', shaped(ENCRYPTED), APPID)).reason).toBe('bad_key');
   });
 
   it('refuses a plaintext that is not a JSON object', () => {
-    expect(failure(() => decryptMinaData(SESSION_KEY, encrypt('not json at all'), IV, APPID)).reason).toBe('not_json');
-    expect(failure(() => decryptMinaData(SESSION_KEY, encrypt('[1,2]'), IV, APPID)).reason).toBe('not_json');
+    expect(failure(() => decryptMinaData(SESSION_KEY, shaped(encrypt('not json at all')), APPID)).reason).toBe('not_json');
+    expect(failure(() => decryptMinaData(SESSION_KEY, shaped(encrypt('[1,2]')), APPID)).reason).toBe('not_json');
   });
 
   it('refuses a plaintext that is not valid UTF-8, even when it would parse once repaired', () => {
     const [head, tail] = [`{"nickName":"`, `","watermark":{"appid":"${APPID}"}}`];
     const bytes = Buffer.concat([Buffer.from(head), Buffer.from([0xff, 0xfe]), Buffer.from(tail)]);
-    expect(failure(() => decryptMinaData(SESSION_KEY, encrypt(bytes), IV, APPID)).reason).toBe('not_json');
-    expect(decryptMinaData(SESSION_KEY, encrypt(`${head}微信${tail}`), IV, APPID).nickName).toBe('微信');
+    expect(failure(() => decryptMinaData(SESSION_KEY, shaped(encrypt(bytes)), APPID)).reason).toBe('not_json');
+    expect(decryptMinaData(SESSION_KEY, shaped(encrypt(`${head}微信${tail}`)), APPID).nickName).toBe('微信');
   });
 
-  it('malformedDataField names the first field not shaped as WeChat sends it, before any key is needed', () => {
-    expect(malformedDataField(ENCRYPTED, IV)).toBeNull();
-    expect(malformedDataField(ENCRYPTED, 'r7BXXKkLb8qrSNn0')).toBe('iv');
-    expect(malformedDataField(ENCRYPTED, 'r7BXXKkLb8qrSNn05n0qiB==')).toBe('iv'); // non-canonical: unused bits set
-    expect(malformedDataField(ENCRYPTED, `-${IV.slice(1)}`)).toBe('iv'); // url-safe alphabet
-    expect(malformedDataField(ENCRYPTED.slice(0, -4), IV)).toBe('encrypt_data');
-    expect(malformedDataField('', IV)).toBe('encrypt_data');
-    expect(malformedDataField(`${ENCRYPTED}\n`, IV)).toBe('encrypt_data');
+  it('parseMinaData gives the bytes, or names the first field not shaped as WeChat sends it, before any key is needed', () => {
+    expect(parseMinaData(ENCRYPTED, IV)).toEqual({ data: Buffer.from(ENCRYPTED, 'base64'), iv: Buffer.from(IV, 'base64') });
+    expect(parseMinaData(ENCRYPTED, 'r7BXXKkLb8qrSNn0')).toBe('iv');
+    expect(parseMinaData(ENCRYPTED, 'r7BXXKkLb8qrSNn05n0qiB==')).toBe('iv'); // non-canonical: unused bits set
+    expect(parseMinaData(ENCRYPTED, `-${IV.slice(1)}`)).toBe('iv'); // url-safe alphabet
+    expect(parseMinaData(ENCRYPTED.slice(0, -4), IV)).toBe('encrypt_data');
+    expect(parseMinaData('', IV)).toBe('encrypt_data');
+    expect(parseMinaData(ENCRYPTED.replace('+', ' '), IV)).toBe('encrypt_data');
+    expect(parseMinaData(`${ENCRYPTED}\n`, IV)).toBe('encrypt_data');
   });
 
   it('never puts the key, iv, ciphertext or plaintext in its messages', () => {
     const messages = [
-      failure(() => decryptMinaData(SESSION_KEY, ENCRYPTED, IV, 'wx0000000000000000')).message,
-      failure(() => decryptMinaData('HyVFkGl5F5OQWJZZaNzBBg==', ENCRYPTED, IV, APPID)).message,
-      failure(() => decryptMinaData(SESSION_KEY, encrypt('not json at all'), IV, APPID)).message,
+      failure(() => decryptMinaData(SESSION_KEY, shaped(ENCRYPTED), 'wx0000000000000000')).message,
+      failure(() => decryptMinaData('HyVFkGl5F5OQWJZZaNzBBg==', shaped(ENCRYPTED), APPID)).message,
+      failure(() => decryptMinaData(SESSION_KEY, shaped(encrypt('not json at all')), APPID)).message,
     ];
     for (const m of messages) {
       for (const secret of [SESSION_KEY, 'HyVFkGl5F5OQWJZZaNzBBg==', IV, ENCRYPTED.slice(0, 16), 'oGZUI0egBJY1zhBYw2KhdUfwVJJE', 'not json']) expect(m).not.toContain(secret);

@@ -18,9 +18,14 @@ const BLOCK_BYTES = 16;
 
 /** How WeChat shapes each field of encrypted data (the names are Wafer's para names). */
 export const DATA_SHAPE = { encrypt_data: 'base64 of whole 16-byte blocks', iv: 'base64 of 16 bytes' } as const;
-export type DataField = keyof typeof DATA_SHAPE;
 
-export type MinaDataFailure = 'bad_key' | 'bad_iv' | 'bad_data' | 'padding' | 'not_json' | 'watermark' | 'openid';
+/** Encrypted data as the bytes parseMinaData found in it. */
+export interface MinaCiphertext {
+  readonly data: Buffer;
+  readonly iv: Buffer;
+}
+
+export type MinaDataFailure = 'bad_key' | 'padding' | 'not_json' | 'watermark' | 'openid';
 
 export class MinaDataError extends Error {
   constructor(
@@ -32,8 +37,11 @@ export class MinaDataError extends Error {
   }
 }
 
-/** The bytes of `encryptedData` and `iv`, or the first field that is not shaped as WeChat sends it. */
-function bytesOf(encryptedData: string, iv: string): { data: Buffer; iv: Buffer } | DataField {
+/**
+ * The bytes of `encryptedData` and `iv` (base64), or the first field that is not shaped as WeChat
+ * sends it (DATA_SHAPE): checkable before any key is at hand.
+ */
+export function parseMinaData(encryptedData: string, iv: string): MinaCiphertext | keyof typeof DATA_SHAPE {
   const ivBytes = strictBase64(iv);
   if (ivBytes === null || ivBytes.length !== BLOCK_BYTES) return 'iv';
   const data = strictBase64(encryptedData);
@@ -41,29 +49,19 @@ function bytesOf(encryptedData: string, iv: string): { data: Buffer; iv: Buffer 
   return { data, iv: ivBytes };
 }
 
-/** The first of `encryptedData` / `iv` that is not shaped as WeChat sends it (DATA_SHAPE), or null: checkable before any key is at hand. */
-export function malformedDataField(encryptedData: string, iv: string): DataField | null {
-  const shaped = bytesOf(encryptedData, iv);
-  return typeof shaped === 'string' ? shaped : null;
-}
-
 /**
- * The decrypted object of `encryptedData` (base64) under `sessionKey` (base64 of 16 bytes) and
- * `iv` (base64 of 16 bytes), after checking that its watermark.appid is `appid` and, when it
- * carries an `openId` and `openid` is given, that it is `openid` (data without one, such as a
- * phone number, passes).
+ * The decrypted object of `ciphertext` under `sessionKey` (base64 of 16 bytes), after checking
+ * that its watermark.appid is `appid` and, when it carries an `openId` and `openid` is given,
+ * that it is `openid` (data without one, such as a phone number, passes).
  */
-export function decryptMinaData(sessionKey: string, encryptedData: string, iv: string, appid: string, openid?: string): Record<string, unknown> {
+export function decryptMinaData(sessionKey: string, ciphertext: MinaCiphertext, appid: string, openid?: string): Record<string, unknown> {
   const key = strictBase64(sessionKey);
   if (key === null || key.length !== KEY_BYTES) throw new MinaDataError('bad_key', 'the session key is not base64 of 16 bytes');
-  const shaped = bytesOf(encryptedData, iv);
-  if (shaped === 'iv') throw new MinaDataError('bad_iv', `iv is not ${DATA_SHAPE.iv}`);
-  if (shaped === 'encrypt_data') throw new MinaDataError('bad_data', `encrypt_data is not ${DATA_SHAPE.encrypt_data}`);
 
   let plain: Buffer;
   try {
-    const decipher = createDecipheriv('aes-128-cbc', key, shaped.iv);
-    plain = Buffer.concat([decipher.update(shaped.data), decipher.final()]);
+    const decipher = createDecipheriv('aes-128-cbc', key, ciphertext.iv);
+    plain = Buffer.concat([decipher.update(ciphertext.data), decipher.final()]);
   } catch {
     // A wrong key, a wrong iv's first block or altered data all end here.
     throw new MinaDataError('padding', 'encrypt_data does not decrypt under this session (bad padding)');

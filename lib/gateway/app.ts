@@ -97,7 +97,7 @@ export function createApp(services: Services): App {
       else if (def.access !== 'public') {
         realm = await authenticateRealm(req, path, services);
         call.caller = realm.key;
-        if (def.access === 'realm') authorizeScope(realm, def.scope?.(para) ?? def.name);
+        if (def.access === 'realm') authorizeScope(realm, def.scope?.(para) ?? def.aliasOf ?? def.name);
         else if (!realm.admin) throw new ApiError('interface_not_allowed', `realm ${realm.key} may not call ${def.name}`);
       }
       const data = await def.handle({ para, realm, call, services });

@@ -31,7 +31,7 @@ export const status: InterfaceDef = {
           dailyBudget: src.dailyBudget ?? null,
           forceBudget: src.forceBudget ?? null,
         },
-        thisHour: await manager.hourlyUse(src),
+        hourlyBudgets: await manager.hourlyUse(src),
       });
     }
     return { now: seconds(now), store: services.store.kind, credentials };

@@ -23,8 +23,11 @@ export function resolveApp(services: Services, realm: RealmConfig | null, appid:
   if (!types.includes(app.type)) {
     throw new ApiError('bad_para', `${app.appid} is ${KIND[app.type]}; this interface needs ${types.map((t) => KIND[t]).join(' or ')}`);
   }
-  if (realm && realm.apps.length > 0 && !realm.apps.includes(app.appid)) {
-    throw new ApiError('app_not_allowed', `realm ${realm.key} may not use ${app.appid}`);
-  }
+  assertRealmMayUse(realm, app.appid, 'app');
   return app;
+}
+
+/** 7005 when the realm lists apps (appids, corpids, buckets) and `id` is not among them. */
+export function assertRealmMayUse(realm: RealmConfig | null, id: string, what: 'app' | 'corp' | 'bucket'): void {
+  if (realm && realm.apps.length > 0 && !realm.apps.includes(id)) throw new ApiError('app_not_allowed', `realm ${realm.key} may not use ${what} ${id}`);
 }

@@ -13,6 +13,7 @@ import type { CosConfig, CosScopeConfig, RealmConfig } from '../config/types';
 import { scopeKeys } from '../credentials/cos';
 import { cosSign } from '../crypto/cos-sign';
 import type { CosGrant } from '../wechat/tencent-sts';
+import { assertRealmMayUse } from './apps';
 import { ApiError } from './errors';
 import { optionalStringList, requiredString } from './para';
 import type { InterfaceContext, InterfaceDef } from './types';
@@ -80,7 +81,7 @@ function cosConfig(services: InterfaceContext['services']): CosConfig {
 /** para.bucket, which a realm listing apps must list too. */
 function bucketOf(para: Para, realm: RealmConfig | null): string {
   const bucket = text(para, 'bucket', 64);
-  if (realm && realm.apps.length > 0 && !realm.apps.includes(bucket)) throw new ApiError('app_not_allowed', `realm ${realm.key} may not use bucket ${bucket}`);
+  assertRealmMayUse(realm, bucket, 'bucket');
   return bucket;
 }
 
@@ -240,7 +241,7 @@ export const cosSignInterface: InterfaceDef = {
 
 export const cosSignOnce: InterfaceDef = {
   name: 'qcloud.cos.auth.nonreusable',
+  aliasOf: 'cos.sign',
   access: 'realm',
-  scope: () => 'cos.sign',
   handle: signer(SINGLE_USE),
 };

@@ -5,8 +5,8 @@
  * result as the session's user_info). Public: Mini Program clients call them. The sessions
  * themselves are lib/sessions/mina.ts.
  */
-import { DATA_SHAPE, malformedDataField } from '../crypto/mina-data';
-import { createMinaSessions, SessionError, type EncryptedData, type MinaSessions, type SessionFailure } from '../sessions/mina';
+import { DATA_SHAPE, parseMinaData, type MinaCiphertext } from '../crypto/mina-data';
+import { createMinaSessions, SessionError, type MinaSessions, type SessionFailure } from '../sessions/mina';
 import { resolveApp } from './apps';
 import { ApiError, type ErrorName } from './errors';
 import { EXCHANGE_ERRORS } from './login-errors';
@@ -22,7 +22,7 @@ const sessionsOf = new WeakMap<Services, MinaSessions>();
 function sessions(services: Services): MinaSessions {
   let s = sessionsOf.get(services);
   if (!s) {
-    s = createMinaSessions({ config: services.config, store: services.store, clock: services.clock });
+    s = createMinaSessions({ config: services.config, store: services.store, clock: services.clock, log: services.log });
     sessionsOf.set(services, s);
   }
   return s;
@@ -49,15 +49,15 @@ async function run<T>(work: () => Promise<T>): Promise<T> {
  * encrypt_data and iv, both or neither (`required`: both), shaped as WeChat sends them: checked
  * before anything else, so that malformed data never spends a code.
  */
-function encrypted(para: Record<string, unknown>, required: boolean): EncryptedData | undefined {
+function encrypted(para: Record<string, unknown>, required: boolean): MinaCiphertext | undefined {
   const encryptedData = optionalString(para, 'encrypt_data', MAX_ENCRYPTED);
   const iv = optionalString(para, 'iv', MAX_IV);
   if (encryptedData === undefined && iv === undefined && !required) return undefined;
   if (encryptedData === undefined) throw new ApiError('bad_para', required ? 'para.encrypt_data is required' : 'para.encrypt_data is required with para.iv');
   if (iv === undefined) throw new ApiError('bad_para', required ? 'para.iv is required' : 'para.iv is required with para.encrypt_data');
-  const malformed = malformedDataField(encryptedData, iv);
-  if (malformed !== null) throw new ApiError('bad_para', `para.${malformed} must be ${DATA_SHAPE[malformed]}`);
-  return { encryptedData, iv };
+  const parsed = parseMinaData(encryptedData, iv);
+  if (typeof parsed === 'string') throw new ApiError('bad_para', `para.${parsed} must be ${DATA_SHAPE[parsed]}`);
+  return parsed;
 }
 
 /**

@@ -44,13 +44,14 @@ export interface InterfaceDef {
   access: Access;
   /**
    * For `realm` access: the interface name realm.interfaces must hold for this call (default
-   * `name`), so an interface serving others' credentials needs their scope. May throw
+   * `aliasOf`, else `name`), so an interface serving others' credentials needs their scope. May throw
    * ApiError on a bad `para`.
    */
   scope?(para: Record<string, unknown>): string;
   /**
-   * A Wafer fork alias answering in its own shape: the canonical interface it serves. Realms
-   * list the canonical name; naming the alias in realm.interfaces means the canonical one.
+   * A Wafer alias answering in its own shape or bounds: the canonical interface it serves, and
+   * the scope it needs. Realms list the canonical name; naming the alias in realm.interfaces
+   * means the canonical one.
    */
   aliasOf?: string;
   handle(ctx: InterfaceContext): Promise<Record<string, unknown>>;

@@ -8,6 +8,7 @@ import { AGENTID_RULE, canonicalAgentid, canonicalCorpid, CORPID_RULE } from '..
 import type { WorkAgent, WorkTicketKind } from '../credentials';
 import { jsapiSignature } from '../crypto/jsapi';
 import { randomNonce } from '../crypto/random';
+import { assertRealmMayUse } from './apps';
 import { ApiError } from './errors';
 import { lifetime, pageUrl, refreshOptions } from './mp';
 import { flag, optionalString, optionalStringList, requiredString } from './para';
@@ -26,13 +27,13 @@ function agentIds(para: Record<string, unknown>): WorkAgent {
 /** The configured or registered agent the request names, if the realm may use its corp. */
 async function resolveAgent(services: Services, realm: RealmConfig | null, para: Record<string, unknown>): Promise<WorkAgent> {
   const { corpid, agentid } = agentIds(para);
-  if (realm && realm.apps.length > 0 && !realm.apps.includes(corpid)) throw new ApiError('app_not_allowed', `realm ${realm.key} may not use ${corpid}`);
+  assertRealmMayUse(realm, corpid, 'corp');
   const agent = await services.credentials.agents.find(corpid, agentid);
   if (!agent) throw new ApiError('unknown_app', `unknown WeCom agent ${corpid}/${agentid}`);
   return agent;
 }
 
-export const workAccessToken: InterfaceDef = {
+const workAccessToken: InterfaceDef = {
   name: 'work.access_token',
   access: 'realm',
   async handle({ para, realm, call, services }) {
@@ -54,15 +55,15 @@ function ticketInterface(name: string, kind: WorkTicketKind, field: 'ticket' | '
   };
 }
 
-export const workTicket = ticketInterface('work.ticket', 'corp', 'ticket');
-export const workAgentTicket = ticketInterface('work.agent_ticket', 'agent', 'agent_ticket');
+const workTicket = ticketInterface('work.ticket', 'corp', 'ticket');
+const workAgentTicket = ticketInterface('work.agent_ticket', 'agent', 'agent_ticket');
 
 /**
  * The page's wx.config parameters (corp ticket, corpid as appId, beta: true) and, unless
  * `agent: false`, its wx.agentConfig parameters (the agent's ticket), both for the same url,
  * timestamp and nonceStr. The url is signed without its #fragment.
  */
-export const workJsapiConfig: InterfaceDef = {
+const workJsapiConfig: InterfaceDef = {
   name: 'work.jsapi.config',
   access: 'public',
   async handle({ para, realm, call, services }) {
@@ -92,7 +93,7 @@ export const workJsapiConfig: InterfaceDef = {
  * ends another instance's pause after the wrong secret at its next request); another instance's
  * warm cache may still hand out the old token or tickets for up to credentials.localCacheSeconds.
  */
-export const workRegisterAgent: InterfaceDef = {
+const workRegisterAgent: InterfaceDef = {
   name: 'work.register_agent',
   aliases: ['qcloud.work.initagent'],
   access: 'admin',
@@ -100,8 +101,8 @@ export const workRegisterAgent: InterfaceDef = {
     const agent = agentIds(para);
     const secret = requiredString(para, 'agentsecret', 256);
     const remark = optionalString(para, 'remark', 256);
-    if (realm && realm.apps.length > 0 && !realm.apps.includes(agent.corpid)) throw new ApiError('app_not_allowed', `realm ${realm.key} may not use ${agent.corpid}`);
-    if (services.config.work.some((w) => w.corpid === agent.corpid && w.agentid === agent.agentid)) {
+    assertRealmMayUse(realm, agent.corpid, 'corp');
+    if (services.credentials.agents.configured(agent.corpid, agent.agentid)) {
       throw new ApiError('bad_para', `WeCom agent ${agent.corpid}/${agent.agentid} is configured (config.work): change its secret there`);
     }
     if (!services.config.masterKey) {
@@ -123,7 +124,6 @@ function forkAlias(name: string, canonical: InterfaceDef, field: string): Interf
     name,
     aliasOf: canonical.name,
     access: canonical.access,
-    scope: () => canonical.name,
     async handle(ctx) {
       const d = await canonical.handle(ctx);
       return { corpid: d.corpid, [field]: d[field], exp: d.exp };

@@ -1,7 +1,7 @@
 /**
  * What both kinds of login share (OAuth web login, lib/sessions/oauth.ts; Mini Program sessions,
- * lib/sessions/mina.ts): WeChat's answers to a code exchange mapped onto one set of reasons, the
- * time a code exchange needs, and the store guard.
+ * lib/sessions/mina.ts): WeChat's answers to a code exchange mapped onto one set of reasons, and
+ * the time a code exchange needs. Their store calls go through lib/store/guard.ts.
  */
 import { classifyUpstream, UpstreamUnavailable, WechatError } from '../wechat/errors';
 
@@ -62,14 +62,5 @@ export function exchangeRefusal(err: unknown, endpoint: string, again: string): 
       return { reason: 'upstream_quota', message: `${endpoint}: WeChat's daily quota for this app is exhausted (errcode ${errcode})`, errcode };
     default:
       return { reason: 'upstream_error', message: `${endpoint} answered errcode ${errcode}`, errcode };
-  }
-}
-
-/** `what` (a store call), with any failure of the store replaced by `unavailable()`: store errors may carry keys or rows. */
-export async function stored<T>(what: Promise<T>, unavailable: () => Error): Promise<T> {
-  try {
-    return await what;
-  } catch {
-    throw unavailable();
   }
 }

@@ -32,19 +32,21 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { AppConfig, Config } from '../config/types';
 import type { CallContext } from '../credentials';
+import type { Logger } from '../log/logger';
 import { AtRestError, cipherFor } from '../crypto/at-rest';
-import { decryptMinaData, MinaDataError } from '../crypto/mina-data';
+import { decryptMinaData, MinaDataError, type MinaCiphertext } from '../crypto/mina-data';
 import { randomNonce } from '../crypto/random';
 import { safeEqual } from '../crypto/realm';
 import { parseJsonObject } from '../store/row';
+import { guardStore } from '../store/guard';
 import type { Store } from '../store/port';
 import { code2Session, JSCODE2SESSION, type MinaSession } from '../wechat/mina';
-import { exchangeRefusal, MIN_EXCHANGE_MS, stored as storedOr, type ExchangeFailure } from './login-errors';
+import { exchangeRefusal, MIN_EXCHANGE_MS, type ExchangeFailure } from './login-errors';
 
 /** An expired session is still recognised as expired (not unknown) this long. */
 export const EXPIRED_GRACE_MS = 7 * 86_400_000;
 /** The last visit is written at most this often per session (more often when the idle time is short). */
-export const SEEN_WRITE_MS = 60_000;
+const SEEN_WRITE_MS = 60_000;
 const ID = /^[A-Za-z0-9]{24}$/;
 const SKEY = /^[A-Za-z0-9]{43}$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -63,12 +65,6 @@ export class SessionError extends Error {
     super(message);
     this.name = 'SessionError';
   }
-}
-
-/** wx.getUserInfo's (or any open-data API's) encrypted answer. */
-export interface EncryptedData {
-  encryptedData: string;
-  iv: string;
 }
 
 export interface SessionView {
@@ -101,13 +97,13 @@ interface SessionRecord {
 
 export interface MinaSessions {
   /** code → jscode2session → a new session; `data` decrypted into userInfo first. */
-  login(app: AppConfig, code: string, data: EncryptedData | undefined, call: Pick<CallContext, 'upstreamCalls' | 'deadline'>): Promise<NewSession>;
+  login(app: AppConfig, code: string, data: MinaCiphertext | undefined, call: Pick<CallContext, 'upstreamCalls' | 'deadline'>): Promise<NewSession>;
   /** The live session `id` whose skey is `skey` (of `appid`, when given); records the visit. */
   check(id: string, skey: string, appid?: string): Promise<SessionView>;
   /** `data` decrypted with the session's session_key (watermark checked), after the same check. */
-  decrypt(id: string, skey: string, data: EncryptedData, appid?: string): Promise<Record<string, unknown>>;
+  decrypt(id: string, skey: string, data: MinaCiphertext, appid?: string): Promise<Record<string, unknown>>;
   /** As decrypt, and the result kept as the session's userInfo (the session's openid and unionid stay jscode2session's). */
-  setUserInfo(id: string, skey: string, data: EncryptedData, appid?: string): Promise<SessionView>;
+  setUserInfo(id: string, skey: string, data: MinaCiphertext, appid?: string): Promise<SessionView>;
 }
 
 export interface MinaSessionDeps {
@@ -115,6 +111,7 @@ export interface MinaSessionDeps {
   store: Store;
   /** Epoch ms. */
   clock: () => number;
+  log: Logger;
 }
 
 const sessionKeyOf = (id: string) => `session:${id}`;
@@ -144,23 +141,23 @@ function parseRecord(raw: string): SessionRecord | null {
 }
 
 export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
-  const { config, store, clock } = deps;
+  const { config, store, clock, log } = deps;
   const cipher = cipherFor(config);
   const { maxAgeSeconds, idleSeconds, singleSession } = config.sessions;
   const maxAgeMs = maxAgeSeconds * 1000;
   const idleMs = idleSeconds * 1000;
   const seenWriteMs = Math.min(SEEN_WRITE_MS, idleMs / 10);
 
-  const stored = <T>(what: Promise<T>) => storedOr(what, () => new SessionError('store_unavailable', 'the session store is unavailable'));
+  const stored = <T>(op: () => Promise<T>) => guardStore(log, op, () => new SessionError('store_unavailable', 'the session store is unavailable'));
   const endsAt = (created: number, seen: number) => Math.min(created + maxAgeMs, seen + idleMs);
-  const saveRecord = (id: string, rec: SessionRecord) => stored(store.putRecord(sessionKeyOf(id), JSON.stringify(rec), rec.created + maxAgeMs + EXPIRED_GRACE_MS));
-  const saveSeen = (id: string, created: number, seen: number) => stored(store.putRecord(seenKeyOf(id), String(seen), endsAt(created, seen) + EXPIRED_GRACE_MS));
+  const saveRecord = (id: string, rec: SessionRecord) => stored(() => store.putRecord(sessionKeyOf(id), JSON.stringify(rec), rec.created + maxAgeMs + EXPIRED_GRACE_MS));
+  const saveSeen = (id: string, created: number, seen: number) => stored(() => store.putRecord(seenKeyOf(id), String(seen), endsAt(created, seen) + EXPIRED_GRACE_MS));
   const invalid = (why = 'no such session (unknown id, or skey does not match)') => new SessionError('invalid', `${why}: log in again`);
   const noMasterKey = () => new SessionError('no_master_key', 'Mini Program sessions need WECRED_MASTER_KEY (the session_key is stored sealed under it)');
 
-  function openData(sessionKey: string, data: EncryptedData, appid: string, openid: string): Record<string, unknown> {
+  function openData(sessionKey: string, data: MinaCiphertext, appid: string, openid: string): Record<string, unknown> {
     try {
-      return decryptMinaData(sessionKey, data.encryptedData, data.iv, appid, openid);
+      return decryptMinaData(sessionKey, data, appid, openid);
     } catch (err) {
       if (err instanceof MinaDataError) throw new SessionError('decrypt_failed', err.message);
       throw err;
@@ -183,7 +180,7 @@ export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
   async function live(id: string, skey: string, appid: string | undefined): Promise<{ rec: SessionRecord; sessionKey: string }> {
     if (!ID.test(id) || !SKEY.test(skey)) throw invalid();
     const now = clock();
-    const [raw, seenRaw] = await Promise.all([stored(store.getRecord(sessionKeyOf(id), now)), stored(store.getRecord(seenKeyOf(id), now))]);
+    const [raw, seenRaw] = await Promise.all([stored(() => store.getRecord(sessionKeyOf(id), now)), stored(() => store.getRecord(seenKeyOf(id), now))]);
     const rec = raw === null ? null : parseRecord(raw);
     if (rec === null) throw invalid();
     if (!safeEqual(hashSkey(skey), rec.skeyHash)) throw invalid();
@@ -194,7 +191,7 @@ export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
     const seen = seenRaw === null ? null : Number(seenRaw);
     if (seen === null || now >= endsAt(rec.created, seen)) throw new SessionError('expired', 'the session expired: log in again');
     if (singleSession) {
-      const current = await stored(store.getRecord(userKeyOf(rec.appid, rec.openid), now));
+      const current = await stored(() => store.getRecord(userKeyOf(rec.appid, rec.openid), now));
       if (current !== null && current !== id) throw invalid('the session was ended by a newer login of this user');
     }
     let sessionKey: string;
@@ -239,9 +236,9 @@ export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
       await saveRecord(id, rec);
       if (singleSession) {
         const userKey = userKeyOf(app.appid, wx.openid);
-        const previous = await stored(store.getRecord(userKey, now));
-        await stored(store.putRecord(userKey, id, now + maxAgeMs + EXPIRED_GRACE_MS));
-        if (previous !== null && previous !== id) await stored(store.deleteRecord(sessionKeyOf(previous)));
+        const previous = await stored(() => store.getRecord(userKey, now));
+        await stored(() => store.putRecord(userKey, id, now + maxAgeMs + EXPIRED_GRACE_MS));
+        if (previous !== null && previous !== id) await stored(() => store.deleteRecord(sessionKeyOf(previous)));
       }
       return { id, skey, ...view(rec), duration: Math.min(maxAgeSeconds, idleSeconds) };
     },

@@ -33,11 +33,12 @@ import type { AppConfig, Config } from '../config/types';
 import { cipherFor } from '../crypto/at-rest';
 import { randomNonce } from '../crypto/random';
 import { macHex, signToken, verifyToken, type TokenFailure } from '../crypto/signed';
-import type { Logger } from '../log/logger';
+import { silentLogger, type Logger } from '../log/logger';
+import { guardStore } from '../store/guard';
 import type { Store } from '../store/port';
 import { WechatError } from '../wechat/errors';
 import { createSnsClient, type SnsClient, type SnsToken, type SnsUser } from '../wechat/sns';
-import { MIN_EXCHANGE_MS, stored as storedOr } from './login-errors';
+import { MIN_EXCHANGE_MS } from './login-errors';
 import { OAuthError, upstreamFailure } from './oauth-errors';
 import { allowedRedirect, warnLoosePattern } from './oauth-redirects';
 import { COOKIE_KEY_PURPOSE, cookieLogin, makeState, MAX_COOKIE_VALUE, openState, STATE_TTL_SECONDS, stateCookie, type CookieClaims } from './oauth-state';
@@ -50,7 +51,7 @@ export const RESULT_TTL_SECONDS = 300;
 /** WeChat's refresh_token lives 30 days and is not extended by refreshes. */
 export const REFRESH_TTL_MS = 30 * 86_400_000;
 const RESULT_PARAM = 'wecred_result';
-export const RESULT_ISSUER = 'wecred';
+const RESULT_ISSUER = 'wecred';
 /** The caller's own state, kept for it (it never goes to WeChat). */
 const MAX_CALLER_STATE = 512;
 
@@ -64,7 +65,7 @@ export interface OAuthDeps {
   clock: () => number;
   /** Defaults to a client on config.upstream.mp. */
   sns?: SnsClient;
-  /** For the warning about a redirect pattern that does not pin the host. */
+  /** For the warning about a redirect pattern that does not pin the host, and store failures. */
   log?: Logger;
 }
 
@@ -174,7 +175,7 @@ export function createOAuthFlow(deps: OAuthDeps): OAuthFlow {
     return settings;
   };
 
-  const stored = <T>(what: Promise<T>) => storedOr(what, () => new OAuthError('store_unavailable', 'the credential store is unavailable'));
+  const stored = <T>(op: () => Promise<T>) => guardStore(log ?? silentLogger, op, () => new OAuthError('store_unavailable', 'the credential store is unavailable'));
 
   const onLoose = warnLoosePattern(log);
   const allowed = (raw: string) => allowedRedirect(config.oauth.redirects, raw, onLoose);
@@ -200,7 +201,7 @@ export function createOAuthFlow(deps: OAuthDeps): OAuthFlow {
       refreshToken: hide(token.refreshToken, 'refresh_token'),
       refreshExpiresAt: expiresAt,
     };
-    await stored(store.putRecord(key, JSON.stringify(record), expiresAt));
+    await stored(() => store.putRecord(key, JSON.stringify(record), expiresAt));
   }
 
   async function exchange(app: AppConfig, code: string, call: OAuthCall): Promise<Login> {
@@ -262,7 +263,7 @@ export function createOAuthFlow(deps: OAuthDeps): OAuthFlow {
       if (redirect === null) throw new OAuthError('redirect_not_allowed', 'redirect is no longer an allowed target (config oauth.redirects)');
       if (req.code === undefined || req.code === '') throw new OAuthError('refused', 'the user did not authorize the login (拒绝)');
       // Of two callbacks racing with one state, one goes on.
-      if (!(await stored(store.insertIfAbsent(`oauth:state-used:${id}`, exp * 1000, now)))) {
+      if (!(await stored(() => store.insertIfAbsent(`oauth:state-used:${id}`, exp * 1000, now)))) {
         throw new OAuthError('state_used', 'this login was already completed: start again');
       }
       const login = await exchange(app, req.code, call);

@@ -46,10 +46,38 @@ export class TencentCloudError extends Error {
 }
 
 /**
+ * How a Tencent Cloud SDK call (or a TencentCloudError) failed, from its error code, HTTP
+ * status or the SDK's network message: never Tencent's own message, which may echo the request.
+ * - refused: AuthFailure*, UnauthorizedOperation*, OperationDenied*: the keys or their permissions
+ * - busy:    InternalError*, RequestLimitExceeded*: a later attempt may succeed
+ * - code:    any other error code
+ * - http:    no code, a status other than 200
+ * - timeout / network: no answer; `reason` is the SDK's "reason: …" (e.g. connect ECONNREFUSED)
+ */
+export type TencentFault =
+  | { kind: 'refused' | 'busy' | 'code'; code: string }
+  | { kind: 'http'; status: number }
+  | { kind: 'timeout' }
+  | { kind: 'network'; reason?: string };
+
+export function classifyTencent(err: unknown): TencentFault {
+  const { code, httpCode } = (err ?? {}) as { code?: unknown; httpCode?: unknown };
+  if (typeof code === 'string' && code !== '') {
+    if (/^(AuthFailure|UnauthorizedOperation|OperationDenied)/.test(code)) return { kind: 'refused', code };
+    return { kind: /^(InternalError|RequestLimitExceeded)/.test(code) ? 'busy' : 'code', code };
+  }
+  if (typeof httpCode === 'number') return { kind: 'http', status: httpCode };
+  // The SDK folds network failures into "request to URL failed, reason: …" or "network timeout at: URL".
+  const message = err instanceof Error ? err.message : '';
+  const reason = /reason: (.*)$/.exec(message)?.[1];
+  return reason === undefined && /timeout/i.test(message) ? { kind: 'timeout' } : { kind: 'network', ...(reason === undefined ? {} : { reason }) };
+}
+
+/**
  * - retry:  transient; try again with backoff inside the request budget
  * - token:  the access_token used was rejected; refresh it (stale-guarded) and retry once
  * - config: the deployment is misconfigured (appid, secret, IP allow-list, frozen secret, risk control)
- * - quota:  the daily quota is exhausted; stop calling until the next day
+ * - quota:  WeChat's quota is exhausted (45009); stop calling until it resets (the next day; WeCom: an hour)
  * - other:  anything else; reported with its errcode
  */
 export type UpstreamFault = 'retry' | 'token' | 'config' | 'quota' | 'other';

@@ -10,10 +10,11 @@
  * codes (InternalError*, RequestLimitExceeded*) → UpstreamUnavailable, which the credential
  * lifecycle retries; any other code → TencentCloudError with the code only.
  *
- * The SDK is imported on first use, so the bundles of deployments without COS stay small.
+ * The SDK is imported on first use: a cold start without COS never evaluates it.
  */
+import type { Endpoint } from '../config/secret-source';
 import type { CosConfig } from '../config/types';
-import { TencentCloudError, UpstreamUnavailable } from './errors';
+import { classifyTencent, TencentCloudError, UpstreamUnavailable } from './errors';
 
 /** What is asked of STS: a bucket area already checked against cos.scopes. */
 export interface CosGrant {
@@ -39,8 +40,6 @@ interface CosPolicy {
 /** GetFederationToken's Name: letters only. AssumeRole's RoleSessionName: [\w+=,.@-], 2..128. */
 const FEDERATION_NAME = 'wecred';
 const ROLE_SESSION_NAME = 'wecred';
-/** Codes after which a later attempt may succeed. */
-const TRANSIENT = /^(InternalError|RequestLimitExceeded)/;
 
 /** The APPID a bucket name carries: examplebucket-1250000000 → 1250000000. */
 function bucketAppid(bucket: string): string {
@@ -54,14 +53,6 @@ function cosPolicy(grant: CosGrant): CosPolicy {
   return { version: '2.0', statement: [{ effect: 'allow', action: [...grant.actions], resource: [resource] }] };
 }
 
-/** This bundle was built without tencentcloud-sdk-nodejs-sts. */
-export class StsSdkMissing extends Error {
-  constructor() {
-    super('the Tencent Cloud STS client (tencentcloud-sdk-nodejs-sts) is not in this bundle');
-    this.name = 'StsSdkMissing';
-  }
-}
-
 interface StsReply {
   Credentials?: { TmpSecretId?: string; TmpSecretKey?: string; Token?: string };
   ExpiredTime?: number;
@@ -71,7 +62,7 @@ interface StsReply {
  * One STS call for `grant`, signed with the permanent keys at `endpoint` (upstream.sts). It
  * never outlives `timeoutMs`: the SDK's own timeout is in whole seconds, so ours aborts it.
  */
-export async function requestTemporaryKeys(cos: CosConfig, endpoint: string, grant: CosGrant, timeoutMs: number): Promise<TemporaryKeys> {
+export async function requestTemporaryKeys(cos: CosConfig, endpoint: Endpoint, grant: CosGrant, timeoutMs: number): Promise<TemporaryKeys> {
   const action = cos.roleArn === undefined ? 'GetFederationToken' : 'AssumeRole';
   const name = `Tencent Cloud STS ${action}`;
   const Policy = encodeURIComponent(JSON.stringify(cosPolicy(grant)));
@@ -80,12 +71,7 @@ export async function requestTemporaryKeys(cos: CosConfig, endpoint: string, gra
       ? { Name: FEDERATION_NAME, Policy, DurationSeconds: cos.durationSeconds }
       : { RoleArn: cos.roleArn, RoleSessionName: ROLE_SESSION_NAME, Policy, DurationSeconds: cos.durationSeconds };
 
-  let sdk: typeof import('tencentcloud-sdk-nodejs-sts');
-  try {
-    sdk = await import('tencentcloud-sdk-nodejs-sts');
-  } catch {
-    throw new StsSdkMissing();
-  }
+  const { sts } = await import('tencentcloud-sdk-nodejs-sts');
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {
@@ -95,11 +81,10 @@ export async function requestTemporaryKeys(cos: CosConfig, endpoint: string, gra
     }, timeoutMs);
   });
   const call = (async () => {
-    const url = new URL(endpoint);
-    const client = new sdk.sts.v20180813.Client({
+    const client = new sts.v20180813.Client({
       credential: { secretId: cos.secretId, secretKey: cos.secretKey },
       region: cos.region,
-      profile: { httpProfile: { endpoint: url.host, protocol: `${url.protocol}//`, reqMethod: 'POST', reqTimeout: Math.ceil(timeoutMs / 1000) } },
+      profile: { httpProfile: { endpoint: endpoint.host, protocol: `${endpoint.protocol}//`, reqMethod: 'POST', reqTimeout: Math.ceil(timeoutMs / 1000) } },
     });
     return (await client.request(action, params, { signal: abort.signal })) as StsReply;
   })();
@@ -117,12 +102,19 @@ export async function requestTemporaryKeys(cos: CosConfig, endpoint: string, gra
   return { tmpSecretId: c.TmpSecretId, tmpSecretKey: c.TmpSecretKey, sessionToken: c.Token, expiredTime: reply.ExpiredTime };
 }
 
-/** An SDK failure by Tencent's error code only: its messages are not ours to repeat (they may echo the request). */
+/** An SDK failure as classifyTencent sees it: Tencent's messages are not ours to repeat (they may echo the request). */
 function stsFailure(name: string, err: unknown, aborted: boolean): Error {
-  const { code, httpCode } = (err ?? {}) as { code?: unknown; httpCode?: unknown };
-  if (typeof code === 'string' && code !== '') return TRANSIENT.test(code) ? new UpstreamUnavailable(name, 'busy') : new TencentCloudError(name, code);
-  if (typeof httpCode === 'number') return new UpstreamUnavailable(name, 'http', httpCode);
-  // The SDK folds network failures into "request to URL failed, reason: …" or "network timeout at: URL".
-  const message = err instanceof Error ? err.message : '';
-  return new UpstreamUnavailable(name, aborted || /timeout/i.test(message) ? 'timeout' : 'network');
+  if (aborted) return new UpstreamUnavailable(name, 'timeout');
+  const fault = classifyTencent(err);
+  switch (fault.kind) {
+    case 'busy':
+      return new UpstreamUnavailable(name, 'busy');
+    case 'refused':
+    case 'code':
+      return new TencentCloudError(name, fault.code);
+    case 'http':
+      return new UpstreamUnavailable(name, 'http', fault.status);
+    default:
+      return new UpstreamUnavailable(name, fault.kind);
+  }
 }

@@ -1,0 +1,50 @@
+/** The WeCom agent registry: one record read for an agent's first cold request, and configured agents kept out. */
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../log/logger';
+import { countStoreOps } from '../store/counting';
+import { createMemoryStore } from '../store/memory';
+import { AgentRegistry } from './agents';
+
+const CONFIG = {
+  masterKey: Buffer.alloc(32, 7),
+  work: [{ corpid: 'ww1', agentid: '1000002', secret: 'configured-secret' }],
+};
+const AGENT = { corpid: 'ww1', agentid: '1000009' };
+
+describe('AgentRegistry', () => {
+  it("a registered agent's lookup and the token fetch right after it read its record once; a later fetch reads it anew", async () => {
+    const counted = countStoreOps(createMemoryStore());
+    await new AgentRegistry(CONFIG, counted.store, Date.now, silentLogger).register(AGENT, 'secret-one', undefined);
+    const registry = new AgentRegistry(CONFIG, counted.store, Date.now, silentLogger); // another process
+    counted.reset();
+    expect(await registry.find(AGENT.corpid, AGENT.agentid)).toEqual(AGENT);
+    expect(await registry.secret(AGENT)).toBe('secret-one');
+    expect(counted.byOp().getRecord).toBe(1);
+
+    // Replaced elsewhere: the next fetch opens the new record.
+    await new AgentRegistry(CONFIG, counted.store, Date.now, silentLogger).register(AGENT, 'secret-two', undefined);
+    expect(await registry.secret(AGENT)).toBe('secret-two');
+    expect(counted.byOp().getRecord).toBe(3);
+  });
+
+  it('the record a lookup read is not used by a fetch that comes later than a moment after', async () => {
+    let clock = Date.now();
+    const store = createMemoryStore();
+    await new AgentRegistry(CONFIG, store, () => clock, silentLogger).register(AGENT, 'secret-one', undefined);
+    const registry = new AgentRegistry(CONFIG, store, () => clock, silentLogger);
+    await registry.find(AGENT.corpid, AGENT.agentid);
+    await new AgentRegistry(CONFIG, store, () => clock, silentLogger).register(AGENT, 'secret-two', undefined);
+    clock += 1_000;
+    expect(await registry.secret(AGENT)).toBe('secret-two');
+  });
+
+  it('knows its configured agents, and refuses to register over one', async () => {
+    const store = createMemoryStore();
+    const registry = new AgentRegistry(CONFIG, store, Date.now, silentLogger);
+    expect(registry.configured('ww1', '1000002')).toBe(true);
+    expect(registry.configured('ww1', '1000009')).toBe(false);
+    await expect(registry.register({ corpid: 'ww1', agentid: '1000002' }, 'other', undefined)).rejects.toThrow(/configured \(config\.work\)/);
+    expect(await store.getRecord('agent:ww1:1000002', Date.now())).toBeNull();
+    expect(await registry.secret({ corpid: 'ww1', agentid: '1000002' })).toBe('configured-secret');
+  });
+});
