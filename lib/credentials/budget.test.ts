@@ -171,41 +171,39 @@ describe('hourly budgets', () => {
 });
 
 describe('configuration faults', () => {
-  it('a refresh refused for a wrong secret with nothing usable left is answered from memory for 60 s, in every way of asking', async () => {
-    let clock = START;
-    const manager = new CredentialManager(createMemoryStore(), () => clock, OPTIONS, silentLogger);
-    let calls = 0;
-    const src: CredentialSource = {
+  /** A token source whose secret WeChat refuses (40125); `calls` counts its upstream attempts. */
+  function wrongSecret() {
+    const src = {
+      calls: 0,
       key: 'mp:wx1:token',
       owner: 'wx1',
       eager: true,
       quotaBlocksAll: () => true,
-      fetch: async () => {
-        calls++;
+      fetch: async (): Promise<never> => {
+        src.calls++;
         throw new WechatError('cgi-bin/token', 40125, 'invalid appsecret');
       },
-    };
+    } satisfies CredentialSource & { calls: number };
+    return src;
+  }
+
+  it('a refresh refused for a wrong secret with nothing usable left is answered from memory for 60 s, in every way of asking', async () => {
+    let clock = START;
+    const manager = new CredentialManager(createMemoryStore(), () => clock, OPTIONS, silentLogger);
+    const src = wrongSecret();
     for (let i = 0; i < 50; i++) await expect(manager.get(src, { call: call() })).rejects.toMatchObject({ code: 'config_fault', errcode: 40125 });
     await expect(manager.get(src, { force: true, call: call() })).rejects.toMatchObject({ code: 'config_fault' });
     await expect(manager.refresh(src, call())).rejects.toMatchObject({ code: 'config_fault' });
-    expect(calls).toBe(1);
+    expect(src.calls).toBe(1);
     clock += 60_000;
     await expect(manager.get(src, { call: call() })).rejects.toMatchObject({ code: 'config_fault' });
-    expect(calls).toBe(2);
+    expect(src.calls).toBe(2);
   });
 
   it('concurrent callers answered from a remembered refusal share one store read', async () => {
     const counted = countStoreOps(createMemoryStore());
     const manager = new CredentialManager(counted.store, () => START, OPTIONS, silentLogger);
-    const src: CredentialSource = {
-      key: 'mp:wx1:token',
-      owner: 'wx1',
-      eager: true,
-      quotaBlocksAll: () => true,
-      fetch: async () => {
-        throw new WechatError('cgi-bin/token', 40125, 'invalid appsecret');
-      },
-    };
+    const src = wrongSecret();
     await expect(manager.get(src, { call: call() })).rejects.toMatchObject({ code: 'config_fault' });
     counted.reset();
     const answers = await Promise.allSettled(Array.from({ length: 20 }, () => manager.get(src, { call: call() })));

@@ -5,6 +5,7 @@ import { createCredentials, type Clock } from '../credentials';
 import { INTERFACES } from '../interfaces';
 import type { MessageHook } from '../interfaces/types';
 import { createLogger, type Logger } from '../log/logger';
+import { createMinaSessions } from '../sessions/mina';
 import { openStore } from '../store/open';
 import type { Store } from '../store/port';
 import { createMpClient } from '../wechat/mp';
@@ -28,7 +29,8 @@ export async function bootApp(config: Config, opts: BootOptions = {}): Promise<A
   const log = opts.log ?? createLogger();
   const store = opts.store ?? (await openStore(config.store));
   const credentials = createCredentials({ config, store, clock, log, mp: createMpClient(config.upstream.mp), work: createWorkClient(config.upstream.work) });
-  return createApp({ config, credentials, store, clock, log, onMessage: opts.onMessage });
+  const sessions = createMinaSessions({ config, store, clock, log });
+  return createApp({ config, credentials, sessions, store, clock, log, onMessage: opts.onMessage });
 }
 
 /** Every upstream attempt must fit inside the refresh lease, or a slow WeChat could never be refreshed from. */

@@ -6,27 +6,16 @@
  * themselves are lib/sessions/mina.ts.
  */
 import { DATA_SHAPE, parseMinaData, type MinaCiphertext } from '../crypto/mina-data';
-import { createMinaSessions, SessionError, type MinaSessions, type SessionFailure } from '../sessions/mina';
+import { SessionError, type SessionFailure } from '../sessions/mina';
 import { resolveApp } from './apps';
 import { ApiError, type ErrorName } from './errors';
 import { EXCHANGE_ERRORS } from './login-errors';
 import { optionalString, requiredString } from './para';
-import type { InterfaceDef, Services } from './types';
+import type { InterfaceDef } from './types';
 
 /** encryptedData of wx.getUserInfo is about 1 KB; other open data (e.g. werun) is larger. */
 const MAX_ENCRYPTED = 32_768;
 const MAX_IV = 64;
-
-const sessionsOf = new WeakMap<Services, MinaSessions>();
-
-function sessions(services: Services): MinaSessions {
-  let s = sessionsOf.get(services);
-  if (!s) {
-    s = createMinaSessions({ config: services.config, store: services.store, clock: services.clock, log: services.log });
-    sessionsOf.set(services, s);
-  }
-  return s;
-}
 
 const ERROR_OF: Record<SessionFailure, ErrorName> = {
   invalid: 'session_invalid',
@@ -85,7 +74,7 @@ export const sessionLogin: InterfaceDef = {
     const app = resolveApp(services, realm, optionalString(para, 'appid', 64), ['mina']);
     const code = requiredString(para, 'code', 512);
     const data = encrypted(para, false);
-    const s = await run(() => sessions(services).login(app, code, data, call));
+    const s = await run(() => services.sessions.login(app, code, data, call));
     return {
       id: s.id,
       skey: s.skey,
@@ -103,7 +92,7 @@ export const sessionCheck: InterfaceDef = {
   access: 'public',
   async handle({ para, services }) {
     const { id, skey, appid } = sessionPara(para);
-    const s = await run(() => sessions(services).check(id, skey, appid));
+    const s = await run(() => services.sessions.check(id, skey, appid));
     return { user_info: s.userInfo ?? null, appid: s.appid, openid: s.openid, ...(s.unionid === undefined ? {} : { unionid: s.unionid }) };
   },
 };
@@ -115,7 +104,7 @@ export const sessionDecrypt: InterfaceDef = {
   async handle({ para, services }) {
     const { id, skey, appid } = sessionPara(para);
     const data = encrypted(para, true)!;
-    return run(() => sessions(services).decrypt(id, skey, data, appid));
+    return run(() => services.sessions.decrypt(id, skey, data, appid));
   },
 };
 
@@ -127,7 +116,7 @@ export const sessionUserInfo: InterfaceDef = {
   async handle({ para, services }) {
     const { id, skey, appid } = sessionPara(para);
     const data = encrypted(para, true)!;
-    const s = await run(() => sessions(services).setUserInfo(id, skey, data, appid));
+    const s = await run(() => services.sessions.setUserInfo(id, skey, data, appid));
     return { id, skey, appid: s.appid, user_info: s.userInfo ?? null };
   },
 };

@@ -2,12 +2,15 @@
 import type { Config, RealmConfig } from '../config/types';
 import type { CallContext, Clock, Credentials } from '../credentials';
 import type { Logger } from '../log/logger';
+import type { MinaSessions } from '../sessions/mina';
 import type { Store } from '../store/port';
 
 /** Everything a handler may use; built once per cold start. */
 export interface Services {
   config: Config;
   credentials: Credentials;
+  /** Mini Program sessions (session.* interfaces). */
+  sessions: MinaSessions;
   store: Store;
   clock: Clock;
   log: Logger;
