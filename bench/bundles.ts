@@ -31,7 +31,11 @@ interface ColdRequire {
 
 function spawnMs(dir: string, script: string): number {
   const started = performance.now();
-  const r = spawnSync(process.execPath, ['-e', script], { cwd: dir, env: { PATH: process.env.PATH ?? '' }, stdio: 'ignore' });
+  const r = spawnSync(process.execPath, ['-e', script], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '' },
+    stdio: 'ignore',
+  });
   if (r.status !== 0) throw new Error(`node -e "${script}" in ${dir} exited ${r.status}`);
   return performance.now() - started;
 }
@@ -47,7 +51,12 @@ function coldRequire(files: { dir: string; file: string }[]): ColdRequire[] {
     files.forEach((f, j) => times[j]!.push(spawnMs(f.dir, `require('./${f.file}')`)));
   }
   const bareMs = median(bare);
-  return files.map((f, j) => ({ file: f.file, medianMs: median(times[j]!), bareMs, ratio: median(times[j]!) / bareMs }));
+  return files.map((f, j) => ({
+    file: f.file,
+    medianMs: median(times[j]!),
+    bareMs,
+    ratio: median(times[j]!) / bareMs,
+  }));
 }
 
 async function peakRss(dir: string, nodeArgs: string[]): Promise<number> {
@@ -55,9 +64,19 @@ async function peakRss(dir: string, nodeArgs: string[]): Promise<number> {
   sim.addApp(APP.appid, APP.secret);
   try {
     const event = JSON.parse(JSON.stringify(loadEvent('scf-url')).replaceAll('wx123', APP.appid));
-    const env = { WECRED_CONFIG_JSON: JSON.stringify({ apps: [{ ...APP, type: 'mp' }], store: 'memory:', upstream: { mp: sim.url } }) };
+    const env = {
+      WECRED_CONFIG_JSON: JSON.stringify({
+        apps: [{ ...APP, type: 'mp' }],
+        store: 'memory:',
+        upstream: { mp: sim.url },
+      }),
+    };
     // The request log goes to a discarded stdout, as SCF would ship it off the instance.
-    const run = await runBundle(dir, 'index.js', 'main_handler', [event], env, { repeat: WARM_REQUESTS, discardStdout: true, nodeArgs });
+    const run = await runBundle(dir, 'index.js', 'main_handler', [event], env, {
+      repeat: WARM_REQUESTS,
+      discardStdout: true,
+      nodeArgs,
+    });
     if (run.results[0]?.statusCode !== 200) throw new Error(`main_handler answered ${run.results[0]?.statusCode}`);
     return run.maxRssMiB;
   } finally {
@@ -69,7 +88,10 @@ async function peakRss(dir: string, nodeArgs: string[]): Promise<number> {
 function deployedNodeOptions(): string[] {
   const line = /^\s*NODE_OPTIONS:\s*(.+)$/m.exec(readFileSync(new URL('../scf.yaml', import.meta.url), 'utf8'));
   if (!line) throw new Error('scf.yaml sets no NODE_OPTIONS');
-  return line[1]!.trim().replace(/^['"]|['"]$/g, '').split(/\s+/);
+  return line[1]!
+    .trim()
+    .replace(/^['"]|['"]$/g, '')
+    .split(/\s+/);
 }
 
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
@@ -84,7 +106,9 @@ export async function benchBundles(): Promise<void> {
     'aws/refresher.js': aws.files['refresher.js']!,
   };
   console.log(
-    `bundles: ${Object.entries(sizes).map(([name, size]) => `${name} ${kib(size)}`).join(', ')} ` +
+    `bundles: ${Object.entries(sizes)
+      .map(([name, size]) => `${name} ${kib(size)}`)
+      .join(', ')} ` +
       `(SCF index.js ${((100 * sizes['scf/index.js']!) / SCF_INDEX_BUDGET_BYTES).toFixed(0)}% of its ${kib(SCF_INDEX_BUDGET_BYTES)} budget: ${sizes['scf/index.js']! <= SCF_INDEX_BUDGET_BYTES ? 'within' : 'OVER'})`,
   );
 
@@ -94,7 +118,9 @@ export async function benchBundles(): Promise<void> {
     { dir: aws.dir, file: 'refresher.js' },
   ]);
   for (const c of cold) {
-    console.log(`bundles: cold require ${c.file} ${c.ratio.toFixed(2)}x bare node startup (median ${c.medianMs.toFixed(1)} ms vs ${c.bareMs.toFixed(1)} ms, ${COLD_RUNS} runs each)`);
+    console.log(
+      `bundles: cold require ${c.file} ${c.ratio.toFixed(2)}x bare node startup (median ${c.medianMs.toFixed(1)} ms vs ${c.bareMs.toFixed(1)} ms, ${COLD_RUNS} runs each)`,
+    );
   }
 
   const deployedOptions = deployedNodeOptions();

@@ -56,9 +56,23 @@ async function coldFetches(n: number): Promise<{ token: number; ticket: number; 
   const server = createNodeServer(app, { maxBodyBytes: config.maxBodyBytes });
   const url = await listen(server, 0, '127.0.0.1');
   const answers = await Promise.all(
-    Array.from({ length: n }, () => fetch(`${url}/jsapi/${APP.appid}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY }).then((r) => r.json() as Promise<any>)),
+    Array.from({ length: n }, () =>
+      fetch(`${url}/jsapi/${APP.appid}/config`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: BODY,
+      }).then((r) => r.json() as Promise<any>),
+    ),
   );
-  const ok = answers.filter((a) => sim.verifyJsapiSignature({ appid: APP.appid, url: PAGE.url, nonceStr: a.nonceStr, timestamp: a.timestamp, signature: a.signature })).length;
+  const ok = answers.filter((a) =>
+    sim.verifyJsapiSignature({
+      appid: APP.appid,
+      url: PAGE.url,
+      nonceStr: a.nonceStr,
+      timestamp: a.timestamp,
+      signature: a.signature,
+    }),
+  ).length;
   const result = { token: sim.calls('stable_token'), ticket: sim.calls('getticket'), ok };
   server.closeAllConnections();
   server.close();
@@ -71,7 +85,13 @@ async function storeOpsPerWarmRequest(n: number): Promise<number> {
   const sim = await WechatSim.start();
   sim.addApp(APP.appid, APP.secret);
   const { app, counted } = await inProcess(sim);
-  const req: HttpRequest = { method: 'POST', path: `/jsapi/${APP.appid}/config`, query: {}, headers: { 'content-type': 'application/json' }, body: BODY };
+  const req: HttpRequest = {
+    method: 'POST',
+    path: `/jsapi/${APP.appid}/config`,
+    query: {},
+    headers: { 'content-type': 'application/json' },
+    body: BODY,
+  };
   await app.http(req);
   counted.reset();
   for (let i = 0; i < n; i++) await app.http(req);
@@ -114,16 +134,24 @@ async function main() {
   console.log('wecred bench');
   for (const n of [300, 1000]) {
     const r = await coldFetches(n);
-    console.log(`cold: ${n} concurrent POST /jsapi/:appid/config -> upstream fetches: token ${r.token}, ticket ${r.ticket} (limit 1 each); valid signatures ${r.ok}/${n}`);
+    console.log(
+      `cold: ${n} concurrent POST /jsapi/:appid/config -> upstream fetches: token ${r.token}, ticket ${r.ticket} (limit 1 each); valid signatures ${r.ok}/${n}`,
+    );
   }
-  console.log(`warm: store operations per request ${(await storeOpsPerWarmRequest(10_000)).toFixed(4)} over 10000 requests (goal 0)`);
+  console.log(
+    `warm: store operations per request ${(await storeOpsPerWarmRequest(10_000)).toFixed(4)} over 10000 requests (goal 0)`,
+  );
 
   await build();
   const sim = await WechatSim.start();
   sim.addApp(APP.appid, APP.secret);
   const dir = await mkdtemp(join(tmpdir(), 'wecred-bench-'));
   const config = JSON.stringify({ apps: [{ ...APP, type: 'mp' }], store: `file:${dir}`, upstream: { mp: sim.url } });
-  const wecred = await startProcess([join(root, 'dist/server.mjs')], { PORT: '0', WECRED_CONFIG_JSON: config }, { discardStdout: true });
+  const wecred = await startProcess(
+    [join(root, 'dist/server.mjs')],
+    { PORT: '0', WECRED_CONFIG_JSON: config },
+    { discardStdout: true },
+  );
   const bare = await startProcess(['-e', BARE_SERVER], {}, { discardStdout: true });
   const target = `${wecred.url}/jsapi/${APP.appid}/config`;
   await load(target); // warm up: JIT, caches, sockets
@@ -142,7 +170,9 @@ async function main() {
   );
   // Where the time goes: the same server answering GET /ping (routing, adapter, log line; no JSON body, no signing).
   const ping = await load(`${wecred.url}/ping`, 'GET');
-  console.log(`warm: wecred GET /ping ${Math.round(ping)} req/s -> ratio ${(ping / mean(rates.bare)).toFixed(2)} to the bare server (the cost of the HTTP adapter, routing and the log line alone)`);
+  console.log(
+    `warm: wecred GET /ping ${Math.round(ping)} req/s -> ratio ${(ping / mean(rates.bare)).toFixed(2)} to the bare server (the cost of the HTTP adapter, routing and the log line alone)`,
+  );
   await wecred.stop();
   await bare.stop();
   await sim.close();

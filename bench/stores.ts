@@ -35,11 +35,27 @@ async function storeOps(shared: TestStore) {
   const sim = await WechatSim.start();
   sim.addApp(MP.appid, MP.secret);
   const counted = countStoreOps(await openStore(shared.url));
-  const app = await bootApp(parseConfig(configFor(shared.url, sim), {}), { store: counted.store, clock: () => sim.now(), log: silentLogger });
-  const jsapi = (): HttpRequest => ({ method: 'POST', path: `/jsapi/${MP.appid}/config`, query: {}, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: PAGE_URL }) });
+  const app = await bootApp(parseConfig(configFor(shared.url, sim), {}), {
+    store: counted.store,
+    clock: () => sim.now(),
+    log: silentLogger,
+  });
+  const jsapi = (): HttpRequest => ({
+    method: 'POST',
+    path: `/jsapi/${MP.appid}/config`,
+    query: {},
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ url: PAGE_URL }),
+  });
   const signed = (): HttpRequest => {
     const body = JSON.stringify({ interface: { interfaceName: 'access_token', para: { appid: MP.appid } } });
-    return { method: 'POST', path: '/', query: {}, headers: { 'content-type': 'application/json', ...signedHeaders(REALM, '/', body) }, body };
+    return {
+      method: 'POST',
+      path: '/',
+      query: {},
+      headers: { 'content-type': 'application/json', ...signedHeaders(REALM, '/', body) },
+      body,
+    };
   };
   const send = async (req: HttpRequest) => {
     const res = await app.http(req);
@@ -66,10 +82,22 @@ async function contention(shared: TestStore) {
   try {
     const answers = await Promise.all(
       Array.from({ length: PROCESSES * CONCURRENT }, (_, i) =>
-        fetch(`${procs[i % PROCESSES]!.url}/jsapi/${MP.appid}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: PAGE_URL }) }).then((r) => r.json() as Promise<any>),
+        fetch(`${procs[i % PROCESSES]!.url}/jsapi/${MP.appid}/config`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ url: PAGE_URL }),
+        }).then((r) => r.json() as Promise<any>),
       ),
     );
-    const valid = answers.filter((a) => sim.verifyJsapiSignature({ appid: MP.appid, url: PAGE_URL, nonceStr: a.nonceStr, timestamp: a.timestamp, signature: a.signature })).length;
+    const valid = answers.filter((a) =>
+      sim.verifyJsapiSignature({
+        appid: MP.appid,
+        url: PAGE_URL,
+        nonceStr: a.nonceStr,
+        timestamp: a.timestamp,
+        signature: a.signature,
+      }),
+    ).length;
     return { token: sim.calls('stable_token'), ticket: sim.calls('getticket'), valid };
   } finally {
     await Promise.all(procs.map((p) => p.stop()));

@@ -12,7 +12,8 @@ let app: Promise<App> | undefined;
 export function getApp(): Promise<App> {
   app ??= (async () => {
     const config = await loadConfig();
-    if (!config) throw new Error('wecred has no configuration: set WECRED_CONFIG_JSON (or WECRED_CONFIG) on the function');
+    if (!config)
+      throw new Error('wecred has no configuration: set WECRED_CONFIG_JSON (or WECRED_CONFIG) on the function');
     return bootApp(config);
   })().catch((err: unknown) => {
     app = undefined;

@@ -33,7 +33,9 @@ export async function serve(): Promise<void> {
       void app.close().finally(() => process.exit(0));
     });
   } catch (err) {
-    process.stderr.write(`${err instanceof ConfigError ? err.message : `wecred failed to start: ${(err as Error).message}`}\n`);
+    process.stderr.write(
+      `${err instanceof ConfigError ? err.message : `wecred failed to start: ${(err as Error).message}`}\n`,
+    );
     process.exit(1);
   }
 }

@@ -28,7 +28,10 @@ async function main(): Promise<void> {
   const server = createNodeServer(app, { maxBodyBytes: config.maxBodyBytes });
   const url = await listen(server, Number(process.env.PORT ?? 3030), process.env.HOST ?? '127.0.0.1');
   if (sim) printDemoBanner(url, config);
-  else process.stderr.write(`wecred listening on ${url} (store ${config.store.split(':')[0]}, ${config.apps.length} apps)\n`);
+  else
+    process.stderr.write(
+      `wecred listening on ${url} (store ${config.store.split(':')[0]}, ${config.apps.length} apps)\n`,
+    );
 
   // No platform timer here: refresh on our own schedule (the first run a minute after start,
   // so a cold start costs WeChat nothing until something is asked for).
@@ -69,6 +72,8 @@ function printDemoBanner(url: string, config: Config): void {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof ConfigError ? err.message : `wecred failed to start: ${(err as Error).message}`}\n`);
+  process.stderr.write(
+    `${err instanceof ConfigError ? err.message : `wecred failed to start: ${(err as Error).message}`}\n`,
+  );
   process.exit(1);
 });

@@ -14,7 +14,10 @@ async function main(): Promise<string> {
     case 'mysql': {
       const { migrateMysql } = await import('../lib/store/mysql-migrate');
       const r = await migrateMysql(url);
-      return `MySQL database ${r.database}: schema version ${r.version}` + (r.applied.length ? `, applied ${r.applied.join(', ')}` : ', already up to date');
+      return (
+        `MySQL database ${r.database}: schema version ${r.version}` +
+        (r.applied.length ? `, applied ${r.applied.join(', ')}` : ', already up to date')
+      );
     }
     case 'dynamodb': {
       const { migrateDynamo } = await import('../lib/store/dynamodb-migrate');

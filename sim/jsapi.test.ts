@@ -31,7 +31,13 @@ describe('jsapi signature', () => {
   });
 
   it('verifyJsapiSignature accepts the official vector with a seeded ticket, and only while it is valid', () => {
-    const p = { appid: APPID, url: VECTOR.url, nonceStr: VECTOR.nonceStr, timestamp: VECTOR.timestamp, signature: VECTOR.signature };
+    const p = {
+      appid: APPID,
+      url: VECTOR.url,
+      nonceStr: VECTOR.nonceStr,
+      timestamp: VECTOR.timestamp,
+      signature: VECTOR.signature,
+    };
     expect(sim.verifyJsapiSignature(p)).toBe(false); // no such ticket issued
     sim.seedTicket(APPID, 'jsapi', VECTOR.ticket, sim.now() + 7200_000);
     expect(sim.verifyJsapiSignature(p)).toBe(true);
@@ -48,12 +54,21 @@ describe('jsapi signature', () => {
     sim.seedTicket(APPID, 'jsapi', VECTOR.ticket, sim.now() + 7200_000);
     const url = `${VECTOR.url}#frag`;
     const signature = jsapiSignature({ ...VECTOR, url });
-    expect(sim.verifyJsapiSignature({ appid: APPID, url, nonceStr: VECTOR.nonceStr, timestamp: VECTOR.timestamp, signature })).toBe(false);
+    expect(
+      sim.verifyJsapiSignature({
+        appid: APPID,
+        url,
+        nonceStr: VECTOR.nonceStr,
+        timestamp: VECTOR.timestamp,
+        signature,
+      }),
+    ).toBe(false);
   });
 
   it('a seeded ticket is what getticket returns; wx_card tickets do not verify wx.config', async () => {
     sim.seedTicket(APPID, 'jsapi', VECTOR.ticket, sim.now() + 1000_000);
-    const t = (await stable(sim, { grant_type: 'client_credential', appid: APPID, secret: SECRET })).access_token as string;
+    const t = (await stable(sim, { grant_type: 'client_credential', appid: APPID, secret: SECRET }))
+      .access_token as string;
     expect(await ticket(sim, t)).toMatchObject({ errcode: 0, ticket: VECTOR.ticket, expires_in: 1000 });
     const card = (await ticket(sim, t, 'wx_card')).ticket as string;
     const p = { appid: APPID, url: 'https://example.com/page?a=1', nonceStr: 'abc', timestamp: 1700000000 };
@@ -61,9 +76,15 @@ describe('jsapi signature', () => {
   });
 
   it('verifies against every still-valid jsapi ticket the sim issued', async () => {
-    const t = (await stable(sim, { grant_type: 'client_credential', appid: APPID, secret: SECRET })).access_token as string;
+    const t = (await stable(sim, { grant_type: 'client_credential', appid: APPID, secret: SECRET }))
+      .access_token as string;
     const first = (await ticket(sim, t)).ticket as string;
-    const p = { appid: APPID, url: 'https://example.com/page?a=1&b=中文', nonceStr: 'n0nce', timestamp: Math.floor(sim.now() / 1000) };
+    const p = {
+      appid: APPID,
+      url: 'https://example.com/page?a=1&b=中文',
+      nonceStr: 'n0nce',
+      timestamp: Math.floor(sim.now() / 1000),
+    };
     const sig1 = jsapiSignature({ ...p, ticket: first });
     expect(sim.verifyJsapiSignature({ ...p, signature: sig1 })).toBe(true);
     // A seeded newer ticket: both verify while both are valid.

@@ -35,5 +35,7 @@ export function verifyJsapi(
   p: { url: string; nonceStr: string; timestamp: number; signature: string },
 ): boolean {
   if (p.url.includes('#')) return false;
-  return tickets.some((ticket) => jsapiSignature({ ticket, nonceStr: p.nonceStr, timestamp: p.timestamp, url: p.url }) === p.signature);
+  return tickets.some(
+    (ticket) => jsapiSignature({ ticket, nonceStr: p.nonceStr, timestamp: p.timestamp, url: p.url }) === p.signature,
+  );
 }

@@ -44,7 +44,12 @@ export class LoopbackServer {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', async () => {
-        const request: LoopbackRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks) };
+        const request: LoopbackRequest = {
+          method: req.method ?? 'GET',
+          path: req.url ?? '/',
+          headers: req.headers,
+          body: Buffer.concat(chunks),
+        };
         const operation = operationOf(request);
         loopback!.counts.set(operation, (loopback!.counts.get(operation) ?? 0) + 1);
         let out: LoopbackResponse | 'drop';
@@ -55,7 +60,9 @@ export class LoopbackServer {
         }
         if (out === 'drop') return void req.socket.destroy();
         if (res.destroyed) return;
-        res.writeHead(out.status, { ...out.headers, 'content-length': String(Buffer.byteLength(out.body)) }).end(out.body);
+        res
+          .writeHead(out.status, { ...out.headers, 'content-length': String(Buffer.byteLength(out.body)) })
+          .end(out.body);
       });
     });
     await new Promise<void>((resolve, reject) => {

@@ -16,8 +16,18 @@ beforeEach(async () => {
 });
 afterEach(() => sim.close());
 
-async function login(code: string, app = MINA, extra: Record<string, string> = {}): Promise<{ contentType: string | null; json: Record<string, unknown> }> {
-  const q = new URLSearchParams({ appid: app.appid, secret: app.secret, js_code: code, grant_type: 'authorization_code', ...extra });
+async function login(
+  code: string,
+  app = MINA,
+  extra: Record<string, string> = {},
+): Promise<{ contentType: string | null; json: Record<string, unknown> }> {
+  const q = new URLSearchParams({
+    appid: app.appid,
+    secret: app.secret,
+    js_code: code,
+    grant_type: 'authorization_code',
+    ...extra,
+  });
   const res = await fetch(`${sim.url}/sns/jscode2session?${q}`);
   return { contentType: res.headers.get('content-type'), json: JSON.parse(await res.text()) };
 }
@@ -32,7 +42,11 @@ describe('sns/jscode2session', () => {
   it('answers openid, unionid and a 16-byte session_key as text/plain JSON', async () => {
     const { contentType, json } = await login(sim.minaLogin(MINA.appid, 'ann'));
     expect(contentType).toMatch(/^text\/plain/);
-    expect(json).toEqual({ session_key: expect.stringMatching(/^[A-Za-z0-9+/]{22}==$/), openid: simOpenid(MINA.appid, 'ann'), unionid: simUnionid('ann') });
+    expect(json).toEqual({
+      session_key: expect.stringMatching(/^[A-Za-z0-9+/]{22}==$/),
+      openid: simOpenid(MINA.appid, 'ann'),
+      unionid: simUnionid('ann'),
+    });
     expect(json).not.toHaveProperty('errcode');
     expect(Buffer.from(json.session_key as string, 'base64')).toHaveLength(16);
     expect(sim.calls('jscode2session', MINA.appid)).toBe(1);
@@ -44,7 +58,7 @@ describe('sns/jscode2session', () => {
     expect(json).toMatchObject({ errcode: 40029, errmsg: expect.stringMatching(/^invalid code, rid: /) });
   });
 
-  it('codes are single use (40163), unknown or another app\'s are 40029, and die after 5 minutes (40029)', async () => {
+  it("codes are single use (40163), unknown or another app's are 40029, and die after 5 minutes (40029)", async () => {
     const code = sim.minaLogin(MINA.appid);
     expect((await login(code)).json).toHaveProperty('openid');
     expect((await login(code)).json.errcode).toBe(40163);
@@ -89,7 +103,8 @@ describe('sns/jscode2session', () => {
   it('refuses a user past 100 calls a minute (45011), other users unaffected, then recovers next minute', async () => {
     // Start the test at the beginning of a sim minute so the 101 calls fall in one minute.
     sim.advance(60_000 - (sim.now() % 60_000) + 100);
-    for (let i = 0; i < 100; i++) expect((await login(sim.minaLogin(MINA.appid, 'busy'))).json).toHaveProperty('openid');
+    for (let i = 0; i < 100; i++)
+      expect((await login(sim.minaLogin(MINA.appid, 'busy'))).json).toHaveProperty('openid');
     expect((await login(sim.minaLogin(MINA.appid, 'busy'))).json.errcode).toBe(45011);
     expect((await login(sim.minaLogin(MINA.appid, 'calm'))).json).toHaveProperty('openid');
     sim.advance(60_000);
@@ -98,11 +113,15 @@ describe('sns/jscode2session', () => {
 });
 
 describe('encrypted user data', () => {
-  it('decrypts under the user\'s current session_key to their profile with a watermark for the app', async () => {
+  it("decrypts under the user's current session_key to their profile with a watermark for the app", async () => {
     const key = (await login(sim.minaLogin(MINA.appid, 'cy'))).json.session_key as string;
     const before = Math.floor(sim.now() / 1000);
     const profile = decrypt(key, sim.minaUserData(MINA.appid, 'cy'));
-    expect(profile).toMatchObject({ openId: simOpenid(MINA.appid, 'cy'), unionId: simUnionid('cy'), watermark: { appid: MINA.appid } });
+    expect(profile).toMatchObject({
+      openId: simOpenid(MINA.appid, 'cy'),
+      unionId: simUnionid('cy'),
+      watermark: { appid: MINA.appid },
+    });
     expect((profile.watermark as { timestamp: number }).timestamp).toBeGreaterThanOrEqual(before);
   });
 

@@ -76,7 +76,8 @@ export class MinaSim implements SimModule {
   /** `user`'s profile as wx.getUserInfo returns it: encrypted under their current session_key. */
   userData(appid: string, user = 'user1'): MinaUserData {
     const key = this.sessionKeys.get(userKey(appid, user));
-    if (key === undefined) throw new Error(`sim: ${user} has not logged in to ${appid} (no wx.login, no session_key yet)`);
+    if (key === undefined)
+      throw new Error(`sim: ${user} has not logged in to ${appid} (no wx.login, no session_key yet)`);
     const profile = {
       openId: simOpenid(appid, user),
       nickName: `微信用户 ${user}`,
@@ -111,7 +112,8 @@ export class MinaSim implements SimModule {
   private clientLogin(r: SimRequest): SimResponse {
     const appid = r.query.get('appid') ?? '';
     const user = r.query.get('user') || 'user1';
-    if (!this.apps.has(appid)) return { status: 404, body: { error: `${appid || 'appid'} is not a Mini Program of the simulator` } };
+    if (!this.apps.has(appid))
+      return { status: 404, body: { error: `${appid || 'appid'} is not a Mini Program of the simulator` } };
     const code = this.mintCode(appid, user);
     return { body: { code, ...this.userData(appid, user) } };
   }
@@ -136,7 +138,11 @@ export class MinaSim implements SimModule {
     if (now >= rec.expiresAt) return wxError(40029);
     rec.used = true;
     const unionid = this.unbound.has(appid) ? {} : { unionid: simUnionid(rec.user) };
-    return wxOk({ session_key: this.sessionKeys.get(userKey(appid, rec.user)), openid: simOpenid(appid, rec.user), ...unionid });
+    return wxOk({
+      session_key: this.sessionKeys.get(userKey(appid, rec.user)),
+      openid: simOpenid(appid, rec.user),
+      ...unionid,
+    });
   }
 
   /** Counts this call against the user's minute; true past the limit. */

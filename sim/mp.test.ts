@@ -231,7 +231,9 @@ describe('cgi-bin/stable_token', () => {
     expect(sim.tokenState(APPID, token)).toBe('valid');
     expect((await stable(sim, stableBody())).access_token).toBe(token);
     // The other app has its own budget.
-    tokenOf(await stable(sim, { grant_type: 'client_credential', appid: APPID2, secret: SECRET2, force_refresh: true }));
+    tokenOf(
+      await stable(sim, { grant_type: 'client_credential', appid: APPID2, secret: SECRET2, force_refresh: true }),
+    );
     // Next Beijing day: budget back.
     sim.advance(12 * HOUR);
     const again = tokenOf(await stable(sim, stableBody({ force_refresh: true })));
@@ -258,7 +260,9 @@ describe('cgi-bin/stable_token', () => {
   });
 
   it('43002 for a non-POST, 47001 for a body that is not a JSON object, then the credential checks in order', async () => {
-    expect(errOf(await getJson(sim, `/cgi-bin/stable_token?grant_type=client_credential&appid=${APPID}&secret=${SECRET}`))).toBe(43002);
+    expect(
+      errOf(await getJson(sim, `/cgi-bin/stable_token?grant_type=client_credential&appid=${APPID}&secret=${SECRET}`)),
+    ).toBe(43002);
     expect(errOf(await stable(sim, '{not json'))).toBe(47001);
     expect(errOf(await stable(sim, ''))).toBe(47001);
     expect(errOf(await stable(sim, '[1,2]'))).toBe(47001);
@@ -302,7 +306,9 @@ describe('cgi-bin/ticket/getticket', () => {
     const b = await ticket(sim, tokenOf(await stable(sim, stableBody())));
     expect(b).toMatchObject({ ticket: a.ticket, expires_in: 7200 });
     sim.advance(201_000);
-    expect(sim.verifyJsapiSignature({ appid: APPID, url: 'https://e.com/', nonceStr: 'n', timestamp: 1, signature: 'x' })).toBe(false);
+    expect(
+      sim.verifyJsapiSignature({ appid: APPID, url: 'https://e.com/', nonceStr: 'n', timestamp: 1, signature: 'x' }),
+    ).toBe(false);
     const c = await ticket(sim, tokenOf(await stable(sim, stableBody())));
     expect(c.ticket).not.toBe(a.ticket);
   });

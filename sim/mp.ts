@@ -211,7 +211,8 @@ export class MpSim implements SimModule {
       this.tickets.set(key, t);
       this.issued.push(t);
     }
-    const expiresIn = this.opts.reissuedTicketExpiresIn === 'full' ? TICKET_LIFETIME_SECONDS : remainingSeconds(t.expiresAt, now);
+    const expiresIn =
+      this.opts.reissuedTicketExpiresIn === 'full' ? TICKET_LIFETIME_SECONDS : remainingSeconds(t.expiresAt, now);
     return wxOk({ errcode: 0, errmsg: 'ok', ticket: t.ticket, expires_in: expiresIn });
   }
 

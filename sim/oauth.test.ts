@@ -22,7 +22,8 @@ afterEach(() => sim.close());
 function pageUrl(path: string, params: Record<string, string>): string {
   return `${sim.url}${path}?${new URLSearchParams(params)}#wechat_redirect`;
 }
-const authorize = (params: Record<string, string>) => pageUrl('/connect/oauth2/authorize', { appid: MP.appid, redirect_uri: CALLBACK, response_type: 'code', ...params });
+const authorize = (params: Record<string, string>) =>
+  pageUrl('/connect/oauth2/authorize', { appid: MP.appid, redirect_uri: CALLBACK, response_type: 'code', ...params });
 const get = (url: string) => fetch(url, { redirect: 'manual' });
 
 /** The consent page's link for `action`, resolved against the sim. */
@@ -43,7 +44,10 @@ async function codeVia(url: string): Promise<{ code: string; back: URL }> {
 }
 
 function exchange(code: string, app = MP): Promise<Json> {
-  return getJson(sim, `/sns/oauth2/access_token?${new URLSearchParams({ appid: app.appid, secret: app.secret, code, grant_type: 'authorization_code' })}`);
+  return getJson(
+    sim,
+    `/sns/oauth2/access_token?${new URLSearchParams({ appid: app.appid, secret: app.secret, code, grant_type: 'authorization_code' })}`,
+  );
 }
 
 describe('authorize pages', () => {
@@ -80,7 +84,15 @@ describe('authorize pages', () => {
   });
 
   it('qrconnect is for website apps with snsapi_login; oauth2/authorize for Official Accounts', async () => {
-    const qr = (params: Record<string, string>) => pageUrl('/connect/qrconnect', { appid: WEB.appid, redirect_uri: CALLBACK, response_type: 'code', scope: 'snsapi_login', state: 'q1', ...params });
+    const qr = (params: Record<string, string>) =>
+      pageUrl('/connect/qrconnect', {
+        appid: WEB.appid,
+        redirect_uri: CALLBACK,
+        response_type: 'code',
+        scope: 'snsapi_login',
+        state: 'q1',
+        ...params,
+      });
     const { code } = await codeVia(qr({}));
     expect(code).toMatch(/^[0-9a-f]{32}$/);
     const errcodeOf = async (url: string) => /id="errcode">(\d+)</.exec(await (await get(url)).text())?.[1];
@@ -129,19 +141,32 @@ describe('sns/oauth2/access_token', () => {
     expect(web.unionid).toBe(info.unionid);
     // the page's user: setOAuthUser, or &sim_user= on the page URL
     sim.setOAuthUser('bob');
-    expect((await exchange((await codeVia(authorize({ scope: 'snsapi_userinfo' }))).code)).openid).toBe(simOpenid(MP.appid, 'bob'));
-    expect((await exchange((await codeVia(authorize({ scope: 'snsapi_userinfo', sim_user: 'carol' }))).code)).openid).toBe(simOpenid(MP.appid, 'carol'));
+    expect((await exchange((await codeVia(authorize({ scope: 'snsapi_userinfo' }))).code)).openid).toBe(
+      simOpenid(MP.appid, 'bob'),
+    );
+    expect(
+      (await exchange((await codeVia(authorize({ scope: 'snsapi_userinfo', sim_user: 'carol' }))).code)).openid,
+    ).toBe(simOpenid(MP.appid, 'carol'));
   });
 
   it('a 快照页 user (id "snapshot…") gets is_snapshotuser: 1 on snsapi_userinfo, and userinfo answers 48001', async () => {
     const snap = await exchange(sim.oauthCode(MP.appid, 'snsapi_userinfo', 'snapshot1'));
-    expect(snap).toMatchObject({ openid: simOpenid(MP.appid, 'snapshot1'), scope: 'snsapi_userinfo', is_snapshotuser: 1 });
-    expect((await getJson(sim, `/sns/userinfo?access_token=${snap.access_token}&openid=${snap.openid}`)).errcode).toBe(48001);
+    expect(snap).toMatchObject({
+      openid: simOpenid(MP.appid, 'snapshot1'),
+      scope: 'snsapi_userinfo',
+      is_snapshotuser: 1,
+    });
+    expect((await getJson(sim, `/sns/userinfo?access_token=${snap.access_token}&openid=${snap.openid}`)).errcode).toBe(
+      48001,
+    );
     // only snsapi_userinfo leads to the 快照页; other users never carry the field
     expect(await exchange(sim.oauthCode(MP.appid, 'snsapi_base', 'snapshot1'))).not.toHaveProperty('is_snapshotuser');
     expect(await exchange(sim.oauthCode(MP.appid, 'snsapi_userinfo', 'alice'))).not.toHaveProperty('is_snapshotuser');
     // on the page too (&sim_user=)
-    expect((await exchange((await codeVia(authorize({ scope: 'snsapi_userinfo', sim_user: 'snapshot2' }))).code)).is_snapshotuser).toBe(1);
+    expect(
+      (await exchange((await codeVia(authorize({ scope: 'snsapi_userinfo', sim_user: 'snapshot2' }))).code))
+        .is_snapshotuser,
+    ).toBe(1);
   });
 
   it('codes are single-use (40163), die after 5 minutes (42003), unknown or foreign ones are 40029', async () => {
@@ -159,7 +184,11 @@ describe('sns/oauth2/access_token', () => {
   });
 
   it('checks grant_type, appid, secret and code presence', async () => {
-    const q = (p: Record<string, string>) => getJson(sim, `/sns/oauth2/access_token?${new URLSearchParams({ appid: MP.appid, secret: MP.secret, code: 'c', grant_type: 'authorization_code', ...p })}`);
+    const q = (p: Record<string, string>) =>
+      getJson(
+        sim,
+        `/sns/oauth2/access_token?${new URLSearchParams({ appid: MP.appid, secret: MP.secret, code: 'c', grant_type: 'authorization_code', ...p })}`,
+      );
     expect((await q({ grant_type: 'client_credential' })).errcode).toBe(40002);
     expect((await q({ appid: '' })).errcode).toBe(41002);
     expect((await q({ secret: '' })).errcode).toBe(41004);
@@ -183,21 +212,37 @@ describe('refresh_token, userinfo and auth', () => {
     expect((await getJson(sim, `/sns/userinfo?access_token=nope&openid=${info.openid}`)).errcode).toBe(40001);
 
     const base = await exchange(sim.oauthCode(MP.appid, 'snsapi_base', 'alice'));
-    expect((await getJson(sim, `/sns/userinfo?access_token=${base.access_token}&openid=${base.openid}`)).errcode).toBe(48001);
-    expect(await getJson(sim, `/sns/auth?access_token=${base.access_token}&openid=${base.openid}`)).toEqual({ errcode: 0, errmsg: 'ok' });
+    expect((await getJson(sim, `/sns/userinfo?access_token=${base.access_token}&openid=${base.openid}`)).errcode).toBe(
+      48001,
+    );
+    expect(await getJson(sim, `/sns/auth?access_token=${base.access_token}&openid=${base.openid}`)).toEqual({
+      errcode: 0,
+      errmsg: 'ok',
+    });
     expect((await getJson(sim, `/sns/auth?access_token=${base.access_token}&openid=oOther`)).errcode).toBe(40003);
     sim.advance(7200_000);
-    expect((await getJson(sim, `/sns/auth?access_token=${base.access_token}&openid=${base.openid}`)).errcode).toBe(42001);
+    expect((await getJson(sim, `/sns/auth?access_token=${base.access_token}&openid=${base.openid}`)).errcode).toBe(
+      42001,
+    );
     expect(sim.calls('sns_userinfo', MP.appid)).toBe(3); // counted by the token's app: the unknown token's call is not
   });
 
   it('refresh_token keeps a live access_token (extended), replaces a dead one, and lives 30 days', async () => {
     const t = await exchange(sim.oauthCode(MP.appid, 'snsapi_userinfo'));
     const refresh = (token = t.refresh_token as string, appid = MP.appid) =>
-      getJson(sim, `/sns/oauth2/refresh_token?${new URLSearchParams({ appid, grant_type: 'refresh_token', refresh_token: token })}`);
+      getJson(
+        sim,
+        `/sns/oauth2/refresh_token?${new URLSearchParams({ appid, grant_type: 'refresh_token', refresh_token: token })}`,
+      );
     sim.advance(7000_000);
     const kept = await refresh();
-    expect(kept).toEqual({ access_token: t.access_token, expires_in: 7200, refresh_token: t.refresh_token, openid: t.openid, scope: 'snsapi_userinfo' });
+    expect(kept).toEqual({
+      access_token: t.access_token,
+      expires_in: 7200,
+      refresh_token: t.refresh_token,
+      openid: t.openid,
+      scope: 'snsapi_userinfo',
+    });
     sim.advance(7000_000); // alive only thanks to the extension
     expect((await getJson(sim, `/sns/auth?access_token=${t.access_token}&openid=${t.openid}`)).errcode).toBe(0);
     sim.advance(7200_000);

@@ -136,11 +136,39 @@ export class OAuthSim implements SimModule {
     const byQuery = (r: SimRequest) => r.query.get('appid') ?? undefined;
     const byToken = (r: SimRequest) => this.accessTokens.get(r.query.get('access_token') ?? '')?.appid;
     return [
-      { method: 'GET', path: '/connect/oauth2/authorize', endpoint: 'oauth2_authorize', appidOf: byQuery, handle: (r) => this.authorize(r, 'oauth2') },
-      { method: 'GET', path: '/connect/qrconnect', endpoint: 'qrconnect', appidOf: byQuery, handle: (r) => this.authorize(r, 'qrconnect') },
-      { method: 'GET', path: '/connect/sim/confirm', endpoint: 'oauth_confirm', appidOf: (r) => this.pending.get(r.query.get('ticket') ?? '')?.appid, handle: (r) => this.confirm(r) },
-      { path: '/sns/oauth2/access_token', endpoint: 'sns_access_token', appidOf: byQuery, handle: (r) => this.exchange(r) },
-      { path: '/sns/oauth2/refresh_token', endpoint: 'sns_refresh_token', appidOf: byQuery, handle: (r) => this.refresh(r) },
+      {
+        method: 'GET',
+        path: '/connect/oauth2/authorize',
+        endpoint: 'oauth2_authorize',
+        appidOf: byQuery,
+        handle: (r) => this.authorize(r, 'oauth2'),
+      },
+      {
+        method: 'GET',
+        path: '/connect/qrconnect',
+        endpoint: 'qrconnect',
+        appidOf: byQuery,
+        handle: (r) => this.authorize(r, 'qrconnect'),
+      },
+      {
+        method: 'GET',
+        path: '/connect/sim/confirm',
+        endpoint: 'oauth_confirm',
+        appidOf: (r) => this.pending.get(r.query.get('ticket') ?? '')?.appid,
+        handle: (r) => this.confirm(r),
+      },
+      {
+        path: '/sns/oauth2/access_token',
+        endpoint: 'sns_access_token',
+        appidOf: byQuery,
+        handle: (r) => this.exchange(r),
+      },
+      {
+        path: '/sns/oauth2/refresh_token',
+        endpoint: 'sns_refresh_token',
+        appidOf: byQuery,
+        handle: (r) => this.refresh(r),
+      },
       { path: '/sns/userinfo', endpoint: 'sns_userinfo', appidOf: byToken, handle: (r) => this.userinfo(r) },
       { path: '/sns/auth', endpoint: 'sns_auth', appidOf: byToken, handle: (r) => this.auth(r) },
     ];
@@ -158,14 +186,17 @@ export class OAuthSim implements SimModule {
     const app = this.apps.get(appid);
     if (!app) return errorPage(40013, 'appid 无效 (invalid appid)');
     if (redirectUri === '') return errorPage(10011, 'redirect_uri 不能为空 (redirect_uri empty)');
-    if (!isHttpUrl(redirectUri)) return errorPage(10003, 'redirect_uri 域名与后台配置不一致 (redirect_uri domain mismatch)');
+    if (!isHttpUrl(redirectUri))
+      return errorPage(10003, 'redirect_uri 域名与后台配置不一致 (redirect_uri domain mismatch)');
     if (q.get('response_type') !== 'code') return errorPage(10003, 'response_type 必须为 code');
     if (scope === '') return errorPage(10010, 'scope 不能为空 (scope empty)');
     if (kind === 'qrconnect') {
-      if (app.type !== 'web' || scope !== 'snsapi_login') return errorPage(10005, '该链接无法访问 (website app and scope=snsapi_login required)');
+      if (app.type !== 'web' || scope !== 'snsapi_login')
+        return errorPage(10005, '该链接无法访问 (website app and scope=snsapi_login required)');
     } else {
       if (app.type === 'web') return errorPage(10016, '不支持开放平台帐号 (open-platform appid not supported)');
-      if (app.type !== 'mp' || (scope !== 'snsapi_base' && scope !== 'snsapi_userinfo')) return errorPage(10005, '此公众号并没有这些 scope 的权限 (no scope permission)');
+      if (app.type !== 'mp' || (scope !== 'snsapi_base' && scope !== 'snsapi_userinfo'))
+        return errorPage(10005, '此公众号并没有这些 scope 的权限 (no scope permission)');
     }
     if (!STATE.test(state)) return errorPage(10013, 'state 参数错误: 最多 128 字节的 a-zA-Z0-9');
     const user = q.get('sim_user') || this.currentUser;
@@ -176,7 +207,13 @@ export class OAuthSim implements SimModule {
       return redirect(withQuery(redirectUri, { code: this.mintCode(appid, grant.scope, user), state }));
     }
     const ticket = randomBytes(12).toString('hex');
-    this.pending.set(ticket, { ...grant, redirectUri, state, expiresAt: this.clock.now() + PENDING_TTL_MS, done: false });
+    this.pending.set(ticket, {
+      ...grant,
+      redirectUri,
+      state,
+      expiresAt: this.clock.now() + PENDING_TTL_MS,
+      done: false,
+    });
     return consentPage(kind, ticket, this.user(appid, user).nickname, grant.scope);
   }
 
@@ -212,8 +249,19 @@ export class OAuthSim implements SimModule {
 
     const accessToken = newToken();
     const refreshToken = newToken();
-    this.accessTokens.set(accessToken, { appid, user: rec.user, scope: rec.scope, expiresAt: now + USER_TOKEN_SECONDS * 1000 });
-    this.refreshTokens.set(refreshToken, { appid, user: rec.user, scope: rec.scope, expiresAt: now + REFRESH_TTL_MS, accessToken });
+    this.accessTokens.set(accessToken, {
+      appid,
+      user: rec.user,
+      scope: rec.scope,
+      expiresAt: now + USER_TOKEN_SECONDS * 1000,
+    });
+    this.refreshTokens.set(refreshToken, {
+      appid,
+      user: rec.user,
+      scope: rec.scope,
+      expiresAt: now + REFRESH_TTL_MS,
+      accessToken,
+    });
     return wxOk({
       access_token: accessToken,
       expires_in: USER_TOKEN_SECONDS,
@@ -243,9 +291,20 @@ export class OAuthSim implements SimModule {
     else {
       this.accessTokens.delete(rec.accessToken);
       rec.accessToken = newToken();
-      this.accessTokens.set(rec.accessToken, { appid, user: rec.user, scope: rec.scope, expiresAt: now + USER_TOKEN_SECONDS * 1000 });
+      this.accessTokens.set(rec.accessToken, {
+        appid,
+        user: rec.user,
+        scope: rec.scope,
+        expiresAt: now + USER_TOKEN_SECONDS * 1000,
+      });
     }
-    return wxOk({ access_token: rec.accessToken, expires_in: USER_TOKEN_SECONDS, refresh_token: token, openid: simOpenid(appid, rec.user), scope: rec.scope });
+    return wxOk({
+      access_token: rec.accessToken,
+      expires_in: USER_TOKEN_SECONDS,
+      refresh_token: token,
+      openid: simOpenid(appid, rec.user),
+      scope: rec.scope,
+    });
   }
 
   /** The access token's record, or the WeChat error for it (40001 unknown, 42001 expired, 40003 other openid). */

@@ -31,8 +31,16 @@ const show = (ticket: string) => fetch(`${sim.url}/cgi-bin/showqrcode?ticket=${e
 
 describe('sim cgi-bin/qrcode/create', () => {
   it('answers the documented shapes: temporary with expire_seconds (default 60), permanent without', async () => {
-    const temp = await create({ expire_seconds: 604800, action_name: 'QR_SCENE', action_info: { scene: { scene_id: 123 } } });
-    expect(temp).toEqual({ ticket: expect.any(String), expire_seconds: 604800, url: expect.stringMatching(/^http:\/\/weixin\.qq\.com\/q\/[\w-]{22}$/) });
+    const temp = await create({
+      expire_seconds: 604800,
+      action_name: 'QR_SCENE',
+      action_info: { scene: { scene_id: 123 } },
+    });
+    expect(temp).toEqual({
+      ticket: expect.any(String),
+      expire_seconds: 604800,
+      url: expect.stringMatching(/^http:\/\/weixin\.qq\.com\/q\/[\w-]{22}$/),
+    });
     const dflt = await create({ action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: 'test' } } });
     expect(dflt.expire_seconds).toBe(60);
     const perm = await create({ action_name: 'QR_LIMIT_SCENE', action_info: { scene: { scene_id: 123 } } });
@@ -91,8 +99,19 @@ describe('sim cgi-bin/qrcode/create', () => {
     }
     expect(sim.permanentQrcodes(APPID)).toBe(0);
     // The edges themselves are fine.
-    expect((await create({ expire_seconds: 2592000, action_name: 'QR_SCENE', action_info: { scene: { scene_id: 2147483647 } } })).ticket).toBeTruthy();
-    expect((await create({ action_name: 'QR_LIMIT_STR_SCENE', action_info: { scene: { scene_str: 'x'.repeat(64) } } })).ticket).toBeTruthy();
+    expect(
+      (
+        await create({
+          expire_seconds: 2592000,
+          action_name: 'QR_SCENE',
+          action_info: { scene: { scene_id: 2147483647 } },
+        })
+      ).ticket,
+    ).toBeTruthy();
+    expect(
+      (await create({ action_name: 'QR_LIMIT_STR_SCENE', action_info: { scene: { scene_str: 'x'.repeat(64) } } }))
+        .ticket,
+    ).toBeTruthy();
   });
 
   it('checks the method, the access_token and the JSON like the other endpoints', async () => {
@@ -103,7 +122,9 @@ describe('sim cgi-bin/qrcode/create', () => {
     expect((await create('{not json')).errcode).toBe(47001);
     // A token killed by a force refresh is invalid (40001); one past its life expired (42001).
     sim.advance(31_000);
-    const fresh = (await stable(sim, { grant_type: 'client_credential', appid: APPID, secret: SECRET, force_refresh: true })).access_token as string;
+    const fresh = (
+      await stable(sim, { grant_type: 'client_credential', appid: APPID, secret: SECRET, force_refresh: true })
+    ).access_token as string;
     expect((await create(body)).errcode).toBe(40001);
     sim.advance(7200_000);
     expect((await create(body, fresh)).errcode).toBe(42001);
@@ -113,7 +134,8 @@ describe('sim cgi-bin/qrcode/create', () => {
     await sim.close();
     sim = await WechatSim.start({ permanentQrcodeLimit: 2, qrcodeDailyQuota: 5 });
     sim.addApp(APPID, SECRET);
-    token = (await stable(sim, { grant_type: 'client_credential', appid: APPID, secret: SECRET })).access_token as string;
+    token = (await stable(sim, { grant_type: 'client_credential', appid: APPID, secret: SECRET }))
+      .access_token as string;
     const perm = (id: number) => create({ action_name: 'QR_LIMIT_SCENE', action_info: { scene: { scene_id: id } } });
     expect((await perm(1)).ticket).toBeTruthy();
     expect((await perm(2)).ticket).toBeTruthy();
@@ -144,7 +166,8 @@ describe('sim cgi-bin/showqrcode', () => {
     // Only some tickets hold a + (they are base64): keep minting until one does.
     let ticket = '';
     for (let i = 0; i < 500 && !ticket.includes('+'); i++) {
-      ticket = (await create({ action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: `s${i}` } } })).ticket as string;
+      ticket = (await create({ action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: `s${i}` } } }))
+        .ticket as string;
     }
     expect(ticket).toContain('+');
     expect((await fetch(`${sim.url}/cgi-bin/showqrcode?ticket=${ticket}`)).status).toBe(404);

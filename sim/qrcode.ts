@@ -167,10 +167,24 @@ export class QrcodeSim implements SimModule {
     return undefined;
   }
 
-  private mint(appid: string, action: QrcodeAction, scene: number | string, now: number, expireSeconds?: number): QrcodeRecord {
+  private mint(
+    appid: string,
+    action: QrcodeAction,
+    scene: number | string,
+    now: number,
+    expireSeconds?: number,
+  ): QrcodeRecord {
     const url = `http://weixin.qq.com/q/${randomBytes(16).toString('base64url')}`;
     const expiresAt = expireSeconds === undefined ? undefined : now + expireSeconds * 1000;
-    const rec: QrcodeRecord = { appid, action, scene, url, createdAt: now, ticket: ticketFor(url, now, expiresAt), ...(expiresAt === undefined ? {} : { expiresAt }) };
+    const rec: QrcodeRecord = {
+      appid,
+      action,
+      scene,
+      url,
+      createdAt: now,
+      ticket: ticketFor(url, now, expiresAt),
+      ...(expiresAt === undefined ? {} : { expiresAt }),
+    };
     this.byTicket.set(rec.ticket, rec);
     return rec;
   }
@@ -196,7 +210,9 @@ function ticketFor(url: string, now: number, expiresAt: number | undefined): str
 }
 
 /** The body's code request, or undefined when WeChat would answer 40053. */
-function parseRequest(body: Record<string, unknown>): { action: QrcodeAction; scene: number | string; expireSeconds?: number } | undefined {
+function parseRequest(
+  body: Record<string, unknown>,
+): { action: QrcodeAction; scene: number | string; expireSeconds?: number } | undefined {
   const action = body.action_name;
   if (typeof action !== 'string' || !(ACTIONS as readonly string[]).includes(action)) return undefined;
   const info = body.action_info;
@@ -218,11 +234,11 @@ function parseRequest(body: Record<string, unknown>): { action: QrcodeAction; sc
   }
   if (permanent) return { action: action as QrcodeAction, scene: value };
   const expire = body.expire_seconds ?? DEFAULT_EXPIRE_SECONDS;
-  if (typeof expire !== 'number' || !Number.isInteger(expire) || expire < 1 || expire > MAX_EXPIRE_SECONDS) return undefined;
+  if (typeof expire !== 'number' || !Number.isInteger(expire) || expire < 1 || expire > MAX_EXPIRE_SECONDS)
+    return undefined;
   return { action: action as QrcodeAction, scene: value, expireSeconds: expire };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
-

@@ -7,7 +7,8 @@ const SECRET = 'secret-of-app-one-000000000000000';
 const APPID2 = 'wxfedcba0987654321';
 const SECRET2 = 'secret-of-app-two-000000000000000';
 const body = { grant_type: 'client_credential', appid: APPID, secret: SECRET };
-const tokenUrl = (appid = APPID, secret = SECRET) => `/cgi-bin/token?grant_type=client_credential&appid=${appid}&secret=${secret}`;
+const tokenUrl = (appid = APPID, secret = SECRET) =>
+  `/cgi-bin/token?grant_type=client_credential&appid=${appid}&secret=${secret}`;
 
 let sim: WechatSim;
 beforeEach(async () => {
@@ -98,7 +99,10 @@ describe('fault injection', () => {
     const t = (await stable(sim, body)).access_token as string;
     sim.fault('stable_token', { errcode: -1 }, 2);
     sim.fault('stable_token', { errcode: 45011, errmsg: 'api minute-quota reach limit mustslower retry next minute' });
-    const res = await fetch(`${sim.url}/cgi-bin/stable_token`, { method: 'POST', body: JSON.stringify({ ...body, force_refresh: true }) });
+    const res = await fetch(`${sim.url}/cgi-bin/stable_token`, {
+      method: 'POST',
+      body: JSON.stringify({ ...body, force_refresh: true }),
+    });
     expect(res.status).toBe(200);
     const a = (await res.json()) as Json;
     expect(a.errcode).toBe(-1);

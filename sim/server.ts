@@ -137,13 +137,20 @@ export class SimServer {
         return;
       }
       if ('http' in fault) {
-        const html = fault.http >= 400 ? `<html><head><title>${fault.http}</title></head><body><center><h1>${fault.http}</h1></center><hr><center>nginx</center></body></html>` : '';
-        res.writeHead(fault.http, { 'content-type': 'text/html', 'content-length': String(Buffer.byteLength(html)) }).end(html);
+        const html =
+          fault.http >= 400
+            ? `<html><head><title>${fault.http}</title></head><body><center><h1>${fault.http}</h1></center><hr><center>nginx</center></body></html>`
+            : '';
+        res
+          .writeHead(fault.http, { 'content-type': 'text/html', 'content-length': String(Buffer.byteLength(html)) })
+          .end(html);
         return;
       }
       if ('garbage' in fault) {
         const junk = '<html><body>system busy, please retry later</body></html>{"access_tok';
-        res.writeHead(200, { 'content-type': JSON_CONTENT_TYPE, 'content-length': String(Buffer.byteLength(junk)) }).end(junk);
+        res
+          .writeHead(200, { 'content-type': JSON_CONTENT_TYPE, 'content-length': String(Buffer.byteLength(junk)) })
+          .end(junk);
         return;
       }
       if ('errcode' in fault) {

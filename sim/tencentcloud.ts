@@ -73,13 +73,16 @@ interface Action {
 }
 
 const MAX_SKEW_SECONDS = 300;
-const AUTHORIZATION = /^TC3-HMAC-SHA256 Credential=([^/\s]+)\/(\d{4}-\d{2}-\d{2})\/([^/\s]+)\/tc3_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/;
+const AUTHORIZATION =
+  /^TC3-HMAC-SHA256 Credential=([^/\s]+)\/(\d{4}-\d{2}-\d{2})\/([^/\s]+)\/tc3_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/;
 
 const fail = (error: string, message: string): Outcome => ({ error, message });
 
 function getSecretValue(state: TcState, p: Params): Outcome {
-  if (typeof p.SecretName !== 'string' || p.SecretName === '') return fail('MissingParameter', 'The request is missing a required parameter `SecretName`.');
-  if (typeof p.VersionId !== 'string' || p.VersionId === '') return fail('MissingParameter', 'The request is missing a required parameter `VersionId`.');
+  if (typeof p.SecretName !== 'string' || p.SecretName === '')
+    return fail('MissingParameter', 'The request is missing a required parameter `SecretName`.');
+  if (typeof p.VersionId !== 'string' || p.VersionId === '')
+    return fail('MissingParameter', 'The request is missing a required parameter `VersionId`.');
   const secret = state.secrets.get(p.SecretName)?.get(p.VersionId);
   if (!secret) return fail('ResourceNotFound', 'The secret or its version does not exist.');
   return {
@@ -109,7 +112,8 @@ interface Statement {
   resource: string[];
 }
 
-const stringList = (v: unknown, pattern: RegExp) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && pattern.test(x));
+const stringList = (v: unknown, pattern: RegExp) =>
+  Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && pattern.test(x));
 
 /**
  * The Policy parameter: URL-encoded CAM policy JSON (reference §7) as CAM checks it for COS:
@@ -117,7 +121,8 @@ const stringList = (v: unknown, pattern: RegExp) => Array.isArray(v) && v.length
  * and a list of COS resources whose two APPIDs agree, and no principal (GetFederationToken's rule).
  */
 function decodePolicy(raw: unknown): { policy: unknown } | Outcome {
-  if (typeof raw !== 'string' || raw === '') return fail('InvalidParameter.ParamError', 'Policy must be a non-empty URL-encoded string.');
+  if (typeof raw !== 'string' || raw === '')
+    return fail('InvalidParameter.ParamError', 'Policy must be a non-empty URL-encoded string.');
   let policy: unknown;
   try {
     policy = JSON.parse(decodeURIComponent(raw));
@@ -125,7 +130,13 @@ function decodePolicy(raw: unknown): { policy: unknown } | Outcome {
     return fail('InvalidParameter.PolicySyntaxError', 'Policy is not URL-encoded JSON.');
   }
   const p = policy as { version?: unknown; statement?: unknown };
-  if (typeof policy !== 'object' || policy === null || p.version !== '2.0' || !Array.isArray(p.statement) || p.statement.length === 0) {
+  if (
+    typeof policy !== 'object' ||
+    policy === null ||
+    p.version !== '2.0' ||
+    !Array.isArray(p.statement) ||
+    p.statement.length === 0
+  ) {
     return fail('InvalidParameter.PolicySyntaxError', 'Policy needs version "2.0" and a non-empty statement list.');
   }
   for (const st of p.statement as unknown[]) {
@@ -133,11 +144,25 @@ function decodePolicy(raw: unknown): { policy: unknown } | Outcome {
     if (typeof st !== 'object' || st === null || !['allow', 'deny'].includes(statement.effect as string)) {
       return fail('InvalidParameter.PolicySyntaxError', 'Each statement needs effect allow or deny.');
     }
-    if ('principal' in statement) return fail('InvalidParameter.PolicySyntaxError', 'Policy must not contain principal.');
-    if (!stringList(statement.action, COS_ACTION)) return fail('InvalidParameter.PolicySyntaxError', 'Each statement needs a list of actions such as name/cos:PutObject.');
+    if ('principal' in statement)
+      return fail('InvalidParameter.PolicySyntaxError', 'Policy must not contain principal.');
+    if (!stringList(statement.action, COS_ACTION))
+      return fail(
+        'InvalidParameter.PolicySyntaxError',
+        'Each statement needs a list of actions such as name/cos:PutObject.',
+      );
     const resources = statement.resource;
-    if (!stringList(resources, COS_RESOURCE) || (resources as string[]).some((r) => { const m = COS_RESOURCE.exec(r)!; return m[2] !== m[3]; })) {
-      return fail('InvalidParameter.PolicySyntaxError', 'Each statement needs a list of resources qcs::cos:<region>:uid/<APPID>:<bucket>-<APPID>/<key>.');
+    if (
+      !stringList(resources, COS_RESOURCE) ||
+      (resources as string[]).some((r) => {
+        const m = COS_RESOURCE.exec(r)!;
+        return m[2] !== m[3];
+      })
+    ) {
+      return fail(
+        'InvalidParameter.PolicySyntaxError',
+        'Each statement needs a list of resources qcs::cos:<region>:uid/<APPID>:<bucket>-<APPID>/<key>.',
+      );
     }
   }
   return { policy };
@@ -171,7 +196,8 @@ function issue(state: TcState, action: StsIssue['action'], policy: unknown, dura
 
 function getFederationToken(state: TcState, p: Params): Outcome {
   if (p.Name === undefined) return fail('MissingParameter', 'The request is missing a required parameter `Name`.');
-  if (typeof p.Name !== 'string' || !/^[A-Za-z]{1,32}$/.test(p.Name)) return fail('InvalidParameter.ParamError', 'Name must be 1 to 32 letters.');
+  if (typeof p.Name !== 'string' || !/^[A-Za-z]{1,32}$/.test(p.Name))
+    return fail('InvalidParameter.ParamError', 'Name must be 1 to 32 letters.');
   if (p.Policy === undefined) return fail('MissingParameter', 'The request is missing a required parameter `Policy`.');
   const decoded = decodePolicy(p.Policy);
   if (!('policy' in decoded)) return decoded;
@@ -181,9 +207,12 @@ function getFederationToken(state: TcState, p: Params): Outcome {
 }
 
 function assumeRole(state: TcState, p: Params): Outcome {
-  if (p.RoleArn === undefined) return fail('MissingParameter', 'The request is missing a required parameter `RoleArn`.');
-  if (typeof p.RoleArn !== 'string' || !ROLE_ARN.test(p.RoleArn)) return fail('InvalidParameter.ParamError', 'RoleArn is not a role ARN.');
-  if (p.RoleSessionName === undefined) return fail('MissingParameter', 'The request is missing a required parameter `RoleSessionName`.');
+  if (p.RoleArn === undefined)
+    return fail('MissingParameter', 'The request is missing a required parameter `RoleArn`.');
+  if (typeof p.RoleArn !== 'string' || !ROLE_ARN.test(p.RoleArn))
+    return fail('InvalidParameter.ParamError', 'RoleArn is not a role ARN.');
+  if (p.RoleSessionName === undefined)
+    return fail('MissingParameter', 'The request is missing a required parameter `RoleSessionName`.');
   if (typeof p.RoleSessionName !== 'string' || !ROLE_SESSION_NAME.test(p.RoleSessionName)) {
     return fail('InvalidParameter.ParamError', 'RoleSessionName must be 2 to 128 of [\\w+=,.@-].');
   }
@@ -218,7 +247,10 @@ export class TencentCloudSim {
 
   static async start(opts: TencentCloudSimOptions): Promise<TencentCloudSim> {
     const sim = new TencentCloudSim(opts);
-    sim.server = await LoopbackServer.start((req) => header(req.headers, 'x-tc-action') ?? '', (req) => sim.serve(req));
+    sim.server = await LoopbackServer.start(
+      (req) => header(req.headers, 'x-tc-action') ?? '',
+      (req) => sim.serve(req),
+    );
     return sim;
   }
 
@@ -272,22 +304,34 @@ export class TencentCloudSim {
    * keys' time on the sim clock, then the keys' policy for the request's action and object.
    * `url` is what the client requests, `https://<bucket>.cos.<region>.myqcloud.com/<key>?<query>`.
    */
-  verifyCosRequest(req: { method: string; url: string; headers: Record<string, string> }): { ok: true } | { ok: false; code: string } {
+  verifyCosRequest(req: {
+    method: string;
+    url: string;
+    headers: Record<string, string>;
+  }): { ok: true } | { ok: false; code: string } {
     const headers = new Map(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), v]));
-    const auth = new Map((headers.get('authorization') ?? '').split('&').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const auth = new Map(
+      (headers.get('authorization') ?? '')
+        .split('&')
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
     const keys = this.state.keys.get(auth.get('q-ak') ?? '');
     if (auth.get('q-sign-algorithm') !== 'sha1' || !keys) return { ok: false, code: 'InvalidAccessKeyId' };
     if (headers.get('x-cos-security-token') !== keys.token) return { ok: false, code: 'InvalidToken' };
     const now = Math.floor(this.state.now() / 1000);
     const [start, end] = (auth.get('q-sign-time') ?? '').split(';').map(Number);
-    if (auth.get('q-key-time') !== auth.get('q-sign-time') || !(start! <= now && now <= end!)) return { ok: false, code: 'AccessDenied' };
+    if (auth.get('q-key-time') !== auth.get('q-sign-time') || !(start! <= now && now <= end!))
+      return { ok: false, code: 'AccessDenied' };
     if (now >= keys.expiredTime) return { ok: false, code: 'ExpiredToken' };
 
     const url = new URL(req.url);
     const query = new Map<string, string>();
     for (const pair of url.search.slice(1).split('&').filter(Boolean)) {
       const i = pair.indexOf('=');
-      query.set(decodeURIComponent(i < 0 ? pair : pair.slice(0, i)).toLowerCase(), i < 0 ? '' : decodeURIComponent(pair.slice(i + 1)));
+      query.set(
+        decodeURIComponent(i < 0 ? pair : pair.slice(0, i)).toLowerCase(),
+        i < 0 ? '' : decodeURIComponent(pair.slice(i + 1)),
+      );
     }
     headers.set('host', headers.get('host') ?? url.host);
     const listed = (names: string, from: Map<string, string>) => {
@@ -309,12 +353,15 @@ export class TencentCloudSim {
     const stringToSign = `sha1\n${keyTime}\n${createHash('sha1').update(httpString).digest('hex')}\n`;
     const expected = createHmac('sha1', signKey).update(stringToSign).digest('hex');
     const given = auth.get('q-signature') ?? '';
-    if (given.length !== expected.length || !timingSafeEqual(Buffer.from(given), Buffer.from(expected))) return { ok: false, code: 'SignatureDoesNotMatch' };
+    if (given.length !== expected.length || !timingSafeEqual(Buffer.from(given), Buffer.from(expected)))
+      return { ok: false, code: 'SignatureDoesNotMatch' };
 
     const host = /^([a-z0-9-]+-(\d+))\.cos\.([a-z0-9-]+)\.myqcloud\.com$/.exec(url.hostname);
     if (!host) return { ok: false, code: 'NoSuchBucket' };
     const resource = `qcs::cos:${host[3]}:uid/${host[2]}:${host[1]}${pathname}`;
-    return allows(keys.policy, cosOperation(req.method, query), resource) ? { ok: true } : { ok: false, code: 'AccessDenied' };
+    return allows(keys.policy, cosOperation(req.method, query), resource)
+      ? { ok: true }
+      : { ok: false, code: 'AccessDenied' };
   }
 
   async close(): Promise<void> {
@@ -340,7 +387,10 @@ export class TencentCloudSim {
         this.delays.set(timer, resolve);
       });
     }
-    const outcome = fault && 'code' in fault ? fail(fault.code, fault.message ?? `The sim was told to answer ${fault.code}.`) : this.dispatch(req, action);
+    const outcome =
+      fault && 'code' in fault
+        ? fail(fault.code, fault.message ?? `The sim was told to answer ${fault.code}.`)
+        : this.dispatch(req, action);
     const body = 'ok' in outcome ? outcome.ok : { Error: { Code: outcome.error, Message: outcome.message } };
     return {
       status: 200,
@@ -354,27 +404,41 @@ export class TencentCloudSim {
     if (denied) return denied;
     const action = ACTIONS[name];
     if (!action) return fail('InvalidAction', `The action \`${name}\` does not exist.`);
-    if (header(req.headers, 'x-tc-version') !== action.version) return fail('NoSuchVersion', `The API version of \`${name}\` must be ${action.version}.`);
-    if (!header(req.headers, 'x-tc-region')) return fail('MissingParameter', 'The request is missing a required parameter `Region`.');
+    if (header(req.headers, 'x-tc-version') !== action.version)
+      return fail('NoSuchVersion', `The API version of \`${name}\` must be ${action.version}.`);
+    if (!header(req.headers, 'x-tc-region'))
+      return fail('MissingParameter', 'The request is missing a required parameter `Region`.');
     let params: unknown;
     try {
       params = JSON.parse(req.body.toString('utf8') || '{}');
     } catch {
       return fail('InvalidParameter', 'The request body is not JSON.');
     }
-    if (typeof params !== 'object' || params === null || Array.isArray(params)) return fail('InvalidParameter', 'The request body must be a JSON object.');
+    if (typeof params !== 'object' || params === null || Array.isArray(params))
+      return fail('InvalidParameter', 'The request body must be a JSON object.');
     return action.handle(this.state, params as Params);
   }
 
   /** TC3-HMAC-SHA256 verification; an AuthFailure outcome, or undefined when the request is genuine. */
   private authenticate(req: LoopbackRequest): Outcome | undefined {
     const auth = AUTHORIZATION.exec(header(req.headers, 'authorization') ?? '');
-    if (!auth) return fail('AuthFailure.InvalidAuthorization', 'The Authorization header is not a TC3-HMAC-SHA256 signature.');
-    const [, secretId, date, service, signedHeaders, signature] = auth as unknown as [string, string, string, string, string, string];
+    if (!auth)
+      return fail('AuthFailure.InvalidAuthorization', 'The Authorization header is not a TC3-HMAC-SHA256 signature.');
+    const [, secretId, date, service, signedHeaders, signature] = auth as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     const timestamp = Number(header(req.headers, 'x-tc-timestamp'));
     const now = Math.floor((this.opts.signatureNow ?? this.opts.now ?? Date.now)() / 1000);
     if (!Number.isInteger(timestamp) || Math.abs(now - timestamp) > MAX_SKEW_SECONDS) {
-      return fail('AuthFailure.SignatureExpire', 'The signature has expired: X-TC-Timestamp is more than 5 minutes from the server time.');
+      return fail(
+        'AuthFailure.SignatureExpire',
+        'The signature has expired: X-TC-Timestamp is more than 5 minutes from the server time.',
+      );
     }
     if (secretId !== this.opts.secretId) return fail('AuthFailure.SecretIdNotFound', 'The SecretId does not exist.');
     const token = header(req.headers, 'x-tc-token');
@@ -385,13 +449,25 @@ export class TencentCloudSim {
     // The SDK signs the host without its port and names the service after the endpoint's first
     // label ("ssm" for ssm.tencentcloudapi.com, "127" for 127.0.0.1:PORT): check the same way.
     const hostname = hostHeader.replace(/:\d+$/, '');
-    if (!names.includes('host') || !names.includes('content-type') || service !== hostHeader.split('.')[0] || date !== utcDate(timestamp)) {
+    if (
+      !names.includes('host') ||
+      !names.includes('content-type') ||
+      service !== hostHeader.split('.')[0] ||
+      date !== utcDate(timestamp)
+    ) {
       return fail('AuthFailure.SignatureFailure', 'The provided credentials could not be validated.');
     }
-    const canonicalHeaders = names.map((n) => `${n}:${(n === 'host' ? hostname : (header(req.headers, n) ?? '')).trim().toLowerCase()}\n`).join('');
+    const canonicalHeaders = names
+      .map((n) => `${n}:${(n === 'host' ? hostname : (header(req.headers, n) ?? '')).trim().toLowerCase()}\n`)
+      .join('');
     const [path = '/', query = ''] = req.path.split('?');
     const canonicalRequest = [req.method, path, query, canonicalHeaders, signedHeaders, sha256Hex(req.body)].join('\n');
-    const stringToSign = ['TC3-HMAC-SHA256', String(timestamp), `${date}/${service}/tc3_request`, sha256Hex(canonicalRequest)].join('\n');
+    const stringToSign = [
+      'TC3-HMAC-SHA256',
+      String(timestamp),
+      `${date}/${service}/tc3_request`,
+      sha256Hex(canonicalRequest),
+    ].join('\n');
     const kDate = hmacSha256(`TC3${this.opts.secretKey}`, date);
     const kSigning = hmacSha256(hmacSha256(kDate, service), 'tc3_request');
     const expected = hmacSha256(kSigning, stringToSign).toString('hex');
@@ -412,18 +488,35 @@ function cosOperation(method: string, query: Map<string, string>): string {
   const m = method.toUpperCase();
   const byMethod = (ops: Record<string, string>) => ops[m] ?? 'Unknown';
   let op: string;
-  if (query.has('uploadid')) op = byMethod({ GET: 'ListParts', PUT: 'UploadPart', POST: 'CompleteMultipartUpload', DELETE: 'AbortMultipartUpload' });
+  if (query.has('uploadid'))
+    op = byMethod({
+      GET: 'ListParts',
+      PUT: 'UploadPart',
+      POST: 'CompleteMultipartUpload',
+      DELETE: 'AbortMultipartUpload',
+    });
   else if (query.has('uploads')) op = byMethod({ POST: 'InitiateMultipartUpload' });
   else if (query.has('acl')) op = byMethod({ GET: 'GetObjectACL', PUT: 'PutObjectACL' });
-  else if (query.has('tagging')) op = byMethod({ GET: 'GetObjectTagging', PUT: 'PutObjectTagging', DELETE: 'DeleteObjectTagging' });
-  else op = byMethod({ GET: 'GetObject', HEAD: 'HeadObject', PUT: 'PutObject', POST: 'PostObject', DELETE: 'DeleteObject', OPTIONS: 'OptionsObject' });
+  else if (query.has('tagging'))
+    op = byMethod({ GET: 'GetObjectTagging', PUT: 'PutObjectTagging', DELETE: 'DeleteObjectTagging' });
+  else
+    op = byMethod({
+      GET: 'GetObject',
+      HEAD: 'HeadObject',
+      PUT: 'PutObject',
+      POST: 'PostObject',
+      DELETE: 'DeleteObject',
+      OPTIONS: 'OptionsObject',
+    });
   return `name/cos:${op}`;
 }
 
 /** CAM: some allow statement matches and no deny does (a trailing `*` in a resource matches any rest). */
 function allows(policy: unknown, action: string, resource: string): boolean {
   const statements = ((policy as { statement?: Statement[] } | undefined)?.statement ?? []).filter(
-    (s) => s.action.some((a) => a === action || a === 'name/cos:*') && s.resource.some((r) => (r.endsWith('*') ? resource.startsWith(r.slice(0, -1)) : resource === r)),
+    (s) =>
+      s.action.some((a) => a === action || a === 'name/cos:*') &&
+      s.resource.some((r) => (r.endsWith('*') ? resource.startsWith(r.slice(0, -1)) : resource === r)),
   );
   return statements.some((s) => s.effect === 'allow') && !statements.some((s) => s.effect === 'deny');
 }

@@ -17,7 +17,14 @@ export type QrcodeEndpoint = 'qrcode_create' | 'showqrcode';
  * OAuth2 web authorization served by sim/oauth.ts: the browser pages of open.weixin.qq.com
  * (connect/oauth2/authorize, connect/qrconnect, and the sim's consent click) and the sns/* APIs.
  */
-export type OAuthEndpoint = 'oauth2_authorize' | 'qrconnect' | 'oauth_confirm' | 'sns_access_token' | 'sns_refresh_token' | 'sns_userinfo' | 'sns_auth';
+export type OAuthEndpoint =
+  | 'oauth2_authorize'
+  | 'qrconnect'
+  | 'oauth_confirm'
+  | 'sns_access_token'
+  | 'sns_refresh_token'
+  | 'sns_userinfo'
+  | 'sns_auth';
 
 /** Mini Program login served by sim/mina.ts: jscode2session, and the sim's own stand-in for the Mini Program's wx.login + wx.getUserInfo. */
 export type MinaEndpoint = 'jscode2session' | 'sim_wx_login';

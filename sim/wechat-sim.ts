@@ -80,8 +80,19 @@ export class WechatSim {
    * WeCom JS-SDK: whether `signature` signs the page with a valid ticket: kind 'jsapi' (wx.config)
    * any corp ticket of `corpid`, kind 'agent_config' (wx.agentConfig) the agent's own ticket.
    */
-  verifyWorkSignature(p: { corpid: string; agentid: string; kind: WorkTicketKind; url: string; nonceStr: string; timestamp: number; signature: string }): boolean {
-    const tickets = p.kind === 'jsapi' ? this.work.validCorpTickets(p.corpid, 'jsapi') : this.work.validTickets(p.corpid, p.agentid, 'agent_config');
+  verifyWorkSignature(p: {
+    corpid: string;
+    agentid: string;
+    kind: WorkTicketKind;
+    url: string;
+    nonceStr: string;
+    timestamp: number;
+    signature: string;
+  }): boolean {
+    const tickets =
+      p.kind === 'jsapi'
+        ? this.work.validCorpTickets(p.corpid, 'jsapi')
+        : this.work.validTickets(p.corpid, p.agentid, 'agent_config');
     return verifyJsapi(tickets, p);
   }
 
@@ -119,7 +130,13 @@ export class WechatSim {
     return this.mp.tokenState(appid, token);
   }
 
-  verifyJsapiSignature(p: { appid: string; url: string; nonceStr: string; timestamp: number; signature: string }): boolean {
+  verifyJsapiSignature(p: {
+    appid: string;
+    url: string;
+    nonceStr: string;
+    timestamp: number;
+    signature: string;
+  }): boolean {
     return verifyJsapi(this.mp.validTickets(p.appid, 'jsapi'), p);
   }
 

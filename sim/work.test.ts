@@ -24,8 +24,10 @@ afterEach(async () => {
 });
 
 const gettoken = (q: Record<string, string>) => getJson(sim, `/cgi-bin/gettoken?${new URLSearchParams(q)}`);
-const corpTicket = (token: string) => getJson(sim, `/cgi-bin/get_jsapi_ticket?${new URLSearchParams({ access_token: token })}`);
-const agentTicket = (token: string) => getJson(sim, `/cgi-bin/ticket/get?${new URLSearchParams({ access_token: token, type: 'agent_config' })}`);
+const corpTicket = (token: string) =>
+  getJson(sim, `/cgi-bin/get_jsapi_ticket?${new URLSearchParams({ access_token: token })}`);
+const agentTicket = (token: string) =>
+  getJson(sim, `/cgi-bin/ticket/get?${new URLSearchParams({ access_token: token, type: 'agent_config' })}`);
 async function tokenOf(agent: { secret: string }, corpid = CORP): Promise<string> {
   const r = await gettoken({ corpid, corpsecret: agent.secret });
   expect(r).toMatchObject({ errcode: 0, errmsg: 'ok' });
@@ -49,7 +51,7 @@ describe('cgi-bin/gettoken', () => {
     expect(sim.calls('work_gettoken', CORP)).toBe(3);
   });
 
-  it('checks the secret first (41004), then the corpid (41002, 40013), then the secret (40091 another corp\'s, 40001 wrong)', async () => {
+  it("checks the secret first (41004), then the corpid (41002, 40013), then the secret (40091 another corp's, 40001 wrong)", async () => {
     expect(errcode(await gettoken({}))).toBe(41004);
     expect(errcode(await gettoken({ corpid: CORP }))).toBe(41004);
     expect(errcode(await gettoken({ corpsecret: A1.secret }))).toBe(41002);
@@ -130,7 +132,10 @@ describe('tickets', () => {
   });
 
   it('get_jsapi_ticket: 400 per corp per hour over all its apps', async () => {
-    const agents = Array.from({ length: 5 }, (_, i) => ({ agentid: String(2000000 + i), secret: `corp-limit-secret-${i}` }));
+    const agents = Array.from({ length: 5 }, (_, i) => ({
+      agentid: String(2000000 + i),
+      secret: `corp-limit-secret-${i}`,
+    }));
     for (const a of agents) sim.addWorkApp(CORP, a.agentid, a.secret);
     const tokens = await Promise.all(agents.map((a) => tokenOf(a)));
     for (let i = 0; i < 400; i++) expect(errcode(await corpTicket(tokens[i % 4]!))).toBe(0);
@@ -154,10 +159,18 @@ describe('JS-SDK signatures (reference §4.4)', () => {
     const page = { nonceStr: 'Wm3WZYTPz0wzccnW', timestamp: 1414587457, url: 'http://mp.weixin.qq.com?params=value' };
     const signature = '0f9de62fce790f9a083d5c99e95740ceb90c27ed';
     expect(jsapiSignature({ ticket, ...page })).toBe(signature);
-    expect(sim.verifyWorkSignature({ corpid: CORP, agentid: A1.agentid, kind: 'jsapi', ...page, signature })).toBe(true);
-    expect(sim.verifyWorkSignature({ corpid: CORP, agentid: A1.agentid, kind: 'agent_config', ...page, signature })).toBe(false);
-    expect(sim.verifyWorkSignature({ corpid: CORP2, agentid: A1.agentid, kind: 'jsapi', ...page, signature })).toBe(false);
+    expect(sim.verifyWorkSignature({ corpid: CORP, agentid: A1.agentid, kind: 'jsapi', ...page, signature })).toBe(
+      true,
+    );
+    expect(
+      sim.verifyWorkSignature({ corpid: CORP, agentid: A1.agentid, kind: 'agent_config', ...page, signature }),
+    ).toBe(false);
+    expect(sim.verifyWorkSignature({ corpid: CORP2, agentid: A1.agentid, kind: 'jsapi', ...page, signature })).toBe(
+      false,
+    );
     sim.advance(HOUR);
-    expect(sim.verifyWorkSignature({ corpid: CORP, agentid: A1.agentid, kind: 'jsapi', ...page, signature })).toBe(false);
+    expect(sim.verifyWorkSignature({ corpid: CORP, agentid: A1.agentid, kind: 'jsapi', ...page, signature })).toBe(
+      false,
+    );
   });
 });

@@ -108,9 +108,24 @@ export class WorkSim implements SimModule {
       return t ? this.tokens.get(t)?.corpid : undefined;
     };
     return [
-      { path: '/cgi-bin/gettoken', endpoint: 'work_gettoken', appidOf: (r) => r.query.get('corpid') ?? undefined, handle: (r) => this.gettoken(r) },
-      { path: '/cgi-bin/get_jsapi_ticket', endpoint: 'work_jsapi_ticket', appidOf: corpOfToken, handle: (r) => this.ticket(r, 'jsapi') },
-      { path: '/cgi-bin/ticket/get', endpoint: 'work_agent_ticket', appidOf: corpOfToken, handle: (r) => this.ticket(r, 'agent_config') },
+      {
+        path: '/cgi-bin/gettoken',
+        endpoint: 'work_gettoken',
+        appidOf: (r) => r.query.get('corpid') ?? undefined,
+        handle: (r) => this.gettoken(r),
+      },
+      {
+        path: '/cgi-bin/get_jsapi_ticket',
+        endpoint: 'work_jsapi_ticket',
+        appidOf: corpOfToken,
+        handle: (r) => this.ticket(r, 'jsapi'),
+      },
+      {
+        path: '/cgi-bin/ticket/get',
+        endpoint: 'work_agent_ticket',
+        appidOf: corpOfToken,
+        handle: (r) => this.ticket(r, 'agent_config'),
+      },
     ];
   }
 
@@ -131,7 +146,9 @@ export class WorkSim implements SimModule {
   /** Tickets of the app and kind that have not expired yet. */
   validTickets(corpid: string, agentid: string, kind: WorkTicketKind): string[] {
     const now = this.clock.now();
-    return this.issued.filter((t) => t.corpid === corpid && t.agentid === agentid && t.kind === kind && now < t.expiresAt).map((t) => t.ticket);
+    return this.issued
+      .filter((t) => t.corpid === corpid && t.agentid === agentid && t.kind === kind && now < t.expiresAt)
+      .map((t) => t.ticket);
   }
 
   /** Every valid ticket of a corp's apps of that kind (a wx.config signature may use any app's corp ticket). */
@@ -167,7 +184,12 @@ export class WorkSim implements SimModule {
     const live = this.current.get(key);
     const rec = live === undefined ? undefined : this.tokens.get(live);
     if (live !== undefined && rec && !rec.revoked && now < rec.expiresAt) {
-      return wxOk({ errcode: 0, errmsg: 'ok', access_token: live, expires_in: Math.ceil((rec.expiresAt - now) / 1000) });
+      return wxOk({
+        errcode: 0,
+        errmsg: 'ok',
+        access_token: live,
+        expires_in: Math.ceil((rec.expiresAt - now) / 1000),
+      });
     }
     const token = newToken();
     this.tokens.set(token, { corpid, agentid, expiresAt: now + WORK_TOKEN_LIFETIME_SECONDS * 1000 });
@@ -185,7 +207,11 @@ export class WorkSim implements SimModule {
     if (kind === 'agent_config' && r.query.get('type') !== 'agent_config') {
       // §4.3 documents type=agent_config only; what WeCom answers to another type is not known,
       // so the sim refuses it as a test failure rather than invent an errcode.
-      return { status: 400, body: 'sim: ticket/get serves type=agent_config only (WeCom\'s answer to another type is undocumented)', contentType: 'text/plain' };
+      return {
+        status: 400,
+        body: "sim: ticket/get serves type=agent_config only (WeCom's answer to another type is undocumented)",
+        contentType: 'text/plain',
+      };
     }
 
     const app = appKey(rec.corpid, rec.agentid);
@@ -202,7 +228,13 @@ export class WorkSim implements SimModule {
     const key = `${app}\0${kind}`;
     let t = this.tickets.get(key);
     if (!t || now >= t.expiresAt) {
-      t = { corpid: rec.corpid, agentid: rec.agentid, kind, ticket: newTicket(), expiresAt: now + WORK_TICKET_LIFETIME_SECONDS * 1000 };
+      t = {
+        corpid: rec.corpid,
+        agentid: rec.agentid,
+        kind,
+        ticket: newTicket(),
+        expiresAt: now + WORK_TICKET_LIFETIME_SECONDS * 1000,
+      };
       this.tickets.set(key, t);
       this.issued.push(t);
     }

@@ -4,7 +4,8 @@ import { ADMIN, MP, MP2, REALM, signedHeaders, startStack, type Stack } from './
 let stack: Stack;
 afterEach(() => stack?.close());
 
-const envelopeBody = (interfaceName: string, para: unknown) => JSON.stringify({ version: 1, componentName: 'MA', interface: { interfaceName, para } });
+const envelopeBody = (interfaceName: string, para: unknown) =>
+  JSON.stringify({ version: 1, componentName: 'MA', interface: { interfaceName, para } });
 
 describe('signed envelope calls', () => {
   it('serve access_token and tickets in the Wafer shape with exp in unix seconds', async () => {
@@ -28,12 +29,21 @@ describe('signed envelope calls', () => {
     expect(ticket.json.returnData).toMatchObject({ appid: MP.appid, type: 'wx_card' });
     expect(ticket.json.returnData.ticket).toMatch(/\S{20,}/);
     // appid may come beside para, as Wafer clients send it
-    const beside = await stack.post(...signedBody(envelopeBody('access_token', {}).replace('"para":{}', `"para":{},"appid":"${MP2.appid}"`)));
+    const beside = await stack.post(
+      ...signedBody(envelopeBody('access_token', {}).replace('"para":{}', `"para":{},"appid":"${MP2.appid}"`)),
+    );
     expect(beside.json.returnData.appid).toBe(MP2.appid);
   });
 
   it('refuses unsigned, wrongly signed, stale, replayed and out-of-scope calls with distinct returnCodes and no token', async () => {
-    stack = await startStack({ config: { realms: [{ ...REALM, apps: [MP2.appid], interfaces: ['access_token'] }, { ...ADMIN, admin: true }] } });
+    stack = await startStack({
+      config: {
+        realms: [
+          { ...REALM, apps: [MP2.appid], interfaces: ['access_token'] },
+          { ...ADMIN, admin: true },
+        ],
+      },
+    });
     const body = envelopeBody('access_token', { appid: MP2.appid });
     const now = Math.floor(stack.sim.now() / 1000);
     const replayed = signedHeaders(REALM, '/', body, now, 'nonce-used-once');
@@ -46,9 +56,24 @@ describe('signed envelope calls', () => {
       ['timestamp too new', signedHeaders(REALM, '/', body, now + 310), body, 7003],
       ['first use of a nonce', replayed, body, 0],
       ['replayed nonce', replayed, body, 7004],
-      ['app outside the realm', signedHeaders(REALM, '/', envelopeBody('access_token', { appid: MP.appid }), now), envelopeBody('access_token', { appid: MP.appid }), 7005],
-      ['interface outside the realm', signedHeaders(REALM, '/', envelopeBody('ticket', { appid: MP2.appid }), now), envelopeBody('ticket', { appid: MP2.appid }), 7006],
-      ['admin interface for a plain realm', signedHeaders(REALM, '/', envelopeBody('status', {}), now), envelopeBody('status', {}), 7006],
+      [
+        'app outside the realm',
+        signedHeaders(REALM, '/', envelopeBody('access_token', { appid: MP.appid }), now),
+        envelopeBody('access_token', { appid: MP.appid }),
+        7005,
+      ],
+      [
+        'interface outside the realm',
+        signedHeaders(REALM, '/', envelopeBody('ticket', { appid: MP2.appid }), now),
+        envelopeBody('ticket', { appid: MP2.appid }),
+        7006,
+      ],
+      [
+        'admin interface for a plain realm',
+        signedHeaders(REALM, '/', envelopeBody('status', {}), now),
+        envelopeBody('status', {}),
+        7006,
+      ],
     ];
     const seen = new Set<number>();
     for (const [what, headers, sent, code] of cases) {
@@ -69,8 +94,15 @@ describe('signed envelope calls', () => {
     const res = await stack.envelope('status', {}, ADMIN);
     expect(res.json.returnCode).toBe(0);
     const row = res.json.returnData.credentials.find((c: { key: string }) => c.key === `mp:${MP2.appid}:token`);
-    expect(row).toMatchObject({ present: true, fresh: true, version: 1, today: { fetches: 1, refresh: { total: 1, byCaller: { biz: 1 } }, dailyBudget: 2000 } });
-    expect(JSON.stringify(res.json)).not.toContain((await stack.envelope('access_token', { appid: MP2.appid })).json.returnData.access_token);
+    expect(row).toMatchObject({
+      present: true,
+      fresh: true,
+      version: 1,
+      today: { fetches: 1, refresh: { total: 1, byCaller: { biz: 1 } }, dailyBudget: 2000 },
+    });
+    expect(JSON.stringify(res.json)).not.toContain(
+      (await stack.envelope('access_token', { appid: MP2.appid })).json.returnData.access_token,
+    );
   });
 
   it('trustGateway skips realm checks', async () => {

@@ -8,7 +8,11 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 
 async function raw(method: string, path: string, body?: string, headers: Record<string, string> = {}) {
-  const res = await fetch(stack.url + path, { method, headers: { 'content-type': 'application/json', ...headers }, body });
+  const res = await fetch(stack.url + path, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
   const text = await res.text();
   return { status: res.status, text, json: text ? JSON.parse(text) : undefined, allow: res.headers.get('allow') };
 }
@@ -46,7 +50,9 @@ describe('bad input gets a structured error, never a 5xx or a crash', () => {
   });
 
   it('oversized bodies get 413 with a structured error', async () => {
-    const big = JSON.stringify({ interface: { interfaceName: 'jsapi.config', para: { url: 'https://a.b/', pad: 'x'.repeat(5000) } } });
+    const big = JSON.stringify({
+      interface: { interfaceName: 'jsapi.config', para: { url: 'https://a.b/', pad: 'x'.repeat(5000) } },
+    });
     for (const path of ['/', `/jsapi/${MP.appid}/config`]) {
       const res = await raw('POST', path, big);
       expect(res.status).toBe(413);
@@ -56,11 +62,18 @@ describe('bad input gets a structured error, never a 5xx or a crash', () => {
 
   it('wrong methods get 405 with Allow, unknown routes 404, all as JSON', async () => {
     expect(await raw('GET', '/')).toMatchObject({ status: 405, allow: 'POST', json: { returnCode: 7402 } });
-    expect(await raw('GET', `/jsapi/${MP.appid}/config`)).toMatchObject({ status: 405, allow: 'POST', json: { error: { code: 'method_not_allowed' } } });
+    expect(await raw('GET', `/jsapi/${MP.appid}/config`)).toMatchObject({
+      status: 405,
+      allow: 'POST',
+      json: { error: { code: 'method_not_allowed' } },
+    });
     expect(await raw('POST', '/ping', '{}')).toMatchObject({ status: 405, allow: 'GET' });
     expect(await raw('GET', '/nothing/here')).toMatchObject({ status: 404, json: { error: { code: 'not_found' } } });
     expect(await raw('GET', '/MP_verify_short.txt')).toMatchObject({ status: 404 });
-    expect(await raw('POST', '/jsapi/%E0%A4%A/config', '{"url":"https://a.b/"}')).toMatchObject({ status: 404, json: { error: { code: 'unknown_app' } } });
+    expect(await raw('POST', '/jsapi/%E0%A4%A/config', '{"url":"https://a.b/"}')).toMatchObject({
+      status: 404,
+      json: { error: { code: 'unknown_app' } },
+    });
   });
 
   it('answers /ping and domain verification files', async () => {

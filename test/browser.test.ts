@@ -19,15 +19,32 @@ import { OAUTH_SECRET, startOAuthStack, WEB } from './oauth-stack';
 import { MP, type Stack } from './stack';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const haveChromium = existsSync(CHROMIUM) || (serviceUnavailable('chromium', new Error(`${CHROMIUM} is missing (apt-get install -y --no-install-recommends chromium)`)) ?? false);
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const haveChromium =
+  existsSync(CHROMIUM) ||
+  (serviceUnavailable(
+    'chromium',
+    new Error(`${CHROMIUM} is missing (apt-get install -y --no-install-recommends chromium)`),
+  ) ??
+    false);
 
 /** The business site's landing page (allow-listed as http://127.0.0.1:<port>/landing…): records what arrives. */
 async function startLanding(): Promise<{ url: string; hits: string[]; server: Server }> {
   const hits: string[] = [];
   const server = createServer((req, res) => {
     if (req.url !== '/favicon.ico') hits.push(req.url ?? '');
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>landing</title><h1 id="landed">登录成功</h1>');
+    res
+      .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+      .end('<!doctype html><title>landing</title><h1 id="landed">登录成功</h1>');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/landing`, hits, server };
@@ -72,7 +89,9 @@ describe.skipIf(!haveChromium)('web login in chromium', () => {
   it('Official Account, snsapi_userinfo: authorize → WeChat page → 允许 → callback → landing page with a result that verifies', async () => {
     await open(MP.appid, { scope: 'snsapi_userinfo', state: 'b1' });
     // on (simulated) WeChat's page, with the #wechat_redirect it insists on
-    expect(page.url()).toMatch(new RegExp(`^${stack.sim.url}/connect/oauth2/authorize\\?appid=${MP.appid}&.*#wechat_redirect$`));
+    expect(page.url()).toMatch(
+      new RegExp(`^${stack.sim.url}/connect/oauth2/authorize\\?appid=${MP.appid}&.*#wechat_redirect$`),
+    );
     await page.getByRole('link', { name: '允许' }).click();
     await page.waitForURL((u) => u.pathname === '/landing');
     await expect(page.locator('#landed').textContent()).resolves.toBe('登录成功');
@@ -80,7 +99,14 @@ describe.skipIf(!haveChromium)('web login in chromium', () => {
     const { url, result } = resultOnLanding();
     expect(url.searchParams.get('from')).toBe('browser');
     expect(url.searchParams.get('state')).toBe('b1');
-    expect(result).toMatchObject({ appid: MP.appid, openid: simOpenid(MP.appid, 'user1'), unionid: simUnionid('user1'), scope: 'snsapi_userinfo', nickname: '微信用户 user1', state: 'b1' });
+    expect(result).toMatchObject({
+      appid: MP.appid,
+      openid: simOpenid(MP.appid, 'user1'),
+      unionid: simUnionid('user1'),
+      scope: 'snsapi_userinfo',
+      nickname: '微信用户 user1',
+      state: 'b1',
+    });
     expect(stack.sim.calls('sns_access_token', MP.appid)).toBe(1);
     // the login cookie was cleared by the callback
     expect(await page.context().cookies(`${stack.url}/oauth/${MP.appid}/callback`)).toEqual([]);
@@ -113,13 +139,19 @@ describe.skipIf(!haveChromium)('web login in chromium', () => {
 
   it('website app: qrconnect → 允许 → landing page', async () => {
     await open(WEB.appid, {});
-    expect(page.url()).toMatch(new RegExp(`^${stack.sim.url}/connect/qrconnect\\?appid=${WEB.appid}&.*scope=snsapi_login.*#wechat_redirect$`));
+    expect(page.url()).toMatch(
+      new RegExp(`^${stack.sim.url}/connect/qrconnect\\?appid=${WEB.appid}&.*scope=snsapi_login.*#wechat_redirect$`),
+    );
     await page.getByRole('link', { name: '允许' }).click();
     await page.waitForURL((u) => u.pathname === '/landing');
-    expect(resultOnLanding().result).toMatchObject({ appid: WEB.appid, openid: simOpenid(WEB.appid, 'user1'), scope: 'snsapi_login' });
+    expect(resultOnLanding().result).toMatchObject({
+      appid: WEB.appid,
+      openid: simOpenid(WEB.appid, 'user1'),
+      scope: 'snsapi_login',
+    });
   });
 
-  it('拒绝 ends on wecred\'s error page, never on the landing page', async () => {
+  it("拒绝 ends on wecred's error page, never on the landing page", async () => {
     await open(MP.appid, { scope: 'snsapi_userinfo' });
     await page.getByRole('link', { name: '拒绝' }).click();
     await page.waitForURL((u) => u.pathname.endsWith('/callback'));

@@ -51,11 +51,15 @@ export function runBundle(
   env: Record<string, string>,
   opts: { repeat?: number; discardStdout?: boolean; nodeArgs?: string[] } = {},
 ): Promise<BundleRun> {
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '-e', CHILD, file, JSON.stringify({ handler, events, repeat: opts.repeat ?? 0 })], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', opts.discardStdout ? 'ignore' : 'pipe', 'pipe', 'ipc'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...(opts.nodeArgs ?? []), '-e', CHILD, file, JSON.stringify({ handler, events, repeat: opts.repeat ?? 0 })],
+    {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      stdio: ['ignore', opts.discardStdout ? 'ignore' : 'pipe', 'pipe', 'ipc'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (c: Buffer) => (stdout += c));

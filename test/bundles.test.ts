@@ -59,7 +59,13 @@ const sample = (name: SampleName) => JSON.parse(JSON.stringify(loadEvent(name)).
 const verifies = (result: any, sentBody: string) => {
   const body = JSON.parse(result.body);
   const url = JSON.parse(sentBody).url.split('#')[0];
-  return sim.verifyJsapiSignature({ appid: MP.appid, url, nonceStr: body.nonceStr, timestamp: body.timestamp, signature: body.signature });
+  return sim.verifyJsapiSignature({
+    appid: MP.appid,
+    url,
+    nonceStr: body.nonceStr,
+    timestamp: body.timestamp,
+    signature: body.signature,
+  });
 };
 
 /** Third-party code requires builtins unprefixed (ours always writes `node:`): none may run while the bundle loads. */
@@ -98,11 +104,26 @@ describe('dist/wecred-scf.zip', () => {
     const url = sample('scf-url');
     const apigw = sample('scf-apigw');
     const ping = { ...sample('scf-url'), httpMethod: 'GET', path: '/ping', body: '' };
-    const envelope = JSON.stringify({ version: 1, componentName: 'MA', interface: { interfaceName: 'access_token', para: { appid: MP.appid } } });
-    const signed = { ...sample('scf-apigw'), path: '/', body: envelope, headers: { ...apigw.headers, ...signedHeaders(REALM, '/', envelope) } };
+    const envelope = JSON.stringify({
+      version: 1,
+      componentName: 'MA',
+      interface: { interfaceName: 'access_token', para: { appid: MP.appid } },
+    });
+    const signed = {
+      ...sample('scf-apigw'),
+      path: '/',
+      body: envelope,
+      headers: { ...apigw.headers, ...signedHeaders(REALM, '/', envelope) },
+    };
     const before = { token: sim.calls('stable_token'), ticket: sim.calls('getticket') };
 
-    const run = await runBundle(scf.dir, 'index.js', 'main_handler', [sample('scf-timer'), ping, url, apigw, signed], env);
+    const run = await runBundle(
+      scf.dir,
+      'index.js',
+      'main_handler',
+      [sample('scf-timer'), ping, url, apigw, signed],
+      env,
+    );
     const [timer, pong, viaUrl, viaApigw, token] = run.results;
 
     expect(run.exports.sort()).toEqual(['main_handler', 'serve']);
@@ -129,7 +150,11 @@ describe('dist/wecred-scf.zip', () => {
     if (!store) return ctx.skip();
     try {
       const url = sample('scf-url');
-      const run = await runBundle(scf.dir, 'index.js', 'main_handler', [sample('scf-timer'), url], { ...env, ...store.env, WECRED_STORE: store.url });
+      const run = await runBundle(scf.dir, 'index.js', 'main_handler', [sample('scf-timer'), url], {
+        ...env,
+        ...store.env,
+        WECRED_STORE: store.url,
+      });
       expect(run.results[0]).toMatchObject({ ok: true, refreshed: 1, failed: [] });
       expect(verifies(run.results[1], url.body)).toBe(true);
     } finally {
@@ -145,9 +170,16 @@ describe('dist/wecred-scf.zip', () => {
     // The caller only sees internal_error: the reason is in the function's log.
     expect(run.stdout).toContain('platform.invocation_failed');
     expect(run.stdout).toContain(notIncluded);
-    await expect(startBootstrap(scf.dir, dynamo)).rejects.toThrow(`wecred failed to start: @aws-sdk/client-dynamodb: ${notIncluded}`);
-    const secretRef = JSON.stringify({ apps: [{ ...MP, secret: 'secretsmanager:wecred/mp', type: 'mp' }], store: 'memory:' });
-    await expect(startBootstrap(scf.dir, { WECRED_CONFIG_JSON: secretRef })).rejects.toThrow(/config: apps\[0\]\.secret: .*not included in the SCF bundle/);
+    await expect(startBootstrap(scf.dir, dynamo)).rejects.toThrow(
+      `wecred failed to start: @aws-sdk/client-dynamodb: ${notIncluded}`,
+    );
+    const secretRef = JSON.stringify({
+      apps: [{ ...MP, secret: 'secretsmanager:wecred/mp', type: 'mp' }],
+      store: 'memory:',
+    });
+    await expect(startBootstrap(scf.dir, { WECRED_CONFIG_JSON: secretRef })).rejects.toThrow(
+      /config: apps\[0\]\.secret: .*not included in the SCF bundle/,
+    );
   });
 
   it('scf_bootstrap starts the web-function server (PORT overrides 9000) and stops on SIGTERM', async () => {
@@ -156,7 +188,11 @@ describe('dist/wecred-scf.zip', () => {
       const pong = await fetch(`${server.url}/ping`);
       expect(pong.status).toBe(200);
       const body = JSON.stringify({ url: 'https://www.example.com/web-function' });
-      const res = await fetch(`${server.url}/jsapi/${MP.appid}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const res = await fetch(`${server.url}/jsapi/${MP.appid}/config`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
       expect(res.status).toBe(200);
       expect(verifies({ body: await res.text() }, body)).toBe(true);
     } finally {
@@ -165,7 +201,9 @@ describe('dist/wecred-scf.zip', () => {
   });
 
   it('scf_bootstrap with a bad configuration exits 1 with one line naming the field', async () => {
-    await expect(startBootstrap(scf.dir, { WECRED_CONFIG_JSON: '{"apps": 1}' })).rejects.toThrow(/exited 1: config: apps: /);
+    await expect(startBootstrap(scf.dir, { WECRED_CONFIG_JSON: '{"apps": 1}' })).rejects.toThrow(
+      /exited 1: config: apps: /,
+    );
   });
 });
 
@@ -194,9 +232,17 @@ describe('dist/wecred-aws.zip', () => {
     const runtime = await mkdtemp(join(tmpdir(), 'wecred-lambda-runtime-'));
     try {
       await mkdir(join(runtime, 'node_modules'));
-      await symlink(fileURLToPath(new URL('../node_modules/@aws-sdk', import.meta.url)), join(runtime, 'node_modules/@aws-sdk'));
+      await symlink(
+        fileURLToPath(new URL('../node_modules/@aws-sdk', import.meta.url)),
+        join(runtime, 'node_modules/@aws-sdk'),
+      );
       const v2 = sample('aws-v2');
-      const run = await runBundle(aws.dir, 'gateway.js', 'handler', [v2], { ...env, ...store.env, WECRED_STORE: store.url, NODE_PATH: join(runtime, 'node_modules') });
+      const run = await runBundle(aws.dir, 'gateway.js', 'handler', [v2], {
+        ...env,
+        ...store.env,
+        WECRED_STORE: store.url,
+        NODE_PATH: join(runtime, 'node_modules'),
+      });
       expect(run.results[0].statusCode).toBe(200);
       expect(verifies(run.results[0], v2.body)).toBe(true);
     } finally {
@@ -214,11 +260,19 @@ describe('dist/wecred-aws.zip', () => {
 });
 
 /** `./scf_bootstrap` run directly (its executable bit is the one from the zip), on a free port. */
-function startBootstrap(dir: string, extraEnv: Record<string, string>): Promise<{ url: string; stop(): Promise<number | null> }> {
+function startBootstrap(
+  dir: string,
+  extraEnv: Record<string, string>,
+): Promise<{ url: string; stop(): Promise<number | null> }> {
   const child = spawn('./scf_bootstrap', [], {
     cwd: dir,
     // `node` on PATH is the one running these tests; the SCF runtime path does not exist here.
-    env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: process.env.HOME ?? '', PORT: '0', ...extraEnv },
+    env: {
+      PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
+      HOME: process.env.HOME ?? '',
+      PORT: '0',
+      ...extraEnv,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';

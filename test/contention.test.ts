@@ -20,7 +20,11 @@ const PROCESSES = 3;
 const REQUESTS = 300;
 
 function jsapiConfig(server: ServerProcess, url: string) {
-  return fetch(`${server.url}/jsapi/${MP.appid}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url }) }).then((r) => r.json() as Promise<any>);
+  return fetch(`${server.url}/jsapi/${MP.appid}/config`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ url }),
+  }).then((r) => r.json() as Promise<any>);
 }
 
 describe.each(SHARED_STORES)('wecred processes sharing one $name store', ({ name, open }) => {
@@ -49,7 +53,9 @@ describe.each(SHARED_STORES)('wecred processes sharing one $name store', ({ name
       upstream: { mp: sim.url, timeoutMs: 2000 },
       credentials: { leaseSeconds: LEASE_SECONDS },
     });
-    const started = await Promise.all(Array.from({ length: n }, () => startServerProcess({ ...shared!.env, WECRED_CONFIG_JSON: config })));
+    const started = await Promise.all(
+      Array.from({ length: n }, () => startServerProcess({ ...shared!.env, WECRED_CONFIG_JSON: config })),
+    );
     servers.push(...started);
     return started;
   }
@@ -59,11 +65,21 @@ describe.each(SHARED_STORES)('wecred processes sharing one $name store', ({ name
     const procs = await start(PROCESSES, MP.appid);
     sim.resetCalls();
     const url = `https://example.com/${name}?p=1`;
-    const answers = await Promise.all(Array.from({ length: PROCESSES * REQUESTS }, (_, i) => jsapiConfig(procs[i % PROCESSES]!, url)));
+    const answers = await Promise.all(
+      Array.from({ length: PROCESSES * REQUESTS }, (_, i) => jsapiConfig(procs[i % PROCESSES]!, url)),
+    );
     expect(sim.calls('stable_token', MP.appid)).toBe(1);
     expect(sim.calls('getticket', MP.appid)).toBe(1);
     for (const a of answers) {
-      expect(sim.verifyJsapiSignature({ appid: MP.appid, url, nonceStr: a.nonceStr, timestamp: a.timestamp, signature: a.signature })).toBe(true);
+      expect(
+        sim.verifyJsapiSignature({
+          appid: MP.appid,
+          url,
+          nonceStr: a.nonceStr,
+          timestamp: a.timestamp,
+          signature: a.signature,
+        }),
+      ).toBe(true);
     }
   }, 120_000);
 
@@ -72,15 +88,29 @@ describe.each(SHARED_STORES)('wecred processes sharing one $name store', ({ name
     const corpid = 'ww5555555555555555';
     const agent = { corpid, agentid: '1000005', secret: 'work-contention-secret' };
     sim.addWorkApp(agent.corpid, agent.agentid, agent.secret);
-    const config = JSON.stringify({ work: [agent], realms: [REALM], store: shared.url, upstream: { work: sim.url, timeoutMs: 2000 }, credentials: { leaseSeconds: LEASE_SECONDS } });
-    const procs = await Promise.all(Array.from({ length: PROCESSES }, () => startServerProcess({ ...shared!.env, WECRED_CONFIG_JSON: config })));
+    const config = JSON.stringify({
+      work: [agent],
+      realms: [REALM],
+      store: shared.url,
+      upstream: { work: sim.url, timeoutMs: 2000 },
+      credentials: { leaseSeconds: LEASE_SECONDS },
+    });
+    const procs = await Promise.all(
+      Array.from({ length: PROCESSES }, () => startServerProcess({ ...shared!.env, WECRED_CONFIG_JSON: config })),
+    );
     servers.push(...procs);
     sim.resetCalls();
     const url = `https://example.com/${name}/work`;
-    const body = JSON.stringify({ interface: { interfaceName: 'work.jsapi.config', para: { corpid, agentid: agent.agentid, url } } });
+    const body = JSON.stringify({
+      interface: { interfaceName: 'work.jsapi.config', para: { corpid, agentid: agent.agentid, url } },
+    });
     const answers = await Promise.all(
       Array.from({ length: PROCESSES * REQUESTS }, (_, i) =>
-        fetch(`${procs[i % PROCESSES]!.url}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then((r) => r.json() as Promise<any>),
+        fetch(`${procs[i % PROCESSES]!.url}/`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        }).then((r) => r.json() as Promise<any>),
       ),
     );
     expect(sim.calls('work_gettoken', corpid)).toBe(1);
@@ -89,8 +119,28 @@ describe.each(SHARED_STORES)('wecred processes sharing one $name store', ({ name
     for (const a of answers) {
       expect(a.returnCode).toBe(0);
       const { config: c, agentConfig: ac } = a.returnData;
-      expect(sim.verifyWorkSignature({ corpid, agentid: agent.agentid, kind: 'jsapi', url, nonceStr: c.nonceStr, timestamp: c.timestamp, signature: c.signature })).toBe(true);
-      expect(sim.verifyWorkSignature({ corpid, agentid: agent.agentid, kind: 'agent_config', url, nonceStr: ac.nonceStr, timestamp: ac.timestamp, signature: ac.signature })).toBe(true);
+      expect(
+        sim.verifyWorkSignature({
+          corpid,
+          agentid: agent.agentid,
+          kind: 'jsapi',
+          url,
+          nonceStr: c.nonceStr,
+          timestamp: c.timestamp,
+          signature: c.signature,
+        }),
+      ).toBe(true);
+      expect(
+        sim.verifyWorkSignature({
+          corpid,
+          agentid: agent.agentid,
+          kind: 'agent_config',
+          url,
+          nonceStr: ac.nonceStr,
+          timestamp: ac.timestamp,
+          signature: ac.signature,
+        }),
+      ).toBe(true);
     }
   }, 120_000);
 
@@ -119,7 +169,13 @@ describe.each(SHARED_STORES)('wecred processes sharing one $name store', ({ name
     if (!shared) return ctx.skip();
     // Two instances on a shared clock; the first one's upstream answer arrives after its lease ran out.
     let now = Date.now();
-    const options = { refreshAheadMs: 300_000, localCacheMs: 30_000, leaseMs: LEASE_SECONDS * 1000, forceCooldownMs: 60_000, timeoutMs: 60_000 };
+    const options = {
+      refreshAheadMs: 300_000,
+      localCacheMs: 30_000,
+      leaseMs: LEASE_SECONDS * 1000,
+      forceCooldownMs: 60_000,
+      timeoutMs: 60_000,
+    };
     const [storeA, storeB] = await Promise.all([openStore(shared.url), openStore(shared.url)]);
     try {
       const a = new CredentialManager(storeA, () => now, options, silentLogger);
@@ -135,11 +191,17 @@ describe.each(SHARED_STORES)('wecred processes sharing one $name store', ({ name
         fetch: answer,
       });
       const call = (): CallContext => ({ caller: 't', upstreamCalls: 0, deadline: performance.now() + 60_000 });
-      const first = a.get(source(() => slow), { call: call() });
+      const first = a.get(
+        source(() => slow),
+        { call: call() },
+      );
       await expect.poll(async () => (await storeA.read(key))?.leaseOwner ?? '', { interval: 10 }).not.toBe('');
 
       now += LEASE_SECONDS * 1000 + 1;
-      const fresh = await b.get(source(async () => ({ value: 'newer-token', expiresIn: 7200 })), { call: call() });
+      const fresh = await b.get(
+        source(async () => ({ value: 'newer-token', expiresIn: 7200 })),
+        { call: call() },
+      );
       expect(fresh.value).toBe('newer-token');
 
       releaseSlow({ value: 'older-token', expiresIn: 7200 });

@@ -50,7 +50,11 @@ async function cosStack(cos: Record<string, unknown> = {}): Promise<CosStack> {
         ...COS,
         region: 'ap-beijing',
         scopes: [
-          { bucket: BUCKET, prefix: 'uploads/', actions: ['name/cos:PutObject', 'name/cos:GetObject', 'name/cos:HeadObject'] },
+          {
+            bucket: BUCKET,
+            prefix: 'uploads/',
+            actions: ['name/cos:PutObject', 'name/cos:GetObject', 'name/cos:HeadObject'],
+          },
           { bucket: OTHER, region: 'ap-shanghai', prefix: '' },
         ],
         ...cos,
@@ -129,7 +133,15 @@ describe('cos.credentials', () => {
 
   it('serves two instances sharing one store the same cached keys, fetched once', async () => {
     const { stack, sts } = await cosStack();
-    const second = await startStack({ sim: stack.sim, store: stack.store, config: { realms: [{ ...REALM, interfaces: ['cos.credentials'] }], upstream: { mp: stack.sim.url, sts: sts.url, timeoutMs: 2000, budgetMs: 4000 }, cos: stack.config.cos } });
+    const second = await startStack({
+      sim: stack.sim,
+      store: stack.store,
+      config: {
+        realms: [{ ...REALM, interfaces: ['cos.credentials'] }],
+        upstream: { mp: stack.sim.url, sts: sts.url, timeoutMs: 2000, budgetMs: 4000 },
+        cos: stack.config.cos,
+      },
+    });
     open.push(second);
     const [a, b] = await Promise.all([call(stack, 'cos.credentials', ask), call(second, 'cos.credentials', ask)]);
     expect(a.returnData.tmpSecretId).toBe(sts.issued()[0]!.tmpSecretId);
@@ -153,7 +165,10 @@ describe('cos.credentials', () => {
   });
 
   it('uses AssumeRole with the configured role and lifetime', async () => {
-    const { stack, sts } = await cosStack({ roleArn: 'qcs::cam::uin/100000000001:roleName/cos-uploader', durationSeconds: 3600 });
+    const { stack, sts } = await cosStack({
+      roleArn: 'qcs::cam::uin/100000000001:roleName/cos-uploader',
+      durationSeconds: 3600,
+    });
     expect((await call(stack, 'cos.credentials', ask)).returnCode).toBe(0);
     expect(sts.issued()[0]).toMatchObject({ action: 'AssumeRole', durationSeconds: 3600 });
     expect(sts.calls('GetFederationToken')).toBe(0);
@@ -202,23 +217,43 @@ describe('cos.credentials', () => {
       expect(r.error?.code).toBe('resource_not_allowed');
     }
     // the whole of a bucket configured with prefix ""
-    expect((await call(stack, 'cos.credentials', { bucket: OTHER, region: 'ap-shanghai', prefix: '' })).returnCode).toBe(0);
-    expect(sts.policies()[0]).toMatchObject({ statement: [{ resource: ['qcs::cos:ap-shanghai:uid/1250000000:mediabucket-1250000000/*'] }] });
+    expect(
+      (await call(stack, 'cos.credentials', { bucket: OTHER, region: 'ap-shanghai', prefix: '' })).returnCode,
+    ).toBe(0);
+    expect(sts.policies()[0]).toMatchObject({
+      statement: [{ resource: ['qcs::cos:ap-shanghai:uid/1250000000:mediabucket-1250000000/*'] }],
+    });
     expect(sts.calls()).toBe(1);
   });
 
   it('refuses a para that carries keys (1003), and bad fields naming the field', async () => {
     const { stack, sts } = await cosStack();
-    for (const extra of [{ secretKey: 'x' }, { SecretId: 'x' }, { tmpSecretKey: 'x' }, { options: { nested: [{ secret_key: 'x' }] } }, { sessionToken: 'x' }]) {
+    for (const extra of [
+      { secretKey: 'x' },
+      { SecretId: 'x' },
+      { tmpSecretKey: 'x' },
+      { options: { nested: [{ secret_key: 'x' }] } },
+      { sessionToken: 'x' },
+    ]) {
       const r = await call(stack, 'cos.credentials', { ...ask, ...extra });
       expect(r.returnCode, JSON.stringify(extra)).toBe(1003);
       expect(r.error?.message).toMatch(/keys never come from callers/);
     }
-    expect((await call(stack, 'cos.credentials', { ...ask, prefix: undefined })).error?.message).toMatch(/para\.prefix/);
-    expect((await call(stack, 'cos.credentials', { ...ask, prefix: 'uploads/*' })).error?.message).toMatch(/para\.prefix/);
-    expect((await call(stack, 'cos.credentials', { ...ask, actions: 'name/cos:PutObject' })).error?.message).toMatch(/para\.actions/);
-    expect((await call(stack, 'cos.credentials', { ...ask, prefix: 'uploads/\ud800x/' })).error?.message).toMatch(/para\.prefix.*surrogate/);
-    expect((await call(stack, 'cos.credentials', { ...ask, prefix: `uploads/${'报'.repeat(281)}` })).error?.message).toMatch(/para\.prefix.*850 bytes/);
+    expect((await call(stack, 'cos.credentials', { ...ask, prefix: undefined })).error?.message).toMatch(
+      /para\.prefix/,
+    );
+    expect((await call(stack, 'cos.credentials', { ...ask, prefix: 'uploads/*' })).error?.message).toMatch(
+      /para\.prefix/,
+    );
+    expect((await call(stack, 'cos.credentials', { ...ask, actions: 'name/cos:PutObject' })).error?.message).toMatch(
+      /para\.actions/,
+    );
+    expect((await call(stack, 'cos.credentials', { ...ask, prefix: 'uploads/\ud800x/' })).error?.message).toMatch(
+      /para\.prefix.*surrogate/,
+    );
+    expect(
+      (await call(stack, 'cos.credentials', { ...ask, prefix: `uploads/${'报'.repeat(281)}` })).error?.message,
+    ).toMatch(/para\.prefix.*850 bytes/);
     expect(sts.calls()).toBe(0);
   });
 
@@ -236,8 +271,19 @@ describe('cos.credentials', () => {
     });
     open.push(s2);
     expect((await s2.envelope('cos.credentials', ask, listed)).json.returnCode).toBe(7005);
-    expect((await s2.envelope('cos.sign', { method: 'GET', bucket: BUCKET, region: 'ap-beijing', key: 'uploads/a.txt' }, listed)).json.returnCode).toBe(7005);
-    expect((await s2.envelope('cos.credentials', { bucket: OTHER, region: 'ap-shanghai', prefix: '' }, listed)).json.returnCode).toBe(0);
+    expect(
+      (
+        await s2.envelope(
+          'cos.sign',
+          { method: 'GET', bucket: BUCKET, region: 'ap-beijing', key: 'uploads/a.txt' },
+          listed,
+        )
+      ).json.returnCode,
+    ).toBe(7005);
+    expect(
+      (await s2.envelope('cos.credentials', { bucket: OTHER, region: 'ap-shanghai', prefix: '' }, listed)).json
+        .returnCode,
+    ).toBe(0);
     expect(sts.issued()).toHaveLength(1);
   });
 
@@ -252,7 +298,10 @@ describe('cos.credentials', () => {
   it('never logs the permanent or temporary keys', async () => {
     const { stack } = await cosStack();
     const d = (await call(stack, 'cos.credentials', ask)).returnData;
-    expect((await call(stack, 'cos.sign', { method: 'GET', bucket: BUCKET, region: 'ap-beijing', key: 'uploads/a.txt' })).returnCode).toBe(0);
+    expect(
+      (await call(stack, 'cos.sign', { method: 'GET', bucket: BUCKET, region: 'ap-beijing', key: 'uploads/a.txt' }))
+        .returnCode,
+    ).toBe(0);
     const logs = JSON.stringify(stack.logs);
     expect(stack.logs.length).toBeGreaterThan(0);
     for (const secret of [COS.secretKey, d.tmpSecretKey, d.sessionToken]) expect(logs).not.toContain(secret);
@@ -260,7 +309,7 @@ describe('cos.credentials', () => {
 });
 
 describe('cos.sign and the Wafer aliases', () => {
-  it('signs with the scope\'s temporary keys: COS (the sim) accepts the request, q-ak is a temporary id', async () => {
+  it("signs with the scope's temporary keys: COS (the sim) accepts the request, q-ak is a temporary id", async () => {
     const { stack, sim, sts } = await cosStack();
     const r = await call(stack, 'cos.sign', {
       method: 'get',
@@ -281,24 +330,42 @@ describe('cos.sign and the Wafer aliases', () => {
     expect(fields['q-ak']).toBe(sts.issued()[0]!.tmpSecretId);
     expect(fields['q-ak']).not.toBe(COS.secretId);
     expect(authorization).not.toContain(COS.secretId);
-    expect(sts.policies()[0]).toMatchObject({ statement: [{ resource: [`qcs::cos:ap-beijing:uid/1250000000:${BUCKET}/uploads/*`] }] });
+    expect(sts.policies()[0]).toMatchObject({
+      statement: [{ resource: [`qcs::cos:ap-beijing:uid/1250000000:${BUCKET}/uploads/*`] }],
+    });
 
     const url = `https://${host}/uploads/${encodeURIComponent('报告 (1).pdf')}?response-content-type=application%2Fpdf`;
-    const request = (headers: Record<string, string>) => sts.verifyCosRequest({ method: 'GET', url, headers: { host, ...headers } });
+    const request = (headers: Record<string, string>) =>
+      sts.verifyCosRequest({ method: 'GET', url, headers: { host, ...headers } });
     expect(request({ authorization, 'x-cos-security-token': securityToken })).toEqual({ ok: true });
     expect(request({ authorization })).toEqual({ ok: false, code: 'InvalidToken' });
-    expect(sts.verifyCosRequest({ method: 'PUT', url, headers: { host, authorization, 'x-cos-security-token': securityToken } })).toEqual({ ok: false, code: 'SignatureDoesNotMatch' });
+    expect(
+      sts.verifyCosRequest({
+        method: 'PUT',
+        url,
+        headers: { host, authorization, 'x-cos-security-token': securityToken },
+      }),
+    ).toEqual({ ok: false, code: 'SignatureDoesNotMatch' });
 
     // The scope's keys are cached: another signature costs no STS call.
-    expect((await call(stack, 'cos.sign', { method: 'PUT', bucket: BUCKET, region: 'ap-beijing', key: 'uploads/b.txt' })).returnCode).toBe(0);
+    expect(
+      (await call(stack, 'cos.sign', { method: 'PUT', bucket: BUCKET, region: 'ap-beijing', key: 'uploads/b.txt' }))
+        .returnCode,
+    ).toBe(0);
     expect(sts.calls('GetFederationToken')).toBe(1);
   });
 
-  it('never signs past the temporary keys\' expiry', async () => {
+  it("never signs past the temporary keys' expiry", async () => {
     const { stack, sim, sts } = await cosStack();
     await call(stack, 'cos.credentials', ask);
     sim.advance(1400_000); // 400 s left on the 1800 s keys, still fresh (refreshed 300 s ahead)
-    const r = await call(stack, 'cos.sign', { method: 'GET', bucket: BUCKET, region: 'ap-beijing', key: 'uploads/a.txt', expires: 7200 });
+    const r = await call(stack, 'cos.sign', {
+      method: 'GET',
+      bucket: BUCKET,
+      region: 'ap-beijing',
+      key: 'uploads/a.txt',
+      expires: 7200,
+    });
     expect(r.returnData.expiredTime).toBe(sts.issued()[0]!.expiredTime);
     expect(sts.calls('GetFederationToken')).toBe(1);
   });
@@ -312,25 +379,58 @@ describe('cos.sign and the Wafer aliases', () => {
     // PUT ?acl is PutObjectACL, not PutObject, however the name is written
     expect((await call(stack, 'cos.sign', { ...base, query: { acl: null } })).returnCode).toBe(7007);
     expect((await call(stack, 'cos.sign', { ...base, query: { ACL: '' } })).returnCode).toBe(7007);
-    expect((await call(stack, 'cos.sign', { ...base, query: { Acl: '', acl: '' } })).error?.message).toMatch(/para\.query names acl more than once/);
+    expect((await call(stack, 'cos.sign', { ...base, query: { Acl: '', acl: '' } })).error?.message).toMatch(
+      /para\.query names acl more than once/,
+    );
     // GET ?uploadId is ListParts, not GetObject
     expect((await call(stack, 'cos.sign', { ...base, method: 'GET', query: { UploadId: 'x' } })).returnCode).toBe(7007);
     // a sub-resource cos.sign does not know, and one that is not for objects
-    expect((await call(stack, 'cos.sign', { ...base, query: { restore: '' } })).error?.message).toMatch(/para\.query\.restore/);
-    expect((await call(stack, 'cos.sign', { ...base, query: { 'max-keys': '10' } })).error?.message).toMatch(/para\.query\.max-keys/);
+    expect((await call(stack, 'cos.sign', { ...base, query: { restore: '' } })).error?.message).toMatch(
+      /para\.query\.restore/,
+    );
+    expect((await call(stack, 'cos.sign', { ...base, query: { 'max-keys': '10' } })).error?.message).toMatch(
+      /para\.query\.max-keys/,
+    );
     // headers that act on another object or run processing
-    for (const h of ['x-cos-copy-source', 'X-Cos-Copy-Source-Range', 'x-cos-rename-source', 'x-cos-symlink-target', 'Pic-Operations']) {
-      expect((await call(stack, 'cos.sign', { ...base, headers: { [h]: `${BUCKET}.cos.ap-beijing.myqcloud.com/private/secret.txt` } })).returnCode, h).toBe(7007);
+    for (const h of [
+      'x-cos-copy-source',
+      'X-Cos-Copy-Source-Range',
+      'x-cos-rename-source',
+      'x-cos-symlink-target',
+      'Pic-Operations',
+    ]) {
+      expect(
+        (
+          await call(stack, 'cos.sign', {
+            ...base,
+            headers: { [h]: `${BUCKET}.cos.ap-beijing.myqcloud.com/private/secret.txt` },
+          })
+        ).returnCode,
+        h,
+      ).toBe(7007);
     }
-    expect((await call(stack, 'cos.sign', { ...base, headers: { 'x-cos-meta-accesskeyid-note': 'fine' } })).returnCode).toBe(0);
+    expect(
+      (await call(stack, 'cos.sign', { ...base, headers: { 'x-cos-meta-accesskeyid-note': 'fine' } })).returnCode,
+    ).toBe(0);
     expect((await call(stack, 'cos.sign', { ...base, headers: { Authorization: 'x' } })).returnCode).toBe(1003);
-    expect((await call(stack, 'cos.sign', { ...base, headers: { 'x-cos-meta-a': 'bad \udc00' } })).error?.message).toMatch(/para\.headers\.x-cos-meta-a.*surrogate/);
-    expect((await call(stack, 'cos.sign', { ...base, query: { '\ud800': '' } })).error?.message).toMatch(/para\.query.*surrogate/);
-    expect((await call(stack, 'cos.sign', { ...base, key: 'uploads/\ud800' })).error?.message).toMatch(/para\.key.*surrogate/);
+    expect(
+      (await call(stack, 'cos.sign', { ...base, headers: { 'x-cos-meta-a': 'bad \udc00' } })).error?.message,
+    ).toMatch(/para\.headers\.x-cos-meta-a.*surrogate/);
+    expect((await call(stack, 'cos.sign', { ...base, query: { '\ud800': '' } })).error?.message).toMatch(
+      /para\.query.*surrogate/,
+    );
+    expect((await call(stack, 'cos.sign', { ...base, key: 'uploads/\ud800' })).error?.message).toMatch(
+      /para\.key.*surrogate/,
+    );
     expect((await call(stack, 'cos.sign', { ...base, bucket: 'unknownbucket-1250000000' })).returnCode).toBe(7007);
     expect((await call(stack, 'cos.sign', { ...base, key: 'uploads/../private/a.txt' })).returnCode).toBe(1003);
-    expect((await call(stack, 'cos.sign', { ...base, headers: { Host: 'evil-1250000000.cos.ap-beijing.myqcloud.com' } })).returnCode).toBe(1003);
-    expect((await call(stack, 'cos.sign', { ...base, headers: { 'x-cos-security-token': 't' } })).returnCode).toBe(1003);
+    expect(
+      (await call(stack, 'cos.sign', { ...base, headers: { Host: 'evil-1250000000.cos.ap-beijing.myqcloud.com' } }))
+        .returnCode,
+    ).toBe(1003);
+    expect((await call(stack, 'cos.sign', { ...base, headers: { 'x-cos-security-token': 't' } })).returnCode).toBe(
+      1003,
+    );
     expect((await call(stack, 'cos.sign', { ...base, expires: 7201 })).error?.message).toMatch(/para\.expires/);
     expect((await call(stack, 'cos.sign', { ...base, method: 'PATCH' })).error?.message).toMatch(/para\.method/);
   });
@@ -345,7 +445,9 @@ describe('cos.sign and the Wafer aliases', () => {
     expect(once.returnCode).toBe(0);
     expect(once.returnData.expiredTime - once.returnData.startTime).toBe(61);
     expect((await call(stack, 'qcloud.cos.auth.nonreusable', { ...para, expires: 120 })).returnCode).toBe(1003);
-    expect((await call(stack, 'qcloud.cos.auth.reusable', { ...para, SecretId: 'AKIDx', SecretKey: 'y' })).returnCode).toBe(1003);
+    expect(
+      (await call(stack, 'qcloud.cos.auth.reusable', { ...para, SecretId: 'AKIDx', SecretKey: 'y' })).returnCode,
+    ).toBe(1003);
     expect((await call(stack, 'qcloud.cos.auth.nonreusable', { ...para, secretKey: 'y' })).returnCode).toBe(1003);
   });
 
@@ -407,16 +509,25 @@ describe('cos configuration', () => {
     const cos = parseConfig({ cos: base }, {}).cos!;
     expect(cos).toMatchObject({ durationSeconds: 1800, region: 'ap-beijing' });
     expect(cos.scopes[0]).toMatchObject({ region: 'ap-beijing', prefix: 'a/' });
-    expect(cos.scopes[0]!.actions).toEqual(expect.arrayContaining(['name/cos:PutObject', 'name/cos:GetObject', 'name/cos:UploadPart']));
-    expect(parseConfig({ cos: { ...base, secretKey: 'env:COS_KEY' } }, { COS_KEY: 'from-env' }).cos!.secretKey).toBe('from-env');
-    expect(parseConfig({ upstream: { sts: '127.0.0.1:9000' } }, {}).upstream.sts).toEqual({ protocol: 'https:', host: '127.0.0.1:9000' });
+    expect(cos.scopes[0]!.actions).toEqual(
+      expect.arrayContaining(['name/cos:PutObject', 'name/cos:GetObject', 'name/cos:UploadPart']),
+    );
+    expect(parseConfig({ cos: { ...base, secretKey: 'env:COS_KEY' } }, { COS_KEY: 'from-env' }).cos!.secretKey).toBe(
+      'from-env',
+    );
+    expect(parseConfig({ upstream: { sts: '127.0.0.1:9000' } }, {}).upstream.sts).toEqual({
+      protocol: 'https:',
+      host: '127.0.0.1:9000',
+    });
   });
 
   it('names the field of each problem in one line', () => {
     expect(problem({ ...base, scopes: [{ bucket: 'nobucketappid', prefix: '' }] })).toMatch(/cos\.scopes\[0\]\.bucket/);
     expect(problem({ ...base, scopes: [{ bucket: BUCKET, prefix: '/a' }] })).toMatch(/cos\.scopes\[0\]\.prefix/);
     expect(problem({ ...base, scopes: [{ bucket: BUCKET, prefix: 'a*' }] })).toMatch(/cos\.scopes\[0\]\.prefix/);
-    expect(problem({ ...base, scopes: [{ bucket: BUCKET, prefix: '', actions: ['cos:PutObject'] }] })).toMatch(/cos\.scopes\[0\]\.actions\[0\]/);
+    expect(problem({ ...base, scopes: [{ bucket: BUCKET, prefix: '', actions: ['cos:PutObject'] }] })).toMatch(
+      /cos\.scopes\[0\]\.actions\[0\]/,
+    );
     expect(problem({ ...base, scopes: [] })).toMatch(/cos\.scopes/);
     expect(problem({ ...base, durationSeconds: 7201 })).toMatch(/cos\.durationSeconds/);
     expect(problem({ ...base, durationSeconds: 300 })).toMatch(/cos\.durationSeconds.*refreshAheadSeconds/);

@@ -26,26 +26,50 @@ describe('npm start without configuration (demo mode)', () => {
 
   it('serves wx.config parameters and signed envelope calls from the embedded file store', async () => {
     const appid = DEMO_APPS[0]!.appid;
-    const cfg = await fetch(`${server.url}/jsapi/${appid}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"url":"https://example.com/"}' });
+    const cfg = await fetch(`${server.url}/jsapi/${appid}/config`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"url":"https://example.com/"}',
+    });
     expect(cfg.status).toBe(200);
     expect(await cfg.json()).toMatchObject({ appId: appid, url: 'https://example.com/' });
 
     const body = JSON.stringify({ interface: { interfaceName: 'status', para: {} } });
-    const res = await fetch(server.url + '/', { method: 'POST', headers: { 'content-type': 'application/json', ...signedHeaders(DEMO_REALM, '/', body) }, body });
+    const res = await fetch(server.url + '/', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...signedHeaders(DEMO_REALM, '/', body) },
+      body,
+    });
     const json = (await res.json()) as any;
     expect(json.returnCode).toBe(0);
     expect(json.returnData.store).toBe('file');
-    expect(json.returnData.credentials.find((c: { key: string }) => c.key === `mp:${appid}:ticket:jsapi`)).toMatchObject({ present: true });
+    expect(
+      json.returnData.credentials.find((c: { key: string }) => c.key === `mp:${appid}:ticket:jsapi`),
+    ).toMatchObject({ present: true });
   });
 
   it('logs a Mini Program user in: the simulator plays wx.login, session.login and session.check answer', async () => {
     const mina = DEMO_APPS.find((a) => a.type === 'mina')!;
     const simUrl = /simulator runs in-process at (http:\/\/[^\s]+?) and/.exec(server.output())?.[1];
     expect(simUrl).toBeDefined();
-    const client = (await (await fetch(`${simUrl}/sim/wx.login?appid=${mina.appid}`)).json()) as { code: string; encryptedData: string; iv: string };
+    const client = (await (await fetch(`${simUrl}/sim/wx.login?appid=${mina.appid}`)).json()) as {
+      code: string;
+      encryptedData: string;
+      iv: string;
+    };
     const envelope = async (interfaceName: string, para: unknown) =>
-      (await (await fetch(server.url + '/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ interface: { interfaceName, para } }) })).json()) as any;
-    const login = await envelope('session.login', { code: client.code, encrypt_data: client.encryptedData, iv: client.iv });
+      (await (
+        await fetch(server.url + '/', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ interface: { interfaceName, para } }),
+        })
+      ).json()) as any;
+    const login = await envelope('session.login', {
+      code: client.code,
+      encrypt_data: client.encryptedData,
+      iv: client.iv,
+    });
     expect(login.returnCode).toBe(0);
     expect(login.returnData.user_info.watermark.appid).toBe(mina.appid);
     const check = await envelope('session.check', { id: login.returnData.id, skey: login.returnData.skey });

@@ -23,7 +23,9 @@ describe('force refresh of an access_token WeChat rejected', () => {
     a.sim.advance(31_000); // a token is not replaced within 30 s of its issue (see below)
 
     const answers = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).envelope('access_token', { appid: MP.appid, force: true, stale })),
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 ? a : b).envelope('access_token', { appid: MP.appid, force: true, stale }),
+      ),
     );
     expect(a.sim.calls('stable_token')).toBe(2);
     const tokens = new Set(answers.map((r) => r.json.returnData.access_token));
@@ -69,7 +71,8 @@ describe('force refresh of an access_token WeChat rejected', () => {
     const s = await stackOf();
     const old = (await s.envelope('access_token', { appid: MP2.appid })).json.returnData.access_token;
     s.sim.advance(31_000);
-    const fresh = (await s.envelope('access_token', { appid: MP2.appid, force: true, stale: old })).json.returnData.access_token;
+    const fresh = (await s.envelope('access_token', { appid: MP2.appid, force: true, stale: old })).json.returnData
+      .access_token;
     expect(fresh).not.toBe(old);
     expect(s.sim.calls('token', MP2.appid)).toBe(2);
     expect(s.sim.tokenState(MP2.appid, old)).toBe('valid');
@@ -80,7 +83,8 @@ describe('force refresh of an access_token WeChat rejected', () => {
   it('a replacement reported stale within 30 s is not replaced again: 7102, no upstream call', async () => {
     const s = await stackOf();
     const first = (await s.envelope('access_token', { appid: MP2.appid })).json.returnData.access_token;
-    const second = (await s.envelope('access_token', { appid: MP2.appid, force: true, stale: first })).json.returnData.access_token;
+    const second = (await s.envelope('access_token', { appid: MP2.appid, force: true, stale: first })).json.returnData
+      .access_token;
     expect(second).not.toBe(first);
     const refused = await s.envelope('access_token', { appid: MP2.appid, force: true, stale: second });
     expect(refused.json).toMatchObject({ returnCode: 7102, error: { code: 'force_refused' } });
@@ -115,7 +119,10 @@ describe('force refresh of an access_token WeChat rejected', () => {
     const token = (await s.envelope('access_token', {})).json.returnData.access_token;
     s.sim.advance(31_000);
     s.sim.fault('stable_token', { errcode: 45009, errmsg: 'reach max api daily quota limit' });
-    expect((await s.envelope('access_token', { force: true, stale: token })).json).toMatchObject({ returnCode: 7101, error: { errcode: 45009 } });
+    expect((await s.envelope('access_token', { force: true, stale: token })).json).toMatchObject({
+      returnCode: 7101,
+      error: { errcode: 45009 },
+    });
     const calls = s.sim.calls('stable_token');
     s.sim.advance(31_000);
     expect((await s.envelope('access_token', { force: true, stale: token })).json.returnCode).toBe(7101);
@@ -123,4 +130,3 @@ describe('force refresh of an access_token WeChat rejected', () => {
     expect((await s.envelope('access_token', {})).json.returnData.access_token).toBe(token);
   });
 });
-

@@ -8,12 +8,22 @@ describe('POST /jsapi/:appid/config', () => {
   it('300 concurrent cold requests cause exactly one token and one ticket fetch, and every signature is valid', async () => {
     stack = await startStack();
     const url = 'https://example.com/page?x=1';
-    const answers = await Promise.all(Array.from({ length: 300 }, () => stack.post(`/jsapi/${MP.appid}/config`, { url })));
+    const answers = await Promise.all(
+      Array.from({ length: 300 }, () => stack.post(`/jsapi/${MP.appid}/config`, { url })),
+    );
     expect(stack.sim.calls('stable_token')).toBe(1);
     expect(stack.sim.calls('getticket')).toBe(1);
     for (const { status, json } of answers) {
       expect(status).toBe(200);
-      expect(stack.sim.verifyJsapiSignature({ appid: MP.appid, url, nonceStr: json.nonceStr, timestamp: json.timestamp, signature: json.signature })).toBe(true);
+      expect(
+        stack.sim.verifyJsapiSignature({
+          appid: MP.appid,
+          url,
+          nonceStr: json.nonceStr,
+          timestamp: json.timestamp,
+          signature: json.signature,
+        }),
+      ).toBe(true);
     }
     expect(new Set(answers.map((a) => a.json.nonceStr)).size).toBe(300);
   });
@@ -21,9 +31,20 @@ describe('POST /jsapi/:appid/config', () => {
   it("signs the url without its #fragment, echoes the body's other keys, and gives the timestamp in seconds", async () => {
     stack = await startStack();
     const page = 'https://example.com/app/?from=share#/orders/7?tab=2';
-    const { status, json } = await stack.post(`/jsapi/${MP.appid}/config`, { url: page, jsApiList: ['updateTimelineShareData'], debug: true, any: 'echo any' });
+    const { status, json } = await stack.post(`/jsapi/${MP.appid}/config`, {
+      url: page,
+      jsApiList: ['updateTimelineShareData'],
+      debug: true,
+      any: 'echo any',
+    });
     expect(status).toBe(200);
-    expect(json).toMatchObject({ appId: MP.appid, url: page, jsApiList: ['updateTimelineShareData'], debug: true, any: 'echo any' });
+    expect(json).toMatchObject({
+      appId: MP.appid,
+      url: page,
+      jsApiList: ['updateTimelineShareData'],
+      debug: true,
+      any: 'echo any',
+    });
     expect(Math.abs(json.timestamp - stack.sim.now() / 1000)).toBeLessThan(5);
     expect(Number.isInteger(json.timestamp)).toBe(true);
     const signed = { appid: MP.appid, nonceStr: json.nonceStr, timestamp: json.timestamp, signature: json.signature };
@@ -32,23 +53,42 @@ describe('POST /jsapi/:appid/config', () => {
 
   it("answers jsdkd's spelling of the route, form bodies, CORS for allowed origins only, and the envelope interface alike", async () => {
     stack = await startStack({ config: { cors: ['example\\.com'] } });
-    const jsdkd = await stack.post(`/jsapi/config/${MP.appid}`, { url: 'http://example.com' }, { origin: 'https://example.com' });
+    const jsdkd = await stack.post(
+      `/jsapi/config/${MP.appid}`,
+      { url: 'http://example.com' },
+      { origin: 'https://example.com' },
+    );
     expect(jsdkd.status).toBe(200);
     expect(jsdkd.headers.get('access-control-allow-origin')).toBe('https://example.com');
-    const evil = await stack.post(`/jsapi/${MP.appid}/config`, { url: 'http://example.com' }, { origin: 'https://example.com.evil.net' });
+    const evil = await stack.post(
+      `/jsapi/${MP.appid}/config`,
+      { url: 'http://example.com' },
+      { origin: 'https://example.com.evil.net' },
+    );
     expect(evil.status).toBe(200);
     expect(evil.headers.get('access-control-allow-origin')).toBeNull();
-    const form = await stack.post(`/jsapi/${MP.appid}/config`, 'url=https%3A%2F%2Fexample.com%2Fp', { 'content-type': 'application/x-www-form-urlencoded' });
+    const form = await stack.post(`/jsapi/${MP.appid}/config`, 'url=https%3A%2F%2Fexample.com%2Fp', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     expect(form.json.url).toBe('https://example.com/p');
     const env = await stack.envelope('jsapi.config', { url: 'https://example.com/q' }, null);
     expect(env.json.returnCode).toBe(0);
     expect(env.json.returnData).toMatchObject({ appId: MP.appid, url: 'https://example.com/q', jsApiList: [] });
-    expect(stack.sim.verifyJsapiSignature({ appid: MP.appid, url: 'https://example.com/q', ...pick(env.json.returnData) })).toBe(true);
+    expect(
+      stack.sim.verifyJsapiSignature({ appid: MP.appid, url: 'https://example.com/q', ...pick(env.json.returnData) }),
+    ).toBe(true);
     expect(stack.sim.calls('getticket')).toBe(1);
   });
 
   it('refuses unknown apps, Mini Programs, missing or non-http urls with a JSON error', async () => {
-    stack = await startStack({ config: { apps: [{ ...MP, default: true }, { appid: 'wx3333333333333333', secret: 'm', type: 'mina' }] } });
+    stack = await startStack({
+      config: {
+        apps: [
+          { ...MP, default: true },
+          { appid: 'wx3333333333333333', secret: 'm', type: 'mina' },
+        ],
+      },
+    });
     const cases: [string, unknown, number, string][] = [
       ['/jsapi/wx0000000000000000/config', { url: 'https://a.b/' }, 404, 'unknown_app'],
       ['/jsapi/wx3333333333333333/config', { url: 'https://a.b/' }, 400, 'bad_para'],

@@ -25,8 +25,16 @@ const REALMS = [
 
 let nonceSeq = 0;
 /** jsdkd's query parameters for `realm`, ts in ms on the simulator's clock unless given. */
-function signed(s: Stack, realm: { key: string; secret: string }, opts: { ts?: number | string; nonce?: string } = {}): Record<string, string> {
-  const q = { realm: realm.key, nonce: opts.nonce ?? `n${Date.now().toString(36)}${nonceSeq++}`, ts: String(opts.ts ?? s.sim.now()) };
+function signed(
+  s: Stack,
+  realm: { key: string; secret: string },
+  opts: { ts?: number | string; nonce?: string } = {},
+): Record<string, string> {
+  const q = {
+    realm: realm.key,
+    nonce: opts.nonce ?? `n${Date.now().toString(36)}${nonceSeq++}`,
+    ts: String(opts.ts ?? s.sim.now()),
+  };
   return { ...q, sign: jsdkdSignature(realm.secret, q) };
 }
 
@@ -40,10 +48,15 @@ describe("jsdkd's query: GET /jsapi/:appid/query", () => {
   it("verifies jsdkd's README example: its signature is accepted, its ts (seconds) refused as out of window", async () => {
     // jsdkd README: md5(realm=R123&nonce=caa3c9d793b&ts=1589203758.realm_secret) === 782ab722a4efaecade8d3bba953f9c5d
     // A jsdkd-format file (apps[].key): its realms keep short secrets and have legacyMd5 on by default.
-    stack = await startStack({ config: { apps: [{ key: MP.appid, secret: MP.secret }], realms: [{ key: 'R123', secret: 'realm_secret' }] } });
+    stack = await startStack({
+      config: { apps: [{ key: MP.appid, secret: MP.secret }], realms: [{ key: 'R123', secret: 'realm_secret' }] },
+    });
     expect(stack.config.realms[0]).toMatchObject({ key: 'R123', legacyMd5: true });
     const readme = { realm: 'R123', nonce: 'caa3c9d793b', ts: '1589203758', sign: '782ab722a4efaecade8d3bba953f9c5d' };
-    for (const [path, q] of [[`/jsapi/${MP.appid}/query`, { key: 'token', ...readme }], ['/jsapi/query/token', { appid: MP.appid, ...readme }]] as const) {
+    for (const [path, q] of [
+      [`/jsapi/${MP.appid}/query`, { key: 'token', ...readme }],
+      ['/jsapi/query/token', { appid: MP.appid, ...readme }],
+    ] as const) {
       const res = await get(stack, path, q);
       // stale_timestamp, not bad_signature: the md5 matched; the ts is in seconds, not ms
       expect([path, res.status, res.json.error.code]).toEqual([path, 401, 'stale_timestamp']);
@@ -59,7 +72,13 @@ describe("jsdkd's query: GET /jsapi/:appid/query", () => {
       simOptions: { now: 1_589_203_758 + 60_000 },
       config: { apps: [{ key: MP.appid, secret: MP.secret }], realms: [{ key: 'R123', secret: 'realm_secret' }] },
     });
-    const res = await get(stack, `/jsapi/${MP.appid}/query`, { key: 'token', realm: 'R123', nonce: 'caa3c9d793b', ts: '1589203758', sign: '782ab722a4efaecade8d3bba953f9c5d' });
+    const res = await get(stack, `/jsapi/${MP.appid}/query`, {
+      key: 'token',
+      realm: 'R123',
+      nonce: 'caa3c9d793b',
+      ts: '1589203758',
+      sign: '782ab722a4efaecade8d3bba953f9c5d',
+    });
     expect(res.status).toBe(200);
     expect(res.json.key).toBe('token');
     expect(stack.sim.tokenState(MP.appid, res.json.value)).toBe('valid');
@@ -78,8 +97,18 @@ describe("jsdkd's query: GET /jsapi/:appid/query", () => {
     const ticket = await get(stack, `/jsapi/${MP.appid}/query`, { key: 'ticket', ...signed(stack, LEGACY) });
     expect(ticket.status).toBe(200);
     expect(ticket.json.key).toBe('ticket');
-    const p = { nonceStr: 'Wm3WZYTPz0wzccnW', timestamp: Math.floor(stack.sim.now() / 1000), url: 'https://example.com/page' };
-    expect(stack.sim.verifyJsapiSignature({ appid: MP.appid, ...p, signature: jsapiSignature({ ticket: ticket.json.value, ...p }) })).toBe(true);
+    const p = {
+      nonceStr: 'Wm3WZYTPz0wzccnW',
+      timestamp: Math.floor(stack.sim.now() / 1000),
+      url: 'https://example.com/page',
+    };
+    expect(
+      stack.sim.verifyJsapiSignature({
+        appid: MP.appid,
+        ...p,
+        signature: jsapiSignature({ ticket: ticket.json.value, ...p }),
+      }),
+    ).toBe(true);
 
     // jsdkd's spelling: GET /jsapi/query/:key?appid=…
     const old = await get(stack, '/jsapi/query/token', { appid: MP.appid, ...signed(stack, LEGACY) });
@@ -87,7 +116,9 @@ describe("jsdkd's query: GET /jsapi/:appid/query", () => {
     const oldTicket = await get(stack, '/jsapi/query/ticket', { appid: MP.appid, ...signed(stack, LEGACY) });
     expect(oldTicket.json).toEqual({ key: 'ticket', value: ticket.json.value });
     // the same credentials the HMAC envelope hands out, fetched once
-    expect((await stack.envelope('access_token', { appid: MP.appid })).json.returnData.access_token).toBe(token.json.value);
+    expect((await stack.envelope('access_token', { appid: MP.appid })).json.returnData.access_token).toBe(
+      token.json.value,
+    );
     expect(stack.sim.calls('stable_token')).toBe(1);
     expect(stack.sim.calls('getticket')).toBe(1);
     expect(stack.logs.find((l) => l.route === 'jsdkd_query')).toMatchObject({ caller: 'legacy', status: 200 });
@@ -101,8 +132,12 @@ describe("jsdkd's query: GET /jsapi/:appid/query", () => {
       const res = await get(stack, path, { key: 'token', ...signed(stack, LEGACY, { ts }) });
       expect([ts, res.status, res.json.error.code]).toEqual([ts, 401, 'stale_timestamp']);
     }
-    expect((await get(stack, path, { key: 'token', ...signed(stack, LEGACY, { ts: now - 290_000 }) })).status).toBe(200);
-    expect((await get(stack, path, { key: 'token', ...signed(stack, LEGACY, { ts: now + 290_000 }) })).status).toBe(200);
+    expect((await get(stack, path, { key: 'token', ...signed(stack, LEGACY, { ts: now - 290_000 }) })).status).toBe(
+      200,
+    );
+    expect((await get(stack, path, { key: 'token', ...signed(stack, LEGACY, { ts: now + 290_000 }) })).status).toBe(
+      200,
+    );
   });
 
   it('refuses a replayed query (401 replayed_nonce), also with another key, but not the same nonce in another realm', async () => {
@@ -117,7 +152,10 @@ describe("jsdkd's query: GET /jsapi/:appid/query", () => {
     expect([otherKey.status, otherKey.json.error.code]).toEqual([401, 'replayed_nonce']);
     const fresh = await get(stack, path, { key: 'token', ...signed(stack, LEGACY, { nonce: 'caa3c9d793b-2' }) });
     expect(fresh.status).toBe(200);
-    const otherRealm = await get(stack, path, { key: 'token', ...signed(stack, TOKENS_ONLY, { nonce: 'caa3c9d793b' }) });
+    const otherRealm = await get(stack, path, {
+      key: 'token',
+      ...signed(stack, TOKENS_ONLY, { nonce: 'caa3c9d793b' }),
+    });
     expect(otherRealm.status).toBe(200);
   });
 
@@ -164,17 +202,34 @@ describe("jsdkd's query: GET /jsapi/:appid/query", () => {
     const cases: [string, string, Record<string, string>, number, string][] = [
       ['no key', path, without('key'), 400, 'bad_para'],
       ['unknown key', path, { ...full, key: 'secret' }, 400, 'bad_para'],
-      ['unknown key (jsdkd spelling)', '/jsapi/query/secret', { appid: MP.appid, ...signed(stack, LEGACY) }, 400, 'bad_para'],
+      [
+        'unknown key (jsdkd spelling)',
+        '/jsapi/query/secret',
+        { appid: MP.appid, ...signed(stack, LEGACY) },
+        400,
+        'bad_para',
+      ],
       ['no realm', path, without('realm'), 401, 'unsigned'],
       ['no nonce', path, without('nonce'), 401, 'unsigned'],
       ['no ts', path, without('ts'), 401, 'unsigned'],
       ['no sign', path, without('sign'), 401, 'unsigned'],
       ['no parameters at all', path, {}, 400, 'bad_para'],
-      ['unknown app', '/jsapi/wx0000000000000000/query', { key: 'token', ...signed(stack, { ...TOKENS_ONLY }) }, 404, 'unknown_app'],
+      [
+        'unknown app',
+        '/jsapi/wx0000000000000000/query',
+        { key: 'token', ...signed(stack, { ...TOKENS_ONLY }) },
+        404,
+        'unknown_app',
+      ],
     ];
     for (const [what, p, q, status, code] of cases) {
       const res = await get(stack, p, q);
-      expect([what, res.status, res.json.error?.code, typeof res.json.error?.message]).toEqual([what, status, code, 'string']);
+      expect([what, res.status, res.json.error?.code, typeof res.json.error?.message]).toEqual([
+        what,
+        status,
+        code,
+        'string',
+      ]);
     }
     const post = await stack.post(path, {});
     expect([post.status, post.json.error.code, post.headers.get('allow')]).toEqual([405, 'method_not_allowed', 'GET']);
@@ -189,7 +244,12 @@ describe('envelope interface query (HMAC realm)', () => {
     const QUERY_ONLY = { key: 'query-only', secret: 'query-only-realm-secret-0123' };
     stack = await startStack({
       config: {
-        realms: [...REALMS, { ...HMAC_ALL }, { ...HMAC_Q, apps: [MP.appid], interfaces: ['access_token'] }, { ...QUERY_ONLY, interfaces: ['query'] }],
+        realms: [
+          ...REALMS,
+          { ...HMAC_ALL },
+          { ...HMAC_Q, apps: [MP.appid], interfaces: ['access_token'] },
+          { ...QUERY_ONLY, interfaces: ['query'] },
+        ],
       },
     });
     const token = await stack.envelope('query', { appid: MP.appid, key: 'token' }, HMAC_ALL);
@@ -199,10 +259,15 @@ describe('envelope interface query (HMAC realm)', () => {
     expect(ticket.json).toMatchObject({ returnCode: 0, returnData: { key: 'ticket' } });
     expect(Object.keys(ticket.json.returnData).sort()).toEqual(['key', 'value']);
     // appid omitted: the default app (MP); HMAC_Q lists access_token, not query
-    expect((await stack.envelope('query', { key: 'token' }, HMAC_Q)).json.returnData.value).toBe(token.json.returnData.value);
+    expect((await stack.envelope('query', { key: 'token' }, HMAC_Q)).json.returnData.value).toBe(
+      token.json.returnData.value,
+    );
     // REALM lists access_token and ticket: both keys, as its GET query would get
     for (const key of ['token', 'ticket']) {
-      expect((await stack.envelope('query', { appid: MP2.appid, key }, REALM)).json).toMatchObject({ returnCode: 0, returnData: { key } });
+      expect((await stack.envelope('query', { appid: MP2.appid, key }, REALM)).json).toMatchObject({
+        returnCode: 0,
+        returnData: { key },
+      });
     }
 
     const cases: [string, unknown, { key: string; secret: string } | null, number][] = [
@@ -229,7 +294,11 @@ describe('CORS through the server', () => {
     const preflight = (origin: string, path = `/jsapi/${MP.appid}/query`) =>
       fetch(stack!.url + path, {
         method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, x-wecred-signature, x-wecred-realm' },
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type, x-wecred-signature, x-wecred-realm',
+        },
       });
     for (const origin of ['https://example.com', 'http://192.168.10.2:8080']) {
       for (const path of ['/', `/jsapi/${MP.appid}/config`, `/jsapi/${MP.appid}/query`]) {
@@ -239,7 +308,14 @@ describe('CORS through the server', () => {
         expect(res.headers.get('access-control-allow-methods')).toMatch(/\bPOST\b/);
         expect(res.headers.get('access-control-allow-methods')).toMatch(/\bGET\b/);
         const allowed = res.headers.get('access-control-allow-headers')!.split(/\s*,\s*/);
-        for (const h of ['content-type', 'x-wecred-realm', 'x-wecred-timestamp', 'x-wecred-nonce', 'x-wecred-signature']) expect(allowed).toContain(h);
+        for (const h of [
+          'content-type',
+          'x-wecred-realm',
+          'x-wecred-timestamp',
+          'x-wecred-nonce',
+          'x-wecred-signature',
+        ])
+          expect(allowed).toContain(h);
         expect(Number(res.headers.get('access-control-max-age'))).toBeGreaterThan(0);
         expect(res.headers.get('vary')).toBe('Origin');
       }
@@ -247,7 +323,12 @@ describe('CORS through the server', () => {
     for (const origin of ['https://example.com.evil.net', 'https://notexample.com', 'http://10.evil.net']) {
       const res = await preflight(origin);
       expect(res.status).toBe(204);
-      for (const h of ['access-control-allow-origin', 'access-control-allow-methods', 'access-control-allow-headers', 'access-control-max-age']) {
+      for (const h of [
+        'access-control-allow-origin',
+        'access-control-allow-methods',
+        'access-control-allow-headers',
+        'access-control-max-age',
+      ]) {
         expect([origin, h, res.headers.get(h)]).toEqual([origin, h, null]);
       }
       expect(res.headers.get('vary')).toBe('Origin');
@@ -258,12 +339,29 @@ describe('CORS through the server', () => {
     stack = await startStack({ config: { realms: REALMS, cors: ['example\\.com'] } });
     const path = `/jsapi/${MP.appid}/query`;
     const ok = await get(stack, path, { key: 'token', ...signed(stack, LEGACY) }, { origin: 'https://example.com' });
-    expect([ok.status, ok.headers.get('access-control-allow-origin'), ok.headers.get('vary')]).toEqual([200, 'https://example.com', 'Origin']);
-    const evil = await get(stack, path, { key: 'token', ...signed(stack, LEGACY) }, { origin: 'https://example.com.evil.net' });
-    expect([evil.status, evil.headers.get('access-control-allow-origin'), evil.headers.get('vary')]).toEqual([200, null, 'Origin']);
+    expect([ok.status, ok.headers.get('access-control-allow-origin'), ok.headers.get('vary')]).toEqual([
+      200,
+      'https://example.com',
+      'Origin',
+    ]);
+    const evil = await get(
+      stack,
+      path,
+      { key: 'token', ...signed(stack, LEGACY) },
+      { origin: 'https://example.com.evil.net' },
+    );
+    expect([evil.status, evil.headers.get('access-control-allow-origin'), evil.headers.get('vary')]).toEqual([
+      200,
+      null,
+      'Origin',
+    ]);
     const none = await get(stack, '/ping', {});
     expect([none.headers.get('access-control-allow-origin'), none.headers.get('vary')]).toEqual([null, 'Origin']);
     const err = await get(stack, path, {}, { origin: 'https://example.com' });
-    expect([err.status, err.headers.get('access-control-allow-origin'), err.headers.get('vary')]).toEqual([400, 'https://example.com', 'Origin']);
+    expect([err.status, err.headers.get('access-control-allow-origin'), err.headers.get('vary')]).toEqual([
+      400,
+      'https://example.com',
+      'Origin',
+    ]);
   });
 });

@@ -18,15 +18,37 @@ describe('structured logs', () => {
 
     const requests = stack.logs.filter((l) => l.event === 'request');
     expect(requests).toHaveLength(7);
-    expect(requests[0]).toMatchObject({ level: 'info', method: 'POST', path: '/', route: 'access_token', caller: 'biz', status: 200, returnCode: 0, upstream: 1 });
+    expect(requests[0]).toMatchObject({
+      level: 'info',
+      method: 'POST',
+      path: '/',
+      route: 'access_token',
+      caller: 'biz',
+      status: 200,
+      returnCode: 0,
+      upstream: 1,
+    });
     expect(typeof requests[0]!.ms).toBe('number');
-    expect(requests[1]).toMatchObject({ path: `/jsapi/${MP.appid}/config`, route: 'jsapi_config', caller: 'public', status: 200, upstream: 1 });
+    expect(requests[1]).toMatchObject({
+      path: `/jsapi/${MP.appid}/config`,
+      route: 'jsapi_config',
+      caller: 'public',
+      status: 200,
+      upstream: 1,
+    });
     expect(requests[4]).toMatchObject({ route: 'status', caller: 'ops' });
     expect(requests[5]).toMatchObject({ route: 'access_token', returnCode: 7302 });
     expect(requests[6]).toMatchObject({ route: 'envelope', returnCode: 1009 });
 
     const all = stack.logs.map((l) => JSON.stringify(l)).join('\n');
-    for (const secret of [token, ticket, cfg.signature, MP.secret, MP2.secret, ...stack.config.realms.map((r) => r.secret)]) {
+    for (const secret of [
+      token,
+      ticket,
+      cfg.signature,
+      MP.secret,
+      MP2.secret,
+      ...stack.config.realms.map((r) => r.secret),
+    ]) {
       expect(all).not.toContain(secret);
     }
   });

@@ -19,21 +19,38 @@ async function twoProcesses() {
   sim.addApp(MP.appid, MP.secret);
   const dir = await mkdtemp(join(tmpdir(), 'wecred-mp-'));
   cleanup.push(() => rm(dir, { recursive: true, force: true }));
-  const config = JSON.stringify({ apps: [{ ...MP, type: 'mp' }], realms: [REALM], store: `file:${dir}`, upstream: { mp: sim.url } });
-  const servers: ServerProcess[] = await Promise.all([0, 1].map(() => startServerProcess({ WECRED_CONFIG_JSON: config })));
+  const config = JSON.stringify({
+    apps: [{ ...MP, type: 'mp' }],
+    realms: [REALM],
+    store: `file:${dir}`,
+    upstream: { mp: sim.url },
+  });
+  const servers: ServerProcess[] = await Promise.all(
+    [0, 1].map(() => startServerProcess({ WECRED_CONFIG_JSON: config })),
+  );
   cleanup.push(() => Promise.all(servers.map((s) => s.stop())));
   return { sim, dir, servers };
 }
 
 /** Put a token into the shared store as if it had been fetched `ageMs` ago and dies at `expiresAt`. */
 async function seedToken(dir: string, sim: WechatSim, ageMs: number, expiresAt: number): Promise<string> {
-  const res = await fetch(`${sim.url}/cgi-bin/stable_token`, { method: 'POST', body: JSON.stringify({ grant_type: 'client_credential', appid: MP.appid, secret: MP.secret }) });
+  const res = await fetch(`${sim.url}/cgi-bin/stable_token`, {
+    method: 'POST',
+    body: JSON.stringify({ grant_type: 'client_credential', appid: MP.appid, secret: MP.secret }),
+  });
   const token = ((await res.json()) as { access_token: string }).access_token;
   const store = await createFileStore(dir);
   const key = `mp:${MP.appid}:token`;
   const now = Date.now();
   const leased = await store.acquireLease(key, 'seed', now + 1000, now);
-  expect(await store.commit(key, 'seed', leased!.version, { value: token, expiresAt, refreshedAt: now - ageMs, forcedAt: 0 })).toBe(true);
+  expect(
+    await store.commit(key, 'seed', leased!.version, {
+      value: token,
+      expiresAt,
+      refreshedAt: now - ageMs,
+      forcedAt: 0,
+    }),
+  ).toBe(true);
   await store.close();
   sim.resetCalls();
   return token;
@@ -43,7 +60,9 @@ describe('two processes sharing one file store', () => {
   it('20 concurrent reports of the same rejected token over both: one rotation, everybody gets the new token', async () => {
     const { sim, dir, servers } = await twoProcesses();
     const stale = await seedToken(dir, sim, 60_000, Date.now() + 7000_000);
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => accessTokenEnvelope(servers[i % 2]!, { force: true, stale })));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => accessTokenEnvelope(servers[i % 2]!, { force: true, stale })),
+    );
     expect(sim.calls('stable_token')).toBe(1);
     const tokens = new Set(answers.map((a) => a.returnData.access_token));
     expect(tokens.size).toBe(1);

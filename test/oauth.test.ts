@@ -39,7 +39,13 @@ async function get(url: string, accept?: string, cookie?: string): Promise<Hop> 
   if (accept) headers.accept = accept;
   if (cookie) headers.cookie = cookie;
   const res = await fetch(url, { redirect: 'manual', headers });
-  return { url, status: res.status, location: res.headers.get('location'), setCookie: res.headers.get('set-cookie'), body: await res.text() };
+  return {
+    url,
+    status: res.status,
+    location: res.headers.get('location'),
+    setCookie: res.headers.get('set-cookie'),
+    body: await res.text(),
+  };
 }
 
 /** `name=value` of a Set-Cookie header (what a browser sends back). */
@@ -87,12 +93,20 @@ function landed(hops: Hop[]): { url: URL; result: OAuthResult } {
 }
 
 /** Our authorize redirect, the sim's code for it (as if the user allowed), our state and this browser's cookie. */
-async function begin(appid = MP.appid, params: Record<string, string> = {}): Promise<{ state: string; code: string; location: URL; cookie: string }> {
+async function begin(
+  appid = MP.appid,
+  params: Record<string, string> = {},
+): Promise<{ state: string; code: string; location: URL; cookie: string }> {
   const hop = await get(authorizeUrl(appid, { redirect: LANDING, scope: 'snsapi_userinfo', ...params }));
   expect(hop.status).toBe(302);
   const location = new URL(hop.location!);
   const scope = location.searchParams.get('scope') as 'snsapi_base' | 'snsapi_userinfo' | 'snsapi_login';
-  return { state: location.searchParams.get('state')!, code: stack.sim.oauthCode(appid, scope), location, cookie: sent(hop.setCookie) };
+  return {
+    state: location.searchParams.get('state')!,
+    code: stack.sim.oauthCode(appid, scope),
+    location,
+    cookie: sent(hop.setCookie),
+  };
 }
 
 /** The callback as WeChat sends the browser there; `cookie` is what that browser holds for wecred. */
@@ -113,7 +127,15 @@ function refused(hop: Hop, status: number, reason: string, errcode?: number): vo
 function countingStore(): { store: Store; writes: string[] } {
   const inner = createMemoryStore();
   const writes: string[] = [];
-  const WRITES = new Set(['acquireLease', 'commit', 'releaseLease', 'insertIfAbsent', 'increment', 'putRecord', 'deleteRecord']);
+  const WRITES = new Set([
+    'acquireLease',
+    'commit',
+    'releaseLease',
+    'insertIfAbsent',
+    'increment',
+    'putRecord',
+    'deleteRecord',
+  ]);
   const store = new Proxy(inner, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
@@ -128,14 +150,18 @@ function countingStore(): { store: Store; writes: string[] } {
 }
 
 describe('the whole flow', () => {
-  it('snsapi_base: authorize → WeChat (silent) → callback → the allowed target with a signed result and the caller\'s state', async () => {
+  it("snsapi_base: authorize → WeChat (silent) → callback → the allowed target with a signed result and the caller's state", async () => {
     stack = await startOAuthStack();
     const hops = await walk(authorizeUrl(MP.appid, { redirect: LANDING, state: 'caller state/ü' }));
     expect(hops.map((h) => h.status)).toEqual([302, 302, 302]);
 
     // 1. our redirect to WeChat's page
     const wx = hops[0]!.location!;
-    expect(wx).toMatch(new RegExp(`^${stack.sim.url}/connect/oauth2/authorize\\?appid=${MP.appid}&redirect_uri=[^&#]+&response_type=code&scope=snsapi_base&state=[A-Za-z0-9]{64}#wechat_redirect$`));
+    expect(wx).toMatch(
+      new RegExp(
+        `^${stack.sim.url}/connect/oauth2/authorize\\?appid=${MP.appid}&redirect_uri=[^&#]+&response_type=code&scope=snsapi_base&state=[A-Za-z0-9]{64}#wechat_redirect$`,
+      ),
+    );
     expect(new URL(wx).searchParams.get('redirect_uri')).toBe(`${stack.url}/oauth/${MP.appid}/callback`);
     expect(hops[0]!.body).toBe('');
     // 2. WeChat back to our callback with a code
@@ -164,7 +190,12 @@ describe('the whole flow', () => {
     const record = JSON.parse(raw!);
     expect(record).toMatchObject({ appid: MP.appid, openid: result.openid, scope: 'snsapi_base', sealed: false });
     expect(record.refreshExpiresAt - stack.sim.now()).toBeGreaterThan(30 * 24 * 60 * MIN - MIN);
-    expect(await stack.store.getRecord(`oauth:user:${MP.appid}:${result.openid}`, stack.sim.now() + 30 * 24 * 60 * MIN + MIN)).toBeNull();
+    expect(
+      await stack.store.getRecord(
+        `oauth:user:${MP.appid}:${result.openid}`,
+        stack.sim.now() + 30 * 24 * 60 * MIN + MIN,
+      ),
+    ).toBeNull();
   });
 
   it('snsapi_userinfo: the consent page, 允许, and a result with unionid, nickname and headimgurl', async () => {
@@ -176,7 +207,14 @@ describe('the whole flow', () => {
     const { url, result } = landed(hops);
     expect(url.searchParams.has('state')).toBe(false);
     const profile = stack.sim.oauthUser(MP.appid, 'alice');
-    expect(result).toMatchObject({ appid: MP.appid, openid: profile.openid, unionid: simUnionid('alice'), scope: 'snsapi_userinfo', nickname: '微信用户 alice', headimgurl: profile.headimgurl });
+    expect(result).toMatchObject({
+      appid: MP.appid,
+      openid: profile.openid,
+      unionid: simUnionid('alice'),
+      scope: 'snsapi_userinfo',
+      nickname: '微信用户 alice',
+      headimgurl: profile.headimgurl,
+    });
     expect(result).not.toHaveProperty('state');
     expect(stack.sim.calls('sns_userinfo', MP.appid)).toBe(1);
   });
@@ -184,9 +222,20 @@ describe('the whole flow', () => {
   it('website apps: qrconnect with snsapi_login', async () => {
     stack = await startOAuthStack();
     const hops = await walk(authorizeUrl(WEB.appid, { redirect: LANDING, state: 'w' }));
-    expect(hops[0]!.location).toMatch(new RegExp(`^${stack.sim.url}/connect/qrconnect\\?appid=${WEB.appid}&redirect_uri=.+&response_type=code&scope=snsapi_login&state=\\w{64}#wechat_redirect$`));
+    expect(hops[0]!.location).toMatch(
+      new RegExp(
+        `^${stack.sim.url}/connect/qrconnect\\?appid=${WEB.appid}&redirect_uri=.+&response_type=code&scope=snsapi_login&state=\\w{64}#wechat_redirect$`,
+      ),
+    );
     const { result } = landed(hops);
-    expect(result).toMatchObject({ appid: WEB.appid, openid: simOpenid(WEB.appid, 'user1'), unionid: simUnionid('user1'), scope: 'snsapi_login', nickname: '微信用户 user1', state: 'w' });
+    expect(result).toMatchObject({
+      appid: WEB.appid,
+      openid: simOpenid(WEB.appid, 'user1'),
+      unionid: simUnionid('user1'),
+      scope: 'snsapi_login',
+      nickname: '微信用户 user1',
+      state: 'w',
+    });
 
     refused(await get(authorizeUrl(WEB.appid, { redirect: LANDING, scope: 'snsapi_userinfo' })), 400, 'bad_request');
     refused(await get(authorizeUrl(MP.appid, { redirect: LANDING, scope: 'snsapi_login' })), 400, 'bad_request');
@@ -246,12 +295,19 @@ describe('redirect targets', () => {
     stack = await startOAuthStack();
     for (const redirect of REFUSED) {
       const hop = await get(authorizeUrl(MP.appid, { redirect }));
-      expect({ redirect, status: hop.status, location: hop.location }).toEqual({ redirect, status: 400, location: null });
+      expect({ redirect, status: hop.status, location: hop.location }).toEqual({
+        redirect,
+        status: 400,
+        location: null,
+      });
       expect(JSON.parse(hop.body).error).toMatchObject({ code: 'bad_para', reason: 'redirect_not_allowed' });
     }
     refused(await get(authorizeUrl(MP.appid, {})), 400, 'redirect_not_allowed');
     // browsers get a page, still without a Location
-    const page = await get(authorizeUrl(MP.appid, { redirect: 'https://evil.net/' }), 'text/html,application/xhtml+xml');
+    const page = await get(
+      authorizeUrl(MP.appid, { redirect: 'https://evil.net/' }),
+      'text/html,application/xhtml+xml',
+    );
     expect([page.status, page.location]).toEqual([400, null]);
     expect(page.body).toContain('<p id="reason"><code>redirect_not_allowed</code></p>');
     expect(stack.sim.calls('oauth2_authorize')).toBe(0);
@@ -273,13 +329,19 @@ describe('redirect targets', () => {
   });
 
   it('patterns match the whole normalised URL, with or without their own ^ and $; none configured, none allowed', () => {
-    expect(allowedRedirect(['^https://app\\.example\\.com/$'], 'https://APP.example.com')).toBe('https://app.example.com/');
+    expect(allowedRedirect(['^https://app\\.example\\.com/$'], 'https://APP.example.com')).toBe(
+      'https://app.example.com/',
+    );
     expect(allowedRedirect(['^https://app\\.example\\.com/'], 'https://app.example.com/landing')).toBeNull();
-    expect(allowedRedirect(['^https://app\\.example\\.com/.*$'], 'https://app.example.com/landing')).toBe('https://app.example.com/landing');
+    expect(allowedRedirect(['^https://app\\.example\\.com/.*$'], 'https://app.example.com/landing')).toBe(
+      'https://app.example.com/landing',
+    );
     const two = ['https://app\\.example\\.com/a|https://b\\.example\\.com/b'];
     expect(allowedRedirect(two, 'https://b.example.com/b')).toBe('https://b.example.com/b');
     expect(allowedRedirect(two, 'https://app.example.com/ab')).toBeNull();
-    expect(allowedRedirect(['https://app\\.example\\.com/\\$x'], 'https://app.example.com/$x')).toBe('https://app.example.com/$x');
+    expect(allowedRedirect(['https://app\\.example\\.com/\\$x'], 'https://app.example.com/$x')).toBe(
+      'https://app.example.com/$x',
+    );
     expect(allowedRedirect([], 'https://app.example.com/')).toBeNull();
   });
 
@@ -287,46 +349,88 @@ describe('redirect targets', () => {
     const loose: number[] = [];
     const onLoose = (i: number) => loose.push(i);
     const patterns = ['https://b\\.example\\.com/.*', 'https://app\\.example\\.com.*'];
-    for (const target of ['https://app.example.com.evil.net/', 'https://app.example.com.evil.net/landing', 'https://app.example.com/landing', 'https://app.example.com:8443/']) {
+    for (const target of [
+      'https://app.example.com.evil.net/',
+      'https://app.example.com.evil.net/landing',
+      'https://app.example.com/landing',
+      'https://app.example.com:8443/',
+    ]) {
       expect(allowedRedirect(patterns, target, onLoose)).toBeNull();
     }
     expect(loose).toEqual([1, 1, 1, 1]);
     // fail closed: a strict pattern matching too does not rescue the target
-    expect(allowedRedirect(['https://app\\.example\\.com/.*', 'https://app\\.example\\.com.*'], 'https://app.example.com/x', onLoose)).toBeNull();
-    for (const p of ['https://app\\.example\\.com[^/]*/.*', 'https://[^/]*example\\.com/.*', 'https://.*example\\.com/.*', 'https?://.*', '.*']) {
+    expect(
+      allowedRedirect(
+        ['https://app\\.example\\.com/.*', 'https://app\\.example\\.com.*'],
+        'https://app.example.com/x',
+        onLoose,
+      ),
+    ).toBeNull();
+    for (const p of [
+      'https://app\\.example\\.com[^/]*/.*',
+      'https://[^/]*example\\.com/.*',
+      'https://.*example\\.com/.*',
+      'https?://.*',
+      '.*',
+    ]) {
       expect({ p, allowed: allowedRedirect([p], 'https://app.example.com/landing') }).toEqual({ p, allowed: null });
     }
     // patterns that do pin the host still work: exact hosts, subdomain wildcards, ports, IP literals
     loose.length = 0;
-    expect(allowedRedirect(['https://app\\.example\\.com/.*'], 'https://app.example.com/landing', onLoose)).toBe('https://app.example.com/landing');
-    expect(allowedRedirect(['https://[a-z0-9-]+\\.example\\.com/.*'], 'https://shop.example.com/x', onLoose)).toBe('https://shop.example.com/x');
-    expect(allowedRedirect(['https://([a-z]+\\.)?example\\.com(:\\d+)?/.*'], 'https://example.com:8443/x', onLoose)).toBe('https://example.com:8443/x');
-    expect(allowedRedirect(['https://(.*\\.)?example\\.co\\.uk/.*'], 'https://a.b.example.co.uk/x', onLoose)).toBe('https://a.b.example.co.uk/x');
+    expect(allowedRedirect(['https://app\\.example\\.com/.*'], 'https://app.example.com/landing', onLoose)).toBe(
+      'https://app.example.com/landing',
+    );
+    expect(allowedRedirect(['https://[a-z0-9-]+\\.example\\.com/.*'], 'https://shop.example.com/x', onLoose)).toBe(
+      'https://shop.example.com/x',
+    );
+    expect(
+      allowedRedirect(['https://([a-z]+\\.)?example\\.com(:\\d+)?/.*'], 'https://example.com:8443/x', onLoose),
+    ).toBe('https://example.com:8443/x');
+    expect(allowedRedirect(['https://(.*\\.)?example\\.co\\.uk/.*'], 'https://a.b.example.co.uk/x', onLoose)).toBe(
+      'https://a.b.example.co.uk/x',
+    );
     expect(allowedRedirect(['http://\\[::1\\]:\\d+/.*'], 'http://[::1]:8080/x', onLoose)).toBe('http://[::1]:8080/x');
-    expect(allowedRedirect(['http://127\\.0\\.0\\.1:\\d+/landing(\\?.*)?'], 'http://127.0.0.1:4000/landing?a=1', onLoose)).toBe('http://127.0.0.1:4000/landing?a=1');
+    expect(
+      allowedRedirect(['http://127\\.0\\.0\\.1:\\d+/landing(\\?.*)?'], 'http://127.0.0.1:4000/landing?a=1', onLoose),
+    ).toBe('http://127.0.0.1:4000/landing?a=1');
     expect(loose).toEqual([]);
   });
 
   it('through the server: the look-alike and everything else refused under a host-loose pattern, with one warning naming the pattern, not the URL', async () => {
     stack = await startOAuthStack({ oauth: { redirects: ['https://app\\.example\\.com.*'] } });
-    for (const redirect of ['https://app.example.com.evil.net/landing', LANDING]) refused(await get(authorizeUrl(MP.appid, { redirect })), 400, 'redirect_not_allowed');
+    for (const redirect of ['https://app.example.com.evil.net/landing', LANDING])
+      refused(await get(authorizeUrl(MP.appid, { redirect })), 400, 'redirect_not_allowed');
     const warnings = stack.logs.filter((l) => l.event === 'oauth_redirect_pattern_loose');
     expect(warnings).toHaveLength(2);
     expect(warnings[0]).toMatchObject({ level: 'warn', pattern: 'oauth.redirects[0]' });
     expect(JSON.stringify(stack.logs)).not.toContain('evil.net');
-    const envelope = await stack.envelope('oauth.authorize_url', { appid: MP.appid, redirect_uri: 'https://app.example.com.evil.net/' }, null);
+    const envelope = await stack.envelope(
+      'oauth.authorize_url',
+      { appid: MP.appid, redirect_uri: 'https://app.example.com.evil.net/' },
+      null,
+    );
     expect(envelope.json.returnCode).toBe(1003);
     expect(stack.logs.filter((l) => l.event === 'oauth_redirect_pattern_loose')).toHaveLength(3);
   });
 
-  it('demo mode allows any path on this machine only, and sends the browser to the simulator\'s authorize page', () => {
+  it("demo mode allows any path on this machine only, and sends the browser to the simulator's authorize page", () => {
     const demo = demoConfig('http://127.0.0.1:4010', {});
     expect(demo.upstream.open).toBe('http://127.0.0.1:4010');
     expect(demo.oauth.callbackBase).toBeUndefined();
-    for (const ok of ['http://localhost:3000/', 'http://localhost:3000/deep/path?x=1', 'http://127.0.0.1/cb', 'https://localhost/a#b']) {
+    for (const ok of [
+      'http://localhost:3000/',
+      'http://localhost:3000/deep/path?x=1',
+      'http://127.0.0.1/cb',
+      'https://localhost/a#b',
+    ]) {
       expect(allowedRedirect(demo.oauth.redirects, ok)).toBe(new URL(ok).href);
     }
-    for (const bad of ['http://localhost.evil.net/', 'http://127.0.0.1.evil.net/x', 'http://evil.net/localhost/', 'http://localhost:3000@evil.net/']) {
+    for (const bad of [
+      'http://localhost.evil.net/',
+      'http://127.0.0.1.evil.net/x',
+      'http://evil.net/localhost/',
+      'http://localhost:3000@evil.net/',
+    ]) {
       expect(allowedRedirect(demo.oauth.redirects, bad)).toBeNull();
     }
   });
@@ -337,7 +441,15 @@ describe('state', () => {
     stack = await startOAuthStack();
     const { state, code, cookie } = await begin();
     const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === 'a' ? 'b' : 'a') + s.slice(i + 1);
-    for (const bad of [flip(state, 0), flip(state, 25), flip(state, 63), state.slice(0, 63), `${state}0`, state.toUpperCase(), 'abc']) {
+    for (const bad of [
+      flip(state, 0),
+      flip(state, 25),
+      flip(state, 63),
+      state.slice(0, 63),
+      `${state}0`,
+      state.toUpperCase(),
+      'abc',
+    ]) {
       refused(await callback(MP.appid, { code, state: bad }, cookie), 400, 'bad_state');
     }
     refused(await callback(MP2.appid, { code, state }, cookie), 400, 'bad_state'); // made for MP
@@ -355,7 +467,11 @@ describe('state', () => {
     const [id, exp, tag] = [state.slice(0, 22), Number(state.slice(22, 32)), state.slice(32)];
     expect(exp * 1000).toBe(Math.floor(stack.sim.now() / 1000) * 1000 + STATE_TTL_SECONDS * 1000);
     for (const other of [exp + 3600, exp + 1, exp - 60]) {
-      refused(await callback(MP.appid, { code, state: `${id}${String(other).padStart(10, '0')}${tag}` }, cookie), 400, 'bad_state');
+      refused(
+        await callback(MP.appid, { code, state: `${id}${String(other).padStart(10, '0')}${tag}` }, cookie),
+        400,
+        'bad_state',
+      );
     }
     expect(stack.sim.calls('sns_access_token')).toBe(0);
     expect((await callback(MP.appid, { code, state }, cookie)).status).toBe(302);
@@ -365,7 +481,11 @@ describe('state', () => {
     stack = await startOAuthStack();
     const { state, cookie } = await begin();
     stack.sim.advance(STATE_TTL_SECONDS * 1000 + 1000);
-    refused(await callback(MP.appid, { code: stack.sim.oauthCode(MP.appid, 'snsapi_userinfo'), state }, cookie), 400, 'state_expired');
+    refused(
+      await callback(MP.appid, { code: stack.sim.oauthCode(MP.appid, 'snsapi_userinfo'), state }, cookie),
+      400,
+      'state_expired',
+    );
     expect(stack.sim.calls('sns_access_token')).toBe(0);
   });
 
@@ -377,32 +497,42 @@ describe('state', () => {
     refused(await callback(MP.appid, { code, state }, cookie), 400, 'state_used');
     // two racing callbacks with one state: one goes on
     const second = await begin();
-    const both = await Promise.all([callback(MP.appid, { code: second.code, state: second.state }, second.cookie), callback(MP.appid, { code: second.code, state: second.state }, second.cookie)]);
+    const both = await Promise.all([
+      callback(MP.appid, { code: second.code, state: second.state }, second.cookie),
+      callback(MP.appid, { code: second.code, state: second.state }, second.cookie),
+    ]);
     expect(both.map((h) => h.status).sort()).toEqual([302, 400]);
   });
 });
 
 describe('the login cookie (login CSRF)', () => {
-  it('authorize sets it HttpOnly, SameSite=Lax, for the app\'s /oauth/<appid>/ path, living as long as the state', async () => {
+  it("authorize sets it HttpOnly, SameSite=Lax, for the app's /oauth/<appid>/ path, living as long as the state", async () => {
     stack = await startOAuthStack();
     const hop = await get(authorizeUrl(MP.appid, { redirect: LANDING }));
     const attrs = hop.setCookie!.split('; ');
     expect(attrs[0]).toMatch(new RegExp(`^${STATE_COOKIE}=[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$`));
-    expect(attrs.slice(1).sort()).toEqual(['HttpOnly', `Max-Age=${STATE_TTL_SECONDS + 60}`, `Path=/oauth/${MP.appid}/`, 'SameSite=Lax']);
+    expect(attrs.slice(1).sort()).toEqual([
+      'HttpOnly',
+      `Max-Age=${STATE_TTL_SECONDS + 60}`,
+      `Path=/oauth/${MP.appid}/`,
+      'SameSite=Lax',
+    ]);
     // what the browser sent (redirect, state) is not hidden from it, but WeChat's state only carries our id
     expect(new URL(hop.location!).searchParams.get('state')).toMatch(/^[A-Za-z0-9]{64}$/);
     expect(hop.location).not.toContain('app.example.com/landing');
   });
 
-  it('is Secure when callbackBase is https, and its path follows callbackBase\'s stage path', async () => {
+  it("is Secure when callbackBase is https, and its path follows callbackBase's stage path", async () => {
     stack = await startOAuthStack({ oauth: { callbackBase: 'https://cred.example.com/release' } });
     const hop = await get(authorizeUrl(MP.appid, { redirect: LANDING }));
     expect(hop.setCookie).toMatch(new RegExp(`; Path=/release/oauth/${MP.appid}/;`));
     expect(hop.setCookie!.split('; ')).toContain('Secure');
-    expect(new URL(hop.location!).searchParams.get('redirect_uri')).toBe(`https://cred.example.com/release/oauth/${MP.appid}/callback`);
+    expect(new URL(hop.location!).searchParams.get('redirect_uri')).toBe(
+      `https://cred.example.com/release/oauth/${MP.appid}/callback`,
+    );
   });
 
-  it('a callback URL replayed in another browser (no cookie, or that browser\'s own) is refused before WeChat, and the login still works where it started', async () => {
+  it("a callback URL replayed in another browser (no cookie, or that browser's own) is refused before WeChat, and the login still works where it started", async () => {
     stack = await startOAuthStack();
     const victim = await begin(); // attacker's login, in the attacker's browser
     const other = await begin(); // the browser the URL is replayed in has its own login going
@@ -441,7 +571,8 @@ describe('the login cookie (login CSRF)', () => {
     stack = await startOAuthStack({ store });
     try {
       writes.length = 0;
-      for (let i = 0; i < 20; i++) expect((await get(authorizeUrl(MP.appid, { redirect: LANDING, state: `s${i}` }))).status).toBe(302);
+      for (let i = 0; i < 20; i++)
+        expect((await get(authorizeUrl(MP.appid, { redirect: LANDING, state: `s${i}` }))).status).toBe(302);
       const a = await begin();
       expect(writes).toEqual([]);
       refused(await callback(MP.appid, { code: a.code, state: a.state }), 400, 'bad_state');
@@ -449,7 +580,10 @@ describe('the login cookie (login CSRF)', () => {
       expect(writes).toEqual([]);
       const b = await begin();
       expect((await callback(MP.appid, { code: b.code, state: b.state }, b.cookie)).status).toBe(302);
-      expect(writes.map((w) => w.split(':').slice(0, 2).join(':'))).toEqual(['insertIfAbsent oauth:state-used', 'putRecord oauth:user']);
+      expect(writes.map((w) => w.split(':').slice(0, 2).join(':'))).toEqual([
+        'insertIfAbsent oauth:state-used',
+        'putRecord oauth:user',
+      ]);
     } finally {
       await store.close();
     }
@@ -457,7 +591,9 @@ describe('the login cookie (login CSRF)', () => {
 
   it('refuses a redirect and state too long together for a cookie (400, nothing set)', async () => {
     stack = await startOAuthStack();
-    const hop = await get(authorizeUrl(MP.appid, { redirect: `https://app.example.com/${'a'.repeat(2000)}`, state: '微'.repeat(500) }));
+    const hop = await get(
+      authorizeUrl(MP.appid, { redirect: `https://app.example.com/${'a'.repeat(2000)}`, state: '微'.repeat(500) }),
+    );
     refused(hop, 400, 'bad_request');
     expect(hop.setCookie).toBeNull();
   });
@@ -510,7 +646,7 @@ describe('codes and refusals', () => {
     refused(await callback(MP.appid, { code: b.code, state: b.state }, b.cookie), 502, 'upstream_config', 40125);
   });
 
-  it('does not spend the single-use code when too little of the request\'s budget is left', async () => {
+  it("does not spend the single-use code when too little of the request's budget is left", async () => {
     stack = await startOAuthStack();
     const app = stack.config.apps.find((a) => a.appid === MP.appid)!;
     const flow = createOAuthFlow({ config: stack.config, store: stack.store, clock: () => stack.sim.now() });
@@ -518,7 +654,10 @@ describe('codes and refusals', () => {
     const late = { upstreamCalls: 0, deadline: performance.now() + 50 };
     const err = await flow.exchange(app, code, late).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OAuthError);
-    expect(err).toMatchObject({ reason: 'upstream_unavailable', message: expect.stringMatching(/start the login again/) });
+    expect(err).toMatchObject({
+      reason: 'upstream_unavailable',
+      message: expect.stringMatching(/start the login again/),
+    });
     expect([late.upstreamCalls, stack.sim.calls('sns_access_token')]).toEqual([0, 0]);
     // the code is still good
     const login = await flow.exchange(app, code, { upstreamCalls: 0, deadline: performance.now() + 4000 });
@@ -543,17 +682,32 @@ describe('the signed result', () => {
     const [h, p, s] = token.split('.') as [string, string, string];
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
     const other = Buffer.from(JSON.stringify({ ...claims, openid: 'oEvil' })).toString('base64url');
-    expect(verifyOAuthResult(`${h}.${other}.${s}`, OAUTH_SECRET, { now })).toEqual({ ok: false, reason: 'bad_signature' });
-    expect(verifyOAuthResult(token, 'another-secret-0123456789abcdef0123', { now })).toEqual({ ok: false, reason: 'bad_signature' });
-    expect(verifyOAuthResult(token, OAUTH_SECRET, { now: now + RESULT_TTL_SECONDS * 1000 + 1000 })).toEqual({ ok: false, reason: 'expired' });
-    expect(verifyOAuthResult(token, OAUTH_SECRET, { now, appid: MP2.appid })).toEqual({ ok: false, reason: 'wrong_app' });
+    expect(verifyOAuthResult(`${h}.${other}.${s}`, OAUTH_SECRET, { now })).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
+    expect(verifyOAuthResult(token, 'another-secret-0123456789abcdef0123', { now })).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
+    expect(verifyOAuthResult(token, OAUTH_SECRET, { now: now + RESULT_TTL_SECONDS * 1000 + 1000 })).toEqual({
+      ok: false,
+      reason: 'expired',
+    });
+    expect(verifyOAuthResult(token, OAUTH_SECRET, { now, appid: MP2.appid })).toEqual({
+      ok: false,
+      reason: 'wrong_app',
+    });
     expect(verifyOAuthResult('garbage', OAUTH_SECRET, { now })).toEqual({ ok: false, reason: 'malformed' });
     // an empty or short secret is refused loudly, never used
     expect(() => verifyOAuthResult(token, '', { now })).toThrow(TypeError);
     expect(() => verifyOAuthResult(token, OAUTH_SECRET.slice(0, 31), { now })).toThrow(TypeError);
     // the login cookie is signed under another (derived) key: it never passes for a result
     const { cookie } = await begin();
-    expect(verifyOAuthResult(cookie.slice(cookie.indexOf('=') + 1), OAUTH_SECRET, { now })).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(verifyOAuthResult(cookie.slice(cookie.indexOf('=') + 1), OAUTH_SECRET, { now })).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
   });
 
   it('verifies with nothing but node:crypto (what a business server without our code does)', async () => {
@@ -571,17 +725,27 @@ describe('the signed result', () => {
 });
 
 describe('envelope interfaces', () => {
-  it('oauth.authorize_url (public) builds WeChat\'s URL for an allowed redirect_uri and a WeChat-style state', async () => {
+  it("oauth.authorize_url (public) builds WeChat's URL for an allowed redirect_uri and a WeChat-style state", async () => {
     stack = await startOAuthStack();
-    const res = await stack.envelope('oauth.authorize_url', { appid: MP.appid, redirect_uri: 'https://app.example.com/wx/cb', scope: 'snsapi_userinfo', state: 'abc123' }, null);
+    const res = await stack.envelope(
+      'oauth.authorize_url',
+      { appid: MP.appid, redirect_uri: 'https://app.example.com/wx/cb', scope: 'snsapi_userinfo', state: 'abc123' },
+      null,
+    );
     expect(res.json.returnCode).toBe(0);
     expect(res.json.returnData).toEqual({
       appid: MP.appid,
       scope: 'snsapi_userinfo',
       url: `${stack.sim.url}/connect/oauth2/authorize?appid=${MP.appid}&redirect_uri=https%3A%2F%2Fapp.example.com%2Fwx%2Fcb&response_type=code&scope=snsapi_userinfo&state=abc123#wechat_redirect`,
     });
-    const web = await stack.envelope('oauth.authorize_url', { appid: WEB.appid, redirect_uri: 'https://app.example.com/wx/cb' }, null);
-    expect(web.json.returnData.url).toMatch(new RegExp(`^${stack.sim.url}/connect/qrconnect\\?appid=${WEB.appid}&.*scope=snsapi_login#wechat_redirect$`));
+    const web = await stack.envelope(
+      'oauth.authorize_url',
+      { appid: WEB.appid, redirect_uri: 'https://app.example.com/wx/cb' },
+      null,
+    );
+    expect(web.json.returnData.url).toMatch(
+      new RegExp(`^${stack.sim.url}/connect/qrconnect\\?appid=${WEB.appid}&.*scope=snsapi_login#wechat_redirect$`),
+    );
     // the URL really works at (simulated) WeChat
     const page = await get(res.json.returnData.url);
     expect(page.body).toContain('允许');
@@ -600,7 +764,7 @@ describe('envelope interfaces', () => {
     }
   });
 
-  it('oauth.exchange (signed realm): a code → openid, unionid, scope and the user; errors carry WeChat\'s errcode', async () => {
+  it("oauth.exchange (signed realm): a code → openid, unionid, scope and the user; errors carry WeChat's errcode", async () => {
     stack = await startOAuthStack();
     const code = stack.sim.oauthCode(MP.appid, 'snsapi_userinfo', 'dave');
     const res = await stack.envelope('oauth.exchange', { appid: MP.appid, code }, EXCHANGER);
@@ -612,14 +776,28 @@ describe('envelope interfaces', () => {
       scope: 'snsapi_userinfo',
       user: stack.sim.oauthUser(MP.appid, 'dave'),
     });
-    const base = await stack.envelope('oauth.exchange', { appid: MP.appid, code: stack.sim.oauthCode(MP.appid, 'snsapi_base', 'dave') }, EXCHANGER);
-    expect(base.json.returnData).toEqual({ appid: MP.appid, openid: simOpenid(MP.appid, 'dave'), scope: 'snsapi_base' });
+    const base = await stack.envelope(
+      'oauth.exchange',
+      { appid: MP.appid, code: stack.sim.oauthCode(MP.appid, 'snsapi_base', 'dave') },
+      EXCHANGER,
+    );
+    expect(base.json.returnData).toEqual({
+      appid: MP.appid,
+      openid: simOpenid(MP.appid, 'dave'),
+      scope: 'snsapi_base',
+    });
 
     const reused = await stack.envelope('oauth.exchange', { appid: MP.appid, code }, EXCHANGER);
-    expect(reused.json).toMatchObject({ returnCode: 40029, returnData: '', error: { code: 'bad_code', errcode: 40163 } });
+    expect(reused.json).toMatchObject({
+      returnCode: 40029,
+      returnData: '',
+      error: { code: 'bad_code', errcode: 40163 },
+    });
     expect((await stack.envelope('oauth.exchange', { appid: MP.appid, code: 'x' }, null)).json.returnCode).toBe(7001);
     expect((await stack.envelope('oauth.exchange', { appid: MP.appid, code: 'x' }, REALM)).json.returnCode).toBe(7006);
-    expect((await stack.envelope('oauth.exchange', { appid: MP2.appid, code: 'x' }, EXCHANGER)).json.returnCode).toBe(7005);
+    expect((await stack.envelope('oauth.exchange', { appid: MP2.appid, code: 'x' }, EXCHANGER)).json.returnCode).toBe(
+      7005,
+    );
     expect((await stack.envelope('oauth.exchange', { appid: MP.appid }, EXCHANGER)).json.returnCode).toBe(1003);
   });
 });
@@ -629,7 +807,12 @@ describe('快照页 users (is_snapshotuser: 1)', () => {
     stack = await startOAuthStack();
     stack.sim.setOAuthUser('snapshot1');
     const { result } = landed(await walk(authorizeUrl(MP.appid, { redirect: LANDING, scope: 'snsapi_userinfo' })));
-    expect(result).toMatchObject({ appid: MP.appid, openid: simOpenid(MP.appid, 'snapshot1'), scope: 'snsapi_userinfo', snapshot: true });
+    expect(result).toMatchObject({
+      appid: MP.appid,
+      openid: simOpenid(MP.appid, 'snapshot1'),
+      scope: 'snsapi_userinfo',
+      snapshot: true,
+    });
     expect(result).not.toHaveProperty('nickname');
     expect(stack.sim.calls('sns_userinfo', MP.appid)).toBe(1); // answered 48001
 
@@ -640,18 +823,35 @@ describe('快照页 users (is_snapshotuser: 1)', () => {
 
   it('carry snapshot: true in oauth.exchange', async () => {
     stack = await startOAuthStack();
-    const res = await stack.envelope('oauth.exchange', { appid: MP.appid, code: stack.sim.oauthCode(MP.appid, 'snsapi_userinfo', 'snapshot2') }, EXCHANGER);
-    expect(res.json.returnData).toEqual({ appid: MP.appid, openid: simOpenid(MP.appid, 'snapshot2'), unionid: simUnionid('snapshot2'), scope: 'snsapi_userinfo', snapshot: true });
+    const res = await stack.envelope(
+      'oauth.exchange',
+      { appid: MP.appid, code: stack.sim.oauthCode(MP.appid, 'snsapi_userinfo', 'snapshot2') },
+      EXCHANGER,
+    );
+    expect(res.json.returnData).toEqual({
+      appid: MP.appid,
+      openid: simOpenid(MP.appid, 'snapshot2'),
+      unionid: simUnionid('snapshot2'),
+      scope: 'snsapi_userinfo',
+      snapshot: true,
+    });
   });
 });
 
 describe('user token records', () => {
-  it('are kept for the refresh_token\'s 30 days, the tokens sealed under WECRED_MASTER_KEY', async () => {
+  it("are kept for the refresh_token's 30 days, the tokens sealed under WECRED_MASTER_KEY", async () => {
     stack = await startOAuthStack();
     const app = stack.config.apps.find((a) => a.appid === MP.appid)!;
     const sealedConfig = { ...stack.config, masterKey: Buffer.alloc(32, 7) };
     const sns: SnsClient = {
-      exchangeCode: async () => ({ accessToken: 'USER-ACCESS-TOKEN', expiresIn: 7200, refreshToken: 'USER-REFRESH-TOKEN', openid: 'oErin', scope: 'snsapi_base', snapshotUser: false }),
+      exchangeCode: async () => ({
+        accessToken: 'USER-ACCESS-TOKEN',
+        expiresIn: 7200,
+        refreshToken: 'USER-REFRESH-TOKEN',
+        openid: 'oErin',
+        scope: 'snsapi_base',
+        snapshotUser: false,
+      }),
       userinfo: async () => {
         throw new Error('not for snsapi_base');
       },

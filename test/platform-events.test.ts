@@ -10,12 +10,20 @@ import { MP } from './stack';
 let sim: WechatSim;
 let gateway: (event: unknown, context: unknown) => Promise<any>;
 let refresher: (event: unknown, context: unknown) => Promise<any>;
-const context = () => ({ callbackWaitsForEmptyEventLoop: true, getRemainingTimeInMillis: () => 10_000, functionName: 'wecred' });
+const context = () => ({
+  callbackWaitsForEmptyEventLoop: true,
+  getRemainingTimeInMillis: () => 10_000,
+  functionName: 'wecred',
+});
 
 beforeAll(async () => {
   sim = await WechatSim.start();
   sim.addApp(MP.appid, MP.secret);
-  process.env.WECRED_CONFIG_JSON = JSON.stringify({ apps: [{ ...MP, type: 'mp' }], store: 'memory:', upstream: { mp: sim.url } });
+  process.env.WECRED_CONFIG_JSON = JSON.stringify({
+    apps: [{ ...MP, type: 'mp' }],
+    store: 'memory:',
+    upstream: { mp: sim.url },
+  });
   gateway = (await import('../functions/gateway')).handler as never;
   refresher = (await import('../functions/refresher')).handler as never;
 });
@@ -27,17 +35,30 @@ afterAll(async () => {
 const withOurApp = (name: SampleName) => JSON.parse(JSON.stringify(loadEvent(name)).replaceAll('wx123', MP.appid));
 
 describe('platform events through the deployed handlers', () => {
-  it.each(['scf-apigw', 'scf-url', 'aws-v1', 'aws-v2', 'aws-v2-base64'] as const)('%s: wx.config parameters in the platform response shape', async (name) => {
-    const event = withOurApp(name);
-    const result = await gateway(event, context());
-    expect(result).toMatchObject({ statusCode: 200, isBase64Encoded: false });
-    expect(result.headers['content-type']).toMatch(/^application\/json/);
-    const body = JSON.parse(result.body);
-    expect(body.appId).toBe(MP.appid);
-    const sentUrl: string = JSON.parse(name === 'aws-v2-base64' ? Buffer.from(event.body, 'base64').toString() : event.body).url;
-    expect(body.url).toBe(sentUrl);
-    expect(sim.verifyJsapiSignature({ appid: MP.appid, url: sentUrl.split('#')[0]!, nonceStr: body.nonceStr, timestamp: body.timestamp, signature: body.signature })).toBe(true);
-  });
+  it.each(['scf-apigw', 'scf-url', 'aws-v1', 'aws-v2', 'aws-v2-base64'] as const)(
+    '%s: wx.config parameters in the platform response shape',
+    async (name) => {
+      const event = withOurApp(name);
+      const result = await gateway(event, context());
+      expect(result).toMatchObject({ statusCode: 200, isBase64Encoded: false });
+      expect(result.headers['content-type']).toMatch(/^application\/json/);
+      const body = JSON.parse(result.body);
+      expect(body.appId).toBe(MP.appid);
+      const sentUrl: string = JSON.parse(
+        name === 'aws-v2-base64' ? Buffer.from(event.body, 'base64').toString() : event.body,
+      ).url;
+      expect(body.url).toBe(sentUrl);
+      expect(
+        sim.verifyJsapiSignature({
+          appid: MP.appid,
+          url: sentUrl.split('#')[0]!,
+          nonceStr: body.nonceStr,
+          timestamp: body.timestamp,
+          signature: body.signature,
+        }),
+      ).toBe(true);
+    },
+  );
 
   it.each(['scf-timer', 'aws-schedule'] as const)('%s: the refresher refreshes and reports', async (name) => {
     const result = await refresher(loadEvent(name), context());

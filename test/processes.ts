@@ -20,7 +20,11 @@ export interface ServerProcess {
  * stdout). `discardStdout` sends stdout to /dev/null, as a benchmarked server's request log
  * should go: reading it here would take CPU from the server under test.
  */
-export function startProcess(args: string[], env: Record<string, string>, opts: { cwd?: string; discardStdout?: boolean } = {}): Promise<ServerProcess> {
+export function startProcess(
+  args: string[],
+  env: Record<string, string>,
+  opts: { cwd?: string; discardStdout?: boolean } = {},
+): Promise<ServerProcess> {
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: opts.cwd ?? root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
@@ -65,5 +69,9 @@ export function startServerProcess(env: Record<string, string>, cwd = root): Pro
 /** The envelope `access_token` with `para`, signed by the test realm, to a server process; its JSON answer. */
 export function accessTokenEnvelope(server: ServerProcess, para: Record<string, unknown>): Promise<any> {
   const body = JSON.stringify({ interface: { interfaceName: 'access_token', para } });
-  return fetch(server.url + '/', { method: 'POST', headers: { 'content-type': 'application/json', ...signedHeaders(REALM, '/', body) }, body }).then((r) => r.json());
+  return fetch(server.url + '/', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...signedHeaders(REALM, '/', body) },
+    body,
+  }).then((r) => r.json());
 }

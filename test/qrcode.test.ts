@@ -23,7 +23,12 @@ async function qrStack(opts: { showqrcode?: boolean } = {}): Promise<Stack> {
         { ...REALM, apps: [MP.appid, MP2.appid], interfaces: ['access_token', 'qrcode.create'] },
         { ...ADMIN, admin: true },
       ],
-      upstream: { mp: sim.url, timeoutMs: 1000, budgetMs: 4000, ...(opts.showqrcode === false ? {} : { showqrcode: sim.url }) },
+      upstream: {
+        mp: sim.url,
+        timeoutMs: 1000,
+        budgetMs: 4000,
+        ...(opts.showqrcode === false ? {} : { showqrcode: sim.url }),
+      },
     },
   });
   open.push(stack);
@@ -39,12 +44,23 @@ async function create(s: Stack, para: Record<string, unknown>) {
 async function created(s: Stack, para: Record<string, unknown>) {
   const json = await create(s, para);
   expect(json).toMatchObject({ returnCode: 0 });
-  return json.returnData as { appid: string; ticket: string; url: string; image_url: string; expire_seconds: number | null };
+  return json.returnData as {
+    appid: string;
+    ticket: string;
+    url: string;
+    image_url: string;
+    expire_seconds: number | null;
+  };
 }
 
 async function image(url: string) {
   const res = await fetch(url);
-  return { status: res.status, type: res.headers.get('content-type'), cache: res.headers.get('cache-control'), body: Buffer.from(await res.arrayBuffer()) };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    cache: res.headers.get('cache-control'),
+    body: Buffer.from(await res.arrayBuffer()),
+  };
 }
 
 describe('qrcode.create: temporary codes', () => {
@@ -140,8 +156,12 @@ describe('qrcode.create: image_url', () => {
 
   it('upstream.showqrcode is an optional http(s) base URL; demo mode points it at the simulator', () => {
     expect(parseConfig({}, {}).upstream).not.toHaveProperty('showqrcode');
-    expect(parseConfig({ upstream: { showqrcode: 'https://qr.example.com/' } }, {}).upstream.showqrcode).toBe('https://qr.example.com');
-    expect(() => parseConfig({ upstream: { showqrcode: 'ftp://x' } }, {})).toThrow('config: upstream.showqrcode: must be an http(s) URL');
+    expect(parseConfig({ upstream: { showqrcode: 'https://qr.example.com/' } }, {}).upstream.showqrcode).toBe(
+      'https://qr.example.com',
+    );
+    expect(() => parseConfig({ upstream: { showqrcode: 'ftp://x' } }, {})).toThrow(
+      'config: upstream.showqrcode: must be an http(s) URL',
+    );
     expect(demoConfig('http://127.0.0.1:4010', {}).upstream.showqrcode).toBe('http://127.0.0.1:4010');
   });
 
@@ -194,7 +214,12 @@ describe('qrcode.create: WeChat rejects the access_token', () => {
     // Somebody else force-refreshes the stable token: ours dies at once.
     const res = await fetch(`${s.sim.url}/cgi-bin/stable_token`, {
       method: 'POST',
-      body: JSON.stringify({ grant_type: 'client_credential', appid: MP.appid, secret: MP.secret, force_refresh: true }),
+      body: JSON.stringify({
+        grant_type: 'client_credential',
+        appid: MP.appid,
+        secret: MP.secret,
+        force_refresh: true,
+      }),
     });
     const theirs = ((await res.json()) as { access_token: string }).access_token;
     expect(s.sim.tokenState(MP.appid, used)).toBe('invalid');

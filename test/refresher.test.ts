@@ -24,7 +24,9 @@ describe('the scheduled refresh', () => {
     // Requests now meet fresh values: no upstream call.
     await stack.post(`/jsapi/${MP.appid}/config`, { url: 'https://example.com/' });
     await stack.envelope('access_token', { appid: MP2.appid });
-    expect([stack.sim.calls('stable_token'), stack.sim.calls('token'), stack.sim.calls('getticket')]).toEqual([0, 0, 0]);
+    expect([stack.sim.calls('stable_token'), stack.sim.calls('token'), stack.sim.calls('getticket')]).toEqual([
+      0, 0, 0,
+    ]);
   });
 
   it('reports failures without throwing and without secrets', async () => {
@@ -47,13 +49,29 @@ describe('a ticket WeChat will not renew before it expires', () => {
     stack.sim.advance(7200_000 - 300_000);
     for (let t = 0; t < 295; t += 5) {
       const cfg = await sign();
-      expect(stack.sim.verifyJsapiSignature({ appid: MP.appid, url: body.url, nonceStr: cfg.nonceStr, timestamp: cfg.timestamp, signature: cfg.signature })).toBe(true);
+      expect(
+        stack.sim.verifyJsapiSignature({
+          appid: MP.appid,
+          url: body.url,
+          nonceStr: cfg.nonceStr,
+          timestamp: cfg.timestamp,
+          signature: cfg.signature,
+        }),
+      ).toBe(true);
       stack.sim.advance(5000);
     }
     expect(stack.sim.calls('getticket')).toBeLessThanOrEqual(1 + 6);
     stack.sim.advance(10_000); // past the first ticket's expiry
     const cfg = await sign();
-    expect(stack.sim.verifyJsapiSignature({ appid: MP.appid, url: body.url, nonceStr: cfg.nonceStr, timestamp: cfg.timestamp, signature: cfg.signature })).toBe(true);
+    expect(
+      stack.sim.verifyJsapiSignature({
+        appid: MP.appid,
+        url: body.url,
+        nonceStr: cfg.nonceStr,
+        timestamp: cfg.timestamp,
+        signature: cfg.signature,
+      }),
+    ).toBe(true);
     const before = stack.sim.calls('getticket');
     await sign();
     expect(stack.sim.calls('getticket')).toBe(before);
@@ -66,7 +84,13 @@ describe('a ticket WeChat re-issues saying a full 7200 s, as developers report',
     const body = { url: 'https://example.com/' };
     const signedOk = async () => {
       const cfg = (await stack.post(`/jsapi/${MP.appid}/config`, body)).json;
-      return stack.sim.verifyJsapiSignature({ appid: MP.appid, url: body.url, nonceStr: cfg.nonceStr, timestamp: cfg.timestamp, signature: cfg.signature });
+      return stack.sim.verifyJsapiSignature({
+        appid: MP.appid,
+        url: body.url,
+        nonceStr: cfg.nonceStr,
+        timestamp: cfg.timestamp,
+        signature: cfg.signature,
+      });
     };
     expect(await signedOk()).toBe(true);
     stack.sim.advance(7200_000 - 250_000); // refresh window: WeChat hands back the same ticket "for 7200 s"

@@ -25,7 +25,9 @@ let counting: CountingStore;
 afterEach(() => stack?.close());
 
 /** MP (default Official Account) and one Mini Program, with a master key, on a counted memory store unless given one. */
-async function start(opts: { sessions?: Record<string, unknown>; apps?: unknown[]; masterKey?: boolean; store?: Store } = {}): Promise<Stack> {
+async function start(
+  opts: { sessions?: Record<string, unknown>; apps?: unknown[]; masterKey?: boolean; store?: Store } = {},
+): Promise<Stack> {
   counting = countStoreOps(opts.store ?? createMemoryStore());
   stack = await startStack({
     store: counting.store,
@@ -55,7 +57,10 @@ async function login(user = 'ann', extra: Record<string, unknown> = {}) {
 function encryptFor(key: string, plaintext: string): { encryptedData: string; iv: string } {
   const iv = randomBytes(16);
   const c = createCipheriv('aes-128-cbc', Buffer.from(key, 'base64'), iv);
-  return { encryptedData: Buffer.concat([c.update(plaintext, 'utf8'), c.final()]).toString('base64'), iv: iv.toString('base64') };
+  return {
+    encryptedData: Buffer.concat([c.update(plaintext, 'utf8'), c.final()]).toString('base64'),
+    iv: iv.toString('base64'),
+  };
 }
 
 const returnCode = (res: { json: any }) => res.json.returnCode as number;
@@ -65,7 +70,12 @@ describe('a Wafer v1 client', () => {
     await start();
     const res = await login('ann');
     expect(res).toMatchObject({ version: 1, componentName: 'MA', returnCode: 0 });
-    const profile = { openId: simOpenid(MINA.appid, 'ann'), unionId: simUnionid('ann'), nickName: '微信用户 ann', watermark: expect.objectContaining({ appid: MINA.appid }) };
+    const profile = {
+      openId: simOpenid(MINA.appid, 'ann'),
+      unionId: simUnionid('ann'),
+      nickName: '微信用户 ann',
+      watermark: expect.objectContaining({ appid: MINA.appid }),
+    };
     expect(res.returnData).toEqual({
       id: expect.stringMatching(/^[A-Za-z0-9]{24}$/),
       skey: expect.stringMatching(/^[A-Za-z0-9]{43}$/),
@@ -79,7 +89,12 @@ describe('a Wafer v1 client', () => {
 
     const auth = (await call('qcloud.cam.auth', { id, skey })).json;
     expect(auth.returnCode).toBe(0);
-    expect(auth.returnData).toEqual({ user_info: res.returnData.user_info, appid: MINA.appid, openid: simOpenid(MINA.appid, 'ann'), unionid: simUnionid('ann') });
+    expect(auth.returnData).toEqual({
+      user_info: res.returnData.user_info,
+      appid: MINA.appid,
+      openid: simOpenid(MINA.appid, 'ann'),
+      unionid: simUnionid('ann'),
+    });
 
     const data = stack.sim.minaUserData(MINA.appid, 'ann');
     for (const name of ['qcloud.cam.decrypt', 'session.decrypt']) {
@@ -90,36 +105,79 @@ describe('a Wafer v1 client', () => {
   });
 
   it('may log in with only a code (no user_info then), or with `interface.appid` beside para', async () => {
-    await start({ apps: [{ ...MINA, type: 'mina' }, { ...MINA2, type: 'mina', default: true }] });
+    await start({
+      apps: [
+        { ...MINA, type: 'mina' },
+        { ...MINA2, type: 'mina', default: true },
+      ],
+    });
     stack.sim.addApp(MINA2.appid, MINA2.secret, { type: 'mina' });
     const bare = (await call('session.login', { code: stack.sim.minaLogin(MINA2.appid, 'bo') })).json;
     expect(bare.returnCode).toBe(0);
     expect(bare.returnData).not.toHaveProperty('user_info');
     expect(bare.returnData.appid).toBe(MINA2.appid); // the default Mini Program
     const check = (await call('session.check', { id: bare.returnData.id, skey: bare.returnData.skey })).json;
-    expect(check.returnData).toEqual({ user_info: null, appid: MINA2.appid, openid: simOpenid(MINA2.appid, 'bo'), unionid: simUnionid('bo') });
+    expect(check.returnData).toEqual({
+      user_info: null,
+      appid: MINA2.appid,
+      openid: simOpenid(MINA2.appid, 'bo'),
+      unionid: simUnionid('bo'),
+    });
 
-    const body = JSON.stringify({ version: 1, componentName: 'MA', interface: { interfaceName: 'qcloud.cam.id_skey', appid: MINA.appid, para: { code: stack.sim.minaLogin(MINA.appid, 'bo') } } });
+    const body = JSON.stringify({
+      version: 1,
+      componentName: 'MA',
+      interface: {
+        interfaceName: 'qcloud.cam.id_skey',
+        appid: MINA.appid,
+        para: { code: stack.sim.minaLogin(MINA.appid, 'bo') },
+      },
+    });
     const beside = (await stack.post('/', body)).json;
     expect(beside.returnData.appid).toBe(MINA.appid);
   });
 
   it('refuses an Official Account appid, and needs encrypt_data and iv together', async () => {
     await start();
-    expect((await call('session.login', { appid: MP.appid, code: 'x' })).json).toMatchObject({ returnCode: 1003, returnMessage: expect.stringContaining('Mini Program') });
-    expect((await call('session.login', { code: 'x', encrypt_data: 'AAAA' })).json).toMatchObject({ returnCode: 1003, returnMessage: 'para.iv is required with para.encrypt_data' });
-    expect((await call('session.login', {})).json).toMatchObject({ returnCode: 1003, returnMessage: 'para.code is required' });
-    expect((await call('session.check', { id: 5, skey: 'x' })).json).toMatchObject({ returnCode: 1003, returnMessage: 'para.id must be a string' });
-    expect((await call('session.check', { skey: 'x' })).json).toMatchObject({ returnCode: 1003, returnMessage: 'para.id is required' });
-    expect((await call('session.decrypt', { id: 'a', skey: 'b', iv: 'AAAA' })).json).toMatchObject({ returnCode: 1003, returnMessage: 'para.encrypt_data is required' });
+    expect((await call('session.login', { appid: MP.appid, code: 'x' })).json).toMatchObject({
+      returnCode: 1003,
+      returnMessage: expect.stringContaining('Mini Program'),
+    });
+    expect((await call('session.login', { code: 'x', encrypt_data: 'AAAA' })).json).toMatchObject({
+      returnCode: 1003,
+      returnMessage: 'para.iv is required with para.encrypt_data',
+    });
+    expect((await call('session.login', {})).json).toMatchObject({
+      returnCode: 1003,
+      returnMessage: 'para.code is required',
+    });
+    expect((await call('session.check', { id: 5, skey: 'x' })).json).toMatchObject({
+      returnCode: 1003,
+      returnMessage: 'para.id must be a string',
+    });
+    expect((await call('session.check', { skey: 'x' })).json).toMatchObject({
+      returnCode: 1003,
+      returnMessage: 'para.id is required',
+    });
+    expect((await call('session.decrypt', { id: 'a', skey: 'b', iv: 'AAAA' })).json).toMatchObject({
+      returnCode: 1003,
+      returnMessage: 'para.encrypt_data is required',
+    });
     expect(stack.sim.calls('jscode2session')).toBe(0);
   });
 
   it('empty id or skey (what older wafer-node-sdk sends when the session headers are missing) → 60012, so the client logs in again', async () => {
     await start();
     const a = (await login('ann')).returnData;
-    for (const para of [{ id: '', skey: '' }, { id: a.id, skey: '' }, { id: '', skey: a.skey }]) {
-      expect((await call('qcloud.cam.auth', para)).json).toMatchObject({ returnCode: 60012, error: { code: 'session_invalid' } });
+    for (const para of [
+      { id: '', skey: '' },
+      { id: a.id, skey: '' },
+      { id: '', skey: a.skey },
+    ]) {
+      expect((await call('qcloud.cam.auth', para)).json).toMatchObject({
+        returnCode: 60012,
+        error: { code: 'session_invalid' },
+      });
     }
   });
 
@@ -129,12 +187,24 @@ describe('a Wafer v1 client', () => {
     const good = stack.sim.minaUserData(MINA.appid, 'ann');
     const cases = [
       { para: { encrypt_data: good.encryptedData, iv: 'AAAA' }, message: 'para.iv must be base64 of 16 bytes' },
-      { para: { encrypt_data: good.encryptedData, iv: `${good.iv.slice(0, -2)}!=` }, message: 'para.iv must be base64 of 16 bytes' },
-      { para: { encrypt_data: 'bm90IGJsb2Nrcw==', iv: good.iv }, message: 'para.encrypt_data must be base64 of whole 16-byte blocks' },
-      { para: { encrypt_data: good.encryptedData.replace('+', ' '), iv: good.iv }, message: 'para.encrypt_data must be base64 of whole 16-byte blocks' },
+      {
+        para: { encrypt_data: good.encryptedData, iv: `${good.iv.slice(0, -2)}!=` },
+        message: 'para.iv must be base64 of 16 bytes',
+      },
+      {
+        para: { encrypt_data: 'bm90IGJsb2Nrcw==', iv: good.iv },
+        message: 'para.encrypt_data must be base64 of whole 16-byte blocks',
+      },
+      {
+        para: { encrypt_data: good.encryptedData.replace('+', ' '), iv: good.iv },
+        message: 'para.encrypt_data must be base64 of whole 16-byte blocks',
+      },
     ];
     for (const { para, message } of cases) {
-      expect((await call('qcloud.cam.id_skey', { code, ...para })).json).toMatchObject({ returnCode: 1003, returnMessage: message });
+      expect((await call('qcloud.cam.id_skey', { code, ...para })).json).toMatchObject({
+        returnCode: 1003,
+        returnMessage: message,
+      });
     }
     expect(stack.sim.calls('jscode2session')).toBe(0);
     const res = (await call('qcloud.cam.id_skey', { code, encrypt_data: good.encryptedData, iv: good.iv })).json;
@@ -142,12 +212,16 @@ describe('a Wafer v1 client', () => {
 
     const { id, skey } = res.returnData;
     for (const name of ['qcloud.cam.decrypt', 'qcloud.cam.userinfo']) {
-      for (const { para, message } of cases) expect((await call(name, { id, skey, ...para })).json).toMatchObject({ returnCode: 1003, returnMessage: message });
+      for (const { para, message } of cases)
+        expect((await call(name, { id, skey, ...para })).json).toMatchObject({
+          returnCode: 1003,
+          returnMessage: message,
+        });
     }
   });
 });
 
-describe('a session that is not the caller\'s', () => {
+describe("a session that is not the caller's", () => {
   it('forged, truncated or borrowed skeys, unknown ids and another app → 60012', async () => {
     await start();
     const a = (await login('ann')).returnData;
@@ -173,7 +247,11 @@ describe('a session that is not the caller\'s', () => {
   it('SQL-looking ids and skeys are just unknown sessions, also when they have the shape of real ones (and reach the store)', async () => {
     await start();
     const a = (await login('ann')).returnData;
-    const shaped = ['SELECTxFROMxrecordsxWHER', 'DROPTABLErecords00000000', a.id.slice(0, 23) + (a.id.endsWith('A') ? 'B' : 'A')];
+    const shaped = [
+      'SELECTxFROMxrecordsxWHER',
+      'DROPTABLErecords00000000',
+      a.id.slice(0, 23) + (a.id.endsWith('A') ? 'B' : 'A'),
+    ];
     counting.reset();
     for (const id of shaped) {
       expect(id).toMatch(/^[A-Za-z0-9]{24}$/);
@@ -199,9 +277,16 @@ describe('expiry', () => {
     stack.sim.advance(59 * MIN); // 118 minutes after login, 59 after the last visit
     expect(await auth()).toBe(0);
     stack.sim.advance(61 * MIN);
-    expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json).toMatchObject({ returnCode: 60011, error: { code: 'session_expired' } });
+    expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json).toMatchObject({
+      returnCode: 60011,
+      error: { code: 'session_expired' },
+    });
     const data = stack.sim.minaUserData(MINA.appid, 'ann');
-    expect(returnCode(await call('qcloud.cam.decrypt', { id: a.id, skey: a.skey, encrypt_data: data.encryptedData, iv: data.iv }))).toBe(60011);
+    expect(
+      returnCode(
+        await call('qcloud.cam.decrypt', { id: a.id, skey: a.skey, encrypt_data: data.encryptedData, iv: data.iv }),
+      ),
+    ).toBe(60011);
   });
 
   it('ends a session maxAgeSeconds after its login however much it is used, still known as expired for the grace period', async () => {
@@ -254,25 +339,37 @@ describe('encrypted data', () => {
     const bytes = Buffer.from(good.encryptedData, 'base64');
     bytes[bytes.length - 20]! ^= 0x5a;
     counting.reset();
-    const tampered = (await call('qcloud.cam.id_skey', { code, encrypt_data: bytes.toString('base64'), iv: good.iv })).json;
+    const tampered = (await call('qcloud.cam.id_skey', { code, encrypt_data: bytes.toString('base64'), iv: good.iv }))
+      .json;
     expect(tampered).toMatchObject({ returnCode: 60021, returnData: '', error: { code: 'decrypt_failed' } });
 
     // Well encrypted under the user's key, but another app's data.
     const code2 = stack.sim.minaLogin(MINA.appid, 'ann');
-    const foreign = encryptFor(stack.sim.minaSessionKey(MINA.appid, 'ann')!, JSON.stringify({ openId: 'o', watermark: { appid: MINA2.appid, timestamp: 1 } }));
-    const watermark = (await call('qcloud.cam.id_skey', { code: code2, encrypt_data: foreign.encryptedData, iv: foreign.iv })).json;
-    expect(watermark).toMatchObject({ returnCode: 60021, returnMessage: `the data's watermark is not for ${MINA.appid}` });
+    const foreign = encryptFor(
+      stack.sim.minaSessionKey(MINA.appid, 'ann')!,
+      JSON.stringify({ openId: 'o', watermark: { appid: MINA2.appid, timestamp: 1 } }),
+    );
+    const watermark = (
+      await call('qcloud.cam.id_skey', { code: code2, encrypt_data: foreign.encryptedData, iv: foreign.iv })
+    ).json;
+    expect(watermark).toMatchObject({
+      returnCode: 60021,
+      returnMessage: `the data's watermark is not for ${MINA.appid}`,
+    });
 
     expect(stack.sim.calls('jscode2session', MINA.appid)).toBe(2);
     expect(counting.byOp().putRecord).toBe(0);
     expect(counting.byOp().deleteRecord).toBe(0);
   });
 
-  it('data carrying another user\'s openId at login → 60021, nothing stored; a unionId in the data never becomes the session\'s', async () => {
+  it("data carrying another user's openId at login → 60021, nothing stored; a unionId in the data never becomes the session's", async () => {
     await start();
     // Both well encrypted under ann's key with a fitting watermark: what a caller choosing the iv can produce.
     const sealed = (body: Record<string, unknown>) =>
-      encryptFor(stack.sim.minaSessionKey(MINA.appid, 'ann')!, JSON.stringify({ ...body, watermark: { appid: MINA.appid, timestamp: 1 } }));
+      encryptFor(
+        stack.sim.minaSessionKey(MINA.appid, 'ann')!,
+        JSON.stringify({ ...body, watermark: { appid: MINA.appid, timestamp: 1 } }),
+      );
     const code = stack.sim.minaLogin(MINA.appid, 'ann');
     const bob = sealed({ openId: simOpenid(MINA.appid, 'bob'), unionId: simUnionid('bob') });
     counting.reset();
@@ -285,18 +382,38 @@ describe('encrypted data', () => {
     const res = (await call('qcloud.cam.id_skey', { code: code2, encrypt_data: own.encryptedData, iv: own.iv })).json;
     expect(res.returnCode).toBe(0);
     expect(res.returnData).toMatchObject({ unionid: simUnionid('ann'), user_info: { unionId: 'u-from-data' } });
-    expect((await call('qcloud.cam.auth', { id: res.returnData.id, skey: res.returnData.skey })).json.returnData).toMatchObject({ openid: simOpenid(MINA.appid, 'ann'), unionid: simUnionid('ann') });
+    expect(
+      (await call('qcloud.cam.auth', { id: res.returnData.id, skey: res.returnData.skey })).json.returnData,
+    ).toMatchObject({ openid: simOpenid(MINA.appid, 'ann'), unionid: simUnionid('ann') });
   });
 
-  it('session.decrypt with a foreign watermark, tampered data, or data under a newer wx.login\'s key → 60021', async () => {
+  it("session.decrypt with a foreign watermark, tampered data, or data under a newer wx.login's key → 60021", async () => {
     await start();
     const a = (await login('ann')).returnData;
     const key = stack.sim.minaSessionKey(MINA.appid, 'ann')!;
-    const decrypt = (d: { encryptedData: string; iv: string }) => call('qcloud.cam.decrypt', { id: a.id, skey: a.skey, encrypt_data: d.encryptedData, iv: d.iv }).then(returnCode);
-    expect(await decrypt(encryptFor(key, JSON.stringify({ stepInfoList: [], watermark: { appid: MINA.appid, timestamp: 1 } })))).toBe(0);
-    expect(await decrypt(encryptFor(key, JSON.stringify({ watermark: { appid: MINA2.appid, timestamp: 1 } })))).toBe(60021);
-    expect(await decrypt(encryptFor(key, JSON.stringify({ openId: simOpenid(MINA.appid, 'bob'), watermark: { appid: MINA.appid, timestamp: 1 } })))).toBe(60021);
-    expect(await decrypt(encryptFor(key, JSON.stringify({ phoneNumber: '13800138000', watermark: { appid: MINA.appid, timestamp: 1 } })))).toBe(0);
+    const decrypt = (d: { encryptedData: string; iv: string }) =>
+      call('qcloud.cam.decrypt', { id: a.id, skey: a.skey, encrypt_data: d.encryptedData, iv: d.iv }).then(returnCode);
+    expect(
+      await decrypt(
+        encryptFor(key, JSON.stringify({ stepInfoList: [], watermark: { appid: MINA.appid, timestamp: 1 } })),
+      ),
+    ).toBe(0);
+    expect(await decrypt(encryptFor(key, JSON.stringify({ watermark: { appid: MINA2.appid, timestamp: 1 } })))).toBe(
+      60021,
+    );
+    expect(
+      await decrypt(
+        encryptFor(
+          key,
+          JSON.stringify({ openId: simOpenid(MINA.appid, 'bob'), watermark: { appid: MINA.appid, timestamp: 1 } }),
+        ),
+      ),
+    ).toBe(60021);
+    expect(
+      await decrypt(
+        encryptFor(key, JSON.stringify({ phoneNumber: '13800138000', watermark: { appid: MINA.appid, timestamp: 1 } })),
+      ),
+    ).toBe(0);
     const tampered = Buffer.from(stack.sim.minaUserData(MINA.appid, 'ann').encryptedData, 'base64');
     tampered[tampered.length - 20]! ^= 0x5a;
     expect(await decrypt({ encryptedData: tampered.toString('base64'), iv: 'AAAAAAAAAAAAAAAAAAAAAA==' })).toBe(60021);
@@ -306,24 +423,39 @@ describe('encrypted data', () => {
   });
 });
 
-describe('codes and WeChat\'s refusals', () => {
-  it('a reused or unknown code → 40029 with WeChat\'s errcode beside it', async () => {
+describe("codes and WeChat's refusals", () => {
+  it("a reused or unknown code → 40029 with WeChat's errcode beside it", async () => {
     await start();
     const code = stack.sim.minaLogin(MINA.appid, 'ann');
     expect(returnCode(await call('qcloud.cam.id_skey', { code }))).toBe(0);
-    expect((await call('qcloud.cam.id_skey', { code })).json).toMatchObject({ returnCode: 40029, error: { code: 'bad_code', errcode: 40163 } });
-    expect((await call('qcloud.cam.id_skey', { code: 'no-such-code' })).json).toMatchObject({ returnCode: 40029, error: { errcode: 40029 } });
+    expect((await call('qcloud.cam.id_skey', { code })).json).toMatchObject({
+      returnCode: 40029,
+      error: { code: 'bad_code', errcode: 40163 },
+    });
+    expect((await call('qcloud.cam.id_skey', { code: 'no-such-code' })).json).toMatchObject({
+      returnCode: 40029,
+      error: { errcode: 40029 },
+    });
   });
 
   it('45011 (per-user minute limit) → 1005 with the errcode; a wrong secret → config_fault', async () => {
     await start();
     stack.sim.fault('jscode2session', { errcode: 45011 });
-    expect((await call('qcloud.cam.id_skey', { code: stack.sim.minaLogin(MINA.appid) })).json).toMatchObject({ returnCode: 1005, error: { errcode: 45011 } });
+    expect((await call('qcloud.cam.id_skey', { code: stack.sim.minaLogin(MINA.appid) })).json).toMatchObject({
+      returnCode: 1005,
+      error: { errcode: 45011 },
+    });
     expect(stack.sim.calls('jscode2session')).toBe(1); // no blind retry: the code may be spent
     await stack.close();
-    stack = await startStack({ env: { WECRED_MASTER_KEY: MASTER_KEY.toString('base64') }, config: { apps: [{ ...MINA, type: 'mina' }] } });
+    stack = await startStack({
+      env: { WECRED_MASTER_KEY: MASTER_KEY.toString('base64') },
+      config: { apps: [{ ...MINA, type: 'mina' }] },
+    });
     stack.sim.addApp(MINA.appid, 'another-secret', { type: 'mina' });
-    expect((await call('qcloud.cam.id_skey', { code: stack.sim.minaLogin(MINA.appid) })).json).toMatchObject({ returnCode: 7302, error: { errcode: 40125 } });
+    expect((await call('qcloud.cam.id_skey', { code: stack.sim.minaLogin(MINA.appid) })).json).toMatchObject({
+      returnCode: 7302,
+      error: { errcode: 40125 },
+    });
   });
 
   it('without WECRED_MASTER_KEY, login is a config fault naming it, and the code is not spent', async () => {
@@ -363,7 +495,8 @@ describe('secrets at rest and in logs', () => {
     const code = stack.sim.minaLogin(MINA.appid, 'ann');
     const data = stack.sim.minaUserData(MINA.appid, 'ann');
     const sessionKey = stack.sim.minaSessionKey(MINA.appid, 'ann')!;
-    const a = (await call('qcloud.cam.id_skey', { code, encrypt_data: data.encryptedData, iv: data.iv })).json.returnData;
+    const a = (await call('qcloud.cam.id_skey', { code, encrypt_data: data.encryptedData, iv: data.iv })).json
+      .returnData;
     await call('qcloud.cam.auth', { id: a.id, skey: a.skey });
     await call('qcloud.cam.decrypt', { id: a.id, skey: a.skey, encrypt_data: data.encryptedData, iv: data.iv });
 
@@ -372,12 +505,15 @@ describe('secrets at rest and in logs', () => {
     expect(raw).not.toContain(a.skey);
     const record = JSON.parse(raw);
     expect(record.sessionKey).toMatch(/^v1\./);
-    expect(cipherFor({ masterKey: MASTER_KEY }).open(record.sessionKey, `session:${a.id}:session_key`)).toBe(sessionKey);
+    expect(cipherFor({ masterKey: MASTER_KEY }).open(record.sessionKey, `session:${a.id}:session_key`)).toBe(
+      sessionKey,
+    );
     expect(() => cipherFor({ masterKey: MASTER_KEY }).open(record.sessionKey, 'session:other:session_key')).toThrow();
 
     const logs = JSON.stringify(stack.logs);
     expect(stack.logs.length).toBeGreaterThan(0);
-    for (const secret of [sessionKey, a.skey, data.encryptedData.slice(0, 24), code]) expect(logs).not.toContain(secret);
+    for (const secret of [sessionKey, a.skey, data.encryptedData.slice(0, 24), code])
+      expect(logs).not.toContain(secret);
   });
 });
 
@@ -385,7 +521,10 @@ describe('a store outage', () => {
   it('session.login and session.check answer 7201; the log names the failure by class and code, never its message', async () => {
     const inner = createMemoryStore();
     let down = false;
-    const outage = () => Object.assign(new Error(`connect ECONNREFUSED while writing session:${'x'.repeat(24)}`), { code: 'ECONNREFUSED' });
+    const outage = () =>
+      Object.assign(new Error(`connect ECONNREFUSED while writing session:${'x'.repeat(24)}`), {
+        code: 'ECONNREFUSED',
+      });
     const store: Store = {
       ...inner,
       kind: inner.kind,
@@ -411,10 +550,21 @@ describe('the Wafer fork (qcloud.cam.userinfo)', () => {
     const a = (await call('qcloud.cam.id_skey', { appid: MINA.appid, code })).json.returnData;
     expect(a).not.toHaveProperty('user_info');
     const data = stack.sim.minaUserData(MINA.appid, 'ann');
-    const res = (await call('qcloud.cam.userinfo', { id: a.id, skey: a.skey, encrypt_data: data.encryptedData, iv: data.iv })).json;
+    const res = (
+      await call('qcloud.cam.userinfo', { id: a.id, skey: a.skey, encrypt_data: data.encryptedData, iv: data.iv })
+    ).json;
     expect(res.returnCode).toBe(0);
-    const profile = { openId: simOpenid(MINA.appid, 'ann'), nickName: '微信用户 ann', watermark: expect.objectContaining({ appid: MINA.appid }) };
-    expect(res.returnData).toEqual({ id: a.id, skey: a.skey, appid: MINA.appid, user_info: expect.objectContaining(profile) });
+    const profile = {
+      openId: simOpenid(MINA.appid, 'ann'),
+      nickName: '微信用户 ann',
+      watermark: expect.objectContaining({ appid: MINA.appid }),
+    };
+    expect(res.returnData).toEqual({
+      id: a.id,
+      skey: a.skey,
+      appid: MINA.appid,
+      user_info: expect.objectContaining(profile),
+    });
     const auth = (await call('qcloud.cam.auth', { id: a.id, skey: a.skey, appid: MINA.appid })).json;
     expect(auth.returnData.user_info).toEqual(res.returnData.user_info);
   });
@@ -422,16 +572,39 @@ describe('the Wafer fork (qcloud.cam.userinfo)', () => {
   it('a foreign watermark → 60021 and the session keeps its user_info', async () => {
     await start();
     const a = (await login('ann')).returnData;
-    const foreign = encryptFor(stack.sim.minaSessionKey(MINA.appid, 'ann')!, JSON.stringify({ nickName: 'x', watermark: { appid: MINA2.appid, timestamp: 1 } }));
-    expect(returnCode(await call('qcloud.cam.userinfo', { id: a.id, skey: a.skey, encrypt_data: foreign.encryptedData, iv: foreign.iv }))).toBe(60021);
+    const foreign = encryptFor(
+      stack.sim.minaSessionKey(MINA.appid, 'ann')!,
+      JSON.stringify({ nickName: 'x', watermark: { appid: MINA2.appid, timestamp: 1 } }),
+    );
+    expect(
+      returnCode(
+        await call('qcloud.cam.userinfo', {
+          id: a.id,
+          skey: a.skey,
+          encrypt_data: foreign.encryptedData,
+          iv: foreign.iv,
+        }),
+      ),
+    ).toBe(60021);
     expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json.returnData.user_info).toEqual(a.user_info);
   });
 
-  it('another user\'s openId in the data → 60021 and the session keeps its user_info', async () => {
+  it("another user's openId in the data → 60021 and the session keeps its user_info", async () => {
     await start();
     const a = (await login('ann')).returnData;
-    const bob = encryptFor(stack.sim.minaSessionKey(MINA.appid, 'ann')!, JSON.stringify({ openId: simOpenid(MINA.appid, 'bob'), nickName: 'bob', watermark: { appid: MINA.appid, timestamp: 1 } }));
-    expect(returnCode(await call('qcloud.cam.userinfo', { id: a.id, skey: a.skey, encrypt_data: bob.encryptedData, iv: bob.iv }))).toBe(60021);
+    const bob = encryptFor(
+      stack.sim.minaSessionKey(MINA.appid, 'ann')!,
+      JSON.stringify({
+        openId: simOpenid(MINA.appid, 'bob'),
+        nickName: 'bob',
+        watermark: { appid: MINA.appid, timestamp: 1 },
+      }),
+    );
+    expect(
+      returnCode(
+        await call('qcloud.cam.userinfo', { id: a.id, skey: a.skey, encrypt_data: bob.encryptedData, iv: bob.iv }),
+      ),
+    ).toBe(60021);
     expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json.returnData.user_info).toEqual(a.user_info);
   });
 
@@ -441,8 +614,24 @@ describe('the Wafer fork (qcloud.cam.userinfo)', () => {
     const a = (await call('qcloud.cam.id_skey', { code: stack.sim.minaLogin(MINA.appid, 'ann') })).json.returnData;
     expect(a).not.toHaveProperty('unionid');
     expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json.returnData).not.toHaveProperty('unionid');
-    const withUnion = encryptFor(stack.sim.minaSessionKey(MINA.appid, 'ann')!, JSON.stringify({ openId: simOpenid(MINA.appid, 'ann'), unionId: 'u-from-data', watermark: { appid: MINA.appid, timestamp: 1 } }));
-    expect(returnCode(await call('qcloud.cam.userinfo', { id: a.id, skey: a.skey, encrypt_data: withUnion.encryptedData, iv: withUnion.iv }))).toBe(0);
+    const withUnion = encryptFor(
+      stack.sim.minaSessionKey(MINA.appid, 'ann')!,
+      JSON.stringify({
+        openId: simOpenid(MINA.appid, 'ann'),
+        unionId: 'u-from-data',
+        watermark: { appid: MINA.appid, timestamp: 1 },
+      }),
+    );
+    expect(
+      returnCode(
+        await call('qcloud.cam.userinfo', {
+          id: a.id,
+          skey: a.skey,
+          encrypt_data: withUnion.encryptedData,
+          iv: withUnion.iv,
+        }),
+      ),
+    ).toBe(0);
     const auth = (await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json.returnData;
     expect(auth.user_info).toMatchObject({ unionId: 'u-from-data' });
     expect(auth).not.toHaveProperty('unionid');
@@ -458,7 +647,9 @@ describe('the Wafer fork (qcloud.cam.userinfo)', () => {
       ...Array.from({ length: 5 }, () => call('qcloud.cam.auth', { id: a.id, skey: a.skey })),
     ]);
     expect(saved.json.returnCode).toBe(0);
-    expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json.returnData.user_info).toEqual(saved.json.returnData.user_info);
+    expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json.returnData.user_info).toEqual(
+      saved.json.returnData.user_info,
+    );
   });
 });
 
@@ -479,7 +670,10 @@ describe('sessions the deployment can no longer serve', () => {
     ];
     for (const raw of variants) {
       await stack.store.putRecord(key, raw, later);
-      expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json).toMatchObject({ returnCode: 60012, error: { code: 'session_invalid' } });
+      expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json).toMatchObject({
+        returnCode: 60012,
+        error: { code: 'session_invalid' },
+      });
     }
     expect(JSON.stringify(stack.logs)).not.toContain('MARKER');
     await stack.store.putRecord(key, JSON.stringify(good), later);
@@ -493,13 +687,39 @@ describe('sessions the deployment can no longer serve', () => {
     const data = stack.sim.minaUserData(MINA.appid, 'ann');
     const both = async (s: Stack) => [
       (await s.envelope('qcloud.cam.auth', { id: a.id, skey: a.skey }, null)).json.returnCode,
-      (await s.envelope('qcloud.cam.decrypt', { id: a.id, skey: a.skey, encrypt_data: data.encryptedData, iv: data.iv }, null)).json.returnCode,
+      (
+        await s.envelope(
+          'qcloud.cam.decrypt',
+          { id: a.id, skey: a.skey, encrypt_data: data.encryptedData, iv: data.iv },
+          null,
+        )
+      ).json.returnCode,
     ];
     expect(await both(stack)).toEqual([0, 0]);
 
-    const rotated = await startStack({ sim: stack.sim, store: shared, env: { WECRED_MASTER_KEY: randomBytes(32).toString('base64') }, config: { apps: [{ ...MINA, type: 'mina' }] } });
-    const removed = await startStack({ sim: stack.sim, store: shared, env: { WECRED_MASTER_KEY: MASTER_KEY.toString('base64') }, config: { apps: [{ ...MP, type: 'mp' }, { ...MINA2, type: 'mina' }] } });
-    const retyped = await startStack({ sim: stack.sim, store: shared, env: { WECRED_MASTER_KEY: MASTER_KEY.toString('base64') }, config: { apps: [{ ...MINA, type: 'mp' }] } });
+    const rotated = await startStack({
+      sim: stack.sim,
+      store: shared,
+      env: { WECRED_MASTER_KEY: randomBytes(32).toString('base64') },
+      config: { apps: [{ ...MINA, type: 'mina' }] },
+    });
+    const removed = await startStack({
+      sim: stack.sim,
+      store: shared,
+      env: { WECRED_MASTER_KEY: MASTER_KEY.toString('base64') },
+      config: {
+        apps: [
+          { ...MP, type: 'mp' },
+          { ...MINA2, type: 'mina' },
+        ],
+      },
+    });
+    const retyped = await startStack({
+      sim: stack.sim,
+      store: shared,
+      env: { WECRED_MASTER_KEY: MASTER_KEY.toString('base64') },
+      config: { apps: [{ ...MINA, type: 'mp' }] },
+    });
     try {
       for (const s of [rotated, removed, retyped]) expect(await both(s)).toEqual([60012, 60012]);
     } finally {
@@ -517,12 +737,19 @@ describe('on MySQL', () => {
     try {
       await start({ store });
       const a = (await login('ann')).returnData;
-      for (const id of ["' OR 1=1 --", "x'; DROP TABLE records; --", 'SELECTxFROMxrecordsxWHER', 'DROPTABLErecords00000000']) {
+      for (const id of [
+        "' OR 1=1 --",
+        "x'; DROP TABLE records; --",
+        'SELECTxFROMxrecordsxWHER',
+        'DROPTABLErecords00000000',
+      ]) {
         expect(returnCode(await call('qcloud.cam.auth', { id, skey: a.skey }))).toBe(60012);
       }
       // The store itself takes such keys as plain keys.
       expect(await store.getRecord("session:' OR 1=1 --", stack.sim.now())).toBeNull();
-      expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json.returnData.openid).toBe(simOpenid(MINA.appid, 'ann'));
+      expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json.returnData.openid).toBe(
+        simOpenid(MINA.appid, 'ann'),
+      );
     } finally {
       await stack.close();
       await store.close();

@@ -45,17 +45,37 @@ export interface Stack {
   url: string;
   logs: Record<string, unknown>[];
   /** POST / with a Wafer envelope, signed by `realm` unless null. */
-  envelope(interfaceName: string, para: unknown, realm?: { key: string; secret: string } | null): Promise<{ status: number; json: any }>;
-  post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any; headers: Headers }>;
+  envelope(
+    interfaceName: string,
+    para: unknown,
+    realm?: { key: string; secret: string } | null,
+  ): Promise<{ status: number; json: any }>;
+  post(
+    path: string,
+    body: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; json: any; headers: Headers }>;
   close(): Promise<void>;
 }
 
-export function signedHeaders(realm: { key: string; secret: string }, path: string, body: string, timestamp = Math.floor(Date.now() / 1000), nonce = randomNonce(16)) {
+export function signedHeaders(
+  realm: { key: string; secret: string },
+  path: string,
+  body: string,
+  timestamp = Math.floor(Date.now() / 1000),
+  nonce = randomNonce(16),
+) {
   return {
     'x-wecred-realm': realm.key,
     'x-wecred-timestamp': String(timestamp),
     'x-wecred-nonce': nonce,
-    'x-wecred-signature': realmSignature(realm.secret, { method: 'POST', path, timestamp: String(timestamp), nonce, body }),
+    'x-wecred-signature': realmSignature(realm.secret, {
+      method: 'POST',
+      path,
+      timestamp: String(timestamp),
+      nonce,
+      body,
+    }),
   };
 }
 
@@ -79,12 +99,21 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   for (const agent of config.work) sim.addWorkApp(agent.corpid, agent.agentid, agent.secret);
   const logs: Record<string, unknown>[] = [];
   const store = opts.store ?? createMemoryStore();
-  const app = await bootApp(config, { clock: () => sim.now(), store, log: createLogger((line) => logs.push(JSON.parse(line)), 'debug'), onMessage: opts.onMessage });
+  const app = await bootApp(config, {
+    clock: () => sim.now(),
+    store,
+    log: createLogger((line) => logs.push(JSON.parse(line)), 'debug'),
+    onMessage: opts.onMessage,
+  });
   const server: Server = createNodeServer(app, { maxBodyBytes: config.maxBodyBytes });
   const url = await listen(server, opts.port ?? 0, '127.0.0.1');
 
   const post: Stack['post'] = async (path, body, headers = {}) => {
-    const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const res = await fetch(url + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
     const text = await res.text();
     let json: unknown = text;
     try {

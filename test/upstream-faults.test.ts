@@ -57,7 +57,10 @@ describe('upstream faults', () => {
   it('45009 stops every further call for that credential until the next Beijing day', async () => {
     stack = await startStack();
     stack.sim.fault('token', { errcode: 45009, errmsg: 'reach max api daily quota limit' });
-    expect(await tokenOf(MP2.appid)).toMatchObject({ returnCode: 7101, error: { code: 'quota_exhausted', errcode: 45009 } });
+    expect(await tokenOf(MP2.appid)).toMatchObject({
+      returnCode: 7101,
+      error: { code: 'quota_exhausted', errcode: 45009 },
+    });
     for (let i = 0; i < 3; i++) expect((await tokenOf(MP2.appid)).returnCode).toBe(7101);
     expect(stack.sim.calls('token', MP2.appid)).toBe(1);
     // The other app is not affected.
@@ -77,7 +80,11 @@ describe('upstream faults', () => {
     stack.sim.fault('token', { errcode: -1 }, 1000);
     const res = await tokenOf(MP2.appid);
     expect(res.returnData.access_token).toBe(good);
-    expect(await stack.store.read(`mp:${MP2.appid}:token`)).toMatchObject({ value: good, version: row!.version, leaseOwner: '' });
+    expect(await stack.store.read(`mp:${MP2.appid}:token`)).toMatchObject({
+      value: good,
+      version: row!.version,
+      leaseOwner: '',
+    });
   });
 
   it('refreshes ahead: inside the window one request refreshes while the old token is still valid', async () => {
@@ -107,7 +114,9 @@ describe('upstream faults', () => {
     stack = await startStack();
     const old = (await tokenOf(MP2.appid)).returnData.access_token;
     // Somebody else fetched classic tokens with our secret; ours dies 5 minutes later.
-    await fetch(`${stack.sim.url}/cgi-bin/token?grant_type=client_credential&appid=${MP2.appid}&secret=${stack.config.apps[1]!.secret}`);
+    await fetch(
+      `${stack.sim.url}/cgi-bin/token?grant_type=client_credential&appid=${MP2.appid}&secret=${stack.config.apps[1]!.secret}`,
+    );
     stack.sim.advance(301_000);
     expect(stack.sim.tokenState(MP2.appid, old)).not.toBe('valid');
     const res = await stack.envelope('ticket', { appid: MP2.appid });
@@ -148,4 +157,3 @@ describe('upstream faults', () => {
     expect(stack.sim.calls('getticket')).toBe(0);
   });
 });
-

@@ -62,7 +62,10 @@ beforeEach(() => {
 });
 
 async function send(method: 'GET' | 'POST', path: string, body?: string, contentType = 'text/xml') {
-  const res = await fetch(stack.url + path, { method, ...(body === undefined ? {} : { body, headers: { 'content-type': contentType } }) });
+  const res = await fetch(stack.url + path, {
+    method,
+    ...(body === undefined ? {} : { body, headers: { 'content-type': contentType } }),
+  });
   const text = await res.text();
   let json: any;
   try {
@@ -71,61 +74,101 @@ async function send(method: 'GET' | 'POST', path: string, body?: string, content
   return { status: res.status, type: res.headers.get('content-type') ?? '', text, json };
 }
 
-const xmlBody = (encrypted: string) => `<xml>\n  <ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName>\n  <Encrypt><![CDATA[${encrypted}]]></Encrypt>\n</xml>`;
+const xmlBody = (encrypted: string) =>
+  `<xml>\n  <ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName>\n  <Encrypt><![CDATA[${encrypted}]]></Encrypt>\n</xml>`;
 
 describe('GET /wechat/:appid (server URL verification, §1.6)', () => {
   it('echoes echostr for the official vector, as text/plain', async () => {
-    const res = await send('GET', `/wechat/${A.appid}?signature=f464b24fc39322e44b38aa78f5edd27bd1441696&echostr=4375120948345356249&timestamp=1714036504&nonce=1514711492`);
+    const res = await send(
+      'GET',
+      `/wechat/${A.appid}?signature=f464b24fc39322e44b38aa78f5edd27bd1441696&echostr=4375120948345356249&timestamp=1714036504&nonce=1514711492`,
+    );
     expect(res).toMatchObject({ status: 200, text: '4375120948345356249' });
     expect(res.type).toMatch(/^text\/plain/);
   });
 
   it('refuses a wrong or missing signature with 401 and a JSON error', async () => {
-    const wrong = await send('GET', `/wechat/${A.appid}?signature=f464b24fc39322e44b38aa78f5edd27bd1441697&echostr=4375120948345356249&timestamp=1714036504&nonce=1514711492`);
+    const wrong = await send(
+      'GET',
+      `/wechat/${A.appid}?signature=f464b24fc39322e44b38aa78f5edd27bd1441697&echostr=4375120948345356249&timestamp=1714036504&nonce=1514711492`,
+    );
     expect(wrong).toMatchObject({ status: 401, json: { error: { code: 'bad_signature' } } });
     expect(wrong.text).not.toContain('4375120948345356249');
-    const missing = await send('GET', `/wechat/${A.appid}?echostr=4375120948345356249&timestamp=1714036504&nonce=1514711492`);
+    const missing = await send(
+      'GET',
+      `/wechat/${A.appid}?echostr=4375120948345356249&timestamp=1714036504&nonce=1514711492`,
+    );
     expect(missing).toMatchObject({ status: 401, json: { error: { code: 'unsigned' } } });
   });
 
   it('answers 404 for an app without a token, and for an unknown app', async () => {
     const q = '?signature=f464b24fc39322e44b38aa78f5edd27bd1441696&echostr=1&timestamp=1714036504&nonce=1514711492';
-    expect(await send('GET', `/wechat/${MP.appid}${q}`)).toMatchObject({ status: 404, json: { error: { code: 'not_found', message: `${MP.appid} has no server-URL token configured (apps[].token)` } } });
-    expect(await send('GET', `/wechat/wx9999999999999999${q}`)).toMatchObject({ status: 404, json: { error: { code: 'unknown_app' } } });
+    expect(await send('GET', `/wechat/${MP.appid}${q}`)).toMatchObject({
+      status: 404,
+      json: { error: { code: 'not_found', message: `${MP.appid} has no server-URL token configured (apps[].token)` } },
+    });
+    expect(await send('GET', `/wechat/wx9999999999999999${q}`)).toMatchObject({
+      status: 404,
+      json: { error: { code: 'unknown_app' } },
+    });
   });
 });
 
 describe('POST /wechat/:appid, 安全模式 (§1.7)', () => {
-  it('decrypts the official push (JSON body, the reference\'s exact query), hands it to the hook, answers success', async () => {
-    const res = await send('POST', `/wechat/${A.appid}?${A.query}`, JSON.stringify({ ToUserName: 'gh_97417a04a28d', Encrypt: A.encrypt }), 'application/json');
+  it("decrypts the official push (JSON body, the reference's exact query), hands it to the hook, answers success", async () => {
+    const res = await send(
+      'POST',
+      `/wechat/${A.appid}?${A.query}`,
+      JSON.stringify({ ToUserName: 'gh_97417a04a28d', Encrypt: A.encrypt }),
+      'application/json',
+    );
     expect(res).toMatchObject({ status: 200, text: 'success' });
     expect(res.type).toMatch(/^text\/plain/);
     expect(received).toEqual([[A.appid, A.msg]]);
   });
 
   it('takes the XML body with the same ciphertext', async () => {
-    expect(await send('POST', `/wechat/${A.appid}?${A.query}`, xmlBody(A.encrypt))).toMatchObject({ status: 200, text: 'success' });
+    expect(await send('POST', `/wechat/${A.appid}?${A.query}`, xmlBody(A.encrypt))).toMatchObject({
+      status: 200,
+      text: 'success',
+    });
     expect(received).toEqual([[A.appid, A.msg]]);
   });
 
-  it('decrypts the official sample\'s long XML (UTF-8) message', async () => {
+  it("decrypts the official sample's long XML (UTF-8) message", async () => {
     const sig = msgSignature(B.token, B.timestamp, B.nonce, B.encrypt);
     const q = `signature=${serverSignature(B.token, B.timestamp, B.nonce)}&timestamp=${B.timestamp}&nonce=${B.nonce}&encrypt_type=aes&msg_signature=${sig}`;
-    expect(await send('POST', `/wechat/${B.appid}?${q}`, `<xml><ToUserName><![CDATA[toUser]]></ToUserName><Encrypt><![CDATA[${B.encrypt}]]></Encrypt></xml>`)).toMatchObject({ status: 200, text: 'success' });
+    expect(
+      await send(
+        'POST',
+        `/wechat/${B.appid}?${q}`,
+        `<xml><ToUserName><![CDATA[toUser]]></ToUserName><Encrypt><![CDATA[${B.encrypt}]]></Encrypt></xml>`,
+      ),
+    ).toMatchObject({ status: 200, text: 'success' });
     expect(received).toEqual([[B.appid, B.msg]]);
   });
 
-  it('accepts WeChat\'s retry of the same push: no timestamp window, no nonce memory', async () => {
+  it("accepts WeChat's retry of the same push: no timestamp window, no nonce memory", async () => {
     // The vector's timestamp is from 2024, far from the server's clock.
-    for (let i = 0; i < 3; i++) expect(await send('POST', `/wechat/${A.appid}?${A.query}`, xmlBody(A.encrypt))).toMatchObject({ status: 200, text: 'success' });
+    for (let i = 0; i < 3; i++)
+      expect(await send('POST', `/wechat/${A.appid}?${A.query}`, xmlBody(A.encrypt))).toMatchObject({
+        status: 200,
+        text: 'success',
+      });
     expect(received).toHaveLength(3);
   });
 
   it('refuses a wrong or missing msg_signature with 401', async () => {
     const wrong = A.query.replace('msg_signature=046e', 'msg_signature=046f');
-    expect(await send('POST', `/wechat/${A.appid}?${wrong}`, xmlBody(A.encrypt))).toMatchObject({ status: 401, json: { error: { code: 'bad_signature' } } });
+    expect(await send('POST', `/wechat/${A.appid}?${wrong}`, xmlBody(A.encrypt))).toMatchObject({
+      status: 401,
+      json: { error: { code: 'bad_signature' } },
+    });
     const missing = A.query.replace(/&msg_signature=[0-9a-f]+/, '');
-    expect(await send('POST', `/wechat/${A.appid}?${missing}`, xmlBody(A.encrypt))).toMatchObject({ status: 401, json: { error: { code: 'unsigned' } } });
+    expect(await send('POST', `/wechat/${A.appid}?${missing}`, xmlBody(A.encrypt))).toMatchObject({
+      status: 401,
+      json: { error: { code: 'unsigned' } },
+    });
     // A changed ciphertext under the official msg_signature.
     const changed = encrypt(A.key, A.appid, '<xml><Content>forged</Content></xml>');
     expect(await send('POST', `/wechat/${A.appid}?${A.query}`, xmlBody(changed))).toMatchObject({ status: 401 });
@@ -134,7 +177,15 @@ describe('POST /wechat/:appid, 安全模式 (§1.7)', () => {
 
   it('refuses a message encrypted for another appid with 400, though its signature is valid', async () => {
     const res = await send('POST', `/wechat/${OTHER}?${A.query}`, xmlBody(A.encrypt));
-    expect(res).toMatchObject({ status: 400, json: { error: { code: 'bad_para', message: 'the message cannot be decrypted: the message was not encrypted for this app' } } });
+    expect(res).toMatchObject({
+      status: 400,
+      json: {
+        error: {
+          code: 'bad_para',
+          message: 'the message cannot be decrypted: the message was not encrypted for this app',
+        },
+      },
+    });
     expect(res.text).not.toContain('hello world');
     expect(received).toEqual([]);
   });
@@ -142,12 +193,21 @@ describe('POST /wechat/:appid, 安全模式 (§1.7)', () => {
   it('refuses undecryptable and malformed bodies with 400', async () => {
     const junk = Buffer.alloc(64, 1).toString('base64');
     const sig = msgSignature(A.token, '1714112445', '415670741', junk);
-    expect(await send('POST', `/wechat/${A.appid}?timestamp=1714112445&nonce=415670741&encrypt_type=aes&msg_signature=${sig}`, xmlBody(junk))).toMatchObject({
+    expect(
+      await send(
+        'POST',
+        `/wechat/${A.appid}?timestamp=1714112445&nonce=415670741&encrypt_type=aes&msg_signature=${sig}`,
+        xmlBody(junk),
+      ),
+    ).toMatchObject({
       status: 400,
       json: { error: { code: 'bad_para' } },
     });
     for (const body of ['', 'not xml', '<xml><Encrypt/></xml>', `${xmlBody(A.encrypt)}${xmlBody(A.encrypt)}`]) {
-      expect(await send('POST', `/wechat/${A.appid}?${A.query}`, body)).toMatchObject({ status: 400, json: { error: { code: 'bad_para' } } });
+      expect(await send('POST', `/wechat/${A.appid}?${A.query}`, body)).toMatchObject({
+        status: 400,
+        json: { error: { code: 'bad_para' } },
+      });
     }
     expect(received).toEqual([]);
   });
@@ -176,16 +236,25 @@ describe('POST /wechat/:appid, 兼容模式 (§1.7)', () => {
 });
 
 describe('POST /wechat/:appid, 明文模式 (§1.6)', () => {
-  const xml = '<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName><FromUserName><![CDATA[o9AgO5Kd5ggOC-bXrbNODIiE3bGY]]></FromUserName><CreateTime>1714037059</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[你好]]></Content><MsgId>1</MsgId></xml>';
+  const xml =
+    '<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName><FromUserName><![CDATA[o9AgO5Kd5ggOC-bXrbNODIiE3bGY]]></FromUserName><CreateTime>1714037059</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[你好]]></Content><MsgId>1</MsgId></xml>';
 
   it('checks the official plaintext signature and hands the body over as is', async () => {
-    const res = await send('POST', `/wechat/${A.appid}?signature=899cf89e464efb63f54ddac96b0a0a235f53aa78&timestamp=1714037059&nonce=486452656&openid=o9AgO5Kd5ggOC-bXrbNODIiE3bGY`, xml);
+    const res = await send(
+      'POST',
+      `/wechat/${A.appid}?signature=899cf89e464efb63f54ddac96b0a0a235f53aa78&timestamp=1714037059&nonce=486452656&openid=o9AgO5Kd5ggOC-bXrbNODIiE3bGY`,
+      xml,
+    );
     expect(res).toMatchObject({ status: 200, text: 'success' });
     expect(received).toEqual([[A.appid, xml]]);
   });
 
   it('refuses a wrong signature with 401', async () => {
-    const res = await send('POST', `/wechat/${A.appid}?signature=899cf89e464efb63f54ddac96b0a0a235f53aa79&timestamp=1714037059&nonce=486452656`, xml);
+    const res = await send(
+      'POST',
+      `/wechat/${A.appid}?signature=899cf89e464efb63f54ddac96b0a0a235f53aa79&timestamp=1714037059&nonce=486452656`,
+      xml,
+    );
     expect(res).toMatchObject({ status: 401, json: { error: { code: 'bad_signature' } } });
     expect(received).toEqual([]);
   });
@@ -195,10 +264,15 @@ describe('the default hook', () => {
   it('logs one line per push without its content', async () => {
     const plain = await startStack({ config: { apps } });
     try {
-      const res = await fetch(`${plain.url}/wechat/${A.appid}?${A.query}`, { method: 'POST', body: xmlBody(A.encrypt) });
+      const res = await fetch(`${plain.url}/wechat/${A.appid}?${A.query}`, {
+        method: 'POST',
+        body: xmlBody(A.encrypt),
+      });
       expect(await res.text()).toBe('success');
       const lines = plain.logs.filter((l) => l.event === 'wechat_message');
-      expect(lines).toEqual([expect.objectContaining({ level: 'info', appid: A.appid, bytes: Buffer.byteLength(A.msg) })]);
+      expect(lines).toEqual([
+        expect.objectContaining({ level: 'info', appid: A.appid, bytes: Buffer.byteLength(A.msg) }),
+      ]);
       const all = JSON.stringify(plain.logs);
       for (const secret of ['hello world', 'debug_demo', A.encrypt, A.key]) expect(all).not.toContain(secret);
     } finally {

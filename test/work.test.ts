@@ -19,7 +19,9 @@ afterEach(async () => {
 });
 
 /** Two configured agents of one corp; the biz realm may use the corp's WeCom interfaces. */
-async function workStack(opts: { masterKey?: boolean; config?: Record<string, unknown>; sim?: WechatSim; store?: Stack['store'] } = {}): Promise<Stack> {
+async function workStack(
+  opts: { masterKey?: boolean; config?: Record<string, unknown>; sim?: WechatSim; store?: Stack['store'] } = {},
+): Promise<Stack> {
   const sim = opts.sim ?? (await simAt(120_000));
   const stack = await startStack({
     sim,
@@ -39,7 +41,12 @@ async function workStack(opts: { masterKey?: boolean; config?: Record<string, un
   return stack;
 }
 
-async function ok(s: Stack, name: string, para: Record<string, unknown>, realm?: { key: string; secret: string } | null) {
+async function ok(
+  s: Stack,
+  name: string,
+  para: Record<string, unknown>,
+  realm?: { key: string; secret: string } | null,
+) {
   const { status, json } = await s.envelope(name, para, realm);
   expect(status).toBe(200);
   expect(json).toMatchObject({ returnCode: 0 });
@@ -81,7 +88,10 @@ describe('work.access_token', () => {
     const s = await workStack();
     const unknown = await s.envelope('work.access_token', { corpid: CORP, agentid: '999' });
     expect(unknown.json).toMatchObject({ returnCode: 1012, error: { code: 'unknown_app' } });
-    const foreign = await s.envelope('work.access_token', agentPara(A1), { key: 'mponly', secret: 'mponly-realm-secret-0123456789' });
+    const foreign = await s.envelope('work.access_token', agentPara(A1), {
+      key: 'mponly',
+      secret: 'mponly-realm-secret-0123456789',
+    });
     expect(foreign.json).toMatchObject({ returnCode: 7005 });
     const badCorp = await s.envelope('work.access_token', { corpid: 'ww1:1000002', agentid: '1' });
     expect(badCorp.json).toMatchObject({ returnCode: 1003 });
@@ -98,7 +108,9 @@ describe('work.access_token', () => {
     const s = await workStack();
     const old = (await ok(s, 'work.access_token', agentPara(A1))).access_token;
     s.sim.invalidateWorkToken(old);
-    const answers = await Promise.all(Array.from({ length: 10 }, () => ok(s, 'work.access_token', { ...agentPara(A1), force: true, stale: old })));
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => ok(s, 'work.access_token', { ...agentPara(A1), force: true, stale: old })),
+    );
     const tokens = new Set(answers.map((a) => a.access_token));
     expect(tokens.size).toBe(1);
     const [fresh] = tokens;
@@ -121,7 +133,7 @@ describe('work.access_token', () => {
     expect(s.sim.workTokenState(CORP, A1.agentid, now)).toBe('valid');
   });
 
-  it('the refresher fetches every configured agent\'s token', async () => {
+  it("the refresher fetches every configured agent's token", async () => {
     const s = await workStack();
     const report = await s.app.refresh();
     expect(report.failed).toEqual([]);
@@ -155,7 +167,9 @@ describe('work.ticket and work.agent_ticket', () => {
     expect(refused.json.error.message).toMatch(/100 calls per hour/);
     expect(s.sim.calls('work_agent_ticket', CORP)).toBe(100);
     const status = await ok(s, 'status', {}, ADMIN);
-    expect(status.credentials.find((c: any) => c.key === `work:${CORP}:${A1.agentid}:agent_ticket`).hourlyBudgets).toEqual([
+    expect(
+      status.credentials.find((c: any) => c.key === `work:${CORP}:${A1.agentid}:agent_ticket`).hourlyBudgets,
+    ).toEqual([
       { scope: `work:${CORP}:${A1.agentid}:agent_ticket`, limit: 100, used: s.sim.calls('work_agent_ticket', CORP) },
     ]);
     // A plain read still serves the ticket WeCom gave (unchanged while valid).
@@ -165,7 +179,9 @@ describe('work.ticket and work.agent_ticket', () => {
     await ok(s, 'work.ticket', agentPara(A1));
 
     s.sim.advance(HOUR); // the next hour still counts this one's 100 whole
-    expect((await s.envelope('work.agent_ticket', { ...agentPara(A1), force: true })).json).toMatchObject({ returnCode: 7104 });
+    expect((await s.envelope('work.agent_ticket', { ...agentPara(A1), force: true })).json).toMatchObject({
+      returnCode: 7104,
+    });
     s.sim.advance(HOUR);
     await ok(s, 'work.agent_ticket', { ...agentPara(A1), force: true });
     expect(s.sim.calls('work_agent_ticket', CORP)).toBe(102);
@@ -207,7 +223,11 @@ describe('work.ticket and work.agent_ticket', () => {
 
 describe('budgets across processes sharing one store', () => {
   it(`forced corp-ticket fetches of five agents in two processes never pass the corp's ${CORP_TICKET_CALLS_PER_CORP_HOUR} per hour`, async () => {
-    const agents = Array.from({ length: 5 }, (_, i) => ({ corpid: CORP, agentid: String(1000010 + i), secret: `wecom-agent-secret-corp-budget-${i}` }));
+    const agents = Array.from({ length: 5 }, (_, i) => ({
+      corpid: CORP,
+      agentid: String(1000010 + i),
+      secret: `wecom-agent-secret-corp-budget-${i}`,
+    }));
     const sim = await simAt(120_000);
     const store = createMemoryStore();
     const config = { work: agents, credentials: { forceCooldownSeconds: 0 } };
@@ -215,12 +235,16 @@ describe('budgets across processes sharing one store', () => {
     const codes = new Set<number>();
     for (let round = 0; round < 100; round++) {
       sim.advance(500);
-      const answers = await Promise.all(stacks.flatMap((s) => agents.map((a) => s.envelope('work.ticket', { ...agentPara(a), force: true }))));
+      const answers = await Promise.all(
+        stacks.flatMap((s) => agents.map((a) => s.envelope('work.ticket', { ...agentPara(a), force: true }))),
+      );
       for (const a of answers) codes.add(a.json.returnCode);
     }
     expect([...codes].sort()).toEqual([0, 7104]); // refused by us, never by WeCom (45009 → 7101)
     expect(sim.calls('work_jsapi_ticket', CORP)).toBe(CORP_TICKET_CALLS_PER_CORP_HOUR);
-    expect((await budgetUse(stacks[0]!, `work:${CORP}:${agents[0]!.agentid}:ticket`))[1]).toBe(sim.calls('work_jsapi_ticket', CORP));
+    expect((await budgetUse(stacks[0]!, `work:${CORP}:${agents[0]!.agentid}:ticket`))[1]).toBe(
+      sim.calls('work_jsapi_ticket', CORP),
+    );
   });
 
   it(`an app's ${TICKET_CALLS_PER_APP_HOUR} agent-ticket calls per hour are shared by two processes`, async () => {
@@ -231,12 +255,16 @@ describe('budgets across processes sharing one store', () => {
     const codes: number[] = [];
     for (let i = 0; i < 2 * TICKET_CALLS_PER_APP_HOUR; i++) {
       sim.advance(500);
-      codes.push((await stacks[i % 2]!.envelope('work.agent_ticket', { ...agentPara(A1), force: true })).json.returnCode);
+      codes.push(
+        (await stacks[i % 2]!.envelope('work.agent_ticket', { ...agentPara(A1), force: true })).json.returnCode,
+      );
     }
     expect(codes.filter((c) => c === 0)).toHaveLength(TICKET_CALLS_PER_APP_HOUR);
     expect(codes.filter((c) => c === 7104)).toHaveLength(TICKET_CALLS_PER_APP_HOUR);
     expect(sim.calls('work_agent_ticket', CORP)).toBe(TICKET_CALLS_PER_APP_HOUR);
-    expect(await budgetUse(stacks[1]!, `work:${CORP}:${A1.agentid}:agent_ticket`)).toEqual([sim.calls('work_agent_ticket', CORP)]);
+    expect(await budgetUse(stacks[1]!, `work:${CORP}:${A1.agentid}:agent_ticket`)).toEqual([
+      sim.calls('work_agent_ticket', CORP),
+    ]);
   });
 });
 
@@ -250,13 +278,15 @@ describe('configuration faults', () => {
     }
     expect(s.sim.calls('work_gettoken', CORP)).toBe(1);
     s.sim.advance(60_000);
-    expect((await s.envelope('work.jsapi.config', { ...agentPara(A1), url: 'https://work.example.com/' }, null)).json).toMatchObject({ returnCode: 7302 });
+    expect(
+      (await s.envelope('work.jsapi.config', { ...agentPara(A1), url: 'https://work.example.com/' }, null)).json,
+    ).toMatchObject({ returnCode: 7302 });
     expect(s.sim.calls('work_gettoken', CORP)).toBe(2);
   });
 });
 
 describe('configuration faults across instances sharing a store', () => {
-  it('instance B meets a wrong agent secret and pauses; instance A registers the fixed one; B\'s next request fetches with it', async () => {
+  it("instance B meets a wrong agent secret and pauses; instance A registers the fixed one; B's next request fetches with it", async () => {
     const A9 = { corpid: CORP, agentid: '1000009' };
     const sim = await simAt(120_000);
     const store = createMemoryStore();
@@ -264,7 +294,11 @@ describe('configuration faults across instances sharing a store', () => {
     const fixed = 'registered-agent-secret-9-fixed-eee';
     sim.addWorkApp(CORP, A9.agentid, fixed);
     await ok(a!, 'work.register_agent', { ...A9, agentsecret: 'registered-agent-secret-9-typo-fff' }, ADMIN);
-    for (let i = 0; i < 3; i++) expect((await b!.envelope('work.access_token', A9)).json).toMatchObject({ returnCode: 7302, error: { code: 'config_fault' } });
+    for (let i = 0; i < 3; i++)
+      expect((await b!.envelope('work.access_token', A9)).json).toMatchObject({
+        returnCode: 7302,
+        error: { code: 'config_fault' },
+      });
     expect(sim.calls('work_gettoken', CORP)).toBe(1); // B pauses: the wrong secret is not sent again
     await ok(a!, 'work.register_agent', { ...A9, agentsecret: fixed }, ADMIN);
     const token = await ok(b!, 'work.access_token', A9); // well inside B's 60 s pause
@@ -277,17 +311,44 @@ describe('work.jsapi.config', () => {
   it('public: wx.config (corp ticket, corpid as appId) and wx.agentConfig (agent ticket) parameters that WeCom accepts', async () => {
     const s = await workStack();
     const url = 'https://work.example.com/page?x=1';
-    const d = await ok(s, 'work.jsapi.config', { ...agentPara(A1), url: `${url}#section`, jsApiList: ['selectExternalContact'] }, null);
+    const d = await ok(
+      s,
+      'work.jsapi.config',
+      { ...agentPara(A1), url: `${url}#section`, jsApiList: ['selectExternalContact'] },
+      null,
+    );
     expect(d.config).toMatchObject({ beta: true, appId: CORP, jsApiList: ['selectExternalContact'] });
-    expect(d.agentConfig).toMatchObject({ corpid: CORP, agentid: A1.agentid, timestamp: d.config.timestamp, nonceStr: d.config.nonceStr });
-    const signed = { corpid: CORP, agentid: A1.agentid, url, nonceStr: d.config.nonceStr, timestamp: d.config.timestamp };
+    expect(d.agentConfig).toMatchObject({
+      corpid: CORP,
+      agentid: A1.agentid,
+      timestamp: d.config.timestamp,
+      nonceStr: d.config.nonceStr,
+    });
+    const signed = {
+      corpid: CORP,
+      agentid: A1.agentid,
+      url,
+      nonceStr: d.config.nonceStr,
+      timestamp: d.config.timestamp,
+    };
     expect(s.sim.verifyWorkSignature({ ...signed, kind: 'jsapi', signature: d.config.signature })).toBe(true);
-    expect(s.sim.verifyWorkSignature({ ...signed, kind: 'agent_config', signature: d.agentConfig.signature })).toBe(true);
+    expect(s.sim.verifyWorkSignature({ ...signed, kind: 'agent_config', signature: d.agentConfig.signature })).toBe(
+      true,
+    );
     expect(s.sim.verifyWorkSignature({ ...signed, kind: 'agent_config', signature: d.config.signature })).toBe(false);
 
     const only = await ok(s, 'work.jsapi.config', { ...agentPara(A2), url, agent: false }, null);
     expect(only.agentConfig).toBeUndefined();
-    expect(s.sim.verifyWorkSignature({ ...signed, agentid: A2.agentid, nonceStr: only.config.nonceStr, timestamp: only.config.timestamp, kind: 'jsapi', signature: only.config.signature })).toBe(true);
+    expect(
+      s.sim.verifyWorkSignature({
+        ...signed,
+        agentid: A2.agentid,
+        nonceStr: only.config.nonceStr,
+        timestamp: only.config.timestamp,
+        kind: 'jsapi',
+        signature: only.config.signature,
+      }),
+    ).toBe(true);
     expect(s.sim.calls('work_agent_ticket', CORP)).toBe(1);
   });
 
@@ -297,14 +358,20 @@ describe('work.jsapi.config', () => {
     s.sim.seedWorkTicket(CORP, A1.agentid, 'jsapi', ticket, s.sim.now() + HOUR);
     const url = 'http://mp.weixin.qq.com?params=value';
     const d = await ok(s, 'work.jsapi.config', { ...agentPara(A1), url, agent: false }, null);
-    expect(d.config.signature).toBe(jsapiSignature({ ticket, nonceStr: d.config.nonceStr, timestamp: d.config.timestamp, url }));
+    expect(d.config.signature).toBe(
+      jsapiSignature({ ticket, nonceStr: d.config.nonceStr, timestamp: d.config.timestamp, url }),
+    );
   });
 
   it('a bad url or an unknown agent is refused before any fetch', async () => {
     const s = await workStack();
     const bad = await s.envelope('work.jsapi.config', { ...agentPara(A1), url: 'javascript:alert(1)' }, null);
     expect(bad.json).toMatchObject({ returnCode: 1003 });
-    const unknown = await s.envelope('work.jsapi.config', { corpid: 'wwnobody', agentid: '1', url: 'https://a.example/' }, null);
+    const unknown = await s.envelope(
+      'work.jsapi.config',
+      { corpid: 'wwnobody', agentid: '1', url: 'https://a.example/' },
+      null,
+    );
     expect(unknown.json).toMatchObject({ returnCode: 1012 });
     expect(s.sim.calls('work_gettoken')).toBe(0);
   });
@@ -331,7 +398,12 @@ describe('work.register_agent', () => {
   it('a registered agent serves tokens; its secret is sealed in the store and in no log line; a replaced secret drops its token', async () => {
     const s = await workStack({ masterKey: true });
     s.sim.addWorkApp(CORP, A9.agentid, A9.secret);
-    const reg = await ok(s, 'qcloud.work.initagent', { ...agentPara(A9), agentsecret: A9.secret, remark: 'sales' }, ADMIN);
+    const reg = await ok(
+      s,
+      'qcloud.work.initagent',
+      { ...agentPara(A9), agentsecret: A9.secret, remark: 'sales' },
+      ADMIN,
+    );
     expect(reg).toEqual({ corpid: CORP, agentid: A9.agentid, remark: 'sales', created: true, replaced: false });
     const stored = await s.store.getRecord(`agent:${CORP}:${A9.agentid}`, s.sim.now());
     expect(stored).not.toContain(A9.secret);
@@ -342,14 +414,20 @@ describe('work.register_agent', () => {
     expect(s.sim.calls('work_gettoken', CORP)).toBe(1);
 
     // The same secret again (a retry) says so, and still drops the token: the next read fetches it again.
-    expect(await ok(s, 'work.register_agent', { ...agentPara(A9), agentsecret: A9.secret }, ADMIN)).toMatchObject({ created: false, replaced: false });
+    expect(await ok(s, 'work.register_agent', { ...agentPara(A9), agentsecret: A9.secret }, ADMIN)).toMatchObject({
+      created: false,
+      replaced: false,
+    });
     expect((await ok(s, 'work.access_token', agentPara(A9))).access_token).toBe(first.access_token); // WeCom re-issues a live token
     expect(s.sim.calls('work_gettoken', CORP)).toBe(2);
 
     // The secret is reset in WeCom (the old one now answers 40001) and replaced here.
     const newSecret = 'registered-agent-secret-9-reset-ddd';
     s.sim.addWorkApp(CORP, A9.agentid, newSecret);
-    expect(await ok(s, 'work.register_agent', { ...agentPara(A9), agentsecret: newSecret }, ADMIN)).toMatchObject({ created: false, replaced: true });
+    expect(await ok(s, 'work.register_agent', { ...agentPara(A9), agentsecret: newSecret }, ADMIN)).toMatchObject({
+      created: false,
+      replaced: true,
+    });
     const after = await ok(s, 'work.access_token', agentPara(A9));
     expect(s.sim.calls('work_gettoken', CORP)).toBe(3); // fetched anew, with the new secret (the old one would fail)
     expect(s.sim.workTokenState(CORP, A9.agentid, after.access_token)).toBe('valid');
@@ -368,16 +446,31 @@ describe('work.register_agent', () => {
       expect(r.json.error.message).toMatch(/damaged; register it again/);
       expect(JSON.stringify(s.logs)).not.toContain(damaged.slice(1));
     }
-    expect(await ok(s, 'work.register_agent', { ...agentPara(A9), agentsecret: A9.secret }, ADMIN)).toMatchObject({ created: false, replaced: true });
+    expect(await ok(s, 'work.register_agent', { ...agentPara(A9), agentsecret: A9.secret }, ADMIN)).toMatchObject({
+      created: false,
+      replaced: true,
+    });
     await ok(s, 'work.access_token', agentPara(A9));
     expect(s.sim.calls('work_gettoken', CORP)).toBe(1);
   });
 
   it('a configured agent cannot be registered over; a realm limited to other apps cannot register into a corp', async () => {
-    const s = await workStack({ masterKey: true, config: { realms: [{ ...ADMIN, admin: true }, { key: 'ops2', secret: 'ops2-realm-secret-0123456789', admin: true, apps: [MP.appid] }] } });
+    const s = await workStack({
+      masterKey: true,
+      config: {
+        realms: [
+          { ...ADMIN, admin: true },
+          { key: 'ops2', secret: 'ops2-realm-secret-0123456789', admin: true, apps: [MP.appid] },
+        ],
+      },
+    });
     const configured = await s.envelope('work.register_agent', { ...agentPara(A1), agentsecret: 'x' }, ADMIN);
     expect(configured.json).toMatchObject({ returnCode: 1003 });
-    const scoped = await s.envelope('work.register_agent', { ...agentPara(A9), agentsecret: A9.secret }, { key: 'ops2', secret: 'ops2-realm-secret-0123456789' });
+    const scoped = await s.envelope(
+      'work.register_agent',
+      { ...agentPara(A9), agentsecret: A9.secret },
+      { key: 'ops2', secret: 'ops2-realm-secret-0123456789' },
+    );
     expect(scoped.json).toMatchObject({ returnCode: 7005 });
     const missing = await s.envelope('work.register_agent', agentPara(A9), ADMIN);
     expect(missing.json.error.message).toMatch(/para\.agentsecret/);
@@ -385,9 +478,14 @@ describe('work.register_agent', () => {
 });
 
 describe('Wafer fork aliases', () => {
-  it('qcloud.work.* answer in the fork\'s shapes; a realm naming an alias may call the canonical interface too', async () => {
+  it("qcloud.work.* answer in the fork's shapes; a realm naming an alias may call the canonical interface too", async () => {
     const s = await workStack({
-      config: { realms: [{ ...REALM, apps: [CORP], interfaces: ['qcloud.work.access_token', 'work.ticket', 'work.agent_ticket'] }, { ...ADMIN, admin: true }] },
+      config: {
+        realms: [
+          { ...REALM, apps: [CORP], interfaces: ['qcloud.work.access_token', 'work.ticket', 'work.agent_ticket'] },
+          { ...ADMIN, admin: true },
+        ],
+      },
     });
     const token = await ok(s, 'qcloud.work.access_token', agentPara(A1));
     expect(Object.keys(token).sort()).toEqual(['access_token', 'corpid', 'exp']);

@@ -9,7 +9,14 @@
  * replaces the regional endpoint. The SCF bundle replaces @aws-sdk/* with a stub that throws:
  * there such a reference fails, saying the client cannot be loaded.
  */
-import { clientSide, endpointOverride, FETCH_TIMEOUT_MS, loadClient, SecretProblem, type ResolveContext } from './secret-source';
+import {
+  clientSide,
+  endpointOverride,
+  FETCH_TIMEOUT_MS,
+  loadClient,
+  SecretProblem,
+  type ResolveContext,
+} from './secret-source';
 
 // Names are letters, digits and /_+=.@- ; an ARN adds ':'.
 const ID = /^[A-Za-z0-9/_+=.@:-]{1,2048}$/;
@@ -19,7 +26,8 @@ export async function fromAwsSecretsManager(name: string, ctx: ResolveContext): 
   const hash = name.indexOf('#');
   const id = hash < 0 ? name : name.slice(0, hash);
   const key = hash < 0 ? undefined : name.slice(hash + 1);
-  if (!ID.test(id) || key === '') throw new SecretProblem(`${ref}: must be secretsmanager:ID or secretsmanager:ID#KEY (ID a secret name or ARN)`);
+  if (!ID.test(id) || key === '')
+    throw new SecretProblem(`${ref}: must be secretsmanager:ID or secretsmanager:ID#KEY (ID a secret name or ARN)`);
   // Keyed by secret, not by reference: ID#a and ID#b share one call (and the first one's
   // failure, which names the first reference: the one reported, as references resolve in order).
   const text = await ctx.once(`secretsmanager:${id}`, () => fetchSecret(id, ref, ctx.env));
@@ -60,7 +68,8 @@ function jsonKey(text: string, key: string, ref: string): string {
     throw new SecretProblem(`${ref}: #${key} needs a secret whose text is a JSON object`);
   }
   const picked = Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
-  if (typeof picked !== 'string' || picked === '') throw new SecretProblem(`${ref}: the secret has no non-empty text under "${key}"`);
+  if (typeof picked !== 'string' || picked === '')
+    throw new SecretProblem(`${ref}: the secret has no non-empty text under "${key}"`);
   return picked;
 }
 
@@ -68,7 +77,8 @@ function jsonKey(text: string, key: string, ref: string): string {
 function awsProblem(err: unknown): string {
   const { name, $fault } = err as { name?: string; $fault?: string };
   if ($fault === undefined) {
-    if (name === 'CredentialsProviderError') return 'no AWS credentials found (AWS_* variables, a profile or the function role)';
+    if (name === 'CredentialsProviderError')
+      return 'no AWS credentials found (AWS_* variables, a profile or the function role)';
     return `cannot fetch it (${clientSide(err)})`;
   }
   switch (name) {

@@ -2,7 +2,16 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, DEMO_APPS, DEMO_REALM, DEMO_WORK, demoConfig, jsonProblem, loadConfig, parseConfig } from './load';
+import {
+  ConfigError,
+  DEMO_APPS,
+  DEMO_REALM,
+  DEMO_WORK,
+  demoConfig,
+  jsonProblem,
+  loadConfig,
+  parseConfig,
+} from './load';
 
 const A = 'wx1234567890abcdef';
 const B = 'wxabcdef1234567890';
@@ -72,7 +81,9 @@ describe('loadConfig sources', () => {
     const path = join(cwd, 'wecred.json');
     await writeFile(path, '{\n  "apps": [{"appid": "wx1234567890abcdef", "secret": "TOP-SECRET-VALUE"},]\n}');
     const err = await loadError({});
-    expect(err.message).toMatch(new RegExp(`^config: ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not valid JSON \\(.+\\)$`));
+    expect(err.message).toMatch(
+      new RegExp(`^config: ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not valid JSON \\(.+\\)$`),
+    );
     expect(err.message).not.toContain('TOP-SECRET');
     expect(err.message).not.toContain('\n');
   });
@@ -86,7 +97,9 @@ describe('loadConfig sources', () => {
 
   it('reports a WECRED_CONFIG that cannot be read', async () => {
     await mkdir(join(cwd, 'dir.json'));
-    expect((await loadError({ WECRED_CONFIG: 'dir.json' })).message).toBe(`config: ${join(cwd, 'dir.json')}: cannot read (EISDIR)`);
+    expect((await loadError({ WECRED_CONFIG: 'dir.json' })).message).toBe(
+      `config: ${join(cwd, 'dir.json')}: cannot read (EISDIR)`,
+    );
   });
 
   it('accepts a byte-order mark', async () => {
@@ -149,11 +162,17 @@ describe('demoConfig', () => {
     expect(masterKey).toHaveLength(32); // demo sessions and agents are sealed like real ones
     // upstream.sts is kept in its parts; a file names it as a URL.
     const { protocol, host } = rest.upstream.sts;
-    expect(parseConfig({ ...rest, upstream: { ...rest.upstream, sts: `${protocol}//${host}` } }, {})).toEqual({ ...rest, demo: false });
+    expect(parseConfig({ ...rest, upstream: { ...rest.upstream, sts: `${protocol}//${host}` } }, {})).toEqual({
+      ...rest,
+      demo: false,
+    });
   });
 
   it('honours WECRED_STORE but keeps the simulator as upstream', () => {
-    const c = demoConfig('http://127.0.0.1:4010', { WECRED_STORE: 'memory:', WECHAT_API_BASE: 'https://api.weixin.qq.com' });
+    const c = demoConfig('http://127.0.0.1:4010', {
+      WECRED_STORE: 'memory:',
+      WECHAT_API_BASE: 'https://api.weixin.qq.com',
+    });
     expect(c.store).toBe('memory:');
     expect(c.upstream.mp).toBe('http://127.0.0.1:4010');
   });

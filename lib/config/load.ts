@@ -12,14 +12,27 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError } from './errors';
-import { applyEnvOverrides, baseUrl, DEFAULT_CREDENTIALS, DEFAULT_MAX_BODY_BYTES, DEFAULT_SESSIONS, DEFAULT_STORE, DEFAULT_UPSTREAM, parseConfig, secretFields } from './schema';
+import {
+  applyEnvOverrides,
+  baseUrl,
+  DEFAULT_CREDENTIALS,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_SESSIONS,
+  DEFAULT_STORE,
+  DEFAULT_UPSTREAM,
+  parseConfig,
+  secretFields,
+} from './schema';
 import { resolveSecrets } from './secrets';
 import type { AppConfig, Config, RealmConfig, WorkAppConfig } from './types';
 
 export { ConfigError } from './errors';
 export { parseConfig } from './schema';
 
-export async function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Promise<Config | null> {
+export async function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  cwd: string = process.cwd(),
+): Promise<Config | null> {
   const source = await findSource(env, cwd);
   if (source === null) return null;
   const raw = parseJson(source.text, source.name);
@@ -89,12 +102,27 @@ export function jsonProblem(err: unknown, text: string): string {
 // Demo mode: the in-process simulator stands in for WeChat. These secrets exist nowhere else.
 
 export const DEMO_APPS: readonly Readonly<AppConfig>[] = [
-  { appid: 'wxd0000000000000a1', secret: 'demo0secret0000000000000000000a1', type: 'mp', tokenMode: 'stable', token: 'demotoken', default: true },
-  { appid: 'wxd0000000000000b2', secret: 'demo0secret0000000000000000000b2', type: 'mina', tokenMode: 'stable', default: false },
+  {
+    appid: 'wxd0000000000000a1',
+    secret: 'demo0secret0000000000000000000a1',
+    type: 'mp',
+    tokenMode: 'stable',
+    token: 'demotoken',
+    default: true,
+  },
+  {
+    appid: 'wxd0000000000000b2',
+    secret: 'demo0secret0000000000000000000b2',
+    type: 'mina',
+    tokenMode: 'stable',
+    default: false,
+  },
 ];
 
 /** One WeCom app (agent) of a demo corp. */
-export const DEMO_WORK: readonly Readonly<WorkAppConfig>[] = [{ corpid: 'wwd00000000000000c', agentid: '1000002', secret: 'demo0work0secret000000000000000c' }];
+export const DEMO_WORK: readonly Readonly<WorkAppConfig>[] = [
+  { corpid: 'wwd00000000000000c', agentid: '1000002', secret: 'demo0work0secret000000000000000c' },
+];
 
 /**
  * Seals demo sessions and registered demo agents. Public like every demo secret (there is nothing

@@ -27,7 +27,9 @@ describe('parseMasterKey', () => {
       'g'.repeat(64),
     ];
     for (const input of inputs) {
-      expect(() => parseMasterKey(input)).toThrow('must be 32 bytes as base64 (44 characters, e.g. from `openssl rand -base64 32`) or hex (64 characters)');
+      expect(() => parseMasterKey(input)).toThrow(
+        'must be 32 bytes as base64 (44 characters, e.g. from `openssl rand -base64 32`) or hex (64 characters)',
+      );
     }
   });
 });

@@ -8,5 +8,7 @@ export function parseMasterKey(text: string): Buffer {
     const key = Buffer.from(s, 'base64');
     if (key.toString('base64') === s) return key;
   }
-  throw new Error('must be 32 bytes as base64 (44 characters, e.g. from `openssl rand -base64 32`) or hex (64 characters)');
+  throw new Error(
+    'must be 32 bytes as base64 (44 characters, e.g. from `openssl rand -base64 32`) or hex (64 characters)',
+  );
 }

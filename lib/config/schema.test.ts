@@ -13,7 +13,12 @@ const SECRETS = [APP_SECRET, REALM_SECRET, WORK_SECRET, 'short', 'ENV-SECRET-VAL
 
 const app = (extra: Record<string, unknown> = {}) => ({ appid: APPID, secret: APP_SECRET, ...extra });
 const realm = (extra: Record<string, unknown> = {}) => ({ key: 'biz', secret: REALM_SECRET, ...extra });
-const work = (extra: Record<string, unknown> = {}) => ({ corpid: 'ww0123456789abcdef', agentid: '1000002', secret: WORK_SECRET, ...extra });
+const work = (extra: Record<string, unknown> = {}) => ({
+  corpid: 'ww0123456789abcdef',
+  agentid: '1000002',
+  secret: WORK_SECRET,
+  ...extra,
+});
 
 /** parseConfig must throw exactly `message` (one line, no secret in it). */
 function expectError(raw: unknown, message: string, env: NodeJS.ProcessEnv = {}): void {
@@ -39,7 +44,13 @@ describe('parseConfig defaults', () => {
       cors: [],
       oauth: { redirects: [] },
       store: 'file:./.wecred',
-      upstream: { mp: 'https://api.weixin.qq.com', work: 'https://qyapi.weixin.qq.com', sts: { protocol: 'https:', host: 'sts.tencentcloudapi.com' }, timeoutMs: 5000, budgetMs: 10000 },
+      upstream: {
+        mp: 'https://api.weixin.qq.com',
+        work: 'https://qyapi.weixin.qq.com',
+        sts: { protocol: 'https:', host: 'sts.tencentcloudapi.com' },
+        timeoutMs: 5000,
+        budgetMs: 10000,
+      },
       credentials: { refreshAheadSeconds: 300, localCacheSeconds: 30, leaseSeconds: 10, forceCooldownSeconds: 60 },
       sessions: { maxAgeSeconds: 2592000, idleSeconds: 2592000, singleSession: false },
       trustGateway: false,
@@ -54,7 +65,9 @@ describe('parseConfig defaults', () => {
     expect(c.apps).toEqual([{ appid: APPID, secret: APP_SECRET, type: 'mp', tokenMode: 'stable', default: false }]);
     expect(c.apps[0]).not.toHaveProperty('token');
     expect(c.work).toEqual([{ corpid: 'ww0123456789abcdef', agentid: '1000002', secret: WORK_SECRET }]);
-    expect(c.realms).toEqual([{ key: 'biz', secret: REALM_SECRET, apps: [], interfaces: [], admin: false, legacyMd5: false }]);
+    expect(c.realms).toEqual([
+      { key: 'biz', secret: REALM_SECRET, apps: [], interfaces: [], admin: false, legacyMd5: false },
+    ]);
   });
 
   it('keeps every explicit value', () => {
@@ -81,11 +94,19 @@ describe('parseConfig defaults', () => {
         { appid: APPID2, secret: APP_SECRET, type: 'mp', tokenMode: 'stable', default: true },
       ],
       work: [{ corpid: 'wx0123456789abcdef', agentid: '1000002', secret: WORK_SECRET }],
-      realms: [{ key: 'biz', secret: REALM_SECRET, apps: [APPID], interfaces: ['access_token'], admin: true, legacyMd5: true }],
+      realms: [
+        { key: 'biz', secret: REALM_SECRET, apps: [APPID], interfaces: ['access_token'], admin: true, legacyMd5: true },
+      ],
       cors: ['^https://([a-z0-9-]+\\.)*example\\.com$', '*'],
       oauth: { redirects: ['^https://app\\.example\\.com/'] },
       store: 'mysql://user:pw@db/wecred',
-      upstream: { mp: 'http://127.0.0.1:9000', work: 'http://127.0.0.1:9001/sim', sts: { protocol: 'https:', host: 'sts.tencentcloudapi.com' }, timeoutMs: 2000, budgetMs: 4000 },
+      upstream: {
+        mp: 'http://127.0.0.1:9000',
+        work: 'http://127.0.0.1:9001/sim',
+        sts: { protocol: 'https:', host: 'sts.tencentcloudapi.com' },
+        timeoutMs: 2000,
+        budgetMs: 4000,
+      },
       credentials: { refreshAheadSeconds: 600, localCacheSeconds: 0, leaseSeconds: 5, forceCooldownSeconds: 0 },
       sessions: { maxAgeSeconds: 86400, idleSeconds: 3600, singleSession: true },
       trustGateway: true,
@@ -109,7 +130,13 @@ describe('parseConfig defaults', () => {
   });
 
   it('accepts every store kind', () => {
-    for (const store of ['memory:', 'file:/var/lib/wecred', 'mysql://u:p@h/db', 'dynamodb://wecred?region=ap-guangzhou', 'redis://localhost:6379']) {
+    for (const store of [
+      'memory:',
+      'file:/var/lib/wecred',
+      'mysql://u:p@h/db',
+      'dynamodb://wecred?region=ap-guangzhou',
+      'redis://localhost:6379',
+    ]) {
       expect(parseConfig({ store }, {}).store).toBe(store);
     }
   });
@@ -123,13 +150,22 @@ describe('parseConfig errors', () => {
 
   it('rejects unknown keys, naming them', () => {
     expectError({ realm: [] }, 'config: realm: unknown key (did you mean "realms"?)');
-    expectError({ realm: [], foo: 1, bar: 2 }, 'config: realm: unknown key (did you mean "realms"?) (also unknown: foo, bar)');
+    expectError(
+      { realm: [], foo: 1, bar: 2 },
+      'config: realm: unknown key (did you mean "realms"?) (also unknown: foo, bar)',
+    );
     expectError({ demo: true }, 'config: demo: unknown key');
-    expectError({ apps: [app({ secert: APP_SECRET })] }, 'config: apps[0].secert: unknown key (did you mean "secret"?)');
+    expectError(
+      { apps: [app({ secert: APP_SECRET })] },
+      'config: apps[0].secert: unknown key (did you mean "secret"?)',
+    );
     expectError({ realms: [realm({ admn: true })] }, 'config: realms[0].admn: unknown key (did you mean "admin"?)');
     expectError({ work: [work({ name: 'x' })] }, 'config: work[0].name: unknown key');
     expectError({ upstream: { timeout: 1 } }, 'config: upstream.timeout: unknown key (did you mean "timeoutMs"?)');
-    expectError({ credentials: { leaseSecond: 1 } }, 'config: credentials.leaseSecond: unknown key (did you mean "leaseSeconds"?)');
+    expectError(
+      { credentials: { leaseSecond: 1 } },
+      'config: credentials.leaseSecond: unknown key (did you mean "leaseSeconds"?)',
+    );
     expectError({ oauth: { redirect: [] } }, 'config: oauth.redirect: unknown key (did you mean "redirects"?)');
   });
 
@@ -144,21 +180,39 @@ describe('parseConfig errors', () => {
 
   it('checks apps', () => {
     expectError({ apps: [{ secret: APP_SECRET }] }, 'config: apps[0].appid: must be a non-empty string');
-    expectError({ apps: [app({ appid: 'wx123' })] }, 'config: apps[0].appid: must be "wx" followed by 16 letters or digits');
-    expectError({ apps: [app({ appid: 'gh1234567890abcdef' })] }, 'config: apps[0].appid: must be "wx" followed by 16 letters or digits');
-    expectError({ apps: [app(), app({ appid: APPID2, secret: '' })] }, 'config: apps[1].secret: must be a non-empty string');
+    expectError(
+      { apps: [app({ appid: 'wx123' })] },
+      'config: apps[0].appid: must be "wx" followed by 16 letters or digits',
+    );
+    expectError(
+      { apps: [app({ appid: 'gh1234567890abcdef' })] },
+      'config: apps[0].appid: must be "wx" followed by 16 letters or digits',
+    );
+    expectError(
+      { apps: [app(), app({ appid: APPID2, secret: '' })] },
+      'config: apps[1].secret: must be a non-empty string',
+    );
     expectError({ apps: [app({ secret: 42 })] }, 'config: apps[0].secret: must be a non-empty string');
     expectError({ apps: [app({ type: 'game' })] }, 'config: apps[0].type: must be "mp", "mina" or "web"');
     expectError({ apps: [app({ tokenMode: 'fast' })] }, 'config: apps[0].tokenMode: must be "stable" or "classic"');
     expectError({ apps: [app({ token: '' })] }, 'config: apps[0].token: must be a non-empty string');
     expectError({ apps: [app({ default: 'yes' })] }, 'config: apps[0].default: must be true or false');
-    expectError({ apps: [app({ key: APPID })] }, 'config: apps[0]: has both appid and key (jsdkd\'s name for appid): keep one');
+    expectError(
+      { apps: [app({ key: APPID })] },
+      "config: apps[0]: has both appid and key (jsdkd's name for appid): keep one",
+    );
   });
 
   it('rejects duplicate appids and two defaults of one type', () => {
     expectError({ apps: [app(), app({ type: 'mina' })] }, `config: apps[1].appid: duplicate of apps[0]`);
     expectError(
-      { apps: [app({ type: 'mina', default: true }), app({ appid: APPID2, default: true }), app({ appid: 'wx00000000000000cc', type: 'mina', default: true })] },
+      {
+        apps: [
+          app({ type: 'mina', default: true }),
+          app({ appid: APPID2, default: true }),
+          app({ appid: 'wx00000000000000cc', type: 'mina', default: true }),
+        ],
+      },
       'config: apps[2].default: apps[0] is already the default mina app',
     );
   });
@@ -167,19 +221,32 @@ describe('parseConfig errors', () => {
     expectError({ work: [work({ corpid: 'ww01:1000002' })] }, `config: work[0].corpid: ${CORPID_RULE}`);
     expectError({ work: [work({ corpid: 'w'.repeat(33) })] }, `config: work[0].corpid: ${CORPID_RULE}`);
     expectError({ work: [work({ corpid: undefined })] }, 'config: work[0].corpid: must be a non-empty string');
-    for (const agentid of ['abc', -1, 0, '01000002', 1.5, '12345678901']) expectError({ work: [work({ agentid })] }, `config: work[0].agentid: ${AGENTID_RULE}`);
+    for (const agentid of ['abc', -1, 0, '01000002', 1.5, '12345678901'])
+      expectError({ work: [work({ agentid })] }, `config: work[0].agentid: ${AGENTID_RULE}`);
     expectError({ work: [work({ secret: undefined })] }, 'config: work[0].secret: must be a non-empty string');
-    expectError({ work: [work(), work({ agentid: 1000002 })] }, 'config: work[1]: duplicate corpid and agentid of work[0]');
+    expectError(
+      { work: [work(), work({ agentid: 1000002 })] },
+      'config: work[1]: duplicate corpid and agentid of work[0]',
+    );
     expect(parseConfig({ work: [work(), work({ agentid: 1000003 })] }, {}).work).toHaveLength(2);
   });
 
   it('checks realms', () => {
     expectError({ realms: [realm({ key: '' })] }, 'config: realms[0].key: must be a non-empty string');
-    expectError({ realms: [realm({ key: 'has space' })] }, 'config: realms[0].key: must be 1 to 64 letters, digits, "_", "." or "-"');
-    expectError({ realms: [realm({ key: 'k'.repeat(65) })] }, 'config: realms[0].key: must be 1 to 64 letters, digits, "_", "." or "-"');
+    expectError(
+      { realms: [realm({ key: 'has space' })] },
+      'config: realms[0].key: must be 1 to 64 letters, digits, "_", "." or "-"',
+    );
+    expectError(
+      { realms: [realm({ key: 'k'.repeat(65) })] },
+      'config: realms[0].key: must be 1 to 64 letters, digits, "_", "." or "-"',
+    );
     expectError({ realms: [realm({ secret: 'short' })] }, 'config: realms[0].secret: must be at least 16 characters');
     expectError({ realms: [realm({ apps: 'wx' })] }, 'config: realms[0].apps: must be an array');
-    expectError({ realms: [realm({ interfaces: ['ok', ''] })] }, 'config: realms[0].interfaces[1]: must be a non-empty string');
+    expectError(
+      { realms: [realm({ interfaces: ['ok', ''] })] },
+      'config: realms[0].interfaces[1]: must be a non-empty string',
+    );
     expectError({ realms: [realm({ admin: 1 })] }, 'config: realms[0].admin: must be true or false');
     expectError({ realms: [realm({ legacyMd5: 'true' })] }, 'config: realms[0].legacyMd5: must be true or false');
     expectError({ realms: [realm(), realm()] }, 'config: realms[1].key: duplicate of realms[0]');
@@ -189,28 +256,70 @@ describe('parseConfig errors', () => {
     expectError({ cors: 'example\\.com' }, 'config: cors: must be an array');
     expectError({ cors: ['ok', '(unclosed'] }, 'config: cors[1]: not a valid regular expression (Unterminated group)');
     expectError({ cors: [''] }, 'config: cors[0]: must be a non-empty string');
-    expectError({ oauth: { redirects: ['*'] } }, 'config: oauth.redirects[0]: not a valid regular expression (Nothing to repeat)');
+    expectError(
+      { oauth: { redirects: ['*'] } },
+      'config: oauth.redirects[0]: not a valid regular expression (Nothing to repeat)',
+    );
   });
 
   it('checks store, upstream and the numbers', () => {
-    expectError({ store: 'postgres://x' }, 'config: store: must start with memory:, file:, mysql://, dynamodb:// or redis://');
+    expectError(
+      { store: 'postgres://x' },
+      'config: store: must start with memory:, file:, mysql://, dynamodb:// or redis://',
+    );
     expectError({ store: 'file:' }, 'config: store: needs a location after "file:"');
     expectError({ store: 5 }, 'config: store: must be a non-empty string');
     expectError({ upstream: { mp: 'ftp://x' } }, 'config: upstream.mp: must be an http(s) URL');
     expectError({ upstream: { work: 'not a url' } }, 'config: upstream.work: must be an http(s) URL');
-    expectError({ upstream: { mp: 'https://x/?a=1' } }, 'config: upstream.mp: must be an http(s) URL without query or fragment');
-    expectError({ upstream: { timeoutMs: 50 } }, 'config: upstream.timeoutMs: must be an integer between 100 and 60000');
-    expectError({ upstream: { timeoutMs: 6000, budgetMs: 5000 } }, 'config: upstream.budgetMs: must be an integer between 6000 and 120000 (at least upstream.timeoutMs)');
-    expectError({ upstream: { budgetMs: 120001 } }, 'config: upstream.budgetMs: must be an integer between 5000 and 120000 (at least upstream.timeoutMs)');
-    expectError({ credentials: { refreshAheadSeconds: 29 } }, 'config: credentials.refreshAheadSeconds: must be an integer between 30 and 3600');
-    expectError({ credentials: { localCacheSeconds: 121 } }, 'config: credentials.localCacheSeconds: must be an integer between 0 and 120');
-    expectError({ credentials: { leaseSeconds: 0 } }, 'config: credentials.leaseSeconds: must be an integer between 1 and 120');
-    expectError({ credentials: { leaseSeconds: 1.5 } }, 'config: credentials.leaseSeconds: must be an integer between 1 and 120');
-    expectError({ credentials: { forceCooldownSeconds: '60' } }, 'config: credentials.forceCooldownSeconds: must be an integer between 0 and 3600');
-    expectError({ sessions: { maxAgeSeconds: 59 } }, 'config: sessions.maxAgeSeconds: must be an integer between 60 and 31622400');
-    expectError({ sessions: { idleSeconds: '3600' } }, 'config: sessions.idleSeconds: must be an integer between 60 and 31622400');
+    expectError(
+      { upstream: { mp: 'https://x/?a=1' } },
+      'config: upstream.mp: must be an http(s) URL without query or fragment',
+    );
+    expectError(
+      { upstream: { timeoutMs: 50 } },
+      'config: upstream.timeoutMs: must be an integer between 100 and 60000',
+    );
+    expectError(
+      { upstream: { timeoutMs: 6000, budgetMs: 5000 } },
+      'config: upstream.budgetMs: must be an integer between 6000 and 120000 (at least upstream.timeoutMs)',
+    );
+    expectError(
+      { upstream: { budgetMs: 120001 } },
+      'config: upstream.budgetMs: must be an integer between 5000 and 120000 (at least upstream.timeoutMs)',
+    );
+    expectError(
+      { credentials: { refreshAheadSeconds: 29 } },
+      'config: credentials.refreshAheadSeconds: must be an integer between 30 and 3600',
+    );
+    expectError(
+      { credentials: { localCacheSeconds: 121 } },
+      'config: credentials.localCacheSeconds: must be an integer between 0 and 120',
+    );
+    expectError(
+      { credentials: { leaseSeconds: 0 } },
+      'config: credentials.leaseSeconds: must be an integer between 1 and 120',
+    );
+    expectError(
+      { credentials: { leaseSeconds: 1.5 } },
+      'config: credentials.leaseSeconds: must be an integer between 1 and 120',
+    );
+    expectError(
+      { credentials: { forceCooldownSeconds: '60' } },
+      'config: credentials.forceCooldownSeconds: must be an integer between 0 and 3600',
+    );
+    expectError(
+      { sessions: { maxAgeSeconds: 59 } },
+      'config: sessions.maxAgeSeconds: must be an integer between 60 and 31622400',
+    );
+    expectError(
+      { sessions: { idleSeconds: '3600' } },
+      'config: sessions.idleSeconds: must be an integer between 60 and 31622400',
+    );
     expectError({ sessions: { singleSession: 'yes' } }, 'config: sessions.singleSession: must be true or false');
-    expectError({ sessions: { idleSecond: 60 } }, 'config: sessions.idleSecond: unknown key (did you mean "idleSeconds"?)');
+    expectError(
+      { sessions: { idleSecond: 60 } },
+      'config: sessions.idleSecond: unknown key (did you mean "idleSeconds"?)',
+    );
     expectError({ maxBodyBytes: 1023 }, 'config: maxBodyBytes: must be an integer between 1024 and 10485760');
     expectError({ trustGateway: 'true' }, 'config: trustGateway: must be true or false');
     expectError({ basePath: '/a b' }, 'config: basePath: must be a path such as "/release"');
@@ -238,7 +347,8 @@ describe('environment overrides', () => {
   });
 
   it('parse WECRED_TRUST_GATEWAY flags and ignore empty values', () => {
-    const trust = (v: string, file = false) => parseConfig({ trustGateway: file }, { WECRED_TRUST_GATEWAY: v }).trustGateway;
+    const trust = (v: string, file = false) =>
+      parseConfig({ trustGateway: file }, { WECRED_TRUST_GATEWAY: v }).trustGateway;
     expect(trust('1')).toBe(true);
     expect(trust('TRUE')).toBe(true);
     expect(trust('0', true)).toBe(false);
@@ -248,7 +358,9 @@ describe('environment overrides', () => {
   });
 
   it('are validated, naming the variable', () => {
-    expectError({}, 'config: WECRED_STORE: must start with memory:, file:, mysql://, dynamodb:// or redis://', { WECRED_STORE: 'sqlite:x' });
+    expectError({}, 'config: WECRED_STORE: must start with memory:, file:, mysql://, dynamodb:// or redis://', {
+      WECRED_STORE: 'sqlite:x',
+    });
     expectError({}, 'config: WECHAT_API_BASE: must be an http(s) URL', { WECHAT_API_BASE: 'api.weixin.qq.com' });
     expectError({}, 'config: WECOM_API_BASE: must be an http(s) URL', { WECOM_API_BASE: 'file:///x' });
     expectError({}, 'config: WECRED_BASE_PATH: must be a path such as "/release"', { WECRED_BASE_PATH: '/a?b' });
@@ -275,38 +387,72 @@ describe('secret references', () => {
   });
 
   it('name the field and variable when the variable is missing', () => {
-    expectError({ apps: [app(), app({ appid: APPID2, secret: 'env:MISSING' })] }, 'config: apps[1].secret: environment variable MISSING (from env:MISSING) is not set or empty', env);
-    expectError({ work: [work({ secret: 'env:NOPE' })] }, 'config: work[0].secret: environment variable NOPE (from env:NOPE) is not set or empty', env);
+    expectError(
+      { apps: [app(), app({ appid: APPID2, secret: 'env:MISSING' })] },
+      'config: apps[1].secret: environment variable MISSING (from env:MISSING) is not set or empty',
+      env,
+    );
+    expectError(
+      { work: [work({ secret: 'env:NOPE' })] },
+      'config: work[0].secret: environment variable NOPE (from env:NOPE) is not set or empty',
+      env,
+    );
   });
 
   it('check the resolved realm secret length without showing it', () => {
-    expectError({ realms: [realm({ secret: 'env:WORK_SECRET' })] }, 'config: realms[0].secret: must be at least 16 characters (the value of env:WORK_SECRET)', env);
+    expectError(
+      { realms: [realm({ secret: 'env:WORK_SECRET' })] },
+      'config: realms[0].secret: must be at least 16 characters (the value of env:WORK_SECRET)',
+      env,
+    );
   });
 });
 
 describe('jsdkd config files', () => {
-  it('accepts jsdkd\'s documented example as is', () => {
+  it("accepts jsdkd's documented example as is", () => {
     const raw = JSON.parse(
       '{"cors":["example\\\\.com"],"cache":{"memo":{}},"realms":[{"key":"dummy_realm_key","secret":"dummy_realm_secret"}],"apps":[{"key":"dummy_app_key","secret":"dummy_app_secret"}]}',
     );
     const c = parseConfig(raw, {});
     expect(c.cors).toEqual(['example\\.com']);
     expect(c.store).toBe('memory:');
-    expect(c.apps).toEqual([{ appid: 'dummy_app_key', secret: 'dummy_app_secret', type: 'mp', tokenMode: 'stable', default: false }]);
-    expect(c.realms).toEqual([{ key: 'dummy_realm_key', secret: 'dummy_realm_secret', apps: [], interfaces: [], admin: false, legacyMd5: true }]);
+    expect(c.apps).toEqual([
+      { appid: 'dummy_app_key', secret: 'dummy_app_secret', type: 'mp', tokenMode: 'stable', default: false },
+    ]);
+    expect(c.realms).toEqual([
+      { key: 'dummy_realm_key', secret: 'dummy_realm_secret', apps: [], interfaces: [], admin: false, legacyMd5: true },
+    ]);
   });
 
   it('accepts the README example', () => {
     const c = parseConfig({ apps: [{ key: 'wx1234567890abcdef', secret: 's' }] }, {});
-    expect(c.apps).toEqual([{ appid: 'wx1234567890abcdef', secret: 's', type: 'mp', tokenMode: 'stable', default: false }]);
+    expect(c.apps).toEqual([
+      { appid: 'wx1234567890abcdef', secret: 's', type: 'mp', tokenMode: 'stable', default: false },
+    ]);
   });
 
   it('accepts short realm secrets only in jsdkd-shaped files', () => {
-    expect(parseConfig({ apps: [{ key: 'a', secret: 's' }], realms: [{ key: 'r', secret: 'x' }] }, {}).realms[0]?.secret).toBe('x');
-    expectError({ apps: [app()], realms: [{ key: 'r', secret: 'short' }] }, 'config: realms[0].secret: must be at least 16 characters');
-    expectError({ apps: [{ key: 'a', secret: 's' }], realms: [{ key: 'r', secret: '' }] }, 'config: realms[0].secret: must be a non-empty string');
+    expect(
+      parseConfig({ apps: [{ key: 'a', secret: 's' }], realms: [{ key: 'r', secret: 'x' }] }, {}).realms[0]?.secret,
+    ).toBe('x');
+    expectError(
+      { apps: [app()], realms: [{ key: 'r', secret: 'short' }] },
+      'config: realms[0].secret: must be at least 16 characters',
+    );
+    expectError(
+      { apps: [{ key: 'a', secret: 's' }], realms: [{ key: 'r', secret: '' }] },
+      'config: realms[0].secret: must be a non-empty string',
+    );
     expectError({ apps: [{ key: '', secret: 's' }] }, 'config: apps[0].key: must be a non-empty string');
-    expectError({ apps: [{ key: 'a', secret: 's' }, { key: 'a', secret: 't' }] }, 'config: apps[1].key: duplicate of apps[0]');
+    expectError(
+      {
+        apps: [
+          { key: 'a', secret: 's' },
+          { key: 'a', secret: 't' },
+        ],
+      },
+      'config: apps[1].key: duplicate of apps[0]',
+    );
   });
 
   it('maps cache to a store unless store is given', () => {
@@ -333,24 +479,58 @@ describe('apps[].encodingAESKey (安全模式)', () => {
 
   it('is optional, and kept beside the token', () => {
     expect(parseConfig({ apps: [app({ token: 'server-token' })] }, {}).apps[0]).not.toHaveProperty('encodingAESKey');
-    expect(parseConfig({ apps: [app({ token: 'server-token', encodingAESKey: KEY })] }, {}).apps[0]).toMatchObject({ token: 'server-token', encodingAESKey: KEY });
+    expect(parseConfig({ apps: [app({ token: 'server-token', encodingAESKey: KEY })] }, {}).apps[0]).toMatchObject({
+      token: 'server-token',
+      encodingAESKey: KEY,
+    });
   });
 
   it('must be 43 letters or digits, and needs the token', () => {
-    expectError({ apps: [app({ token: 't', encodingAESKey: '' })] }, 'config: apps[0].encodingAESKey: must be a non-empty string');
-    expectError({ apps: [app({ token: 't', encodingAESKey: 42 })] }, 'config: apps[0].encodingAESKey: must be a non-empty string');
-    expectError({ apps: [app({ token: 't', encodingAESKey: KEY.slice(1) })] }, 'config: apps[0].encodingAESKey: must be 43 letters or digits');
-    expectError({ apps: [app({ token: 't', encodingAESKey: `${KEY.slice(1)}=` })] }, 'config: apps[0].encodingAESKey: must be 43 letters or digits');
-    expectError({ apps: [app({ encodingAESKey: KEY })] }, 'config: apps[0].encodingAESKey: needs apps[0].token (encrypted messages are signed with it)');
-    expectError({ apps: [app({ token: 't', encodingAesKey: KEY })] }, 'config: apps[0].encodingAesKey: unknown key (did you mean "encodingAESKey"?)');
+    expectError(
+      { apps: [app({ token: 't', encodingAESKey: '' })] },
+      'config: apps[0].encodingAESKey: must be a non-empty string',
+    );
+    expectError(
+      { apps: [app({ token: 't', encodingAESKey: 42 })] },
+      'config: apps[0].encodingAESKey: must be a non-empty string',
+    );
+    expectError(
+      { apps: [app({ token: 't', encodingAESKey: KEY.slice(1) })] },
+      'config: apps[0].encodingAESKey: must be 43 letters or digits',
+    );
+    expectError(
+      { apps: [app({ token: 't', encodingAESKey: `${KEY.slice(1)}=` })] },
+      'config: apps[0].encodingAESKey: must be 43 letters or digits',
+    );
+    expectError(
+      { apps: [app({ encodingAESKey: KEY })] },
+      'config: apps[0].encodingAESKey: needs apps[0].token (encrypted messages are signed with it)',
+    );
+    expectError(
+      { apps: [app({ token: 't', encodingAesKey: KEY })] },
+      'config: apps[0].encodingAesKey: unknown key (did you mean "encodingAESKey"?)',
+    );
   });
 
   it('is a secret: a reference resolves, and its value is never shown', () => {
-    const c = parseConfig({ apps: [app({ token: 'env:WX_TOKEN', encodingAESKey: 'env:WX_AES' })] }, { WX_TOKEN: 'server-token', WX_AES: KEY });
+    const c = parseConfig(
+      { apps: [app({ token: 'env:WX_TOKEN', encodingAESKey: 'env:WX_AES' })] },
+      { WX_TOKEN: 'server-token', WX_AES: KEY },
+    );
     expect(c.apps[0]?.encodingAESKey).toBe(KEY);
-    expect(parseConfig({ apps: [app({ token: 't', encodingAESKey: 'ssm:wx-aes' })] }, {}, new Map([['ssm:wx-aes', KEY]])).apps[0]?.encodingAESKey).toBe(KEY);
-    expectError({ apps: [app({ token: 't', encodingAESKey: 'env:WX_AES' })] }, 'config: apps[0].encodingAESKey: must be 43 letters or digits (the value of env:WX_AES)', { WX_AES: 'ENV-SECRET-VALUE' });
-    expectError({ apps: [app({ token: 't', encodingAESKey: 'env:NOPE' })] }, 'config: apps[0].encodingAESKey: environment variable NOPE (from env:NOPE) is not set or empty');
+    expect(
+      parseConfig({ apps: [app({ token: 't', encodingAESKey: 'ssm:wx-aes' })] }, {}, new Map([['ssm:wx-aes', KEY]]))
+        .apps[0]?.encodingAESKey,
+    ).toBe(KEY);
+    expectError(
+      { apps: [app({ token: 't', encodingAESKey: 'env:WX_AES' })] },
+      'config: apps[0].encodingAESKey: must be 43 letters or digits (the value of env:WX_AES)',
+      { WX_AES: 'ENV-SECRET-VALUE' },
+    );
+    expectError(
+      { apps: [app({ token: 't', encodingAESKey: 'env:NOPE' })] },
+      'config: apps[0].encodingAESKey: environment variable NOPE (from env:NOPE) is not set or empty',
+    );
   });
 
   it('is among the fields loadConfig resolves before parsing', () => {
@@ -365,37 +545,80 @@ describe('OAuth web login settings', () => {
 
   it('are optional; callbackBase, secret and website apps are kept', () => {
     expect(parseConfig({}, {}).oauth).toEqual({ redirects: [] });
-    const c = parseConfig({ apps: [app({ type: 'web', default: true })], oauth: { redirects: ['https://app\\.example\\.com/.*'], callbackBase: 'https://cred.example.com/release/', secret: OAUTH_SECRET } }, {});
-    expect(c.oauth).toEqual({ redirects: ['https://app\\.example\\.com/.*'], callbackBase: 'https://cred.example.com/release', secret: OAUTH_SECRET });
+    const c = parseConfig(
+      {
+        apps: [app({ type: 'web', default: true })],
+        oauth: {
+          redirects: ['https://app\\.example\\.com/.*'],
+          callbackBase: 'https://cred.example.com/release/',
+          secret: OAUTH_SECRET,
+        },
+      },
+      {},
+    );
+    expect(c.oauth).toEqual({
+      redirects: ['https://app\\.example\\.com/.*'],
+      callbackBase: 'https://cred.example.com/release',
+      secret: OAUTH_SECRET,
+    });
     expect(c.apps[0]?.type).toBe('web');
   });
 
   it('check callbackBase and the secret (at least 32 characters, needed with callbackBase), never showing it', () => {
-    expectError({ oauth: { callbackBase: 'cred.example.com', secret: OAUTH_SECRET } }, 'config: oauth.callbackBase: must be an http(s) URL');
-    expectError({ oauth: { callbackBase: 'https://cred.example.com/?a', secret: OAUTH_SECRET } }, 'config: oauth.callbackBase: must be an http(s) URL without query or fragment');
-    expectError({ oauth: { callbackBase: 'https://cred.example.com' } }, 'config: oauth.secret: is required with oauth.callbackBase (it signs the login results)');
+    expectError(
+      { oauth: { callbackBase: 'cred.example.com', secret: OAUTH_SECRET } },
+      'config: oauth.callbackBase: must be an http(s) URL',
+    );
+    expectError(
+      { oauth: { callbackBase: 'https://cred.example.com/?a', secret: OAUTH_SECRET } },
+      'config: oauth.callbackBase: must be an http(s) URL without query or fragment',
+    );
+    expectError(
+      { oauth: { callbackBase: 'https://cred.example.com' } },
+      'config: oauth.secret: is required with oauth.callbackBase (it signs the login results)',
+    );
     expectError({ oauth: { secret: 'short' } }, 'config: oauth.secret: must be at least 32 characters');
-    expectError({ oauth: { secret: 'env:SHORT' } }, 'config: oauth.secret: must be at least 32 characters (the value of env:SHORT)', { SHORT: 'ENV-SECRET-VALUE' });
+    expectError(
+      { oauth: { secret: 'env:SHORT' } },
+      'config: oauth.secret: must be at least 32 characters (the value of env:SHORT)',
+      { SHORT: 'ENV-SECRET-VALUE' },
+    );
     expectError({ oauth: { secrets: OAUTH_SECRET } }, 'config: oauth.secrets: unknown key (did you mean "secret"?)');
   });
 
   it('refuse a redirect pattern that allows any host (the look-alikes of a named host are refused at each redirect)', () => {
     for (const loose of ['.*', 'https?://.*', 'https://[^/]+/', 'https://.*\\.?/.*']) {
-      expectError({ oauth: { redirects: ['https://app\\.example\\.com/.*', loose] } }, 'config: oauth.redirects[1]: allows any host: name the host, e.g. "https://app\\.example\\.com/.*"');
+      expectError(
+        { oauth: { redirects: ['https://app\\.example\\.com/.*', loose] } },
+        'config: oauth.redirects[1]: allows any host: name the host, e.g. "https://app\\.example\\.com/.*"',
+      );
     }
-    expect(parseConfig({ oauth: { redirects: ['https://[a-z]+\\.example\\.com/.*'] } }, {}).oauth.redirects).toHaveLength(1);
+    expect(
+      parseConfig({ oauth: { redirects: ['https://[a-z]+\\.example\\.com/.*'] } }, {}).oauth.redirects,
+    ).toHaveLength(1);
   });
 
   it('take the secret from a reference, and list it for loadConfig', () => {
     expect(parseConfig({ oauth: { secret: 'env:OAUTH' } }, { OAUTH: OAUTH_SECRET }).oauth.secret).toBe(OAUTH_SECRET);
-    expect(parseConfig({ oauth: { secret: 'ssm:wecred-oauth' } }, {}, new Map([['ssm:wecred-oauth', OAUTH_SECRET]])).oauth.secret).toBe(OAUTH_SECRET);
-    expect(secretFields({ oauth: { secret: 'ssm:wecred-oauth' } }, {})).toContainEqual({ field: 'oauth.secret', value: 'ssm:wecred-oauth' });
+    expect(
+      parseConfig({ oauth: { secret: 'ssm:wecred-oauth' } }, {}, new Map([['ssm:wecred-oauth', OAUTH_SECRET]])).oauth
+        .secret,
+    ).toBe(OAUTH_SECRET);
+    expect(secretFields({ oauth: { secret: 'ssm:wecred-oauth' } }, {})).toContainEqual({
+      field: 'oauth.secret',
+      value: 'ssm:wecred-oauth',
+    });
   });
 
   it('point at open.weixin.qq.com unless upstream.open or WECHAT_OPEN_BASE says otherwise', () => {
     expect(parseConfig({}, {}).upstream.open).toBeUndefined();
-    expect(parseConfig({ upstream: { open: 'http://127.0.0.1:9000/' } }, {}).upstream.open).toBe('http://127.0.0.1:9000');
-    expect(parseConfig({ upstream: { open: 'http://127.0.0.1:9000' } }, { WECHAT_OPEN_BASE: 'http://127.0.0.1:9100' }).upstream.open).toBe('http://127.0.0.1:9100');
+    expect(parseConfig({ upstream: { open: 'http://127.0.0.1:9000/' } }, {}).upstream.open).toBe(
+      'http://127.0.0.1:9000',
+    );
+    expect(
+      parseConfig({ upstream: { open: 'http://127.0.0.1:9000' } }, { WECHAT_OPEN_BASE: 'http://127.0.0.1:9100' })
+        .upstream.open,
+    ).toBe('http://127.0.0.1:9100');
     expectError({ upstream: { open: 'open.weixin.qq.com' } }, 'config: upstream.open: must be an http(s) URL');
     expectError({}, 'config: WECHAT_OPEN_BASE: must be an http(s) URL', { WECHAT_OPEN_BASE: 'nope' });
   });

@@ -45,17 +45,39 @@ export const DEFAULT_CREDENTIALS: Readonly<CredentialsConfig> = {
 };
 export const DEFAULT_MAX_BODY_BYTES = 65536;
 const THIRTY_DAYS = 30 * 86_400;
-export const DEFAULT_SESSIONS: Readonly<SessionsConfig> = { maxAgeSeconds: THIRTY_DAYS, idleSeconds: THIRTY_DAYS, singleSession: false };
+export const DEFAULT_SESSIONS: Readonly<SessionsConfig> = {
+  maxAgeSeconds: THIRTY_DAYS,
+  idleSeconds: THIRTY_DAYS,
+  singleSession: false,
+};
 /** What cos.scopes[].actions defaults to: upload (simple, form and multipart) and download. */
 const DEFAULT_COS_ACTIONS: readonly string[] = [
-  'name/cos:PutObject', 'name/cos:PostObject', 'name/cos:InitiateMultipartUpload', 'name/cos:ListMultipartUploads',
-  'name/cos:ListParts', 'name/cos:UploadPart', 'name/cos:CompleteMultipartUpload', 'name/cos:AbortMultipartUpload',
-  'name/cos:GetObject', 'name/cos:HeadObject',
+  'name/cos:PutObject',
+  'name/cos:PostObject',
+  'name/cos:InitiateMultipartUpload',
+  'name/cos:ListMultipartUploads',
+  'name/cos:ListParts',
+  'name/cos:UploadPart',
+  'name/cos:CompleteMultipartUpload',
+  'name/cos:AbortMultipartUpload',
+  'name/cos:GetObject',
+  'name/cos:HeadObject',
 ];
 
 const TOP_KEYS = [
-  'apps', 'work', 'realms', 'cors', 'oauth', 'store', 'upstream', 'credentials', 'sessions',
-  'trustGateway', 'basePath', 'maxBodyBytes', 'cos',
+  'apps',
+  'work',
+  'realms',
+  'cors',
+  'oauth',
+  'store',
+  'upstream',
+  'credentials',
+  'sessions',
+  'trustGateway',
+  'basePath',
+  'maxBodyBytes',
+  'cos',
   'cache', // jsdkd's, mapped to store
 ];
 const STORE_PREFIXES = ['memory:', 'file:', 'mysql://', 'dynamodb://', 'redis://'];
@@ -150,7 +172,10 @@ function oneOf<T extends string>(v: unknown, path: string, options: readonly T[]
   if (v === undefined) return fallback;
   if (typeof v !== 'string' || !(options as readonly string[]).includes(v)) {
     const quoted = options.map((o) => `"${o}"`);
-    throw new ConfigError(path, `must be ${quoted.length > 2 ? `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}` : quoted.join(' or ')}`);
+    throw new ConfigError(
+      path,
+      `must be ${quoted.length > 2 ? `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}` : quoted.join(' or ')}`,
+    );
   }
   return v as T;
 }
@@ -195,9 +220,13 @@ export function storeUrl(v: unknown, path: string, resolve?: Resolve): string {
   const s = resolve ? resolve(raw, path) : raw;
   const prefix = STORE_PREFIXES.find((p) => s.startsWith(p));
   if (prefix === undefined) {
-    throw new ConfigError(path, `must start with ${STORE_PREFIXES.slice(0, -1).join(', ')} or ${STORE_PREFIXES.at(-1)}${valueOf(raw)}`);
+    throw new ConfigError(
+      path,
+      `must start with ${STORE_PREFIXES.slice(0, -1).join(', ')} or ${STORE_PREFIXES.at(-1)}${valueOf(raw)}`,
+    );
   }
-  if (prefix !== 'memory:' && s.length === prefix.length) throw new ConfigError(path, `needs a location after "${prefix}"${valueOf(raw)}`);
+  if (prefix !== 'memory:' && s.length === prefix.length)
+    throw new ConfigError(path, `needs a location after "${prefix}"${valueOf(raw)}`);
   return s;
 }
 
@@ -251,10 +280,15 @@ function masterKey(env: Env, resolve: Resolve): Buffer | undefined {
  * Environment overrides, applied after the file: WECRED_STORE, WECHAT_API_BASE, WECOM_API_BASE,
  * WECHAT_OPEN_BASE, WECRED_BASE_PATH, WECRED_TRUST_GATEWAY. `upstream: false` keeps the upstream URLs (demo mode).
  */
-export function applyEnvOverrides(config: Config, env: Env, opts: { upstream?: boolean; resolve?: Resolve } = {}): Config {
+export function applyEnvOverrides(
+  config: Config,
+  env: Env,
+  opts: { upstream?: boolean; resolve?: Resolve } = {},
+): Config {
   const out: Config = { ...config, upstream: { ...config.upstream } };
   const store = envValue(env, 'WECRED_STORE');
-  if (store !== undefined) out.store = storeUrl(store, 'WECRED_STORE', opts.resolve ?? ((value, path) => resolveSecret(value, path, env)));
+  if (store !== undefined)
+    out.store = storeUrl(store, 'WECRED_STORE', opts.resolve ?? ((value, path) => resolveSecret(value, path, env)));
   if (opts.upstream !== false) {
     const mp = envValue(env, 'WECHAT_API_BASE');
     if (mp !== undefined) out.upstream.mp = baseUrl(mp, 'WECHAT_API_BASE');
@@ -282,7 +316,8 @@ function parseApps(v: unknown, resolve: Resolve): AppConfig[] {
     const o = object(entry, path);
     // jsdkd wrote the appid as `key` and did not check its form.
     const jsdkd = has(o, 'key');
-    if (jsdkd && has(o, 'appid')) throw new ConfigError(path, 'has both appid and key (jsdkd\'s name for appid): keep one');
+    if (jsdkd && has(o, 'appid'))
+      throw new ConfigError(path, "has both appid and key (jsdkd's name for appid): keep one");
     onlyKeys(o, path, [jsdkd ? 'key' : 'appid', 'secret', 'type', 'tokenMode', 'token', 'encodingAESKey', 'default']);
     const idPath = `${path}.${jsdkd ? 'key' : 'appid'}`;
     const appid = jsdkd ? nonEmptyString(o.key, idPath) : nonEmptyString(o.appid, idPath);
@@ -300,7 +335,8 @@ function parseApps(v: unknown, resolve: Resolve): AppConfig[] {
       const raw = nonEmptyString(o.encodingAESKey, keyPath);
       const key = secret(raw, keyPath, resolve);
       if (!ENCODING_AES_KEY.test(key)) throw new ConfigError(keyPath, `must be 43 letters or digits${valueOf(raw)}`);
-      if (app.token === undefined) throw new ConfigError(keyPath, `needs ${path}.token (encrypted messages are signed with it)`);
+      if (app.token === undefined)
+        throw new ConfigError(keyPath, `needs ${path}.token (encrypted messages are signed with it)`);
       app.encodingAESKey = key;
     }
 
@@ -309,7 +345,8 @@ function parseApps(v: unknown, resolve: Resolve): AppConfig[] {
     seen.set(appid, i);
     if (app.default) {
       const other = defaults.get(app.type);
-      if (other !== undefined) throw new ConfigError(`${path}.default`, `apps[${other}] is already the default ${app.type} app`);
+      if (other !== undefined)
+        throw new ConfigError(`${path}.default`, `apps[${other}] is already the default ${app.type} app`);
       defaults.set(app.type, i);
     }
     apps.push(app);
@@ -387,7 +424,14 @@ function parseUpstream(v: unknown): UpstreamConfig {
     sts: o.sts === undefined ? { ...DEFAULT_UPSTREAM.sts } : hostEndpoint(o.sts, 'upstream.sts'),
     timeoutMs,
     // One call must fit in the budget; a large timeoutMs raises the default budget with it.
-    budgetMs: integer(o.budgetMs, 'upstream.budgetMs', Math.max(DEFAULT_UPSTREAM.budgetMs, timeoutMs), timeoutMs, 120000, ' (at least upstream.timeoutMs)'),
+    budgetMs: integer(
+      o.budgetMs,
+      'upstream.budgetMs',
+      Math.max(DEFAULT_UPSTREAM.budgetMs, timeoutMs),
+      timeoutMs,
+      120000,
+      ' (at least upstream.timeoutMs)',
+    ),
     ...(o.showqrcode === undefined ? {} : { showqrcode: baseUrl(o.showqrcode, 'upstream.showqrcode') }),
     ...(o.open === undefined ? {} : { open: baseUrl(o.open, 'upstream.open') }),
   };
@@ -415,16 +459,25 @@ function parseCosScopes(v: unknown, region: string): CosScopeConfig[] {
     const o = object(entry, path);
     onlyKeys(o, path, ['bucket', 'region', 'prefix', 'actions']);
     const bucket = nonEmptyString(o.bucket, `${path}.bucket`);
-    if (!COS_BUCKET.test(bucket)) throw new ConfigError(`${path}.bucket`, 'must be the full bucket name, <name>-<APPID> (e.g. examplebucket-1250000000)');
+    if (!COS_BUCKET.test(bucket))
+      throw new ConfigError(
+        `${path}.bucket`,
+        'must be the full bucket name, <name>-<APPID> (e.g. examplebucket-1250000000)',
+      );
     const scopeRegion = o.region === undefined ? region : nonEmptyString(o.region, `${path}.region`);
-    if (!COS_REGION.test(scopeRegion)) throw new ConfigError(`${path}.region`, 'must be a COS region such as ap-beijing');
+    if (!COS_REGION.test(scopeRegion))
+      throw new ConfigError(`${path}.region`, 'must be a COS region such as ap-beijing');
     if (typeof o.prefix !== 'string' || !COS_PREFIX.test(o.prefix)) {
-      throw new ConfigError(`${path}.prefix`, 'must be a key prefix ("" for the whole bucket) of at most 256 characters, without "*" or a leading "/"');
+      throw new ConfigError(
+        `${path}.prefix`,
+        'must be a key prefix ("" for the whole bucket) of at most 256 characters, without "*" or a leading "/"',
+      );
     }
     const actions = o.actions === undefined ? [...DEFAULT_COS_ACTIONS] : strings(o.actions, `${path}.actions`);
     if (actions.length === 0) throw new ConfigError(`${path}.actions`, 'must list at least one action');
     actions.forEach((a, j) => {
-      if (!COS_ACTION.test(a)) throw new ConfigError(`${path}.actions[${j}]`, 'must be a COS action such as "name/cos:PutObject"');
+      if (!COS_ACTION.test(a))
+        throw new ConfigError(`${path}.actions[${j}]`, 'must be a COS action such as "name/cos:PutObject"');
     });
     return { bucket, region: scopeRegion, prefix: o.prefix, actions };
   });
@@ -435,13 +488,20 @@ function parseCos(v: unknown, resolve: Resolve, refreshAheadSeconds: number): Co
   const o = object(v, 'cos');
   onlyKeys(o, 'cos', ['secretId', 'secretKey', 'region', 'roleArn', 'durationSeconds', 'scopes']);
   const region = nonEmptyString(o.region, 'cos.region');
-  if (!COS_REGION.test(region)) throw new ConfigError('cos.region', 'must be a Tencent Cloud region such as ap-beijing');
+  if (!COS_REGION.test(region))
+    throw new ConfigError('cos.region', 'must be a Tencent Cloud region such as ap-beijing');
   const cos: CosConfig = {
     secretId: secret(o.secretId, 'cos.secretId', resolve),
     secretKey: secret(o.secretKey, 'cos.secretKey', resolve),
     region,
     // STS: GetFederationToken allows 7200 s for a root account, AssumeRole 43200 s.
-    durationSeconds: integer(o.durationSeconds, 'cos.durationSeconds', 1800, 300, o.roleArn === undefined ? 7200 : 43200),
+    durationSeconds: integer(
+      o.durationSeconds,
+      'cos.durationSeconds',
+      1800,
+      300,
+      o.roleArn === undefined ? 7200 : 43200,
+    ),
     scopes: parseCosScopes(o.scopes, region),
   };
   if (o.roleArn !== undefined) {
@@ -452,7 +512,10 @@ function parseCos(v: unknown, resolve: Resolve, refreshAheadSeconds: number): Co
     cos.roleArn = roleArn;
   }
   if (cos.durationSeconds <= refreshAheadSeconds) {
-    throw new ConfigError('cos.durationSeconds', `must be longer than credentials.refreshAheadSeconds (${refreshAheadSeconds}), or every request would fetch new keys`);
+    throw new ConfigError(
+      'cos.durationSeconds',
+      `must be longer than credentials.refreshAheadSeconds (${refreshAheadSeconds}), or every request would fetch new keys`,
+    );
   }
   return cos;
 }
@@ -462,11 +525,23 @@ function parseCredentials(v: unknown): CredentialsConfig {
   const d = DEFAULT_CREDENTIALS;
   onlyKeys(o, 'credentials', Object.keys(d));
   return {
-    refreshAheadSeconds: integer(o.refreshAheadSeconds, 'credentials.refreshAheadSeconds', d.refreshAheadSeconds, 30, 3600),
+    refreshAheadSeconds: integer(
+      o.refreshAheadSeconds,
+      'credentials.refreshAheadSeconds',
+      d.refreshAheadSeconds,
+      30,
+      3600,
+    ),
     // WeChat keeps a replaced token valid for 5 minutes only: a local copy must be dropped well before.
     localCacheSeconds: integer(o.localCacheSeconds, 'credentials.localCacheSeconds', d.localCacheSeconds, 0, 120),
     leaseSeconds: integer(o.leaseSeconds, 'credentials.leaseSeconds', d.leaseSeconds, 1, 120),
-    forceCooldownSeconds: integer(o.forceCooldownSeconds, 'credentials.forceCooldownSeconds', d.forceCooldownSeconds, 0, 3600),
+    forceCooldownSeconds: integer(
+      o.forceCooldownSeconds,
+      'credentials.forceCooldownSeconds',
+      d.forceCooldownSeconds,
+      0,
+      3600,
+    ),
   };
 }
 
@@ -490,7 +565,10 @@ function parseOAuth(v: unknown, resolve: Resolve): OAuthConfig {
     // admitting a host nobody owns admits any host.
     const re = new RegExp(`^(?:${p})$`, 'i');
     if (re.test('https://wecred-probe.invalid/') || re.test('http://wecred-probe.invalid/')) {
-      throw new ConfigError(`oauth.redirects[${i}]`, 'allows any host: name the host, e.g. "https://app\\.example\\.com/.*"');
+      throw new ConfigError(
+        `oauth.redirects[${i}]`,
+        'allows any host: name the host, e.g. "https://app\\.example\\.com/.*"',
+      );
     }
   });
   if (o.callbackBase !== undefined) oauth.callbackBase = baseUrl(o.callbackBase, 'oauth.callbackBase');
@@ -516,7 +594,8 @@ export function secretFields(raw: unknown, env: Env): SecretField[] {
         }
       });
     }
-    if (isObj(raw.oauth) && typeof raw.oauth.secret === 'string') fields.push({ field: 'oauth.secret', value: raw.oauth.secret });
+    if (isObj(raw.oauth) && typeof raw.oauth.secret === 'string')
+      fields.push({ field: 'oauth.secret', value: raw.oauth.secret });
     if (isObj(raw.cos)) {
       for (const key of ['secretId', 'secretKey']) {
         const value = raw.cos[key];

@@ -30,14 +30,20 @@ describe('resolveSecret', () => {
   });
 
   it('rejects an env: reference without a valid variable name', () => {
-    expect(() => resolveSecret('env:', 'realms[0].secret', {})).toThrow('config: realms[0].secret: env: reference must name a variable (env:NAME)');
-    expect(() => resolveSecret('env:1BAD', 'realms[0].secret', {})).toThrow('config: realms[0].secret: env: reference must name a variable (env:NAME)');
+    expect(() => resolveSecret('env:', 'realms[0].secret', {})).toThrow(
+      'config: realms[0].secret: env: reference must name a variable (env:NAME)',
+    );
+    expect(() => resolveSecret('env:1BAD', 'realms[0].secret', {})).toThrow(
+      'config: realms[0].secret: env: reference must name a variable (env:NAME)',
+    );
   });
 
   it('takes cloud references from what loadConfig resolved, and only from there', () => {
     expect(referencePrefix('ssm:wecred-app')).toBe('ssm:');
     expect(referencePrefix('secretsmanager:wecred/app')).toBe('secretsmanager:');
-    expect(resolveSecret('ssm:wecred-app', 'apps[0].secret', {}, new Map([['ssm:wecred-app', 'resolved']]))).toBe('resolved');
+    expect(resolveSecret('ssm:wecred-app', 'apps[0].secret', {}, new Map([['ssm:wecred-app', 'resolved']]))).toBe(
+      'resolved',
+    );
     expect(() => resolveSecret('ssm:wecred-app', 'apps[0].secret', {})).toThrow(
       'config: apps[0].secret: ssm:wecred-app: ssm: references are resolved by loadConfig, before parseConfig',
     );
@@ -57,7 +63,11 @@ describe('resolveSecret', () => {
 const APPID = 'wx1234567890abcdef';
 const APPID2 = 'wxabcdef1234567890';
 const TC = { secretId: 'AKIDwecredtest00000000000000000000', secretKey: 'TC-SECRET-KEY-VALUE-0123456789' };
-const AWS = { accessKeyId: 'AKIAWECREDTEST000000', secretAccessKey: 'AWS-SECRET-ACCESS-KEY-VALUE-0123', region: 'ap-east-1' };
+const AWS = {
+  accessKeyId: 'AKIAWECREDTEST000000',
+  secretAccessKey: 'AWS-SECRET-ACCESS-KEY-VALUE-0123',
+  region: 'ap-east-1',
+};
 const MASTER = randomBytes(32);
 const VALUES = {
   app: 'SSM-APP-SECRET-VALUE',
@@ -68,7 +78,19 @@ const VALUES = {
 };
 const STORE_URL = 'mysql://wecred:STORE-PASSWORD-0123@10.0.0.12:3306/wecred';
 /** Nothing here may ever appear in an error message. */
-const NEVER_SHOWN = ['STORE-PASSWORD-0123', TC.secretKey, AWS.secretAccessKey, VALUES.app, VALUES.realm, VALUES.realmV2, VALUES.work, VALUES.json.wx1, VALUES.json.wx2, MASTER.toString('base64'), 'SHORT-MASTER'];
+const NEVER_SHOWN = [
+  'STORE-PASSWORD-0123',
+  TC.secretKey,
+  AWS.secretAccessKey,
+  VALUES.app,
+  VALUES.realm,
+  VALUES.realmV2,
+  VALUES.work,
+  VALUES.json.wx1,
+  VALUES.json.wx2,
+  MASTER.toString('base64'),
+  'SHORT-MASTER',
+];
 
 let tc: TencentCloudSim;
 let aws: AwsSecretsSim;
@@ -156,7 +178,10 @@ describe('loadConfig with ssm: and secretsmanager: references', () => {
     expect((await load({ apps: [app('x')], store: 'ssm:wecred-store' })).store).toBe(STORE_URL);
     expect((await load({ apps: [app('x')] }, { WECRED_STORE: 'ssm:wecred-store' })).store).toBe(STORE_URL);
     expect((await load({ apps: [app('x')] }, { WECRED_STORE: 'env:DB_URL', DB_URL: STORE_URL })).store).toBe(STORE_URL);
-    await expectLoadError({ apps: [app('x')], store: 'ssm:wecred-app' }, 'config: store: must start with memory:, file:, mysql://, dynamodb:// or redis:// (the value of ssm:wecred-app)');
+    await expectLoadError(
+      { apps: [app('x')], store: 'ssm:wecred-app' },
+      'config: store: must start with memory:, file:, mysql://, dynamodb:// or redis:// (the value of ssm:wecred-app)',
+    );
   });
 
   it('takes an AWS secret by ARN', async () => {
@@ -165,9 +190,15 @@ describe('loadConfig with ssm: and secretsmanager: references', () => {
 
   it('fetches each reference, and each AWS secret, once', async () => {
     const c = await load({
-      apps: [app('ssm:wecred-app', { token: 'secretsmanager:wecred/json#wx1' }), { appid: APPID2, secret: 'ssm:wecred-app', token: 'secretsmanager:wecred/json#wx2' }],
+      apps: [
+        app('ssm:wecred-app', { token: 'secretsmanager:wecred/json#wx1' }),
+        { appid: APPID2, secret: 'ssm:wecred-app', token: 'secretsmanager:wecred/json#wx2' },
+      ],
       // the default version, named or not, is one secret version
-      realms: [{ key: 'biz', secret: 'ssm:wecred-realm' }, { key: 'ops', secret: 'ssm:wecred-realm#SSM_Current' }],
+      realms: [
+        { key: 'biz', secret: 'ssm:wecred-realm' },
+        { key: 'ops', secret: 'ssm:wecred-realm#SSM_Current' },
+      ],
     });
     expect(c.apps.map((a) => [a.secret, a.token])).toEqual([
       [VALUES.app, VALUES.json.wx1],
@@ -199,45 +230,113 @@ describe('loadConfig with ssm: and secretsmanager: references', () => {
 
   it('says when AWS refuses the credentials', async () => {
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', `${AWS.secretAccessKey}-wrong`);
-    await expectLoadError({ apps: [app('secretsmanager:wecred/work')] }, 'config: apps[0].secret: secretsmanager:wecred/work: AWS refused the credentials (InvalidSignatureException)');
+    await expectLoadError(
+      { apps: [app('secretsmanager:wecred/work')] },
+      'config: apps[0].secret: secretsmanager:wecred/work: AWS refused the credentials (InvalidSignatureException)',
+    );
   });
 
   it('says when a secret, a version or a JSON key does not exist', async () => {
-    await expectLoadError({ realms: [{ key: 'biz', secret: 'ssm:nope' }] }, 'config: realms[0].secret: ssm:nope: no such secret or version in Tencent Cloud SSM (ResourceNotFound)');
-    await expectLoadError({ apps: [app('ssm:wecred-app#v9')] }, 'config: apps[0].secret: ssm:wecred-app#v9: no such secret or version in Tencent Cloud SSM (ResourceNotFound)');
+    await expectLoadError(
+      { realms: [{ key: 'biz', secret: 'ssm:nope' }] },
+      'config: realms[0].secret: ssm:nope: no such secret or version in Tencent Cloud SSM (ResourceNotFound)',
+    );
+    await expectLoadError(
+      { apps: [app('ssm:wecred-app#v9')] },
+      'config: apps[0].secret: ssm:wecred-app#v9: no such secret or version in Tencent Cloud SSM (ResourceNotFound)',
+    );
     await expectLoadError(
       { work: [{ corpid: 'ww01', agentid: 1, secret: 'secretsmanager:nope' }] },
       'config: work[0].secret: secretsmanager:nope: no such secret in AWS Secrets Manager (ResourceNotFoundException)',
     );
-    await expectLoadError({ apps: [app('secretsmanager:wecred/json#wx3')] }, 'config: apps[0].secret: secretsmanager:wecred/json#wx3: the secret has no non-empty text under "wx3"');
-    await expectLoadError({ apps: [app('secretsmanager:wecred/json#n')] }, 'config: apps[0].secret: secretsmanager:wecred/json#n: the secret has no non-empty text under "n"');
-    await expectLoadError({ apps: [app('secretsmanager:wecred/work#k')] }, 'config: apps[0].secret: secretsmanager:wecred/work#k: #k needs a secret whose text is a JSON object');
+    await expectLoadError(
+      { apps: [app('secretsmanager:wecred/json#wx3')] },
+      'config: apps[0].secret: secretsmanager:wecred/json#wx3: the secret has no non-empty text under "wx3"',
+    );
+    await expectLoadError(
+      { apps: [app('secretsmanager:wecred/json#n')] },
+      'config: apps[0].secret: secretsmanager:wecred/json#n: the secret has no non-empty text under "n"',
+    );
+    await expectLoadError(
+      { apps: [app('secretsmanager:wecred/work#k')] },
+      'config: apps[0].secret: secretsmanager:wecred/work#k: #k needs a secret whose text is a JSON object',
+    );
   });
 
   it('refuses binary secrets', async () => {
-    await expectLoadError({ apps: [app('ssm:binary')] }, 'config: apps[0].secret: ssm:binary: the secret holds binary data (SecretBinary), not text');
-    await expectLoadError({ apps: [app('secretsmanager:wecred/binary')] }, 'config: apps[0].secret: secretsmanager:wecred/binary: the secret holds binary data (SecretBinary), not text');
+    await expectLoadError(
+      { apps: [app('ssm:binary')] },
+      'config: apps[0].secret: ssm:binary: the secret holds binary data (SecretBinary), not text',
+    );
+    await expectLoadError(
+      { apps: [app('secretsmanager:wecred/binary')] },
+      'config: apps[0].secret: secretsmanager:wecred/binary: the secret holds binary data (SecretBinary), not text',
+    );
   });
 
   it('reports the first field whose reference failed', async () => {
     await expectLoadError(
-      { apps: [app('ssm:wecred-app'), { appid: APPID2, secret: 'ssm:missing-1' }], realms: [{ key: 'biz', secret: 'ssm:missing-2' }] },
+      {
+        apps: [app('ssm:wecred-app'), { appid: APPID2, secret: 'ssm:missing-1' }],
+        realms: [{ key: 'biz', secret: 'ssm:missing-2' }],
+      },
       'config: apps[1].secret: ssm:missing-1: no such secret or version in Tencent Cloud SSM (ResourceNotFound)',
     );
   });
 
   it('checks the reference and its settings before calling anyone', async () => {
-    const field = (secret: string, extra: NodeJS.ProcessEnv, message: string) => expectLoadError({ apps: [app(secret)] }, `config: apps[0].secret: ${message}`, extra);
-    await field('ssm:', {}, 'ssm:: must be ssm:NAME or ssm:NAME#VERSION (letters, digits, "-", "_"; "." also in VERSION)');
-    await field('ssm:a#b#c', {}, 'ssm:a#b#c: must be ssm:NAME or ssm:NAME#VERSION (letters, digits, "-", "_"; "." also in VERSION)');
-    await field('ssm:has space', {}, 'ssm:has space: must be ssm:NAME or ssm:NAME#VERSION (letters, digits, "-", "_"; "." also in VERSION)');
-    await field('secretsmanager:', {}, 'secretsmanager:: must be secretsmanager:ID or secretsmanager:ID#KEY (ID a secret name or ARN)');
-    await field('secretsmanager:x#', {}, 'secretsmanager:x#: must be secretsmanager:ID or secretsmanager:ID#KEY (ID a secret name or ARN)');
-    await field('ssm:wecred-app', { TENCENTCLOUD_SECRETID: '' }, 'ssm:wecred-app: TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY are not set (SCF sets them for a function with a role)');
-    await field('ssm:wecred-app', { TENCENTCLOUD_SECRETKEY: undefined }, 'ssm:wecred-app: TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY are not set (SCF sets them for a function with a role)');
-    await field('ssm:wecred-app', { TENCENTCLOUD_REGION: '' }, 'ssm:wecred-app: TENCENTCLOUD_REGION is not set (the region that holds the secret, e.g. ap-guangzhou)');
-    await field('ssm:wecred-app', { WECRED_SSM_ENDPOINT: 'ftp://127.0.0.1' }, 'ssm:wecred-app: WECRED_SSM_ENDPOINT must be host[:port] or http(s)://host[:port]');
-    await field('secretsmanager:x', { WECRED_SECRETSMANAGER_ENDPOINT: 'http://127.0.0.1/path' }, 'secretsmanager:x: WECRED_SECRETSMANAGER_ENDPOINT must be host[:port] or http(s)://host[:port]');
+    const field = (secret: string, extra: NodeJS.ProcessEnv, message: string) =>
+      expectLoadError({ apps: [app(secret)] }, `config: apps[0].secret: ${message}`, extra);
+    await field(
+      'ssm:',
+      {},
+      'ssm:: must be ssm:NAME or ssm:NAME#VERSION (letters, digits, "-", "_"; "." also in VERSION)',
+    );
+    await field(
+      'ssm:a#b#c',
+      {},
+      'ssm:a#b#c: must be ssm:NAME or ssm:NAME#VERSION (letters, digits, "-", "_"; "." also in VERSION)',
+    );
+    await field(
+      'ssm:has space',
+      {},
+      'ssm:has space: must be ssm:NAME or ssm:NAME#VERSION (letters, digits, "-", "_"; "." also in VERSION)',
+    );
+    await field(
+      'secretsmanager:',
+      {},
+      'secretsmanager:: must be secretsmanager:ID or secretsmanager:ID#KEY (ID a secret name or ARN)',
+    );
+    await field(
+      'secretsmanager:x#',
+      {},
+      'secretsmanager:x#: must be secretsmanager:ID or secretsmanager:ID#KEY (ID a secret name or ARN)',
+    );
+    await field(
+      'ssm:wecred-app',
+      { TENCENTCLOUD_SECRETID: '' },
+      'ssm:wecred-app: TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY are not set (SCF sets them for a function with a role)',
+    );
+    await field(
+      'ssm:wecred-app',
+      { TENCENTCLOUD_SECRETKEY: undefined },
+      'ssm:wecred-app: TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY are not set (SCF sets them for a function with a role)',
+    );
+    await field(
+      'ssm:wecred-app',
+      { TENCENTCLOUD_REGION: '' },
+      'ssm:wecred-app: TENCENTCLOUD_REGION is not set (the region that holds the secret, e.g. ap-guangzhou)',
+    );
+    await field(
+      'ssm:wecred-app',
+      { WECRED_SSM_ENDPOINT: 'ftp://127.0.0.1' },
+      'ssm:wecred-app: WECRED_SSM_ENDPOINT must be host[:port] or http(s)://host[:port]',
+    );
+    await field(
+      'secretsmanager:x',
+      { WECRED_SECRETSMANAGER_ENDPOINT: 'http://127.0.0.1/path' },
+      'secretsmanager:x: WECRED_SECRETSMANAGER_ENDPOINT must be host[:port] or http(s)://host[:port]',
+    );
     expect(tc.calls() + aws.calls()).toBe(0);
   });
 
@@ -245,21 +344,34 @@ describe('loadConfig with ssm: and secretsmanager: references', () => {
     const closed = await TencentCloudSim.start(TC);
     const url = closed.url;
     await closed.close();
-    const err = (await loadConfig(envFor({ apps: [app('ssm:wecred-app')] }, { WECRED_SSM_ENDPOINT: url }), '/').catch((e: unknown) => e)) as Error;
+    const err = (await loadConfig(envFor({ apps: [app('ssm:wecred-app')] }, { WECRED_SSM_ENDPOINT: url }), '/').catch(
+      (e: unknown) => e,
+    )) as Error;
     expect(err).toBeInstanceOf(ConfigError);
-    expect(err.message).toMatch(/^config: apps\[0\]\.secret: ssm:wecred-app: cannot reach Tencent Cloud SSM \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)$/);
+    expect(err.message).toMatch(
+      /^config: apps\[0\]\.secret: ssm:wecred-app: cannot reach Tencent Cloud SSM \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)$/,
+    );
   });
 
   it('keeps env: references working beside them', async () => {
-    const c = await load({ apps: [app('env:WX_SECRET', { token: 'ssm:wecred-app' })] }, { WX_SECRET: 'ENV-SECRET-VALUE' });
+    const c = await load(
+      { apps: [app('env:WX_SECRET', { token: 'ssm:wecred-app' })] },
+      { WX_SECRET: 'ENV-SECRET-VALUE' },
+    );
     expect(c.apps[0]?.secret).toBe('ENV-SECRET-VALUE');
     expect(c.apps[0]?.token).toBe(VALUES.app);
-    await expectLoadError({ apps: [app('env:MISSING')] }, 'config: apps[0].secret: environment variable MISSING (from env:MISSING) is not set or empty');
+    await expectLoadError(
+      { apps: [app('env:MISSING')] },
+      'config: apps[0].secret: environment variable MISSING (from env:MISSING) is not set or empty',
+    );
   });
 
   it('checks a resolved realm secret without showing it', async () => {
     tc.putSecret('short-realm', 'short');
-    await expectLoadError({ realms: [{ key: 'biz', secret: 'ssm:short-realm' }] }, 'config: realms[0].secret: must be at least 16 characters (the value of ssm:short-realm)');
+    await expectLoadError(
+      { realms: [{ key: 'biz', secret: 'ssm:short-realm' }] },
+      'config: realms[0].secret: must be at least 16 characters (the value of ssm:short-realm)',
+    );
   });
 });
 
@@ -272,10 +384,14 @@ describe('a bundle without the AWS SDK (SCF)', () => {
     vi.doMock('@aws-sdk/client-secrets-manager', () => {
       throw new Error('@aws-sdk/* is not in the SCF bundle');
     });
-    const err = (await loadConfig(envFor({ apps: [app('secretsmanager:wecred/work')] }), '/').catch((e: unknown) => e)) as Error;
+    const err = (await loadConfig(envFor({ apps: [app('secretsmanager:wecred/work')] }), '/').catch(
+      (e: unknown) => e,
+    )) as Error;
     expect(err).toBeInstanceOf(ConfigError);
     // (vitest wraps the factory's error in its own, so only the shape is checked here.)
-    expect(err.message).toMatch(/^config: apps\[0\]\.secret: secretsmanager:wecred\/work: the AWS Secrets Manager client cannot be loaded in this bundle \(Error: .+\)$/);
+    expect(err.message).toMatch(
+      /^config: apps\[0\]\.secret: secretsmanager:wecred\/work: the AWS Secrets Manager client cannot be loaded in this bundle \(Error: .+\)$/,
+    );
     expect(aws.calls()).toBe(0);
   });
 
@@ -328,12 +444,23 @@ describe('WECRED_MASTER_KEY', () => {
   });
 
   it('names the variable, never the value, when it is malformed', async () => {
-    const message = 'config: WECRED_MASTER_KEY: must be 32 bytes as base64 (44 characters, e.g. from `openssl rand -base64 32`) or hex (64 characters)';
+    const message =
+      'config: WECRED_MASTER_KEY: must be 32 bytes as base64 (44 characters, e.g. from `openssl rand -base64 32`) or hex (64 characters)';
     await expectLoadError(config, message, { WECRED_MASTER_KEY: 'SHORT-MASTER' });
     await expectLoadError(config, message, { WECRED_MASTER_KEY: MASTER.toString('base64').slice(1) });
-    await expectLoadError(config, `${message} (the value of ssm:short-master)`, { WECRED_MASTER_KEY: 'ssm:short-master' });
-    await expectLoadError(config, 'config: WECRED_MASTER_KEY: environment variable NOPE (from env:NOPE) is not set or empty', { WECRED_MASTER_KEY: 'env:NOPE' });
-    await expectLoadError(config, 'config: WECRED_MASTER_KEY: ssm:nope: no such secret or version in Tencent Cloud SSM (ResourceNotFound)', { WECRED_MASTER_KEY: 'ssm:nope' });
+    await expectLoadError(config, `${message} (the value of ssm:short-master)`, {
+      WECRED_MASTER_KEY: 'ssm:short-master',
+    });
+    await expectLoadError(
+      config,
+      'config: WECRED_MASTER_KEY: environment variable NOPE (from env:NOPE) is not set or empty',
+      { WECRED_MASTER_KEY: 'env:NOPE' },
+    );
+    await expectLoadError(
+      config,
+      'config: WECRED_MASTER_KEY: ssm:nope: no such secret or version in Tencent Cloud SSM (ResourceNotFound)',
+      { WECRED_MASTER_KEY: 'ssm:nope' },
+    );
     expect(() => parseConfig(config, { WECRED_MASTER_KEY: 'ssm:wecred-master' })).toThrow(
       'config: WECRED_MASTER_KEY: ssm:wecred-master: ssm: references are resolved by loadConfig, before parseConfig',
     );

@@ -24,7 +24,8 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 function fromEnv(name: string, env: NodeJS.ProcessEnv): string {
   if (!ENV_NAME.test(name)) throw new SecretProblem('env: reference must name a variable (env:NAME)');
   const value = env[name];
-  if (value === undefined || value === '') throw new SecretProblem(`environment variable ${name} (from env:${name}) is not set or empty`);
+  if (value === undefined || value === '')
+    throw new SecretProblem(`environment variable ${name} (from env:${name}) is not set or empty`);
   return value;
 }
 
@@ -52,7 +53,10 @@ export type ResolvedSecrets = ReadonlyMap<string, string>;
 const NONE: ResolvedSecrets = new Map();
 
 function configError(field: string, ref: string, err: unknown): ConfigError {
-  return new ConfigError(field, err instanceof SecretProblem ? err.message : `${ref}: cannot be resolved (${clientSide(err)})`);
+  return new ConfigError(
+    field,
+    err instanceof SecretProblem ? err.message : `${ref}: cannot be resolved (${clientSide(err)})`,
+  );
 }
 
 /**
@@ -97,12 +101,18 @@ export async function resolveSecrets(fields: readonly SecretField[], env: NodeJS
  * The value of `value` for the field `field`, synchronously: a literal as is, a reference from
  * `resolved`, or an env: reference from `env`. Any other reference must come through loadConfig.
  */
-export function resolveSecret(value: string, field: string, env: NodeJS.ProcessEnv = process.env, resolved: ResolvedSecrets = NONE): string {
+export function resolveSecret(
+  value: string,
+  field: string,
+  env: NodeJS.ProcessEnv = process.env,
+  resolved: ResolvedSecrets = NONE,
+): string {
   const prefix = referencePrefix(value);
   if (prefix === undefined) return value;
   const known = resolved.get(value);
   if (known !== undefined) return known;
-  if (prefix !== 'env:') throw new ConfigError(field, `${value}: ${prefix} references are resolved by loadConfig, before parseConfig`);
+  if (prefix !== 'env:')
+    throw new ConfigError(field, `${value}: ${prefix} references are resolved by loadConfig, before parseConfig`);
   try {
     return fromEnv(value.slice(prefix.length), env);
   } catch (err) {

@@ -24,16 +24,23 @@ export async function fromTencentSsm(name: string, ctx: ResolveContext): Promise
   const ref = `ssm:${name}`;
   const [secretName = '', versionId = SSM_DEFAULT_VERSION, ...rest] = name.split('#');
   if (!NAME.test(secretName) || !VERSION.test(versionId) || rest.length > 0) {
-    throw new SecretProblem(`${ref}: must be ssm:NAME or ssm:NAME#VERSION (letters, digits, "-", "_"; "." also in VERSION)`);
+    throw new SecretProblem(
+      `${ref}: must be ssm:NAME or ssm:NAME#VERSION (letters, digits, "-", "_"; "." also in VERSION)`,
+    );
   }
   const { env } = ctx;
   const secretId = env.TENCENTCLOUD_SECRETID;
   const secretKey = env.TENCENTCLOUD_SECRETKEY;
   if (!secretId || !secretKey) {
-    throw new SecretProblem(`${ref}: TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY are not set (SCF sets them for a function with a role)`);
+    throw new SecretProblem(
+      `${ref}: TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY are not set (SCF sets them for a function with a role)`,
+    );
   }
   const region = env.TENCENTCLOUD_REGION;
-  if (!region) throw new SecretProblem(`${ref}: TENCENTCLOUD_REGION is not set (the region that holds the secret, e.g. ap-guangzhou)`);
+  if (!region)
+    throw new SecretProblem(
+      `${ref}: TENCENTCLOUD_REGION is not set (the region that holds the secret, e.g. ap-guangzhou)`,
+    );
   const endpoint = endpointOverride(env, 'WECRED_SSM_ENDPOINT', ref);
 
   // ssm:X and ssm:X#SSM_Current name the same version: one fetch.
@@ -41,7 +48,11 @@ export async function fromTencentSsm(name: string, ctx: ResolveContext): Promise
     const client = await loadClient(ref, 'Tencent Cloud SSM', async () => {
       const { ssm } = await import('tencentcloud-sdk-nodejs-ssm');
       return new ssm.v20190923.Client({
-        credential: { secretId, secretKey, ...(env.TENCENTCLOUD_SESSIONTOKEN ? { token: env.TENCENTCLOUD_SESSIONTOKEN } : {}) },
+        credential: {
+          secretId,
+          secretKey,
+          ...(env.TENCENTCLOUD_SESSIONTOKEN ? { token: env.TENCENTCLOUD_SESSIONTOKEN } : {}),
+        },
         region,
         profile: {
           httpProfile: {
@@ -74,7 +85,9 @@ function tencentProblem(err: unknown): string {
         : `not allowed to read this secret (${fault.code}): grant ssm:GetSecretValue on it to the function's role`;
     case 'busy':
     case 'code':
-      return fault.code === 'ResourceNotFound' ? `no such secret or version in Tencent Cloud SSM (${fault.code})` : `Tencent Cloud SSM answered ${fault.code}`;
+      return fault.code === 'ResourceNotFound'
+        ? `no such secret or version in Tencent Cloud SSM (${fault.code})`
+        : `Tencent Cloud SSM answered ${fault.code}`;
     case 'http':
       return `Tencent Cloud SSM answered HTTP ${fault.status}`;
     case 'timeout':

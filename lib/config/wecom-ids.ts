@@ -13,7 +13,8 @@ const AGENTID = /^[1-9][0-9]{0,9}$/;
 
 /** What a field failing the checks below is told (after its name). */
 export const CORPID_RULE = 'must be 1 to 32 letters or digits (WeCom corpids look like "ww" + 16 hex digits)';
-export const AGENTID_RULE = 'must be a positive whole number of at most 10 digits, as a number or a string without leading zeros';
+export const AGENTID_RULE =
+  'must be a positive whole number of at most 10 digits, as a number or a string without leading zeros';
 
 /** The corpid, or undefined when `v` is not one. */
 export function canonicalCorpid(v: unknown): string | undefined {

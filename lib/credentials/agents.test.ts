@@ -43,7 +43,9 @@ describe('AgentRegistry', () => {
     const registry = new AgentRegistry(CONFIG, store, Date.now, silentLogger);
     expect(registry.configured('ww1', '1000002')).toBe(true);
     expect(registry.configured('ww1', '1000009')).toBe(false);
-    await expect(registry.register({ corpid: 'ww1', agentid: '1000002' }, 'other', undefined)).rejects.toThrow(/configured \(config\.work\)/);
+    await expect(registry.register({ corpid: 'ww1', agentid: '1000002' }, 'other', undefined)).rejects.toThrow(
+      /configured \(config\.work\)/,
+    );
     expect(await store.getRecord('agent:ww1:1000002', Date.now())).toBeNull();
     expect(await registry.secret({ corpid: 'ww1', agentid: '1000002' })).toBe('configured-secret');
   });

@@ -79,12 +79,16 @@ export class AgentRegistry {
     const configured = this.configuredAgent(agent.corpid, agent.agentid);
     if (configured) return configured.secret;
     const rec = this.takeHandoff(agent) ?? (await this.read(agent));
-    if (!rec) throw new CredentialError('config_fault', `WeCom agent ${agent.corpid}/${agent.agentid} is not registered`);
+    if (!rec)
+      throw new CredentialError('config_fault', `WeCom agent ${agent.corpid}/${agent.agentid} is not registered`);
     try {
       return cipherFor(this.config).open(rec.secret, secretContext(agent));
     } catch (err) {
       if (!(err instanceof AtRestError)) throw err;
-      throw new CredentialError('config_fault', `the stored secret of WeCom agent ${agent.corpid}/${agent.agentid} does not open (${err.message}): check WECRED_MASTER_KEY`);
+      throw new CredentialError(
+        'config_fault',
+        `the stored secret of WeCom agent ${agent.corpid}/${agent.agentid} does not open (${err.message}): check WECRED_MASTER_KEY`,
+      );
     }
   }
 
@@ -93,8 +97,15 @@ export class AgentRegistry {
    * with another secret (or one that no longer opens, or a damaged record). Whatever it says, the
    * caller drops the agent's tokens and tickets afterwards (a retry must drop them too).
    */
-  async register(agent: WorkAgent, secret: string, remark: string | undefined): Promise<{ created: boolean; replaced: boolean }> {
-    if (this.configured(agent.corpid, agent.agentid)) throw new TypeError(`WeCom agent ${agent.corpid}/${agent.agentid} is configured (config.work): its secret is the configuration's`);
+  async register(
+    agent: WorkAgent,
+    secret: string,
+    remark: string | undefined,
+  ): Promise<{ created: boolean; replaced: boolean }> {
+    if (this.configured(agent.corpid, agent.agentid))
+      throw new TypeError(
+        `WeCom agent ${agent.corpid}/${agent.agentid} is configured (config.work): its secret is the configuration's`,
+      );
     const cipher = cipherFor(this.config); // throws AtRestError 'no-key' without WECRED_MASTER_KEY
     const text = await this.readText(agent);
     const before = text === null ? undefined : parseRecord(text);
@@ -114,7 +125,11 @@ export class AgentRegistry {
       createdAt: before?.createdAt ?? now,
       updatedAt: now,
     };
-    await guardStore(this.log, () => this.store.putRecord(recordKey(agent), JSON.stringify(rec), NEVER), storeUnavailable);
+    await guardStore(
+      this.log,
+      () => this.store.putRecord(recordKey(agent), JSON.stringify(rec), NEVER),
+      storeUnavailable,
+    );
     this.handoff.delete(recordKey(agent));
     this.known.add(recordKey(agent));
     return { created: text === null, replaced };
@@ -125,7 +140,11 @@ export class AgentRegistry {
     const text = await this.readText(agent);
     if (text === null) return undefined;
     const rec = parseRecord(text);
-    if (!rec) throw new CredentialError('config_fault', `the registered agent record of WeCom agent ${agent.corpid}/${agent.agentid} is damaged; register it again (work.register_agent)`);
+    if (!rec)
+      throw new CredentialError(
+        'config_fault',
+        `the registered agent record of WeCom agent ${agent.corpid}/${agent.agentid} is damaged; register it again (work.register_agent)`,
+      );
     return rec;
   }
 

@@ -16,7 +16,12 @@ const START = Date.UTC(2025, 0, 6, 9, 0, 30);
  * A ticket-like credential whose upstream hands out a new value per call; budgets as WeCom's.
  * `callsPerFetch` calls per fetch, each spending first (a ticket call retried after a rejected token).
  */
-function budgeted(key: string, budgets: { scope: string; limit: number }[], expiresIn = 7200, callsPerFetch = 1): CredentialSource & { calls: number } {
+function budgeted(
+  key: string,
+  budgets: { scope: string; limit: number }[],
+  expiresIn = 7200,
+  callsPerFetch = 1,
+): CredentialSource & { calls: number } {
   const src = {
     key,
     owner: 'ww-test',
@@ -36,7 +41,8 @@ function budgeted(key: string, budgets: { scope: string; limit: number }[], expi
 }
 
 const call = (): CallContext => ({ caller: 't', upstreamCalls: 0, deadline: performance.now() + 5000 });
-const used = async (manager: CredentialManager, src: CredentialSource) => (await manager.hourlyUse(src)).map((b) => b.used);
+const used = async (manager: CredentialManager, src: CredentialSource) =>
+  (await manager.hourlyUse(src)).map((b) => b.used);
 
 describe('hourly budgets', () => {
   it('credentials sharing a scope share its budget; each has its own too; a refused call never reaches upstream nor raises a counter', async () => {
@@ -86,7 +92,9 @@ describe('hourly budgets', () => {
     for (const at of [Date.UTC(2025, 0, 6, 10, 0, 5), Date.UTC(2025, 0, 6, 10, 59, 59, 999)]) {
       clock = at;
       // Refused every time (never remembered: the stored ticket is still usable), and announced for 11:00.
-      await expect(force()).rejects.toThrow(/the budget of 4 calls per hour for work:ww1:1:agent_ticket is used up; no further calls before 2025-01-06T11:00:00\.000Z/);
+      await expect(force()).rejects.toThrow(
+        /the budget of 4 calls per hour for work:ww1:1:agent_ticket is used up; no further calls before 2025-01-06T11:00:00\.000Z/,
+      );
       expect(await used(manager, src)).toEqual([4]);
     }
     expect(src.calls).toBe(4);
@@ -114,7 +122,9 @@ describe('hourly budgets', () => {
     const src = budgeted('work:ww1:1:agent_ticket', [{ scope: 'work:ww1:1:agent_ticket', limit: 1 }], 600);
     await manager.get(src, { call: call() });
     clock += 600_000; // expired: nothing usable is left
-    await expect(manager.get(src, { call: call() })).rejects.toThrow(/no further calls before 2025-01-06T11:00:00\.000Z/);
+    await expect(manager.get(src, { call: call() })).rejects.toThrow(
+      /no further calls before 2025-01-06T11:00:00\.000Z/,
+    );
     counted.reset();
     for (let i = 0; i < 20; i++) {
       clock += 60_000;
@@ -140,10 +150,17 @@ describe('hourly budgets', () => {
     expect(await used(manager, src)).toEqual([3]);
   });
 
-  it('a store failure on one scope refuses the call as store_unavailable and takes back the other scope\'s raise', async () => {
+  it("a store failure on one scope refuses the call as store_unavailable and takes back the other scope's raise", async () => {
     const clock = START;
     const inner = createMemoryStore();
-    const store = { ...inner, kind: inner.kind, increment: (key: string, by: number, expiresAt: number, now: number) => (key.endsWith(':down') && by > 0 ? Promise.reject(new Error('connection lost')) : inner.increment(key, by, expiresAt, now)) };
+    const store = {
+      ...inner,
+      kind: inner.kind,
+      increment: (key: string, by: number, expiresAt: number, now: number) =>
+        key.endsWith(':down') && by > 0
+          ? Promise.reject(new Error('connection lost'))
+          : inner.increment(key, by, expiresAt, now),
+    };
     const manager = new CredentialManager(store, () => clock, OPTIONS, silentLogger);
     const src = budgeted('work:ww1:1:ticket', [
       { scope: 'work:ww1:1:ticket', limit: 3 },
@@ -191,7 +208,8 @@ describe('configuration faults', () => {
     let clock = START;
     const manager = new CredentialManager(createMemoryStore(), () => clock, OPTIONS, silentLogger);
     const src = wrongSecret();
-    for (let i = 0; i < 50; i++) await expect(manager.get(src, { call: call() })).rejects.toMatchObject({ code: 'config_fault', errcode: 40125 });
+    for (let i = 0; i < 50; i++)
+      await expect(manager.get(src, { call: call() })).rejects.toMatchObject({ code: 'config_fault', errcode: 40125 });
     await expect(manager.get(src, { force: true, call: call() })).rejects.toMatchObject({ code: 'config_fault' });
     await expect(manager.refresh(src, call())).rejects.toMatchObject({ code: 'config_fault' });
     expect(src.calls).toBe(1);
@@ -207,7 +225,9 @@ describe('configuration faults', () => {
     await expect(manager.get(src, { call: call() })).rejects.toMatchObject({ code: 'config_fault' });
     counted.reset();
     const answers = await Promise.allSettled(Array.from({ length: 20 }, () => manager.get(src, { call: call() })));
-    expect(answers.every((a) => a.status === 'rejected' && (a.reason as { code: string }).code === 'config_fault')).toBe(true);
+    expect(
+      answers.every((a) => a.status === 'rejected' && (a.reason as { code: string }).code === 'config_fault'),
+    ).toBe(true);
     expect(counted.byOp().read).toBe(1);
   });
 });
@@ -235,7 +255,14 @@ describe('invalidate', () => {
     const other = await store.acquireLease(src.key, 'other-process', clock + 10_000, clock);
     const dropped = manager.invalidate(src.key, call());
     await new Promise((r) => setTimeout(r, 80));
-    expect(await store.commit(src.key, 'other-process', other!.version, { value: 'fetched-with-old-secret', expiresAt: clock + 7200_000, refreshedAt: clock, forcedAt: 0 })).toBe(true);
+    expect(
+      await store.commit(src.key, 'other-process', other!.version, {
+        value: 'fetched-with-old-secret',
+        expiresAt: clock + 7200_000,
+        refreshedAt: clock,
+        forcedAt: 0,
+      }),
+    ).toBe(true);
     await dropped;
     expect(await store.read(src.key)).toMatchObject({ value: '', expiresAt: 0 });
   });

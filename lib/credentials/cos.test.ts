@@ -25,17 +25,40 @@ afterAll(async () => {
 beforeEach(() => sts.resetCalls());
 
 function config(cos: Record<string, unknown> = {}) {
-  return parseConfig({ upstream: { sts: sts.url, timeoutMs: 300 }, cos: { ...KEYS, region: 'ap-beijing', scopes: [{ bucket: BUCKET, prefix: 'a/', actions: ['name/cos:PutObject'] }], ...cos } }, {});
+  return parseConfig(
+    {
+      upstream: { sts: sts.url, timeoutMs: 300 },
+      cos: {
+        ...KEYS,
+        region: 'ap-beijing',
+        scopes: [{ bucket: BUCKET, prefix: 'a/', actions: ['name/cos:PutObject'] }],
+        ...cos,
+      },
+    },
+    {},
+  );
 }
 const call = () => ({ caller: 'test', upstreamCalls: 0, deadline: performance.now() + 5000 });
 const fetchOnce = (src: CredentialSource, timeoutMs = 300) =>
-  src.fetch({ force: false, deadline: performance.now() + 5000, timeoutMs: () => timeoutMs, call: call(), spend: async () => undefined });
-const failure = (p: Promise<unknown>) => p.then(() => expect.fail('expected a failure'), (e: unknown) => e as Error);
+  src.fetch({
+    force: false,
+    deadline: performance.now() + 5000,
+    timeoutMs: () => timeoutMs,
+    call: call(),
+    spend: async () => undefined,
+  });
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => expect.fail('expected a failure'),
+    (e: unknown) => e as Error,
+  );
 
 describe('the COS credential of a configured scope', () => {
   it('is keyed by its area and set of actions, whatever their order', () => {
     const scope = { bucket: BUCKET, region: 'ap-beijing', prefix: 'a/' };
-    expect(cosKey({ ...scope, actions: ['name/cos:GetObject', 'name/cos:PutObject'] })).toBe(cosKey({ ...scope, actions: ['name/cos:PutObject', 'name/cos:GetObject'] }));
+    expect(cosKey({ ...scope, actions: ['name/cos:GetObject', 'name/cos:PutObject'] })).toBe(
+      cosKey({ ...scope, actions: ['name/cos:PutObject', 'name/cos:GetObject'] }),
+    );
     expect(cosKey({ ...scope, actions: [] })).not.toBe(cosKey({ ...scope, prefix: 'a/b/', actions: [] }));
   });
 
@@ -44,7 +67,10 @@ describe('the COS credential of a configured scope', () => {
     const got = await fetchOnce(cosSource(c, c.cos!.scopes[0]!, Date.now));
     expect(got.expiresIn).toBeGreaterThanOrEqual(1799);
     expect(got.expiresIn).toBeLessThanOrEqual(1800);
-    expect(JSON.parse(got.value)).toMatchObject({ tmpSecretId: sts.issued().at(-1)!.tmpSecretId, expiredTime: sts.issued().at(-1)!.expiredTime });
+    expect(JSON.parse(got.value)).toMatchObject({
+      tmpSecretId: sts.issued().at(-1)!.tmpSecretId,
+      expiredTime: sts.issued().at(-1)!.expiredTime,
+    });
   });
 
   it('leaves transient STS failures (InternalError, RequestLimitExceeded, drop, no answer) for the lifecycle to retry', async () => {
@@ -73,16 +99,28 @@ describe('the COS credential of a configured scope', () => {
     const wrong = config({ secretKey: 'a-wrong-permanent-key-000000000000' });
     const auth = await failure(fetchOnce(cosSource(wrong, wrong.cos!.scopes[0]!, Date.now)));
     expect(auth).toBeInstanceOf(CredentialError);
-    expect(auth).toMatchObject({ code: 'config_fault', message: expect.stringMatching(/AuthFailure\.SignatureFailure/) });
+    expect(auth).toMatchObject({
+      code: 'config_fault',
+      message: expect.stringMatching(/AuthFailure\.SignatureFailure/),
+    });
     expect(auth.message).not.toContain('a-wrong-permanent-key');
     sts.fault('GetFederationToken', { code: 'InvalidParameter.PolicySyntaxError' });
     const c = config();
-    expect(await failure(fetchOnce(cosSource(c, c.cos!.scopes[0]!, Date.now)))).toMatchObject({ code: 'config_fault', message: expect.stringMatching(/InvalidParameter\.PolicySyntaxError/) });
+    expect(await failure(fetchOnce(cosSource(c, c.cos!.scopes[0]!, Date.now)))).toMatchObject({
+      code: 'config_fault',
+      message: expect.stringMatching(/InvalidParameter\.PolicySyntaxError/),
+    });
   });
 });
 
 describe('scopeKeys', () => {
-  const manager = () => new CredentialManager(createMemoryStore(), Date.now, { refreshAheadMs: 300_000, localCacheMs: 0, leaseMs: 5000, forceCooldownMs: 60_000, timeoutMs: 300 }, createLogger(() => undefined));
+  const manager = () =>
+    new CredentialManager(
+      createMemoryStore(),
+      Date.now,
+      { refreshAheadMs: 300_000, localCacheMs: 0, leaseMs: 5000, forceCooldownMs: 60_000, timeoutMs: 300 },
+      createLogger(() => undefined),
+    );
   const source = (values: string[]): CredentialSource => ({
     key: 'cos:test',
     owner: BUCKET,
@@ -104,13 +142,20 @@ describe('scopeKeys', () => {
 });
 
 describe('narrowKeysCache', () => {
-  const narrow = (prefix = 'a/b/') => ({ bucket: BUCKET, region: 'ap-beijing', prefix, actions: ['name/cos:PutObject'] });
+  const narrow = (prefix = 'a/b/') => ({
+    bucket: BUCKET,
+    region: 'ap-beijing',
+    prefix,
+    actions: ['name/cos:PutObject'],
+  });
 
   it('makes exactly one STS call with the narrower policy and counts it on the request', async () => {
     const ctx = call();
     const keys = await narrowKeysCache(config(), Date.now)(narrow(), ctx);
     expect(keys.tmpSecretId).toBe(sts.issued().at(-1)!.tmpSecretId);
-    expect(sts.policies().at(-1)).toMatchObject({ statement: [{ resource: [`qcs::cos:ap-beijing:uid/1250000000:${BUCKET}/a/b/*`] }] });
+    expect(sts.policies().at(-1)).toMatchObject({
+      statement: [{ resource: [`qcs::cos:ap-beijing:uid/1250000000:${BUCKET}/a/b/*`] }],
+    });
     expect(ctx.upstreamCalls).toBe(1);
     expect(sts.calls('GetFederationToken')).toBe(1);
   });
@@ -167,7 +212,10 @@ describe('narrowKeysCache', () => {
     const keysFor = narrowKeysCache(config(), Date.now);
     sts.fault('GetFederationToken', { code: 'InternalError' });
     const err = await failure(keysFor(narrow(), call()));
-    expect(err).toMatchObject({ code: 'upstream_unavailable', message: expect.stringMatching(/Tencent Cloud STS GetFederationToken/) });
+    expect(err).toMatchObject({
+      code: 'upstream_unavailable',
+      message: expect.stringMatching(/Tencent Cloud STS GetFederationToken/),
+    });
     expect(sts.calls('GetFederationToken')).toBe(1);
     expect((await keysFor(narrow(), call())).tmpSecretId).toBe(sts.issued().at(-1)!.tmpSecretId);
     expect(sts.calls('GetFederationToken')).toBe(2);

@@ -30,7 +30,10 @@ export const NARROW_CACHE_SIZE = 256;
 
 /** `cos:<region>:<bucket>:<prefix>:<hash of the sorted actions>`. */
 export function cosKey(grant: CosGrant): string {
-  const actions = createHash('sha256').update([...new Set(grant.actions)].sort().join('\n')).digest('hex').slice(0, 16);
+  const actions = createHash('sha256')
+    .update([...new Set(grant.actions)].sort().join('\n'))
+    .digest('hex')
+    .slice(0, 16);
   return `cos:${grant.region}:${grant.bucket}:${grant.prefix}:${actions}`;
 }
 
@@ -46,7 +49,11 @@ export function cosSource(config: Config, scope: CosScopeConfig, clock: Clock): 
     async fetch({ timeoutMs }) {
       const keys = await stsCall(cos, config.upstream.sts, scope, timeoutMs());
       const expiresIn = keys.expiredTime - Math.floor(clock() / 1000);
-      if (expiresIn <= 0) throw new CredentialError('upstream_error', `Tencent Cloud STS handed out keys for ${scope.bucket} that have already expired`);
+      if (expiresIn <= 0)
+        throw new CredentialError(
+          'upstream_error',
+          `Tencent Cloud STS handed out keys for ${scope.bucket} that have already expired`,
+        );
       return { value: JSON.stringify(keys), expiresIn };
     },
   };
@@ -56,10 +63,19 @@ export function cosSource(config: Config, scope: CosScopeConfig, clock: Clock): 
  * The cached keys of a configured scope. A stored value that is not keys (a foreign or damaged
  * row) is replaced once; if the replacement is no better, a structured error, never its content.
  */
-export async function scopeKeys(manager: CredentialManager, src: CredentialSource, call: CallContext): Promise<TemporaryKeys> {
+export async function scopeKeys(
+  manager: CredentialManager,
+  src: CredentialSource,
+  call: CallContext,
+): Promise<TemporaryKeys> {
   const first = await manager.get(src, { call });
-  const keys = parseKeys(first.value) ?? parseKeys((await manager.get(src, { call, force: true, stale: first.value })).value);
-  if (!keys) throw new CredentialError('upstream_error', `the stored COS keys of ${src.owner} are unreadable, even after a refresh`);
+  const keys =
+    parseKeys(first.value) ?? parseKeys((await manager.get(src, { call, force: true, stale: first.value })).value);
+  if (!keys)
+    throw new CredentialError(
+      'upstream_error',
+      `the stored COS keys of ${src.owner} are unreadable, even after a refresh`,
+    );
   return keys;
 }
 
@@ -90,7 +106,8 @@ export function narrowKeysCache(config: Config, clock: Clock): NarrowKeys {
         entry.usableUntil = keys.expiredTime * 1000 - refreshAheadMs;
       },
       (err: unknown) => {
-        if (err instanceof CredentialError && err.code === 'config_fault') entry.usableUntil = clock() + CONFIG_FAULT_PAUSE_MS;
+        if (err instanceof CredentialError && err.code === 'config_fault')
+          entry.usableUntil = clock() + CONFIG_FAULT_PAUSE_MS;
         else if (cache.get(key) === entry) cache.delete(key);
       },
     );
@@ -105,7 +122,11 @@ async function narrowKeys(config: Config, grant: CosGrant, call: CallContext): P
   try {
     return await stsCall(cosOf(config), config.upstream.sts, grant, timeoutMs);
   } catch (err) {
-    if (err instanceof UpstreamUnavailable) throw new CredentialError('upstream_unavailable', `${err.endpoint} did not answer for ${grant.bucket} (${err.reason})`);
+    if (err instanceof UpstreamUnavailable)
+      throw new CredentialError(
+        'upstream_unavailable',
+        `${err.endpoint} did not answer for ${grant.bucket} (${err.reason})`,
+      );
     throw err;
   }
 }
@@ -114,8 +135,14 @@ async function narrowKeys(config: Config, grant: CosGrant, call: CallContext): P
 function parseKeys(value: string): TemporaryKeys | undefined {
   const k = parseJsonObject(value);
   const text = (x: unknown) => typeof x === 'string' && x !== '';
-  if (!k || !text(k.tmpSecretId) || !text(k.tmpSecretKey) || !text(k.sessionToken) || !Number.isInteger(k.expiredTime)) return undefined;
-  return { tmpSecretId: k.tmpSecretId as string, tmpSecretKey: k.tmpSecretKey as string, sessionToken: k.sessionToken as string, expiredTime: k.expiredTime as number };
+  if (!k || !text(k.tmpSecretId) || !text(k.tmpSecretKey) || !text(k.sessionToken) || !Number.isInteger(k.expiredTime))
+    return undefined;
+  return {
+    tmpSecretId: k.tmpSecretId as string,
+    tmpSecretKey: k.tmpSecretKey as string,
+    sessionToken: k.sessionToken as string,
+    expiredTime: k.expiredTime as number,
+  };
 }
 
 function cosOf(config: Config): CosConfig {
@@ -131,10 +158,16 @@ async function stsCall(cos: CosConfig, endpoint: Endpoint, grant: CosGrant, time
     if (!(err instanceof TencentCloudError)) throw err;
     const { endpoint: what, code } = err;
     if (classifyTencent(err).kind === 'refused') {
-      throw new CredentialError('config_fault', `${what} refused the request (${code}): check cos.secretId, cos.secretKey and the permissions of that key${cos.roleArn ? ' and cos.roleArn' : ''}`);
+      throw new CredentialError(
+        'config_fault',
+        `${what} refused the request (${code}): check cos.secretId, cos.secretKey and the permissions of that key${cos.roleArn ? ' and cos.roleArn' : ''}`,
+      );
     }
     if (/^(InvalidParameter|MissingParameter)/.test(code)) {
-      throw new CredentialError('config_fault', `${what} rejected a parameter (${code}): check cos.durationSeconds and cos.scopes`);
+      throw new CredentialError(
+        'config_fault',
+        `${what} rejected a parameter (${code}): check cos.durationSeconds and cos.scopes`,
+      );
     }
     throw new CredentialError('upstream_error', `${what} answered ${code}`);
   }

@@ -34,7 +34,14 @@ export interface Credentials {
   all(): CredentialSource[];
 }
 
-export function createCredentials(deps: { config: Config; store: Store; clock: Clock; log: Logger; mp: MpClient; work: WorkClient }): Credentials {
+export function createCredentials(deps: {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  mp: MpClient;
+  work: WorkClient;
+}): Credentials {
   const { config } = deps;
   const c = config.credentials;
   const manager = new CredentialManager(
@@ -58,10 +65,17 @@ export function createCredentials(deps: { config: Config; store: Store; clock: C
   const agents = new AgentRegistry(config, deps.store, deps.clock, deps.log);
   const workToken = (a: WorkAgent) =>
     once(`work:${a.corpid}:${a.agentid}:token`, () =>
-      workTokenSource({ corpid: a.corpid, agentid: a.agentid }, (x) => agents.secret(x), deps.work, agents.configured(a.corpid, a.agentid)),
+      workTokenSource(
+        { corpid: a.corpid, agentid: a.agentid },
+        (x) => agents.secret(x),
+        deps.work,
+        agents.configured(a.corpid, a.agentid),
+      ),
     );
   const workTicket = (a: WorkAgent, kind: WorkTicketKind) =>
-    once(`work:${a.corpid}:${a.agentid}:${kind}`, () => workTicketSource({ corpid: a.corpid, agentid: a.agentid }, kind, workToken(a), manager, deps.work));
+    once(`work:${a.corpid}:${a.agentid}:${kind}`, () =>
+      workTicketSource({ corpid: a.corpid, agentid: a.agentid }, kind, workToken(a), manager, deps.work),
+    );
 
   // One per configured scope, made up front: the set is the configuration's, whatever callers ask.
   const cosSources = new Map((config.cos?.scopes ?? []).map((s) => [s, cosSource(config, s, deps.clock)] as const));

@@ -6,7 +6,13 @@ import { CredentialError } from './errors';
 import { CredentialManager } from './manager';
 import type { CallContext, CredentialSource, FetchContext, Fetched } from './source';
 
-const OPTIONS = { refreshAheadMs: 300_000, localCacheMs: 30_000, leaseMs: 10_000, forceCooldownMs: 60_000, timeoutMs: 1000 };
+const OPTIONS = {
+  refreshAheadMs: 300_000,
+  localCacheMs: 30_000,
+  leaseMs: 10_000,
+  forceCooldownMs: 60_000,
+  timeoutMs: 1000,
+};
 
 /** A credential whose upstream answers are scripted by the test (a unit fixture for the source port). */
 function scripted(answer: (ctx: FetchContext, n: number) => Promise<Fetched>): CredentialSource & { calls: number } {
@@ -21,13 +27,19 @@ function scripted(answer: (ctx: FetchContext, n: number) => Promise<Fetched>): C
   return src;
 }
 
-const call = (budgetMs: number): CallContext => ({ caller: 't', upstreamCalls: 0, deadline: performance.now() + budgetMs });
+const call = (budgetMs: number): CallContext => ({
+  caller: 't',
+  upstreamCalls: 0,
+  deadline: performance.now() + budgetMs,
+});
 
 describe('CredentialManager', () => {
   it('a caller joining a resolution under way still answers by its own deadline', async () => {
     let clock = 1_000_000;
     const manager = new CredentialManager(createMemoryStore(), () => clock, OPTIONS, silentLogger);
-    const src = scripted(() => new Promise((resolve) => setTimeout(() => resolve({ value: 'v1', expiresIn: 7200 }), 600)));
+    const src = scripted(
+      () => new Promise((resolve) => setTimeout(() => resolve({ value: 'v1', expiresIn: 7200 }), 600)),
+    );
     const long = manager.get(src, { call: call(5000) });
     const started = performance.now();
     const short = manager.get(src, { call: call(150) });

@@ -123,7 +123,11 @@ export class CredentialManager {
     const deadline = Math.min(opts.call.deadline, opts.deadline ?? Infinity);
     return this.flight(flightKey, deadline, async () => {
       await this.rethrowRefusal(src.key);
-      const decide = opts.force ? (opts.stale !== undefined ? this.staleForce(src, opts.stale) : this.cooldownForce(src)) : this.normal(src, true);
+      const decide = opts.force
+        ? opts.stale !== undefined
+          ? this.staleForce(src, opts.stale)
+          : this.cooldownForce(src)
+        : this.normal(src, true);
       const reason: FetchReason = opts.force ? (opts.stale !== undefined ? 'rejected' : 'force') : 'refresh';
       return this.obtain(src, decide, reason, opts.call, deadline, false);
     });
@@ -173,11 +177,17 @@ export class CredentialManager {
 
   /** True when the row holds a value that needs no refresh yet. */
   isFresh(row: CredentialRow, now: number): boolean {
-    return this.isUsable(row, now) && (row.expiresAt - this.o.refreshAheadMs > now || now - row.refreshedAt < MIN_REFRESH_INTERVAL_MS);
+    return (
+      this.isUsable(row, now) &&
+      (row.expiresAt - this.o.refreshAheadMs > now || now - row.refreshedAt < MIN_REFRESH_INTERVAL_MS)
+    );
   }
 
   /** Today's upstream fetches of a credential, per reason (and per caller for the callers given). */
-  async countsToday(key: string, callers: string[]): Promise<Record<FetchReason, { total: number; byCaller: Record<string, number> }>> {
+  async countsToday(
+    key: string,
+    callers: string[],
+  ): Promise<Record<FetchReason, { total: number; byCaller: Record<string, number> }>> {
     const now = this.clock();
     const out = {} as Record<FetchReason, { total: number; byCaller: Record<string, number> }>;
     for (const reason of FETCH_REASONS) {
@@ -199,7 +209,10 @@ export class CredentialManager {
     const now = this.clock();
     return Promise.all(
       (src.hourlyBudgets ?? []).map(async ({ scope, limit }) => {
-        const [previous, current] = await Promise.all([this.hourCount(now - HOUR_MS, scope, 0, now), this.hourCount(now, scope, 0, now)]);
+        const [previous, current] = await Promise.all([
+          this.hourCount(now - HOUR_MS, scope, 0, now),
+          this.hourCount(now, scope, 0, now),
+        ]);
         return { scope, limit, used: current + previous };
       }),
     );
@@ -215,7 +228,13 @@ export class CredentialManager {
     }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new CredentialError('busy', `${key.split('\0')[0]} is being refreshed and did not finish within this request's budget; retry shortly`)),
+        () =>
+          reject(
+            new CredentialError(
+              'busy',
+              `${key.split('\0')[0]} is being refreshed and did not finish within this request's budget; retry shortly`,
+            ),
+          ),
         Math.max(0, deadline - performance.now()),
       );
       running.then(resolve, reject).finally(() => clearTimeout(timer));
@@ -275,12 +294,23 @@ export class CredentialManager {
   }
 
   private blocked(src: CredentialSource, row: CredentialRow): CredentialError {
-    return new CredentialError('quota_exhausted', `${src.key}: WeChat's quota is exhausted (45009); no further calls until ${new Date(row.blockedUntil).toISOString()}`, 45009);
+    return new CredentialError(
+      'quota_exhausted',
+      `${src.key}: WeChat's quota is exhausted (45009); no further calls until ${new Date(row.blockedUntil).toISOString()}`,
+      45009,
+    );
   }
 
   // ---- the lifecycle ------------------------------------------------------------------
 
-  private async obtain(src: CredentialSource, decide: Decide, reason: FetchReason, call: CallContext, deadline: number, strict: boolean): Promise<Credential> {
+  private async obtain(
+    src: CredentialSource,
+    decide: Decide,
+    reason: FetchReason,
+    call: CallContext,
+    deadline: number,
+    strict: boolean,
+  ): Promise<Credential> {
     for (;;) {
       const now = this.clock();
       const leaseStart = performance.now();
@@ -335,19 +365,32 @@ export class CredentialManager {
       const failure = this.toCredentialError(err, src);
       // Only WeChat's own answer for this credential trips its breaker (not, say, its token's).
       const quota = err instanceof WechatError && err.errcode === 45009;
-      await this.release(src.key, owner, quota && src.quotaBlocksAll(force) ? (src.quotaResetsAt ?? nextBeijingMidnight)(this.clock()) : undefined);
+      await this.release(
+        src.key,
+        owner,
+        quota && src.quotaBlocksAll(force) ? (src.quotaResetsAt ?? nextBeijingMidnight)(this.clock()) : undefined,
+      );
       if (quota && !src.quotaBlocksAll(force)) await this.spendForceBudget(src);
-      this.log.log('warn', 'refresh_failed', { key: src.key, reason, code: failure.code, errcode: failure.errcode, caller: call.caller });
+      this.log.log('warn', 'refresh_failed', {
+        key: src.key,
+        reason,
+        code: failure.code,
+        errcode: failure.errcode,
+        caller: call.caller,
+      });
       // A failed refresh never replaces a good value, and a plain read keeps serving it for a while.
       const now = this.clock();
       if (!force && !strict && this.isUsable(leased, now)) {
-        if (call.upstreamCalls > callsBefore || failure.code === 'budget_exhausted') this.pauseUntil.set(src.key, now + MIN_REFRESH_INTERVAL_MS);
+        if (call.upstreamCalls > callsBefore || failure.code === 'budget_exhausted')
+          this.pauseUntil.set(src.key, now + MIN_REFRESH_INTERVAL_MS);
         return this.remember(leased);
       }
       if (!this.isUsable(leased, now)) {
         // Asking again could not succeed sooner: answer from memory, at no store write.
-        if (failure.code === 'config_fault') this.refusals.set(src.key, { error: failure, until: now + CONFIG_FAULT_PAUSE_MS, version: leased.version });
-        if (failure instanceof BudgetRefusal) this.refusals.set(src.key, { error: failure, until: failure.freesAt, version: leased.version });
+        if (failure.code === 'config_fault')
+          this.refusals.set(src.key, { error: failure, until: now + CONFIG_FAULT_PAUSE_MS, version: leased.version });
+        if (failure instanceof BudgetRefusal)
+          this.refusals.set(src.key, { error: failure, until: failure.freesAt, version: leased.version });
       }
       throw failure;
     }
@@ -358,10 +401,22 @@ export class CredentialManager {
     let expiresAt = fetched.startedAt + fetched.expiresIn * 1000;
     // The same value again: WeChat did not renew it, and an expires_in of a full lifetime would not make it live longer.
     if (fetched.value === leased.value && leased.expiresAt > t) expiresAt = Math.min(expiresAt, leased.expiresAt);
-    const update: CredentialUpdate = { value: fetched.value, expiresAt, refreshedAt: t, forcedAt: force ? t : leased.forcedAt };
+    const update: CredentialUpdate = {
+      value: fetched.value,
+      expiresAt,
+      refreshedAt: t,
+      forcedAt: force ? t : leased.forcedAt,
+    };
     const committed = await this.guard(() => this.store.commit(src.key, owner, leased.version, update));
-    this.log.log('info', 'refreshed', { key: src.key, reason, caller: call.caller, expiresIn: fetched.expiresIn, committed });
-    if (committed) return this.remember({ ...leased, ...update, version: leased.version + 1, leaseOwner: '', leaseUntil: 0 });
+    this.log.log('info', 'refreshed', {
+      key: src.key,
+      reason,
+      caller: call.caller,
+      expiresIn: fetched.expiresIn,
+      committed,
+    });
+    if (committed)
+      return this.remember({ ...leased, ...update, version: leased.version + 1, leaseOwner: '', leaseUntil: 0 });
     // Our lease ran out and somebody else took over: theirs is the value everyone sees.
     const current = await this.guard(() => this.store.read(src.key));
     if (current && this.isUsable(current, t) && current.version > leased.version) return this.remember(current);
@@ -409,10 +464,14 @@ export class CredentialManager {
   private async checkForceBudget(src: CredentialSource): Promise<void> {
     const now = this.clock();
     let used = 0;
-    for (const reason of ['force', 'rejected'] as const) used += await this.readCounter(this.counterKey(now, src.key, reason));
+    for (const reason of ['force', 'rejected'] as const)
+      used += await this.readCounter(this.counterKey(now, src.key, reason));
     used += await this.readCounter(this.forceSpentKey(now, src.key));
     if (used >= src.forceBudget!) {
-      throw new CredentialError('quota_exhausted', `${src.key}: the daily budget of ${src.forceBudget} forced refreshes is used up`);
+      throw new CredentialError(
+        'quota_exhausted',
+        `${src.key}: the daily budget of ${src.forceBudget} forced refreshes is used up`,
+      );
     }
   }
 
@@ -433,14 +492,20 @@ export class CredentialManager {
       Promise.allSettled(budgets.map(({ scope }) => this.hourCount(now - HOUR_MS, scope, 0, now))),
     ]);
     const failed = [...raised, ...previous].find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    const counts = budgets.map((b, i) => ({ ...b, before: fulfilled(raised[i]!) - 1, previous: fulfilled(previous[i]!) }));
+    const counts = budgets.map((b, i) => ({
+      ...b,
+      before: fulfilled(raised[i]!) - 1,
+      previous: fulfilled(previous[i]!),
+    }));
     const refusal: unknown = failed ? failed.reason : budgetRefusal(src, now, counts);
     if (refusal === undefined) return;
     await Promise.all(
       budgets.map(({ scope }, i) => {
         if (raised[i]!.status !== 'fulfilled') return undefined;
         const key = this.hourKey(now, scope);
-        return this.store.increment(key, -1, now + HOUR_COUNTER_TTL_MS, now).catch((e: unknown) => this.log.log('warn', 'counter_failed', { key, ...storeErrorFields(e) }));
+        return this.store
+          .increment(key, -1, now + HOUR_COUNTER_TTL_MS, now)
+          .catch((e: unknown) => this.log.log('warn', 'counter_failed', { key, ...storeErrorFields(e) }));
       }),
     );
     throw refusal;
@@ -459,7 +524,9 @@ export class CredentialManager {
   private async spendForceBudget(src: CredentialSource): Promise<void> {
     if (src.forceBudget === undefined) return;
     const now = this.clock();
-    await this.store.increment(this.forceSpentKey(now, src.key), src.forceBudget, now + COUNTER_TTL_MS, now).catch(() => undefined);
+    await this.store
+      .increment(this.forceSpentKey(now, src.key), src.forceBudget, now + COUNTER_TTL_MS, now)
+      .catch(() => undefined);
   }
 
   private forceSpentKey(now: number, key: string): string {
@@ -491,7 +558,10 @@ export class CredentialManager {
   private async waitForChange(key: string, seen: CredentialRow | null, deadline: number): Promise<void> {
     for (;;) {
       if (performance.now() >= deadline) {
-        throw new CredentialError('busy', `${key} is being refreshed by another instance that did not finish in time; retry shortly`);
+        throw new CredentialError(
+          'busy',
+          `${key} is being refreshed by another instance that did not finish in time; retry shortly`,
+        );
       }
       await sleep(15 + Math.random() * 25);
       const row = await this.guard(() => this.store.read(key));
@@ -531,7 +601,10 @@ export class CredentialManager {
   private toCredentialError(err: unknown, src: CredentialSource): CredentialError {
     if (err instanceof CredentialError) return err;
     if (err instanceof UpstreamUnavailable) {
-      return new CredentialError('upstream_unavailable', `WeChat did not answer ${err.endpoint} for ${src.owner} (${err.reason}) within the request budget`);
+      return new CredentialError(
+        'upstream_unavailable',
+        `WeChat did not answer ${err.endpoint} for ${src.owner} (${err.reason}) within the request budget`,
+      );
     }
     if (err instanceof WechatError) {
       const what = `${err.endpoint} for ${src.owner} answered errcode ${err.errcode}`;
@@ -539,7 +612,11 @@ export class CredentialManager {
         case 'retry':
           return new CredentialError('upstream_unavailable', `${what} until the request budget ran out`, err.errcode);
         case 'config':
-          return new CredentialError('config_fault', `${what}: check the app's secret, appid and WeChat's IP allow-list`, err.errcode);
+          return new CredentialError(
+            'config_fault',
+            `${what}: check the app's secret, appid and WeChat's IP allow-list`,
+            err.errcode,
+          );
         case 'quota':
           return new CredentialError('quota_exhausted', `${what}: WeChat's quota is exhausted`, err.errcode);
         default:
@@ -561,11 +638,18 @@ function budgetFreesAt(now: number, current: number, limit: number): number {
 }
 
 /** The first budget this call overshoots (`before`: this hour's calls before it), as a refusal; undefined when none. */
-function budgetRefusal(src: CredentialSource, now: number, counts: { scope: string; limit: number; before: number; previous: number }[]): BudgetRefusal | undefined {
+function budgetRefusal(
+  src: CredentialSource,
+  now: number,
+  counts: { scope: string; limit: number; before: number; previous: number }[],
+): BudgetRefusal | undefined {
   const over = counts.find((c) => c.before + c.previous >= c.limit);
   if (!over) return undefined;
   const freesAt = budgetFreesAt(now, over.before, over.limit);
-  return new BudgetRefusal(`${src.key}: the budget of ${over.limit} calls per hour for ${over.scope} is used up; no further calls before ${new Date(freesAt).toISOString()}`, freesAt);
+  return new BudgetRefusal(
+    `${src.key}: the budget of ${over.limit} calls per hour for ${over.scope} is used up; no further calls before ${new Date(freesAt).toISOString()}`,
+    freesAt,
+  );
 }
 
 /** A settled result's value; only read once none was rejected. */
@@ -579,7 +663,11 @@ const fulfilled = (r: PromiseSettledResult<number>) => (r.status === 'fulfilled'
 export function attemptTimeout(deadline: number, timeoutMs: number, owner: string): () => number {
   return () => {
     const left = Math.min(timeoutMs, deadline - performance.now());
-    if (left < MIN_ATTEMPT_MS) throw new CredentialError('upstream_unavailable', `no time left in the request budget to reach upstream for ${owner}`);
+    if (left < MIN_ATTEMPT_MS)
+      throw new CredentialError(
+        'upstream_unavailable',
+        `no time left in the request budget to reach upstream for ${owner}`,
+      );
     return left;
   };
 }

@@ -18,7 +18,9 @@ export function mpTokenSource(app: AppConfig, client: MpClient): CredentialSourc
     quotaBlocksAll: (force) => !stable || !force,
     fetch: ({ force, timeoutMs }) =>
       fromTokenEndpoint(app.appid, "the app's", () =>
-        stable ? client.stableToken(app.appid, app.secret, force, timeoutMs()) : client.token(app.appid, app.secret, timeoutMs()),
+        stable
+          ? client.stableToken(app.appid, app.secret, force, timeoutMs())
+          : client.token(app.appid, app.secret, timeoutMs()),
       ),
   };
 }
@@ -32,7 +34,11 @@ export async function fromTokenEndpoint<T>(owner: string, whose: string, call: (
     return await call();
   } catch (err) {
     if (err instanceof WechatError && classifyUpstream(err) === 'token') {
-      throw new CredentialError('config_fault', `${err.endpoint} for ${owner} answered errcode ${err.errcode}: check ${whose} secret`, err.errcode);
+      throw new CredentialError(
+        'config_fault',
+        `${err.endpoint} for ${owner} answered errcode ${err.errcode}: check ${whose} secret`,
+        err.errcode,
+      );
     }
     throw err;
   }
@@ -43,7 +49,13 @@ export async function fromTokenEndpoint<T>(owner: string, whose: string, call: (
  * the token is force-refreshed with stale = the rejected one (so concurrent reporters rotate it
  * once) and the ticket fetch is retried once.
  */
-export function mpTicketSource(app: AppConfig, type: TicketType, token: CredentialSource, manager: CredentialManager, client: MpClient): CredentialSource {
+export function mpTicketSource(
+  app: AppConfig,
+  type: TicketType,
+  token: CredentialSource,
+  manager: CredentialManager,
+  client: MpClient,
+): CredentialSource {
   return {
     key: `mp:${app.appid}:ticket:${type}`,
     owner: app.appid,
@@ -51,7 +63,9 @@ export function mpTicketSource(app: AppConfig, type: TicketType, token: Credenti
     quotaBlocksAll: () => true,
     async fetch({ timeoutMs, call, deadline }) {
       // The token is fetched inside this attempt's time: our lease on the ticket must not run out meanwhile.
-      return withAccessToken(manager, token, { call, deadline }, (accessToken) => client.ticket(accessToken, type, timeoutMs()));
+      return withAccessToken(manager, token, { call, deadline }, (accessToken) =>
+        client.ticket(accessToken, type, timeoutMs()),
+      );
     },
   };
 }

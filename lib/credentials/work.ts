@@ -19,7 +19,12 @@ export const CORP_TICKET_CALLS_PER_CORP_HOUR = 400;
 /** WeCom blocks an exhausted hourly limit, or an IP that sent wrong secrets, for 60 minutes (§4.1, §4.6). */
 const oneHourLater = (now: number) => now + HOUR_MS;
 
-export function workTokenSource(agent: WorkAgent, secretOf: (agent: WorkAgent) => Promise<string>, client: WorkClient, eager: boolean): CredentialSource {
+export function workTokenSource(
+  agent: WorkAgent,
+  secretOf: (agent: WorkAgent) => Promise<string>,
+  client: WorkClient,
+  eager: boolean,
+): CredentialSource {
   const { corpid, agentid } = agent;
   return {
     key: `work:${corpid}:${agentid}:token`,
@@ -30,7 +35,9 @@ export function workTokenSource(agent: WorkAgent, secretOf: (agent: WorkAgent) =
     async fetch({ timeoutMs }) {
       // Read at each fetch: a secret replaced by work.register_agent is used at once, in every instance.
       const secret = await secretOf(agent);
-      return fromTokenEndpoint(`${corpid}/${agentid}`, "the agent's", () => client.gettoken(corpid, secret, timeoutMs()));
+      return fromTokenEndpoint(`${corpid}/${agentid}`, "the agent's", () =>
+        client.gettoken(corpid, secret, timeoutMs()),
+      );
     },
   };
 }
@@ -41,7 +48,13 @@ export function workTokenSource(agent: WorkAgent, secretOf: (agent: WorkAgent) =
  * retry too, spends the hourly budgets (§4.2, §4.3): the corp ticket 100 per app and 400 per
  * corp, the agent ticket 100 per app. A failed token fetch spends nothing.
  */
-export function workTicketSource(agent: WorkAgent, kind: WorkTicketKind, token: CredentialSource, manager: CredentialManager, client: WorkClient): CredentialSource {
+export function workTicketSource(
+  agent: WorkAgent,
+  kind: WorkTicketKind,
+  token: CredentialSource,
+  manager: CredentialManager,
+  client: WorkClient,
+): CredentialSource {
   const { corpid, agentid } = agent;
   const name = kind === 'corp' ? 'ticket' : 'agent_ticket';
   return {
@@ -60,7 +73,9 @@ export function workTicketSource(agent: WorkAgent, kind: WorkTicketKind, token: 
     async fetch({ timeoutMs, call, deadline, spend }) {
       return withAccessToken(manager, token, { call, deadline }, async (accessToken) => {
         await spend();
-        return kind === 'corp' ? client.jsapiTicket(accessToken, timeoutMs()) : client.agentTicket(accessToken, timeoutMs());
+        return kind === 'corp'
+          ? client.jsapiTicket(accessToken, timeoutMs())
+          : client.agentTicket(accessToken, timeoutMs());
       });
     },
   };

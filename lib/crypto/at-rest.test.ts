@@ -36,7 +36,13 @@ describe('seal / open', () => {
   });
 
   it('draws a fresh IV every time', () => {
-    const ivs = new Set(Array.from({ length: 1000 }, () => Buffer.from(seal(KEY, SECRET, CONTEXT).slice(3), 'base64url').subarray(0, 12).toString('hex')));
+    const ivs = new Set(
+      Array.from({ length: 1000 }, () =>
+        Buffer.from(seal(KEY, SECRET, CONTEXT).slice(3), 'base64url')
+          .subarray(0, 12)
+          .toString('hex'),
+      ),
+    );
     expect(ivs.size).toBe(1000);
   });
 
@@ -61,7 +67,11 @@ describe('seal / open', () => {
 
   it('refuses a value sealed for another row, or under another key', () => {
     const sealed = seal(KEY, SECRET, CONTEXT);
-    for (const other of ['registered_apps:ww0123456789abcdef:1000003:secret', `${CONTEXT} `, 'session:abc:session_key']) {
+    for (const other of [
+      'registered_apps:ww0123456789abcdef:1000003:secret',
+      `${CONTEXT} `,
+      'session:abc:session_key',
+    ]) {
       const err = failure(() => open(KEY, sealed, other));
       expect(err.reason).toBe('auth');
       expect(err.message).toBe('the sealed value does not authenticate (wrong key or context, or altered)');
@@ -102,8 +112,12 @@ describe('the AES-256-GCM primitive', () => {
   const key = hex('feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308');
   const iv = hex('cafebabefacedbaddecaf888');
   const aad = hex('feedfacedeadbeeffeedfacedeadbeefabaddad2');
-  const plaintext = hex('d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39');
-  const ciphertext = hex('522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662');
+  const plaintext = hex(
+    'd9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39',
+  );
+  const ciphertext = hex(
+    '522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662',
+  );
   const tag = hex('76fc6ece0f4e1768cddf8853bb2d551b');
 
   it('opens the published vector', () => {
@@ -111,7 +125,11 @@ describe('the AES-256-GCM primitive', () => {
   });
 
   it('refuses the vector with its AAD changed', () => {
-    expect(failure(() => openBytes(key, Buffer.concat([iv, ciphertext, tag]), hex('feedfacedeadbeeffeedfacedeadbeefabaddad3'))).reason).toBe('auth');
+    expect(
+      failure(() =>
+        openBytes(key, Buffer.concat([iv, ciphertext, tag]), hex('feedfacedeadbeeffeedfacedeadbeefabaddad3')),
+      ).reason,
+    ).toBe('auth');
   });
 
   it('seals what it opens, in the same layout', () => {

@@ -55,7 +55,9 @@ describe('cosSign: the official vectors', () => {
     });
     expect(s.signKey).toBe('937914bf490e9e8c189836aad2052e4feeb35eaf');
     expect(s.urlParamList).toBe('response-cache-control;response-content-type');
-    expect(s.httpParameters).toBe('response-cache-control=max-age%3D600&response-content-type=application%2Foctet-stream');
+    expect(s.httpParameters).toBe(
+      'response-cache-control=max-age%3D600&response-content-type=application%2Foctet-stream',
+    );
     expect(s.headerList).toBe('date;host');
     expect(sha1(s.httpString)).toBe('54ecfe22f59d3514fdc764b87a32d8133ea611e6');
     expect(s.signature).toBe('01681b8c9d798a678e43b685a9f1bba0f6c0e012');
@@ -75,9 +77,26 @@ describe('cosSign: the official vectors', () => {
   });
 
   it('keeps the empty lines of an unsigned query and header set, and signs a bare parameter as k=', () => {
-    const s = cosSign({ secretId: 'id', secretKey: 'key', method: 'GET', pathname: '/exampleobject', startTime: 1, endTime: 2 });
+    const s = cosSign({
+      secretId: 'id',
+      secretKey: 'key',
+      method: 'GET',
+      pathname: '/exampleobject',
+      startTime: 1,
+      endTime: 2,
+    });
     expect(s.httpString).toBe('get\n/exampleobject\n\n\n');
-    expect(cosSign({ secretId: 'id', secretKey: 'key', method: 'GET', pathname: '/', query: { acl: '' }, startTime: 1, endTime: 2 }).httpParameters).toBe('acl=');
+    expect(
+      cosSign({
+        secretId: 'id',
+        secretKey: 'key',
+        method: 'GET',
+        pathname: '/',
+        query: { acl: '' },
+        startTime: 1,
+        endTime: 2,
+      }).httpParameters,
+    ).toBe('acl=');
   });
 });
 

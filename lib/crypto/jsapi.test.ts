@@ -47,7 +47,13 @@ describe('withoutFragment', () => {
 describe('cardSignature', () => {
   it('matches the official card vector (reference §1.5)', () => {
     expect(
-      cardSignature(['1434008071', '1404896688', 'pjZ8Yt1XGILfi-FUsewpnnolGgZk', 'ojZ8YtyVyr30HheH3CM73y7h4jJE', '123']),
+      cardSignature([
+        '1434008071',
+        '1404896688',
+        'pjZ8Yt1XGILfi-FUsewpnnolGgZk',
+        'ojZ8YtyVyr30HheH3CM73y7h4jJE',
+        '123',
+      ]),
     ).toBe('f137ab68b7f8112d20ee528ab6074564e2796250');
   });
   it('does not depend on the input order and does not mutate its argument', () => {

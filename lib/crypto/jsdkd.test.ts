@@ -15,12 +15,18 @@ import { jsdkdPayload, jsdkdSignature } from './jsdkd';
  */
 describe('jsdkdSignature', () => {
   it("matches jsdkd's README example value", () => {
-    expect(jsdkdPayload({ realm: 'R123', nonce: 'caa3c9d793b', ts: '1589203758' })).toBe('realm=R123&nonce=caa3c9d793b&ts=1589203758');
-    expect(jsdkdSignature('realm_secret', { realm: 'R123', nonce: 'caa3c9d793b', ts: '1589203758' })).toBe('782ab722a4efaecade8d3bba953f9c5d');
+    expect(jsdkdPayload({ realm: 'R123', nonce: 'caa3c9d793b', ts: '1589203758' })).toBe(
+      'realm=R123&nonce=caa3c9d793b&ts=1589203758',
+    );
+    expect(jsdkdSignature('realm_secret', { realm: 'R123', nonce: 'caa3c9d793b', ts: '1589203758' })).toBe(
+      '782ab722a4efaecade8d3bba953f9c5d',
+    );
   });
 
   it("matches jsdkd's own unit-test vector", () => {
-    expect(jsdkdSignature('secret', { realm: 'key', nonce: 'c3554025c6c0ac5b', ts: '1589436449' })).toBe('59c9391f52d908799e1e83e446cfacab');
+    expect(jsdkdSignature('secret', { realm: 'key', nonce: 'c3554025c6c0ac5b', ts: '1589436449' })).toBe(
+      '59c9391f52d908799e1e83e446cfacab',
+    );
   });
 
   it('signs every field and the secret', () => {

@@ -1,6 +1,14 @@
 import { createCipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { aesKeyOf, decrypt, encrypt, MessageCryptoError, msgSignature, verifyMsgSignature, type MessageCryptoFailure } from './message';
+import {
+  aesKeyOf,
+  decrypt,
+  encrypt,
+  MessageCryptoError,
+  msgSignature,
+  verifyMsgSignature,
+  type MessageCryptoFailure,
+} from './message';
 import { serverSignature } from './server';
 
 const ascii = (s: string) => Buffer.from(s, 'latin1');
@@ -209,7 +217,7 @@ describe('decrypt refuses tampered input', () => {
     expect(failure(() => decrypt(A.key, seal(A.key, plain), A.appid))).toBe('wrong-receiver');
   });
 
-  it('another app\'s message (the official vector decrypted as another appid)', () => {
+  it("another app's message (the official vector decrypted as another appid)", () => {
     expect(failure(() => decrypt(A.key, A.encrypt, 'wx0000000000000000'))).toBe('wrong-receiver');
     expect(failure(() => decrypt(A.key, A.encrypt, 'wxba5fad812f8e6fb'))).toBe('wrong-receiver');
     expect(failure(() => decrypt(A.key, A.encrypt, ''))).toBe('wrong-receiver');
@@ -236,16 +244,29 @@ describe('decrypt refuses tampered input', () => {
     const data = Buffer.from(A.encrypt, 'base64');
     expect(failure(() => decrypt(A.key, A.encrypt.slice(0, -4), A.appid))).toBe('malformed');
     expect(failure(() => decrypt(A.key, A.encrypt.slice(0, 100), A.appid))).toBe('malformed');
-    expect(failure(() => decrypt(A.key, data.subarray(0, data.length - 1).toString('base64'), A.appid))).toBe('malformed');
+    expect(failure(() => decrypt(A.key, data.subarray(0, data.length - 1).toString('base64'), A.appid))).toBe(
+      'malformed',
+    );
     expect(failure(() => decrypt(A.key, data.subarray(0, 16).toString('base64'), A.appid))).toBe('malformed');
     expect(failure(() => decrypt(A.key, '', A.appid))).toBe('malformed');
     // One whole block less: still AES-shaped, refused by the checks after decryption.
-    expect(() => decrypt(A.key, data.subarray(0, data.length - 16).toString('base64'), A.appid)).toThrow(MessageCryptoError);
-    expect(() => decrypt(A.key, data.subarray(0, data.length - 32).toString('base64'), A.appid)).toThrow(MessageCryptoError);
+    expect(() => decrypt(A.key, data.subarray(0, data.length - 16).toString('base64'), A.appid)).toThrow(
+      MessageCryptoError,
+    );
+    expect(() => decrypt(A.key, data.subarray(0, data.length - 32).toString('base64'), A.appid)).toThrow(
+      MessageCryptoError,
+    );
   });
 
   it('text that is not strict base64', () => {
-    for (const bad of [A.encrypt.replace(/\+/g, '-'), ` ${A.encrypt}`, `${A.encrypt}\n`, A.encrypt.replace('=', ''), A.encrypt.replace('=', '%3D'), '*'.repeat(64)]) {
+    for (const bad of [
+      A.encrypt.replace(/\+/g, '-'),
+      ` ${A.encrypt}`,
+      `${A.encrypt}\n`,
+      A.encrypt.replace('=', ''),
+      A.encrypt.replace('=', '%3D'),
+      '*'.repeat(64),
+    ]) {
       expect(failure(() => decrypt(A.key, bad, A.appid))).toBe('malformed');
     }
   });

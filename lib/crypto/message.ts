@@ -48,7 +48,8 @@ export class MessageCryptoError extends Error {
 
 /** The 32-byte AES key of an EncodingAESKey. */
 export function aesKeyOf(encodingAESKey: string): Buffer {
-  if (!ENCODING_AES_KEY.test(encodingAESKey)) throw new MessageCryptoError('bad-key', 'the EncodingAESKey must be 43 letters or digits');
+  if (!ENCODING_AES_KEY.test(encodingAESKey))
+    throw new MessageCryptoError('bad-key', 'the EncodingAESKey must be 43 letters or digits');
   return Buffer.from(encodingAESKey + '=', 'base64');
 }
 
@@ -58,7 +59,13 @@ export function msgSignature(token: string, timestamp: string, nonce: string, en
 }
 
 /** Checks a `msg_signature` in constant time, in either hex case (as verifyServerSignature). */
-export function verifyMsgSignature(token: string, timestamp: string, nonce: string, encrypt: string, signature: string): boolean {
+export function verifyMsgSignature(
+  token: string,
+  timestamp: string,
+  nonce: string,
+  encrypt: string,
+  signature: string,
+): boolean {
   return safeEqual(msgSignature(token, timestamp, nonce, encrypt), signature.toLowerCase());
 }
 
@@ -71,7 +78,8 @@ export function decrypt(encodingAESKey: string, encrypt: string, expectedReceive
   const key = aesKeyOf(encodingAESKey);
   const data = strictBase64(encrypt);
   if (data === null) throw new MessageCryptoError('malformed', 'the encrypted message is not base64');
-  if (data.length < PAD_BLOCK || data.length % 16 !== 0) throw new MessageCryptoError('malformed', 'the encrypted message is not a whole number of AES blocks');
+  if (data.length < PAD_BLOCK || data.length % 16 !== 0)
+    throw new MessageCryptoError('malformed', 'the encrypted message is not a whole number of AES blocks');
 
   const decipher = createDecipheriv('aes-256-cbc', key, key.subarray(0, 16));
   decipher.setAutoPadding(false);
@@ -83,11 +91,13 @@ export function decrypt(encodingAESKey: string, encrypt: string, expectedReceive
     if (padded[i] !== pad) throw new MessageCryptoError('bad-padding', 'the decrypted message has bad padding');
   }
   const plain = padded.subarray(0, padded.length - pad);
-  if (plain.length < RANDOM_BYTES + LENGTH_BYTES) throw new MessageCryptoError('bad-length', 'the decrypted message is too short');
+  if (plain.length < RANDOM_BYTES + LENGTH_BYTES)
+    throw new MessageCryptoError('bad-length', 'the decrypted message is too short');
 
   const msgLen = plain.readUInt32BE(RANDOM_BYTES);
   const start = RANDOM_BYTES + LENGTH_BYTES;
-  if (msgLen > plain.length - start) throw new MessageCryptoError('bad-length', 'the message length points past the end of the decrypted message');
+  if (msgLen > plain.length - start)
+    throw new MessageCryptoError('bad-length', 'the message length points past the end of the decrypted message');
   const receiveId = plain.subarray(start + msgLen);
   if (!receiveId.equals(Buffer.from(expectedReceiveId, 'utf8'))) {
     throw new MessageCryptoError('wrong-receiver', 'the message was not encrypted for this app');
@@ -101,7 +111,12 @@ export function decrypt(encodingAESKey: string, encrypt: string, expectedReceive
  * `msg` encrypted for `receiveId` as base64: random(16) ‖ msg_len ‖ msg ‖ receiveId, padded
  * to 32 bytes. `random16` (16 bytes) makes the output reproducible for tests; fresh by default.
  */
-export function encrypt(encodingAESKey: string, receiveId: string, msg: string, random16: Uint8Array = randomBytes(RANDOM_BYTES)): string {
+export function encrypt(
+  encodingAESKey: string,
+  receiveId: string,
+  msg: string,
+  random16: Uint8Array = randomBytes(RANDOM_BYTES),
+): string {
   const key = aesKeyOf(encodingAESKey);
   if (random16.length !== RANDOM_BYTES) throw new TypeError(`message crypto: random16 must be ${RANDOM_BYTES} bytes`);
   const body = Buffer.from(msg, 'utf8');
@@ -111,5 +126,7 @@ export function encrypt(encodingAESKey: string, receiveId: string, msg: string, 
   const pad = PAD_BLOCK - (plain.length % PAD_BLOCK);
   const cipher = createCipheriv('aes-256-cbc', key, key.subarray(0, 16));
   cipher.setAutoPadding(false);
-  return Buffer.concat([cipher.update(Buffer.concat([plain, Buffer.alloc(pad, pad)])), cipher.final()]).toString('base64');
+  return Buffer.concat([cipher.update(Buffer.concat([plain, Buffer.alloc(pad, pad)])), cipher.final()]).toString(
+    'base64',
+  );
 }

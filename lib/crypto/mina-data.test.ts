@@ -14,7 +14,10 @@ const PLAINTEXT =
 /** AES-128-CBC + PKCS#7 with Node directly (what WeChat does), independent of the module under test. */
 function encrypt(plaintext: string | Buffer, key = SESSION_KEY, iv = IV): string {
   const c = createCipheriv('aes-128-cbc', Buffer.from(key, 'base64'), Buffer.from(iv, 'base64'));
-  return Buffer.concat([c.update(typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext), c.final()]).toString('base64');
+  return Buffer.concat([
+    c.update(typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext),
+    c.final(),
+  ]).toString('base64');
 }
 
 /** parseMinaData's bytes of well-shaped base64 fields. */
@@ -45,7 +48,9 @@ describe('decryptMinaData', () => {
   });
 
   it('refuses a foreign watermark, and data without one', () => {
-    expect(failure(() => decryptMinaData(SESSION_KEY, shaped(ENCRYPTED), 'wx0000000000000000')).reason).toBe('watermark');
+    expect(failure(() => decryptMinaData(SESSION_KEY, shaped(ENCRYPTED), 'wx0000000000000000')).reason).toBe(
+      'watermark',
+    );
     const unmarked = encrypt('{"openId":"o1","nickName":"x"}');
     expect(failure(() => decryptMinaData(SESSION_KEY, shaped(unmarked), APPID)).reason).toBe('watermark');
     const stringMark = encrypt(`{"watermark":"${APPID}"}`);
@@ -53,32 +58,50 @@ describe('decryptMinaData', () => {
   });
 
   it("refuses data whose openId is not the session's; data without an openId passes", () => {
-    expect(decryptMinaData(SESSION_KEY, shaped(ENCRYPTED), APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJE').nickName).toBe('Band');
-    expect(failure(() => decryptMinaData(SESSION_KEY, shaped(ENCRYPTED), APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJF'))).toMatchObject({ reason: 'openid' });
+    expect(decryptMinaData(SESSION_KEY, shaped(ENCRYPTED), APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJE').nickName).toBe(
+      'Band',
+    );
+    expect(
+      failure(() => decryptMinaData(SESSION_KEY, shaped(ENCRYPTED), APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJF')),
+    ).toMatchObject({ reason: 'openid' });
     // The caller's own iv rewrites the first block: `{"openId":"oGZUI` becomes `{"openId":"xGZUI`.
     const iv = Buffer.from(IV, 'base64');
     iv[11]! ^= 'o'.charCodeAt(0) ^ 'x'.charCodeAt(0);
-    expect(failure(() => decryptMinaData(SESSION_KEY, shaped(ENCRYPTED, iv.toString('base64')), APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJE')).reason).toBe('openid');
+    expect(
+      failure(() =>
+        decryptMinaData(SESSION_KEY, shaped(ENCRYPTED, iv.toString('base64')), APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJE'),
+      ).reason,
+    ).toBe('openid');
     const phone = encrypt(`{"phoneNumber":"13800138000","watermark":{"appid":"${APPID}"}}`);
-    expect(decryptMinaData(SESSION_KEY, shaped(phone), APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJE').phoneNumber).toBe('13800138000');
+    expect(decryptMinaData(SESSION_KEY, shaped(phone), APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJE').phoneNumber).toBe(
+      '13800138000',
+    );
     const numeric = encrypt(`{"openId":1,"watermark":{"appid":"${APPID}"}}`);
-    expect(failure(() => decryptMinaData(SESSION_KEY, shaped(numeric), APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJE')).reason).toBe('openid');
+    expect(
+      failure(() => decryptMinaData(SESSION_KEY, shaped(numeric), APPID, 'oGZUI0egBJY1zhBYw2KhdUfwVJJE')).reason,
+    ).toBe('openid');
   });
 
   it('refuses tampered ciphertext (last block: padding; earlier block: garbled JSON)', () => {
     const bytes = Buffer.from(ENCRYPTED, 'base64');
     const last = Buffer.from(bytes);
     last[last.length - 1]! ^= 0x01;
-    expect(['padding', 'not_json']).toContain(failure(() => decryptMinaData(SESSION_KEY, shaped(last.toString('base64')), APPID)).reason);
+    expect(['padding', 'not_json']).toContain(
+      failure(() => decryptMinaData(SESSION_KEY, shaped(last.toString('base64')), APPID)).reason,
+    );
     const early = Buffer.from(bytes);
     early[20]! ^= 0x40;
-    expect(['padding', 'not_json']).toContain(failure(() => decryptMinaData(SESSION_KEY, shaped(early.toString('base64')), APPID)).reason);
+    expect(['padding', 'not_json']).toContain(
+      failure(() => decryptMinaData(SESSION_KEY, shaped(early.toString('base64')), APPID)).reason,
+    );
     const cut = bytes.subarray(0, bytes.length - 16).toString('base64');
     expect(['padding', 'not_json']).toContain(failure(() => decryptMinaData(SESSION_KEY, shaped(cut), APPID)).reason);
   });
 
   it('refuses another session key', () => {
-    expect(['padding', 'not_json']).toContain(failure(() => decryptMinaData('HyVFkGl5F5OQWJZZaNzBBg==', shaped(ENCRYPTED), APPID)).reason);
+    expect(['padding', 'not_json']).toContain(
+      failure(() => decryptMinaData('HyVFkGl5F5OQWJZZaNzBBg==', shaped(ENCRYPTED), APPID)).reason,
+    );
   });
 
   it('refuses a session key that is not base64 of 16 bytes', () => {
@@ -87,7 +110,9 @@ describe('decryptMinaData', () => {
   });
 
   it('refuses a plaintext that is not a JSON object', () => {
-    expect(failure(() => decryptMinaData(SESSION_KEY, shaped(encrypt('not json at all')), APPID)).reason).toBe('not_json');
+    expect(failure(() => decryptMinaData(SESSION_KEY, shaped(encrypt('not json at all')), APPID)).reason).toBe(
+      'not_json',
+    );
     expect(failure(() => decryptMinaData(SESSION_KEY, shaped(encrypt('[1,2]')), APPID)).reason).toBe('not_json');
   });
 
@@ -99,7 +124,10 @@ describe('decryptMinaData', () => {
   });
 
   it('parseMinaData gives the bytes, or names the first field not shaped as WeChat sends it, before any key is needed', () => {
-    expect(parseMinaData(ENCRYPTED, IV)).toEqual({ data: Buffer.from(ENCRYPTED, 'base64'), iv: Buffer.from(IV, 'base64') });
+    expect(parseMinaData(ENCRYPTED, IV)).toEqual({
+      data: Buffer.from(ENCRYPTED, 'base64'),
+      iv: Buffer.from(IV, 'base64'),
+    });
     expect(parseMinaData(ENCRYPTED, 'r7BXXKkLb8qrSNn0')).toBe('iv');
     expect(parseMinaData(ENCRYPTED, 'r7BXXKkLb8qrSNn05n0qiB==')).toBe('iv'); // non-canonical: unused bits set
     expect(parseMinaData(ENCRYPTED, `-${IV.slice(1)}`)).toBe('iv'); // url-safe alphabet
@@ -116,7 +144,15 @@ describe('decryptMinaData', () => {
       failure(() => decryptMinaData(SESSION_KEY, shaped(encrypt('not json at all')), APPID)).message,
     ];
     for (const m of messages) {
-      for (const secret of [SESSION_KEY, 'HyVFkGl5F5OQWJZZaNzBBg==', IV, ENCRYPTED.slice(0, 16), 'oGZUI0egBJY1zhBYw2KhdUfwVJJE', 'not json']) expect(m).not.toContain(secret);
+      for (const secret of [
+        SESSION_KEY,
+        'HyVFkGl5F5OQWJZZaNzBBg==',
+        IV,
+        ENCRYPTED.slice(0, 16),
+        'oGZUI0egBJY1zhBYw2KhdUfwVJJE',
+        'not json',
+      ])
+        expect(m).not.toContain(secret);
     }
   });
 });

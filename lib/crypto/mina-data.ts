@@ -54,9 +54,15 @@ export function parseMinaData(encryptedData: string, iv: string): MinaCiphertext
  * that its watermark.appid is `appid` and, when it carries an `openId` and `openid` is given,
  * that it is `openid` (data without one, such as a phone number, passes).
  */
-export function decryptMinaData(sessionKey: string, ciphertext: MinaCiphertext, appid: string, openid?: string): Record<string, unknown> {
+export function decryptMinaData(
+  sessionKey: string,
+  ciphertext: MinaCiphertext,
+  appid: string,
+  openid?: string,
+): Record<string, unknown> {
   const key = strictBase64(sessionKey);
-  if (key === null || key.length !== KEY_BYTES) throw new MinaDataError('bad_key', 'the session key is not base64 of 16 bytes');
+  if (key === null || key.length !== KEY_BYTES)
+    throw new MinaDataError('bad_key', 'the session key is not base64 of 16 bytes');
 
   let plain: Buffer;
   try {
@@ -75,14 +81,17 @@ export function decryptMinaData(sessionKey: string, ciphertext: MinaCiphertext, 
   } catch {
     parsed = undefined;
   }
-  if (parsed === undefined) throw new MinaDataError('not_json', 'encrypt_data does not decrypt to JSON under this session');
+  if (parsed === undefined)
+    throw new MinaDataError('not_json', 'encrypt_data does not decrypt to JSON under this session');
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new MinaDataError('not_json', 'encrypt_data does not decrypt to a JSON object');
   }
   const obj = parsed as Record<string, unknown>;
   const watermark = obj.watermark;
-  const owner = watermark !== null && typeof watermark === 'object' ? (watermark as Record<string, unknown>).appid : undefined;
+  const owner =
+    watermark !== null && typeof watermark === 'object' ? (watermark as Record<string, unknown>).appid : undefined;
   if (owner !== appid) throw new MinaDataError('watermark', `the data's watermark is not for ${appid}`);
-  if (openid !== undefined && obj.openId !== undefined && obj.openId !== openid) throw new MinaDataError('openid', "the data's openId is not this session's user");
+  if (openid !== undefined && obj.openId !== undefined && obj.openId !== openid)
+    throw new MinaDataError('openid', "the data's openId is not this session's user");
   return obj;
 }

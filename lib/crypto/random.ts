@@ -23,7 +23,8 @@ function randomByte(): number {
 
 /** A string of `length` characters from [A-Za-z0-9], from the CSPRNG without modulo bias. */
 export function randomNonce(length = 16): string {
-  if (!Number.isInteger(length) || length < 0) throw new RangeError('randomNonce: length must be a non-negative integer');
+  if (!Number.isInteger(length) || length < 0)
+    throw new RangeError('randomNonce: length must be a non-negative integer');
   let out = '';
   while (out.length < length) {
     const byte = randomByte();

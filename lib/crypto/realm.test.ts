@@ -21,7 +21,13 @@ const BODY = '{"version":1,"interface":{"interfaceName":"access_token","para":{"
 describe('realmSignature', () => {
   it('matches a known value (POST with a JSON body)', () => {
     expect(
-      realmSignature('realm-secret-1', { method: 'POST', path: '/', timestamp: '1714036504', nonce: 'n0nce-Abc123', body: BODY }),
+      realmSignature('realm-secret-1', {
+        method: 'POST',
+        path: '/',
+        timestamp: '1714036504',
+        nonce: 'n0nce-Abc123',
+        body: BODY,
+      }),
     ).toBe('eea0d230d22ef536c11c05ffb83454f1c65212766cff343aaabe1acb22fea897');
   });
 

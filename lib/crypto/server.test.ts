@@ -15,12 +15,24 @@ describe('serverSignature (reference §1.6, Token=AAAAA)', () => {
 
 describe('verifyServerSignature', () => {
   it('accepts the official vectors and refuses anything else', () => {
-    expect(verifyServerSignature('AAAAA', '1714036504', '1514711492', 'f464b24fc39322e44b38aa78f5edd27bd1441696')).toBe(true);
-    expect(verifyServerSignature('AAAAA', '1714112445', '415670741', '6c5c811b55cc85e0e1b54100749188c20beb3f5d')).toBe(true);
-    expect(verifyServerSignature('AAAAA', '1714036504', '1514711492', 'F464B24FC39322E44B38AA78F5EDD27BD1441696')).toBe(true);
-    expect(verifyServerSignature('AAAAB', '1714036504', '1514711492', 'f464b24fc39322e44b38aa78f5edd27bd1441696')).toBe(false);
-    expect(verifyServerSignature('AAAAA', '1714036505', '1514711492', 'f464b24fc39322e44b38aa78f5edd27bd1441696')).toBe(false);
-    expect(verifyServerSignature('AAAAA', '1714036504', '1514711492', 'f464b24fc39322e44b38aa78f5edd27bd144169')).toBe(false);
+    expect(verifyServerSignature('AAAAA', '1714036504', '1514711492', 'f464b24fc39322e44b38aa78f5edd27bd1441696')).toBe(
+      true,
+    );
+    expect(verifyServerSignature('AAAAA', '1714112445', '415670741', '6c5c811b55cc85e0e1b54100749188c20beb3f5d')).toBe(
+      true,
+    );
+    expect(verifyServerSignature('AAAAA', '1714036504', '1514711492', 'F464B24FC39322E44B38AA78F5EDD27BD1441696')).toBe(
+      true,
+    );
+    expect(verifyServerSignature('AAAAB', '1714036504', '1514711492', 'f464b24fc39322e44b38aa78f5edd27bd1441696')).toBe(
+      false,
+    );
+    expect(verifyServerSignature('AAAAA', '1714036505', '1514711492', 'f464b24fc39322e44b38aa78f5edd27bd1441696')).toBe(
+      false,
+    );
+    expect(verifyServerSignature('AAAAA', '1714036504', '1514711492', 'f464b24fc39322e44b38aa78f5edd27bd144169')).toBe(
+      false,
+    );
     expect(verifyServerSignature('AAAAA', '1714036504', '1514711492', '')).toBe(false);
   });
 });

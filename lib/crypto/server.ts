@@ -6,7 +6,9 @@ import { safeEqual } from './realm';
 
 /** sha1 (lowercase hex) of the values sorted as plain strings and concatenated. */
 export function sortedSha1(values: readonly string[]): string {
-  return createHash('sha1').update([...values].sort().join(''), 'utf8').digest('hex');
+  return createHash('sha1')
+    .update([...values].sort().join(''), 'utf8')
+    .digest('hex');
 }
 
 /** sha1 (lowercase hex) of the three values sorted as plain strings and concatenated. */

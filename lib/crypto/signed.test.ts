@@ -13,9 +13,17 @@ import { macHex, macHexMatches, signToken, verifyToken } from './signed';
  * The first is jwt.io's well-known HS256 example: correct, but its secret "your-256-bit-secret"
  * is too short here (under 32 characters), so it must be refused.
  */
-const JWT_IO = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
+const JWT_IO =
+  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
 const SECRET = 'oauth-secret-0123456789-0123456789';
-const CLAIMS = { iss: 'wecred', appid: 'wx1234567890abcdef', openid: 'oAbC', scope: 'snsapi_base', iat: 1700000000, exp: 1700000300 };
+const CLAIMS = {
+  iss: 'wecred',
+  appid: 'wx1234567890abcdef',
+  openid: 'oAbC',
+  scope: 'snsapi_base',
+  iat: 1700000000,
+  exp: 1700000300,
+};
 const VECTOR =
   'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJ3ZWNyZWQiLCJhcHBpZCI6Ind4MTIzNDU2Nzg5MGFiY2RlZiIsIm9wZW5pZCI6Im9BYkMiLCJzY29wZSI6InNuc2FwaV9iYXNlIiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3MDAwMDAzMDB9.DVX6-6xx-fCmBiLB9gDWrZ48ITLxtwgGwbR1ar9pyYU';
 const NOW = 1700000100_000;
@@ -40,7 +48,7 @@ describe('signToken', () => {
 });
 
 describe('secrets under 32 characters', () => {
-  it('are refused when signing and when verifying (a token "signed" with \'\' must not verify with \'\')', () => {
+  it("are refused when signing and when verifying (a token \"signed\" with '' must not verify with '')", () => {
     const claims = { ...CLAIMS, exp: NOW / 1000 + 60 };
     for (const short of ['', 'x', SECRET.slice(0, 31)]) {
       expect(() => signToken(short, claims)).toThrow(TypeError);
@@ -60,10 +68,13 @@ describe('verifyToken', () => {
     expect(verifyToken(SECRET, VECTOR, NOW)).toEqual({ ok: true, claims: CLAIMS });
   });
 
-  it('checks the signature of a foreign token before its claims (jwt.io\'s claims: signature fine, no exp)', () => {
+  it("checks the signature of a foreign token before its claims (jwt.io's claims: signature fine, no exp)", () => {
     const noExp = forge(SECRET, { alg: 'HS256', typ: 'JWT' }, { sub: '1234567890', name: 'John Doe', iat: 1516239022 });
     expect(verifyToken(SECRET, noExp, NOW)).toEqual({ ok: false, reason: 'expired' });
-    expect(verifyToken('another-secret-0123456789-0123456789', noExp, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(verifyToken('another-secret-0123456789-0123456789', noExp, NOW)).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
   });
 
   it('expires at exp (unix seconds), and honours nbf', () => {
@@ -81,7 +92,10 @@ describe('verifyToken', () => {
     expect(verifyToken(SECRET, `${h}.${otherClaims}.${s}`, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
     expect(verifyToken(SECRET, `${h}.${p}.${flip(s)}`, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
     expect(verifyToken(SECRET, `${h}.${p}.`, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
-    expect(verifyToken('oauth-secret-0123456789-012345678X', VECTOR, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(verifyToken('oauth-secret-0123456789-012345678X', VECTOR, NOW)).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
     // the last character's unused bits: same bytes, other text
     const last = s.at(-1)!;
     const twin = s.slice(0, -1) + (last === 'U' ? 'V' : 'U');
@@ -92,9 +106,18 @@ describe('verifyToken', () => {
   it('refuses other algorithms, "none" and unknown critical extensions even when "signed"', () => {
     const none = `${b64u('{"alg":"none","typ":"JWT"}')}.${b64u(JSON.stringify(CLAIMS))}.`;
     expect(verifyToken(SECRET, none, NOW)).toEqual({ ok: false, reason: 'unsupported' });
-    expect(verifyToken(SECRET, forge(SECRET, { alg: 'HS512', typ: 'JWT' }, CLAIMS), NOW)).toEqual({ ok: false, reason: 'unsupported' });
-    expect(verifyToken(SECRET, forge(SECRET, { alg: 'HS256', crit: ['exp'] }, CLAIMS), NOW)).toEqual({ ok: false, reason: 'unsupported' });
-    expect(verifyToken(SECRET, forge(SECRET, { alg: 'HS256', typ: 'JOSE+JSON' }, CLAIMS), NOW)).toEqual({ ok: false, reason: 'unsupported' });
+    expect(verifyToken(SECRET, forge(SECRET, { alg: 'HS512', typ: 'JWT' }, CLAIMS), NOW)).toEqual({
+      ok: false,
+      reason: 'unsupported',
+    });
+    expect(verifyToken(SECRET, forge(SECRET, { alg: 'HS256', crit: ['exp'] }, CLAIMS), NOW)).toEqual({
+      ok: false,
+      reason: 'unsupported',
+    });
+    expect(verifyToken(SECRET, forge(SECRET, { alg: 'HS256', typ: 'JOSE+JSON' }, CLAIMS), NOW)).toEqual({
+      ok: false,
+      reason: 'unsupported',
+    });
     // no typ is fine
     expect(verifyToken(SECRET, forge(SECRET, { alg: 'HS256' }, CLAIMS), NOW).ok).toBe(true);
   });
@@ -103,10 +126,22 @@ describe('verifyToken', () => {
     for (const bad of ['', 'a.b', 'a.b.c.d', '...', `${VECTOR}.`, 'eyJ!.eyJ.x', 'x'.repeat(9000)]) {
       expect(verifyToken(SECRET, bad, NOW).ok).toBe(false);
     }
-    expect(verifyToken(SECRET, forge(SECRET, { alg: 'HS256' }, [1, 2]), NOW)).toEqual({ ok: false, reason: 'malformed' });
-    expect(verifyToken(SECRET, forge(SECRET, { alg: 'HS256' }, { exp: '1700000300' }), NOW)).toEqual({ ok: false, reason: 'malformed' });
-    expect(verifyToken(SECRET, forge(SECRET, { alg: 'HS256' }, { exp: 1700000300, nbf: 'x' }), NOW)).toEqual({ ok: false, reason: 'malformed' });
-    expect(verifyToken(SECRET, forge(SECRET, { alg: 'HS256' }, { sub: 'x' }), NOW)).toEqual({ ok: false, reason: 'expired' });
+    expect(verifyToken(SECRET, forge(SECRET, { alg: 'HS256' }, [1, 2]), NOW)).toEqual({
+      ok: false,
+      reason: 'malformed',
+    });
+    expect(verifyToken(SECRET, forge(SECRET, { alg: 'HS256' }, { exp: '1700000300' }), NOW)).toEqual({
+      ok: false,
+      reason: 'malformed',
+    });
+    expect(verifyToken(SECRET, forge(SECRET, { alg: 'HS256' }, { exp: 1700000300, nbf: 'x' }), NOW)).toEqual({
+      ok: false,
+      reason: 'malformed',
+    });
+    expect(verifyToken(SECRET, forge(SECRET, { alg: 'HS256' }, { sub: 'x' }), NOW)).toEqual({
+      ok: false,
+      reason: 'expired',
+    });
     expect(verifyToken(SECRET, 42 as unknown as string, NOW)).toEqual({ ok: false, reason: 'malformed' });
   });
 });
@@ -114,7 +149,9 @@ describe('verifyToken', () => {
 describe('macHex', () => {
   it('matches a known value (OpenSSL: HMAC-SHA256 of "purpose\\ntext", first 32 hex)', () => {
     expect(macHex(SECRET, 'wecred:oauth-state', 'abc1700000000')).toBe('8eb9da06d7a52aa54ad835afce4fc7e3');
-    expect(macHex(SECRET, 'wecred:oauth-state', 'abc1700000000', 64)).toBe('8eb9da06d7a52aa54ad835afce4fc7e30454df9d9b8bd8775f81bda98ed7b7cf');
+    expect(macHex(SECRET, 'wecred:oauth-state', 'abc1700000000', 64)).toBe(
+      '8eb9da06d7a52aa54ad835afce4fc7e30454df9d9b8bd8775f81bda98ed7b7cf',
+    );
   });
 
   it('binds the purpose, and checks whole tags only', () => {

@@ -42,7 +42,8 @@ function base64url(text: string): string {
 }
 
 function checkSecret(fn: string, secret: string): void {
-  if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) throw new TypeError(`${fn}: the secret must be at least ${MIN_SECRET_LENGTH} characters`);
+  if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH)
+    throw new TypeError(`${fn}: the secret must be at least ${MIN_SECRET_LENGTH} characters`);
 }
 
 function mac(secret: string, data: string): Buffer {
@@ -82,7 +83,8 @@ export function verifyToken(secret: string, token: string, now: number): TokenCh
   const [headerPart, claimsPart, signaturePart] = parts as [string, string, string];
   const header = decodeSegment(headerPart);
   if (!header) return { ok: false, reason: 'malformed' };
-  if (header.alg !== 'HS256' || header.crit !== undefined || (header.typ !== undefined && header.typ !== 'JWT')) return { ok: false, reason: 'unsupported' };
+  if (header.alg !== 'HS256' || header.crit !== undefined || (header.typ !== undefined && header.typ !== 'JWT'))
+    return { ok: false, reason: 'unsupported' };
   if (!SEGMENT.test(signaturePart)) return { ok: false, reason: 'malformed' };
   const expected = mac(secret, `${headerPart}.${claimsPart}`).toString('base64url');
   if (!safeEqual(signaturePart, expected)) return { ok: false, reason: 'bad_signature' };
@@ -103,7 +105,8 @@ export function verifyToken(secret: string, token: string, now: number): TokenCh
  */
 export function macHex(secret: string, purpose: string, text: string, hexChars = 32): string {
   checkSecret('macHex', secret);
-  if (!Number.isInteger(hexChars) || hexChars < 16 || hexChars > 64) throw new RangeError('macHex: hexChars must be 16 to 64');
+  if (!Number.isInteger(hexChars) || hexChars < 16 || hexChars > 64)
+    throw new RangeError('macHex: hexChars must be 16 to 64');
   return mac(secret, `${purpose}\n${text}`).toString('hex').slice(0, hexChars);
 }
 

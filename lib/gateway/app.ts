@@ -55,7 +55,9 @@ export function createApp(services: Services): App {
   async function dispatch(req: HttpRequest, path: string, call: CallContext): Promise<Outcome> {
     if (Buffer.byteLength(req.body) > config.maxBodyBytes) {
       const err = new ApiError('body_too_large', `the request body is larger than ${config.maxBodyBytes} bytes`);
-      return path === '/' ? { res: envelopeError(err, 413), label: 'envelope', returnCode: err.returnCode } : { res: routeError(err), label: 'route' };
+      return path === '/'
+        ? { res: envelopeError(err, 413), label: 'envelope', returnCode: err.returnCode }
+        : { res: routeError(err), label: 'route' };
     }
     if (req.method === 'OPTIONS') return { res: { status: 204, headers: {}, body: '' }, label: 'preflight' };
     if (path === '/') return envelope(req, path, call);
@@ -66,7 +68,13 @@ export function createApp(services: Services): App {
     return { res: routeError(new ApiError('not_found', `no route ${req.method} ${path}`)), label: 'not_found' };
   }
 
-  async function serveRoute(route: Route, req: HttpRequest, path: string, params: (string | undefined)[], call: CallContext): Promise<Outcome> {
+  async function serveRoute(
+    route: Route,
+    req: HttpRequest,
+    path: string,
+    params: (string | undefined)[],
+    call: CallContext,
+  ): Promise<Outcome> {
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     if (!(route.methods as readonly string[]).includes(method)) {
       const err = new ApiError('method_not_allowed', `${route.label} answers ${route.methods.join(', ')} only`);
@@ -98,7 +106,8 @@ export function createApp(services: Services): App {
         realm = await authenticateRealm(req, path, services);
         call.caller = realm.key;
         if (def.access === 'realm') authorizeScope(realm, def.scope?.(para) ?? def.aliasOf ?? def.name);
-        else if (!realm.admin) throw new ApiError('interface_not_allowed', `realm ${realm.key} may not call ${def.name}`);
+        else if (!realm.admin)
+          throw new ApiError('interface_not_allowed', `realm ${realm.key} may not call ${def.name}`);
       }
       const data = await def.handle({ para, realm, call, services });
       return { res: envelopeOk(data), label, returnCode: 0 };

@@ -34,18 +34,30 @@ function signed(ts: number, nonce: string, body = '{}'): HttpRequest {
 
 describe('realm authentication', () => {
   it('accepts timestamps exactly 300 s off and refuses 301 s', async () => {
-    await expect(authenticateRealm(signed(NOW_S - 300, 'nonce-aaaa-1'), '/', services)).resolves.toMatchObject({ key: 'biz' });
-    await expect(authenticateRealm(signed(NOW_S + 300, 'nonce-aaaa-2'), '/', services)).resolves.toMatchObject({ key: 'biz' });
-    await expect(authenticateRealm(signed(NOW_S - 301, 'nonce-aaaa-3'), '/', services)).rejects.toMatchObject({ code: 'stale_timestamp' });
-    await expect(authenticateRealm(signed(NOW_S + 301, 'nonce-aaaa-4'), '/', services)).rejects.toMatchObject({ code: 'stale_timestamp' });
+    await expect(authenticateRealm(signed(NOW_S - 300, 'nonce-aaaa-1'), '/', services)).resolves.toMatchObject({
+      key: 'biz',
+    });
+    await expect(authenticateRealm(signed(NOW_S + 300, 'nonce-aaaa-2'), '/', services)).resolves.toMatchObject({
+      key: 'biz',
+    });
+    await expect(authenticateRealm(signed(NOW_S - 301, 'nonce-aaaa-3'), '/', services)).rejects.toMatchObject({
+      code: 'stale_timestamp',
+    });
+    await expect(authenticateRealm(signed(NOW_S + 301, 'nonce-aaaa-4'), '/', services)).rejects.toMatchObject({
+      code: 'stale_timestamp',
+    });
   });
 
   it('does not spend a nonce on a request whose signature is wrong', async () => {
     const bad = signed(NOW_S, 'nonce-bbbb-1');
     bad.headers['x-wecred-signature'] = '0'.repeat(64);
     await expect(authenticateRealm(bad, '/', services)).rejects.toMatchObject({ code: 'bad_signature' });
-    await expect(authenticateRealm(signed(NOW_S, 'nonce-bbbb-1'), '/', services)).resolves.toMatchObject({ key: 'biz' });
-    await expect(authenticateRealm(signed(NOW_S, 'nonce-bbbb-1'), '/', services)).rejects.toMatchObject({ code: 'replayed_nonce' });
+    await expect(authenticateRealm(signed(NOW_S, 'nonce-bbbb-1'), '/', services)).resolves.toMatchObject({
+      key: 'biz',
+    });
+    await expect(authenticateRealm(signed(NOW_S, 'nonce-bbbb-1'), '/', services)).rejects.toMatchObject({
+      code: 'replayed_nonce',
+    });
   });
 
   it('refuses nonces outside 8 to 64 characters of [A-Za-z0-9_-] as unsigned', async () => {
@@ -61,14 +73,19 @@ describe('the checks shared with jsdkd', () => {
     expect(() => checkTimestamp(String(NOW_S - 300), 'seconds', now, 't')).not.toThrow();
     expect(() => checkTimestamp(String(now + 300_000), 'milliseconds', now, 'ts')).not.toThrow();
     expect(() => checkTimestamp(String(NOW_S), 'milliseconds', now, 'ts')).toThrow(
-      expect.objectContaining({ code: 'stale_timestamp', message: `ts must be unix milliseconds within 300 s of the server's clock (${now})` }),
+      expect.objectContaining({
+        code: 'stale_timestamp',
+        message: `ts must be unix milliseconds within 300 s of the server's clock (${now})`,
+      }),
     );
   });
 
   it('lets admin realms and realms listing no interfaces use every scope, others only those listed', () => {
     const realm = { key: 'r', secret: 's', apps: [], interfaces: ['access_token'], admin: false, legacyMd5: false };
     expect(() => authorizeScope(realm, 'access_token')).not.toThrow();
-    expect(() => authorizeScope(realm, 'ticket')).toThrow(expect.objectContaining({ code: 'interface_not_allowed', httpStatus: 403 }));
+    expect(() => authorizeScope(realm, 'ticket')).toThrow(
+      expect.objectContaining({ code: 'interface_not_allowed', httpStatus: 403 }),
+    );
     expect(() => authorizeScope({ ...realm, admin: true }, 'ticket')).not.toThrow();
     expect(() => authorizeScope({ ...realm, interfaces: [] }, 'ticket')).not.toThrow();
   });

@@ -22,12 +22,18 @@ export async function authenticateRealm(req: HttpRequest, path: string, services
   const nonce = req.headers['x-wecred-nonce'];
   const signature = req.headers['x-wecred-signature'];
   if (!key || !timestamp || !nonce || !signature) {
-    throw new ApiError('unsigned', 'this interface needs a signed request: X-Wecred-Realm, X-Wecred-Timestamp, X-Wecred-Nonce and X-Wecred-Signature');
+    throw new ApiError(
+      'unsigned',
+      'this interface needs a signed request: X-Wecred-Realm, X-Wecred-Timestamp, X-Wecred-Nonce and X-Wecred-Signature',
+    );
   }
   if (!NONCE.test(nonce)) throw new ApiError('unsigned', 'X-Wecred-Nonce must be 8 to 64 characters of [A-Za-z0-9_-]');
   const realm = services.config.realms.find((r) => r.key === key);
-  const expected = realm ? realmSignature(realm.secret, { method: req.method, path, timestamp, nonce, body: req.body }) : '';
-  if (!realm || !safeEqual(signature.toLowerCase(), expected)) throw new ApiError('bad_signature', 'the request signature does not match');
+  const expected = realm
+    ? realmSignature(realm.secret, { method: req.method, path, timestamp, nonce, body: req.body })
+    : '';
+  if (!realm || !safeEqual(signature.toLowerCase(), expected))
+    throw new ApiError('bad_signature', 'the request signature does not match');
   const now = services.clock();
   checkTimestamp(timestamp, 'seconds', now, 'X-Wecred-Timestamp');
   await spendNonce(services, realm, nonce, now);
@@ -39,7 +45,10 @@ export function checkTimestamp(timestamp: string, unit: 'seconds' | 'millisecond
   const at = /^\d{1,16}$/.test(timestamp) ? Number(timestamp) * (unit === 'seconds' ? 1000 : 1) : NaN;
   if (!(Math.abs(now - at) <= WINDOW_MS)) {
     const clock = unit === 'seconds' ? Math.floor(now / 1000) : now;
-    throw new ApiError('stale_timestamp', `${field} must be unix ${unit} within ${WINDOW_SECONDS} s of the server's clock (${clock})`);
+    throw new ApiError(
+      'stale_timestamp',
+      `${field} must be unix ${unit} within ${WINDOW_SECONDS} s of the server's clock (${clock})`,
+    );
   }
 }
 
@@ -49,9 +58,11 @@ export function checkTimestamp(timestamp: string, unit: 'seconds' | 'millisecond
  * stays acceptable for one more window.
  */
 export async function spendNonce(services: Services, realm: RealmConfig, nonce: string, now: number): Promise<void> {
-  const fresh = await services.store.insertIfAbsent(`nonce:${realm.key}:${nonce}`, now + 2 * WINDOW_MS, now).catch(() => {
-    throw new ApiError('store_unavailable', 'the credential store is unavailable');
-  });
+  const fresh = await services.store
+    .insertIfAbsent(`nonce:${realm.key}:${nonce}`, now + 2 * WINDOW_MS, now)
+    .catch(() => {
+      throw new ApiError('store_unavailable', 'the credential store is unavailable');
+    });
   if (!fresh) throw new ApiError('replayed_nonce', 'this nonce was already used; sign every request with a new one');
 }
 

@@ -28,7 +28,14 @@ export async function bootApp(config: Config, opts: BootOptions = {}): Promise<A
   const clock = opts.clock ?? Date.now;
   const log = opts.log ?? createLogger();
   const store = opts.store ?? (await openStore(config.store));
-  const credentials = createCredentials({ config, store, clock, log, mp: createMpClient(config.upstream.mp), work: createWorkClient(config.upstream.work) });
+  const credentials = createCredentials({
+    config,
+    store,
+    clock,
+    log,
+    mp: createMpClient(config.upstream.mp),
+    work: createWorkClient(config.upstream.work),
+  });
   const sessions = createMinaSessions({ config, store, clock, log });
   return createApp({ config, credentials, sessions, store, clock, log, onMessage: opts.onMessage });
 }
@@ -36,7 +43,10 @@ export async function bootApp(config: Config, opts: BootOptions = {}): Promise<A
 /** Every upstream attempt must fit inside the refresh lease, or a slow WeChat could never be refreshed from. */
 function checkLeaseCoversCall(config: Config): void {
   if (config.credentials.leaseSeconds * 1000 < config.upstream.timeoutMs + 1000) {
-    throw new ConfigError('credentials.leaseSeconds', `must be at least upstream.timeoutMs + 1 s (${Math.ceil(config.upstream.timeoutMs / 1000) + 1})`);
+    throw new ConfigError(
+      'credentials.leaseSeconds',
+      `must be at least upstream.timeoutMs + 1 s (${Math.ceil(config.upstream.timeoutMs / 1000) + 1})`,
+    );
   }
 }
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load';
 import { createCors, isPrivateIp } from './cors';
 
-const allows = (patterns: string[], origin: string) => createCors(patterns)(origin)['access-control-allow-origin'] === origin;
+const allows = (patterns: string[], origin: string) =>
+  createCors(patterns)(origin)['access-control-allow-origin'] === origin;
 
 describe('CORS', () => {
   it('matches a full-origin pattern against the whole Origin, anchored and case-insensitive', () => {
@@ -16,8 +17,23 @@ describe('CORS', () => {
   });
 
   it('compiles every pattern config validation accepts, keeping escaped anchors literal', () => {
-    const tricky = ['example\\.com\\$', 'a\\\\$', '\\$', '^', '$', '^$', 'a|b$', '^a$|^b$', '(?:x)$', '[$]', '\\^example\\.com'];
-    const config = parseConfig({ apps: [{ appid: 'wx1111111111111111', secret: 's' }], cors: tricky, store: 'memory:' }, {});
+    const tricky = [
+      'example\\.com\\$',
+      'a\\\\$',
+      '\\$',
+      '^',
+      '$',
+      '^$',
+      'a|b$',
+      '^a$|^b$',
+      '(?:x)$',
+      '[$]',
+      '\\^example\\.com',
+    ];
+    const config = parseConfig(
+      { apps: [{ appid: 'wx1111111111111111', secret: 's' }], cors: tricky, store: 'memory:' },
+      {},
+    );
     expect(config.cors).toEqual(tricky);
     expect(() => createCors(config.cors)).not.toThrow();
     expect(allows(['example\\.com\\$'], 'https://example.com')).toBe(false); // \$ is a literal $, not an anchor
@@ -60,7 +76,8 @@ describe('CORS', () => {
         {
           'access-control-allow-origin': origin,
           'access-control-allow-methods': 'GET, POST, OPTIONS',
-          'access-control-allow-headers': 'content-type, x-wecred-realm, x-wecred-timestamp, x-wecred-nonce, x-wecred-signature',
+          'access-control-allow-headers':
+            'content-type, x-wecred-realm, x-wecred-timestamp, x-wecred-nonce, x-wecred-signature',
           'access-control-max-age': '600',
           vary: 'Origin',
         },
@@ -70,7 +87,13 @@ describe('CORS', () => {
 
   it('does not mistake hosts that only look like private IPs, nor normalised IP spellings', () => {
     const p = ['example\\.com'];
-    for (const origin of ['http://10.evil.net', 'http://192.168.1.1.evil.net', 'http://127.1', 'http://0x7f.0.0.1', 'http://[::ffff:8.8.8.8]']) {
+    for (const origin of [
+      'http://10.evil.net',
+      'http://192.168.1.1.evil.net',
+      'http://127.1',
+      'http://0x7f.0.0.1',
+      'http://[::ffff:8.8.8.8]',
+    ]) {
       expect([origin, allows(p, origin)]).toEqual([origin, false]);
     }
     expect(allows(p, 'http://[::ffff:c0a8:101]')).toBe(true); // ::ffff:192.168.1.1, as a browser writes it
@@ -78,7 +101,26 @@ describe('CORS', () => {
   });
 
   it('knows the private ranges', () => {
-    for (const ip of ['10.1.2.3', '127.0.0.1', '172.16.0.1', '172.31.255.255', '192.168.0.1', '::1', 'fd12:3456::1', '::ffff:c0a8:1']) expect(isPrivateIp(ip)).toBe(true);
-    for (const ip of ['172.32.0.1', '11.0.0.1', '8.8.8.8', 'example.com', '2001:db8::1', '::ffff:808:808', '10.evil.net']) expect(isPrivateIp(ip)).toBe(false);
+    for (const ip of [
+      '10.1.2.3',
+      '127.0.0.1',
+      '172.16.0.1',
+      '172.31.255.255',
+      '192.168.0.1',
+      '::1',
+      'fd12:3456::1',
+      '::ffff:c0a8:1',
+    ])
+      expect(isPrivateIp(ip)).toBe(true);
+    for (const ip of [
+      '172.32.0.1',
+      '11.0.0.1',
+      '8.8.8.8',
+      'example.com',
+      '2001:db8::1',
+      '::ffff:808:808',
+      '10.evil.net',
+    ])
+      expect(isPrivateIp(ip)).toBe(false);
   });
 });

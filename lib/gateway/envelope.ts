@@ -21,7 +21,8 @@ export function parseEnvelope(body: string): Envelope {
   const iface = parsed.interface;
   if (!isObject(iface)) throw new ApiError('no_interface', 'interface.interfaceName is missing');
   const { interfaceName, para, appid } = iface;
-  if (typeof interfaceName !== 'string' || interfaceName === '') throw new ApiError('no_interface', 'interface.interfaceName is missing');
+  if (typeof interfaceName !== 'string' || interfaceName === '')
+    throw new ApiError('no_interface', 'interface.interfaceName is missing');
   if (para === undefined || para === null) throw new ApiError('no_para', 'interface.para is missing');
   if (!isObject(para)) throw new ApiError('bad_para', 'interface.para must be a JSON object');
   // Wafer clients may put the appid beside para rather than in it.
@@ -44,7 +45,14 @@ export function envelopeError(err: ApiError, status = 200): HttpResponse {
   return {
     status,
     headers: { ...JSON_HEADERS },
-    body: JSON.stringify({ version: 1, componentName: 'MA', returnCode: err.returnCode, returnMessage: err.message, returnData: '', error: err.toJSON() }),
+    body: JSON.stringify({
+      version: 1,
+      componentName: 'MA',
+      returnCode: err.returnCode,
+      returnMessage: err.message,
+      returnData: '',
+      error: err.toJSON(),
+    }),
   };
 }
 

@@ -14,14 +14,22 @@ export async function refreshAll(services: Services): Promise<RefreshReport> {
   const tokens = all.filter((s) => s.eager);
   await Promise.all(tokens.map((src) => refreshOne(services, src, report)));
   await Promise.all(all.filter((s) => !s.eager).map((src) => refreshOne(services, src, report)));
-  services.log.log('info', 'refresh_run', { checked: report.checked, refreshed: report.refreshed, failed: report.failed.length });
+  services.log.log('info', 'refresh_run', {
+    checked: report.checked,
+    refreshed: report.refreshed,
+    failed: report.failed.length,
+  });
   return report;
 }
 
 async function refreshOne(services: Services, src: CredentialSource, report: RefreshReport): Promise<void> {
   const { manager } = services.credentials;
   report.checked++;
-  const call = { caller: 'refresher', upstreamCalls: 0, deadline: performance.now() + services.config.upstream.budgetMs };
+  const call = {
+    caller: 'refresher',
+    upstreamCalls: 0,
+    deadline: performance.now() + services.config.upstream.budgetMs,
+  };
   try {
     const row = await manager.peek(src.key);
     if (row && manager.isFresh(row, services.clock())) return;

@@ -58,7 +58,9 @@ export class ApiError extends Error {
   }
   /** The machine-readable error object put beside returnData (envelope) or as the body (routes). */
   toJSON(): { code: ErrorName; message: string; errcode?: number } {
-    return this.errcode === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, errcode: this.errcode };
+    return this.errcode === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, errcode: this.errcode };
   }
 }
 

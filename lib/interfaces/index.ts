@@ -9,7 +9,24 @@ import { sessionCheck, sessionDecrypt, sessionLogin, sessionUserInfo } from './s
 import type { InterfaceDef } from './types';
 import { WORK_INTERFACES } from './work';
 
-export const INTERFACES: readonly InterfaceDef[] = [accessToken, ticket, jsapiConfig, status, query, qrcodeCreate, oauthAuthorizeUrl, oauthExchange, sessionLogin, sessionCheck, sessionDecrypt, sessionUserInfo, cosCredentials, cosSignInterface, cosSignOnce, ...WORK_INTERFACES];
+export const INTERFACES: readonly InterfaceDef[] = [
+  accessToken,
+  ticket,
+  jsapiConfig,
+  status,
+  query,
+  qrcodeCreate,
+  oauthAuthorizeUrl,
+  oauthExchange,
+  sessionLogin,
+  sessionCheck,
+  sessionDecrypt,
+  sessionUserInfo,
+  cosCredentials,
+  cosSignInterface,
+  cosSignOnce,
+  ...WORK_INTERFACES,
+];
 
 const byName = new Map<string, InterfaceDef>();
 for (const def of INTERFACES) for (const name of [def.name, ...(def.aliases ?? [])]) byName.set(name, def);

@@ -41,7 +41,10 @@ export const ticket: InterfaceDef = {
   async handle({ para, realm, call, services }) {
     const app = resolveApp(services, realm, optionalString(para, 'appid', 64), ['mp']);
     const type = oneOf(para, 'type', TICKET_TYPES, 'jsapi');
-    const t = await services.credentials.manager.get(services.credentials.ticket(app, type), refreshOptions(para, call));
+    const t = await services.credentials.manager.get(
+      services.credentials.ticket(app, type),
+      refreshOptions(para, call),
+    );
     return { appid: app.appid, type, ticket: t.value, ...lifetime(services, t) };
   },
 };
@@ -49,7 +52,8 @@ export const ticket: InterfaceDef = {
 /** para.url, the absolute http(s) URL of the page, without its #fragment: what the JS-SDK signs. */
 export function pageUrl(para: Record<string, unknown>): string {
   const url = requiredString(para, 'url', 4096);
-  if (!/^https?:\/\/[^\s]+$/i.test(url)) throw new ApiError('bad_para', 'para.url must be the absolute http(s) URL of the page');
+  if (!/^https?:\/\/[^\s]+$/i.test(url))
+    throw new ApiError('bad_para', 'para.url must be the absolute http(s) URL of the page');
   return withoutFragment(url);
 }
 
@@ -57,7 +61,12 @@ export function pageUrl(para: Record<string, unknown>): string {
  * wx.config parameters for `url`. Every other field of `body` is echoed back (jsdkd's
  * behaviour: pages pass jsApiList, debug, ... through). The url is signed without its #fragment.
  */
-export async function wxConfig(services: Services, app: AppConfig, body: Record<string, unknown>, call: CallContext): Promise<Record<string, unknown>> {
+export async function wxConfig(
+  services: Services,
+  app: AppConfig,
+  body: Record<string, unknown>,
+  call: CallContext,
+): Promise<Record<string, unknown>> {
   const url = pageUrl(body);
   optionalStringList(body, 'jsApiList');
   const ticket = await services.credentials.manager.get(services.credentials.ticket(app, 'jsapi'), { call });

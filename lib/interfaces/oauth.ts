@@ -20,7 +20,12 @@ const flows = new WeakMap<Services, OAuthFlow>();
 export function oauthFlow(services: Services): OAuthFlow {
   let flow = flows.get(services);
   if (!flow) {
-    flow = createOAuthFlow({ config: services.config, store: services.store, clock: services.clock, log: services.log });
+    flow = createOAuthFlow({
+      config: services.config,
+      store: services.store,
+      clock: services.clock,
+      log: services.log,
+    });
     flows.set(services, flow);
   }
   return flow;
@@ -45,7 +50,8 @@ const ERROR_OF: Record<OAuthFailure, ErrorName> = {
 
 /** Any failure of the flow as an ApiError, with the flow's reason when there is one. */
 export function oauthError(err: unknown): { error: ApiError; reason?: OAuthFailure } {
-  if (err instanceof OAuthError) return { error: new ApiError(ERROR_OF[err.reason], err.message, err.errcode), reason: err.reason };
+  if (err instanceof OAuthError)
+    return { error: new ApiError(ERROR_OF[err.reason], err.message, err.errcode), reason: err.reason };
   return { error: toApiError(err) };
 }
 
@@ -64,10 +70,12 @@ export const oauthAuthorizeUrl: InterfaceDef = {
     const app = oauthApp(services, realm, optionalString(para, 'appid', 64));
     const redirectUri = requiredString(para, 'redirect_uri', 2048);
     const target = oauthFlow(services).allowed(redirectUri);
-    if (target === null) throw new ApiError('bad_para', 'para.redirect_uri is not an allowed redirect target (config oauth.redirects)');
+    if (target === null)
+      throw new ApiError('bad_para', 'para.redirect_uri is not an allowed redirect target (config oauth.redirects)');
     const scope = await run(async () => scopeFor(app, optionalString(para, 'scope', 32)));
     const state = optionalString(para, 'state', 128);
-    if (state !== undefined && !WECHAT_STATE.test(state)) throw new ApiError('bad_para', 'para.state must be 1 to 128 characters of a-zA-Z0-9 (WeChat\'s rule)');
+    if (state !== undefined && !WECHAT_STATE.test(state))
+      throw new ApiError('bad_para', "para.state must be 1 to 128 characters of a-zA-Z0-9 (WeChat's rule)");
     return { appid: app.appid, scope, url: authorizeUrl(services.config, app, target, scope, state) };
   },
 };

@@ -28,7 +28,8 @@ export function flag(para: Para, field: string): boolean {
 export function optionalStringList(para: Para, field: string): string[] | undefined {
   const v = para[field];
   if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new ApiError('bad_para', `para.${field} must be an array of strings`);
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+    throw new ApiError('bad_para', `para.${field} must be an array of strings`);
   return v as string[];
 }
 

@@ -16,7 +16,11 @@ describe('qrcodeRequest', () => {
   it('an integer scene is a scene_id, a string (numeric too) a scene_str', () => {
     expect(qrcodeRequest({ scene: 123 })).toEqual({ scene: 123, permanent: false });
     expect(qrcodeRequest({ scene: '123' })).toEqual({ scene: '123', permanent: false });
-    expect(qrcodeRequest({ scene: 'abc', expire_seconds: 604800 })).toEqual({ scene: 'abc', permanent: false, expireSeconds: 604800 });
+    expect(qrcodeRequest({ scene: 'abc', expire_seconds: 604800 })).toEqual({
+      scene: 'abc',
+      permanent: false,
+      expireSeconds: 604800,
+    });
   });
 
   it('permanent is a boolean; "false", 0 and "0" are false; "true" and 1 are true', () => {
@@ -50,7 +54,10 @@ describe('qrcodeRequest', () => {
       [{ scene: 0 }, 'para.scene must be an integer between 1 and 2147483647 for a temporary code (or a string)'],
       [{ scene: -1 }, 'para.scene must be an integer between 1 and 2147483647 for a temporary code (or a string)'],
       [{ scene: 2 ** 31 }, 'para.scene must be an integer between 1 and 2147483647 for a temporary code (or a string)'],
-      [{ scene: 100001, permanent: true }, 'para.scene must be an integer between 1 and 100000 for a permanent code (or a string)'],
+      [
+        { scene: 100001, permanent: true },
+        'para.scene must be an integer between 1 and 100000 for a permanent code (or a string)',
+      ],
       [{ scene: 2.5 }, 'para.scene must be an integer between 1 and 2147483647 for a temporary code (or a string)'],
       [{ scene: false }, 'para.scene must be an integer or a string'],
       [{ scene: [1] }, 'para.scene must be an integer or a string'],
@@ -59,7 +66,10 @@ describe('qrcodeRequest', () => {
       [{ scene: 1, expire_seconds: 0 }, 'para.expire_seconds must be an integer between 1 and 2592000 (30 days)'],
       [{ scene: 1, expire_seconds: 2592001 }, 'para.expire_seconds must be an integer between 1 and 2592000 (30 days)'],
       [{ scene: 1, expire_seconds: '600' }, 'para.expire_seconds must be an integer between 1 and 2592000 (30 days)'],
-      [{ scene: 1, permanent: true, expire_seconds: 600 }, 'para.expire_seconds is for temporary codes only (permanent codes never expire)'],
+      [
+        { scene: 1, permanent: true, expire_seconds: 600 },
+        'para.expire_seconds is for temporary codes only (permanent codes never expire)',
+      ],
     ];
     for (const [para, message] of cases) {
       const err = refusal(para);

@@ -28,12 +28,18 @@ export function qrcodeRequest(para: Record<string, unknown>): QrcodeRequest {
   if (typeof scene === 'number') {
     const max = permanent ? QRCODE_BOUNDS.maxPermanentSceneId : QRCODE_BOUNDS.maxTemporarySceneId;
     if (!Number.isInteger(scene) || scene < 1 || scene > max) {
-      throw new ApiError('bad_para', `para.scene must be an integer between 1 and ${max} for ${kind} code (or a string)`);
+      throw new ApiError(
+        'bad_para',
+        `para.scene must be an integer between 1 and ${max} for ${kind} code (or a string)`,
+      );
     }
   } else if (typeof scene === 'string') {
     const length = [...scene].length;
     if (length < 1 || length > QRCODE_BOUNDS.maxSceneStrLength) {
-      throw new ApiError('bad_para', `para.scene must be 1 to ${QRCODE_BOUNDS.maxSceneStrLength} characters long as a string`);
+      throw new ApiError(
+        'bad_para',
+        `para.scene must be 1 to ${QRCODE_BOUNDS.maxSceneStrLength} characters long as a string`,
+      );
     }
   } else {
     throw new ApiError('bad_para', 'para.scene must be an integer or a string');
@@ -41,9 +47,18 @@ export function qrcodeRequest(para: Record<string, unknown>): QrcodeRequest {
 
   const expire = para.expire_seconds;
   if (expire === undefined || expire === null) return { scene, permanent };
-  if (permanent) throw new ApiError('bad_para', 'para.expire_seconds is for temporary codes only (permanent codes never expire)');
-  if (typeof expire !== 'number' || !Number.isInteger(expire) || expire < 1 || expire > QRCODE_BOUNDS.maxExpireSeconds) {
-    throw new ApiError('bad_para', `para.expire_seconds must be an integer between 1 and ${QRCODE_BOUNDS.maxExpireSeconds} (30 days)`);
+  if (permanent)
+    throw new ApiError('bad_para', 'para.expire_seconds is for temporary codes only (permanent codes never expire)');
+  if (
+    typeof expire !== 'number' ||
+    !Number.isInteger(expire) ||
+    expire < 1 ||
+    expire > QRCODE_BOUNDS.maxExpireSeconds
+  ) {
+    throw new ApiError(
+      'bad_para',
+      `para.expire_seconds must be an integer between 1 and ${QRCODE_BOUNDS.maxExpireSeconds} (30 days)`,
+    );
   }
   return { scene, permanent, expireSeconds: expire };
 }
@@ -76,7 +91,8 @@ export const qrcodeCreate: InterfaceDef = {
 /** What is left of the request's budget, at most one configured upstream timeout. */
 function callTimeout(config: Config, call: CallContext): number {
   const left = call.deadline - performance.now();
-  if (left < MIN_CALL_MS) throw new ApiError('upstream_unavailable', 'no time left in the request budget to reach WeChat');
+  if (left < MIN_CALL_MS)
+    throw new ApiError('upstream_unavailable', 'no time left in the request budget to reach WeChat');
   return Math.min(config.upstream.timeoutMs, left);
 }
 
@@ -93,7 +109,11 @@ function fromUpstream(err: unknown, appid: string): unknown {
     case 'quota':
       return new ApiError('quota_exhausted', `${what}: WeChat's daily quota is exhausted`, err.errcode);
     case 'config':
-      return new ApiError('config_fault', `${what}: check the app's configuration and WeChat's IP allow-list`, err.errcode);
+      return new ApiError(
+        'config_fault',
+        `${what}: check the app's configuration and WeChat's IP allow-list`,
+        err.errcode,
+      );
     default:
       return new ApiError('upstream_error', what, err.errcode);
   }

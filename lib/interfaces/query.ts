@@ -19,8 +19,10 @@ export const KEY_SCOPE: Record<QueryKey, string> = { token: 'access_token', tick
 
 /** `token` or `ticket`, else 400 (1003). */
 export function queryKey(v: unknown, where = 'key'): QueryKey {
-  if (v === undefined || v === null || v === '') throw new ApiError('bad_para', `${where} is required: token or ticket`);
-  if (typeof v !== 'string' || !(QUERY_KEYS as readonly string[]).includes(v)) throw new ApiError('bad_para', `${where} must be token or ticket`);
+  if (v === undefined || v === null || v === '')
+    throw new ApiError('bad_para', `${where} is required: token or ticket`);
+  if (typeof v !== 'string' || !(QUERY_KEYS as readonly string[]).includes(v))
+    throw new ApiError('bad_para', `${where} must be token or ticket`);
   return v as QueryKey;
 }
 

@@ -42,8 +42,13 @@ function encrypted(para: Record<string, unknown>, required: boolean): MinaCipher
   const encryptedData = optionalString(para, 'encrypt_data', MAX_ENCRYPTED);
   const iv = optionalString(para, 'iv', MAX_IV);
   if (encryptedData === undefined && iv === undefined && !required) return undefined;
-  if (encryptedData === undefined) throw new ApiError('bad_para', required ? 'para.encrypt_data is required' : 'para.encrypt_data is required with para.iv');
-  if (iv === undefined) throw new ApiError('bad_para', required ? 'para.iv is required' : 'para.iv is required with para.encrypt_data');
+  if (encryptedData === undefined)
+    throw new ApiError(
+      'bad_para',
+      required ? 'para.encrypt_data is required' : 'para.encrypt_data is required with para.iv',
+    );
+  if (iv === undefined)
+    throw new ApiError('bad_para', required ? 'para.iv is required' : 'para.iv is required with para.encrypt_data');
   const parsed = parseMinaData(encryptedData, iv);
   if (typeof parsed === 'string') throw new ApiError('bad_para', `para.${parsed} must be ${DATA_SHAPE[parsed]}`);
   return parsed;
@@ -93,7 +98,12 @@ export const sessionCheck: InterfaceDef = {
   async handle({ para, services }) {
     const { id, skey, appid } = sessionPara(para);
     const s = await run(() => services.sessions.check(id, skey, appid));
-    return { user_info: s.userInfo ?? null, appid: s.appid, openid: s.openid, ...(s.unionid === undefined ? {} : { unionid: s.unionid }) };
+    return {
+      user_info: s.userInfo ?? null,
+      appid: s.appid,
+      openid: s.openid,
+      ...(s.unionid === undefined ? {} : { unionid: s.unionid }),
+    };
   },
 };
 

@@ -25,7 +25,11 @@ function agentIds(para: Record<string, unknown>): WorkAgent {
 }
 
 /** The configured or registered agent the request names, if the realm may use its corp. */
-async function resolveAgent(services: Services, realm: RealmConfig | null, para: Record<string, unknown>): Promise<WorkAgent> {
+async function resolveAgent(
+  services: Services,
+  realm: RealmConfig | null,
+  para: Record<string, unknown>,
+): Promise<WorkAgent> {
   const { corpid, agentid } = agentIds(para);
   assertRealmMayUse(realm, corpid, 'corp');
   const agent = await services.credentials.agents.find(corpid, agentid);
@@ -38,7 +42,10 @@ const workAccessToken: InterfaceDef = {
   access: 'realm',
   async handle({ para, realm, call, services }) {
     const agent = await resolveAgent(services, realm, para);
-    const token = await services.credentials.manager.get(services.credentials.workToken(agent), refreshOptions(para, call));
+    const token = await services.credentials.manager.get(
+      services.credentials.workToken(agent),
+      refreshOptions(para, call),
+    );
     return { corpid: agent.corpid, agentid: agent.agentid, access_token: token.value, ...lifetime(services, token) };
   },
 };
@@ -49,7 +56,10 @@ function ticketInterface(name: string, kind: WorkTicketKind, field: 'ticket' | '
     access: 'realm',
     async handle({ para, realm, call, services }) {
       const agent = await resolveAgent(services, realm, para);
-      const t = await services.credentials.manager.get(services.credentials.workTicket(agent, kind), refreshOptions(para, call));
+      const t = await services.credentials.manager.get(
+        services.credentials.workTicket(agent, kind),
+        refreshOptions(para, call),
+      );
       return { corpid: agent.corpid, agentid: agent.agentid, [field]: t.value, ...lifetime(services, t) };
     },
   };
@@ -78,10 +88,20 @@ const workJsapiConfig: InterfaceDef = {
     ]);
     const timestamp = Math.floor(services.clock() / 1000);
     const nonceStr = randomNonce(16);
-    const config = { beta: true, appId: agent.corpid, timestamp, nonceStr, signature: jsapiSignature({ ticket: corp.value, nonceStr, timestamp, url }), jsApiList };
+    const config = {
+      beta: true,
+      appId: agent.corpid,
+      timestamp,
+      nonceStr,
+      signature: jsapiSignature({ ticket: corp.value, nonceStr, timestamp, url }),
+      jsApiList,
+    };
     if (!agentTicket) return { config };
     const signature = jsapiSignature({ ticket: agentTicket.value, nonceStr, timestamp, url });
-    return { config, agentConfig: { corpid: agent.corpid, agentid: agent.agentid, timestamp, nonceStr, signature, jsApiList } };
+    return {
+      config,
+      agentConfig: { corpid: agent.corpid, agentid: agent.agentid, timestamp, nonceStr, signature, jsApiList },
+    };
   },
 };
 
@@ -103,18 +123,40 @@ const workRegisterAgent: InterfaceDef = {
     const remark = optionalString(para, 'remark', 256);
     assertRealmMayUse(realm, agent.corpid, 'corp');
     if (services.credentials.agents.configured(agent.corpid, agent.agentid)) {
-      throw new ApiError('bad_para', `WeCom agent ${agent.corpid}/${agent.agentid} is configured (config.work): change its secret there`);
+      throw new ApiError(
+        'bad_para',
+        `WeCom agent ${agent.corpid}/${agent.agentid} is configured (config.work): change its secret there`,
+      );
     }
     if (!services.config.masterKey) {
-      throw new ApiError('config_fault', 'work.register_agent stores agent secrets sealed at rest and needs WECRED_MASTER_KEY, which is not set');
+      throw new ApiError(
+        'config_fault',
+        'work.register_agent stores agent secrets sealed at rest and needs WECRED_MASTER_KEY, which is not set',
+      );
     }
     const { credentials } = services;
     const { created, replaced } = await credentials.agents.register(agent, secret, remark);
-    for (const src of [credentials.workToken(agent), credentials.workTicket(agent, 'corp'), credentials.workTicket(agent, 'agent')]) {
+    for (const src of [
+      credentials.workToken(agent),
+      credentials.workTicket(agent, 'corp'),
+      credentials.workTicket(agent, 'agent'),
+    ]) {
       await credentials.manager.invalidate(src.key, call);
     }
-    services.log.log('info', 'agent_registered', { corpid: agent.corpid, agentid: agent.agentid, created, replaced, caller: call.caller });
-    return { corpid: agent.corpid, agentid: agent.agentid, ...(remark === undefined ? {} : { remark }), created, replaced };
+    services.log.log('info', 'agent_registered', {
+      corpid: agent.corpid,
+      agentid: agent.agentid,
+      created,
+      replaced,
+      caller: call.caller,
+    });
+    return {
+      corpid: agent.corpid,
+      agentid: agent.agentid,
+      ...(remark === undefined ? {} : { remark }),
+      created,
+      replaced,
+    };
   },
 };
 

@@ -30,7 +30,12 @@ describe('logger', () => {
     });
     const line = lines[0]!;
     for (const leaked of ['s3cr3t', 'AT"', 'TK', 'SK', 'Bearer B', 'SIG', 'IV"']) expect(line).not.toContain(leaked);
-    expect(JSON.parse(line)).toMatchObject({ tokens: 3, stale: true, key: 'mp:wx1:token', nested: { jsapi_ticket: '[redacted]' } });
+    expect(JSON.parse(line)).toMatchObject({
+      tokens: 3,
+      stale: true,
+      key: 'mp:wx1:token',
+      nested: { jsapi_ticket: '[redacted]' },
+    });
   });
 
   it('drops lines below its level', () => {

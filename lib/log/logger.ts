@@ -26,7 +26,8 @@ function sensitive(key: string): boolean {
 
 /** JSON.stringify replacer masking the values of sensitive-looking keys (numbers and booleans are kept: counts, flags). */
 function redactor(key: string, value: unknown): unknown {
-  if (key === '' || value === '' || value == null || typeof value === 'number' || typeof value === 'boolean') return value;
+  if (key === '' || value === '' || value == null || typeof value === 'number' || typeof value === 'boolean')
+    return value;
   return sensitive(key) ? '[redacted]' : value;
 }
 
@@ -39,7 +40,10 @@ function needsRedaction(fields: LogFields): boolean {
   return false;
 }
 
-export function createLogger(write: (line: string) => void = (line) => process.stdout.write(line + '\n'), minLevel: LogLevel = 'info'): Logger {
+export function createLogger(
+  write: (line: string) => void = (line) => process.stdout.write(line + '\n'),
+  minLevel: LogLevel = 'info',
+): Logger {
   const order: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
   let lastMs = 0;
   let lastIso = '';

@@ -12,6 +12,11 @@ describe('aws-schedule adapter', () => {
   });
 
   it('returns the refresh report with an overall flag', () => {
-    expect(toResult({ checked: 1, refreshed: 1, failed: [] })).toEqual({ ok: true, checked: 1, refreshed: 1, failed: [] });
+    expect(toResult({ checked: 1, refreshed: 1, failed: [] })).toEqual({
+      ok: true,
+      checked: 1,
+      refreshed: 1,
+      failed: [],
+    });
   });
 });

@@ -53,12 +53,24 @@ describe('aws-v1 adapter (API Gateway REST proxy)', () => {
       multiValueHeaders: null,
       queryStringParameters: null,
       multiValueQueryStringParameters: null,
-      requestContext: { path: '/ping', stage: 'test-invoke-stage', apiId: 'puhdx84jy9', identity: { sourceIp: 'test-invoke-source-ip' } },
+      requestContext: {
+        path: '/ping',
+        stage: 'test-invoke-stage',
+        apiId: 'puhdx84jy9',
+        identity: { sourceIp: 'test-invoke-source-ip' },
+      },
       body: null,
       isBase64Encoded: false,
     };
     expect(matches(event)).toBe(true);
-    expect(toRequest(event)).toEqual({ method: 'GET', path: '/ping', query: {}, headers: {}, body: '', sourceIp: 'test-invoke-source-ip' });
+    expect(toRequest(event)).toEqual({
+      method: 'GET',
+      path: '/ping',
+      query: {},
+      headers: {},
+      body: '',
+      sourceIp: 'test-invoke-source-ip',
+    });
   });
 
   it('uses the path below the stage, however the API is reached', () => {
@@ -79,7 +91,12 @@ describe('aws-v1 adapter (API Gateway REST proxy)', () => {
     for (const name of ['scf-apigw', 'scf-url', 'aws-v2', 'aws-v2-base64', 'scf-timer', 'aws-schedule'] as const) {
       expect(matches(loadEvent(name))).toBe(false);
     }
-    const alb = { requestContext: { elb: { targetGroupArn: 'arn:aws:elasticloadbalancing:...' } }, httpMethod: 'GET', path: '/', headers: {} };
+    const alb = {
+      requestContext: { elb: { targetGroupArn: 'arn:aws:elasticloadbalancing:...' } },
+      httpMethod: 'GET',
+      path: '/',
+      headers: {},
+    };
     expect(matches(alb)).toBe(false);
   });
 

@@ -37,7 +37,9 @@ export function toRequest(event: unknown): HttpRequest {
   return proxyRequest({
     method: e.httpMethod,
     path: e.path,
-    query: lastValues(isRecord(e.multiValueQueryStringParameters) ? e.multiValueQueryStringParameters : e.queryStringParameters),
+    query: lastValues(
+      isRecord(e.multiValueQueryStringParameters) ? e.multiValueQueryStringParameters : e.queryStringParameters,
+    ),
     headers: lowerHeaders(isRecord(e.multiValueHeaders) ? e.multiValueHeaders : e.headers),
     body: e.body,
     isBase64Encoded: e.isBase64Encoded,

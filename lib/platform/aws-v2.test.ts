@@ -86,7 +86,9 @@ describe('aws-v2 adapter (HTTP API / Lambda Function URL, payload 2.0)', () => {
 
   it('sets a cookie through `cookies`, as the 2.0 format wants', () => {
     const cookie = 'wecred_oauth=x; Path=/oauth/wx1/; HttpOnly; SameSite=Lax';
-    expect(toResult({ status: 302, headers: { location: 'https://open.example/', 'set-cookie': cookie }, body: '' })).toEqual({
+    expect(
+      toResult({ status: 302, headers: { location: 'https://open.example/', 'set-cookie': cookie }, body: '' }),
+    ).toEqual({
       statusCode: 302,
       headers: { location: 'https://open.example/' },
       cookies: [cookie],

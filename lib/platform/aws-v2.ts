@@ -15,7 +15,15 @@
  * cookies through `cookies`, not a set-cookie header.
  */
 import type { HttpRequest, HttpResponse } from '../gateway/http';
-import { isRecord, lastValues, lowerHeaders, parseQueryString, proxyRequest, proxyResult, type ProxyResult } from './shared';
+import {
+  isRecord,
+  lastValues,
+  lowerHeaders,
+  parseQueryString,
+  proxyRequest,
+  proxyResult,
+  type ProxyResult,
+} from './shared';
 
 export const name = 'aws-v2';
 
@@ -44,7 +52,10 @@ export function toRequest(event: unknown): HttpRequest {
   return proxyRequest({
     method: http.method,
     path: e.rawPath,
-    query: typeof e.rawQueryString === 'string' && e.rawQueryString !== '' ? parseQueryString(e.rawQueryString) : lastValues(e.queryStringParameters),
+    query:
+      typeof e.rawQueryString === 'string' && e.rawQueryString !== ''
+        ? parseQueryString(e.rawQueryString)
+        : lastValues(e.queryStringParameters),
     headers,
     body: e.body,
     isBase64Encoded: e.isBase64Encoded,

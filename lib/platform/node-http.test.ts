@@ -11,7 +11,9 @@ function fakeApp(respond?: (req: HttpRequest) => HttpResponse | Promise<HttpResp
   const app: App = {
     async http(req) {
       seen.push(req);
-      return respond ? respond(req) : { status: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' };
+      return respond
+        ? respond(req)
+        : { status: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' };
     },
     async refresh() {
       return { checked: 0, refreshed: 0, failed: [] };
@@ -63,7 +65,11 @@ describe('createNodeServer', () => {
   it('gives the app the neutral request, and passes status, headers and body back', async () => {
     const { app, seen } = fakeApp(() => ({
       status: 201,
-      headers: { 'Content-Type': 'application/json; charset=utf-8', 'x-wecred-trace': 'abc', 'access-control-allow-origin': 'https://www.example.com' },
+      headers: {
+        'Content-Type': 'application/json; charset=utf-8',
+        'x-wecred-trace': 'abc',
+        'access-control-allow-origin': 'https://www.example.com',
+      },
       body: '{"appId":"wx123","中":"文"}',
     }));
     const { base } = await start(app);
@@ -101,9 +107,8 @@ describe('createNodeServer', () => {
   it('keeps the path as sent and joins repeated headers', async () => {
     const { app, seen } = fakeApp();
     const { port } = await start(app);
-    const out = await raw(
-      port,
-      (s) => s.write('GET /a/../b%20c/?x=1&x=2&y HTTP/1.1\r\nHost: h\r\nX-Tag: a\r\nX-Tag: b\r\nConnection: close\r\n\r\n'),
+    const out = await raw(port, (s) =>
+      s.write('GET /a/../b%20c/?x=1&x=2&y HTTP/1.1\r\nHost: h\r\nX-Tag: a\r\nX-Tag: b\r\nConnection: close\r\n\r\n'),
     );
     expect(out).toMatch(/^HTTP\/1\.1 200/);
     expect(seen[0]).toMatchObject({ method: 'GET', path: '/a/../b%20c/', query: { x: '2', y: '' }, body: '' });
@@ -142,7 +147,9 @@ describe('createNodeServer', () => {
     const res = await fetch(`${base}/jsapi/wx123/config`, { method: 'POST', body: 'a'.repeat(MAX + 1) });
     expect(res.status).toBe(413);
     expect(res.headers.get('content-type')).toBe('application/json');
-    expect(await res.json()).toEqual({ error: { code: 'body_too_large', message: expect.stringContaining(String(MAX)) } });
+    expect(await res.json()).toEqual({
+      error: { code: 'body_too_large', message: expect.stringContaining(String(MAX)) },
+    });
     expect(seen).toHaveLength(0);
     // the server is fine afterwards
     expect((await fetch(`${base}/ping`)).status).toBe(200);
@@ -153,7 +160,10 @@ describe('createNodeServer', () => {
     const { port } = await start(app);
     const out = await raw(
       port,
-      (s) => s.write('POST /x HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n{"a":'),
+      (s) =>
+        s.write(
+          'POST /x HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n{"a":',
+        ),
       /body_too_large"/,
     );
     expect(out).toMatch(/^HTTP\/1\.1 413/);
@@ -165,12 +175,15 @@ describe('createNodeServer', () => {
     const { app, seen } = fakeApp();
     const { port, base } = await start(app);
     const result = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request({ port, host: '127.0.0.1', method: 'POST', path: '/x', headers: { 'transfer-encoding': 'chunked' } }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
+      const req = http.request(
+        { port, host: '127.0.0.1', method: 'POST', path: '/x', headers: { 'transfer-encoding': 'chunked' } },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
       req.on('error', reject);
       let sent = 0;
       const pump = () => {
@@ -247,7 +260,13 @@ describe('createNodeServer', () => {
     const { app, seen } = fakeApp();
     const { port } = await start(app);
     const status = await new Promise<number>((resolve, reject) => {
-      const req = http.request({ port, host: '127.0.0.1', method: 'POST', path: '/x', headers: { expect: '100-continue', 'content-length': '5' } });
+      const req = http.request({
+        port,
+        host: '127.0.0.1',
+        method: 'POST',
+        path: '/x',
+        headers: { expect: '100-continue', 'content-length': '5' },
+      });
       req.on('continue', () => req.end('hello'));
       req.on('response', (res) => {
         res.resume();
@@ -318,7 +337,9 @@ describe('createNodeServer', () => {
   });
 
   it('sends no body for HEAD and no content-length for 204', async () => {
-    const { app } = fakeApp((req) => (req.method === 'HEAD' ? { status: 200, headers: {}, body: 'hello' } : { status: 204, headers: {}, body: '' }));
+    const { app } = fakeApp((req) =>
+      req.method === 'HEAD' ? { status: 200, headers: {}, body: 'hello' } : { status: 204, headers: {}, body: '' },
+    );
     const { base } = await start(app);
     const head = await fetch(`${base}/x`, { method: 'HEAD' });
     expect(head.status).toBe(200);

@@ -55,7 +55,11 @@ function readBody(req: http.IncomingMessage, max: number): Promise<BodyOutcome> 
         resolve({ ok: false, reason: 'too_large' });
       }
     };
-    const onEnd = () => resolve({ ok: true, body: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8') });
+    const onEnd = () =>
+      resolve({
+        ok: true,
+        body: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'),
+      });
     req.on('data', onData);
     req.on('end', onEnd);
   });

@@ -58,7 +58,9 @@ describe('scf-apigw adapter', () => {
   });
 
   it('answers in the integration-response shape', () => {
-    expect(toResult({ status: 201, headers: { 'content-type': 'application/json', 'x-a': '1' }, body: '{"ok":true}' })).toEqual({
+    expect(
+      toResult({ status: 201, headers: { 'content-type': 'application/json', 'x-a': '1' }, body: '{"ok":true}' }),
+    ).toEqual({
       isBase64Encoded: false,
       statusCode: 201,
       headers: { 'content-type': 'application/json', 'x-a': '1' },

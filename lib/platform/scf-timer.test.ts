@@ -12,8 +12,15 @@ describe('scf-timer adapter', () => {
   });
 
   it('returns the refresh report with an overall flag', () => {
-    expect(toResult({ checked: 3, refreshed: 1, failed: [] })).toEqual({ ok: true, checked: 3, refreshed: 1, failed: [] });
-    expect(toResult({ checked: 2, refreshed: 0, failed: [{ key: 'mp:wx123:access_token', reason: 'upstream 40013' }] })).toEqual({
+    expect(toResult({ checked: 3, refreshed: 1, failed: [] })).toEqual({
+      ok: true,
+      checked: 3,
+      refreshed: 1,
+      failed: [],
+    });
+    expect(
+      toResult({ checked: 2, refreshed: 0, failed: [{ key: 'mp:wx123:access_token', reason: 'upstream 40013' }] }),
+    ).toEqual({
       ok: false,
       checked: 2,
       refreshed: 0,

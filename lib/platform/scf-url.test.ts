@@ -34,7 +34,13 @@ describe('scf-url adapter (SCF Function URL)', () => {
     delete event.queryString;
     delete event.body;
     event.httpMethod = 'get';
-    expect(toRequest(event)).toEqual({ method: 'GET', path: '/jsapi/wx123/config', query: {}, headers: { host: 'h' }, body: '' });
+    expect(toRequest(event)).toEqual({
+      method: 'GET',
+      path: '/jsapi/wx123/config',
+      query: {},
+      headers: { host: 'h' },
+      body: '',
+    });
   });
 
   it('does not match API-gateway, AWS or timer events', () => {

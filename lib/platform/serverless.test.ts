@@ -5,7 +5,9 @@ import { adaptEvent } from './events';
 import { createServerlessHandler } from './serverless';
 
 /** A fake App recording what it is asked: this is a unit test of the adapters. */
-function fakeApp(opts: { response?: HttpResponse; report?: RefreshReport; delayMs?: number; throwIn?: 'http' | 'refresh' } = {}) {
+function fakeApp(
+  opts: { response?: HttpResponse; report?: RefreshReport; delayMs?: number; throwIn?: 'http' | 'refresh' } = {},
+) {
   const calls = { http: [] as HttpRequest[], refresh: 0, close: 0 };
   const response: HttpResponse = opts.response ?? {
     status: 200,
@@ -70,7 +72,9 @@ describe('createServerlessHandler', () => {
   });
 
   it('reports failed refreshes in the timer result without throwing', async () => {
-    const { app } = fakeApp({ report: { checked: 1, refreshed: 0, failed: [{ key: 'mp:wx123', reason: 'upstream 40001' }] } });
+    const { app } = fakeApp({
+      report: { checked: 1, refreshed: 0, failed: [{ key: 'mp:wx123', reason: 'upstream 40001' }] },
+    });
     const handler = createServerlessHandler(async () => app);
     await expect(handler(loadEvent('scf-timer'), {} as never)).resolves.toEqual({
       ok: false,
@@ -80,24 +84,27 @@ describe('createServerlessHandler', () => {
     });
   });
 
-  it.each([{}, null, 'hello', { Records: [] }])('answers 400 unknown_event for %j without building the app', async (event) => {
-    let built = 0;
-    const handler = createServerlessHandler(async () => {
-      built++;
-      return fakeApp().app;
-    });
-    const result = await handler(event, {} as never);
-    expect(built).toBe(0);
-    expect(result).toEqual({
-      statusCode: 400,
-      headers: { 'content-type': 'application/json' },
-      body: expect.any(String),
-      isBase64Encoded: false,
-    });
-    expect(JSON.parse((result as { body: string }).body)).toEqual({
-      error: { code: 'unknown_event', message: expect.any(String) },
-    });
-  });
+  it.each([{}, null, 'hello', { Records: [] }])(
+    'answers 400 unknown_event for %j without building the app',
+    async (event) => {
+      let built = 0;
+      const handler = createServerlessHandler(async () => {
+        built++;
+        return fakeApp().app;
+      });
+      const result = await handler(event, {} as never);
+      expect(built).toBe(0);
+      expect(result).toEqual({
+        statusCode: 400,
+        headers: { 'content-type': 'application/json' },
+        body: expect.any(String),
+        isBase64Encoded: false,
+      });
+      expect(JSON.parse((result as { body: string }).body)).toEqual({
+        error: { code: 'unknown_event', message: expect.any(String) },
+      });
+    },
+  );
 
   it('works without a context, and leaves a context without the flag alone', async () => {
     const { app } = fakeApp();

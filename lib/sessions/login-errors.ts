@@ -47,19 +47,37 @@ const CODE_REFUSALS: Record<number, { reason: ExchangeFailure; what: string }> =
  * (the code is single-use: never "try again"). Anything that is not an upstream failure is rethrown.
  */
 export function exchangeRefusal(err: unknown, endpoint: string, again: string): ExchangeRefusal {
-  if (err instanceof UpstreamUnavailable) return { reason: 'upstream_unavailable', message: `${endpoint}: WeChat is unavailable (${err.reason}); ${again}` };
+  if (err instanceof UpstreamUnavailable)
+    return { reason: 'upstream_unavailable', message: `${endpoint}: WeChat is unavailable (${err.reason}); ${again}` };
   if (!(err instanceof WechatError)) throw err;
   const errcode = err.errcode;
   const refusal = CODE_REFUSALS[errcode];
   if (refusal) return { reason: refusal.reason, message: `${refusal.what}: ${again}`, errcode };
   switch (classifyUpstream(err)) {
     case 'retry':
-      if (errcode === 45011) return { reason: 'upstream_unavailable', message: `${endpoint}: this user logs in too often (45011); wait a minute, then ${again}`, errcode };
-      return { reason: 'upstream_unavailable', message: `${endpoint}: WeChat is unavailable (errcode ${errcode}); ${again}`, errcode };
+      if (errcode === 45011)
+        return {
+          reason: 'upstream_unavailable',
+          message: `${endpoint}: this user logs in too often (45011); wait a minute, then ${again}`,
+          errcode,
+        };
+      return {
+        reason: 'upstream_unavailable',
+        message: `${endpoint}: WeChat is unavailable (errcode ${errcode}); ${again}`,
+        errcode,
+      };
     case 'config':
-      return { reason: 'upstream_config', message: `${endpoint}: WeChat refused this app's configuration (errcode ${errcode}): check its appid, secret and IP allow-list`, errcode };
+      return {
+        reason: 'upstream_config',
+        message: `${endpoint}: WeChat refused this app's configuration (errcode ${errcode}): check its appid, secret and IP allow-list`,
+        errcode,
+      };
     case 'quota':
-      return { reason: 'upstream_quota', message: `${endpoint}: WeChat's daily quota for this app is exhausted (errcode ${errcode})`, errcode };
+      return {
+        reason: 'upstream_quota',
+        message: `${endpoint}: WeChat's daily quota for this app is exhausted (errcode ${errcode})`,
+        errcode,
+      };
     default:
       return { reason: 'upstream_error', message: `${endpoint} answered errcode ${errcode}`, errcode };
   }

@@ -53,7 +53,13 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 const EPOCH_MS = /^[0-9]{1,15}$/;
 const AGAIN = 'call wx.login again';
 
-export type SessionFailure = 'invalid' | 'expired' | 'decrypt_failed' | 'no_master_key' | 'store_unavailable' | ExchangeFailure;
+export type SessionFailure =
+  | 'invalid'
+  | 'expired'
+  | 'decrypt_failed'
+  | 'no_master_key'
+  | 'store_unavailable'
+  | ExchangeFailure;
 
 export class SessionError extends Error {
   constructor(
@@ -97,7 +103,12 @@ interface SessionRecord {
 
 export interface MinaSessions {
   /** code → jscode2session → a new session; `data` decrypted into userInfo first. */
-  login(app: AppConfig, code: string, data: MinaCiphertext | undefined, call: Pick<CallContext, 'upstreamCalls' | 'deadline'>): Promise<NewSession>;
+  login(
+    app: AppConfig,
+    code: string,
+    data: MinaCiphertext | undefined,
+    call: Pick<CallContext, 'upstreamCalls' | 'deadline'>,
+  ): Promise<NewSession>;
   /** The live session `id` whose skey is `skey` (of `appid`, when given); records the visit. */
   check(id: string, skey: string, appid?: string): Promise<SessionView>;
   /** `data` decrypted with the session's session_key (watermark checked), after the same check. */
@@ -148,12 +159,20 @@ export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
   const idleMs = idleSeconds * 1000;
   const seenWriteMs = Math.min(SEEN_WRITE_MS, idleMs / 10);
 
-  const stored = <T>(op: () => Promise<T>) => guardStore(log, op, () => new SessionError('store_unavailable', 'the session store is unavailable'));
+  const stored = <T>(op: () => Promise<T>) =>
+    guardStore(log, op, () => new SessionError('store_unavailable', 'the session store is unavailable'));
   const endsAt = (created: number, seen: number) => Math.min(created + maxAgeMs, seen + idleMs);
-  const saveRecord = (id: string, rec: SessionRecord) => stored(() => store.putRecord(sessionKeyOf(id), JSON.stringify(rec), rec.created + maxAgeMs + EXPIRED_GRACE_MS));
-  const saveSeen = (id: string, created: number, seen: number) => stored(() => store.putRecord(seenKeyOf(id), String(seen), endsAt(created, seen) + EXPIRED_GRACE_MS));
-  const invalid = (why = 'no such session (unknown id, or skey does not match)') => new SessionError('invalid', `${why}: log in again`);
-  const noMasterKey = () => new SessionError('no_master_key', 'Mini Program sessions need WECRED_MASTER_KEY (the session_key is stored sealed under it)');
+  const saveRecord = (id: string, rec: SessionRecord) =>
+    stored(() => store.putRecord(sessionKeyOf(id), JSON.stringify(rec), rec.created + maxAgeMs + EXPIRED_GRACE_MS));
+  const saveSeen = (id: string, created: number, seen: number) =>
+    stored(() => store.putRecord(seenKeyOf(id), String(seen), endsAt(created, seen) + EXPIRED_GRACE_MS));
+  const invalid = (why = 'no such session (unknown id, or skey does not match)') =>
+    new SessionError('invalid', `${why}: log in again`);
+  const noMasterKey = () =>
+    new SessionError(
+      'no_master_key',
+      'Mini Program sessions need WECRED_MASTER_KEY (the session_key is stored sealed under it)',
+    );
 
   function openData(sessionKey: string, data: MinaCiphertext, appid: string, openid: string): Record<string, unknown> {
     try {
@@ -164,12 +183,26 @@ export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
     }
   }
 
-  async function jscode2session(app: AppConfig, code: string, call: Pick<CallContext, 'upstreamCalls' | 'deadline'>): Promise<MinaSession> {
+  async function jscode2session(
+    app: AppConfig,
+    code: string,
+    call: Pick<CallContext, 'upstreamCalls' | 'deadline'>,
+  ): Promise<MinaSession> {
     const left = call.deadline - performance.now();
-    if (left < MIN_EXCHANGE_MS) throw new SessionError('upstream_unavailable', `too little time was left in this request to call ${JSCODE2SESSION}: ${AGAIN}`);
+    if (left < MIN_EXCHANGE_MS)
+      throw new SessionError(
+        'upstream_unavailable',
+        `too little time was left in this request to call ${JSCODE2SESSION}: ${AGAIN}`,
+      );
     call.upstreamCalls++;
     try {
-      return await code2Session(config.upstream.mp, app.appid, app.secret, code, Math.min(config.upstream.timeoutMs, Math.floor(left)));
+      return await code2Session(
+        config.upstream.mp,
+        app.appid,
+        app.secret,
+        code,
+        Math.min(config.upstream.timeoutMs, Math.floor(left)),
+      );
     } catch (err) {
       const r = exchangeRefusal(err, `${JSCODE2SESSION} for ${app.appid}`, AGAIN);
       throw new SessionError(r.reason, r.message, r.errcode);
@@ -177,19 +210,28 @@ export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
   }
 
   /** The live record of `id` after every check and its opened session_key; records the visit. */
-  async function live(id: string, skey: string, appid: string | undefined): Promise<{ rec: SessionRecord; sessionKey: string }> {
+  async function live(
+    id: string,
+    skey: string,
+    appid: string | undefined,
+  ): Promise<{ rec: SessionRecord; sessionKey: string }> {
     if (!ID.test(id) || !SKEY.test(skey)) throw invalid();
     const now = clock();
-    const [raw, seenRaw] = await Promise.all([stored(() => store.getRecord(sessionKeyOf(id), now)), stored(() => store.getRecord(seenKeyOf(id), now))]);
+    const [raw, seenRaw] = await Promise.all([
+      stored(() => store.getRecord(sessionKeyOf(id), now)),
+      stored(() => store.getRecord(seenKeyOf(id), now)),
+    ]);
     const rec = raw === null ? null : parseRecord(raw);
     if (rec === null) throw invalid();
     if (!safeEqual(hashSkey(skey), rec.skeyHash)) throw invalid();
     if (appid !== undefined && appid !== rec.appid) throw invalid();
-    if (!config.apps.some((a) => a.appid === rec.appid && a.type === 'mina')) throw invalid(`${rec.appid} is no longer a Mini Program of this deployment`);
+    if (!config.apps.some((a) => a.appid === rec.appid && a.type === 'mina'))
+      throw invalid(`${rec.appid} is no longer a Mini Program of this deployment`);
     // The visit record outlives the session by the grace period: gone means long idle.
     if (seenRaw !== null && !EPOCH_MS.test(seenRaw)) throw invalid();
     const seen = seenRaw === null ? null : Number(seenRaw);
-    if (seen === null || now >= endsAt(rec.created, seen)) throw new SessionError('expired', 'the session expired: log in again');
+    if (seen === null || now >= endsAt(rec.created, seen))
+      throw new SessionError('expired', 'the session expired: log in again');
     if (singleSession) {
       const current = await stored(() => store.getRecord(userKeyOf(rec.appid, rec.openid), now));
       if (current !== null && current !== id) throw invalid('the session was ended by a newer login of this user');

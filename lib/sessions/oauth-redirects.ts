@@ -32,7 +32,11 @@ function redirectMatchers(patterns: readonly string[]): RegExp[] {
  * (`https://.*example\.com/.*` admits evilexample.com; deeper levels could be the owner's own
  * subdomains). Such a pattern allows nothing, and `onLoose` hears its index.
  */
-export function allowedRedirect(patterns: readonly string[], raw: string, onLoose?: (index: number) => void): string | null {
+export function allowedRedirect(
+  patterns: readonly string[],
+  raw: string,
+  onLoose?: (index: number) => void,
+): string | null {
   if (typeof raw !== 'string' || raw === '' || raw.length > MAX_REDIRECT || UNSAFE_URL.test(raw)) return null;
   let url: URL;
   try {
@@ -67,5 +71,9 @@ function probeUrls(url: URL): string[] {
 
 /** allowedRedirect's `onLoose` as one warning line naming the pattern (never the URL). */
 export function warnLoosePattern(log: Logger | undefined): (index: number) => void {
-  return (i) => log?.log('warn', 'oauth_redirect_pattern_loose', { pattern: `oauth.redirects[${i}]`, note: 'does not pin the host, so it allows nothing' });
+  return (i) =>
+    log?.log('warn', 'oauth_redirect_pattern_loose', {
+      pattern: `oauth.redirects[${i}]`,
+      note: 'does not pin the host, so it allows nothing',
+    });
 }

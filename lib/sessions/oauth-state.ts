@@ -43,12 +43,19 @@ export function makeState(secret: string, appid: string, expSeconds: number): { 
 }
 
 /** The id and expiry of a state we made for `appid`, or an OAuthError (bad_state, state_expired). */
-export function openState(secret: string, appid: string, state: string | undefined, now: number): { id: string; exp: number } {
+export function openState(
+  secret: string,
+  appid: string,
+  state: string | undefined,
+  now: number,
+): { id: string; exp: number } {
   const m = STATE_FORMAT.exec(state ?? '');
   if (!m) throw new OAuthError('bad_state', state ? 'the state is not one of ours' : 'the state is missing');
   const [, id, exp, tag] = m as unknown as [string, string, string, string];
-  if (!macHexMatches(secret, STATE_PURPOSE, `${appid}.${id}.${exp}`, tag)) throw new OAuthError('bad_state', 'the state does not verify (altered, or made for another app)');
-  if (Number(exp) * 1000 <= now) throw new OAuthError('state_expired', `the login took longer than ${STATE_TTL_SECONDS / 60} minutes: start again`);
+  if (!macHexMatches(secret, STATE_PURPOSE, `${appid}.${id}.${exp}`, tag))
+    throw new OAuthError('bad_state', 'the state does not verify (altered, or made for another app)');
+  if (Number(exp) * 1000 <= now)
+    throw new OAuthError('state_expired', `the login took longer than ${STATE_TTL_SECONDS / 60} minutes: start again`);
   return { id, exp: Number(exp) };
 }
 
@@ -76,12 +83,13 @@ export function cookieLogin(cookieKey: string, header: string | undefined, id: s
   const values = cookieValues(header, STATE_COOKIE);
   for (const value of values) {
     const checked = verifyToken(cookieKey, value, now);
-    if (checked.ok && checked.claims.id === id && typeof checked.claims.redirect === 'string') return checked.claims as unknown as CookieClaims;
+    if (checked.ok && checked.claims.id === id && typeof checked.claims.redirect === 'string')
+      return checked.claims as unknown as CookieClaims;
   }
   throw new OAuthError(
     'bad_state',
     values.length === 0
       ? 'this browser did not start this login (no login cookie): the login must start in the browser that finishes it, start it again here'
-      : 'this browser\'s login cookie is for another login (started elsewhere, or a newer one began since): start the login again in this browser',
+      : "this browser's login cookie is for another login (started elsewhere, or a newer one began since): start the login again in this browser",
   );
 }

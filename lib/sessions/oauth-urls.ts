@@ -13,7 +13,11 @@ export function scopeFor(app: AppConfig, requested: string | undefined): OAuthSc
     if (requested === undefined || requested === 'snsapi_login') return 'snsapi_login';
     throw new OAuthError('bad_request', `${app.appid} is a website app: its scope is snsapi_login`);
   }
-  if (app.type !== 'mp') throw new OAuthError('bad_request', `${app.appid} is a Mini Program: it has no web authorization (use session.login)`);
+  if (app.type !== 'mp')
+    throw new OAuthError(
+      'bad_request',
+      `${app.appid} is a Mini Program: it has no web authorization (use session.login)`,
+    );
   if (requested === undefined) return 'snsapi_base';
   if (requested === 'snsapi_base' || requested === 'snsapi_userinfo') return requested;
   throw new OAuthError('bad_request', `scope must be snsapi_base or snsapi_userinfo for an Official Account`);
@@ -23,7 +27,13 @@ export function scopeFor(app: AppConfig, requested: string | undefined): OAuthSc
  * WeChat's authorize page for `app`: connect/oauth2/authorize for Official Accounts,
  * connect/qrconnect for website apps, always ending in #wechat_redirect.
  */
-export function authorizeUrl(config: Config, app: AppConfig, redirectUri: string, scope: OAuthScope, state?: string): string {
+export function authorizeUrl(
+  config: Config,
+  app: AppConfig,
+  redirectUri: string,
+  scope: OAuthScope,
+  state?: string,
+): string {
   const base = (config.upstream.open ?? DEFAULT_OPEN_BASE).replace(/\/+$/, '');
   const path = app.type === 'web' ? '/connect/qrconnect' : '/connect/oauth2/authorize';
   const params: [string, string][] = [

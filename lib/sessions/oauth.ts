@@ -41,7 +41,16 @@ import { createSnsClient, type SnsClient, type SnsToken, type SnsUser } from '..
 import { MIN_EXCHANGE_MS } from './login-errors';
 import { OAuthError, upstreamFailure } from './oauth-errors';
 import { allowedRedirect, warnLoosePattern } from './oauth-redirects';
-import { COOKIE_KEY_PURPOSE, cookieLogin, makeState, MAX_COOKIE_VALUE, openState, STATE_TTL_SECONDS, stateCookie, type CookieClaims } from './oauth-state';
+import {
+  COOKIE_KEY_PURPOSE,
+  cookieLogin,
+  makeState,
+  MAX_COOKIE_VALUE,
+  openState,
+  STATE_TTL_SECONDS,
+  stateCookie,
+  type CookieClaims,
+} from './oauth-state';
 import { authorizeUrl, callbackUrl, scopeFor, withParams } from './oauth-urls';
 
 export type { SnsUser } from '../wechat/sns';
@@ -100,17 +109,28 @@ export interface OAuthResult {
   exp: number;
 }
 
-export type ResultCheck = { ok: true; result: OAuthResult } | { ok: false; reason: TokenFailure | 'not_a_result' | 'wrong_app' };
+export type ResultCheck =
+  | { ok: true; result: OAuthResult }
+  | { ok: false; reason: TokenFailure | 'not_a_result' | 'wrong_app' };
 
 // ---------------------------------------------------------------------------------------------
 // Pure parts.
 
-const hasUserScope = (scope: string) => scope.split(',').some((s) => s.trim() === 'snsapi_userinfo' || s.trim() === 'snsapi_login');
+const hasUserScope = (scope: string) =>
+  scope.split(',').some((s) => s.trim() === 'snsapi_userinfo' || s.trim() === 'snsapi_login');
 
 /** The signed result for a login (a JWT, HS256). */
 function signResult(secret: string, login: Login, now: number, state?: string): string {
   const iat = Math.floor(now / 1000);
-  const claims: OAuthResult = { iss: RESULT_ISSUER, appid: login.appid, openid: login.openid, scope: login.scope, jti: randomNonce(16), iat, exp: iat + RESULT_TTL_SECONDS };
+  const claims: OAuthResult = {
+    iss: RESULT_ISSUER,
+    appid: login.appid,
+    openid: login.openid,
+    scope: login.scope,
+    jti: randomNonce(16),
+    iat,
+    exp: iat + RESULT_TTL_SECONDS,
+  };
   const unionid = login.unionid ?? login.user?.unionid;
   if (unionid) claims.unionid = unionid;
   if (login.user) {
@@ -127,7 +147,11 @@ function signResult(secret: string, login: Login, now: number, state?: string): 
  * issuer and claim types; with `appid`, also that it is for that app. Never throws for a bad
  * token; throws TypeError for a secret under 32 characters.
  */
-export function verifyOAuthResult(token: string, secret: string, opts: { now?: number; appid?: string } = {}): ResultCheck {
+export function verifyOAuthResult(
+  token: string,
+  secret: string,
+  opts: { now?: number; appid?: string } = {},
+): ResultCheck {
   const checked = verifyToken(secret, token, opts.now ?? Date.now());
   if (!checked.ok) return checked;
   const c = checked.claims;
@@ -151,9 +175,16 @@ export function verifyOAuthResult(token: string, secret: string, opts: { now?: n
 
 export interface OAuthFlow {
   /** The authorize route: WeChat's page and the cookie holding the login. Writes nothing to the store. */
-  begin(app: AppConfig, req: { redirect: string | undefined; scope: string | undefined; state: string | undefined }): Promise<{ location: string; setCookie: string }>;
+  begin(
+    app: AppConfig,
+    req: { redirect: string | undefined; scope: string | undefined; state: string | undefined },
+  ): Promise<{ location: string; setCookie: string }>;
   /** The callback route (`cookie`: the request's Cookie header): the Location of the allowed target with the signed result. */
-  finish(app: AppConfig, req: { code: string | undefined; state: string | undefined; cookie: string | undefined }, call: OAuthCall): Promise<string>;
+  finish(
+    app: AppConfig,
+    req: { code: string | undefined; state: string | undefined; cookie: string | undefined },
+    call: OAuthCall,
+  ): Promise<string>;
   /** The Set-Cookie that clears `app`'s login cookie, or undefined when web login is off. */
   clearCookie(app: AppConfig): string | undefined;
   /** A code for the user (and their profile for userinfo / login scopes); the user's token is kept. */
@@ -169,13 +200,23 @@ export function createOAuthFlow(deps: OAuthDeps): OAuthFlow {
 
   // Derived once: the configuration does not change while the flow lives.
   const { secret, callbackBase } = config.oauth;
-  const settings = secret && callbackBase ? { secret, callbackBase, cookieKey: macHex(secret, COOKIE_KEY_PURPOSE, '', 64) } : null;
+  const settings =
+    secret && callbackBase ? { secret, callbackBase, cookieKey: macHex(secret, COOKIE_KEY_PURPOSE, '', 64) } : null;
   const configured = (): NonNullable<typeof settings> => {
-    if (!settings) throw new OAuthError('not_configured', 'OAuth web login is not configured on this deployment (oauth.callbackBase and oauth.secret)');
+    if (!settings)
+      throw new OAuthError(
+        'not_configured',
+        'OAuth web login is not configured on this deployment (oauth.callbackBase and oauth.secret)',
+      );
     return settings;
   };
 
-  const stored = <T>(op: () => Promise<T>) => guardStore(log ?? silentLogger, op, () => new OAuthError('store_unavailable', 'the credential store is unavailable'));
+  const stored = <T>(op: () => Promise<T>) =>
+    guardStore(
+      log ?? silentLogger,
+      op,
+      () => new OAuthError('store_unavailable', 'the credential store is unavailable'),
+    );
 
   const onLoose = warnLoosePattern(log);
   const allowed = (raw: string) => allowedRedirect(config.oauth.redirects, raw, onLoose);
@@ -206,7 +247,10 @@ export function createOAuthFlow(deps: OAuthDeps): OAuthFlow {
 
   async function exchange(app: AppConfig, code: string, call: OAuthCall): Promise<Login> {
     if (timeLeft(call) < MIN_EXCHANGE_MS) {
-      throw new OAuthError('upstream_unavailable', 'too little time was left in this request to exchange the code with WeChat: start the login again');
+      throw new OAuthError(
+        'upstream_unavailable',
+        'too little time was left in this request to exchange the code with WeChat: start the login again',
+      );
     }
     let token: SnsToken;
     call.upstreamCalls++;
@@ -241,16 +285,29 @@ export function createOAuthFlow(deps: OAuthDeps): OAuthFlow {
       const { secret, callbackBase, cookieKey } = configured();
       const redirect = req.redirect === undefined ? null : allowed(req.redirect);
       if (redirect === null) {
-        throw new OAuthError('redirect_not_allowed', req.redirect === undefined ? 'redirect is required' : 'redirect is not an allowed target (config oauth.redirects)');
+        throw new OAuthError(
+          'redirect_not_allowed',
+          req.redirect === undefined
+            ? 'redirect is required'
+            : 'redirect is not an allowed target (config oauth.redirects)',
+        );
       }
       const scope = scopeFor(app, req.scope);
-      if (req.state !== undefined && req.state.length > MAX_CALLER_STATE) throw new OAuthError('bad_request', `state is longer than ${MAX_CALLER_STATE} characters`);
+      if (req.state !== undefined && req.state.length > MAX_CALLER_STATE)
+        throw new OAuthError('bad_request', `state is longer than ${MAX_CALLER_STATE} characters`);
       const exp = Math.floor(clock() / 1000) + STATE_TTL_SECONDS;
       const { id, state } = makeState(secret, app.appid, exp);
       const claims: CookieClaims = { id, redirect, ...(req.state === undefined ? {} : { state: req.state }), exp };
       const value = signToken(cookieKey, claims as unknown as Record<string, unknown>);
-      if (value.length > MAX_COOKIE_VALUE) throw new OAuthError('bad_request', 'redirect and state are too long together (the login cookie holds about 4 KB)');
-      return { location: authorizeUrl(config, app, callbackUrl(callbackBase, app), scope, state), setCookie: stateCookie(callbackBase, app, value) };
+      if (value.length > MAX_COOKIE_VALUE)
+        throw new OAuthError(
+          'bad_request',
+          'redirect and state are too long together (the login cookie holds about 4 KB)',
+        );
+      return {
+        location: authorizeUrl(config, app, callbackUrl(callbackBase, app), scope, state),
+        setCookie: stateCookie(callbackBase, app, value),
+      };
     },
 
     async finish(app, req, call) {
@@ -260,15 +317,23 @@ export function createOAuthFlow(deps: OAuthDeps): OAuthFlow {
       const kept = cookieLogin(cookieKey, req.cookie, id, now);
       // Checked again: the config may have changed since the authorize step.
       const redirect = allowed(kept.redirect);
-      if (redirect === null) throw new OAuthError('redirect_not_allowed', 'redirect is no longer an allowed target (config oauth.redirects)');
-      if (req.code === undefined || req.code === '') throw new OAuthError('refused', 'the user did not authorize the login (拒绝)');
+      if (redirect === null)
+        throw new OAuthError(
+          'redirect_not_allowed',
+          'redirect is no longer an allowed target (config oauth.redirects)',
+        );
+      if (req.code === undefined || req.code === '')
+        throw new OAuthError('refused', 'the user did not authorize the login (拒绝)');
       // Of two callbacks racing with one state, one goes on.
       if (!(await stored(() => store.insertIfAbsent(`oauth:state-used:${id}`, exp * 1000, now)))) {
         throw new OAuthError('state_used', 'this login was already completed: start again');
       }
       const login = await exchange(app, req.code, call);
       const result = signResult(secret, login, clock(), kept.state);
-      return withParams(redirect, { [RESULT_PARAM]: result, ...(kept.state === undefined ? {} : { state: kept.state }) });
+      return withParams(redirect, {
+        [RESULT_PARAM]: result,
+        ...(kept.state === undefined ? {} : { state: kept.state }),
+      });
     },
 
     clearCookie(app) {

@@ -25,7 +25,12 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
     /** A key no other test (nor run) uses. */
     const fresh = (label = 'k') => `conf:${run}:${++seq}:${label}:${randomUUID()}`;
     const MIN = 60_000;
-    const update = (value: string, at: number): CredentialUpdate => ({ value, expiresAt: at + 120 * MIN, refreshedAt: at, forcedAt: at - 5 });
+    const update = (value: string, at: number): CredentialUpdate => ({
+      value,
+      expiresAt: at + 120 * MIN,
+      refreshedAt: at,
+      forcedAt: at - 5,
+    });
 
     describe('read', () => {
       it('returns null for a key never written nor leased', async () => {
@@ -84,7 +89,15 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         const u = update('value-1', now);
         expect(await store.commit(key, 'a', first!.version, u)).toBe(true);
         const row = await store.acquireLease(key, 'b', now + 10_000, now);
-        expect(row).toMatchObject({ key, value: 'value-1', version: 1, expiresAt: u.expiresAt, refreshedAt: u.refreshedAt, forcedAt: u.forcedAt, leaseOwner: 'b' });
+        expect(row).toMatchObject({
+          key,
+          value: 'value-1',
+          version: 1,
+          expiresAt: u.expiresAt,
+          refreshedAt: u.refreshedAt,
+          forcedAt: u.forcedAt,
+          leaseOwner: 'b',
+        });
       });
     });
 
@@ -151,7 +164,16 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
 
         const u = update('token-b', now + 20_000);
         expect(await store.commit(key, 'b', taken!.version, u)).toBe(true);
-        expect(await store.read(key)).toEqual({ ...before, value: 'token-b', expiresAt: u.expiresAt, refreshedAt: u.refreshedAt, forcedAt: u.forcedAt, version: 1, leaseOwner: '', leaseUntil: 0 });
+        expect(await store.read(key)).toEqual({
+          ...before,
+          value: 'token-b',
+          expiresAt: u.expiresAt,
+          refreshedAt: u.refreshedAt,
+          forcedAt: u.forcedAt,
+          version: 1,
+          leaseOwner: '',
+          leaseUntil: 0,
+        });
         // and a's late commit still changes nothing
         expect(await store.commit(key, 'a', stale!.version, update('token-stale', now + 25_000))).toBe(false);
         expect((await store.read(key))!.value).toBe('token-b');
@@ -166,7 +188,13 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         expect(await store.read(key)).toMatchObject({ leaseOwner: 'a', leaseUntil: now - 10_000 });
         const u = update('token-late', now);
         expect(await store.commit(key, 'a', leased!.version, u)).toBe(true);
-        expect(await store.read(key)).toMatchObject({ value: 'token-late', expiresAt: u.expiresAt, version: 1, leaseOwner: '', leaseUntil: 0 });
+        expect(await store.read(key)).toMatchObject({
+          value: 'token-late',
+          expiresAt: u.expiresAt,
+          version: 1,
+          leaseOwner: '',
+          leaseUntil: 0,
+        });
       });
 
       it("on an absent row, with owner '', or after the owner released the lease: false and nothing changes", async () => {
@@ -198,7 +226,13 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         const now = Date.now();
         const blocked = fresh();
         await store.releaseLease(blocked, 'owner-a', now + 60_000);
-        expect(await store.read(blocked)).toMatchObject({ key: blocked, value: '', version: 0, leaseOwner: '', blockedUntil: now + 60_000 });
+        expect(await store.read(blocked)).toMatchObject({
+          key: blocked,
+          value: '',
+          version: 0,
+          leaseOwner: '',
+          blockedUntil: now + 60_000,
+        });
         const untouched = fresh();
         await store.releaseLease(untouched, 'owner-a');
         expect(await store.read(untouched)).toBeNull();
@@ -312,7 +346,9 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         expect(await store.increment(key, 3, now + MIN, now)).toBe(3);
         expect(await store.increment(key, -1, now + MIN, now)).toBe(2);
         expect(await store.increment(key, 10, now + MIN, now)).toBe(12);
-        await Promise.all(Array.from({ length: 20 }, (_, i) => store.increment(key, i % 2 === 0 ? 1 : -1, now + MIN, now)));
+        await Promise.all(
+          Array.from({ length: 20 }, (_, i) => store.increment(key, i % 2 === 0 ? 1 : -1, now + MIN, now)),
+        );
         expect(await store.increment(key, 0, now + MIN, now)).toBe(12);
         expect(await store.increment(key, -12, now + MIN, now)).toBe(0);
         expect(await store.increment(key, 2, now + MIN, now)).toBe(2);
@@ -434,14 +470,16 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
           '\uffff\ufffe\ufffd\u{10ffff}\u{1f3f3}\u{fe0f}\u{200d}\u{1f308}',
           '12345:not-a-prefix',
           '{"key":"x","value":1,"expiresAt":2}',
-          "it's \"quoted\" \\ back\\slashed; DROP TABLE records; --",
+          'it\'s "quoted" \\ back\\slashed; DROP TABLE records; --',
           'line\r\nbreaks\rand\nmore',
         ];
         const keys = values.map(() => fresh('record'));
         for (const [i, v] of values.entries()) await store.putRecord(keys[i]!, v, now + MIN);
         for (const [i, v] of values.entries()) {
           const got = await store.getRecord(keys[i]!, now);
-          expect(got === null ? null : Buffer.from(got, 'utf8').equals(Buffer.from(v, 'utf8')), `value ${i}`).toBe(true);
+          expect(got === null ? null : Buffer.from(got, 'utf8').equals(Buffer.from(v, 'utf8')), `value ${i}`).toBe(
+            true,
+          );
           expect(got, `value ${i}`).toBe(v);
         }
       });
@@ -467,7 +505,9 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       it('50 concurrent acquireLease on one key: exactly one wins', async () => {
         const key = fresh();
         const now = Date.now();
-        const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.acquireLease(key, `owner-${i}`, now + 10_000, now)));
+        const results = await Promise.all(
+          Array.from({ length: 50 }, (_, i) => store.acquireLease(key, `owner-${i}`, now + 10_000, now)),
+        );
         const winners = results.filter((r) => r !== null);
         expect(winners).toHaveLength(1);
         expect((await store.read(key))!.leaseOwner).toBe(winners[0]!.leaseOwner);
@@ -478,7 +518,9 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         const now = Date.now();
         await store.acquireLease(key, 'setup', now + 10_000, now);
         expect(await store.commit(key, 'setup', 0, update('v', now))).toBe(true);
-        const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.acquireLease(key, `owner-${i}`, now + 10_000, now)));
+        const results = await Promise.all(
+          Array.from({ length: 50 }, (_, i) => store.acquireLease(key, `owner-${i}`, now + 10_000, now)),
+        );
         expect(results.filter((r) => r !== null)).toHaveLength(1);
       });
 
@@ -494,10 +536,17 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         const key = fresh();
         const now = Date.now();
         const leased = await store.acquireLease(key, 'a', now + 10_000, now);
-        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.commit(key, 'a', leased!.version, update(`value-${i}`, now))));
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => store.commit(key, 'a', leased!.version, update(`value-${i}`, now))),
+        );
         expect(results.filter(Boolean)).toHaveLength(1);
         const winner = results.indexOf(true);
-        expect(await store.read(key)).toMatchObject({ value: `value-${winner}`, version: 1, leaseOwner: '', leaseUntil: 0 });
+        expect(await store.read(key)).toMatchObject({
+          value: `value-${winner}`,
+          version: 1,
+          leaseOwner: '',
+          leaseUntil: 0,
+        });
       });
 
       it('20 concurrent commits of the right version, half by non-owners: exactly one succeeds, by the owner', async () => {
@@ -505,7 +554,9 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         const now = Date.now();
         const leased = await store.acquireLease(key, 'a', now + 10_000, now);
         const owners = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 'a' : `intruder-${i}`));
-        const results = await Promise.all(owners.map((o, i) => store.commit(key, o, leased!.version, update(`value-${i}`, now))));
+        const results = await Promise.all(
+          owners.map((o, i) => store.commit(key, o, leased!.version, update(`value-${i}`, now))),
+        );
         expect(results.filter(Boolean)).toHaveLength(1);
         const winner = results.indexOf(true);
         expect(owners[winner]).toBe('a');
@@ -586,7 +637,12 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         expect(read1).toMatchObject({ value: '', version: 0, leaseOwner: 'a' });
         read1!.value = 'mutated again';
         read1!.leaseUntil = 0;
-        expect(await store.read(key)).toMatchObject({ value: '', version: 0, leaseOwner: 'a', leaseUntil: now + 10_000 });
+        expect(await store.read(key)).toMatchObject({
+          value: '',
+          version: 0,
+          leaseOwner: 'a',
+          leaseUntil: now + 10_000,
+        });
         expect(await store.acquireLease(key, 'b', now + 10_000, now)).toBeNull();
       });
     });

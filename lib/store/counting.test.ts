@@ -19,7 +19,17 @@ describe('countStoreOps', () => {
     expect(await store.getRecord('r', 0)).toBe('rv');
     await store.deleteRecord('r');
     expect(counted.ops()).toBe(9);
-    expect(counted.byOp()).toEqual({ read: 1, acquireLease: 1, commit: 1, releaseLease: 1, insertIfAbsent: 1, increment: 1, putRecord: 1, getRecord: 1, deleteRecord: 1 });
+    expect(counted.byOp()).toEqual({
+      read: 1,
+      acquireLease: 1,
+      commit: 1,
+      releaseLease: 1,
+      insertIfAbsent: 1,
+      increment: 1,
+      putRecord: 1,
+      getRecord: 1,
+      deleteRecord: 1,
+    });
     expect((await store.read('k'))!.blockedUntil).toBe(5);
     counted.reset();
     expect(counted.ops()).toBe(0);

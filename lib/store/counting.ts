@@ -4,7 +4,16 @@
  */
 import type { Store } from './port';
 
-export type StoreOp = 'read' | 'acquireLease' | 'commit' | 'releaseLease' | 'insertIfAbsent' | 'increment' | 'putRecord' | 'getRecord' | 'deleteRecord';
+export type StoreOp =
+  | 'read'
+  | 'acquireLease'
+  | 'commit'
+  | 'releaseLease'
+  | 'insertIfAbsent'
+  | 'increment'
+  | 'putRecord'
+  | 'getRecord'
+  | 'deleteRecord';
 
 export interface CountingStore {
   store: Store;
@@ -16,7 +25,17 @@ export interface CountingStore {
 }
 
 export function countStoreOps(inner: Store): CountingStore {
-  const zero = (): Record<StoreOp, number> => ({ read: 0, acquireLease: 0, commit: 0, releaseLease: 0, insertIfAbsent: 0, increment: 0, putRecord: 0, getRecord: 0, deleteRecord: 0 });
+  const zero = (): Record<StoreOp, number> => ({
+    read: 0,
+    acquireLease: 0,
+    commit: 0,
+    releaseLease: 0,
+    insertIfAbsent: 0,
+    increment: 0,
+    putRecord: 0,
+    getRecord: 0,
+    deleteRecord: 0,
+  });
   let counts = zero();
   const store: Store = {
     get kind() {

@@ -30,11 +30,16 @@ const MAX_WAIT_SECONDS = 300;
 export async function migrateDynamo(url: string): Promise<{ table: string; created: boolean }> {
   const target = parseDynamoUrl(url);
   const { table } = target;
-  const { TimeToLiveSpecification: ttl, ...definition } = JSON.parse(await readFile(DEFINITION, 'utf8')) as TableDefinition;
+  const { TimeToLiveSpecification: ttl, ...definition } = JSON.parse(
+    await readFile(DEFINITION, 'utf8'),
+  ) as TableDefinition;
   const client = dynamoClient(target);
   try {
     const created = !(await exists(client, table)) && (await create(client, { ...definition, TableName: table }));
-    await waitUntilTableExists({ client, maxWaitTime: MAX_WAIT_SECONDS, minDelay: 1, maxDelay: 5 }, { TableName: table });
+    await waitUntilTableExists(
+      { client, maxWaitTime: MAX_WAIT_SECONDS, minDelay: 1, maxDelay: 5 },
+      { TableName: table },
+    );
     if (ttl?.Enabled && ttl.AttributeName) await enableTtl(client, table, ttl.AttributeName);
     return { table, created };
   } finally {
@@ -66,9 +71,15 @@ async function create(client: DynamoDBClient, input: CreateTableCommandInput): P
 
 async function enableTtl(client: DynamoDBClient, table: string, attribute: string): Promise<void> {
   const { TimeToLiveDescription: d } = await client.send(new DescribeTimeToLiveCommand({ TableName: table }));
-  if ((d?.TimeToLiveStatus === 'ENABLED' || d?.TimeToLiveStatus === 'ENABLING') && d.AttributeName === attribute) return;
+  if ((d?.TimeToLiveStatus === 'ENABLED' || d?.TimeToLiveStatus === 'ENABLING') && d.AttributeName === attribute)
+    return;
   try {
-    await client.send(new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { AttributeName: attribute, Enabled: true } }));
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: table,
+        TimeToLiveSpecification: { AttributeName: attribute, Enabled: true },
+      }),
+    );
   } catch (err) {
     // dynalite answers DescribeTimeToLive (always DISABLED) but not UpdateTimeToLive. It never
     // expires items either; the store decides expiry by expiresAt, so nothing depends on it.

@@ -31,7 +31,9 @@ describe('dynamodb store: URL', () => {
     expect(() => parseDynamoUrl('dynamodb://a')).toThrow(/table name/);
     expect(() => parseDynamoUrl('dynamodb://bad/name')).toThrow(/dynamodb:\/\/TABLE/);
     expect(() => parseDynamoUrl('dynamodb://wecred?regoin=x')).toThrow('invalid parameter "regoin"');
-    expect(() => parseDynamoUrl('dynamodb://wecred?endpoint=secret-host')).toThrow(/^(?!.*secret-host).*invalid parameter "endpoint"/);
+    expect(() => parseDynamoUrl('dynamodb://wecred?endpoint=secret-host')).toThrow(
+      /^(?!.*secret-host).*invalid parameter "endpoint"/,
+    );
   });
 });
 
@@ -63,7 +65,9 @@ describe('dynamodb store: missing table', () => {
     const now = Date.now();
     await expect(store.read('k')).rejects.toThrow(line);
     await expect(store.acquireLease('k', 'a', now + 1_000, now)).rejects.toThrow(line);
-    await expect(store.commit('k', 'a', 0, { value: 'v', expiresAt: now, refreshedAt: now, forcedAt: 0 })).rejects.toThrow(line);
+    await expect(
+      store.commit('k', 'a', 0, { value: 'v', expiresAt: now, refreshedAt: now, forcedAt: 0 }),
+    ).rejects.toThrow(line);
     await expect(store.releaseLease('k', 'a', now)).rejects.toThrow(line);
     await expect(store.insertIfAbsent('k', now + 1_000, now)).rejects.toThrow(line);
     await expect(store.increment('k', 1, now + 1_000, now)).rejects.toThrow(line);
@@ -77,11 +81,16 @@ describe('dynamodb store: missing table', () => {
 
 describe('dynamodb store: items', () => {
   const spec = async () =>
-    (JSON.parse(await readFile(new URL('../../db/dynamodb/table.json', import.meta.url), 'utf8')) as { TimeToLiveSpecification: { AttributeName: string } })
-      .TimeToLiveSpecification.AttributeName;
+    (
+      JSON.parse(await readFile(new URL('../../db/dynamodb/table.json', import.meta.url), 'utf8')) as {
+        TimeToLiveSpecification: { AttributeName: string };
+      }
+    ).TimeToLiveSpecification.AttributeName;
   const rawItem = async (pk: string, sk: string) => {
     const client = dynamoClient(target);
-    const { Item } = await client.send(new GetItemCommand({ TableName: target.table, Key: { pk: { S: pk }, sk: { S: sk } }, ConsistentRead: true }));
+    const { Item } = await client.send(
+      new GetItemCommand({ TableName: target.table, Key: { pk: { S: pk }, sk: { S: sk } }, ConsistentRead: true }),
+    );
     client.destroy();
     return Item;
   };
@@ -104,7 +113,9 @@ describe('dynamodb store: items', () => {
     expect((await rawItem(`count#${key}`, 'count'))?.[ttl]).toEqual({ N: String(seconds) });
     // restarted after expiry: the new expiry
     expect(await store.increment(key, 1, expiresAt + 120_000, expiresAt)).toBe(1);
-    expect((await rawItem(`count#${key}`, 'count'))?.[ttl]).toEqual({ N: String(Math.ceil((expiresAt + 120_000) / 1000)) });
+    expect((await rawItem(`count#${key}`, 'count'))?.[ttl]).toEqual({
+      N: String(Math.ceil((expiresAt + 120_000) / 1000)),
+    });
 
     await store.acquireLease(key, 'a', now + 1_000, now);
     expect((await rawItem(`cred#${key}`, 'cred'))?.[ttl]).toBeUndefined(); // credentials never expire

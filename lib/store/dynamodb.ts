@@ -43,12 +43,16 @@ export function parseDynamoUrl(url: string): DynamoTarget {
   const m = /^dynamodb:\/\/([^/?#]*)\/?(?:\?([^#]*))?$/i.exec(url.trim());
   if (!m) throw new Error('store URL must look like dynamodb://TABLE?region=REGION&endpoint=http://host:port');
   const table = m[1]!;
-  if (!TABLE_NAME.test(table)) throw new Error('store URL dynamodb://TABLE needs a table name of 3-255 characters from A-Z a-z 0-9 _ . -');
+  if (!TABLE_NAME.test(table))
+    throw new Error('store URL dynamodb://TABLE needs a table name of 3-255 characters from A-Z a-z 0-9 _ . -');
   const target: DynamoTarget = { table };
   for (const [name, value] of new URLSearchParams(m[2] ?? '')) {
     if (name === 'region' && value !== '') target.region = value;
     else if (name === 'endpoint' && /^https?:\/\/[^/?#]+/i.test(value)) target.endpoint = value;
-    else throw new Error(`store URL dynamodb://${table} has an invalid parameter "${name}"; supported: region=REGION, endpoint=http(s)://host:port`);
+    else
+      throw new Error(
+        `store URL dynamodb://${table} has an invalid parameter "${name}"; supported: region=REGION, endpoint=http(s)://host:port`,
+      );
   }
   return target;
 }
@@ -82,7 +86,10 @@ const text = (a: AttributeValue | undefined): string => a?.S ?? '';
 /** DynamoDB TTL wants epoch seconds; rounded up so an item never vanishes before it expires. */
 const ttlSeconds = (ms: number): number => Math.ceil(ms / 1000);
 
-const itemKey = (kind: string, key: string): Record<string, AttributeValue> => ({ pk: S(`${kind}#${key}`), sk: S(kind) });
+const itemKey = (kind: string, key: string): Record<string, AttributeValue> => ({
+  pk: S(`${kind}#${key}`),
+  sk: S(kind),
+});
 
 /**
  * Every attribute is written `#name` in expressions (value, ttl and count are reserved words);
@@ -194,7 +201,8 @@ export async function openDynamoStore(url: string): Promise<Store> {
       if (owner === '') return false; // '' means "nobody": it must not match a free row
       const out = await conditional(
         update(CRED, key, {
-          expression: 'SET #value = :value, #expiresAt = :expiresAt, #refreshedAt = :refreshedAt, #forcedAt = :forcedAt, #version = :next, #leaseOwner = :empty, #leaseUntil = :zero',
+          expression:
+            'SET #value = :value, #expiresAt = :expiresAt, #refreshedAt = :refreshedAt, #forcedAt = :forcedAt, #version = :next, #leaseOwner = :empty, #leaseUntil = :zero',
           condition: '#version = :expected AND #leaseOwner = :owner',
           values: {
             ':value': S(u.value),
@@ -213,7 +221,9 @@ export async function openDynamoStore(url: string): Promise<Store> {
 
     async releaseLease(key, owner, blockedUntil) {
       const block: Pick<UpdateSpec, 'expression' | 'values'> =
-        blockedUntil === undefined ? { expression: '', values: {} } : { expression: ', #blockedUntil = :blocked', values: { ':blocked': N(blockedUntil) } };
+        blockedUntil === undefined
+          ? { expression: '', values: {} }
+          : { expression: ', #blockedUntil = :blocked', values: { ':blocked': N(blockedUntil) } };
       if (owner !== '') {
         const released = await conditional(
           update(CRED, key, {
@@ -261,10 +271,21 @@ export async function openDynamoStore(url: string): Promise<Store> {
         // nothing: the counter then errs high, never low).
         const live = 'attribute_exists(#pk) AND #expiresAt > :now';
         const taken = await conditional(
-          update(COUNT, key, { expression: 'ADD #count :by', condition: `${live} AND #count >= :least`, values: { ':by': N(by), ':now': N(now), ':least': N(-by) }, returnValues: 'UPDATED_NEW' }),
+          update(COUNT, key, {
+            expression: 'ADD #count :by',
+            condition: `${live} AND #count >= :least`,
+            values: { ':by': N(by), ':now': N(now), ':least': N(-by) },
+            returnValues: 'UPDATED_NEW',
+          }),
         );
         if (taken) return num(taken.Attributes?.count);
-        await conditional(update(COUNT, key, { expression: 'SET #count = :zero', condition: `${live} AND #count < :least`, values: { ':zero': N(0), ':now': N(now), ':least': N(-by) } }));
+        await conditional(
+          update(COUNT, key, {
+            expression: 'SET #count = :zero',
+            condition: `${live} AND #count < :least`,
+            values: { ':zero': N(0), ':now': N(now), ':least': N(-by) },
+          }),
+        );
         return 0;
       }
       const values = { ':by': N(by), ':expiresAt': N(expiresAt), ':ttl': N(ttlSeconds(expiresAt)), ':now': N(now) };
@@ -272,7 +293,8 @@ export async function openDynamoStore(url: string): Promise<Store> {
         // Add to a live counter, or create it...
         const added = await conditional(
           update(COUNT, key, {
-            expression: 'ADD #count :by SET #expiresAt = if_not_exists(#expiresAt, :expiresAt), #ttl = if_not_exists(#ttl, :ttl)',
+            expression:
+              'ADD #count :by SET #expiresAt = if_not_exists(#expiresAt, :expiresAt), #ttl = if_not_exists(#ttl, :ttl)',
             condition: 'attribute_not_exists(#pk) OR #expiresAt > :now',
             values,
             returnValues: 'UPDATED_NEW',
@@ -290,7 +312,9 @@ export async function openDynamoStore(url: string): Promise<Store> {
         );
         if (restarted) return by;
       }
-      throw new Error(`DynamoDB table "${table}": a counter kept expiring under concurrent increments (${MAX_INCREMENT_ATTEMPTS} attempts)`);
+      throw new Error(
+        `DynamoDB table "${table}": a counter kept expiring under concurrent increments (${MAX_INCREMENT_ATTEMPTS} attempts)`,
+      );
     },
 
     async putRecord(key, value, expiresAt) {

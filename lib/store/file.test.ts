@@ -27,7 +27,20 @@ storeConformance('file (without hard links)', () => createFileStore(noLinkDir, {
 
 describe('file store: naming', () => {
   it('encodes keys injectively into safe, case-insensitive-safe names', () => {
-    const keys = ['mp:wx1:token', 'MP:WX1:TOKEN', 'a/b', 'a_2fb', 'a b', '', '.', '..', '应用', '😀', 'x'.repeat(500), 'x'.repeat(499) + 'y'];
+    const keys = [
+      'mp:wx1:token',
+      'MP:WX1:TOKEN',
+      'a/b',
+      'a_2fb',
+      'a b',
+      '',
+      '.',
+      '..',
+      '应用',
+      '😀',
+      'x'.repeat(500),
+      'x'.repeat(499) + 'y',
+    ];
     const names = keys.map(encodeKey);
     expect(new Set(names.map((n) => n.toLowerCase())).size).toBe(keys.length);
     for (const n of names) {
@@ -53,12 +66,20 @@ describe('file store: damage and crashes', () => {
     const store = await createFileStore(tempDir('corrupt'));
     const key = 'mp:wx1:token';
     const { file } = store.paths('credentials', key);
-    for (const garbage of ['not json {', '', '{"key":"mp:wx1:token"}', '[1,2]', '{"key":"other","value":"","version":0,"leaseOwner":"","leaseUntil":0}']) {
+    for (const garbage of [
+      'not json {',
+      '',
+      '{"key":"mp:wx1:token"}',
+      '[1,2]',
+      '{"key":"other","value":"","version":0,"leaseOwner":"","leaseUntil":0}',
+    ]) {
       await writeFile(file, garbage);
       expect(await store.read(key)).toBeNull();
       const leased = await store.acquireLease(key, 'o', 2_000, 1_000);
       expect(leased).toMatchObject({ key, version: 0, value: '', leaseOwner: 'o' });
-      expect(await store.commit(key, 'o', 0, { value: 'repaired', expiresAt: 9_000, refreshedAt: 1_000, forcedAt: 0 })).toBe(true);
+      expect(
+        await store.commit(key, 'o', 0, { value: 'repaired', expiresAt: 9_000, refreshedAt: 1_000, forcedAt: 0 }),
+      ).toBe(true);
       expect(await store.read(key)).toMatchObject({ value: 'repaired', version: 1 });
     }
     await store.close();
@@ -82,7 +103,11 @@ describe('file store: damage and crashes', () => {
     expect(file).toBe(path.join(store.dir, 'records', 'oauth_3awx1_3aopenid.json'));
     await store.putRecord(key, 'token', 5_000);
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ key, value: 'token', expiresAt: 5_000 });
-    for (const garbage of ['{"key":"oauth:wx1:openid","value":', '{"key":"other","value":"x","expiresAt":9000}', '{"key":"oauth:wx1:openid","value":1,"expiresAt":9000}']) {
+    for (const garbage of [
+      '{"key":"oauth:wx1:openid","value":',
+      '{"key":"other","value":"x","expiresAt":9000}',
+      '{"key":"oauth:wx1:openid","value":1,"expiresAt":9000}',
+    ]) {
       await writeFile(file, garbage);
       expect(await store.getRecord(key, 1_000)).toBeNull();
       await store.putRecord(key, 'repaired', 5_000);
@@ -126,7 +151,9 @@ describe('file store: damage and crashes', () => {
     const { lock } = stores[0]!.paths('counters', 'c');
     await writeFile(lock, 'crashed');
     const values = (
-      await Promise.all(stores.map((s) => Promise.all(Array.from({ length: 10 }, () => s.increment('c', 1, 99_000, 1_000)))))
+      await Promise.all(
+        stores.map((s) => Promise.all(Array.from({ length: 10 }, () => s.increment('c', 1, 99_000, 1_000)))),
+      )
     ).flat();
     expect(values.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     await Promise.all(stores.map((s) => s.close()));
@@ -147,7 +174,9 @@ describe('file store: damage and crashes', () => {
     })();
     for (let v = 0; v < 200; v++) {
       if (v > 0) expect(await store.acquireLease(key, 'o', 1, 0)).not.toBeNull(); // each commit clears the lease
-      expect(await store.commit(key, 'o', v, { value: 'x'.repeat(v * 50), expiresAt: v, refreshedAt: v, forcedAt: 0 })).toBe(true);
+      expect(
+        await store.commit(key, 'o', v, { value: 'x'.repeat(v * 50), expiresAt: v, refreshedAt: v, forcedAt: 0 }),
+      ).toBe(true);
     }
     done = true;
     await reader;
@@ -236,10 +265,14 @@ interface WorkerResult {
 }
 
 function startWorker(job: object): { ready: Promise<void>; go(): void; result: Promise<WorkerResult> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'testdata', 'worker.ts'), JSON.stringify(job)], {
-    cwd: repoRoot,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(here, 'testdata', 'worker.ts'), JSON.stringify(job)],
+    {
+      cwd: repoRoot,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   let onReady!: () => void;
@@ -276,7 +309,16 @@ describe('file store: across processes', () => {
     for (let k = 0; k < nonces; k++) await parent.insertIfAbsent(`old:${k}`, now - 1, now - 1000); // expired: replaced under the lock
 
     const workers = Array.from({ length: 4 }, (_, i) =>
-      startWorker({ dir, id: `w${i}`, leaseRounds: rounds, commitRounds: rounds, commitOwner: 'parent', nonces, increments, now }),
+      startWorker({
+        dir,
+        id: `w${i}`,
+        leaseRounds: rounds,
+        commitRounds: rounds,
+        commitOwner: 'parent',
+        nonces,
+        increments,
+        now,
+      }),
     );
     await Promise.all(workers.map((w) => w.ready));
     for (const w of workers) w.go();
@@ -292,8 +334,14 @@ describe('file store: across processes', () => {
       expect(await parent.read(`commit:${r}`)).toMatchObject({ value: committers[0]!.id, version: 1, leaseOwner: '' });
     }
     for (let k = 0; k < nonces; k++) {
-      expect(results.filter((res) => res.inserts[k]), `nonce ${k}`).toHaveLength(1);
-      expect(results.filter((res) => res.replaced[k]), `expired nonce ${k}`).toHaveLength(1);
+      expect(
+        results.filter((res) => res.inserts[k]),
+        `nonce ${k}`,
+      ).toHaveLength(1);
+      expect(
+        results.filter((res) => res.replaced[k]),
+        `expired nonce ${k}`,
+      ).toHaveLength(1);
     }
     const all = results.flatMap((res) => res.increments).sort((a, b) => a - b);
     expect(all).toEqual(Array.from({ length: 4 * increments }, (_, i) => i + 1));

@@ -253,7 +253,8 @@ export async function createFileStore(dir: string, options: FileStoreOptions = {
         await breakStale(lock, held);
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`file store: timed out after ${lockTimeoutMs} ms waiting for a lock under ${root}`);
+      if (Date.now() > deadline)
+        throw new Error(`file store: timed out after ${lockTimeoutMs} ms waiting for a lock under ${root}`);
       await sleep(delay * (0.5 + Math.random()));
       delay = Math.min(delay * 2, 20);
     }
@@ -363,7 +364,9 @@ export async function createFileStore(dir: string, options: FileStoreOptions = {
   const readRecord = async (file: string, key: string): Promise<StoredRecord | null> => {
     const text = await readText(file);
     const r = text === null ? null : parseJsonObject(text);
-    return r && r.key === key && typeof r.value === 'string' && typeof r.expiresAt === 'number' ? { key, value: r.value, expiresAt: r.expiresAt } : null;
+    return r && r.key === key && typeof r.value === 'string' && typeof r.expiresAt === 'number'
+      ? { key, value: r.value, expiresAt: r.expiresAt }
+      : null;
   };
 
   const json = (o: object) => JSON.stringify(o) + '\n';

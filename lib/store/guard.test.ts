@@ -8,9 +8,15 @@ describe('guardStore', () => {
     const log = { log: (_level: string, event: string, fields?: LogFields) => void lines.push({ event, fields }) };
     const unavailable = () => new Error('the store is unavailable');
     expect(await guardStore(log, async () => 42, unavailable)).toBe(42);
-    const failure = Object.assign(new Error("Duplicate entry 'user-secret-value' for key 'PRIMARY'"), { code: 'ER_DUP_ENTRY' });
-    await expect(guardStore(log, () => Promise.reject(failure), unavailable)).rejects.toThrow('the store is unavailable');
-    await expect(guardStore(log, () => Promise.reject('down'), unavailable)).rejects.toThrow('the store is unavailable');
+    const failure = Object.assign(new Error("Duplicate entry 'user-secret-value' for key 'PRIMARY'"), {
+      code: 'ER_DUP_ENTRY',
+    });
+    await expect(guardStore(log, () => Promise.reject(failure), unavailable)).rejects.toThrow(
+      'the store is unavailable',
+    );
+    await expect(guardStore(log, () => Promise.reject('down'), unavailable)).rejects.toThrow(
+      'the store is unavailable',
+    );
     expect(lines).toEqual([
       { event: 'store_failed', fields: { error: 'Error', code: 'ER_DUP_ENTRY' } },
       { event: 'store_failed', fields: { error: 'string' } },

@@ -75,7 +75,9 @@ export function createMemoryStore(): Store {
         counter = undefined;
       }
       if (by === 0 || (by < 0 && !counter)) return counter?.value ?? 0;
-      const next: Expiring = counter ? { value: Math.max(0, counter.value + by), expiresAt: counter.expiresAt } : { value: by, expiresAt };
+      const next: Expiring = counter
+        ? { value: Math.max(0, counter.value + by), expiresAt: counter.expiresAt }
+        : { value: by, expiresAt };
       counters.set(key, next);
       sweep(now);
       return next.value;

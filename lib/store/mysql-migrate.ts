@@ -29,7 +29,10 @@ export async function mysqlMigrations(): Promise<MysqlMigration[]> {
     .map(({ file, m }) => ({ version: Number(m![1]), file }))
     .sort((a, b) => a.version - b.version);
   found.forEach((f, i) => {
-    if (f.version !== i + 1) throw new Error(`db/mysql: ${f.file} should be numbered ${String(i + 1).padStart(3, '0')}: versions run 001, 002, … without gaps`);
+    if (f.version !== i + 1)
+      throw new Error(
+        `db/mysql: ${f.file} should be numbered ${String(i + 1).padStart(3, '0')}: versions run 001, 002, … without gaps`,
+      );
   });
   return found;
 }
@@ -59,10 +62,15 @@ export async function migrateMysql(url: string): Promise<{ database: string; app
   }
 }
 
-async function migrate(conn: Connection, database: string, migrations: MysqlMigration[]): Promise<{ database: string; applied: number[]; version: number }> {
+async function migrate(
+  conn: Connection,
+  database: string,
+  migrations: MysqlMigration[],
+): Promise<{ database: string; applied: number[]; version: number }> {
   const lock = `wecred:migrate:${database}`.slice(0, 64); // MySQL caps lock names at 64 characters
   const [[got]] = await conn.execute<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS got', [lock, LOCK_TIMEOUT_SECONDS]);
-  if (Number(got?.got) !== 1) throw new Error(`MySQL migration of ${database}: another migration held the lock for ${LOCK_TIMEOUT_SECONDS} s`);
+  if (Number(got?.got) !== 1)
+    throw new Error(`MySQL migration of ${database}: another migration held the lock for ${LOCK_TIMEOUT_SECONDS} s`);
   try {
     await conn.query(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
     await conn.query(`USE \`${database}\``);

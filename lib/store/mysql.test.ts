@@ -15,7 +15,9 @@ describe('mysql schema files', () => {
   it('MYSQL_SCHEMA_VERSION is the number of db/mysql migrations, numbered without gaps', async () => {
     const sql = (await readdir(new URL('../../db/mysql/', import.meta.url))).filter((f) => f.endsWith('.sql'));
     expect(sql).toHaveLength(MYSQL_SCHEMA_VERSION);
-    expect((await mysqlMigrations()).map((m) => m.version)).toEqual(Array.from({ length: MYSQL_SCHEMA_VERSION }, (_, i) => i + 1));
+    expect((await mysqlMigrations()).map((m) => m.version)).toEqual(
+      Array.from({ length: MYSQL_SCHEMA_VERSION }, (_, i) => i + 1),
+    );
   });
 });
 
@@ -29,7 +31,12 @@ describe('mysql URL', () => {
       database: 'wecred',
       connectionLimit: 2,
     });
-    expect(parseMysqlUrl('mysql://root@[::1]/w')).toMatchObject({ host: '::1', port: 3306, password: '', connectionLimit: 4 });
+    expect(parseMysqlUrl('mysql://root@[::1]/w')).toMatchObject({
+      host: '::1',
+      port: 3306,
+      password: '',
+      connectionLimit: 4,
+    });
   });
 
   it('refuses bad URLs with one line that never shows the password', () => {
@@ -70,7 +77,13 @@ describe.skipIf(!db)('mysql store', () => {
   /** Runs one query on the URL's database outside the store. */
   async function sql<T extends RowDataPacket[]>(url: string, text: string, values: unknown[] = []): Promise<T> {
     const t = parseMysqlUrl(url);
-    const conn = await mysql.createConnection({ host: t.host, port: t.port, user: t.user, password: t.password, database: t.database });
+    const conn = await mysql.createConnection({
+      host: t.host,
+      port: t.port,
+      user: t.user,
+      password: t.password,
+      database: t.database,
+    });
     try {
       return (await conn.query<T>(text, values))[0];
     } finally {
@@ -88,7 +101,11 @@ describe.skipIf(!db)('mysql store', () => {
     expect(await migrateMysql(url)).toEqual({ database, applied: [], version: MYSQL_SCHEMA_VERSION });
     const rows = await sql(url, 'SELECT version FROM schema_migrations ORDER BY version');
     expect(rows.map((r) => r.version)).toEqual(all);
-    const [charset] = await sql(url, 'SELECT DEFAULT_CHARACTER_SET_NAME AS cs FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [database]);
+    const [charset] = await sql(
+      url,
+      'SELECT DEFAULT_CHARACTER_SET_NAME AS cs FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
+      [database],
+    );
     expect(charset?.cs).toBe('utf8mb4');
     const store = await openMysqlStore(url);
     expect(store.kind).toBe('mysql');
@@ -100,8 +117,13 @@ describe.skipIf(!db)('mysql store', () => {
     await migrateMysql(url);
     await sql(url, 'DROP TABLE records');
     await sql(url, 'DELETE FROM schema_migrations WHERE version >= 2');
-    await expect(openMysqlStore(url)).rejects.toThrow(`MySQL schema is at version 1, this wecred needs ${MYSQL_SCHEMA_VERSION}: run npm run db:migrate`);
-    expect(await migrateMysql(url)).toMatchObject({ applied: Array.from({ length: MYSQL_SCHEMA_VERSION - 1 }, (_, i) => i + 2), version: MYSQL_SCHEMA_VERSION });
+    await expect(openMysqlStore(url)).rejects.toThrow(
+      `MySQL schema is at version 1, this wecred needs ${MYSQL_SCHEMA_VERSION}: run npm run db:migrate`,
+    );
+    expect(await migrateMysql(url)).toMatchObject({
+      applied: Array.from({ length: MYSQL_SCHEMA_VERSION - 1 }, (_, i) => i + 2),
+      version: MYSQL_SCHEMA_VERSION,
+    });
     const store = await openMysqlStore(url);
     await store.putRecord('k', 'v', 2);
     expect(await store.getRecord('k', 1)).toBe('v');
@@ -111,7 +133,9 @@ describe.skipIf(!db)('mysql store', () => {
   it('two migrations at once both succeed and apply each file once', async () => {
     const url = scratchUrl();
     const results = await Promise.all([migrateMysql(url), migrateMysql(url)]);
-    expect(results.flatMap((r) => r.applied).sort()).toEqual(Array.from({ length: MYSQL_SCHEMA_VERSION }, (_, i) => i + 1));
+    expect(results.flatMap((r) => r.applied).sort()).toEqual(
+      Array.from({ length: MYSQL_SCHEMA_VERSION }, (_, i) => i + 1),
+    );
     expect(results.map((r) => r.version)).toEqual([MYSQL_SCHEMA_VERSION, MYSQL_SCHEMA_VERSION]);
   });
 
@@ -124,7 +148,9 @@ describe.skipIf(!db)('mysql store', () => {
     await sql(url, 'DELETE FROM schema_migrations');
     await expect(openMysqlStore(url)).rejects.toThrow(new Error(NEEDS_MIGRATE)); // nothing recorded
     await sql(url, 'INSERT INTO schema_migrations (version) VALUES (?)', [MYSQL_SCHEMA_VERSION + 1]);
-    await expect(openMysqlStore(url)).rejects.toThrow(`MySQL schema is at version ${MYSQL_SCHEMA_VERSION + 1}, this wecred needs ${MYSQL_SCHEMA_VERSION}`);
+    await expect(openMysqlStore(url)).rejects.toThrow(
+      `MySQL schema is at version ${MYSQL_SCHEMA_VERSION + 1}, this wecred needs ${MYSQL_SCHEMA_VERSION}`,
+    );
   });
 
   it('a wrong password fails with the error code and never shows the password', async () => {
@@ -171,8 +197,17 @@ describe.skipIf(!db)('mysql store', () => {
     const max = Number.MAX_SAFE_INTEGER;
     const leased = await store.acquireLease(key, 'a', max, 0);
     expect(leased).toMatchObject({ key, leaseUntil: max });
-    expect(await store.commit(key, 'a', 0, { value: 'v', expiresAt: max, refreshedAt: max - 1, forcedAt: 1 })).toBe(true);
-    expect(await store.read(key)).toMatchObject({ key, value: 'v', expiresAt: max, refreshedAt: max - 1, forcedAt: 1, version: 1 });
+    expect(await store.commit(key, 'a', 0, { value: 'v', expiresAt: max, refreshedAt: max - 1, forcedAt: 1 })).toBe(
+      true,
+    );
+    expect(await store.read(key)).toMatchObject({
+      key,
+      value: 'v',
+      expiresAt: max,
+      refreshedAt: max - 1,
+      forcedAt: 1,
+      version: 1,
+    });
     await expect(store.read('😀'.repeat(513))).rejects.toThrow('store key is longer than 2048 bytes');
     await store.close();
   });
@@ -192,15 +227,28 @@ describe.skipIf(!db)('mysql store', () => {
     // expired nonce's index entry, as the sweep's DELETE does, then waits for its row.
     const store = await openMysqlStore(db!.url, { sweepEveryWrites: 1e12 });
     const t = parseMysqlUrl(db!.url);
-    const other = await mysql.createConnection({ host: t.host, port: t.port, user: t.user, password: t.password, database: t.database });
+    const other = await mysql.createConnection({
+      host: t.host,
+      port: t.port,
+      user: t.user,
+      password: t.password,
+      database: t.database,
+    });
     const tag = uniqueDatabaseName();
     const expired = 1_000 + Math.floor(Math.random() * 1e9); // an expires_at only this test uses
     try {
       expect(await store.insertIfAbsent(`deadlock:${tag}`, expired, 0)).toBe(true);
       await other.query('BEGIN');
-      await other.query('INSERT INTO counters (`key`, value, expires_at) VALUES ?', [Array.from({ length: 50 }, (_, i) => [`deadlock:${tag}:${i}`, 1, 0])]);
-      await other.query('SELECT expires_at FROM nonces FORCE INDEX (nonces_expires_at) WHERE expires_at = ? LOCK IN SHARE MODE', [expired]);
-      const insert = store.insertIfAbsent(`deadlock:${tag}`, expired + 10_000, expired + 1).catch((err: unknown) => err); // waits for that index entry
+      await other.query('INSERT INTO counters (`key`, value, expires_at) VALUES ?', [
+        Array.from({ length: 50 }, (_, i) => [`deadlock:${tag}:${i}`, 1, 0]),
+      ]);
+      await other.query(
+        'SELECT expires_at FROM nonces FORCE INDEX (nonces_expires_at) WHERE expires_at = ? LOCK IN SHARE MODE',
+        [expired],
+      );
+      const insert = store
+        .insertIfAbsent(`deadlock:${tag}`, expired + 10_000, expired + 1)
+        .catch((err: unknown) => err); // waits for that index entry
       await new Promise((resolve) => setTimeout(resolve, 300));
       await other.query('SELECT 1 FROM nonces WHERE `key` = ? FOR UPDATE', [`deadlock:${tag}`]); // closes the cycle
       await other.query('ROLLBACK');
@@ -226,7 +274,11 @@ describe.skipIf(!db)('mysql store', () => {
     expect(await sweeper.insertIfAbsent(`sweep:${tag}:live`, t0 + grace + 1_000, t0 + grace + 20)).toBe(true); // and sweeps
     await sweeper.close(); // waits for the sweep
     const like = [`sweep:${tag}:%`];
-    const nonces = await sql(db!.url, 'SELECT CAST(`key` AS CHAR) AS k FROM nonces WHERE `key` LIKE ? ORDER BY k', like);
+    const nonces = await sql(
+      db!.url,
+      'SELECT CAST(`key` AS CHAR) AS k FROM nonces WHERE `key` LIKE ? ORDER BY k',
+      like,
+    );
     expect(nonces.map((r) => r.k)).toEqual([`sweep:${tag}:live`, `sweep:${tag}:recent`]);
     expect(await sql(db!.url, 'SELECT 1 FROM counters WHERE `key` LIKE ?', like)).toHaveLength(0);
     const records = await sql(db!.url, 'SELECT CAST(`key` AS CHAR) AS k FROM records WHERE `key` LIKE ?', like);

@@ -87,10 +87,14 @@ export function parseMysqlUrl(url: string): MysqlTarget {
     }
   };
   const database = decode(u.pathname.slice(1));
-  if (!DATABASE_NAME.test(database)) throw new Error('MySQL URL needs a database name of letters, digits and _ (at most 64): mysql://user:pass@host:3306/wecred');
+  if (!DATABASE_NAME.test(database))
+    throw new Error(
+      'MySQL URL needs a database name of letters, digits and _ (at most 64): mysql://user:pass@host:3306/wecred',
+    );
   let connectionLimit = DEFAULT_CONNECTION_LIMIT;
   for (const [name, value] of u.searchParams) {
-    if (name !== 'connectionLimit') throw new Error(`MySQL URL parameter "${name}" is not supported (supported: connectionLimit)`);
+    if (name !== 'connectionLimit')
+      throw new Error(`MySQL URL parameter "${name}" is not supported (supported: connectionLimit)`);
     connectionLimit = Number(value);
     if (!Number.isInteger(connectionLimit) || connectionLimit < 1 || connectionLimit > 1000) {
       throw new Error('MySQL URL parameter connectionLimit must be an integer from 1 to 1000');
@@ -139,7 +143,8 @@ const toRow = (key: string, r: RawRow): CredentialRow => ({
 });
 
 function checkKey(key: string): void {
-  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw new Error(`store key is longer than ${MAX_KEY_BYTES} bytes of UTF-8`);
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES)
+    throw new Error(`store key is longer than ${MAX_KEY_BYTES} bytes of UTF-8`);
 }
 
 export interface MysqlStoreOptions {
@@ -167,7 +172,11 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
     idleTimeout: 60_000,
   });
 
-  async function run<T extends ResultSetHeader | RowDataPacket[]>(doing: string, sql: string, params: (string | number)[]): Promise<T> {
+  async function run<T extends ResultSetHeader | RowDataPacket[]>(
+    doing: string,
+    sql: string,
+    params: (string | number)[],
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         const [result] = await pool.execute(sql, params);
@@ -208,7 +217,9 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
     if (++writes % sweepEvery !== 0 || sweeping || closing || cutoff === undefined) return;
     sweeping = (async () => {
       for (const table of ['nonces', 'counters', 'records']) {
-        await pool.execute(`DELETE FROM ${table} WHERE expires_at <= ? LIMIT ${SWEEP_LIMIT}`, [cutoff - SWEEP_GRACE_MS]);
+        await pool.execute(`DELETE FROM ${table} WHERE expires_at <= ? LIMIT ${SWEEP_LIMIT}`, [
+          cutoff - SWEEP_GRACE_MS,
+        ]);
       }
     })()
       .catch(() => {})
@@ -237,7 +248,9 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
       );
       if (r.affectedRows === 1) return { ...emptyRow(key), leaseOwner: owner, leaseUntil };
       if (Number(r.insertId) !== 1) return null;
-      const rows = await run<RawRow[]>('acquireLease', `SELECT ${ROW_COLUMNS} FROM credentials WHERE \`key\` = ?`, [key]);
+      const rows = await run<RawRow[]>('acquireLease', `SELECT ${ROW_COLUMNS} FROM credentials WHERE \`key\` = ?`, [
+        key,
+      ]);
       // Between the two statements our lease may have run out and been taken (and even
       // committed) by another: then it is theirs, and the caller must not fetch too.
       const row = rows[0] ? toRow(key, rows[0]) : null;
@@ -261,7 +274,11 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
       checkKey(key);
       if (blockedUntil === undefined) {
         if (owner !== '') {
-          await run('releaseLease', `UPDATE credentials SET lease_owner = '', lease_until = 0 WHERE \`key\` = ? AND lease_owner = ?`, [key, owner]);
+          await run(
+            'releaseLease',
+            `UPDATE credentials SET lease_owner = '', lease_until = 0 WHERE \`key\` = ? AND lease_owner = ?`,
+            [key, owner],
+          );
         }
         return;
       }
@@ -296,12 +313,20 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
       if (by < 0) {
         // Taking back earlier increments: a live counter only, never below 0 (the value travels
         // back through LAST_INSERT_ID, which is unsigned).
-        const r = await run<ResultSetHeader>('increment', 'UPDATE counters SET value = LAST_INSERT_ID(GREATEST(value + ?, 0)) WHERE `key` = ? AND expires_at > ?', [by, key, now]);
+        const r = await run<ResultSetHeader>(
+          'increment',
+          'UPDATE counters SET value = LAST_INSERT_ID(GREATEST(value + ?, 0)) WHERE `key` = ? AND expires_at > ?',
+          [by, key, now],
+        );
         wrote(now);
         return Number(r.insertId);
       }
       if (by === 0) {
-        const rows = await run<(RowDataPacket & { value: number | string })[]>('increment', 'SELECT value FROM counters WHERE `key` = ? AND expires_at > ?', [key, now]);
+        const rows = await run<(RowDataPacket & { value: number | string })[]>(
+          'increment',
+          'SELECT value FROM counters WHERE `key` = ? AND expires_at > ?',
+          [key, now],
+        );
         return Number(rows[0]?.value ?? 0);
       }
       // value before expires_at: both IF()s still see the old expiry.
@@ -331,7 +356,11 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
     async getRecord(key, now) {
       checkKey(key);
       lastNow = now; // putRecord brings no `now`: the sweep learns the caller's clock here
-      const rows = await run<(RowDataPacket & { value: string })[]>('getRecord', 'SELECT value FROM records WHERE `key` = ? AND expires_at > ?', [key, now]);
+      const rows = await run<(RowDataPacket & { value: string })[]>(
+        'getRecord',
+        'SELECT value FROM records WHERE `key` = ? AND expires_at > ?',
+        [key, now],
+      );
       return rows[0]?.value ?? null;
     },
 

@@ -50,7 +50,14 @@ describe.skipIf(!redis)('redis store', () => {
     expect(await a.read('mp:wx1:token')).toMatchObject({ value: 'token-a', version: 1, leaseOwner: '' });
 
     const { client, prefix } = await connectRedis(redis!.url);
-    expect(await client.exists(`${prefix}cred:mp:wx1:token`, `${prefix}nonce:nonce-1`, `${prefix}count:count-1`, `${prefix}rec:rec-1`)).toBe(4);
+    expect(
+      await client.exists(
+        `${prefix}cred:mp:wx1:token`,
+        `${prefix}nonce:nonce-1`,
+        `${prefix}count:count-1`,
+        `${prefix}rec:rec-1`,
+      ),
+    ).toBe(4);
     await Promise.all([a.close(), b.close(), client.quit()]);
   });
 
@@ -125,7 +132,9 @@ describe.skipIf(!redis)('redis store', () => {
     const { client, prefix } = await connectRedis(redis!.url);
     const key = randomUUID();
     await client.set(`${prefix}cred:${key}`, 'not a hash'); // WRONGTYPE inside the commit script
-    const err = await store.commit(key, 'o', 0, update('token-must-not-leak-91ab', Date.now())).catch((e: unknown) => e);
+    const err = await store
+      .commit(key, 'o', 0, update('token-must-not-leak-91ab', Date.now()))
+      .catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/redis store .*commit failed: .*WRONGTYPE/);
     expect(everything(err)).not.toContain('token-must-not-leak-91ab');
     await client.hset(`${prefix}rec:${key}`, 'v', 'token-must-not-leak-91ab'); // WRONGTYPE for GET
@@ -140,7 +149,9 @@ describe('redis store: connection and URL errors', () => {
   it('fails fast on a dead server, naming host and port, never the password', async () => {
     const port = await closedPort();
     const t0 = Date.now();
-    const err = await openRedisStore(`redis://:pw-must-not-leak-3d2e@127.0.0.1:${port}/0?prefix=x:`).catch((e: unknown) => e);
+    const err = await openRedisStore(`redis://:pw-must-not-leak-3d2e@127.0.0.1:${port}/0?prefix=x:`).catch(
+      (e: unknown) => e,
+    );
     expect(Date.now() - t0).toBeLessThan(5_000);
     expect((err as Error).message).toContain(`127.0.0.1:${port}`);
     expect((err as Error).message).toMatch(/ECONNREFUSED/);

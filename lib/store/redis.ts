@@ -31,12 +31,14 @@ function parseRedisUrl(url: string): { options: RedisOptions; prefix: string; wh
   } catch {
     throw new Error(`redis store: invalid URL; ${USAGE}`); // the URL may hold a password: never quoted
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`redis store: unsupported scheme "${u.protocol}"; ${USAGE}`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw new Error(`redis store: unsupported scheme "${u.protocol}"; ${USAGE}`);
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1'); // IPv6 literals come bracketed
   if (host === '') throw new Error(`redis store: the URL has no host; ${USAGE}`);
   const port = u.port === '' ? 6379 : Number(u.port);
   const db = u.pathname === '' || u.pathname === '/' ? 0 : Number(u.pathname.slice(1));
-  if (!Number.isSafeInteger(db) || db < 0) throw new Error(`redis store: the URL path must be a database number; ${USAGE}`);
+  if (!Number.isSafeInteger(db) || db < 0)
+    throw new Error(`redis store: the URL path must be a database number; ${USAGE}`);
   for (const name of u.searchParams.keys()) {
     if (name !== 'prefix') throw new Error(`redis store: unknown URL parameter "${name}"; supported: prefix`);
   }
@@ -49,7 +51,14 @@ function parseRedisUrl(url: string): { options: RedisOptions; prefix: string; wh
     throw new Error('redis store: the user or password in the URL is not valid percent-encoding');
   }
   return {
-    options: { host, port, db, ...(username && { username }), ...(password && { password }), ...(u.protocol === 'rediss:' && { tls: {} }) },
+    options: {
+      host,
+      port,
+      db,
+      ...(username && { username }),
+      ...(password && { password }),
+      ...(u.protocol === 'rediss:' && { tls: {} }),
+    },
     prefix: u.searchParams.get('prefix') ?? 'wecred:',
     where: `${host}:${port}/${db}`,
   };
@@ -86,7 +95,9 @@ export async function connectRedis(url: string): Promise<RedisConnection> {
   client.on('ready', () => (lastError = ''));
   const error = (op: string, err: unknown): Error => {
     const message = clean(err);
-    return new Error(`redis store (${where}): ${op} failed: ${message}${lastError && lastError !== message ? ` (last connection error: ${lastError})` : ''}`);
+    return new Error(
+      `redis store (${where}): ${op} failed: ${message}${lastError && lastError !== message ? ` (last connection error: ${lastError})` : ''}`,
+    );
   };
   try {
     await client.connect();
@@ -149,7 +160,15 @@ return n`;
 
 type Scripted = Redis & {
   acquireLease(key: string, owner: string, leaseUntil: number, now: number): Promise<string[] | null>;
-  commitRow(key: string, owner: string, expectedVersion: number, value: string, expiresAt: number, refreshedAt: number, forcedAt: number): Promise<number>;
+  commitRow(
+    key: string,
+    owner: string,
+    expectedVersion: number,
+    value: string,
+    expiresAt: number,
+    refreshedAt: number,
+    forcedAt: number,
+  ): Promise<number>;
   releaseLease(key: string, owner: string, blockedUntil: number | ''): Promise<number>;
   insertNonce(key: string, expiresAt: number, now: number, ttl: number): Promise<number>;
   incrementCounter(key: string, by: number, expiresAt: number, now: number, ttl: number): Promise<number>;
@@ -222,7 +241,19 @@ export async function openRedisStore(url: string): Promise<Store> {
       }),
 
     commit: (key, owner, expectedVersion, u) =>
-      run('commit', async () => (await redis.commitRow(cred(key), owner, expectedVersion, u.value, u.expiresAt, u.refreshedAt, u.forcedAt)) === 1),
+      run(
+        'commit',
+        async () =>
+          (await redis.commitRow(
+            cred(key),
+            owner,
+            expectedVersion,
+            u.value,
+            u.expiresAt,
+            u.refreshedAt,
+            u.forcedAt,
+          )) === 1,
+      ),
 
     releaseLease: (key, owner, blockedUntil) =>
       run('releaseLease', async () => {
@@ -230,9 +261,13 @@ export async function openRedisStore(url: string): Promise<Store> {
       }),
 
     insertIfAbsent: (key, expiresAt, now) =>
-      run('insertIfAbsent', async () => (await redis.insertNonce(nonce(key), expiresAt, now, ttl(expiresAt, now))) === 1),
+      run(
+        'insertIfAbsent',
+        async () => (await redis.insertNonce(nonce(key), expiresAt, now, ttl(expiresAt, now))) === 1,
+      ),
 
-    increment: (key, by, expiresAt, now) => run('increment', () => redis.incrementCounter(counter(key), by, expiresAt, now, ttl(expiresAt, now))),
+    increment: (key, by, expiresAt, now) =>
+      run('increment', () => redis.incrementCounter(counter(key), by, expiresAt, now, ttl(expiresAt, now))),
 
     putRecord: (key, value, expiresAt) =>
       run('putRecord', async () => {

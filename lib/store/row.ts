@@ -78,7 +78,8 @@ const isStr = (v: unknown): v is string => typeof v === 'string';
  */
 export function parseRow(text: string, key: string): CredentialRow | null {
   const r = parseJsonObject(text);
-  if (!r || r.key !== key || !isStr(r.value) || !isNum(r.version) || !isStr(r.leaseOwner) || !isNum(r.leaseUntil)) return null;
+  if (!r || r.key !== key || !isStr(r.value) || !isNum(r.version) || !isStr(r.leaseOwner) || !isNum(r.leaseUntil))
+    return null;
   const num = (v: unknown): number => (isNum(v) ? v : 0);
   return {
     key,

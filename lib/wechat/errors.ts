@@ -70,7 +70,9 @@ export function classifyTencent(err: unknown): TencentFault {
   // The SDK folds network failures into "request to URL failed, reason: …" or "network timeout at: URL".
   const message = err instanceof Error ? err.message : '';
   const reason = /reason: (.*)$/.exec(message)?.[1];
-  return reason === undefined && /timeout/i.test(message) ? { kind: 'timeout' } : { kind: 'network', ...(reason === undefined ? {} : { reason }) };
+  return reason === undefined && /timeout/i.test(message)
+    ? { kind: 'timeout' }
+    : { kind: 'network', ...(reason === undefined ? {} : { reason }) };
 }
 
 /**

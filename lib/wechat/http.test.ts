@@ -140,7 +140,10 @@ describe('callJson: failures', () => {
 
   it('a body over 1 MiB is not read to the end → body', async () => {
     up.reply('/huge', { body: `{"access_token":"${'x'.repeat(1 << 20)}"}` });
-    await expect(callJson('x', `${up.base}/huge`, { timeoutMs: 2000 })).rejects.toMatchObject({ name: 'UpstreamUnavailable', reason: 'body' });
+    await expect(callJson('x', `${up.base}/huge`, { timeoutMs: 2000 })).rejects.toMatchObject({
+      name: 'UpstreamUnavailable',
+      reason: 'body',
+    });
   });
 
   it('an unusable URL → network, without the URL', async () => {
@@ -173,13 +176,14 @@ describe('callJson: errors never carry the URL', () => {
 
   it('network', async () => {
     const base = await closedPortBase();
-    const err = await failure(callJson('cgi-bin/token', `${base}/x?secret=${SECRET}&access_token=${TOKEN}`, { timeoutMs: 2000 }));
+    const err = await failure(
+      callJson('cgi-bin/token', `${base}/x?secret=${SECRET}&access_token=${TOKEN}`, { timeoutMs: 2000 }),
+    );
     expect(err).toMatchObject({ reason: 'network' });
     expectNoLeak(err, [SECRET, TOKEN, '127.0.0.1']);
     expect((err as Error).message).toContain('cgi-bin/token');
   });
 });
-
 
 describe('upstreamUrl', () => {
   it('joins with exactly one slash and encodes query values', () => {

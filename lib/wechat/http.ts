@@ -50,7 +50,13 @@ export async function callJson(endpoint: string, url: string, init: CallInit): P
  * 200 answer. node:http rather than fetch: fetch's parser is WebAssembly whose compilation alone
  * costs a 128 MB function a quarter of its memory. Errors never carry the URL.
  */
-function send(endpoint: string, url: string, method: 'GET' | 'POST', body: string | undefined, timeoutMs: number): Promise<string> {
+function send(
+  endpoint: string,
+  url: string,
+  method: 'GET' | 'POST',
+  body: string | undefined,
+  timeoutMs: number,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) {

@@ -19,12 +19,19 @@ export interface MinaSession {
 const SESSION_KEY = /^[A-Za-z0-9+/]{22}==$/;
 
 /** `baseUrl` is e.g. `https://api.weixin.qq.com`. A non-zero errcode throws WechatError. */
-export async function code2Session(baseUrl: string, appid: string, secret: string, code: string, timeoutMs: number): Promise<MinaSession> {
+export async function code2Session(
+  baseUrl: string,
+  appid: string,
+  secret: string,
+  code: string,
+  timeoutMs: number,
+): Promise<MinaSession> {
   const url = upstreamUrl(baseUrl, JSCODE2SESSION, { appid, secret, js_code: code, grant_type: 'authorization_code' });
   const body = await callJson(JSCODE2SESSION, url, { method: 'GET', timeoutMs });
   const { openid, session_key: sessionKey, unionid } = body;
   if (typeof openid !== 'string' || openid === '') throw new UpstreamUnavailable(JSCODE2SESSION, 'body');
-  if (typeof sessionKey !== 'string' || !SESSION_KEY.test(sessionKey)) throw new UpstreamUnavailable(JSCODE2SESSION, 'body');
+  if (typeof sessionKey !== 'string' || !SESSION_KEY.test(sessionKey))
+    throw new UpstreamUnavailable(JSCODE2SESSION, 'body');
   const session: MinaSession = { openid, sessionKey };
   if (typeof unionid === 'string' && unionid !== '') session.unionid = unionid;
   return session;

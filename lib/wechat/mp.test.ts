@@ -184,4 +184,3 @@ describe('transport failures name the endpoint and nothing secret', () => {
     }
   });
 });
-

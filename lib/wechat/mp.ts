@@ -38,7 +38,11 @@ export function createMpClient(baseUrl: string): MpClient {
     async stableToken(appid, secret, forceRefresh, timeoutMs) {
       const url = upstreamUrl(baseUrl, STABLE_TOKEN);
       const json = { grant_type: 'client_credential', appid, secret, force_refresh: forceRefresh };
-      return issued(STABLE_TOKEN, await callJson(STABLE_TOKEN, url, { method: 'POST', json, timeoutMs }), 'access_token');
+      return issued(
+        STABLE_TOKEN,
+        await callJson(STABLE_TOKEN, url, { method: 'POST', json, timeoutMs }),
+        'access_token',
+      );
     },
 
     async ticket(accessToken, type, timeoutMs) {

@@ -62,13 +62,20 @@ export function qrcodeBody(req: QrcodeRequest): Record<string, unknown> {
 }
 
 /** `POST /cgi-bin/qrcode/create?access_token=`: a ticket for a temporary or permanent code. */
-export async function createQrcode(baseUrl: string, accessToken: string, req: QrcodeRequest, timeoutMs: number): Promise<QrcodeTicket> {
+export async function createQrcode(
+  baseUrl: string,
+  accessToken: string,
+  req: QrcodeRequest,
+  timeoutMs: number,
+): Promise<QrcodeTicket> {
   const url = upstreamUrl(baseUrl, CREATE, { access_token: accessToken });
   const body = await callJson(CREATE, url, { method: 'POST', json: qrcodeBody(req), timeoutMs });
   const { ticket, url: content, expire_seconds: expireSeconds } = body;
-  if (typeof ticket !== 'string' || ticket === '' || typeof content !== 'string') throw new UpstreamUnavailable(CREATE, 'body');
+  if (typeof ticket !== 'string' || ticket === '' || typeof content !== 'string')
+    throw new UpstreamUnavailable(CREATE, 'body');
   if (req.permanent) return { ticket, url: content };
-  if (typeof expireSeconds !== 'number' || !Number.isInteger(expireSeconds) || expireSeconds <= 0) throw new UpstreamUnavailable(CREATE, 'body');
+  if (typeof expireSeconds !== 'number' || !Number.isInteger(expireSeconds) || expireSeconds <= 0)
+    throw new UpstreamUnavailable(CREATE, 'body');
   return { ticket, url: content, expireSeconds };
 }
 

@@ -72,8 +72,16 @@ function snsToken(body: Record<string, unknown>): SnsToken {
   const scope = str(body.scope);
   const expiresIn = body.expires_in;
   if (!accessToken || !refreshToken || !openid || !scope) throw new UpstreamUnavailable(ACCESS_TOKEN, 'body');
-  if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) throw new UpstreamUnavailable(ACCESS_TOKEN, 'body');
-  const token: SnsToken = { accessToken, expiresIn, refreshToken, openid, scope, snapshotUser: body.is_snapshotuser === 1 };
+  if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0)
+    throw new UpstreamUnavailable(ACCESS_TOKEN, 'body');
+  const token: SnsToken = {
+    accessToken,
+    expiresIn,
+    refreshToken,
+    openid,
+    scope,
+    snapshotUser: body.is_snapshotuser === 1,
+  };
   const unionid = str(body.unionid);
   if (unionid) token.unionid = unionid;
   return token;

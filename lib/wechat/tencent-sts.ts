@@ -62,7 +62,12 @@ interface StsReply {
  * One STS call for `grant`, signed with the permanent keys at `endpoint` (upstream.sts). It
  * never outlives `timeoutMs`: the SDK's own timeout is in whole seconds, so ours aborts it.
  */
-export async function requestTemporaryKeys(cos: CosConfig, endpoint: Endpoint, grant: CosGrant, timeoutMs: number): Promise<TemporaryKeys> {
+export async function requestTemporaryKeys(
+  cos: CosConfig,
+  endpoint: Endpoint,
+  grant: CosGrant,
+  timeoutMs: number,
+): Promise<TemporaryKeys> {
   const action = cos.roleArn === undefined ? 'GetFederationToken' : 'AssumeRole';
   const name = `Tencent Cloud STS ${action}`;
   const Policy = encodeURIComponent(JSON.stringify(cosPolicy(grant)));
@@ -84,7 +89,14 @@ export async function requestTemporaryKeys(cos: CosConfig, endpoint: Endpoint, g
     const client = new sts.v20180813.Client({
       credential: { secretId: cos.secretId, secretKey: cos.secretKey },
       region: cos.region,
-      profile: { httpProfile: { endpoint: endpoint.host, protocol: `${endpoint.protocol}//`, reqMethod: 'POST', reqTimeout: Math.ceil(timeoutMs / 1000) } },
+      profile: {
+        httpProfile: {
+          endpoint: endpoint.host,
+          protocol: `${endpoint.protocol}//`,
+          reqMethod: 'POST',
+          reqTimeout: Math.ceil(timeoutMs / 1000),
+        },
+      },
     });
     return (await client.request(action, params, { signal: abort.signal })) as StsReply;
   })();
@@ -98,8 +110,14 @@ export async function requestTemporaryKeys(cos: CosConfig, endpoint: Endpoint, g
     clearTimeout(timer);
   }
   const c = reply.Credentials;
-  if (!c?.TmpSecretId || !c.TmpSecretKey || !c.Token || typeof reply.ExpiredTime !== 'number') throw new UpstreamUnavailable(name, 'body');
-  return { tmpSecretId: c.TmpSecretId, tmpSecretKey: c.TmpSecretKey, sessionToken: c.Token, expiredTime: reply.ExpiredTime };
+  if (!c?.TmpSecretId || !c.TmpSecretKey || !c.Token || typeof reply.ExpiredTime !== 'number')
+    throw new UpstreamUnavailable(name, 'body');
+  return {
+    tmpSecretId: c.TmpSecretId,
+    tmpSecretKey: c.TmpSecretKey,
+    sessionToken: c.Token,
+    expiredTime: reply.ExpiredTime,
+  };
 }
 
 /** An SDK failure as classifyTencent sees it: Tencent's messages are not ours to repeat (they may echo the request). */

@@ -121,6 +121,12 @@ export async function failure(p: Promise<unknown>): Promise<unknown> {
 export function expectNoLeak(err: unknown, secrets: string[]): void {
   expect(err).toBeInstanceOf(Error);
   const e = err as Error;
-  const text = [e.message, String(e.stack), String(e), JSON.stringify(e), String((e as { cause?: unknown }).cause)].join('\n');
+  const text = [
+    e.message,
+    String(e.stack),
+    String(e),
+    JSON.stringify(e),
+    String((e as { cause?: unknown }).cause),
+  ].join('\n');
   for (const s of secrets) expect(text).not.toContain(s);
 }

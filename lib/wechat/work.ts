@@ -38,4 +38,3 @@ export function createWorkClient(baseUrl: string): WorkClient {
     },
   };
 }
-

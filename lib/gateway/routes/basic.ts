@@ -41,6 +41,7 @@ function parseRouteBody(req: HttpRequest): Record<string, unknown> {
   } catch {
     throw new ApiError('not_json', 'the request body is not JSON');
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError('not_json', 'the request body must be a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new ApiError('not_json', 'the request body must be a JSON object');
   return body as Record<string, unknown>;
 }

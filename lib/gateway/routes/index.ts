@@ -5,6 +5,14 @@ import { oauthAuthorize, oauthCallback } from './oauth';
 import type { Route } from './types';
 import { wechatServer } from './wechat-server';
 
-export const ROUTES: readonly Route[] = [ping, verifyFile, jsapiConfig, jsdkdQuery, wechatServer, oauthAuthorize, oauthCallback];
+export const ROUTES: readonly Route[] = [
+  ping,
+  verifyFile,
+  jsapiConfig,
+  jsdkdQuery,
+  wechatServer,
+  oauthAuthorize,
+  oauthCallback,
+];
 
 export type { Route, RouteContext } from './types';

@@ -13,14 +13,25 @@ const NOW = 1_800_000_000_000;
 
 function services(store: Store = createMemoryStore()): Services {
   return {
-    config: parseConfig({ apps: [{ appid: 'wx1111111111111111', secret: 's' }], realms: [{ ...LEGACY, legacyMd5: true }, HMAC_ONLY], store: 'memory:' }, {}),
+    config: parseConfig(
+      {
+        apps: [{ appid: 'wx1111111111111111', secret: 's' }],
+        realms: [{ ...LEGACY, legacyMd5: true }, HMAC_ONLY],
+        store: 'memory:',
+      },
+      {},
+    ),
     store,
     clock: () => NOW,
     log: silentLogger,
   } as unknown as Services;
 }
 
-function signed(ts: number | string, nonce: string, realm: { key: string; secret: string } = LEGACY): Record<string, string> {
+function signed(
+  ts: number | string,
+  nonce: string,
+  realm: { key: string; secret: string } = LEGACY,
+): Record<string, string> {
   const q = { realm: realm.key, nonce, ts: String(ts) };
   return { ...q, sign: jsdkdSignature(realm.secret, q) };
 }
@@ -30,7 +41,10 @@ describe('jsdkd md5 query authentication', () => {
     const s = services();
     await expect(authenticateMd5(signed(NOW - 300_000, 'n1'), s)).resolves.toMatchObject({ key: 'legacy' });
     await expect(authenticateMd5(signed(NOW + 300_000, 'n2'), s)).resolves.toMatchObject({ key: 'legacy' });
-    await expect(authenticateMd5(signed(NOW - 300_001, 'n3'), s)).rejects.toMatchObject({ code: 'stale_timestamp', httpStatus: 401 });
+    await expect(authenticateMd5(signed(NOW - 300_001, 'n3'), s)).rejects.toMatchObject({
+      code: 'stale_timestamp',
+      httpStatus: 401,
+    });
     await expect(authenticateMd5(signed(NOW + 300_001, 'n4'), s)).rejects.toMatchObject({ code: 'stale_timestamp' });
     await expect(authenticateMd5(signed(NOW / 1000, 'n5'), s)).rejects.toMatchObject({ code: 'stale_timestamp' });
     for (const [i, ts] of [' 1', '1e12', '-1', String(NOW) + '.0', '0x1a3185c5000'].entries()) {
@@ -44,18 +58,27 @@ describe('jsdkd md5 query authentication', () => {
     await expect(authenticateMd5(bad, s)).rejects.toMatchObject({ code: 'bad_signature', httpStatus: 401 });
     await expect(authenticateMd5(signed(NOW - 400_000, 'once'), s)).rejects.toMatchObject({ code: 'stale_timestamp' });
     await expect(authenticateMd5(signed(NOW, 'once'), s)).resolves.toMatchObject({ key: 'legacy' });
-    await expect(authenticateMd5(signed(NOW, 'once'), s)).rejects.toMatchObject({ code: 'replayed_nonce', httpStatus: 401 });
+    await expect(authenticateMd5(signed(NOW, 'once'), s)).rejects.toMatchObject({
+      code: 'replayed_nonce',
+      httpStatus: 401,
+    });
     await expect(authenticateMd5(signed(NOW + 1, 'once'), s)).rejects.toMatchObject({ code: 'replayed_nonce' });
   });
 
   it('accepts the signature in either hex case', async () => {
     const q = signed(NOW, 'upper');
-    await expect(authenticateMd5({ ...q, sign: q.sign!.toUpperCase() }, services())).resolves.toMatchObject({ key: 'legacy' });
+    await expect(authenticateMd5({ ...q, sign: q.sign!.toUpperCase() }, services())).resolves.toMatchObject({
+      key: 'legacy',
+    });
   });
 
   it('refuses realms without legacyMd5, unknown realms and wrong secrets alike', async () => {
     const s = services();
-    for (const q of [signed(NOW, 'a1', HMAC_ONLY), signed(NOW, 'a2', { key: 'nobody', secret: LEGACY.secret }), signed(NOW, 'a3', { ...LEGACY, secret: 'not-the-secret' })]) {
+    for (const q of [
+      signed(NOW, 'a1', HMAC_ONLY),
+      signed(NOW, 'a2', { key: 'nobody', secret: LEGACY.secret }),
+      signed(NOW, 'a3', { ...LEGACY, secret: 'not-the-secret' }),
+    ]) {
       await expect(authenticateMd5(q, s)).rejects.toMatchObject({ code: 'bad_signature', returnCode: 7002 });
     }
   });
@@ -74,14 +97,27 @@ describe('jsdkd md5 query authentication', () => {
 
   it('answers 503 when the store cannot remember the nonce', async () => {
     const store = { insertIfAbsent: () => Promise.reject(new Error('down')) } as unknown as Store;
-    await expect(authenticateMd5(signed(NOW, 'n'), services(store))).rejects.toMatchObject({ code: 'store_unavailable', httpStatus: 503 });
+    await expect(authenticateMd5(signed(NOW, 'n'), services(store))).rejects.toMatchObject({
+      code: 'store_unavailable',
+      httpStatus: 503,
+    });
   });
 });
 
 describe('jsdkd query route pattern', () => {
   it('matches our spelling and jsdkd’s, nothing else', () => {
-    expect(jsdkdQuery.pattern.exec('/jsapi/wx1111111111111111/query')?.slice(1)).toEqual([undefined, 'wx1111111111111111']);
+    expect(jsdkdQuery.pattern.exec('/jsapi/wx1111111111111111/query')?.slice(1)).toEqual([
+      undefined,
+      'wx1111111111111111',
+    ]);
     expect(jsdkdQuery.pattern.exec('/jsapi/query/token')?.slice(1)).toEqual(['token', undefined]);
-    for (const p of ['/jsapi/query', '/jsapi//query', '/jsapi/wx1/query/x', '/jsapi/query/token/x', '/x/jsapi/wx1/query']) expect(jsdkdQuery.pattern.test(p)).toBe(false);
+    for (const p of [
+      '/jsapi/query',
+      '/jsapi//query',
+      '/jsapi/wx1/query/x',
+      '/jsapi/query/token/x',
+      '/x/jsapi/wx1/query',
+    ])
+      expect(jsdkdQuery.pattern.test(p)).toBe(false);
   });
 });

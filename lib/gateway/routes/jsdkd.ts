@@ -52,13 +52,19 @@ export const jsdkdQuery: Route = {
 export async function authenticateMd5(q: Record<string, string>, services: Services): Promise<RealmConfig> {
   const { realm: key, nonce, ts, sign } = q;
   if (!key || !nonce || !ts || !sign) {
-    throw new ApiError('unsigned', 'this query needs jsdkd\'s signature: realm, nonce, ts (unix ms) and sign = md5("realm=…&nonce=…&ts=…" + "." + realm secret)');
+    throw new ApiError(
+      'unsigned',
+      'this query needs jsdkd\'s signature: realm, nonce, ts (unix ms) and sign = md5("realm=…&nonce=…&ts=…" + "." + realm secret)',
+    );
   }
   if (!NONCE.test(nonce)) throw new ApiError('unsigned', 'nonce must be 1 to 64 visible ASCII characters');
   const realm = services.config.realms.find((r) => r.key === key && r.legacyMd5);
   const expected = realm ? jsdkdSignature(realm.secret, { realm: key, nonce, ts }) : '';
   if (!realm || !safeEqual(sign.toLowerCase(), expected)) {
-    throw new ApiError('bad_signature', 'the query signature does not match (or the realm does not accept jsdkd\'s md5 signature: legacyMd5)');
+    throw new ApiError(
+      'bad_signature',
+      "the query signature does not match (or the realm does not accept jsdkd's md5 signature: legacyMd5)",
+    );
   }
   const now = services.clock();
   checkTimestamp(ts, 'milliseconds', now, 'ts');

@@ -19,17 +19,35 @@ import type { Route, RouteContext } from './types';
 const NO_STORE = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' };
 
 /** `work` answers the Location and may put headers (set-cookie) in `extra`, which go out with a failure too. */
-async function answer(ctx: RouteContext, work: (extra: Record<string, string>) => Promise<string>): Promise<HttpResponse> {
+async function answer(
+  ctx: RouteContext,
+  work: (extra: Record<string, string>) => Promise<string>,
+): Promise<HttpResponse> {
   const extra: Record<string, string> = {};
   try {
     const location = await work(extra);
     return { status: 302, headers: { location, ...NO_STORE, ...extra }, body: '' };
   } catch (err) {
     const { error, reason } = oauthError(err);
-    if (error.code === 'internal') ctx.services.log.log('error', 'route_crashed', { route: 'oauth', ...crashFields(err) });
+    if (error.code === 'internal')
+      ctx.services.log.log('error', 'route_crashed', { route: 'oauth', ...crashFields(err) });
     const body = { error: { ...error.toJSON(), ...(reason === undefined ? {} : { reason }) } };
-    if (wantsHtml(ctx.req)) return { status: error.httpStatus, headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'", ...NO_STORE, ...extra }, body: errorPage(error.message, reason ?? error.code) };
-    return { status: error.httpStatus, headers: { 'content-type': 'application/json; charset=utf-8', ...NO_STORE, ...extra }, body: JSON.stringify(body) };
+    if (wantsHtml(ctx.req))
+      return {
+        status: error.httpStatus,
+        headers: {
+          'content-type': 'text/html; charset=utf-8',
+          'content-security-policy': "default-src 'none'",
+          ...NO_STORE,
+          ...extra,
+        },
+        body: errorPage(error.message, reason ?? error.code),
+      };
+    return {
+      status: error.httpStatus,
+      headers: { 'content-type': 'application/json; charset=utf-8', ...NO_STORE, ...extra },
+      body: JSON.stringify(body),
+    };
   }
 }
 
@@ -57,7 +75,11 @@ export const oauthAuthorize: Route = {
   handle: (ctx) =>
     answer(ctx, async (extra) => {
       const app = oauthApp(ctx.services, null, ctx.params[0]!);
-      const { location, setCookie } = await oauthFlow(ctx.services).begin(app, { redirect: q(ctx.req, 'redirect'), scope: q(ctx.req, 'scope') || undefined, state: q(ctx.req, 'state') || undefined });
+      const { location, setCookie } = await oauthFlow(ctx.services).begin(app, {
+        redirect: q(ctx.req, 'redirect'),
+        scope: q(ctx.req, 'scope') || undefined,
+        state: q(ctx.req, 'state') || undefined,
+      });
       extra['set-cookie'] = setCookie;
       return location;
     }),
@@ -74,6 +96,10 @@ export const oauthCallback: Route = {
       // A callback ends this browser's login whatever happens: nothing is left to retry with.
       const clear = flow.clearCookie(app);
       if (clear !== undefined) extra['set-cookie'] = clear;
-      return flow.finish(app, { code: q(ctx.req, 'code'), state: q(ctx.req, 'state'), cookie: ctx.req.headers.cookie }, ctx.call);
+      return flow.finish(
+        app,
+        { code: q(ctx.req, 'code'), state: q(ctx.req, 'state'), cookie: ctx.req.headers.cookie },
+        ctx.call,
+      );
     }),
 };

@@ -26,14 +26,25 @@ function services(onMessage?: MessageHook, lines: Record<string, unknown>[] = []
       {},
     ),
     clock: () => 0,
-    log: { log: (level: string, event: string, fields: Record<string, unknown> = {}) => lines.push({ level, event, ...fields }) },
+    log: {
+      log: (level: string, event: string, fields: Record<string, unknown> = {}) =>
+        lines.push({ level, event, ...fields }),
+    },
     onMessage,
   } as unknown as Services;
 }
 
 function call(s: Services, method: string, appid: string, query: Record<string, string>, body = '') {
   const req: HttpRequest = { method, path: `/wechat/${appid}`, query, headers: {}, body };
-  return Promise.resolve().then(() => wechatServer.handle({ req, path: req.path, params: [appid], call: { caller: 'public', upstreamCalls: 0, deadline: 0 }, services: s }));
+  return Promise.resolve().then(() =>
+    wechatServer.handle({
+      req,
+      path: req.path,
+      params: [appid],
+      call: { caller: 'public', upstreamCalls: 0, deadline: 0 },
+      services: s,
+    }),
+  );
 }
 
 function signedQuery(timestamp: string, nonce: string, extra: Record<string, string> = {}) {
@@ -41,7 +52,11 @@ function signedQuery(timestamp: string, nonce: string, extra: Record<string, str
 }
 
 function aesQuery(encrypted: string, timestamp = '1714112445', nonce = '415670741') {
-  return { ...signedQuery(timestamp, nonce), encrypt_type: 'aes', msg_signature: msgSignature(TOKEN, timestamp, nonce, encrypted) };
+  return {
+    ...signedQuery(timestamp, nonce),
+    encrypt_type: 'aes',
+    msg_signature: msgSignature(TOKEN, timestamp, nonce, encrypted),
+  };
 }
 
 describe('the route pattern', () => {
@@ -54,23 +69,56 @@ describe('the route pattern', () => {
 
 describe('GET: server URL verification', () => {
   it('echoes echostr verbatim as text for the official vector', async () => {
-    const res = await call(services(), 'GET', APPID, { signature: 'f464b24fc39322e44b38aa78f5edd27bd1441696', timestamp: '1714036504', nonce: '1514711492', echostr: '4375120948345356249' });
-    expect(res).toEqual({ status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: '4375120948345356249' });
+    const res = await call(services(), 'GET', APPID, {
+      signature: 'f464b24fc39322e44b38aa78f5edd27bd1441696',
+      timestamp: '1714036504',
+      nonce: '1514711492',
+      echostr: '4375120948345356249',
+    });
+    expect(res).toEqual({
+      status: 200,
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+      body: '4375120948345356249',
+    });
   });
 
   it('refuses missing and wrong signatures with 401', async () => {
-    const ok = { signature: 'f464b24fc39322e44b38aa78f5edd27bd1441696', timestamp: '1714036504', nonce: '1514711492', echostr: 'e' };
-    await expect(call(services(), 'GET', APPID, { echostr: 'e' })).rejects.toMatchObject({ code: 'unsigned', httpStatus: 401 });
-    await expect(call(services(), 'GET', APPID, { ...ok, nonce: '' })).rejects.toMatchObject({ code: 'unsigned', httpStatus: 401 });
-    await expect(call(services(), 'GET', APPID, { ...ok, timestamp: '1714036505' })).rejects.toMatchObject({ code: 'bad_signature', httpStatus: 401 });
-    await expect(call(services(), 'GET', APPID, { ...ok, signature: '0'.repeat(40) })).rejects.toMatchObject({ code: 'bad_signature', httpStatus: 401 });
+    const ok = {
+      signature: 'f464b24fc39322e44b38aa78f5edd27bd1441696',
+      timestamp: '1714036504',
+      nonce: '1514711492',
+      echostr: 'e',
+    };
+    await expect(call(services(), 'GET', APPID, { echostr: 'e' })).rejects.toMatchObject({
+      code: 'unsigned',
+      httpStatus: 401,
+    });
+    await expect(call(services(), 'GET', APPID, { ...ok, nonce: '' })).rejects.toMatchObject({
+      code: 'unsigned',
+      httpStatus: 401,
+    });
+    await expect(call(services(), 'GET', APPID, { ...ok, timestamp: '1714036505' })).rejects.toMatchObject({
+      code: 'bad_signature',
+      httpStatus: 401,
+    });
+    await expect(call(services(), 'GET', APPID, { ...ok, signature: '0'.repeat(40) })).rejects.toMatchObject({
+      code: 'bad_signature',
+      httpStatus: 401,
+    });
   });
 
   it('needs echostr, a known app and its token', async () => {
     const q = { signature: 'f464b24fc39322e44b38aa78f5edd27bd1441696', timestamp: '1714036504', nonce: '1514711492' };
     await expect(call(services(), 'GET', APPID, q)).rejects.toMatchObject({ code: 'bad_para', httpStatus: 400 });
-    await expect(call(services(), 'GET', 'wx9999999999999999', { ...q, echostr: 'e' })).rejects.toMatchObject({ code: 'unknown_app', httpStatus: 404 });
-    await expect(call(services(), 'GET', NO_TOKEN, { ...q, echostr: 'e' })).rejects.toMatchObject({ code: 'not_found', httpStatus: 404, message: `${NO_TOKEN} has no server-URL token configured (apps[].token)` });
+    await expect(call(services(), 'GET', 'wx9999999999999999', { ...q, echostr: 'e' })).rejects.toMatchObject({
+      code: 'unknown_app',
+      httpStatus: 404,
+    });
+    await expect(call(services(), 'GET', NO_TOKEN, { ...q, echostr: 'e' })).rejects.toMatchObject({
+      code: 'not_found',
+      httpStatus: 404,
+      message: `${NO_TOKEN} has no server-URL token configured (apps[].token)`,
+    });
   });
 });
 
@@ -91,8 +139,15 @@ describe('POST: message pushes', () => {
   it('decrypts the official aes push (JSON and XML bodies) and hands it to the hook', async () => {
     const got: [string, string][] = [];
     const s = services(async (appid, message) => void got.push([appid, message]));
-    for (const body of [JSON.stringify({ ToUserName: 'gh_97417a04a28d', Encrypt: ENCRYPTED }), `<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName><Encrypt><![CDATA[${ENCRYPTED}]]></Encrypt></xml>`]) {
-      expect(await call(s, 'POST', APPID, OFFICIAL_QUERY, body)).toEqual({ status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'success' });
+    for (const body of [
+      JSON.stringify({ ToUserName: 'gh_97417a04a28d', Encrypt: ENCRYPTED }),
+      `<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName><Encrypt><![CDATA[${ENCRYPTED}]]></Encrypt></xml>`,
+    ]) {
+      expect(await call(s, 'POST', APPID, OFFICIAL_QUERY, body)).toEqual({
+        status: 200,
+        headers: { 'content-type': 'text/plain; charset=utf-8' },
+        body: 'success',
+      });
     }
     expect(got).toEqual([
       [APPID, MSG],
@@ -102,19 +157,36 @@ describe('POST: message pushes', () => {
 
   it('checks msg_signature, not signature, in aes mode', async () => {
     const body = JSON.stringify({ Encrypt: ENCRYPTED });
-    await expect(call(services(), 'POST', APPID, { ...OFFICIAL_QUERY, msg_signature: '0'.repeat(40) }, body)).rejects.toMatchObject({ code: 'bad_signature', httpStatus: 401 });
+    await expect(
+      call(services(), 'POST', APPID, { ...OFFICIAL_QUERY, msg_signature: '0'.repeat(40) }, body),
+    ).rejects.toMatchObject({ code: 'bad_signature', httpStatus: 401 });
     const { msg_signature: _, ...noMsgSig } = OFFICIAL_QUERY;
-    await expect(call(services(), 'POST', APPID, noMsgSig, body)).rejects.toMatchObject({ code: 'unsigned', httpStatus: 401 });
-    await expect(call(services(), 'POST', APPID, { ...OFFICIAL_QUERY, signature: '0'.repeat(40) }, body)).resolves.toMatchObject({ status: 200 });
+    await expect(call(services(), 'POST', APPID, noMsgSig, body)).rejects.toMatchObject({
+      code: 'unsigned',
+      httpStatus: 401,
+    });
+    await expect(
+      call(services(), 'POST', APPID, { ...OFFICIAL_QUERY, signature: '0'.repeat(40) }, body),
+    ).resolves.toMatchObject({ status: 200 });
     // Another Encrypt value under the official msg_signature.
     const other = encrypt(KEY, APPID, MSG);
-    await expect(call(services(), 'POST', APPID, OFFICIAL_QUERY, JSON.stringify({ Encrypt: other }))).rejects.toMatchObject({ code: 'bad_signature' });
+    await expect(
+      call(services(), 'POST', APPID, OFFICIAL_QUERY, JSON.stringify({ Encrypt: other })),
+    ).rejects.toMatchObject({ code: 'bad_signature' });
   });
 
   it('refuses a validly signed message encrypted for another app with 400', async () => {
     const foreign = encrypt(KEY, 'wx0000000000000000', '<xml/>');
     const hooked: string[] = [];
-    await expect(call(services(async (_a, m) => void hooked.push(m)), 'POST', APPID, aesQuery(foreign), JSON.stringify({ Encrypt: foreign }))).rejects.toMatchObject({
+    await expect(
+      call(
+        services(async (_a, m) => void hooked.push(m)),
+        'POST',
+        APPID,
+        aesQuery(foreign),
+        JSON.stringify({ Encrypt: foreign }),
+      ),
+    ).rejects.toMatchObject({
       code: 'bad_para',
       httpStatus: 400,
       message: 'the message cannot be decrypted: the message was not encrypted for this app',
@@ -124,29 +196,54 @@ describe('POST: message pushes', () => {
 
   it('refuses undecryptable and malformed bodies with 400', async () => {
     const junk = Buffer.alloc(64, 7).toString('base64');
-    await expect(call(services(), 'POST', APPID, aesQuery(junk), `<xml><Encrypt><![CDATA[${junk}]]></Encrypt></xml>`)).rejects.toMatchObject({ code: 'bad_para', httpStatus: 400 });
+    await expect(
+      call(services(), 'POST', APPID, aesQuery(junk), `<xml><Encrypt><![CDATA[${junk}]]></Encrypt></xml>`),
+    ).rejects.toMatchObject({ code: 'bad_para', httpStatus: 400 });
     const short = 'AAAA';
-    await expect(call(services(), 'POST', APPID, aesQuery(short), JSON.stringify({ Encrypt: short }))).rejects.toMatchObject({ code: 'bad_para', httpStatus: 400 });
-    for (const body of ['', '<xml></xml>', '{"Encrypt":1}', '{"Encrypt":', `<xml><Encrypt>${short}</Encrypt><Encrypt>${short}</Encrypt></xml>`]) {
-      await expect(call(services(), 'POST', APPID, aesQuery(short), body)).rejects.toMatchObject({ code: 'bad_para', httpStatus: 400 });
+    await expect(
+      call(services(), 'POST', APPID, aesQuery(short), JSON.stringify({ Encrypt: short })),
+    ).rejects.toMatchObject({ code: 'bad_para', httpStatus: 400 });
+    for (const body of [
+      '',
+      '<xml></xml>',
+      '{"Encrypt":1}',
+      '{"Encrypt":',
+      `<xml><Encrypt>${short}</Encrypt><Encrypt>${short}</Encrypt></xml>`,
+    ]) {
+      await expect(call(services(), 'POST', APPID, aesQuery(short), body)).rejects.toMatchObject({
+        code: 'bad_para',
+        httpStatus: 400,
+      });
     }
-    await expect(call(services(), 'POST', APPID, { ...aesQuery(short), encrypt_type: 'rsa' }, short)).rejects.toMatchObject({ code: 'bad_para', httpStatus: 400 });
+    await expect(
+      call(services(), 'POST', APPID, { ...aesQuery(short), encrypt_type: 'rsa' }, short),
+    ).rejects.toMatchObject({ code: 'bad_para', httpStatus: 400 });
   });
 
   it('answers 404 for an aes push to an app without encodingAESKey', async () => {
     const enc = encrypt(KEY, PLAIN_ONLY, '<xml/>');
-    await expect(call(services(), 'POST', PLAIN_ONLY, aesQuery(enc), JSON.stringify({ Encrypt: enc }))).rejects.toMatchObject({ code: 'not_found', httpStatus: 404 });
+    await expect(
+      call(services(), 'POST', PLAIN_ONLY, aesQuery(enc), JSON.stringify({ Encrypt: enc })),
+    ).rejects.toMatchObject({ code: 'not_found', httpStatus: 404 });
   });
 
   it('plain mode: checks signature (official vector) and hands the body over as is', async () => {
     const got: string[] = [];
     const s = services(async (_appid, message) => void got.push(message));
-    const xml = '<xml><ToUserName><![CDATA[gh_1]]></ToUserName><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hi]]></Content></xml>';
+    const xml =
+      '<xml><ToUserName><![CDATA[gh_1]]></ToUserName><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hi]]></Content></xml>';
     const q = { signature: '899cf89e464efb63f54ddac96b0a0a235f53aa78', timestamp: '1714037059', nonce: '486452656' };
-    for (const appid of [PLAIN_ONLY, APPID]) expect(await call(s, 'POST', appid, q, xml)).toMatchObject({ status: 200, body: 'success' });
+    for (const appid of [PLAIN_ONLY, APPID])
+      expect(await call(s, 'POST', appid, q, xml)).toMatchObject({ status: 200, body: 'success' });
     expect(got).toEqual([xml, xml]);
-    await expect(call(s, 'POST', PLAIN_ONLY, { ...q, signature: '0'.repeat(40) }, xml)).rejects.toMatchObject({ code: 'bad_signature', httpStatus: 401 });
-    await expect(call(s, 'POST', PLAIN_ONLY, { timestamp: q.timestamp, nonce: q.nonce }, xml)).rejects.toMatchObject({ code: 'unsigned', httpStatus: 401 });
+    await expect(call(s, 'POST', PLAIN_ONLY, { ...q, signature: '0'.repeat(40) }, xml)).rejects.toMatchObject({
+      code: 'bad_signature',
+      httpStatus: 401,
+    });
+    await expect(call(s, 'POST', PLAIN_ONLY, { timestamp: q.timestamp, nonce: q.nonce }, xml)).rejects.toMatchObject({
+      code: 'unsigned',
+      httpStatus: 401,
+    });
     await expect(call(s, 'POST', PLAIN_ONLY, q, '  ')).rejects.toMatchObject({ code: 'bad_para', httpStatus: 400 });
     await expect(call(s, 'POST', NO_TOKEN, q, xml)).rejects.toMatchObject({ code: 'not_found', httpStatus: 404 });
     expect(got).toHaveLength(2);
@@ -164,13 +261,17 @@ describe('POST: message pushes', () => {
     const s = services(async () => {
       throw new Error('queue down');
     });
-    await expect(call(s, 'POST', APPID, OFFICIAL_QUERY, JSON.stringify({ Encrypt: ENCRYPTED }))).rejects.toThrow('queue down');
+    await expect(call(s, 'POST', APPID, OFFICIAL_QUERY, JSON.stringify({ Encrypt: ENCRYPTED }))).rejects.toThrow(
+      'queue down',
+    );
   });
 });
 
 describe('encryptedValue: a minimal, safe extraction', () => {
   it('reads the CDATA, plain-text and JSON forms', () => {
-    expect(encryptedValue('<xml><ToUserName><![CDATA[a]]></ToUserName><Encrypt><![CDATA[QUJD+/==]]></Encrypt></xml>')).toBe('QUJD+/==');
+    expect(
+      encryptedValue('<xml><ToUserName><![CDATA[a]]></ToUserName><Encrypt><![CDATA[QUJD+/==]]></Encrypt></xml>'),
+    ).toBe('QUJD+/==');
     expect(encryptedValue('<xml>\n  <Encrypt>\n    <![CDATA[QUJD]]>\n  </Encrypt>\n</xml>\n')).toBe('QUJD');
     expect(encryptedValue('<xml><Encrypt>QUJD</Encrypt></xml>')).toBe('QUJD');
     expect(encryptedValue(' {"ToUserName":"gh","Encrypt":"QUJD"} ')).toBe('QUJD');
@@ -187,12 +288,19 @@ describe('encryptedValue: a minimal, safe extraction', () => {
       '<Content><![CDATA[<Encrypt>x</Encrypt> and <xml>]]></Content><Nested><Encrypt>deep</Encrypt></Nested>' +
       '<Encrypt><![CDATA[QUJD]]></Encrypt><MsgId>1</MsgId></xml>';
     expect(encryptedValue(body)).toBe('QUJD');
-    expect(encryptedValue('<xml><Encrypt>QUJD</Encrypt><Content><![CDATA[</Encrypt><Encrypt>REVG]]></Content></xml>')).toBe('QUJD');
+    expect(
+      encryptedValue('<xml><Encrypt>QUJD</Encrypt><Content><![CDATA[</Encrypt><Encrypt>REVG]]></Content></xml>'),
+    ).toBe('QUJD');
   });
 
   it('scans pathological bodies in linear time', () => {
     const started = performance.now();
-    for (const body of ['<xml><' + 'a'.repeat(65536), '<!DOCTYPE' + ' '.repeat(65536), '<xml><![CDATA[' + ']'.repeat(65536), '<xml>' + '<a>'.repeat(20000)]) {
+    for (const body of [
+      '<xml><' + 'a'.repeat(65536),
+      '<!DOCTYPE' + ' '.repeat(65536),
+      '<xml><![CDATA[' + ']'.repeat(65536),
+      '<xml>' + '<a>'.repeat(20000),
+    ]) {
       expect(() => encryptedValue(body)).toThrow(expect.objectContaining({ code: 'bad_para' }));
     }
     expect(performance.now() - started).toBeLessThan(500);

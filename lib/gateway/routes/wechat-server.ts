@@ -34,7 +34,8 @@ export const wechatServer: Route = {
     // appids are plain [0-9A-Za-z]: no percent-decoding needed, and a malformed escape is just an unknown app
     const app = resolveApp(services, null, params[0]!, ['mp', 'mina']);
     const token = app.token;
-    if (token === undefined) throw new ApiError('not_found', `${app.appid} has no server-URL token configured (apps[].token)`);
+    if (token === undefined)
+      throw new ApiError('not_found', `${app.appid} has no server-URL token configured (apps[].token)`);
     return req.method === 'POST' ? receive(req, app, token, services) : verifyUrl(req, token);
   },
 };
@@ -48,7 +49,8 @@ function signed<K extends string>(req: HttpRequest, names: readonly K[]): Record
   const out = {} as Record<K, string>;
   for (const name of names) {
     const v = req.query[name];
-    if (v === undefined || v === '') throw new ApiError('unsigned', `the ${names.join(', ')} query parameters are required`);
+    if (v === undefined || v === '')
+      throw new ApiError('unsigned', `the ${names.join(', ')} query parameters are required`);
     out[name] = v;
   }
   return out;
@@ -57,7 +59,8 @@ function signed<K extends string>(req: HttpRequest, names: readonly K[]): Record
 /** The plaintext `signature` over token, timestamp and nonce (URL check and 明文模式 pushes), or 401. */
 function checkServerSignature(req: HttpRequest, token: string): void {
   const q = signed(req, ['signature', 'timestamp', 'nonce']);
-  if (!verifyServerSignature(token, q.timestamp, q.nonce, q.signature)) throw new ApiError('bad_signature', 'the signature does not match the app\'s token');
+  if (!verifyServerSignature(token, q.timestamp, q.nonce, q.signature))
+    throw new ApiError('bad_signature', "the signature does not match the app's token");
 }
 
 function verifyUrl(req: HttpRequest, token: string): HttpResponse {
@@ -76,14 +79,20 @@ async function receive(req: HttpRequest, app: AppConfig, token: string, services
     message = req.body;
   } else if (mode === 'aes') {
     const key = app.encodingAESKey;
-    if (key === undefined) throw new ApiError('not_found', `${app.appid} has no encodingAESKey configured (apps[].encodingAESKey) for encrypted messages`);
+    if (key === undefined)
+      throw new ApiError(
+        'not_found',
+        `${app.appid} has no encodingAESKey configured (apps[].encodingAESKey) for encrypted messages`,
+      );
     const q = signed(req, ['msg_signature', 'timestamp', 'nonce']);
     const encrypted = encryptedValue(req.body);
-    if (!verifyMsgSignature(token, q.timestamp, q.nonce, encrypted, q.msg_signature)) throw new ApiError('bad_signature', 'the msg_signature does not match the app\'s token and message');
+    if (!verifyMsgSignature(token, q.timestamp, q.nonce, encrypted, q.msg_signature))
+      throw new ApiError('bad_signature', "the msg_signature does not match the app's token and message");
     try {
       message = decrypt(key, encrypted, app.appid);
     } catch (err) {
-      if (err instanceof MessageCryptoError) throw new ApiError('bad_para', `the message cannot be decrypted: ${err.message}`);
+      if (err instanceof MessageCryptoError)
+        throw new ApiError('bad_para', `the message cannot be decrypted: ${err.message}`);
       throw err;
     }
   } else {
@@ -101,7 +110,8 @@ async function receive(req: HttpRequest, app: AppConfig, token: string, services
  * 4 `/`) or text (5). Nothing else may follow, so a stray `<` refuses the body. Each
  * alternative fails in one pass at a position (no quadratic backtracking on 64 KB bodies).
  */
-const XML_TOKEN = /<!\[CDATA\[([\s\S]*?)\]\]>|<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!DOCTYPE[^[>]*(?:\[[^\]]*\][^>]*)?>|<(\/?)([A-Za-z_][\w.:-]*)(?=[\s/>])[^>]*?(\/?)>|([^<]+)/y;
+const XML_TOKEN =
+  /<!\[CDATA\[([\s\S]*?)\]\]>|<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!DOCTYPE[^[>]*(?:\[[^\]]*\][^>]*)?>|<(\/?)([A-Za-z_][\w.:-]*)(?=[\s/>])[^>]*?(\/?)>|([^<]+)/y;
 
 /**
  * The Encrypt value of a pushed body: XML `<xml>…<Encrypt><![CDATA[…]]></Encrypt>…</xml>` or
@@ -121,12 +131,15 @@ export function encryptedValue(body: string): string {
     } catch {
       throw new ApiError('bad_para', 'the message body is not valid JSON');
     }
-    const value = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>).Encrypt : undefined;
-    if (typeof value !== 'string' || value === '') throw new ApiError('bad_para', 'the message body has no Encrypt value');
+    const value =
+      typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>).Encrypt : undefined;
+    if (typeof value !== 'string' || value === '')
+      throw new ApiError('bad_para', 'the message body has no Encrypt value');
     return value;
   }
   const values = xmlEncryptValues(trimmed);
-  if (values?.length !== 1) throw new ApiError('bad_para', 'the message body must be <xml> holding exactly one <Encrypt> element');
+  if (values?.length !== 1)
+    throw new ApiError('bad_para', 'the message body must be <xml> holding exactly one <Encrypt> element');
   if (values[0] === '') throw new ApiError('bad_para', 'the message body has an empty <Encrypt> element');
   return values[0]!;
 }

@@ -15,7 +15,11 @@ import { migrateDynamo } from '../dynamodb-migrate';
 import type { TestStore } from './services';
 
 // dynalite is CommonJS without type declarations.
-const dynalite = createRequire(import.meta.url)('dynalite') as (options: { createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
+const dynalite = createRequire(import.meta.url)('dynalite') as (options: {
+  createTableMs?: number;
+  deleteTableMs?: number;
+  updateTableMs?: number;
+}) => Server;
 
 const ENV = {
   AWS_ACCESS_KEY_ID: 'dynalite',

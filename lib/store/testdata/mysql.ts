@@ -9,7 +9,16 @@ import { migrateMysql } from '../mysql-migrate';
 import { serviceUnavailable, type TestStore } from './services';
 
 /** Codes that mean nothing answers at the address (as opposed to a server that refuses us). */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'PROTOCOL_CONNECTION_LOST']);
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNRESET',
+  'PROTOCOL_CONNECTION_LOST',
+]);
 
 /** The test server's URL for `database` (MYSQL_URL's user, password, host and parameters). */
 export function mysqlTestUrl(database: string): string {

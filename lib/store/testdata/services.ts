@@ -19,6 +19,8 @@ export interface TestStore {
 export function serviceUnavailable(service: string, err: unknown): null {
   const reason = err instanceof Error ? err.message : String(err);
   if (process.env.CI === 'true') throw new Error(`${service} is required under CI=true but does not answer: ${reason}`);
-  console.warn(`\n!!! SKIPPING ${service} TESTS: ${service} does not answer (${reason}). Start it or set CI=true to make this a failure.\n`);
+  console.warn(
+    `\n!!! SKIPPING ${service} TESTS: ${service} does not answer (${reason}). Start it or set CI=true to make this a failure.\n`,
+  );
   return null;
 }

@@ -38,10 +38,19 @@ rl.close();
 const { now } = job;
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const [leases, commits, inserts, replaced, increments] = await Promise.all([
-  Promise.all(range(job.leaseRounds).map(async (r) => (await store.acquireLease(`lease:${r}`, job.id, now + 60_000, now)) !== null)),
+  Promise.all(
+    range(job.leaseRounds).map(
+      async (r) => (await store.acquireLease(`lease:${r}`, job.id, now + 60_000, now)) !== null,
+    ),
+  ),
   Promise.all(
     range(job.commitRounds).map((r) =>
-      store.commit(`commit:${r}`, job.commitOwner, 0, { value: job.id, expiresAt: now + 7_200_000, refreshedAt: now, forcedAt: 0 }),
+      store.commit(`commit:${r}`, job.commitOwner, 0, {
+        value: job.id,
+        expiresAt: now + 7_200_000,
+        refreshedAt: now,
+        forcedAt: 0,
+      }),
     ),
   ),
   Promise.all(range(job.nonces).map((k) => store.insertIfAbsent(`nonce:${k}`, now + 60_000, now))),
