@@ -48,7 +48,7 @@ function coldRequire(files: { dir: string; file: string }[]): ColdRequire[] {
   const times = files.map(() => [] as number[]);
   for (let i = 0; i < COLD_RUNS; i++) {
     bare.push(spawnMs(files[0]!.dir, ''));
-    files.forEach((f, j) => times[j]!.push(spawnMs(f.dir, `require('./${f.file}')`)));
+    for (const [j, f] of files.entries()) times[j]!.push(spawnMs(f.dir, `require('./${f.file}')`));
   }
   const bareMs = median(bare);
   return files.map((f, j) => ({

@@ -67,7 +67,8 @@ function printDemoBanner(url: string, config: Config): void {
       `  Mini Program login: curl '${config.upstream.mp}/sim/wx.login?appid=${mina?.appid}' plays wx.login + wx.getUserInfo; send its`,
       '  code, encryptedData and iv as session.login {code, encrypt_data, iv} (public: no realm needed).',
       '',
-    ].join('\n') + '\n',
+      '',
+    ].join('\n'),
   );
 }
 

@@ -22,7 +22,7 @@ async function main(): Promise<string> {
     case 'dynamodb': {
       const { migrateDynamo } = await import('../lib/store/dynamodb-migrate');
       const r = await migrateDynamo(url);
-      return `DynamoDB table ${r.table}: ` + (r.created ? 'created' : 'already exists');
+      return `DynamoDB table ${r.table}: ${r.created ? 'created' : 'already exists'}`;
     }
     default:
       return `store "${scheme ?? '?'}:" keeps no schema: nothing to migrate`;

@@ -35,7 +35,7 @@ describe('npm start without configuration (demo mode)', () => {
     expect(await cfg.json()).toMatchObject({ appId: appid, url: 'https://example.com/' });
 
     const body = JSON.stringify({ interface: { interfaceName: 'status', para: {} } });
-    const res = await fetch(server.url + '/', {
+    const res = await fetch(`${server.url}/`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...signedHeaders(DEMO_REALM, '/', body) },
       body,
@@ -59,7 +59,7 @@ describe('npm start without configuration (demo mode)', () => {
     };
     const envelope = async (interfaceName: string, para: unknown) =>
       (await (
-        await fetch(server.url + '/', {
+        await fetch(`${server.url}/`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ interface: { interfaceName, para } }),

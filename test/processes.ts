@@ -69,7 +69,7 @@ export function startServerProcess(env: Record<string, string>, cwd = root): Pro
 /** The envelope `access_token` with `para`, signed by the test realm, to a server process; its JSON answer. */
 export function accessTokenEnvelope(server: ServerProcess, para: Record<string, unknown>): Promise<any> {
   const body = JSON.stringify({ interface: { interfaceName: 'access_token', para } });
-  return fetch(server.url + '/', {
+  return fetch(`${server.url}/`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...signedHeaders(REALM, '/', body) },
     body,

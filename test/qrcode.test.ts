@@ -97,7 +97,7 @@ describe('qrcode.create: temporary codes', () => {
     const d = await created(s, { scene: 7 });
     expect(d.expire_seconds).toBe(60);
     const rec = s.sim.qrcode(d.ticket);
-    expect(rec?.expiresAt! - rec!.createdAt).toBe(60_000);
+    expect(rec!.expiresAt! - rec!.createdAt).toBe(60_000);
     // permanent: "false" is false: a temporary code.
     const notPermanent = await created(s, { scene: 'a', permanent: 'false' });
     expect(notPermanent.expire_seconds).toBe(60);

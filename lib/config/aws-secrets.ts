@@ -44,7 +44,7 @@ async function fetchSecret(id: string, ref: string, env: NodeJS.ProcessEnv): Pro
     });
     return { client, GetSecretValueCommand: sdk.GetSecretValueCommand };
   });
-  let reply;
+  let reply: { SecretString?: string; SecretBinary?: unknown };
   try {
     reply = await client.send(new GetSecretValueCommand({ SecretId: id }));
   } catch (err) {

@@ -202,12 +202,13 @@ function patterns(v: unknown, path: string, allowStar: boolean): string[] {
 function secret(v: unknown, path: string, resolve: Resolve, minLength = 1): string {
   const raw = nonEmptyString(v, path);
   const value = resolve(raw, path);
-  if (value.length < minLength) throw new ConfigError(path, `must be at least ${minLength} characters${valueOf(raw)}`);
+  if (value.length < minLength)
+    throw new ConfigError(path, `must be at least ${minLength} characters${fromReference(raw)}`);
   return value;
 }
 
 /** Says where a checked value came from when it was a reference, without showing it. */
-function valueOf(raw: string): string {
+function fromReference(raw: string): string {
   return referencePrefix(raw) === undefined ? '' : ` (the value of ${raw})`;
 }
 
@@ -222,11 +223,11 @@ export function storeUrl(v: unknown, path: string, resolve?: Resolve): string {
   if (prefix === undefined) {
     throw new ConfigError(
       path,
-      `must start with ${STORE_PREFIXES.slice(0, -1).join(', ')} or ${STORE_PREFIXES.at(-1)}${valueOf(raw)}`,
+      `must start with ${STORE_PREFIXES.slice(0, -1).join(', ')} or ${STORE_PREFIXES.at(-1)}${fromReference(raw)}`,
     );
   }
   if (prefix !== 'memory:' && s.length === prefix.length)
-    throw new ConfigError(path, `needs a location after "${prefix}"${valueOf(raw)}`);
+    throw new ConfigError(path, `needs a location after "${prefix}"${fromReference(raw)}`);
   return s;
 }
 
@@ -272,7 +273,7 @@ function masterKey(env: Env, resolve: Resolve): Buffer | undefined {
     return parseMasterKey(resolve(raw, MASTER_KEY));
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError(MASTER_KEY, `${(err as Error).message}${valueOf(raw)}`);
+    throw new ConfigError(MASTER_KEY, `${(err as Error).message}${fromReference(raw)}`);
   }
 }
 
@@ -334,7 +335,8 @@ function parseApps(v: unknown, resolve: Resolve): AppConfig[] {
       const keyPath = `${path}.encodingAESKey`;
       const raw = nonEmptyString(o.encodingAESKey, keyPath);
       const key = secret(raw, keyPath, resolve);
-      if (!ENCODING_AES_KEY.test(key)) throw new ConfigError(keyPath, `must be 43 letters or digits${valueOf(raw)}`);
+      if (!ENCODING_AES_KEY.test(key))
+        throw new ConfigError(keyPath, `must be 43 letters or digits${fromReference(raw)}`);
       if (app.token === undefined)
         throw new ConfigError(keyPath, `needs ${path}.token (encrypted messages are signed with it)`);
       app.encodingAESKey = key;

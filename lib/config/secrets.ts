@@ -69,7 +69,10 @@ export async function resolveSecrets(fields: readonly SecretField[], env: NodeJS
     env,
     once(key, fetch) {
       let pending = fetches.get(key);
-      if (pending === undefined) fetches.set(key, (pending = fetch()));
+      if (pending === undefined) {
+        pending = fetch();
+        fetches.set(key, pending);
+      }
       return pending;
     },
   };

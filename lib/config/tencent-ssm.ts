@@ -63,7 +63,7 @@ export async function fromTencentSsm(name: string, ctx: ResolveContext): Promise
       });
     });
 
-    let reply;
+    let reply: { SecretString?: string; SecretBinary?: string };
     try {
       reply = await client.GetSecretValue({ SecretName: secretName, VersionId: versionId });
     } catch (err) {

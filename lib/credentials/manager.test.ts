@@ -35,7 +35,7 @@ const call = (budgetMs: number): CallContext => ({
 
 describe('CredentialManager', () => {
   it('a caller joining a resolution under way still answers by its own deadline', async () => {
-    let clock = 1_000_000;
+    const clock = 1_000_000;
     const manager = new CredentialManager(createMemoryStore(), () => clock, OPTIONS, silentLogger);
     const src = scripted(
       () => new Promise((resolve) => setTimeout(() => resolve({ value: 'v1', expiresIn: 7200 }), 600)),

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AtRestError, cipherFor, open, openBytes, seal, sealBytes } from './at-rest';
 

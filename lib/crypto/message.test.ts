@@ -272,7 +272,7 @@ describe('decrypt refuses tampered input', () => {
   });
 
   it('a malformed EncodingAESKey', () => {
-    for (const key of ['A'.repeat(42), 'A'.repeat(44), 'A'.repeat(42) + '+', 'A'.repeat(42) + '=', '']) {
+    for (const key of ['A'.repeat(42), 'A'.repeat(44), `${'A'.repeat(42)}+`, `${'A'.repeat(42)}=`, '']) {
       expect(failure(() => decrypt(key, A.encrypt, A.appid))).toBe('bad-key');
       expect(failure(() => encrypt(key, A.appid, 'x'))).toBe('bad-key');
     }
@@ -304,7 +304,7 @@ describe('encrypt', () => {
 
 describe('verifyMsgSignature', () => {
   it('refuses a changed value or signature', () => {
-    expect(verifyMsgSignature(A.token, A.timestamp, A.nonce, A.encrypt + 'x', A.msgSignature)).toBe(false);
+    expect(verifyMsgSignature(A.token, A.timestamp, A.nonce, `${A.encrypt}x`, A.msgSignature)).toBe(false);
     expect(verifyMsgSignature(A.token, A.timestamp, '1', A.encrypt, A.msgSignature)).toBe(false);
     expect(verifyMsgSignature(A.token, A.timestamp, A.nonce, A.encrypt, A.msgSignature.slice(1))).toBe(false);
     expect(verifyMsgSignature(A.token, A.timestamp, A.nonce, A.encrypt, '')).toBe(false);

@@ -50,7 +50,7 @@ export class MessageCryptoError extends Error {
 export function aesKeyOf(encodingAESKey: string): Buffer {
   if (!ENCODING_AES_KEY.test(encodingAESKey))
     throw new MessageCryptoError('bad-key', 'the EncodingAESKey must be 43 letters or digits');
-  return Buffer.from(encodingAESKey + '=', 'base64');
+  return Buffer.from(`${encodingAESKey}=`, 'base64');
 }
 
 /** `msg_signature`: sha1 of [token, timestamp, nonce, encrypt] sorted as strings and joined. */

@@ -46,7 +46,7 @@ describe('realmSignature', () => {
     expect(realmSignature('realm-secret-1', { ...p, path: '/x' })).not.toBe(base);
     expect(realmSignature('realm-secret-1', { ...p, timestamp: '1714036505' })).not.toBe(base);
     expect(realmSignature('realm-secret-1', { ...p, nonce: 'n0nce-Abc124' })).not.toBe(base);
-    expect(realmSignature('realm-secret-1', { ...p, body: BODY + ' ' })).not.toBe(base);
+    expect(realmSignature('realm-secret-1', { ...p, body: `${BODY} ` })).not.toBe(base);
   });
 });
 

@@ -9,7 +9,7 @@ import { ApiError, findInterface, toApiError, type Services } from '../interface
 import { crashFields } from '../log/crash';
 import { authenticateRealm, authorizeScope } from './auth';
 import { createCors } from './cors';
-import { envelopeError, envelopeOk, jsonResponse, parseEnvelope, routeError } from './envelope';
+import { envelopeError, envelopeOk, parseEnvelope, routeError } from './envelope';
 import type { App, HttpRequest, HttpResponse, RefreshReport } from './http';
 import { refreshAll } from './refresh';
 import { ROUTES, type Route } from './routes';
@@ -126,7 +126,7 @@ export function createApp(services: Services): App {
 }
 
 function stripBase(path: string, base: string): string {
-  if (base && (path === base || path.startsWith(base + '/'))) return path.slice(base.length) || '/';
+  if (base && (path === base || path.startsWith(`${base}/`))) return path.slice(base.length) || '/';
   return path;
 }
 

@@ -155,7 +155,7 @@ function credentialGrant(cos: CosConfig, para: Para, bucket: string): { grant: C
   const asked = optionalStringList(para, 'actions');
   if (asked !== undefined && asked.length === 0)
     throw new ApiError('bad_para', 'para.actions must list at least one action (or be omitted)');
-  asked?.forEach((a, i) => wellFormed(a, `para.actions[${i}]`));
+  for (const [i, a] of (asked ?? []).entries()) wellFormed(a, `para.actions[${i}]`);
   const under = bucketScopes(cos, bucket, region).filter((s) => prefix.startsWith(s.prefix));
   if (under.length === 0)
     throw new ApiError(

@@ -41,7 +41,7 @@ function needsRedaction(fields: LogFields): boolean {
 }
 
 export function createLogger(
-  write: (line: string) => void = (line) => process.stdout.write(line + '\n'),
+  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
   minLevel: LogLevel = 'info',
 ): Logger {
   const order: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
@@ -71,7 +71,7 @@ export function batchedWriter(fd = 1): { write: (line: string) => void; flush: (
   let pending: string[] = [];
   const flush = () => {
     if (pending.length === 0) return;
-    const text = pending.join('\n') + '\n';
+    const text = `${pending.join('\n')}\n`;
     pending = [];
     try {
       writeSync(fd, text);

@@ -121,7 +121,8 @@ describe('createServerlessHandler', () => {
     let cached: Promise<App> | undefined;
     const handler = createServerlessHandler(() => {
       built++;
-      return (cached ??= Promise.resolve(app));
+      cached ??= Promise.resolve(app);
+      return cached;
     });
     await handler(loadEvent('aws-v2'), {} as never);
     await handler(loadEvent('aws-v2'), {} as never);

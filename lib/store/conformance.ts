@@ -463,7 +463,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
           ' padded \t\n',
           'x'.repeat(64 * 1024),
           '😀'.repeat(16 * 1024), // 64 KiB of 4-byte UTF-8
-          '应用令牌'.repeat(5461) + 'abcd', // 64 KiB: 3-byte UTF-8 and 4 ASCII
+          `${'应用令牌'.repeat(5461)}abcd`, // 64 KiB: 3-byte UTF-8 and 4 ASCII
           'nul\u0000inside\u0000',
           '\u0001\u001f\u007f\u0080\u00ff',
           'e\u0301 \u202eright-to-left\u202c \u200d\ufeff',
@@ -495,7 +495,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       it('20 concurrent puts of one key leave one of the values, whole', async () => {
         const key = fresh('record');
         const now = Date.now();
-        const values = Array.from({ length: 20 }, (_, i) => `value-${i}-` + String(i).repeat(1000));
+        const values = Array.from({ length: 20 }, (_, i) => `value-${i}-${String(i).repeat(1000)}`);
         await Promise.all(values.map((v) => store.putRecord(key, v, now + MIN)));
         expect(values).toContain(await store.getRecord(key, now));
       });
@@ -587,7 +587,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         'a\\b',
         'percent%2F_5f_',
         'x'.repeat(300),
-        'x'.repeat(299) + 'y',
+        `${'x'.repeat(299)}y`,
       ];
 
       it("keeps keys with ':' '/' spaces, unicode, case and length differences apart", async () => {

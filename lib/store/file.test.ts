@@ -39,7 +39,7 @@ describe('file store: naming', () => {
       '应用',
       '😀',
       'x'.repeat(500),
-      'x'.repeat(499) + 'y',
+      `${'x'.repeat(499)}y`,
     ];
     const names = keys.map(encodeKey);
     expect(new Set(names.map((n) => n.toLowerCase())).size).toBe(keys.length);

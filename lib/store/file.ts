@@ -107,7 +107,7 @@ export function encodeKey(key: string): string {
     }
     if (out.length > MAX_NAME) break;
   }
-  if (out.length > MAX_NAME || out === '') return '~' + createHash('sha256').update(key, 'utf8').digest('hex');
+  if (out.length > MAX_NAME || out === '') return `~${createHash('sha256').update(key, 'utf8').digest('hex')}`;
   return out;
 }
 
@@ -187,7 +187,7 @@ export async function createFileStore(dir: string, options: FileStoreOptions = {
 
   const paths = (ns: FileNamespace, key: string) => {
     const base = path.join(root, ns, encodeKey(key));
-    return { file: base + '.json', lock: base + '.lock' };
+    return { file: `${base}.json`, lock: `${base}.lock` };
   };
 
   /** The file's text, or null when it does not exist. */
@@ -369,7 +369,7 @@ export async function createFileStore(dir: string, options: FileStoreOptions = {
       : null;
   };
 
-  const json = (o: object) => JSON.stringify(o) + '\n';
+  const json = (o: object) => `${JSON.stringify(o)}\n`;
 
   // ---- garbage ----------------------------------------------------------------------------
 
@@ -393,7 +393,7 @@ export async function createFileStore(dir: string, options: FileStoreOptions = {
           return !e || e.expiresAt <= cutoff; // expired, or not a nonce, counter or record at all
         };
         if (!isDead(await readText(file))) return;
-        const lock = file.slice(0, -'.json'.length) + '.lock';
+        const lock = `${file.slice(0, -'.json'.length)}.lock`;
         await locked(lock, async (guard) => {
           if (!isDead(await readText(file))) return;
           await guard.remove(file);

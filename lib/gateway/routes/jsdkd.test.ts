@@ -47,7 +47,7 @@ describe('jsdkd md5 query authentication', () => {
     });
     await expect(authenticateMd5(signed(NOW + 300_001, 'n4'), s)).rejects.toMatchObject({ code: 'stale_timestamp' });
     await expect(authenticateMd5(signed(NOW / 1000, 'n5'), s)).rejects.toMatchObject({ code: 'stale_timestamp' });
-    for (const [i, ts] of [' 1', '1e12', '-1', String(NOW) + '.0', '0x1a3185c5000'].entries()) {
+    for (const [i, ts] of [' 1', '1e12', '-1', `${String(NOW)}.0`, '0x1a3185c5000'].entries()) {
       await expect(authenticateMd5(signed(ts, `n-ts-${i}`), s)).rejects.toMatchObject({ code: 'stale_timestamp' });
     }
   });

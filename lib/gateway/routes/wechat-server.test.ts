@@ -296,10 +296,10 @@ describe('encryptedValue: a minimal, safe extraction', () => {
   it('scans pathological bodies in linear time', () => {
     const started = performance.now();
     for (const body of [
-      '<xml><' + 'a'.repeat(65536),
-      '<!DOCTYPE' + ' '.repeat(65536),
-      '<xml><![CDATA[' + ']'.repeat(65536),
-      '<xml>' + '<a>'.repeat(20000),
+      `<xml><${'a'.repeat(65536)}`,
+      `<!DOCTYPE${' '.repeat(65536)}`,
+      `<xml><![CDATA[${']'.repeat(65536)}`,
+      `<xml>${'<a>'.repeat(20000)}`,
     ]) {
       expect(() => encryptedValue(body)).toThrow(expect.objectContaining({ code: 'bad_para' }));
     }

@@ -58,4 +58,4 @@ const [leases, commits, inserts, replaced, increments] = await Promise.all([
   Promise.all(range(job.increments).map(() => store.increment('counter', 1, now + 60_000, now))),
 ]);
 await store.close();
-process.stdout.write(JSON.stringify({ id: job.id, leases, commits, inserts, replaced, increments }) + '\n');
+process.stdout.write(`${JSON.stringify({ id: job.id, leases, commits, inserts, replaced, increments })}\n`);
