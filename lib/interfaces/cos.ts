@@ -182,7 +182,7 @@ async function credentials({ para, realm, call, services }: InterfaceContext): P
   const cos = cosConfig(services);
   const { grant, exact } = credentialGrant(cos, para, bucketOf(para, realm));
   const keys = exact
-    ? await scopeKeys(services.credentials.manager, services.credentials.cos(exact), call)
+    ? await scopeKeys(services.credentials, services.credentials.cos(exact), call)
     : await services.credentials.cosNarrow(grant, call);
   return {
     tmpSecretId: keys.tmpSecretId,
@@ -298,7 +298,7 @@ function signer(bounds: { fallback: number; max: number }) {
     if (!scope)
       throw new ApiError('resource_not_allowed', `${action} is not allowed on ${bucket}/${key.slice(0, 128)}`);
 
-    const keys = await scopeKeys(services.credentials.manager, services.credentials.cos(scope), call);
+    const keys = await scopeKeys(services.credentials, services.credentials.cos(scope), call);
     const now = Math.floor(services.clock() / 1000);
     // A second back, for clocks a little behind ours (as the COS SDKs do); never past the keys' own expiry.
     const startTime = now - 1;

@@ -71,7 +71,7 @@ export const qrcodeCreate: InterfaceDef = {
     const request = qrcodeRequest(para);
     const { config, credentials } = services;
     // A rejected token (40001/40014/42001) is force-refreshed with stale = the one used, and the call retried once.
-    const created = await withAccessToken(credentials.manager, credentials.token(app), { call }, (accessToken) => {
+    const created = await withAccessToken(credentials, credentials.token(app), { call }, (accessToken) => {
       const timeoutMs = callTimeout(config, call);
       call.upstreamCalls++;
       return createQrcode(config.upstream.mp, accessToken, request, timeoutMs);
