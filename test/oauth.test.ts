@@ -1,5 +1,5 @@
 /**
- * OAuth web login through the real HTTP server and the simulator (DESIGN §3.2–3.4): the test
+ * OAuth web login through the real HTTP server and the simulator (docs/design.md §3.2–3.4): the test
  * plays the browser, following each redirect by hand (redirect: 'manual') and keeping wecred's
  * cookie like a browser would.
  */

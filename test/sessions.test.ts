@@ -1,5 +1,5 @@
 /**
- * Mini Program sessions through the real HTTP server and the simulator (DESIGN §3.2; issue 4):
+ * Mini Program sessions through the real HTTP server and the simulator (docs/design.md §3.2, §11.1):
  * the Wafer v1 envelope sequence, forged / expired / SQL-looking sessions, encrypted user data,
  * second devices, and the session_key kept sealed and out of the logs.
  */
