@@ -1,7 +1,8 @@
 /**
  * Tencent Cloud API 3.0 simulator (TC3-verified `POST /`): SSM GetSecretValue, STS
  * GetFederationToken / AssumeRole with policies checked as CAM would, fault injection, and
- * verifyCosRequest(), a model of COS. docs/design.md §8; docs/protocol.md §6, §7, §9.1.
+ * verifyCosRequest(), a model of COS. Over 400 lines: CAM's and COS's checks are modelled whole.
+ * docs/design.md §8; docs/protocol.md §6, §7, §9.1.
  */
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { header, hmacSha256, LoopbackServer, sha256Hex, type LoopbackRequest, type LoopbackResponse } from './loopback';
