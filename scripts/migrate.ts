@@ -1,8 +1,7 @@
 /**
  * `npm run db:migrate`: brings the store named by WECRED_STORE (or the config's `store`) to the
- * schema this wecred needs: MySQL migrations from db/mysql/, the DynamoDB table from
- * db/dynamodb/table.json. Safe to run again and from several machines at once.
- * Prints what it did, never the URL (it may carry a password).
+ * schema this wecred needs (db/mysql/, db/dynamodb/table.json); safe to rerun, and from several
+ * machines at once. Never prints the URL. docs/design.md §6.3.
  */
 import { loadConfig } from '../lib/config/load';
 
