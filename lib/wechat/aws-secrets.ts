@@ -16,7 +16,7 @@ import {
   loadClient,
   SecretProblem,
   type ResolveContext,
-} from './secret-source';
+} from '../config/secret-source';
 
 // Names are letters, digits and /_+=.@- ; an ARN adds ':'.
 const ID = /^[A-Za-z0-9/_+=.@:-]{1,2048}$/;

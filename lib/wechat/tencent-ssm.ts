@@ -10,8 +10,14 @@
  * TENCENTCLOUD_SESSIONTOKEN and TENCENTCLOUD_REGION, which SCF sets for a function with a role.
  * WECRED_SSM_ENDPOINT (host[:port] or http(s)://host[:port]) replaces ssm.tencentcloudapi.com.
  */
-import { classifyTencent } from '../wechat/errors';
-import { endpointOverride, FETCH_TIMEOUT_MS, loadClient, SecretProblem, type ResolveContext } from './secret-source';
+import { classifyTencent } from './errors';
+import {
+  endpointOverride,
+  FETCH_TIMEOUT_MS,
+  loadClient,
+  SecretProblem,
+  type ResolveContext,
+} from '../config/secret-source';
 
 const SSM_DEFAULT_VERSION = 'SSM_Current';
 
