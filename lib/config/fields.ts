@@ -5,7 +5,8 @@
  */
 import * as v from 'valibot';
 import { ConfigError } from './errors';
-import { SecretProblem } from './secret-source';
+import { parseMasterKey } from './master-key';
+import { parseEndpoint, SecretProblem } from './secret-source';
 import { referencePrefix } from './secrets';
 
 export type Obj = Record<string, unknown>;
@@ -54,6 +55,32 @@ export function rule<I, O>(fn: (value: I) => O) {
       addIssue({ message: err.message, path: at(err.keys) });
       return NEVER;
     }
+  });
+}
+
+/** `value` through `schema`, else fail() at `keys` with its message: a field whose bounds depend on another. */
+export function within<S extends v.GenericSchema>(
+  keys: readonly (string | number)[],
+  schema: S,
+  value: unknown,
+): v.InferOutput<S> {
+  const result = v.safeParse(schema, value);
+  return result.success ? result.output : fail(keys, result.issues[0].message);
+}
+
+/** Calls `duplicate(i, first)` for an entry whose id (when it has one) entry `first` had already. */
+export function unique<T>(
+  entries: readonly T[],
+  id: (entry: T) => string | undefined,
+  duplicate: (i: number, first: number) => void,
+): void {
+  const seen = new Map<string, number>();
+  entries.forEach((entry, i) => {
+    const key = id(entry);
+    if (key === undefined) return;
+    const first = seen.get(key);
+    if (first !== undefined) duplicate(i, first);
+    else seen.set(key, i);
   });
 }
 
@@ -176,6 +203,23 @@ export const baseUrl = v.pipe(
   }),
 );
 
+/** `host[:port]` (https) or `http(s)://host[:port]`, in the parts the Tencent SDKs take. */
+export const endpoint = v.pipe(
+  nonEmptyString,
+  rule((s: string) => parseEndpoint(s) ?? fail([], 'must be host[:port] or http(s)://host[:port]')),
+);
+
+/** An environment flag. */
+export const flag = v.pipe(
+  v.string(),
+  rule((s: string) => {
+    const f = s.trim().toLowerCase();
+    if (f === 'true' || f === '1') return true;
+    if (f === 'false' || f === '0') return false;
+    return fail([], 'must be true, false, 1 or 0');
+  }),
+);
+
 /** A path prefix, normalised: leading '/', no trailing '/', '' for the root. */
 export const basePath = v.pipe(
   v.custom<string>((p) => typeof p === 'string' && !/[\s?#]/.test(p), 'must be a path such as "/release"'),
@@ -227,3 +271,29 @@ export function secret(secrets: Secrets, problem: (value: string) => string | un
 
 export const minLength = (min: number) => (s: string) =>
   s.length < min ? `must be at least ${min} characters` : undefined;
+
+const STORE_PREFIXES = ['memory:', 'file:', 'mysql://', 'dynamodb://', 'redis://'];
+
+/** A store URL (memory:, file:DIR, mysql://…, dynamodb://…, redis://…) or, as it may hold a password, a reference. */
+export const storeUrl = (secrets: Secrets) =>
+  secret(secrets, (url) => {
+    const prefix = STORE_PREFIXES.find((p) => url.startsWith(p));
+    if (prefix === undefined)
+      return `must start with ${STORE_PREFIXES.slice(0, -1).join(', ')} or ${STORE_PREFIXES.at(-1)}`;
+    if (prefix !== 'memory:' && url.length === prefix.length) return `needs a location after "${prefix}"`;
+    return undefined;
+  });
+
+/** A master key (master-key.ts), or a reference to one. */
+export const masterKey = (secrets: Secrets) =>
+  v.pipe(
+    secret(secrets, (text) => {
+      try {
+        parseMasterKey(text);
+        return undefined;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    }),
+    v.transform(parseMasterKey),
+  );

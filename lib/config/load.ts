@@ -1,11 +1,8 @@
 /**
- * Where the configuration comes from (docs/design.md §3.5), and demo mode when there is none.
- *
- * Source order: WECRED_CONFIG_JSON (inline JSON) → WECRED_CONFIG (a path, relative to cwd; must
- * exist when set) → ./wecred.json in cwd → null (no config: the caller runs demo mode).
- * Environment variables set to '' count as unset. Secret references (secrets.ts) in the secret
- * fields, WECRED_STORE and WECRED_MASTER_KEY are resolved once, before parsing, through the
- * `sources` the caller gives (lib/wechat/secret-sources.ts): an instance loads its config once.
+ * Where the configuration comes from, and demo mode when there is none: WECRED_CONFIG_JSON (inline
+ * JSON) → WECRED_CONFIG (a path, relative to cwd; must exist when set) → ./wecred.json in cwd →
+ * null (demo mode). Variables set to '' count as unset. Secret references are resolved first,
+ * through the `sources` the caller gives (lib/wechat/secret-sources.ts). See docs/design.md §3.5.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';

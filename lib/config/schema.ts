@@ -1,6 +1,6 @@
 /**
  * The configuration, declared once (docs/design.md §3.5): each field's check, default and type,
- * the rules across fields, and the environment overrides; errors are one line naming the field.
+ * the rules across fields, and the environment overrides. Over 400 lines because it is that one place.
  * valibot 1.5.0, not zod/mini 4.6.7, for cold starts: a test bundle of both was 8.1 kB against
  * 26.5 kB minified, and required in 1.5 ms against 7.0 ms.
  */
@@ -12,10 +12,13 @@ import {
   bool,
   check,
   configError,
+  endpoint,
   fail,
+  flag,
   integer,
   isObj,
   list,
+  masterKey,
   matching,
   minLength,
   nonEmptyString,
@@ -24,12 +27,13 @@ import {
   rule,
   SECRET_FIELD,
   secret,
+  storeUrl,
   strict,
   type Secrets,
+  unique,
+  within,
 } from './fields';
 import { canonicalInterface } from './interface-names';
-import { parseMasterKey } from './master-key';
-import { parseEndpoint } from './secret-source';
 import { resolveText, type ResolvedSecrets, type SecretField } from './secrets';
 import { AGENTID_RULE, canonicalAgentid, canonicalCorpid, CORPID_RULE } from './wecom-ids';
 
@@ -48,7 +52,6 @@ const COS_ACTION = /^name\/cos:[A-Za-z]+$/;
 const COS_PREFIX = /^(?![/])[^*\u0000-\u001f\u007f]{0,256}$/;
 const ROLE_ARN = /^qcs::cam::uin\/\d+:role(Name\/[\w+=,.@-]+|\/\d+)$/;
 const THIRTY_DAYS = 30 * 86_400;
-const STORE_PREFIXES = ['memory:', 'file:', 'mysql://', 'dynamodb://', 'redis://'];
 /** What cos.scopes[].actions defaults to: upload (simple, form and multipart) and download. */
 const DEFAULT_COS_ACTIONS = [
   'name/cos:PutObject',
@@ -67,30 +70,6 @@ const DEFAULT_COS_ACTIONS = [
 interface Context {
   secrets: Secrets;
   jsdkd: boolean;
-}
-
-/** `value` through `schema`, else fail at `keys` with its message: a field whose bounds depend on another. */
-function within<S extends v.GenericSchema>(keys: (string | number)[], schema: S, value: unknown): v.InferOutput<S> {
-  const result = v.safeParse(schema, value);
-  return result.success ? result.output : fail(keys, result.issues[0].message);
-}
-
-/** A store URL: memory:, file:DIR, mysql://..., dynamodb://TABLE?..., redis://... */
-function storeProblem(url: string): string | undefined {
-  const prefix = STORE_PREFIXES.find((p) => url.startsWith(p));
-  if (prefix === undefined)
-    return `must start with ${STORE_PREFIXES.slice(0, -1).join(', ')} or ${STORE_PREFIXES.at(-1)}`;
-  if (prefix !== 'memory:' && url.length === prefix.length) return `needs a location after "${prefix}"`;
-  return undefined;
-}
-
-function masterKeyProblem(text: string): string | undefined {
-  try {
-    parseMasterKey(text);
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -128,19 +107,20 @@ function apps(ctx: Context) {
   return v.pipe(
     list(entry),
     rule((entries) => {
-      const seen = new Map<string, number>();
-      const defaults = new Map<string, number>();
       entries.forEach((app, i) => {
         if (app.encodingAESKey !== undefined && app.token === undefined)
           fail([i, 'encodingAESKey'], `needs apps[${i}].token (encrypted messages are signed with it)`);
-        const dup = seen.get(app.appid);
-        if (dup !== undefined) fail([i, app.named], `duplicate of apps[${dup}]`);
-        seen.set(app.appid, i);
-        if (!app.default) return;
-        const other = defaults.get(app.type);
-        if (other !== undefined) fail([i, 'default'], `apps[${other}] is already the default ${app.type} app`);
-        defaults.set(app.type, i);
       });
+      unique(
+        entries,
+        (app) => app.appid,
+        (i, first) => fail([i, entries[i]!.named], `duplicate of apps[${first}]`),
+      );
+      unique(
+        entries,
+        (app) => (app.default ? app.type : undefined),
+        (i, first) => fail([i, 'default'], `apps[${first}] is already the default ${entries[i]!.type} app`),
+      );
       return entries.map(({ named, ...app }) => app);
     }),
   );
@@ -162,12 +142,11 @@ function work(ctx: Context) {
   return v.pipe(
     list(agent),
     rule((agents) => {
-      const seen = new Map<string, number>();
-      agents.forEach(({ corpid, agentid }, i) => {
-        const dup = seen.get(`${corpid}/${agentid}`);
-        if (dup !== undefined) fail([i], `duplicate corpid and agentid of work[${dup}]`);
-        seen.set(`${corpid}/${agentid}`, i);
-      });
+      unique(
+        agents,
+        (a) => `${a.corpid}/${a.agentid}`,
+        (i, first) => fail([i], `duplicate corpid and agentid of work[${first}]`),
+      );
       return agents;
     }),
   );
@@ -192,12 +171,11 @@ function realms(ctx: Context) {
   return v.pipe(
     list(realm),
     rule((entries) => {
-      const seen = new Map<string, number>();
-      entries.forEach(({ key }, i) => {
-        const dup = seen.get(key);
-        if (dup !== undefined) fail([i, 'key'], `duplicate of realms[${dup}]`);
-        seen.set(key, i);
-      });
+      unique(
+        entries,
+        (r) => r.key,
+        (i, first) => fail([i, 'key'], `duplicate of realms[${first}]`),
+      );
       return entries;
     }),
   );
@@ -254,13 +232,7 @@ const upstream = v.optional(
       /** Base URL of the browser-facing authorize pages; absent = https://open.weixin.qq.com. Never called. */
       open: v.optional(baseUrl),
       /** Tencent Cloud STS endpoint (COS credentials), in the parts the SDK takes. */
-      sts: v.optional(
-        v.pipe(
-          nonEmptyString,
-          rule((s) => parseEndpoint(s) ?? fail([], 'must be host[:port] or http(s)://host[:port]')),
-        ),
-        'sts.tencentcloudapi.com',
-      ),
+      sts: v.optional(endpoint, 'sts.tencentcloudapi.com'),
     }),
     // One call must fit in the budget; a large timeoutMs raises the default budget with it.
     rule(({ budgetMs, ...u }) => ({
@@ -377,7 +349,7 @@ function fileSchema(ctx: Context) {
       cors: list(pattern(true)),
       oauth: oauth(ctx),
       /** Store URL, or a secret reference to one (it may carry a password). */
-      store: v.optional(secret(ctx.secrets, storeProblem)),
+      store: v.optional(storeUrl(ctx.secrets)),
       upstream,
       credentials,
       sessions,
@@ -435,44 +407,24 @@ function fileSchema(ctx: Context) {
 
 function envSchema(secrets: Secrets) {
   return v.object({
-    WECRED_STORE: v.optional(secret(secrets, storeProblem)),
+    WECRED_STORE: v.optional(storeUrl(secrets)),
     WECHAT_API_BASE: v.optional(baseUrl),
     WECOM_API_BASE: v.optional(baseUrl),
     WECHAT_OPEN_BASE: v.optional(baseUrl),
     WECRED_BASE_PATH: v.optional(basePath),
-    WECRED_TRUST_GATEWAY: v.optional(
-      v.pipe(
-        v.string(),
-        rule((s) => {
-          const flag = s.trim().toLowerCase();
-          return flag === 'true' || flag === '1'
-            ? true
-            : flag === 'false' || flag === '0'
-              ? false
-              : fail([], 'must be true, false, 1 or 0');
-        }),
-      ),
-    ),
+    WECRED_TRUST_GATEWAY: v.optional(flag),
     /** WECRED_MASTER_KEY (32 bytes), which seals secrets at rest; use it through cipherFor (lib/crypto/at-rest.ts). */
-    WECRED_MASTER_KEY: v.optional(v.pipe(secret(secrets, masterKeyProblem), v.transform(parseMasterKey))),
+    WECRED_MASTER_KEY: v.optional(masterKey(secrets)),
   });
 }
 
-type EnvName = keyof v.InferOutput<ReturnType<typeof envSchema>>;
-const ALL_ENV: readonly EnvName[] = [
-  'WECRED_STORE',
-  'WECHAT_API_BASE',
-  'WECOM_API_BASE',
-  'WECHAT_OPEN_BASE',
-  'WECRED_BASE_PATH',
-  'WECRED_TRUST_GATEWAY',
-  'WECRED_MASTER_KEY',
-];
 /** Demo mode keeps the simulator as upstream and its own master key. */
-const DEMO_ENV: readonly EnvName[] = ['WECRED_STORE', 'WECRED_BASE_PATH', 'WECRED_TRUST_GATEWAY'];
+const DEMO_IGNORES = ['WECHAT_API_BASE', 'WECOM_API_BASE', 'WECHAT_OPEN_BASE', 'WECRED_MASTER_KEY'];
 
-function given(env: NodeJS.ProcessEnv, names: readonly EnvName[]): Partial<Record<EnvName, string>> {
-  return Object.fromEntries(names.flatMap((name) => (env[name] ? [[name, env[name]]] : [])));
+/** The variables that are set ('' counts as unset), but for those demo mode ignores. */
+function given(env: NodeJS.ProcessEnv, demo: boolean): Record<string, string> {
+  const set = Object.entries(env).filter(([name, value]) => value && !(demo && DEMO_IGNORES.includes(name)));
+  return Object.fromEntries(set as [string, string][]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -498,7 +450,7 @@ export function parseWith(
 ): Config {
   const secrets: Secrets = (text) => resolveText(text, env, resolved);
   const file = check(fileSchema({ secrets, jsdkd: isJsdkd(raw) }), raw);
-  const e = check(envSchema(secrets), given(env, demo ? DEMO_ENV : ALL_ENV));
+  const e = check(envSchema(secrets), given(env, demo));
   return {
     ...file,
     store: e.WECRED_STORE ?? file.store,
@@ -530,7 +482,7 @@ export function secretFields(raw: unknown, env: NodeJS.ProcessEnv = process.env)
     v.safeParse(schema, input, { abortEarly: false, abortPipeEarly: true }).issues ?? [];
   return [
     ...issues(fileSchema({ secrets: 'report', jsdkd: false }), raw),
-    ...issues(envSchema('report'), given(env, ['WECRED_MASTER_KEY', 'WECRED_STORE'])),
+    ...issues(envSchema('report'), given(env, false)),
   ]
     .filter((issue) => issue.message === SECRET_FIELD)
     .map((issue) => ({ field: configError(issue).field, value: issue.input as string }));

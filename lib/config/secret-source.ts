@@ -1,9 +1,8 @@
 /**
- * What the secret sources (lib/wechat/secret-sources.ts, given to loadConfig) and the config
- * share: the context a source runs in, how it fails, and the endpoint override that points it at
- * a simulator. A source throws SecretProblem with a text naming the reference; the caller adds
- * the config field. No problem text quotes a secret value, a credential, or a cloud service's
- * error message (those may echo the signed request). See docs/design.md §3.5.
+ * What the secret sources (lib/wechat/secret-sources.ts, given to loadConfig) and the config share:
+ * the context a source runs in, how it fails (SecretProblem, a text naming the reference and never a
+ * value, a credential or a cloud service's own message), and the endpoint override for a simulator.
+ * See docs/design.md §3.5.
  */
 
 export interface ResolveContext {

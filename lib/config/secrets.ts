@@ -1,16 +1,9 @@
 /**
- * Secret references: a secret may be written as `PREFIX:NAME` instead of a literal, and is
- * replaced by the value found there. Strings without a known prefix are literals.
- *
- *   env:NAME                   the environment variable NAME
- *   ssm:NAME[#VERSION]         Tencent Cloud Secrets Manager (lib/wechat/tencent-ssm.ts)
- *   secretsmanager:ID[#KEY]    AWS Secrets Manager, ID a name or ARN, KEY a key of a JSON secret (lib/wechat/aws-secrets.ts)
- *
- * loadConfig resolves them all once per cold start, before parseConfig (resolveSecrets), through
- * the sources its caller gives it (lib/wechat/secret-sources.ts): concurrently, each distinct
- * reference fetched once. parseConfig resolves env: itself, which needs no I/O, and takes the
- * others from what loadConfig resolved. Errors name the field and the reference, never a value.
- * See docs/design.md §3.5.
+ * Secret references: `env:NAME`, `ssm:NAME[#VERSION]` (lib/wechat/tencent-ssm.ts) or
+ * `secretsmanager:ID[#KEY]` (lib/wechat/aws-secrets.ts) in place of a literal secret. loadConfig
+ * resolves them once per cold start, before parsing, each distinct one fetched once; parseConfig
+ * resolves env: itself and takes the others from that. Errors name the field and the reference,
+ * never a value. See docs/design.md §3.5.
  */
 import { ConfigError } from './errors';
 import { clientSide, SecretProblem, type ResolveContext, type SecretSources } from './secret-source';
