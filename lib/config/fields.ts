@@ -9,7 +9,7 @@ import { parseMasterKey } from './master-key';
 import { parseEndpoint, SecretProblem } from './secret-source';
 import { referencePrefix } from './secrets';
 
-export type Obj = Record<string, unknown>;
+type Obj = Record<string, unknown>;
 
 export function isObj(x: unknown): x is Obj {
   return typeof x === 'object' && x !== null && !Array.isArray(x);

@@ -112,6 +112,12 @@ export const DEMO_WORK: readonly Readonly<WorkAppConfig>[] = [
   { corpid: 'wwd00000000000000c', agentid: '1000002', secret: 'demo0work0secret000000000000000c' },
 ];
 
+/**
+ * Seals demo sessions and registered demo agents. Public like every demo secret (there is nothing
+ * real to protect), and fixed, so what the file store keeps still opens after a restart.
+ */
+const DEMO_MASTER_KEY = createHash('sha256').update('wecred demo master key').digest();
+
 export const DEMO_REALM: Readonly<RealmConfig> = {
   key: 'demo',
   secret: 'demo0realm0secret000000000000000',
@@ -130,12 +136,6 @@ const DEMO_FILE = {
   // callbackBase: the /oauth routes stay off, oauth.authorize_url works.
   oauth: { redirects: ['^https?://(localhost|127\\.0\\.0\\.1)(:\\d+)?/.*'] },
 };
-
-/**
- * Seals demo sessions and registered demo agents. Public like every demo secret (there is nothing
- * real to protect), and fixed, so what the file store keeps still opens after a restart.
- */
-const DEMO_MASTER_KEY = createHash('sha256').update('wecred demo master key').digest();
 
 /** Demo configuration: every upstream (authorize pages included) points at the simulator; WECRED_STORE, WECRED_BASE_PATH and WECRED_TRUST_GATEWAY still apply. */
 export function demoConfig(simUrl: string, env: NodeJS.ProcessEnv = process.env): Config {
