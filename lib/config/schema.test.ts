@@ -1,3 +1,7 @@
+/**
+ * parseConfig pinned message by message: each error a user may see, one line naming the field.
+ * Over 400 lines because every rule of the schema has its wording here. See docs/design.md §3.5.
+ */
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors';
 import { parseConfig, secretFields } from './schema';

@@ -1,3 +1,8 @@
+/**
+ * loadConfig with the real secret sources (the SDK clients) against the Tencent Cloud SSM and AWS
+ * Secrets Manager simulators. Over 400 lines: each way a reference can fail has its own message.
+ * See docs/design.md §3.5.
+ */
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AwsSecretsSim, TencentCloudSim } from '../../sim';
@@ -5,8 +10,6 @@ import { ConfigError } from '../config/errors';
 import { loadConfig, parseConfig } from '../config/load';
 import { cipherFor } from '../crypto/at-rest';
 import { SECRET_SOURCES } from './secret-sources';
-
-// loadConfig with the real secret sources, against the two secret services' simulators.
 
 const APPID = 'wx1234567890abcdef';
 const APPID2 = 'wxabcdef1234567890';
