@@ -9,12 +9,13 @@ import type { Config } from '../lib/config/types';
 import { bootApp } from '../lib/gateway/boot';
 import { batchedWriter, createLogger } from '../lib/log/logger';
 import { createNodeServer, listen } from '../lib/platform/node-http';
+import { SECRET_SOURCES } from '../lib/wechat/secret-sources';
 import { WechatSim } from '../sim';
 
 const REFRESH_EVERY_MS = 60_000;
 
 async function main(): Promise<void> {
-  let config: Config | null = await loadConfig();
+  let config: Config | null = await loadConfig(process.env, process.cwd(), SECRET_SOURCES);
   let sim: WechatSim | undefined;
   if (!config) {
     sim = await WechatSim.start();

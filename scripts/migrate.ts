@@ -4,9 +4,10 @@
  * machines at once. Never prints the URL. docs/design.md §6.3.
  */
 import { loadConfig } from '../lib/config/load';
+import { SECRET_SOURCES } from '../lib/wechat/secret-sources';
 
 async function main(): Promise<string> {
-  const url = process.env.WECRED_STORE || (await loadConfig())?.store;
+  const url = process.env.WECRED_STORE || (await loadConfig(process.env, process.cwd(), SECRET_SOURCES))?.store;
   if (!url) throw new Error('set WECRED_STORE (e.g. mysql://user:pass@host:3306/wecred) or a config with "store"');
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   switch (scheme) {
