@@ -65,6 +65,7 @@ async function peakRss(dir: string, nodeArgs: string[]): Promise<number> {
         store: 'memory:',
         upstream: { mp: sim.url },
       }),
+      WECRED_ALLOW_LOCAL_STORE: '1',
     };
     // The request log goes to a discarded stdout, as SCF would ship it off the instance.
     const run = await runBundle(dir, 'index.js', 'main_handler', [event], env, {

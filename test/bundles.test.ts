@@ -84,6 +84,8 @@ beforeAll(async () => {
       store: 'memory:',
       upstream: { mp: sim.url },
     }),
+    // Each bundle process is one instance: its memory store is what the operator means.
+    WECRED_ALLOW_LOCAL_STORE: '1',
   };
 }, 180_000);
 
