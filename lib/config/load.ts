@@ -73,7 +73,8 @@ async function readText(file: string): Promise<string | null> {
   }
 }
 
-function parseJson(text: string, source: string): unknown {
+/** `text` as JSON, or the ConfigError naming `source` (without quoting the text). */
+export function parseJson(text: string, source: string): unknown {
   try {
     return JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
