@@ -43,6 +43,8 @@ export interface ServerBundle {
 export interface PackageOptions {
   /** A configuration file to put into both zips as wecred.json (its secrets references). */
   config?: string;
+  /** Where the bundles go (default dist/). */
+  outDir?: string;
 }
 
 const COMMON: BuildOptions = {
@@ -136,12 +138,13 @@ interface Extra {
 
 /** Builds `entryPoints` (output name → source) into dist/<name>, adds `extra` files, zips them all. */
 async function bundle(
+  out: string,
   name: string,
   entryPoints: Record<string, string>,
   options: BuildOptions = {},
   extra: Extra[] = [],
 ): Promise<Bundle> {
-  const dir = join(DIST, name);
+  const dir = join(out, name);
   await rm(dir, { recursive: true, force: true });
   await build({ ...COMMON, ...options, entryPoints, outdir: dir });
   // dist/ sits inside this "type": "module" package; the zips hold no package.json, so their
@@ -152,7 +155,7 @@ async function bundle(
     ...Object.keys(entryPoints).map((n) => ({ name: `${n}.js`, mode: 0o100644 })),
     ...extra.map((e) => ({ name: e.name, mode: e.mode })),
   ];
-  const zip = join(DIST, `wecred-${name}.zip`);
+  const zip = join(out, `wecred-${name}.zip`);
   await writeZip(zip, dir, entries);
   const files: Record<string, number> = {};
   for (const e of entries) files[e.name] = (await stat(join(dir, e.name))).size;
@@ -163,8 +166,8 @@ async function bundle(
  * `npm start`'s server and the production one: functions/server.ts with every dependency inside,
  * one ESM file that runs with plain node from any folder (CommonJS dependencies get a require).
  */
-export async function buildServer(): Promise<ServerBundle> {
-  const file = join(DIST, 'wecred-server.mjs');
+export async function buildServer(out = DIST): Promise<ServerBundle> {
+  const file = join(out, 'wecred-server.mjs');
   await build({
     ...COMMON,
     format: 'esm',
@@ -179,13 +182,15 @@ export async function buildServer(): Promise<ServerBundle> {
 }
 
 export async function packageBundles(opts: PackageOptions = {}): Promise<Bundles> {
-  await mkdir(DIST, { recursive: true });
+  const out = opts.outDir ?? DIST;
+  await mkdir(out, { recursive: true });
   let config: Extra[] = [];
   if (opts.config !== undefined) {
     checkPackagedConfig(await readFile(opts.config, 'utf8'), opts.config);
     config = [{ name: CONFIG_FILE, from: opts.config, mode: 0o100644 }];
   }
   const scf = await bundle(
+    out,
     'scf',
     { index: 'functions/scf.ts' },
     { plugins: [leftOut(SCF_LEFT_OUT)] },
@@ -193,8 +198,9 @@ export async function packageBundles(opts: PackageOptions = {}): Promise<Bundles
     [{ name: 'scf_bootstrap', from: 'functions/scf_bootstrap', mode: 0o100755 }, ...config],
   );
   // `scf deploy` reads serverless.yml in the working directory: dist/ is where it deploys from.
-  await copyFile(join(root, 'scf.yaml'), join(DIST, 'serverless.yml'));
+  await copyFile(join(root, 'scf.yaml'), join(out, 'serverless.yml'));
   const aws = await bundle(
+    out,
     'aws',
     { gateway: 'functions/gateway.ts', refresher: 'functions/refresher.ts' },
     {
@@ -203,7 +209,7 @@ export async function packageBundles(opts: PackageOptions = {}): Promise<Bundles
     },
     config,
   );
-  return { scf, aws, server: await buildServer() };
+  return { scf, aws, server: await buildServer(out) };
 }
 
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;

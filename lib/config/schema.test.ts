@@ -197,10 +197,7 @@ describe('parseConfig errors', () => {
       'config: apps[1].secret: must be a non-empty string',
     );
     expectError({ apps: [app({ secret: 42 })] }, 'config: apps[0].secret: must be a non-empty string');
-    expectError(
-      { apps: [app({ secret: ' \n' })] },
-      'config: apps[0].secret: is empty after trimming whitespace',
-    );
+    expectError({ apps: [app({ secret: ' \n' })] }, 'config: apps[0].secret: is empty after trimming whitespace');
     expectError(
       { apps: [app({ secret: 'env:BLANK_SECRET' })] },
       'config: apps[0].secret: is empty after trimming whitespace (the value of env:BLANK_SECRET)',
