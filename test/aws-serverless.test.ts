@@ -140,8 +140,16 @@ describe('serverless-offline serving the packaged gateway.js', () => {
     child.stderr.on('data', (c: Buffer) => (out += c));
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setInterval(() => out.includes('Server ready') && (clearInterval(timer), resolve()), 100);
-        child.once('exit', (code) => (clearInterval(timer), reject(new Error(`osls offline exited ${code}:\n${out}`))));
+        const timer = setInterval(() => {
+          if (out.includes('Server ready')) {
+            clearInterval(timer);
+            resolve();
+          }
+        }, 100);
+        child.once('exit', (code) => {
+          clearInterval(timer);
+          reject(new Error(`osls offline exited ${code}:\n${out}`));
+        });
       });
       const base = `http://127.0.0.1:${httpPort}`;
       const body = JSON.stringify({ url: 'https://www.example.com/offline#x' });

@@ -59,6 +59,7 @@ const SPEC = {
   name: 'wecred',
   role: 'wecred-scf',
   vpc: { vpcId: 'vpc-391sv4w3', subnetId: 'subnet-ljyn7h30' },
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the deploy file's own ${env:NAME} syntax
   environment: { WECRED_STORE: '${env:WECRED_STORE}', NODE_OPTIONS: '--max-semi-space-size=2' },
 };
 
