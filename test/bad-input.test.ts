@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MP, signedHeaders, REALM, startStack, type Stack } from './stack';
+import { MP, signedHeaders, REALM, startStack, type Stack } from './support/stack';
 
 let stack: Stack;
 beforeAll(async () => {

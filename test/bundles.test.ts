@@ -14,10 +14,10 @@ import yauzl from 'yauzl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageBundles, SCF_INDEX_BUDGET_BYTES, type Bundles } from '../scripts/package';
 import { WechatSim } from '../sim';
-import { runBundle } from './bundle-process';
-import { loadEvent, type SampleName } from './events';
-import { MP, REALM, signedHeaders } from './stack';
-import { SHARED_STORES } from './stores';
+import { runBundle } from './support/bundle-process';
+import { loadEvent, type SampleName } from './support/events';
+import { MP, REALM, signedHeaders } from './support/stack';
+import { SHARED_STORES } from './support/stores';
 
 let bundles: Bundles;
 let sim: WechatSim;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { App, HttpRequest, HttpResponse, RefreshReport } from '../gateway/http';
-import { loadEvent, sampleNames, samples } from '../../test/events';
+import { loadEvent, sampleNames, samples } from '../../test/support/events';
 import { adaptEvent } from './events';
 import { createServerlessHandler } from './serverless';
 
