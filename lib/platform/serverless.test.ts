@@ -139,12 +139,12 @@ describe('createServerlessHandler', () => {
       isBase64Encoded: false,
       statusCode: 500,
       headers: { 'content-type': 'application/json' },
-      body: '{"error":{"code":"internal_error","message":"internal error"}}',
+      body: '{"error":{"code":"internal","message":"internal error"}}',
     });
     expect(logged).toHaveLength(1);
     await expect(handler(loadEvent('aws-schedule'), {} as never)).resolves.toEqual({
       ok: false,
-      error: { code: 'internal_error', message: 'internal error' },
+      error: { code: 'internal', message: 'internal error' },
     });
   });
 
