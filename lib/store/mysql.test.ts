@@ -5,6 +5,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
 import { storeConformance } from '../../test/support/store-conformance';
 import { MYSQL_SCHEMA_VERSION, openMysqlStore, parseMysqlUrl } from './mysql';
+import type { Store } from './port';
 import { migrateMysql, mysqlMigrations } from './mysql-migrate';
 import { dropMysqlDatabase, freshMysql, mysqlTestUrl, uniqueDatabaseName } from '../../test/support/mysql';
 
@@ -189,6 +190,31 @@ describe.skipIf(!db)('mysql store', () => {
     expect(await store.insertIfAbsent(key, 5, 4)).toBe(false);
     expect(await store.insertIfAbsent(key, 5, 10)).toBe(true);
     await store.close();
+  });
+
+  it('two processes racing for a lease that runs out every round: one holder at a time, each winner its own', async () => {
+    // Round r's lease ends exactly when round r + 1 begins, and neither contender waits for the
+    // other: one a round ahead may take the row between its rival's won UPDATE and its re-read.
+    // That rival then holds nothing, and must say so rather than fetch beside the new holder.
+    const key = `race:${uniqueDatabaseName()}`;
+    const [a, b] = await Promise.all([openMysqlStore(db!.url), openMysqlStore(db!.url)]);
+    const ROUNDS = 300;
+    const STEP = 10;
+    const t0 = Date.now();
+    const winners: string[][] = Array.from({ length: ROUNDS }, () => []);
+    const contend = async (store: Store, name: string) => {
+      for (let r = 0; r < ROUNDS; r++) {
+        const row = await store.acquireLease(key, name, t0 + (r + 1) * STEP, t0 + r * STEP);
+        if (row) {
+          winners[r]!.push(name);
+          expect(row, `round ${r}`).toMatchObject({ leaseOwner: name, leaseUntil: t0 + (r + 1) * STEP });
+        }
+      }
+    };
+    await Promise.all([contend(a, 'a'), contend(b, 'b')]);
+    await Promise.all([a.close(), b.close()]);
+    expect(winners.filter((w) => w.length > 1)).toEqual([]);
+    expect(winners.filter((w) => w.length === 1).length).toBeGreaterThan(ROUNDS / 2);
   });
 
   it('keeps times up to 2^53 - 1 exactly and keys of 512 four-byte characters; refuses longer keys', async () => {
