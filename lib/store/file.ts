@@ -38,21 +38,12 @@
  * rewrites it), which the credential lifecycle tolerates.
  */
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { createLocker, errCode, readText, tempName } from './file-lock';
+import { link, mkdir, readdir, stat, unlink, writeFile } from './fs-async';
 import type { CredentialRow, Store } from './port';
 import { committedRow, emptyRow, mayCommit, parseJsonObject, parseRow, releasedRow } from './row';
-
-// The callback API, promisified: measurably cheaper per call than node:fs/promises.
-const writeFile = promisify(fs.writeFile);
-const unlink = promisify(fs.unlink);
-const link = promisify(fs.link);
-const stat = promisify(fs.stat);
-const mkdir = promisify(fs.mkdir);
-const readdir = promisify(fs.readdir);
 
 export interface FileStoreOptions {
   /** A lock file older than this belongs to a crashed holder and is broken (ms, default 3000). */
