@@ -9,10 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifyOAuthResult } from '../lib/sessions/oauth';
-import { serviceUnavailable } from '../lib/store/testdata/services';
+import { serviceUnavailable } from './support/services';
 import { simOpenid, simUnionid } from '../sim';
-import { OAUTH_SECRET, startOAuthStack, WEB } from './oauth-stack';
-import { MP, type Stack } from './stack';
+import { OAUTH_SECRET, startOAuthStack, WEB } from './support/oauth-stack';
+import { MP, type Stack } from './support/stack';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
