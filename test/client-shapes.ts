@@ -19,7 +19,7 @@ type Base<V> = V extends string
 type Desc<
   T,
   K extends keyof T,
-> = `${{} extends Pick<T, K> ? '?' : ''}${Base<Exclude<T[K], null | undefined>>}${null extends T[K] ? '|null' : ''}`;
+> = `${undefined extends T[K] ? '?' : ''}${Base<Exclude<T[K], null | undefined>>}${null extends T[K] ? '|null' : ''}`;
 type Known<T> = keyof { [K in keyof T as string extends K ? never : K]: 0 };
 export type Shape<T> = { [K in Known<T>]-?: Desc<T, K> };
 
