@@ -7,35 +7,15 @@
  * Needs /usr/bin/chromium (`apt-get install chromium`; .ci/run installs it). Without it the
  * tests skip with a loud line, except under CI=true, where that is a failure.
  */
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifyOAuthResult } from '../lib/sessions/oauth';
-import { serviceUnavailable } from '../lib/store/testdata/services';
 import { simOpenid, simUnionid } from '../sim';
+import { CHROMIUM, CHROMIUM_ARGS, haveChromium } from './chromium';
 import { OAUTH_SECRET, startOAuthStack, WEB } from './oauth-stack';
 import { MP, type Stack } from './stack';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const haveChromium =
-  existsSync(CHROMIUM) ||
-  (serviceUnavailable(
-    'chromium',
-    new Error(`${CHROMIUM} is missing (apt-get install -y --no-install-recommends chromium)`),
-  ) ??
-    false);
 
 /** The business site's landing page (allow-listed as http://127.0.0.1:<port>/landing…): records what arrives. */
 async function startLanding(): Promise<{ url: string; hits: string[]; server: Server }> {
@@ -57,7 +37,7 @@ describe.skipIf(!haveChromium)('web login in chromium', () => {
   let page: Page;
 
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   });
   afterAll(async () => {
     await browser?.close();
