@@ -5,13 +5,29 @@
  * WeChat (the simulator) ends that token early, recovery with exactly one rotation and no token
  * fetched by the SDK itself.
  */
+import { execFile, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { WecredClient } from 'wecred-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { coWechatApi } from '../examples/co-wechat-api';
 import { officialAccount, wechatCall } from '../examples/node-easywechat';
 import { wechatApi } from '../examples/wechat-api';
+import { VECTOR } from '../client/test/vector';
+import { serviceUnavailable } from '../lib/store/testdata/services';
 import { MP, REALM, startStack, type Stack } from './stack';
+
+const examples = fileURLToPath(new URL('../examples/', import.meta.url));
+/** Runs `command` with the realm's environment; never rejects. */
+function runExample(command: string, args: string[], env: Record<string, string>) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+    execFile(command, args, { env: { PATH: process.env.PATH, ...env } }, (err, stdout, stderr) =>
+      resolve({ code: err ? 1 : 0, stdout, stderr }),
+    ),
+  );
+}
+const installed = (tool: string, args = ['--version']) =>
+  spawnSync(tool, args).status === 0 || (serviceUnavailable(tool, new Error(`${tool} is not installed`)) ?? false);
 
 let stack: Stack;
 let wecred: WecredClient;
@@ -80,4 +96,55 @@ describe('SDK recipes: a real call with a token from wecred, and one rotation af
         ) as Promise<{ ticket: string }>,
     );
   });
+});
+
+describe('other languages: the signing examples against a live wecred', () => {
+  const realmEnv = () => ({ WECRED_URL: stack.url, WECRED_REALM: REALM.key, WECRED_REALM_SECRET: REALM.secret });
+  const para = JSON.stringify({ appid: MP.appid });
+
+  it.skipIf(!installed('python3'))('Python, standard library only: the README vector, a call, a refusal', async () => {
+    const script = `${examples}python/wecred_call.py`;
+    const vector = await runExample(
+      'python3',
+      [
+        '-c',
+        'import sys, runpy; w = runpy.run_path(sys.argv[1]); print(w["sign"](*sys.argv[2:6], sys.argv[6].encode(), *sys.argv[7:])["X-Wecred-Signature"])',
+        script,
+        VECTOR.realm,
+        VECTOR.secret,
+        VECTOR.method,
+        VECTOR.path,
+        VECTOR.body,
+        VECTOR.timestamp,
+        VECTOR.nonce,
+      ],
+      {},
+    );
+    expect(vector.stdout.trim()).toBe(VECTOR.signature);
+
+    const ok = await runExample('python3', [script, 'access_token', para], realmEnv());
+    expect(ok.code).toBe(0);
+    expect(stack.sim.tokenState(MP.appid, JSON.parse(ok.stdout).access_token)).toBe('valid');
+    const refused = await runExample('python3', [script, 'qrcode.create', '{"scene":1}'], realmEnv());
+    expect(refused).toMatchObject({ code: 1, stdout: '' });
+    expect(refused.stderr).toMatch(/^qrcode\.create: realm biz may not call qrcode\.create \(returnCode 7006\)\n$/);
+  });
+
+  it.skipIf(!installed('curl') || !installed('openssl', ['version']))(
+    'curl + openssl: a call, a wrong secret',
+    async () => {
+      const script = `${examples}curl/wecred-call.sh`;
+      const ok = await runExample('bash', [script, 'access_token', para], realmEnv());
+      expect(ok.code).toBe(0);
+      const answer = JSON.parse(ok.stdout);
+      expect(answer.returnCode).toBe(0);
+      expect(stack.sim.tokenState(MP.appid, answer.returnData.access_token)).toBe('valid');
+      const wrong = await runExample('bash', [script, 'access_token', para], {
+        ...realmEnv(),
+        WECRED_REALM_SECRET: 'wrong-secret-0123456789',
+      });
+      expect(wrong.code).toBe(1);
+      expect(JSON.parse(wrong.stdout)).toMatchObject({ returnCode: 7002, error: { code: 'bad_signature' } });
+    },
+  );
 });
