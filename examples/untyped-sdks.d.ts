@@ -1,10 +1,14 @@
 /** The parts of co-wechat-api and wechat-api (which ship no types) that the examples use. */
 declare module 'co-wechat-api' {
-  interface Token {
-    accessToken: string;
-    /** Epoch ms. */
-    expireTime: number;
+  namespace API {
+    /** The token both SDKs keep: getToken's answer. */
+    interface Token {
+      accessToken: string;
+      /** Epoch ms. */
+      expireTime: number;
+    }
   }
+  type Token = API.Token;
   class API {
     constructor(
       appid: string,
@@ -25,11 +29,7 @@ declare module 'co-wechat-api' {
 
 declare module 'wechat-api' {
   type Callback<T> = (err: (Error & { code?: number }) | null, data?: T, res?: unknown) => void;
-  interface Token {
-    accessToken: string;
-    /** Epoch ms. */
-    expireTime: number;
-  }
+  type Token = import('co-wechat-api').Token;
   class API {
     constructor(
       appid: string,
