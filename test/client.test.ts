@@ -282,6 +282,19 @@ describe('wecred-client from its tarball, in a scratch project', () => {
     expect(sim.tokenState(MP.appid, used[1]!)).toBe('valid');
     expect(sim.calls('stable_token', MP.appid)).toBe(forced + 1);
 
+    // WeCom: an agent's token WeCom ended early (40014) is replaced the same way
+    const workToken = (await admin.work.accessToken(AGENT)).access_token;
+    sim.invalidateWorkToken(workToken);
+    const gettoken = sim.calls('work_gettoken');
+    const corpTicket = async (token: string) => {
+      const r = (await (await fetch(`${sim.url}/cgi-bin/get_jsapi_ticket?access_token=${token}`)).json()) as any;
+      if (r.errcode !== 0) throw Object.assign(new Error(r.errmsg), { errcode: r.errcode });
+      return token;
+    };
+    const used2 = await admin.work.withAccessToken(AGENT, corpTicket);
+    expect(used2).not.toBe(workToken);
+    expect(sim.calls('work_gettoken')).toBe(gettoken + 1);
+
     // a failure that is not a rejected token is not retried
     const once = vi.fn(async () => {
       throw Object.assign(new Error('busy'), { errcode: -1 });
