@@ -40,15 +40,7 @@ beforeAll(async () => {
   vi.stubEnv('http_proxy', ''); // the STS SDK would send loopback calls to a proxy
   vi.stubEnv('HTTP_PROXY', '');
   scratch = await mkdtemp(join(tmpdir(), 'wecred-client-'));
-  const [packed] = JSON.parse(
-    (await run('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: join(root, 'client') })).stdout,
-  );
-  await writeFile(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
-  await run('npm', ['install', '--offline', '--no-audit', '--no-fund', join(scratch, packed.filename)], {
-    cwd: scratch,
-  });
-  pkg = await import(pathToFileURL(join(scratch, 'node_modules/wecred-client/dist/index.js')).href);
-
+  const installed = installTarball(scratch);
   sim = await WechatSim.start();
   sts = await TencentCloudSim.start({ ...COS, now: () => sim.now(), signatureNow: Date.now });
   stack = await startStack({
@@ -70,8 +62,19 @@ beforeAll(async () => {
       cos: { ...COS, region: BUCKET.region, scopes: [{ bucket: BUCKET.bucket, prefix: BUCKET.prefix }] },
     },
   });
+  pkg = await installed;
   admin = new pkg.WecredClient({ url: stack.url, realm: ADMIN.key, secret: ADMIN.secret });
 }, 120_000);
+
+/** `npm pack` in client/ (its prepack builds it), then `npm install` of the tarball into `dir`: the package as a user gets it. */
+async function installTarball(dir: string): Promise<typeof Client> {
+  const [packed] = JSON.parse(
+    (await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: join(root, 'client') })).stdout,
+  );
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
+  await run('npm', ['install', '--offline', '--no-audit', '--no-fund', join(dir, packed.filename)], { cwd: dir });
+  return import(pathToFileURL(join(dir, 'node_modules/wecred-client/dist/index.js')).href);
+}
 
 afterAll(async () => {
   await stack?.close();
