@@ -111,6 +111,14 @@ export class MpSim implements SimModule {
     return stateOf(rec, this.clock.now());
   }
 
+  /**
+   * WeChat ends a token before its time (a secret reset, a token fetched elsewhere, a shortened
+   * lifetime: reference §1.1); calls with it answer 40001 from now on.
+   */
+  invalidateToken(token: string): void {
+    this.kill(token, this.clock.now());
+  }
+
   /** Tickets of the app and type that have not expired yet. */
   validTickets(appid: string, type: TicketType): string[] {
     const now = this.clock.now();

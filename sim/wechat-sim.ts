@@ -131,6 +131,11 @@ export class WechatSim {
     return this.mp.tokenState(appid, token);
   }
 
+  /** WeChat ends an Official Account / Mini Program token early: calls with it answer 40001, token endpoints issue a new one. */
+  invalidateToken(token: string): void {
+    this.mp.invalidateToken(token);
+  }
+
   verifyJsapiSignature(p: {
     appid: string;
     url: string;

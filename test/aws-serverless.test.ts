@@ -13,8 +13,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageBundles } from '../scripts/package';
 import { WechatSim } from '../sim';
-import { awsTools } from './aws-tools';
-import { MP, REALM, signedHeaders } from './stack';
+import { awsTools } from './support/aws-tools';
+import { MP, REALM, signedHeaders } from './support/stack';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 let tools: string;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScfSim } from '../sim/scf';
-import { makeZip } from './zip';
+import { makeZip } from './support/zip';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const KEYS = { secretId: 'AKIDdeploytest000000000000000000', secretKey: 'deploy-test-secret-key-000000000' };

@@ -36,10 +36,10 @@ export async function loadConfig(
 }
 
 /** The config text and what to call it in errors, or null when there is none. */
-async function findSource(
+export async function findSource(
   env: NodeJS.ProcessEnv,
   dir: string,
-  sources: SecretSources,
+  sources: SecretSources = {},
 ): Promise<{ text: string; name: string } | null> {
   const inline = env.WECRED_CONFIG_JSON;
   if (inline) return { text: inline, name: 'WECRED_CONFIG_JSON' };

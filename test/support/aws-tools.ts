@@ -1,6 +1,6 @@
 /**
  * osls (the open-source Serverless Framework v4 fork) and serverless-offline, exactly as pinned in
- * test/aws-tools/package-lock.json, installed once into node_modules/.cache under the lockfile's
+ * test/support/aws-tools/package-lock.json, installed once into node_modules/.cache under the lockfile's
  * hash and reused. They stay out of the project's own dependencies: 130 MB that only this test and
  * an AWS deploy need. legacy-peer-deps: serverless-offline names `serverless` as its peer, and
  * osls is what stands in for it.
@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const spec = join(root, 'test/aws-tools');
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const spec = join(root, 'test/support/aws-tools');
 
 /** The folder whose node_modules/.bin holds osls; installs it on first use. */
 export async function awsTools(): Promise<string> {
