@@ -59,7 +59,7 @@ function instructions(text: string): [string, string][] {
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'))
     .map((l) => {
-      const [op = '', ...rest] = l.split(/\s+/);
+      const op = l.split(/\s+/)[0] ?? '';
       return [op.toUpperCase(), l.slice(op.length).trim()];
     });
 }
