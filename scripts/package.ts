@@ -2,7 +2,7 @@
  * `npm run package [-- --config FILE]`: the deployable bundles, esbuild for node20, minified:
  * dist/wecred-scf.zip (everything inside), dist/serverless.yml (scf.yaml), dist/wecred-aws.zip
  * (`@aws-sdk/*` external), each with FILE as wecred.json when given, and dist/wecred-server.mjs
- * (everything inside, ESM; `npm run build` makes only this one). Drivers stay lazily imported.
+ * (everything inside, ESM; `npm run build` makes it, and the wecred command). Drivers stay lazily imported.
  * docs/design.md §4.
  */
 import { createWriteStream } from 'node:fs';
