@@ -5,7 +5,15 @@
  * errors as `{"Error": {"Code", "Message"}}`; per-action fault injection. docs/design.md §8.
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { header, hmacSha256, LoopbackServer, sha256Hex, type LoopbackRequest, type LoopbackResponse } from './loopback';
+import {
+  header,
+  hmacSha256,
+  jsonObject,
+  LoopbackServer,
+  sha256Hex,
+  type LoopbackRequest,
+  type LoopbackResponse,
+} from './loopback';
 
 export interface Tc3Options {
   secretId: string;
@@ -127,15 +135,10 @@ export class Tc3Server {
       return fail('NoSuchVersion', `The API version of \`${name}\` must be ${action.version}.`);
     if (!header(req.headers, 'x-tc-region'))
       return fail('MissingParameter', 'The request is missing a required parameter `Region`.');
-    let params: unknown;
-    try {
-      params = JSON.parse(req.body.toString('utf8') || '{}');
-    } catch {
-      return fail('InvalidParameter', 'The request body is not JSON.');
-    }
-    if (typeof params !== 'object' || params === null || Array.isArray(params))
-      return fail('InvalidParameter', 'The request body must be a JSON object.');
-    return action.handle(params as Params);
+    const params = jsonObject(req.body);
+    if (params === 'not JSON') return fail('InvalidParameter', 'The request body is not JSON.');
+    if (params === 'not an object') return fail('InvalidParameter', 'The request body must be a JSON object.');
+    return action.handle(params);
   }
 
   /** TC3-HMAC-SHA256 verification; an AuthFailure outcome, or undefined when the request is genuine. */

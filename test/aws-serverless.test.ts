@@ -5,7 +5,6 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { appendFile, copyFile, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageBundles } from '../scripts/package';
 import { WechatSim } from '../sim';
 import { awsTools } from './support/aws-tools';
+import { freePort } from './support/oauth-stack';
 import { MP, REALM, signedHeaders } from './support/stack';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -181,12 +181,3 @@ describe('serverless-offline serving the packaged gateway.js', () => {
     }
   }, 120_000);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
