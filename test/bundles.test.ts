@@ -168,6 +168,9 @@ describe('dist/wecred-scf.zip', () => {
   it('scf_bootstrap starts the web-function server (PORT overrides 9000) and stops on SIGTERM', async () => {
     const server = await startBootstrap(scf.dir, env);
     try {
+      expect(server.banner).toMatch(
+        /^wecred listening on http:\/\/127\.0\.0\.1:(\d+) \(all interfaces, 0\.0\.0\.0:\1: SCF web function\)/,
+      );
       const pong = await fetch(`${server.url}/ping`);
       expect(pong.status).toBe(200);
       const body = JSON.stringify({ url: 'https://www.example.com/web-function' });
@@ -288,7 +291,7 @@ describe('dist/wecred-aws.zip', () => {
 function startBootstrap(
   dir: string,
   extraEnv: Record<string, string>,
-): Promise<{ url: string; stop(): Promise<number | null> }> {
+): Promise<{ url: string; banner: string; stop(): Promise<number | null> }> {
   const child = spawn('./scf_bootstrap', [], {
     cwd: dir,
     // `node` on PATH is the one running these tests; the SCF runtime path does not exist here.
@@ -308,6 +311,7 @@ function startBootstrap(
       if (m) {
         resolve({
           url: m[1]!,
+          banner: err,
           stop: () =>
             new Promise((done) => {
               child.once('exit', (code) => done(code));
