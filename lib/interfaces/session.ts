@@ -19,6 +19,7 @@ const ERROR_OF: Record<SessionFailure, ErrorName> = {
   invalid: 'session_invalid',
   expired: 'session_expired',
   decrypt_failed: 'decrypt_failed',
+  decrypt_locked: 'decrypt_locked',
   no_master_key: 'config_fault',
   store_unavailable: 'store_unavailable',
   ...EXCHANGE_ERRORS,
