@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   }
   const out = batchedWriter();
   const app = await bootApp(config, { log: createLogger(out.write) });
-  const server = createNodeServer(app, { maxBodyBytes: config.maxBodyBytes });
+  const server = createNodeServer(app);
   const url = await listen(server, Number(process.env.PORT ?? 3030), process.env.HOST ?? '127.0.0.1');
   if (sim) printDemoBanner(url, config);
   else

@@ -60,6 +60,13 @@ describe('parseConfig defaults', () => {
       trustGateway: false,
       basePath: '',
       maxBodyBytes: 65536,
+      http: {
+        headersTimeoutSeconds: 10,
+        requestTimeoutSeconds: 30,
+        keepAliveTimeoutSeconds: 5,
+        maxConnections: 1000,
+        maxBodyBytesInFlight: 8388608,
+      },
       demo: false,
     });
   });
@@ -91,6 +98,13 @@ describe('parseConfig defaults', () => {
       trustGateway: true,
       basePath: 'release/',
       maxBodyBytes: 1024,
+      http: {
+        headersTimeoutSeconds: 2,
+        requestTimeoutSeconds: 3,
+        keepAliveTimeoutSeconds: 70,
+        maxConnections: 50,
+        maxBodyBytesInFlight: 4096,
+      },
     };
     expect(parseConfig(raw, {})).toEqual<Config>({
       apps: [
@@ -116,6 +130,13 @@ describe('parseConfig defaults', () => {
       trustGateway: true,
       basePath: '/release',
       maxBodyBytes: 1024,
+      http: {
+        headersTimeoutSeconds: 2,
+        requestTimeoutSeconds: 3,
+        keepAliveTimeoutSeconds: 70,
+        maxConnections: 50,
+        maxBodyBytesInFlight: 4096,
+      },
       demo: false,
     });
   });
@@ -325,6 +346,22 @@ describe('parseConfig errors', () => {
       'config: sessions.idleSecond: unknown key (did you mean "idleSeconds"?)',
     );
     expectError({ maxBodyBytes: 1023 }, 'config: maxBodyBytes: must be an integer between 1024 and 10485760');
+    expectError(
+      { http: { headersTimeoutSeconds: 31 } },
+      'config: http.headersTimeoutSeconds: must be at most http.requestTimeoutSeconds (the headers are part of the request)',
+    );
+    expectError(
+      { maxBodyBytes: 65536, http: { maxBodyBytesInFlight: 65535 } },
+      'config: http.maxBodyBytesInFlight: must be an integer between 65536 and 1073741824 (at least maxBodyBytes)',
+    );
+    expectError(
+      { http: { requestTimeoutSeconds: 0 } },
+      'config: http.requestTimeoutSeconds: must be an integer between 1 and 600',
+    );
+    expectError(
+      { http: { maxconnections: 5 } },
+      'config: http.maxconnections: unknown key (did you mean "maxConnections"?)',
+    );
     expectError({ trustGateway: 'true' }, 'config: trustGateway: must be true or false');
     expectError({ basePath: '/a b' }, 'config: basePath: must be a path such as "/release"');
     expectError({ basePath: 1 }, 'config: basePath: must be a path such as "/release"');

@@ -272,6 +272,23 @@ const sessions = v.optional(
   {},
 );
 
+/** What node:http (npm start, SCF web functions) allows a client: time, connections and body memory. */
+const http = v.optional(
+  strict({
+    /** A request's headers must arrive within this (at most requestTimeoutSeconds, checked below). */
+    headersTimeoutSeconds: v.optional(integer(1, 120), 10),
+    /** A whole request, body included, must arrive within this. */
+    requestTimeoutSeconds: v.optional(integer(1, 600), 30),
+    /** An idle keep-alive connection is closed after this; behind a load balancer, set it above the balancer's idle timeout. */
+    keepAliveTimeoutSeconds: v.optional(integer(1, 600), 5),
+    /** Connections beyond this are closed as they arrive. */
+    maxConnections: v.optional(integer(1, 100_000), 1000),
+    /** Request bodies held at once, all requests together (checked below: at least maxBodyBytes). */
+    maxBodyBytesInFlight: v.optional(v.unknown()),
+  }),
+  {},
+);
+
 /** COS: temporary keys from STS (cos.credentials) and server-side signatures (cos.sign). */
 function cos(ctx: Context) {
   /** One bucket area callers may get COS credentials or signatures for. */
@@ -359,6 +376,7 @@ function fileSchema(ctx: Context) {
       basePath: v.optional(basePath, ''),
       /** Largest accepted request body. */
       maxBodyBytes: v.optional(integer(1024, 10485760), 65536),
+      http,
       /** Absent: the cos.* interfaces refuse every request. */
       cos: cos(ctx),
       cache,
@@ -393,8 +411,23 @@ function fileSchema(ctx: Context) {
             fail(['realms', i, 'apps', j], `${id} is not a configured app or COS bucket`);
         });
       });
+      const { maxBodyBytesInFlight, ...httpLimits } = config.http;
+      if (httpLimits.headersTimeoutSeconds > httpLimits.requestTimeoutSeconds)
+        fail(
+          ['http', 'headersTimeoutSeconds'],
+          'must be at most http.requestTimeoutSeconds (the headers are part of the request)',
+        );
       return {
         ...config,
+        http: {
+          ...httpLimits,
+          // One largest body must fit; by default 8 MiB, or one largest body when that is more.
+          maxBodyBytesInFlight: within(
+            ['http', 'maxBodyBytesInFlight'],
+            integer(config.maxBodyBytes, 1 << 30, ' (at least maxBodyBytes)'),
+            maxBodyBytesInFlight === undefined ? Math.max(8 << 20, config.maxBodyBytes) : maxBodyBytesInFlight,
+          ),
+        },
         credentials: { ...config.credentials, leaseSeconds },
         store: store ?? cache ?? 'file:./.wecred',
       };

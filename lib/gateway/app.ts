@@ -4,13 +4,14 @@
  * limit, one structured log line per request, and the scheduled refresh.
  */
 import { performance } from 'node:perf_hooks';
+import type { Config } from '../config/types';
 import type { CallContext } from '../credentials';
 import { ApiError, findInterface, toApiError, type Services } from '../interfaces';
 import { crashFields } from '../log/crash';
 import { authenticateRealm, authorizeScope } from './auth';
 import { createCors } from './cors';
 import { envelopeError, envelopeOk, parseEnvelope, routeError } from './envelope';
-import type { App, HttpRequest, HttpResponse, RefreshReport } from './http';
+import type { App, HttpRequest, HttpResponse, RefreshReport, ServerLimits } from './http';
 import { refreshAll } from './refresh';
 import { ROUTES, type Route } from './routes';
 
@@ -119,10 +120,16 @@ export function createApp(services: Services): App {
   }
 
   return {
+    limits: serverLimits(config),
     http,
     refresh: (): Promise<RefreshReport> => refreshAll(services),
     close: () => services.store.close(),
   };
+}
+
+/** What a node:http server in front may allow a client, from the configuration. */
+export function serverLimits(config: Config): ServerLimits {
+  return { maxBodyBytes: config.maxBodyBytes, ...config.http };
 }
 
 function stripBase(path: string, base: string): string {

@@ -24,8 +24,20 @@ export interface HttpResponse {
   body: string;
 }
 
+/** What a node:http server in front of the App allows a client (config.maxBodyBytes and config.http). */
+export interface ServerLimits {
+  maxBodyBytes: number;
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
+  keepAliveTimeoutSeconds: number;
+  maxConnections: number;
+  maxBodyBytesInFlight: number;
+}
+
 /** The application core every adapter drives. */
 export interface App {
+  /** For lib/platform/node-http.ts, which holds connections and bodies before the App sees them. */
+  readonly limits: ServerLimits;
   /** Serve one HTTP request. Never throws: every failure is a response. */
   http(req: HttpRequest): Promise<HttpResponse>;
   /** The scheduled refresh (timer events). Never throws. */

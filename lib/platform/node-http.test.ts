@@ -1,6 +1,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/load';
+import { serverLimits } from '../gateway/app';
 import type { App, HttpRequest, HttpResponse } from '../gateway/http';
 import { createNodeServer, listen } from './node-http';
 
@@ -9,6 +11,7 @@ const MAX = 1024;
 function fakeApp(respond?: (req: HttpRequest) => HttpResponse | Promise<HttpResponse>) {
   const seen: HttpRequest[] = [];
   const app: App = {
+    limits: serverLimits(parseConfig({}, {})),
     async http(req) {
       seen.push(req);
       return respond
