@@ -127,3 +127,40 @@ describe('signed calls below a deployment base path', () => {
     expect(withBase.json).toMatchObject({ returnCode: 7002, error: { code: 'bad_signature' } });
   });
 });
+
+describe('admin realms and trusted gateways', () => {
+  it('an admin realm listing interfaces may call only those, admin ones included', async () => {
+    const narrow = { key: 'ops-narrow', secret: 'ops-narrow-secret-0123456789' };
+    stack = await startStack({
+      config: {
+        realms: [
+          { ...ADMIN, admin: true, interfaces: ['access_token', 'status'] },
+          { ...narrow, admin: true, interfaces: ['access_token'] },
+        ],
+      },
+    });
+    const code = async (name: string, realm: { key: string; secret: string }) =>
+      (await stack.envelope(name, { appid: MP.appid }, realm)).json.returnCode;
+    expect(await code('access_token', ADMIN)).toBe(0);
+    expect(await code('status', ADMIN)).toBe(0);
+    expect(await code('ticket', ADMIN)).toBe(7006);
+    expect(await code('access_token', narrow)).toBe(0);
+    expect(await code('status', narrow)).toBe(7006);
+    expect(await code('work.register_agent', narrow)).toBe(7006);
+  });
+
+  it('behind trustGateway, admin interfaces still need a signed admin realm, unless trustGatewayAdmin', async () => {
+    stack = await startStack({ config: { trustGateway: true } });
+    expect((await stack.envelope('access_token', { appid: MP.appid }, null)).json.returnCode).toBe(0);
+    expect((await stack.envelope('status', {}, null)).json).toMatchObject({
+      returnCode: 7001,
+      error: { code: 'unsigned' },
+    });
+    expect((await stack.envelope('status', {}, REALM)).json.returnCode).toBe(7006);
+    expect((await stack.envelope('status', {}, ADMIN)).json.returnCode).toBe(0);
+    await stack.close();
+
+    stack = await startStack({ config: { trustGateway: true, trustGatewayAdmin: true } });
+    expect((await stack.envelope('status', {}, null)).json.returnCode).toBe(0);
+  });
+});

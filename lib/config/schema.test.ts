@@ -58,6 +58,7 @@ describe('parseConfig defaults', () => {
       credentials: { refreshAheadSeconds: 300, localCacheSeconds: 30, leaseSeconds: 10, forceCooldownSeconds: 60 },
       sessions: { maxAgeSeconds: 2592000, idleSeconds: 2592000, singleSession: false },
       trustGateway: false,
+      trustGatewayAdmin: false,
       basePath: '',
       maxBodyBytes: 65536,
       http: {
@@ -96,6 +97,7 @@ describe('parseConfig defaults', () => {
       credentials: { refreshAheadSeconds: 600, localCacheSeconds: 0, leaseSeconds: 5, forceCooldownSeconds: 0 },
       sessions: { maxAgeSeconds: 86400, idleSeconds: 3600, singleSession: true },
       trustGateway: true,
+      trustGatewayAdmin: true,
       basePath: 'release/',
       maxBodyBytes: 1024,
       http: {
@@ -128,6 +130,7 @@ describe('parseConfig defaults', () => {
       credentials: { refreshAheadSeconds: 600, localCacheSeconds: 0, leaseSeconds: 5, forceCooldownSeconds: 0 },
       sessions: { maxAgeSeconds: 86400, idleSeconds: 3600, singleSession: true },
       trustGateway: true,
+      trustGatewayAdmin: true,
       basePath: '/release',
       maxBodyBytes: 1024,
       http: {

@@ -159,7 +159,7 @@ function realms(ctx: Context) {
     secret: secret(ctx.secrets, minLength(ctx.jsdkd ? 1 : REALM_SECRET_MIN)),
     /** Apps, corps and COS buckets this realm may use; empty = all. */
     apps: list(nonEmptyString),
-    /** Interfaces this realm may call, by canonical name (aliases are turned into it); empty = all non-admin ones. */
+    /** Interfaces this realm may call, by canonical name (aliases are turned into it); empty = all (admin ones for admin realms). */
     interfaces: v.pipe(
       list(nonEmptyString),
       rule((names) => names.map((name, j) => canonicalInterface(name) ?? fail([j], `unknown interface ${name}`))),
@@ -370,8 +370,10 @@ function fileSchema(ctx: Context) {
       upstream,
       credentials,
       sessions,
-      /** Skip realm checks (deployments behind a private gateway). */
+      /** Skip realm checks (deployments behind a private gateway), but for admin interfaces. */
       trustGateway: bool(false),
+      /** With trustGateway, skip realm checks for admin interfaces too. */
+      trustGatewayAdmin: bool(false),
       /** Prefix stripped from request paths (e.g. an API-gateway stage). */
       basePath: v.optional(basePath, ''),
       /** Largest accepted request body. */

@@ -102,13 +102,14 @@ export function createApp(services: Services): App {
       if (!def) throw new ApiError('unknown_interface', `unknown interfaceName ${interfaceName}`);
       label = def.name;
       let realm = null;
-      if (config.trustGateway) call.caller = 'gateway';
+      // A trusted gateway vouches for callers of every interface but the admin ones, unless told so too.
+      if (config.trustGateway && (def.access !== 'admin' || config.trustGatewayAdmin)) call.caller = 'gateway';
       else if (def.access !== 'public') {
         realm = await authenticateRealm(req, path, services);
         call.caller = realm.key;
-        if (def.access === 'realm') authorizeScope(realm, def.scope?.(para) ?? def.aliasOf ?? def.name);
-        else if (!realm.admin)
+        if (def.access === 'admin' && !realm.admin)
           throw new ApiError('interface_not_allowed', `realm ${realm.key} may not call ${def.name}`);
+        authorizeScope(realm, def.access === 'admin' ? def.name : (def.scope?.(para) ?? def.aliasOf ?? def.name));
       }
       const data = await def.handle({ para, realm, call, services });
       return { res: envelopeOk(data), label, returnCode: 0 };
