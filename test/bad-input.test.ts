@@ -160,3 +160,30 @@ describe('the body limit of the app core, the only limit on SCF and Lambda', () 
     expect(JSON.parse(over.body).error.code).toBe('body_too_large');
   });
 });
+
+describe('deeply nested input', () => {
+  it('para or a route body nested 5000 deep → 1003 bad_para, no crash and no error line', async () => {
+    const deep = await startStack();
+    try {
+      const nested = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+      const arrays = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+      for (const value of [nested, arrays]) {
+        const body = `{"interface":{"interfaceName":"jsapi.config","para":{"url":"https://a.example/","x":${value}}}}`;
+        const envelope = await deep.post('/', body);
+        expect(envelope.json).toMatchObject({ returnCode: 1003, error: { code: 'bad_para' } });
+        const route = await deep.post(`/jsapi/${MP.appid}/config`, `{"url":"https://a.example/","x":${value}}`);
+        expect(route).toMatchObject({ status: 400, json: { error: { code: 'bad_para' } } });
+      }
+      // 32 levels are plenty for any interface and still pass.
+      const fine = await deep.envelope(
+        'jsapi.config',
+        { url: 'https://a.example/', x: JSON.parse(`${'['.repeat(30)}${']'.repeat(30)}`) },
+        null,
+      );
+      expect(fine.json.returnCode).toBe(0);
+      expect(deep.logs.filter((l) => l.level === 'error')).toEqual([]);
+    } finally {
+      await deep.close();
+    }
+  });
+});

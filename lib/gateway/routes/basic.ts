@@ -1,6 +1,6 @@
 /** Liveness, domain verification files and jsdkd's wx.config route. */
 import { ApiError, resolveApp, wxConfig } from '../../interfaces';
-import { jsonResponse } from '../envelope';
+import { jsonResponse, MAX_JSON_DEPTH, nestedDeeperThan } from '../envelope';
 import type { HttpRequest } from '../http';
 import { defineRoute } from './types';
 
@@ -47,5 +47,7 @@ function parseRouteBody(req: HttpRequest): Record<string, unknown> {
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw new ApiError('not_json', 'the request body must be a JSON object');
+  if (nestedDeeperThan(body, MAX_JSON_DEPTH))
+    throw new ApiError('bad_para', `the request body is nested more than ${MAX_JSON_DEPTH} levels deep`);
   return body as Record<string, unknown>;
 }
