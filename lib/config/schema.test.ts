@@ -60,6 +60,7 @@ describe('parseConfig defaults', () => {
       trustGateway: false,
       trustGatewayAdmin: false,
       basePath: '',
+      verifyFiles: [],
       maxBodyBytes: 65536,
       http: {
         headersTimeoutSeconds: 10,
@@ -99,6 +100,7 @@ describe('parseConfig defaults', () => {
       trustGateway: true,
       trustGatewayAdmin: true,
       basePath: 'release/',
+      verifyFiles: ['WW_verify_0123456789abcdef.txt'],
       maxBodyBytes: 1024,
       http: {
         headersTimeoutSeconds: 2,
@@ -132,6 +134,7 @@ describe('parseConfig defaults', () => {
       trustGateway: true,
       trustGatewayAdmin: true,
       basePath: '/release',
+      verifyFiles: ['WW_verify_0123456789abcdef.txt'],
       maxBodyBytes: 1024,
       http: {
         headersTimeoutSeconds: 2,

@@ -52,6 +52,8 @@ const COS_ACTION = /^name\/cos:[A-Za-z]+$/;
 const COS_PREFIX = /^(?![/])[^*\u0000-\u001f\u007f]{0,256}$/;
 const ROLE_ARN = /^qcs::cam::uin\/\d+:role(Name\/[\w+=,.@-]+|\/\d+)$/;
 const THIRTY_DAYS = 30 * 86_400;
+/** A domain verification file as the consoles name it (docs/protocol.md §1.8), or `*` for any (jsdkd's way). */
+const VERIFY_FILE = /^(?:(?:MP|WW)_verify_[0-9A-Za-z]{16}\.txt|\*)$/;
 /** What cos.scopes[].actions defaults to: upload (simple, form and multipart) and download. */
 const DEFAULT_COS_ACTIONS = [
   'name/cos:PutObject',
@@ -376,6 +378,17 @@ function fileSchema(ctx: Context) {
       trustGatewayAdmin: bool(false),
       /** Prefix stripped from request paths (e.g. an API-gateway stage). */
       basePath: v.optional(basePath, ''),
+      /** MP_verify_*.txt / WW_verify_*.txt answered with their 16 characters; `*`: any (a jsdkd file's default). */
+      verifyFiles: v.optional(
+        v.array(
+          matching(
+            VERIFY_FILE,
+            'must be MP_verify_ or WW_verify_, 16 letters or digits and .txt (the name the console gives), or "*"',
+          ),
+          'must be an array',
+        ),
+        ctx.jsdkd ? ['*'] : [],
+      ),
       /** Largest accepted request body. */
       maxBodyBytes: v.optional(integer(1024, 10485760), 65536),
       http,
