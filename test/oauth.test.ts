@@ -552,6 +552,43 @@ describe('the login cookie (login CSRF)', () => {
     expect(ok.status).toBe(302);
   });
 
+  it('the callback takes exactly one login cookie: a second one (planted beside it) is refused before WeChat', async () => {
+    stack = await startOAuthStack();
+    const mine = await begin();
+    const planted = await begin(); // what a sibling domain could set for this path
+    for (const both of [
+      `${mine.cookie}; ${planted.cookie}`,
+      `${planted.cookie}; ${mine.cookie}`,
+      `${mine.cookie}; ${mine.cookie}`,
+    ])
+      refused(await callback(MP.appid, { code: mine.code, state: mine.state }, both), 400, 'bad_state');
+    expect(stack.sim.calls('sns_access_token')).toBe(0);
+    expect((await callback(MP.appid, { code: mine.code, state: mine.state }, mine.cookie)).status).toBe(302);
+  });
+
+  it('on an https callback at the host root it is __Host- prefixed (Path=/, Secure, per app), and only that name counts', async () => {
+    stack = await startOAuthStack({ oauth: { callbackBase: 'https://cred.example.com' } });
+    const hop = await get(authorizeUrl(MP.appid, { redirect: LANDING }));
+    const name = `__Host-${STATE_COOKIE}_${MP.appid}`;
+    expect(hop.setCookie!.split('; ').slice(1).sort()).toEqual([
+      'HttpOnly',
+      `Max-Age=${STATE_TTL_SECONDS + 60}`,
+      'Path=/',
+      'SameSite=Lax',
+      'Secure',
+    ]);
+    const cookie = sent(hop.setCookie);
+    expect(cookie.startsWith(`${name}=`)).toBe(true);
+    const state = new URL(hop.location!).searchParams.get('state')!;
+    const code = stack.sim.oauthCode(MP.appid, 'snsapi_base');
+    // The same value under the unprefixed name, as a sibling domain could set it, is no login cookie here.
+    const unprefixed = cookie.replace(`${name}=`, `${STATE_COOKIE}=`);
+    refused(await callback(MP.appid, { code, state }, unprefixed), 400, 'bad_state');
+    const ok = await callback(MP.appid, { code, state }, cookie);
+    expect(ok.status).toBe(302);
+    expect(ok.setCookie).toBe(`${name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure`);
+  });
+
   it('every callback answer clears it, success or failure', async () => {
     stack = await startOAuthStack();
     const clear = `${STATE_COOKIE}=; Path=/oauth/${MP.appid}/; Max-Age=0; HttpOnly; SameSite=Lax`;

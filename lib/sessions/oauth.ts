@@ -20,6 +20,7 @@ import { allowedRedirect, warnLoosePattern } from './oauth-redirects';
 import {
   COOKIE_KEY_PURPOSE,
   cookieLogin,
+  cookieScope,
   makeState,
   MAX_COOKIE_VALUE,
   openState,
@@ -287,10 +288,10 @@ export function createOAuthFlow(deps: OAuthDeps): OAuthFlow {
     },
 
     async finish(app, req, call) {
-      const { secret, cookieKey } = configured();
+      const { secret, callbackBase, cookieKey } = configured();
       const now = clock();
       const { id, exp } = openState(secret, app.appid, req.state, now);
-      const kept = cookieLogin(cookieKey, req.cookie, id, now);
+      const kept = cookieLogin(cookieKey, req.cookie, cookieScope(callbackBase, app).name, id, now);
       // Checked again: the config may have changed since the authorize step.
       const redirect = allowed(kept.redirect);
       if (redirect === null)
