@@ -54,7 +54,7 @@ export function createApp(services: Services): App {
   }
 
   async function dispatch(req: HttpRequest, path: string, call: CallContext): Promise<Outcome> {
-    if (Buffer.byteLength(req.body) > config.maxBodyBytes) {
+    if ((req.bytes?.length ?? Buffer.byteLength(req.body)) > config.maxBodyBytes) {
       const err = new ApiError('body_too_large', `the request body is larger than ${config.maxBodyBytes} bytes`);
       return path === '/'
         ? { res: envelopeError(err, 413), label: 'envelope', returnCode: err.returnCode }

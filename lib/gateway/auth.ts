@@ -30,7 +30,7 @@ export async function authenticateRealm(req: HttpRequest, path: string, services
   if (!NONCE.test(nonce)) throw new ApiError('unsigned', 'X-Wecred-Nonce must be 8 to 64 characters of [A-Za-z0-9_-]');
   const realm = services.config.realms.find((r) => r.key === key);
   const expected = realm
-    ? realmSignature(realm.secret, { method: req.method, path, timestamp, nonce, body: req.body })
+    ? realmSignature(realm.secret, { method: req.method, path, timestamp, nonce, body: req.bytes ?? req.body })
     : '';
   if (!realm || !safeEqual(signature.toLowerCase(), expected))
     throw new ApiError('bad_signature', 'the request signature does not match');

@@ -11,8 +11,13 @@ export interface HttpRequest {
   query: Record<string, string>;
   /** Header names lower-cased; repeated headers joined with ', '. */
   headers: Record<string, string>;
-  /** The raw body as text ('' when none); base64 bodies are decoded by the adapter. */
+  /** The body as text ('' when none); base64 bodies are decoded by the adapter. */
   body: string;
+  /**
+   * The body's bytes, when the platform handed bytes (node:http, base64 events): what a signature
+   * covers, as decoding may have replaced bytes that are not UTF-8. Absent: `body`'s UTF-8 bytes.
+   */
+  bytes?: Buffer;
   /** Client IP when the platform tells it. */
   sourceIp?: string;
 }

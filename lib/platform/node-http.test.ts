@@ -96,6 +96,7 @@ describe('createNodeServer', () => {
       path: '/jsapi/wx123/config',
       query: { debug: '1', lang: 'en', next: '/home?a=1' },
       body,
+      bytes: Buffer.from(body),
       sourceIp: '127.0.0.1',
     });
     expect(req.headers).toMatchObject({
@@ -115,6 +116,7 @@ describe('createNodeServer', () => {
     );
     expect(out).toMatch(/^HTTP\/1\.1 200/);
     expect(seen[0]).toMatchObject({ method: 'GET', path: '/a/../b%20c/', query: { x: '2', y: '' }, body: '' });
+    expect(seen[0]).not.toHaveProperty('bytes');
     expect(seen[0]!.headers['x-tag']).toBe('a, b');
   });
 

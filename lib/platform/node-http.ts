@@ -23,6 +23,7 @@ import type { AddressInfo } from 'node:net';
 import type { App, HttpRequest, HttpResponse, ServerLimits } from '../gateway/http';
 import { errorResponse, parseQueryString, type PlatformLogger } from './shared';
 
+const EMPTY = Buffer.alloc(0);
 /** How often node:http looks for requests past their timeouts (its default is 30 s). */
 const TIMEOUT_CHECK_MS = 1000;
 
@@ -36,7 +37,7 @@ export interface NodeServerOptions extends ServerLimits {
   logger?: PlatformLogger;
 }
 
-type BodyOutcome = { ok: true; body: string } | { ok: false; reason: 'too_large' | 'overloaded' };
+type BodyOutcome = { ok: true; bytes: Buffer } | { ok: false; reason: 'too_large' | 'overloaded' };
 
 function tooLargeResponse(max: number): HttpResponse {
   return errorResponse(413, 'body_too_large', `request body exceeds ${max} bytes`);
@@ -73,7 +74,7 @@ function readBody(
   budget: BodyBudget,
   held: { bytes: number },
 ): Promise<BodyOutcome> {
-  if (req.complete) return Promise.resolve({ ok: true, body: '' }); // no body at all (GET)
+  if (req.complete) return Promise.resolve({ ok: true, bytes: EMPTY }); // no body at all (GET)
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -89,17 +90,13 @@ function readBody(
       held.bytes += chunk.length;
       chunks.push(chunk);
     };
-    const onEnd = () =>
-      resolve({
-        ok: true,
-        body: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'),
-      });
+    const onEnd = () => resolve({ ok: true, bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) });
     req.on('data', onData);
     req.on('end', onEnd);
   });
 }
 
-function toHttpRequest(req: http.IncomingMessage, body: string): HttpRequest {
+function toHttpRequest(req: http.IncomingMessage, bytes: Buffer): HttpRequest {
   let target = req.url ?? '/';
   // absolute-form request target (a proxy request): keep only path and query
   if (!target.startsWith('/')) {
@@ -120,7 +117,14 @@ function toHttpRequest(req: http.IncomingMessage, body: string): HttpRequest {
     headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
 
-  const out: HttpRequest = { method: (req.method ?? 'GET').toUpperCase(), path: path || '/', query, headers, body };
+  const out: HttpRequest = {
+    method: (req.method ?? 'GET').toUpperCase(),
+    path: path || '/',
+    query,
+    headers,
+    body: bytes.toString('utf8'),
+  };
+  if (bytes.length > 0) out.bytes = bytes;
   const ip = req.socket.remoteAddress;
   if (ip) out.sourceIp = ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
   return out;
@@ -190,7 +194,7 @@ export function createNodeServer(app: App, overrides: Partial<NodeServerOptions>
       refuse(req, res);
       return;
     }
-    const response = await app.http(toHttpRequest(req, outcome.body));
+    const response = await app.http(toHttpRequest(req, outcome.bytes));
     send(res, response);
   };
 
