@@ -10,9 +10,7 @@ export function realmSignature(
   secret: string,
   p: { method: string; path: string; timestamp: string; nonce: string; body: string | Uint8Array },
 ): string {
-  const bodyHash = (
-    typeof p.body === 'string' ? createHash('sha256').update(p.body, 'utf8') : createHash('sha256').update(p.body)
-  ).digest('hex');
+  const bodyHash = createHash('sha256').update(p.body).digest('hex'); // a string is hashed as UTF-8
   const text = `${p.method.toUpperCase()}\n${p.path}\n${p.timestamp}\n${p.nonce}\n${bodyHash}`;
   return createHmac('sha256', secret).update(text, 'utf8').digest('hex');
 }
