@@ -603,7 +603,7 @@ describe('the login cookie (login CSRF)', () => {
     expect((await callback('wx9999999999999999', { code: 'x', state: 'y' })).setCookie).toBeNull();
   });
 
-  it('authorize writes nothing to the store; only a callback with its cookie claims the state', async () => {
+  it('authorize writes nothing to the store; only a callback with its cookie counts its address and claims the state', async () => {
     const { store, writes } = countingStore();
     stack = await startOAuthStack({ store });
     try {
@@ -618,6 +618,7 @@ describe('the login cookie (login CSRF)', () => {
       const b = await begin();
       expect((await callback(MP.appid, { code: b.code, state: b.state }, b.cookie)).status).toBe(302);
       expect(writes.map((w) => w.split(':').slice(0, 2).join(':'))).toEqual([
+        expect.stringMatching(/^increment login-limit:[0-9a-f]{32}$/),
         'insertIfAbsent oauth:state-used',
         'putRecord oauth:user',
       ]);
@@ -633,6 +634,26 @@ describe('the login cookie (login CSRF)', () => {
     );
     refused(hop, 400, 'bad_request');
     expect(hop.setCookie).toBeNull();
+  });
+});
+
+describe('callbacks per client address', () => {
+  it('a callback that would exchange a code is counted per address (clients.loginsPerMinute): past it 429 rate_limited before WeChat; refused ones do not count', async () => {
+    stack = await startOAuthStack({ clients: { loginsPerMinute: 2 } });
+    stack.sim.advance(60_000 - (stack.sim.now() % 60_000) + 1000);
+    for (let i = 0; i < 5; i++) refused(await callback(MP.appid, { code: 'x', state: 'y' }), 400, 'bad_state');
+    for (let i = 0; i < 2; i++) {
+      const a = await begin();
+      expect((await callback(MP.appid, { code: a.code, state: a.state }, a.cookie)).status).toBe(302);
+    }
+    const c = await begin();
+    const limited = await callback(MP.appid, { code: c.code, state: c.state }, c.cookie);
+    expect(limited.status).toBe(429);
+    expect(limited.location).toBeNull();
+    expect(JSON.parse(limited.body).error).toMatchObject({ code: 'rate_limited' });
+    expect(stack.sim.calls('sns_access_token')).toBe(2);
+    stack.sim.advance(60_000);
+    expect((await callback(MP.appid, { code: c.code, state: c.state }, c.cookie)).status).toBe(302);
   });
 });
 

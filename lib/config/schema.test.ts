@@ -69,6 +69,7 @@ describe('parseConfig defaults', () => {
         maxConnections: 1000,
         maxBodyBytesInFlight: 8388608,
       },
+      clients: { loginsPerMinute: 120 },
       demo: false,
     });
   });
@@ -109,6 +110,7 @@ describe('parseConfig defaults', () => {
         maxConnections: 50,
         maxBodyBytesInFlight: 4096,
       },
+      clients: { loginsPerMinute: 0, addressHeader: 'X-Real-IP' },
     };
     expect(parseConfig(raw, {})).toEqual<Config>({
       apps: [
@@ -143,6 +145,7 @@ describe('parseConfig defaults', () => {
         maxConnections: 50,
         maxBodyBytesInFlight: 4096,
       },
+      clients: { loginsPerMinute: 0, addressHeader: 'x-real-ip' },
       demo: false,
     });
   });

@@ -291,6 +291,17 @@ const http = v.optional(
   {},
 );
 
+/** What strangers may spend: public calls that each cost an upstream call, per client address. */
+const clients = v.optional(
+  strict({
+    /** session.login calls and OAuth callbacks exchanging a code, per address (IPv6: per /64) and minute; 0: no limit. */
+    loginsPerMinute: v.optional(integer(0, 1_000_000), 120),
+    /** A header the trusted proxy in front sets to the client's address (its last value counts); absent: the platform's. */
+    addressHeader: v.optional(v.pipe(matching(/^[A-Za-z0-9-]{1,64}$/, 'must be a header name'), v.toLowerCase())),
+  }),
+  {},
+);
+
 /** COS: temporary keys from STS (cos.credentials) and server-side signatures (cos.sign). */
 function cos(ctx: Context) {
   /** One bucket area callers may get COS credentials or signatures for. */
@@ -392,6 +403,7 @@ function fileSchema(ctx: Context) {
       /** Largest accepted request body. */
       maxBodyBytes: v.optional(integer(1024, 10485760), 65536),
       http,
+      clients,
       /** Absent: the cos.* interfaces refuse every request. */
       cos: cos(ctx),
       cache,

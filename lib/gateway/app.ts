@@ -9,6 +9,7 @@ import type { CallContext } from '../credentials';
 import { ApiError, findInterface, toApiError, type Services } from '../interfaces';
 import { crashFields } from '../log/crash';
 import { authenticateRealm, authorizeScope } from './auth';
+import { clientAddress } from './client-address';
 import { createCors } from './cors';
 import { envelopeError, envelopeOk, parseEnvelope, routeError } from './envelope';
 import type { App, HttpRequest, HttpResponse, RefreshReport, ServerLimits } from './http';
@@ -111,7 +112,8 @@ export function createApp(services: Services): App {
           throw new ApiError('interface_not_allowed', `realm ${realm.key} may not call ${def.name}`);
         authorizeScope(realm, def.access === 'admin' ? def.name : (def.scope?.(para) ?? def.aliasOf ?? def.name));
       }
-      const data = await def.handle({ para, realm, call, services });
+      const client = clientAddress(req, config.clients.addressHeader);
+      const data = await def.handle({ para, realm, call, services, ...(client === undefined ? {} : { client }) });
       return { res: envelopeOk(data), label, returnCode: 0 };
     } catch (err) {
       const e = toApiError(err);
