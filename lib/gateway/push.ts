@@ -14,20 +14,18 @@ import { xmlChildren } from './push-xml';
 /** A claim outlives every timestamp the window still accepts (up to one window ahead). */
 const CLAIM_MS = 2 * WINDOW_SECONDS * 1000;
 
-export type Delivery = 'delivered' | 'duplicate';
-
 /**
  * `message` (checked and decrypted) for the hook, once. Its claims are counters in the store, so a
  * failing hook gives them back and WeChat's retry is handed over again; a repeat of a push being
- * handled or handled already is a 'duplicate' (WeChat's retries are no errors). Throws 401
- * stale_timestamp outside the window, 503 when the store cannot tell.
+ * handled or handled already resolves without the hook (WeChat's retries are no errors). Throws
+ * 401 stale_timestamp outside the window, 503 when the store cannot tell.
  */
 export async function deliverPush(
   services: Services,
   receiver: string,
   signed: { timestamp: string; nonce: string },
   message: string,
-): Promise<Delivery> {
+): Promise<void> {
   const { store, log } = services;
   const now = services.clock();
   checkTimestamp(signed.timestamp, 'seconds', now, 'timestamp');
@@ -38,7 +36,7 @@ export async function deliverPush(
   });
   if (counts.some((count) => count > 1)) {
     log.log('info', 'push_duplicate', { receiver });
-    return 'duplicate';
+    return;
   }
   try {
     if (services.onMessage) await services.onMessage(receiver, message);
@@ -50,7 +48,6 @@ export async function deliverPush(
     );
     throw err;
   }
-  return 'delivered';
 }
 
 /**

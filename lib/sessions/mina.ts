@@ -119,6 +119,25 @@ const failuresKeyOf = (id: string, hour: number) => `session-decrypt-failures:${
 const isString = (v: unknown): v is string => typeof v === 'string' && v !== '';
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/**
+ * What of decrypted `data` becomes the session's userInfo: the profile, with the identity fields
+ * the session holds from jscode2session (openId, unionId), the watermark of its app at the time
+ * wecred took the data, and no phone number (decrypt answers those, nothing keeps them).
+ */
+function userProfile(
+  data: Record<string, unknown>,
+  who: { appid: string; openid: string; unionid?: string },
+  now: number,
+): Record<string, unknown> {
+  const profile = Object.fromEntries(Object.entries(data).filter(([field]) => !IDENTITY_FIELDS.includes(field)));
+  return {
+    ...profile,
+    openId: who.openid,
+    ...(who.unionid === undefined ? {} : { unionId: who.unionid }),
+    watermark: { appid: who.appid, timestamp: Math.floor(now / 1000) },
+  };
+}
+
 /** `raw` as a session record when it is exactly what login writes; null for anything else. */
 function parseRecord(raw: string): SessionRecord | null {
   const r = parseJsonObject(raw);
@@ -262,25 +281,6 @@ export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
     }
     if (now - seen >= seenWriteMs) await saveSeen(id, rec.created, now);
     return { rec, sessionKey };
-  }
-
-  /**
-   * What of decrypted `data` becomes the session's userInfo: the profile, with the identity fields
-   * the session holds from jscode2session (openId, unionId), the watermark of its app at the time
-   * wecred took the data, and no phone number (decrypt answers those, nothing keeps them).
-   */
-  function userProfile(
-    data: Record<string, unknown>,
-    who: { appid: string; openid: string; unionid?: string },
-    now: number,
-  ): Record<string, unknown> {
-    const profile = Object.fromEntries(Object.entries(data).filter(([field]) => !IDENTITY_FIELDS.includes(field)));
-    return {
-      ...profile,
-      openId: who.openid,
-      ...(who.unionid === undefined ? {} : { unionId: who.unionid }),
-      watermark: { appid: who.appid, timestamp: Math.floor(now / 1000) },
-    };
   }
 
   function view(rec: SessionRecord): SessionView {
