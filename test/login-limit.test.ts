@@ -3,10 +3,9 @@
  * test/oauth.test.ts) are limited per client address, counted in the store. docs/design.md §11.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MP, startStack, type Stack } from './support/stack';
+import { MINA, startMinaStack } from './support/mina-stack';
+import type { Stack } from './support/stack';
 
-const MINA = { appid: 'wx5555555555555555', secret: 'mina-secret-5555' };
-const ENV = { WECRED_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') };
 const MINUTE = 60_000;
 
 const stacks: Stack[] = [];
@@ -15,17 +14,7 @@ afterEach(async () => {
 });
 
 async function start(config: Record<string, unknown> = {}, shared: Partial<Pick<Stack, 'sim' | 'store'>> = {}) {
-  const stack = await startStack({
-    ...shared,
-    env: ENV,
-    config: {
-      apps: [
-        { ...MP, type: 'mp', default: true },
-        { ...MINA, type: 'mina' },
-      ],
-      ...config,
-    },
-  });
+  const stack = await startMinaStack(config, shared);
   stacks.push(stack);
   return stack;
 }

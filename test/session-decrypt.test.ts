@@ -9,11 +9,10 @@ import { DECRYPT_FAILURES_PER_HOUR } from '../lib/sessions/mina';
 import { createMemoryStore } from '../lib/store/memory';
 import type { Store } from '../lib/store/port';
 import { simOpenid, simUnionid, type WechatSim } from '../sim';
-import { MP, startStack, type Stack } from './support/stack';
+import { MINA, startMinaStack } from './support/mina-stack';
+import type { Stack } from './support/stack';
 
-const MINA = { appid: 'wx5555555555555555', secret: 'mina-secret-5555' };
 const OTHER_APP = 'wx6666666666666666';
-const ENV = { WECRED_MASTER_KEY: randomBytes(32).toString('base64') };
 const HOUR = 3_600_000;
 
 const stacks: Stack[] = [];
@@ -22,16 +21,7 @@ afterEach(async () => {
 });
 
 async function start(shared: { store?: Store; sim?: WechatSim } = {}): Promise<Stack> {
-  const stack = await startStack({
-    ...shared,
-    env: ENV,
-    config: {
-      apps: [
-        { ...MP, type: 'mp', default: true },
-        { ...MINA, type: 'mina' },
-      ],
-    },
-  });
+  const stack = await startMinaStack({}, shared);
   stacks.push(stack);
   return stack;
 }

@@ -371,6 +371,11 @@ describe('parseConfig errors', () => {
       { http: { maxconnections: 5 } },
       'config: http.maxconnections: unknown key (did you mean "maxConnections"?)',
     );
+    expectError(
+      { clients: { loginsPerMinute: -1 } },
+      'config: clients.loginsPerMinute: must be an integer between 0 and 1000000',
+    );
+    expectError({ clients: { addressHeader: 'x real ip' } }, 'config: clients.addressHeader: must be a header name');
     expectError({ trustGateway: 'true' }, 'config: trustGateway: must be true or false');
     expectError({ basePath: '/a b' }, 'config: basePath: must be a path such as "/release"');
     expectError({ basePath: 1 }, 'config: basePath: must be a path such as "/release"');
