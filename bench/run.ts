@@ -1,7 +1,7 @@
 /**
  * wecred benchmarks, printed from one run (`npm run bench`): fetches under cold concurrency,
  * warm throughput against bare node:http, store operations per warm request, then
- * bench/stores.ts and bench/bundles.ts. What each measures: docs/design.md §9.
+ * bench/slow-bodies.ts, bench/stores.ts and bench/bundles.ts. What each measures: docs/design.md §9.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,6 +18,7 @@ import { createMemoryStore } from '../lib/store/memory';
 import { WechatSim } from '../sim';
 import { startProcess } from '../test/support/processes';
 import { benchBundles } from './bundles';
+import { benchSlowBodies } from './slow-bodies';
 import { benchStores } from './stores';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -44,8 +45,8 @@ async function inProcess(sim: WechatSim) {
 async function coldFetches(n: number): Promise<{ token: number; ticket: number; ok: number }> {
   const sim = await WechatSim.start();
   sim.addApp(APP.appid, APP.secret);
-  const { app, config } = await inProcess(sim);
-  const server = createNodeServer(app, { maxBodyBytes: config.maxBodyBytes });
+  const { app } = await inProcess(sim);
+  const server = createNodeServer(app);
   const url = await listen(server, 0, '127.0.0.1');
   const answers = await Promise.all(
     Array.from({ length: n }, () =>
@@ -170,6 +171,7 @@ async function main() {
   await sim.close();
   await rm(dir, { recursive: true, force: true });
 
+  await benchSlowBodies();
   await benchStores();
   await benchBundles();
 }

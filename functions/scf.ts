@@ -10,19 +10,13 @@ import { getApp } from './cold-start';
 export { main_handler } from './gateway';
 
 /**
- * Bodies are read up to the largest `maxBodyBytes` the config schema allows; the app itself
- * refuses anything above the configured limit with the same 413.
- */
-const READ_LIMIT_BYTES = 10 * 1024 * 1024;
-
-/**
  * Boots the app before listening, so a bad configuration fails the instance at start (one line
  * on stderr, exit 1) instead of failing every request.
  */
 export async function serve(): Promise<void> {
   try {
     const app = await getApp();
-    const server = createNodeServer(app, { maxBodyBytes: READ_LIMIT_BYTES });
+    const server = createNodeServer(app);
     // SCF forwards to port 9000 from outside the instance: loopback would not be reached.
     const url = await listen(server, Number(process.env.PORT || 9000), '0.0.0.0');
     process.stderr.write(

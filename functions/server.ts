@@ -1,10 +1,11 @@
 /**
  * `npm start`: wecred on node:http (PORT, default 3030; HOST, default 127.0.0.1). With no
  * configuration it runs demo mode: the simulator in-process, demo apps, a WeCom agent and an
- * admin realm (docs/design.md §3.5).
+ * admin realm, unless WECRED_STORE or WECRED_MASTER_KEY says this is a real deployment
+ * (docs/design.md §3.5).
  */
 import { ConfigError } from '../lib/config/errors';
-import { DEMO_APPS, DEMO_REALM, DEMO_WORK, demoConfig, loadConfig } from '../lib/config/load';
+import { DEMO_APPS, DEMO_REALM, DEMO_WORK, demoConfig, demoRefusal, loadConfig } from '../lib/config/load';
 import type { Config } from '../lib/config/types';
 import { bootApp } from '../lib/gateway/boot';
 import { batchedWriter, createLogger } from '../lib/log/logger';
@@ -18,6 +19,8 @@ async function main(): Promise<void> {
   let config: Config | null = await loadConfig(process.env, process.cwd(), SECRET_SOURCES);
   let sim: WechatSim | undefined;
   if (!config) {
+    const refusal = demoRefusal(process.env);
+    if (refusal) throw refusal;
     sim = await WechatSim.start();
     for (const app of DEMO_APPS) sim.addApp(app.appid, app.secret, { type: app.type });
     for (const agent of DEMO_WORK) sim.addWorkApp(agent.corpid, agent.agentid, agent.secret);
@@ -25,7 +28,7 @@ async function main(): Promise<void> {
   }
   const out = batchedWriter();
   const app = await bootApp(config, { log: createLogger(out.write) });
-  const server = createNodeServer(app, { maxBodyBytes: config.maxBodyBytes });
+  const server = createNodeServer(app);
   const url = await listen(server, Number(process.env.PORT ?? 3030), process.env.HOST ?? '127.0.0.1');
   if (sim) printDemoBanner(url, config);
   else

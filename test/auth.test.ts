@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { realmSignature } from '../lib/crypto/realm';
+import { createServerlessHandler } from '../lib/platform/serverless';
+import { loadEvent } from './support/events';
 import { ADMIN, MP, MP2, REALM, signedHeaders, startStack, type Stack } from './support/stack';
 
 let stack: Stack;
@@ -125,5 +128,99 @@ describe('signed calls below a deployment base path', () => {
     expect(ok.json).toMatchObject({ returnCode: 0, returnData: { appid: MP.appid } });
     const withBase = await stack.post('/release/', body, signedHeaders(REALM, '/release/', body, ts));
     expect(withBase.json).toMatchObject({ returnCode: 7002, error: { code: 'bad_signature' } });
+  });
+});
+
+describe('admin realms and trusted gateways', () => {
+  it('an admin realm listing interfaces may call only those, admin ones included', async () => {
+    const narrow = { key: 'ops-narrow', secret: 'ops-narrow-secret-0123456789' };
+    stack = await startStack({
+      config: {
+        realms: [
+          { ...ADMIN, admin: true, interfaces: ['access_token', 'status'] },
+          { ...narrow, admin: true, interfaces: ['access_token'] },
+        ],
+      },
+    });
+    const code = async (name: string, realm: { key: string; secret: string }) =>
+      (await stack.envelope(name, { appid: MP.appid }, realm)).json.returnCode;
+    expect(await code('access_token', ADMIN)).toBe(0);
+    expect(await code('status', ADMIN)).toBe(0);
+    expect(await code('ticket', ADMIN)).toBe(7006);
+    expect(await code('access_token', narrow)).toBe(0);
+    expect(await code('status', narrow)).toBe(7006);
+    expect(await code('work.register_agent', narrow)).toBe(7006);
+  });
+
+  it('behind trustGateway, admin interfaces still need a signed admin realm, unless trustGatewayAdmin', async () => {
+    stack = await startStack({ config: { trustGateway: true } });
+    expect((await stack.envelope('access_token', { appid: MP.appid }, null)).json.returnCode).toBe(0);
+    expect((await stack.envelope('status', {}, null)).json).toMatchObject({
+      returnCode: 7001,
+      error: { code: 'unsigned' },
+    });
+    expect((await stack.envelope('status', {}, REALM)).json.returnCode).toBe(7006);
+    expect((await stack.envelope('status', {}, ADMIN)).json.returnCode).toBe(0);
+    await stack.close();
+
+    stack = await startStack({ config: { trustGateway: true, trustGatewayAdmin: true } });
+    expect((await stack.envelope('status', {}, null)).json.returnCode).toBe(0);
+  });
+});
+
+describe('the body hash of the realm signature', () => {
+  /** An access_token envelope whose para carries bytes that are not UTF-8 (a 0xff inside a string). */
+  const rawBody = () =>
+    Buffer.concat([
+      Buffer.from(`{"interface":{"interfaceName":"access_token","para":{"appid":"${MP.appid}","note":"`),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}}}'),
+    ]);
+  const signedOver = (hashed: string | Buffer) => {
+    const ts = String(Math.floor(stack.sim.now() / 1000));
+    const nonce = `n${Math.random().toString(36).slice(2, 12)}`;
+    const signature = realmSignature(REALM.secret, { method: 'POST', path: '/', timestamp: ts, nonce, body: hashed });
+    return {
+      'x-wecred-realm': REALM.key,
+      'x-wecred-timestamp': ts,
+      'x-wecred-nonce': nonce,
+      'x-wecred-signature': signature,
+    };
+  };
+  const send = async (body: Buffer, headers: Record<string, string>) =>
+    (
+      await fetch(`${stack.url}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      })
+    ).json() as Promise<any>;
+
+  it('is over the bytes received, not their decoded text', async () => {
+    stack = await startStack();
+    const body = rawBody();
+    expect((await send(body, signedOver(body))).returnCode).toBe(0);
+    // The text the bytes decode to (U+FFFD for each bad byte) is another body.
+    expect((await send(body, signedOver(body.toString('utf8')))).returnCode).toBe(7002);
+  });
+
+  it('is over the decoded bytes of a base64 event body (API gateway v2)', async () => {
+    stack = await startStack();
+    const handler = createServerlessHandler(async () => stack.app);
+    const body = rawBody();
+    const event = (headers: Record<string, string>) => ({
+      ...loadEvent('aws-v2'),
+      rawPath: '/',
+      rawQueryString: '',
+      queryStringParameters: undefined,
+      headers: { 'content-type': 'application/json', ...headers },
+      body: body.toString('base64'),
+      isBase64Encoded: true,
+    });
+    const context = { callbackWaitsForEmptyEventLoop: true, functionName: 'wecred', awsRequestId: 'r-1' } as never;
+    const answer = async (headers: Record<string, string>) =>
+      JSON.parse(((await handler(event(headers), context)) as { body: string }).body).returnCode;
+    expect(await answer(signedOver(body))).toBe(0);
+    expect(await answer(signedOver(body.toString('utf8')))).toBe(7002);
   });
 });

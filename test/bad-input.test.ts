@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../lib/config/load';
 import type { HttpRequest } from '../lib/gateway/http';
 import { createServerlessHandler } from '../lib/platform/serverless';
 import { loadEvent } from './support/events';
@@ -79,15 +80,13 @@ describe('bad input gets a structured error, never a 5xx or a crash', () => {
     });
   });
 
-  it('answers /ping and domain verification files', async () => {
+  it('answers /ping; no domain verification file without verifyFiles', async () => {
     const ping = await raw('GET', '/ping');
     expect(ping.status).toBe(200);
     expect(Math.abs(ping.json.pong - stack.sim.now())).toBeLessThan(5000);
     for (const name of ['MP_verify_AbCd1234EfGh5678', 'WW_verify_0123456789abcdef']) {
-      const res = await fetch(`${stack.url}/${name}.txt`);
-      expect(res.status).toBe(200);
-      expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
-      expect(await res.text()).toBe(name.slice(10));
+      const res = await raw('GET', `/${name}.txt`);
+      expect(res).toMatchObject({ status: 404, json: { error: { code: 'not_found' } } });
     }
   });
 
@@ -158,5 +157,75 @@ describe('the body limit of the app core, the only limit on SCF and Lambda', () 
     };
     expect(over.statusCode).toBe(413);
     expect(JSON.parse(over.body).error.code).toBe('body_too_large');
+  });
+});
+
+describe('deeply nested input', () => {
+  it('para or a route body nested 5000 deep → 1003 bad_para, no crash and no error line', async () => {
+    const deep = await startStack();
+    try {
+      const nested = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+      const arrays = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+      for (const value of [nested, arrays]) {
+        const body = `{"interface":{"interfaceName":"jsapi.config","para":{"url":"https://a.example/","x":${value}}}}`;
+        const envelope = await deep.post('/', body);
+        expect(envelope.json).toMatchObject({ returnCode: 1003, error: { code: 'bad_para' } });
+        const route = await deep.post(`/jsapi/${MP.appid}/config`, `{"url":"https://a.example/","x":${value}}`);
+        expect(route).toMatchObject({ status: 400, json: { error: { code: 'bad_para' } } });
+      }
+      // 32 levels are plenty for any interface and still pass.
+      const fine = await deep.envelope(
+        'jsapi.config',
+        { url: 'https://a.example/', x: JSON.parse(`${'['.repeat(30)}${']'.repeat(30)}`) },
+        null,
+      );
+      expect(fine.json.returnCode).toBe(0);
+      expect(deep.logs.filter((l) => l.level === 'error')).toEqual([]);
+    } finally {
+      await deep.close();
+    }
+  });
+});
+
+describe('domain verification files (MP_verify_*.txt, WW_verify_*.txt)', () => {
+  const fetchText = async (url: string) => {
+    const res = await fetch(url);
+    return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
+  };
+
+  it('answers only the names listed in verifyFiles, with their 16 characters', async () => {
+    const listed = await startStack({
+      config: { verifyFiles: ['MP_verify_AbCd1234EfGh5678.txt', 'WW_verify_0123456789abcdef.txt'] },
+    });
+    try {
+      for (const name of ['MP_verify_AbCd1234EfGh5678', 'WW_verify_0123456789abcdef'])
+        expect(await fetchText(`${listed.url}/${name}.txt`)).toEqual({
+          status: 200,
+          type: 'text/plain; charset=utf-8',
+          text: name.slice(10),
+        });
+      for (const name of ['MP_verify_AbCd1234EfGh5679', 'WW_verify_AbCd1234EfGh5678', 'MP_verify_0123456789abcdef'])
+        expect((await fetchText(`${listed.url}/${name}.txt`)).status).toBe(404);
+    } finally {
+      await listed.close();
+    }
+  });
+
+  it("a jsdkd configuration keeps jsdkd's answer to any name", async () => {
+    const jsdkd = await startStack({ config: { apps: [{ key: MP.appid, secret: MP.secret }] } });
+    try {
+      expect(await fetchText(`${jsdkd.url}/MP_verify_AnyNameAtAll1234.txt`)).toMatchObject({
+        status: 200,
+        text: 'AnyNameAtAll1234',
+      });
+    } finally {
+      await jsdkd.close();
+    }
+  });
+
+  it('refuses a name in verifyFiles that WeChat would not hand out', () => {
+    expect(() => parseConfig({ verifyFiles: ['MP_verify_short.txt'] }, {})).toThrow(
+      'config: verifyFiles[0]: must be MP_verify_ or WW_verify_, 16 letters or digits and .txt (the name the console gives), or "*"',
+    );
   });
 });

@@ -77,3 +77,31 @@ describe('npm start without configuration (demo mode)', () => {
     expect(check.returnData.user_info.openId).toBe(login.returnData.user_info.openId);
   });
 });
+
+describe('npm start without configuration but with production settings', () => {
+  /** The server's exit and its output, or 'started' (and it is stopped) when it listened. */
+  async function outcome(env: Record<string, string>): Promise<string> {
+    try {
+      const started = await startServerProcess(env, dir);
+      await started.stop();
+      return 'started';
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+
+  it('refuses demo mode when WECRED_STORE or WECRED_MASTER_KEY is set, with one line saying why', async () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    for (const env of [
+      { WECRED_STORE: `file:${dir}/store` } as Record<string, string>,
+      { WECRED_MASTER_KEY: key },
+      { WECRED_STORE: 'memory:', WECRED_MASTER_KEY: key },
+    ]) {
+      const said = await outcome(env);
+      expect(said, JSON.stringify(env)).toMatch(/^server exited with 1:\n[^\n]+\n$/);
+      expect(said).toContain(Object.keys(env).join(' and '));
+      expect(said).toContain('demo mode');
+      expect(said).not.toContain(key);
+    }
+  }, 60_000);
+});

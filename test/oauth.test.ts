@@ -552,6 +552,43 @@ describe('the login cookie (login CSRF)', () => {
     expect(ok.status).toBe(302);
   });
 
+  it('the callback takes exactly one login cookie: a second one (planted beside it) is refused before WeChat', async () => {
+    stack = await startOAuthStack();
+    const mine = await begin();
+    const planted = await begin(); // what a sibling domain could set for this path
+    for (const both of [
+      `${mine.cookie}; ${planted.cookie}`,
+      `${planted.cookie}; ${mine.cookie}`,
+      `${mine.cookie}; ${mine.cookie}`,
+    ])
+      refused(await callback(MP.appid, { code: mine.code, state: mine.state }, both), 400, 'bad_state');
+    expect(stack.sim.calls('sns_access_token')).toBe(0);
+    expect((await callback(MP.appid, { code: mine.code, state: mine.state }, mine.cookie)).status).toBe(302);
+  });
+
+  it('on an https callback at the host root it is __Host- prefixed (Path=/, Secure, per app), and only that name counts', async () => {
+    stack = await startOAuthStack({ oauth: { callbackBase: 'https://cred.example.com' } });
+    const hop = await get(authorizeUrl(MP.appid, { redirect: LANDING }));
+    const name = `__Host-${STATE_COOKIE}_${MP.appid}`;
+    expect(hop.setCookie!.split('; ').slice(1).sort()).toEqual([
+      'HttpOnly',
+      `Max-Age=${STATE_TTL_SECONDS + 60}`,
+      'Path=/',
+      'SameSite=Lax',
+      'Secure',
+    ]);
+    const cookie = sent(hop.setCookie);
+    expect(cookie.startsWith(`${name}=`)).toBe(true);
+    const state = new URL(hop.location!).searchParams.get('state')!;
+    const code = stack.sim.oauthCode(MP.appid, 'snsapi_base');
+    // The same value under the unprefixed name, as a sibling domain could set it, is no login cookie here.
+    const unprefixed = cookie.replace(`${name}=`, `${STATE_COOKIE}=`);
+    refused(await callback(MP.appid, { code, state }, unprefixed), 400, 'bad_state');
+    const ok = await callback(MP.appid, { code, state }, cookie);
+    expect(ok.status).toBe(302);
+    expect(ok.setCookie).toBe(`${name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure`);
+  });
+
   it('every callback answer clears it, success or failure', async () => {
     stack = await startOAuthStack();
     const clear = `${STATE_COOKIE}=; Path=/oauth/${MP.appid}/; Max-Age=0; HttpOnly; SameSite=Lax`;
@@ -566,7 +603,7 @@ describe('the login cookie (login CSRF)', () => {
     expect((await callback('wx9999999999999999', { code: 'x', state: 'y' })).setCookie).toBeNull();
   });
 
-  it('authorize writes nothing to the store; only a callback with its cookie claims the state', async () => {
+  it('authorize writes nothing to the store; only a callback with its cookie counts its address and claims the state', async () => {
     const { store, writes } = countingStore();
     stack = await startOAuthStack({ store });
     try {
@@ -581,6 +618,7 @@ describe('the login cookie (login CSRF)', () => {
       const b = await begin();
       expect((await callback(MP.appid, { code: b.code, state: b.state }, b.cookie)).status).toBe(302);
       expect(writes.map((w) => w.split(':').slice(0, 2).join(':'))).toEqual([
+        expect.stringMatching(/^increment login-limit:[0-9a-f]{32}$/),
         'insertIfAbsent oauth:state-used',
         'putRecord oauth:user',
       ]);
@@ -596,6 +634,26 @@ describe('the login cookie (login CSRF)', () => {
     );
     refused(hop, 400, 'bad_request');
     expect(hop.setCookie).toBeNull();
+  });
+});
+
+describe('callbacks per client address', () => {
+  it('a callback that would exchange a code is counted per address (clients.loginsPerMinute): past it 429 rate_limited before WeChat; refused ones do not count', async () => {
+    stack = await startOAuthStack({ clients: { loginsPerMinute: 2 } });
+    stack.sim.advance(60_000 - (stack.sim.now() % 60_000) + 1000);
+    for (let i = 0; i < 5; i++) refused(await callback(MP.appid, { code: 'x', state: 'y' }), 400, 'bad_state');
+    for (let i = 0; i < 2; i++) {
+      const a = await begin();
+      expect((await callback(MP.appid, { code: a.code, state: a.state }, a.cookie)).status).toBe(302);
+    }
+    const c = await begin();
+    const limited = await callback(MP.appid, { code: c.code, state: c.state }, c.cookie);
+    expect(limited.status).toBe(429);
+    expect(limited.location).toBeNull();
+    expect(JSON.parse(limited.body).error).toMatchObject({ code: 'rate_limited' });
+    expect(stack.sim.calls('sns_access_token')).toBe(2);
+    stack.sim.advance(60_000);
+    expect((await callback(MP.appid, { code: c.code, state: c.state }, c.cookie)).status).toBe(302);
   });
 });
 

@@ -2,7 +2,7 @@
  * WeChat's server URL end to end (docs/design.md §3.3, docs/protocol.md §1.6, §1.7): the official vectors
  * through the real HTTP server, as WeChat would send them.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encrypt, msgSignature } from '../lib/crypto/message';
 import { serverSignature } from '../lib/crypto/server';
 import { MP, startStack, type Stack } from './support/stack';
@@ -15,6 +15,7 @@ const A = {
   encrypt:
     '+qdx1OKCy+5JPCBFWw70tm0fJGb2Jmeia4FCB7kao+/Q5c/ohsOzQHi8khUOb05JCpj0JB4RvQMkUyus8TPxLKJGQqcvZqzDpVzazhZv6JsXUnnR8XGT740XgXZUXQ7vJVnAG+tE8NUd4yFyjPy7GgiaviNrlCTj+l5kdfMuFUPpRSrfMZuMcp3Fn2Pede2IuQrKEYwKSqFIZoNqJ4M8EajAsjLY2km32IIjdf8YL/P50F7mStwntrA2cPDrM1kb6mOcfBgRtWygb3VIYnSeOBrebufAlr7F9mFUPAJGj04=',
   msg: '{"ToUserName":"gh_97417a04a28d","FromUserName":"o9AgO5Kd5ggOC-bXrbNODIiE3bGY","CreateTime":1714112445,"MsgType":"event","Event":"debug_demo","debug_str":"hello world"}',
+  timestamp: 1714112445,
   /** The push URL's query exactly as in docs/protocol.md §1.7. */
   query:
     'signature=6c5c811b55cc85e0e1b54100749188c20beb3f5d&timestamp=1714112445&nonce=415670741&openid=o9AgO5Kd5ggOC-bXrbNODIiE3bGY&encrypt_type=aes&msg_signature=046e02f8204d34f8ba5fa3b1db94908f3df2e9b3',
@@ -46,20 +47,26 @@ let stack: Stack;
 const received: [string, string][] = [];
 let failHook = false;
 
-beforeAll(async () => {
+/** A wecred (and its store) whose clock starts at `timestamp` (unix s): pushes are accepted within 300 s of it. */
+async function at(timestamp: number | string): Promise<Stack> {
+  await stack?.close();
   stack = await startStack({
     config: { apps },
+    simOptions: { now: Number(timestamp) * 1000 },
     onMessage: async (appid, message) => {
       if (failHook) throw new Error('the queue is down');
       received.push([appid, message]);
     },
   });
-});
-afterAll(() => stack.close());
-beforeEach(() => {
+  return stack;
+}
+
+beforeEach(async () => {
   received.length = 0;
   failHook = false;
+  await at(A.timestamp);
 });
+afterEach(() => stack.close());
 
 async function send(method: 'GET' | 'POST', path: string, body?: string, contentType = 'text/xml') {
   const res = await fetch(stack.url + path, {
@@ -136,6 +143,7 @@ describe('POST /wechat/:appid, 安全模式 (docs/protocol.md §1.7)', () => {
   });
 
   it("decrypts the official sample's long XML (UTF-8) message", async () => {
+    await at(B.timestamp);
     const sig = msgSignature(B.token, B.timestamp, B.nonce, B.encrypt);
     const q = `signature=${serverSignature(B.token, B.timestamp, B.nonce)}&timestamp=${B.timestamp}&nonce=${B.nonce}&encrypt_type=aes&msg_signature=${sig}`;
     expect(
@@ -146,16 +154,6 @@ describe('POST /wechat/:appid, 安全模式 (docs/protocol.md §1.7)', () => {
       ),
     ).toMatchObject({ status: 200, text: 'success' });
     expect(received).toEqual([[B.appid, B.msg]]);
-  });
-
-  it("accepts WeChat's retry of the same push: no timestamp window, no nonce memory", async () => {
-    // The vector's timestamp is from 2024, far from the server's clock.
-    for (let i = 0; i < 3; i++)
-      expect(await send('POST', `/wechat/${A.appid}?${A.query}`, xmlBody(A.encrypt))).toMatchObject({
-        status: 200,
-        text: 'success',
-      });
-    expect(received).toHaveLength(3);
   });
 
   it('refuses a wrong or missing msg_signature with 401', async () => {
@@ -240,6 +238,7 @@ describe('POST /wechat/:appid, 明文模式 (docs/protocol.md §1.6)', () => {
     '<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName><FromUserName><![CDATA[o9AgO5Kd5ggOC-bXrbNODIiE3bGY]]></FromUserName><CreateTime>1714037059</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[你好]]></Content><MsgId>1</MsgId></xml>';
 
   it('checks the official plaintext signature and hands the body over as is', async () => {
+    await at(1714037059);
     const res = await send(
       'POST',
       `/wechat/${A.appid}?signature=899cf89e464efb63f54ddac96b0a0a235f53aa78&timestamp=1714037059&nonce=486452656&openid=o9AgO5Kd5ggOC-bXrbNODIiE3bGY`,
@@ -250,6 +249,7 @@ describe('POST /wechat/:appid, 明文模式 (docs/protocol.md §1.6)', () => {
   });
 
   it('refuses a wrong signature with 401', async () => {
+    await at(1714037059);
     const res = await send(
       'POST',
       `/wechat/${A.appid}?signature=899cf89e464efb63f54ddac96b0a0a235f53aa79&timestamp=1714037059&nonce=486452656`,
@@ -262,7 +262,7 @@ describe('POST /wechat/:appid, 明文模式 (docs/protocol.md §1.6)', () => {
 
 describe('the default hook', () => {
   it('logs one line per push without its content', async () => {
-    const plain = await startStack({ config: { apps } });
+    const plain = await startStack({ config: { apps }, simOptions: { now: A.timestamp * 1000 } });
     try {
       const res = await fetch(`${plain.url}/wechat/${A.appid}?${A.query}`, {
         method: 'POST',
@@ -277,6 +277,105 @@ describe('the default hook', () => {
       for (const secret of ['hello world', 'debug_demo', A.encrypt, A.key]) expect(all).not.toContain(secret);
     } finally {
       await plain.close();
+    }
+  });
+});
+
+describe('replays and retries of a push (docs/design.md §3.3)', () => {
+  const now = () => Math.floor(stack.sim.now() / 1000);
+  const query = (timestamp: number, nonce: string) =>
+    `signature=${serverSignature(A.token, String(timestamp), nonce)}&timestamp=${timestamp}&nonce=${nonce}`;
+  /** A 明文模式 push as WeChat signs it (the signature never covers the body). */
+  const plain = (message: string, timestamp: number, nonce: string, on: Stack = stack) =>
+    fetch(`${on.url}/wechat/${A.appid}?${query(timestamp, nonce)}`, { method: 'POST', body: message }).then(
+      async (r) => ({ status: r.status, text: await r.text() }),
+    );
+  /** A 安全模式 push. */
+  const sealed = (message: string, timestamp: number, nonce: string) => {
+    const encrypted = encrypt(A.key, A.appid, message);
+    const sig = msgSignature(A.token, String(timestamp), nonce, encrypted);
+    return send(
+      'POST',
+      `/wechat/${A.appid}?${query(timestamp, nonce)}&encrypt_type=aes&msg_signature=${sig}`,
+      xmlBody(encrypted),
+    );
+  };
+  const text = (msgId: number, content = 'hi') =>
+    `<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName><FromUserName><![CDATA[o9AgO5Kd5ggOC-bXrbNODIiE3bGY]]></FromUserName><CreateTime>1714112445</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[${content}<MsgId>0</MsgId>]]></Content><MsgId>${msgId}</MsgId></xml>`;
+  const event = (from: string, createTime: number) =>
+    `<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName><FromUserName><![CDATA[${from}]]></FromUserName><CreateTime>${createTime}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event></xml>`;
+
+  it('refuses a push signed more than 300 s from the server clock with 401, in both modes, and never hands it over', async () => {
+    for (const [i, ts] of [now() - 330, now() + 330, 1_000_000_000].entries()) {
+      expect(await plain(text(i), ts, `p${i}`)).toMatchObject({
+        status: 401,
+        text: expect.stringContaining('stale_timestamp'),
+      });
+      expect(await sealed(text(i), ts, `s${i}`)).toMatchObject({
+        status: 401,
+        json: { error: { code: 'stale_timestamp' } },
+      });
+    }
+    expect(received).toEqual([]);
+    expect(await plain(text(9), now() - 270, 'inside')).toMatchObject({ status: 200, text: 'success' });
+    expect(received).toEqual([[A.appid, text(9)]]);
+  });
+
+  it('answers a replay (the same timestamp and nonce, whatever the body) success without handing it over again', async () => {
+    const ts = now();
+    for (let i = 0; i < 3; i++)
+      expect(await plain(text(1), ts, 'once')).toMatchObject({ status: 200, text: 'success' });
+    expect(await plain(text(2, 'forged'), ts, 'once')).toMatchObject({ status: 200, text: 'success' });
+    for (let i = 0; i < 2; i++)
+      expect(await sealed(text(3), ts, 'twice')).toMatchObject({ status: 200, text: 'success' });
+    expect(received).toEqual([
+      [A.appid, text(1)],
+      [A.appid, text(3)],
+    ]);
+  });
+
+  it('hands a message over once per MsgId, and an event once per FromUserName and CreateTime, whatever the timestamp and nonce', async () => {
+    const ts = now();
+    await plain(text(42), ts, 'a');
+    await plain(text(42, 'again'), ts + 1, 'b');
+    await sealed(text(42), ts + 2, 'c');
+    await plain(text(43), ts + 3, 'd');
+    await plain(event('o-ann', 1714112445), ts, 'e');
+    await sealed(event('o-ann', 1714112445), ts + 1, 'f');
+    await plain(event('o-bob', 1714112445), ts + 2, 'g');
+    await plain(event('o-ann', 1714112446), ts + 3, 'h');
+    expect(received.map(([, m]) => m)).toEqual([
+      text(42),
+      text(43),
+      event('o-ann', 1714112445),
+      event('o-bob', 1714112445),
+      event('o-ann', 1714112446),
+    ]);
+  });
+
+  it("hands a push over again on WeChat's retry when the hook failed", async () => {
+    failHook = true;
+    expect(await plain(text(5), now(), 'retry')).toMatchObject({ status: 500 });
+    failHook = false;
+    expect(await plain(text(5), now(), 'retry')).toMatchObject({ status: 200, text: 'success' });
+    expect(await plain(text(5), now(), 'retry')).toMatchObject({ status: 200, text: 'success' });
+    expect(received).toEqual([[A.appid, text(5)]]);
+  });
+
+  it('instances sharing a store hand each push over once between them', async () => {
+    const other = await startStack({
+      config: { apps },
+      sim: stack.sim,
+      store: stack.store,
+      onMessage: async (appid, message) => void received.push([appid, message]),
+    });
+    try {
+      const ts = now();
+      const answers = await Promise.all([plain(text(6), ts, 'both'), plain(text(6), ts, 'both', other)]);
+      expect(answers.map((a) => a.text)).toEqual(['success', 'success']);
+      expect(received).toEqual([[A.appid, text(6)]]);
+    } finally {
+      await other.close();
     }
   });
 });

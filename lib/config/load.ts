@@ -155,7 +155,23 @@ const DEMO_FILE = {
   oauth: { redirects: ['^https?://(localhost|127\\.0\\.0\\.1)(:\\d+)?/.*'] },
 };
 
-/** Demo configuration: every upstream (authorize pages included) points at the simulator; WECRED_STORE, WECRED_BASE_PATH and WECRED_TRUST_GATEWAY still apply. */
+/**
+ * Settings only a real deployment has: demo mode, whose secrets are public, refuses to run against
+ * them (its realm would open the real store, its key would seal real data).
+ */
+const PRODUCTION_SETTINGS = ['WECRED_STORE', 'WECRED_MASTER_KEY'] as const;
+
+/** The ConfigError that stops demo mode when `env` has production settings; undefined when the demo may start. */
+export function demoRefusal(env: NodeJS.ProcessEnv): ConfigError | undefined {
+  const set = PRODUCTION_SETTINGS.filter((name) => env[name]);
+  if (set.length === 0) return undefined;
+  return new ConfigError(
+    set.join(' and '),
+    `set, but no configuration was found (wecred.json, WECRED_CONFIG or WECRED_CONFIG_JSON): demo mode refuses to start against production settings; give the configuration, or unset ${set.length > 1 ? 'them' : 'it'} for the demo`,
+  );
+}
+
+/** Demo configuration: every upstream (authorize pages included) points at the simulator; WECRED_BASE_PATH and WECRED_TRUST_GATEWAY still apply. */
 export function demoConfig(simUrl: string, env: NodeJS.ProcessEnv = process.env): Config {
   const upstream = { mp: simUrl, work: simUrl, showqrcode: simUrl, open: simUrl };
   return { ...parseWith({ ...DEMO_FILE, upstream }, env, undefined, true), masterKey: DEMO_MASTER_KEY };

@@ -58,8 +58,18 @@ describe('parseConfig defaults', () => {
       credentials: { refreshAheadSeconds: 300, localCacheSeconds: 30, leaseSeconds: 10, forceCooldownSeconds: 60 },
       sessions: { maxAgeSeconds: 2592000, idleSeconds: 2592000, singleSession: false },
       trustGateway: false,
+      trustGatewayAdmin: false,
       basePath: '',
+      verifyFiles: [],
       maxBodyBytes: 65536,
+      http: {
+        headersTimeoutSeconds: 10,
+        requestTimeoutSeconds: 30,
+        keepAliveTimeoutSeconds: 5,
+        maxConnections: 1000,
+        maxBodyBytesInFlight: 8388608,
+      },
+      clients: { loginsPerMinute: 120 },
       demo: false,
     });
   });
@@ -89,8 +99,18 @@ describe('parseConfig defaults', () => {
       credentials: { refreshAheadSeconds: 600, localCacheSeconds: 0, leaseSeconds: 5, forceCooldownSeconds: 0 },
       sessions: { maxAgeSeconds: 86400, idleSeconds: 3600, singleSession: true },
       trustGateway: true,
+      trustGatewayAdmin: true,
       basePath: 'release/',
+      verifyFiles: ['WW_verify_0123456789abcdef.txt'],
       maxBodyBytes: 1024,
+      http: {
+        headersTimeoutSeconds: 2,
+        requestTimeoutSeconds: 3,
+        keepAliveTimeoutSeconds: 70,
+        maxConnections: 50,
+        maxBodyBytesInFlight: 4096,
+      },
+      clients: { loginsPerMinute: 0, addressHeader: 'X-Real-IP' },
     };
     expect(parseConfig(raw, {})).toEqual<Config>({
       apps: [
@@ -114,8 +134,18 @@ describe('parseConfig defaults', () => {
       credentials: { refreshAheadSeconds: 600, localCacheSeconds: 0, leaseSeconds: 5, forceCooldownSeconds: 0 },
       sessions: { maxAgeSeconds: 86400, idleSeconds: 3600, singleSession: true },
       trustGateway: true,
+      trustGatewayAdmin: true,
       basePath: '/release',
+      verifyFiles: ['WW_verify_0123456789abcdef.txt'],
       maxBodyBytes: 1024,
+      http: {
+        headersTimeoutSeconds: 2,
+        requestTimeoutSeconds: 3,
+        keepAliveTimeoutSeconds: 70,
+        maxConnections: 50,
+        maxBodyBytesInFlight: 4096,
+      },
+      clients: { loginsPerMinute: 0, addressHeader: 'x-real-ip' },
       demo: false,
     });
   });
@@ -331,6 +361,27 @@ describe('parseConfig errors', () => {
       'config: sessions.idleSecond: unknown key (did you mean "idleSeconds"?)',
     );
     expectError({ maxBodyBytes: 1023 }, 'config: maxBodyBytes: must be an integer between 1024 and 10485760');
+    expectError(
+      { http: { headersTimeoutSeconds: 31 } },
+      'config: http.headersTimeoutSeconds: must be at most http.requestTimeoutSeconds (the headers are part of the request)',
+    );
+    expectError(
+      { maxBodyBytes: 65536, http: { maxBodyBytesInFlight: 65535 } },
+      'config: http.maxBodyBytesInFlight: must be an integer between 65536 and 1073741824 (at least maxBodyBytes)',
+    );
+    expectError(
+      { http: { requestTimeoutSeconds: 0 } },
+      'config: http.requestTimeoutSeconds: must be an integer between 1 and 600',
+    );
+    expectError(
+      { http: { maxconnections: 5 } },
+      'config: http.maxconnections: unknown key (did you mean "maxConnections"?)',
+    );
+    expectError(
+      { clients: { loginsPerMinute: -1 } },
+      'config: clients.loginsPerMinute: must be an integer between 0 and 1000000',
+    );
+    expectError({ clients: { addressHeader: 'x real ip' } }, 'config: clients.addressHeader: must be a header name');
     expectError({ trustGateway: 'true' }, 'config: trustGateway: must be true or false');
     expectError({ basePath: '/a b' }, 'config: basePath: must be a path such as "/release"');
     expectError({ basePath: 1 }, 'config: basePath: must be a path such as "/release"');

@@ -52,6 +52,8 @@ const COS_ACTION = /^name\/cos:[A-Za-z]+$/;
 const COS_PREFIX = /^(?![/])[^*\u0000-\u001f\u007f]{0,256}$/;
 const ROLE_ARN = /^qcs::cam::uin\/\d+:role(Name\/[\w+=,.@-]+|\/\d+)$/;
 const THIRTY_DAYS = 30 * 86_400;
+/** A domain verification file as the consoles name it (docs/protocol.md §1.8), or `*` for any (jsdkd's way). */
+const VERIFY_FILE = /^(?:(?:MP|WW)_verify_[0-9A-Za-z]{16}\.txt|\*)$/;
 /** What cos.scopes[].actions defaults to: upload (simple, form and multipart) and download. */
 const DEFAULT_COS_ACTIONS = [
   'name/cos:PutObject',
@@ -159,7 +161,7 @@ function realms(ctx: Context) {
     secret: secret(ctx.secrets, minLength(ctx.jsdkd ? 1 : REALM_SECRET_MIN)),
     /** Apps, corps and COS buckets this realm may use; empty = all. */
     apps: list(nonEmptyString),
-    /** Interfaces this realm may call, by canonical name (aliases are turned into it); empty = all non-admin ones. */
+    /** Interfaces this realm may call, by canonical name (aliases are turned into it); empty = all (admin ones for admin realms). */
     interfaces: v.pipe(
       list(nonEmptyString),
       rule((names) => names.map((name, j) => canonicalInterface(name) ?? fail([j], `unknown interface ${name}`))),
@@ -272,6 +274,34 @@ const sessions = v.optional(
   {},
 );
 
+/** What node:http (npm start, SCF web functions) allows a client: time, connections and body memory. */
+const http = v.optional(
+  strict({
+    /** A request's headers must arrive within this (at most requestTimeoutSeconds, checked below). */
+    headersTimeoutSeconds: v.optional(integer(1, 120), 10),
+    /** A whole request, body included, must arrive within this. */
+    requestTimeoutSeconds: v.optional(integer(1, 600), 30),
+    /** An idle keep-alive connection is closed after this; behind a load balancer, set it above the balancer's idle timeout. */
+    keepAliveTimeoutSeconds: v.optional(integer(1, 600), 5),
+    /** Connections beyond this are closed as they arrive. */
+    maxConnections: v.optional(integer(1, 100_000), 1000),
+    /** Request bodies held at once, all requests together (checked below: at least maxBodyBytes). */
+    maxBodyBytesInFlight: v.optional(v.unknown()),
+  }),
+  {},
+);
+
+/** What strangers may spend: public calls that each cost an upstream call, per client address. */
+const clients = v.optional(
+  strict({
+    /** session.login calls and OAuth callbacks exchanging a code, per address (IPv6: per /64) and minute; 0: no limit. */
+    loginsPerMinute: v.optional(integer(0, 1_000_000), 120),
+    /** A header the trusted proxy in front sets to the client's address (its last value counts); absent: the platform's. */
+    addressHeader: v.optional(v.pipe(matching(/^[A-Za-z0-9-]{1,64}$/, 'must be a header name'), v.toLowerCase())),
+  }),
+  {},
+);
+
 /** COS: temporary keys from STS (cos.credentials) and server-side signatures (cos.sign). */
 function cos(ctx: Context) {
   /** One bucket area callers may get COS credentials or signatures for. */
@@ -353,12 +383,27 @@ function fileSchema(ctx: Context) {
       upstream,
       credentials,
       sessions,
-      /** Skip realm checks (deployments behind a private gateway). */
+      /** Skip realm checks (deployments behind a private gateway), but for admin interfaces. */
       trustGateway: bool(false),
+      /** With trustGateway, skip realm checks for admin interfaces too. */
+      trustGatewayAdmin: bool(false),
       /** Prefix stripped from request paths (e.g. an API-gateway stage). */
       basePath: v.optional(basePath, ''),
+      /** MP_verify_*.txt / WW_verify_*.txt answered with their 16 characters; `*`: any (a jsdkd file's default). */
+      verifyFiles: v.optional(
+        v.array(
+          matching(
+            VERIFY_FILE,
+            'must be MP_verify_ or WW_verify_, 16 letters or digits and .txt (the name the console gives), or "*"',
+          ),
+          'must be an array',
+        ),
+        ctx.jsdkd ? ['*'] : [],
+      ),
       /** Largest accepted request body. */
       maxBodyBytes: v.optional(integer(1024, 10485760), 65536),
+      http,
+      clients,
       /** Absent: the cos.* interfaces refuse every request. */
       cos: cos(ctx),
       cache,
@@ -394,8 +439,23 @@ function fileSchema(ctx: Context) {
             fail(['realms', i, 'apps', j], `${id} is not a configured app, WeCom corp or COS bucket`);
         });
       });
+      const { maxBodyBytesInFlight, ...httpLimits } = config.http;
+      if (httpLimits.headersTimeoutSeconds > httpLimits.requestTimeoutSeconds)
+        fail(
+          ['http', 'headersTimeoutSeconds'],
+          'must be at most http.requestTimeoutSeconds (the headers are part of the request)',
+        );
       return {
         ...config,
+        http: {
+          ...httpLimits,
+          // One largest body must fit; by default 8 MiB, or one largest body when that is more.
+          maxBodyBytesInFlight: within(
+            ['http', 'maxBodyBytesInFlight'],
+            integer(config.maxBodyBytes, 1 << 30, ' (at least maxBodyBytes)'),
+            maxBodyBytesInFlight === undefined ? Math.max(8 << 20, config.maxBodyBytes) : maxBodyBytesInFlight,
+          ),
+        },
         credentials: { ...config.credentials, leaseSeconds },
         store: store ?? cache ?? 'file:./.wecred',
       };

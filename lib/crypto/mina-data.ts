@@ -1,10 +1,12 @@
 /**
  * Mini Program open data: AES-128-CBC under the session_key, `watermark.appid` ours
- * (docs/protocol.md §3.2); CBC does not authenticate, so an `openId` in the data must be the
- * session's (docs/design.md §11.1). Pure functions; errors never carry a key or a text.
+ * (docs/protocol.md §3.2). CBC does not authenticate, so every failure is one and the same error
+ * reached through the same work, and an `openId` in the data must be the session's
+ * (docs/design.md §11.1). Pure functions; errors never carry a key or a text.
  */
 import { createDecipheriv } from 'node:crypto';
 import { strictBase64, strictUtf8 } from './encoding';
+import { safeEqual } from './realm';
 
 const KEY_BYTES = 16;
 const BLOCK_BYTES = 16;
@@ -18,14 +20,10 @@ export interface MinaCiphertext {
   readonly iv: Buffer;
 }
 
-export type MinaDataFailure = 'bad_key' | 'padding' | 'not_json' | 'watermark' | 'openid';
-
+/** Every failure to open data: which check refused it is never told (a padding oracle otherwise). */
 export class MinaDataError extends Error {
-  constructor(
-    readonly reason: MinaDataFailure,
-    message: string,
-  ) {
-    super(message);
+  constructor() {
+    super("encrypt_data is not this app's data for this session's user, under this session's key");
     this.name = 'MinaDataError';
   }
 }
@@ -43,9 +41,25 @@ export function parseMinaData(encryptedData: string, iv: string): MinaCiphertext
 }
 
 /**
+ * 0 when `plain` ends in valid PKCS#7 padding, else 1, without a branch on its bytes: the last
+ * block is always read whole, so the time taken does not tell a padding byte apart.
+ */
+function paddingFault(plain: Buffer): { fault: number; pad: number } {
+  const n = plain.length;
+  const pad = plain[n - 1]!;
+  let fault = ((pad - 1) | (BLOCK_BYTES - pad)) >>> 31; // 1 unless 1 <= pad <= 16
+  for (let i = 0; i < BLOCK_BYTES; i++) {
+    const inPad = (i - pad) >>> 31; // 1 while i < pad
+    fault |= inPad & (((plain[n - 1 - i]! ^ pad) + 0xff) >>> 8); // 1 when that byte is not `pad`
+  }
+  return { fault, pad };
+}
+
+/**
  * The decrypted object of `ciphertext` under `sessionKey` (base64 of 16 bytes), after checking
  * that its watermark.appid is `appid` and, when it carries an `openId` and `openid` is given,
- * that it is `openid` (data without one, such as a phone number, passes).
+ * that it is `openid` (data without one, such as a phone number, passes). Every step runs whatever
+ * the one before found (decrypt, unpad, parse, check), and one MinaDataError answers any failure.
  */
 export function decryptMinaData(
   sessionKey: string,
@@ -54,37 +68,31 @@ export function decryptMinaData(
   openid?: string,
 ): Record<string, unknown> {
   const key = strictBase64(sessionKey);
-  if (key === null || key.length !== KEY_BYTES)
-    throw new MinaDataError('bad_key', 'the session key is not base64 of 16 bytes');
+  // The session_key came from WeChat, never from the caller: refusing it early tells nothing.
+  if (key === null || key.length !== KEY_BYTES) throw new MinaDataError();
 
-  let plain: Buffer;
-  try {
-    const decipher = createDecipheriv('aes-128-cbc', key, ciphertext.iv);
-    plain = Buffer.concat([decipher.update(ciphertext.data), decipher.final()]);
-  } catch {
-    // A wrong key, a wrong iv's first block or altered data all end here.
-    throw new MinaDataError('padding', 'encrypt_data does not decrypt under this session (bad padding)');
-  }
-
-  // Invalid UTF-8 (altered data whose padding happened to survive) is not JSON either.
-  const text = strictUtf8(plain);
+  const decipher = createDecipheriv('aes-128-cbc', key, ciphertext.iv).setAutoPadding(false);
+  const plain = Buffer.concat([decipher.update(ciphertext.data), decipher.final()]);
+  const { fault, pad } = paddingFault(plain);
+  // Bad padding still parses: the whole text, as if there were none.
+  const text = strictUtf8(plain.subarray(0, plain.length - (pad & -(fault ^ 1)))) ?? '';
   let parsed: unknown;
   try {
-    parsed = text === null ? undefined : JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch {
     parsed = undefined;
   }
-  if (parsed === undefined)
-    throw new MinaDataError('not_json', 'encrypt_data does not decrypt to JSON under this session');
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new MinaDataError('not_json', 'encrypt_data does not decrypt to a JSON object');
-  }
-  const obj = parsed as Record<string, unknown>;
+  const obj = (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : {}) as Record<
+    string,
+    unknown
+  >;
   const watermark = obj.watermark;
   const owner =
     watermark !== null && typeof watermark === 'object' ? (watermark as Record<string, unknown>).appid : undefined;
-  if (owner !== appid) throw new MinaDataError('watermark', `the data's watermark is not for ${appid}`);
-  if (openid !== undefined && obj.openId !== undefined && obj.openId !== openid)
-    throw new MinaDataError('openid', "the data's openId is not this session's user");
+  const ownerOk = safeEqual(typeof owner === 'string' ? owner : '', appid);
+  const claimed = obj.openId;
+  const userOk =
+    openid === undefined || claimed === undefined || safeEqual(typeof claimed === 'string' ? claimed : '', openid);
+  if (fault !== 0 || obj !== parsed || !ownerOk || !userOk) throw new MinaDataError();
   return obj;
 }

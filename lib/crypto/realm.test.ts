@@ -19,6 +19,14 @@ import { realmSignature, safeEqual } from './realm';
 const BODY = '{"version":1,"interface":{"interfaceName":"access_token","para":{"appid":"wx1234567890abcdef"}}}';
 
 describe('realmSignature', () => {
+  it('hashes the bytes given; a string stands for its UTF-8 bytes', () => {
+    const sign = (body: string | Uint8Array) =>
+      realmSignature('realm-secret-1', { method: 'POST', path: '/', timestamp: '1', nonce: 'n0nce-Abc123', body });
+    expect(sign(Buffer.from(BODY))).toBe(sign(BODY));
+    const notUtf8 = Buffer.from([0x7b, 0xff, 0x7d]);
+    expect(sign(notUtf8)).not.toBe(sign(notUtf8.toString('utf8')));
+  });
+
   it('matches a known value (POST with a JSON body)', () => {
     expect(
       realmSignature('realm-secret-1', {

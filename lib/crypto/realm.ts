@@ -5,11 +5,12 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
+/** `body`: the bytes received (a string stands for its UTF-8 bytes). */
 export function realmSignature(
   secret: string,
-  p: { method: string; path: string; timestamp: string; nonce: string; body: string },
+  p: { method: string; path: string; timestamp: string; nonce: string; body: string | Uint8Array },
 ): string {
-  const bodyHash = createHash('sha256').update(p.body, 'utf8').digest('hex');
+  const bodyHash = createHash('sha256').update(p.body).digest('hex'); // a string is hashed as UTF-8
   const text = `${p.method.toUpperCase()}\n${p.path}\n${p.timestamp}\n${p.nonce}\n${bodyHash}`;
   return createHmac('sha256', secret).update(text, 'utf8').digest('hex');
 }

@@ -4,13 +4,15 @@
  * limit, one structured log line per request, and the scheduled refresh.
  */
 import { performance } from 'node:perf_hooks';
+import type { Config } from '../config/types';
 import type { CallContext } from '../credentials';
 import { ApiError, findInterface, toApiError, type Services } from '../interfaces';
 import { crashFields } from '../log/crash';
 import { authenticateRealm, authorizeScope } from './auth';
+import { clientAddress } from './client-address';
 import { createCors } from './cors';
 import { envelopeError, envelopeOk, parseEnvelope, routeError } from './envelope';
-import type { App, HttpRequest, HttpResponse, RefreshReport } from './http';
+import type { App, HttpRequest, HttpResponse, RefreshReport, ServerLimits } from './http';
 import { refreshAll } from './refresh';
 import { ROUTES, type Route } from './routes';
 
@@ -53,7 +55,7 @@ export function createApp(services: Services): App {
   }
 
   async function dispatch(req: HttpRequest, path: string, call: CallContext): Promise<Outcome> {
-    if (Buffer.byteLength(req.body) > config.maxBodyBytes) {
+    if ((req.bytes?.length ?? Buffer.byteLength(req.body)) > config.maxBodyBytes) {
       const err = new ApiError('body_too_large', `the request body is larger than ${config.maxBodyBytes} bytes`);
       return path === '/'
         ? { res: envelopeError(err, 413), label: 'envelope', returnCode: err.returnCode }
@@ -101,15 +103,17 @@ export function createApp(services: Services): App {
       if (!def) throw new ApiError('unknown_interface', `unknown interfaceName ${interfaceName}`);
       label = def.name;
       let realm = null;
-      if (config.trustGateway) call.caller = 'gateway';
+      // A trusted gateway vouches for callers of every interface but the admin ones, unless told so too.
+      if (config.trustGateway && (def.access !== 'admin' || config.trustGatewayAdmin)) call.caller = 'gateway';
       else if (def.access !== 'public') {
         realm = await authenticateRealm(req, path, services);
         call.caller = realm.key;
-        if (def.access === 'realm') authorizeScope(realm, def.scope?.(para) ?? def.aliasOf ?? def.name);
-        else if (!realm.admin)
+        if (def.access === 'admin' && !realm.admin)
           throw new ApiError('interface_not_allowed', `realm ${realm.key} may not call ${def.name}`);
+        authorizeScope(realm, def.access === 'admin' ? def.name : (def.scope?.(para) ?? def.aliasOf ?? def.name));
       }
-      const data = await def.handle({ para, realm, call, services });
+      const client = clientAddress(req, config.clients.addressHeader);
+      const data = await def.handle({ para, realm, call, services, ...(client === undefined ? {} : { client }) });
       return { res: envelopeOk(data), label, returnCode: 0 };
     } catch (err) {
       const e = toApiError(err);
@@ -119,10 +123,16 @@ export function createApp(services: Services): App {
   }
 
   return {
+    limits: serverLimits(config),
     http,
     refresh: (): Promise<RefreshReport> => refreshAll(services),
     close: () => services.store.close(),
   };
+}
+
+/** What a node:http server in front may allow a client, from the configuration. */
+export function serverLimits(config: Config): ServerLimits {
+  return { maxBodyBytes: config.maxBodyBytes, ...config.http };
 }
 
 function stripBase(path: string, base: string): string {

@@ -30,7 +30,7 @@ export async function authenticateRealm(req: HttpRequest, path: string, services
   if (!NONCE.test(nonce)) throw new ApiError('unsigned', 'X-Wecred-Nonce must be 8 to 64 characters of [A-Za-z0-9_-]');
   const realm = services.config.realms.find((r) => r.key === key);
   const expected = realm
-    ? realmSignature(realm.secret, { method: req.method, path, timestamp, nonce, body: req.body })
+    ? realmSignature(realm.secret, { method: req.method, path, timestamp, nonce, body: req.bytes ?? req.body })
     : '';
   if (!realm || !safeEqual(signature.toLowerCase(), expected))
     throw new ApiError('bad_signature', 'the request signature does not match');
@@ -67,11 +67,11 @@ export async function spendNonce(services: Services, realm: RealmConfig, nonce: 
 }
 
 /**
- * 403 interface_not_allowed unless the realm may use the interface named `scope`: admin realms
- * and realms listing no interfaces may use every one.
+ * 403 interface_not_allowed unless the realm may use the interface named `scope`: one its
+ * `interfaces` list, or any when it lists none (admin realms too: their list binds them alike).
  */
 export function authorizeScope(realm: RealmConfig, scope: string): void {
-  if (!realm.admin && realm.interfaces.length > 0 && !realm.interfaces.includes(scope)) {
+  if (realm.interfaces.length > 0 && !realm.interfaces.includes(scope)) {
     throw new ApiError('interface_not_allowed', `realm ${realm.key} may not call ${scope}`);
   }
 }

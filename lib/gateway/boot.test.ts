@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load';
-import { silentLogger } from '../log/logger';
+import { createLogger, silentLogger } from '../log/logger';
 import { createMemoryStore } from '../store/memory';
 import { bootApp } from './boot';
 
@@ -25,5 +25,29 @@ describe('bootApp', () => {
     await app.close();
     expect(config).toEqual(before);
     expect(config.realms[0]?.interfaces).toEqual(['access_token']);
+  });
+});
+
+describe('bootApp with a memory: store', () => {
+  const config = parseConfig({ store: 'memory:' }, {});
+  const booted = async (store?: ReturnType<typeof createMemoryStore>) => {
+    const lines: Record<string, unknown>[] = [];
+    const app = await bootApp(config, { log: createLogger((line) => lines.push(JSON.parse(line))), store });
+    await app.close();
+    return lines;
+  };
+
+  it('warns at start-up that nonces and sessions die with the process, so signed requests replay after a restart', async () => {
+    expect(await booted()).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        event: 'store_not_persistent',
+        message: expect.stringContaining('replayed after a restart'),
+      }),
+    ]);
+  });
+
+  it('says nothing when handed a store (tests)', async () => {
+    expect(await booted(createMemoryStore())).toEqual([]);
   });
 });

@@ -24,6 +24,11 @@ export async function bootApp(config: Config, opts: BootOptions = {}): Promise<A
   const clock = opts.clock ?? Date.now;
   const log = opts.log ?? createLogger();
   const store = opts.store ?? (await openStore(config.store));
+  if (!opts.store && store.kind === 'memory')
+    log.log('warn', 'store_not_persistent', {
+      message:
+        'the memory: store forgets spent nonces, sessions and counters when the process ends: a signed request can be replayed after a restart, and instances do not share it; use file:, mysql://, dynamodb:// or redis:// beyond tests',
+    });
   const credentials = createCredentials({
     config,
     store,

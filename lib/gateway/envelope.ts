@@ -9,6 +9,21 @@ export interface Envelope {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** JSON nested deeper than this is refused (1003) before anything walks it: no interface takes more than a few levels. */
+export const MAX_JSON_DEPTH = 32;
+
+/** True when `value` nests objects or arrays more than `max` levels deep; a loop, so no stack to overflow. */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [v, depth] = next;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** `{"version":1,"componentName":"MA","interface":{"interfaceName","para"}}`; only interfaceName and para are read. */
 export function parseEnvelope(body: string): Envelope {
   let parsed: unknown;
@@ -25,6 +40,8 @@ export function parseEnvelope(body: string): Envelope {
     throw new ApiError('no_interface', 'interface.interfaceName is missing');
   if (para === undefined || para === null) throw new ApiError('no_para', 'interface.para is missing');
   if (!isObject(para)) throw new ApiError('bad_para', 'interface.para must be a JSON object');
+  if (nestedDeeperThan(para, MAX_JSON_DEPTH))
+    throw new ApiError('bad_para', `interface.para is nested more than ${MAX_JSON_DEPTH} levels deep`);
   // Wafer clients may put the appid beside para rather than in it.
   const merged = appid !== undefined && para.appid === undefined ? { ...para, appid } : para;
   return { interfaceName, para: merged };

@@ -11,8 +11,13 @@ export interface HttpRequest {
   query: Record<string, string>;
   /** Header names lower-cased; repeated headers joined with ', '. */
   headers: Record<string, string>;
-  /** The raw body as text ('' when none); base64 bodies are decoded by the adapter. */
+  /** The body as text ('' when none); base64 bodies are decoded by the adapter. */
   body: string;
+  /**
+   * The body's bytes, when the platform handed bytes (node:http, base64 events): what a signature
+   * covers, as decoding may have replaced bytes that are not UTF-8. Absent: `body`'s UTF-8 bytes.
+   */
+  bytes?: Buffer;
   /** Client IP when the platform tells it. */
   sourceIp?: string;
 }
@@ -24,8 +29,20 @@ export interface HttpResponse {
   body: string;
 }
 
+/** What a node:http server in front of the App allows a client (config.maxBodyBytes and config.http). */
+export interface ServerLimits {
+  maxBodyBytes: number;
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
+  keepAliveTimeoutSeconds: number;
+  maxConnections: number;
+  maxBodyBytesInFlight: number;
+}
+
 /** The application core every adapter drives. */
 export interface App {
+  /** For lib/platform/node-http.ts, which holds connections and bodies before the App sees them. */
+  readonly limits: ServerLimits;
   /** Serve one HTTP request. Never throws: every failure is a response. */
   http(req: HttpRequest): Promise<HttpResponse>;
   /** The scheduled refresh (timer events). Never throws. */

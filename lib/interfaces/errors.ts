@@ -29,6 +29,8 @@ export const RETURN_CODES = {
   force_refused: [7102, 429],
   busy: [7103, 503],
   budget_exhausted: [7104, 429],
+  decrypt_locked: [7105, 429],
+  rate_limited: [7106, 429],
   store_unavailable: [7201, 503],
   upstream_error: [7301, 502],
   config_fault: [7302, 502],

@@ -8,6 +8,7 @@ import { SessionError, type SessionFailure } from '../sessions/mina';
 import { resolveApp } from './apps';
 import { ApiError, type ErrorName } from './errors';
 import { EXCHANGE_ERRORS } from './login-errors';
+import { admitLogin } from './login-limit';
 import { optionalString, requiredString } from './para';
 import type { InterfaceDef } from './types';
 
@@ -19,6 +20,7 @@ const ERROR_OF: Record<SessionFailure, ErrorName> = {
   invalid: 'session_invalid',
   expired: 'session_expired',
   decrypt_failed: 'decrypt_failed',
+  decrypt_locked: 'decrypt_locked',
   no_master_key: 'config_fault',
   store_unavailable: 'store_unavailable',
   ...EXCHANGE_ERRORS,
@@ -73,10 +75,11 @@ export const sessionLogin: InterfaceDef = {
   name: 'session.login',
   aliases: ['qcloud.cam.id_skey'],
   access: 'public',
-  async handle({ para, realm, call, services }) {
+  async handle({ para, realm, call, services, client }) {
     const app = resolveApp(services, realm, optionalString(para, 'appid', 64), ['mina']);
     const code = requiredString(para, 'code', 512);
     const data = encrypted(para, false);
+    await admitLogin(services, client); // each login spends a jscode2session call
     const s = await run(() => services.sessions.login(app, code, data, call));
     return {
       id: s.id,

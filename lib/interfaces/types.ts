@@ -32,6 +32,8 @@ export interface InterfaceContext {
   realm: RealmConfig | null;
   call: CallContext;
   services: Services;
+  /** The client's address (lib/gateway/client-address.ts), when known: per-client limits count by it. */
+  client?: string;
 }
 
 /**

@@ -80,11 +80,17 @@ describe('aws-v1 adapter (API Gateway REST proxy)', () => {
     expect(toRequest(event).path).toBe('/jsapi/wx123/config/');
   });
 
-  it('decodes a base64 body', () => {
+  it('decodes a base64 body, keeping its bytes (what a signature covers) beside the text', () => {
     const event = loadEvent('aws-v1');
     event.body = Buffer.from('a=1&b=中').toString('base64');
     event.isBase64Encoded = true;
     expect(toRequest(event).body).toBe('a=1&b=中');
+    const bytes = Buffer.from([0x7b, 0xff, 0x7d]); // not UTF-8: the text cannot give these back
+    event.body = bytes.toString('base64');
+    expect(toRequest(event)).toMatchObject({ body: '{\ufffd}', bytes });
+    event.isBase64Encoded = false;
+    event.body = '{"a":1}';
+    expect(toRequest(event)).not.toHaveProperty('bytes');
   });
 
   it('does not match SCF, v2, ALB or timer events', () => {

@@ -30,7 +30,7 @@ describe('aws-v2 adapter (HTTP API / Lambda Function URL, payload 2.0)', () => {
     });
   });
 
-  it('converts the recorded base64 Function-URL event, decoding the body to UTF-8', () => {
+  it('converts the recorded base64 Function-URL event, decoding the body to UTF-8 and keeping its bytes', () => {
     const event = loadEvent('aws-v2-base64');
     expect(matches(event)).toBe(true);
     expect(toRequest(event)).toEqual({
@@ -51,6 +51,7 @@ describe('aws-v2 adapter (HTTP API / Lambda Function URL, payload 2.0)', () => {
         'x-forwarded-proto': 'https',
       },
       body: '{"url":"https://www.example.com/页面?x=1","jsApiList":["scanQRCode"]}',
+      bytes: Buffer.from('{"url":"https://www.example.com/页面?x=1","jsApiList":["scanQRCode"]}'),
       sourceIp: '2001:db8::1',
     });
   });

@@ -1,6 +1,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/load';
+import { serverLimits } from '../gateway/app';
 import type { App, HttpRequest, HttpResponse } from '../gateway/http';
 import { createNodeServer, listen } from './node-http';
 
@@ -9,6 +11,7 @@ const MAX = 1024;
 function fakeApp(respond?: (req: HttpRequest) => HttpResponse | Promise<HttpResponse>) {
   const seen: HttpRequest[] = [];
   const app: App = {
+    limits: serverLimits(parseConfig({}, {})),
     async http(req) {
       seen.push(req);
       return respond
@@ -93,6 +96,7 @@ describe('createNodeServer', () => {
       path: '/jsapi/wx123/config',
       query: { debug: '1', lang: 'en', next: '/home?a=1' },
       body,
+      bytes: Buffer.from(body),
       sourceIp: '127.0.0.1',
     });
     expect(req.headers).toMatchObject({
@@ -112,6 +116,7 @@ describe('createNodeServer', () => {
     );
     expect(out).toMatch(/^HTTP\/1\.1 200/);
     expect(seen[0]).toMatchObject({ method: 'GET', path: '/a/../b%20c/', query: { x: '2', y: '' }, body: '' });
+    expect(seen[0]).not.toHaveProperty('bytes');
     expect(seen[0]!.headers['x-tag']).toBe('a, b');
   });
 

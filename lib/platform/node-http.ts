@@ -9,63 +9,94 @@
  *   of the body is discarded as it arrives (so the client can read the 413 and keep the
  *   connection), and past `drainLimitBytes` the connection is closed.
  * - A client that goes away mid-body is dropped quietly; the app is not called.
+ * - Strangers are bounded (config.http, docs/design.md §4): headers must arrive within
+ *   `headersTimeoutSeconds` and the whole request within `requestTimeoutSeconds` (408, checked
+ *   every second); at most `maxConnections` connections (more are closed as they arrive); the
+ *   bodies being read or served share `maxBodyBytesInFlight` bytes, and a body that would pass
+ *   it is answered 503 `overloaded` and its connection closed; idle keep-alive connections close
+ *   after `keepAliveTimeoutSeconds`.
  * - An unexpected exception (the app never throws, but a bad header value can) is a 500
  *   `{"error":{"code":"internal",...}}`.
- * - HTTP keep-alive stays on, with an idle timeout longer than usual load-balancer ones.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { App, HttpRequest, HttpResponse } from '../gateway/http';
+import type { App, HttpRequest, HttpResponse, ServerLimits } from '../gateway/http';
 import { errorResponse, parseQueryString, type PlatformLogger } from './shared';
 
-export interface NodeServerOptions {
-  /** Largest request body accepted, in bytes. */
-  maxBodyBytes: number;
+const EMPTY = Buffer.alloc(0);
+/** How often node:http looks for requests past their timeouts (its default is 30 s). */
+const TIMEOUT_CHECK_MS = 1000;
+
+/** The App's limits (App.limits), and what tests may change beside them. */
+export interface NodeServerOptions extends ServerLimits {
   /**
    * How much of a refused (413) body is read and thrown away so the client sees the 413
    * before the connection is closed. Default max(maxBodyBytes, 1 MiB).
    */
   drainLimitBytes?: number;
-  /** Idle keep-alive timeout in ms. Default 65 000 (above the usual 60 s LB idle timeout). */
-  keepAliveTimeoutMs?: number;
   logger?: PlatformLogger;
 }
 
-type BodyOutcome = { ok: true; body: string } | { ok: false; reason: 'too_large' };
+type BodyOutcome = { ok: true; bytes: Buffer } | { ok: false; reason: 'too_large' | 'overloaded' };
 
 function tooLargeResponse(max: number): HttpResponse {
   return errorResponse(413, 'body_too_large', `request body exceeds ${max} bytes`);
 }
 
+/** The bytes of request bodies held at once, all requests together: each takes its part, and gives it back when done. */
+interface BodyBudget {
+  take(bytes: number): boolean;
+  give(bytes: number): void;
+}
+
+function bodyBudget(total: number): BodyBudget {
+  let held = 0;
+  return {
+    take(bytes) {
+      if (held + bytes > total) return false;
+      held += bytes;
+      return true;
+    },
+    give(bytes) {
+      held -= bytes;
+    },
+  };
+}
+
 /**
- * Reads the body into memory, never holding more than `max` bytes. A client that goes away
- * mid-body never resolves: the pending read dies with its socket, and nothing is answered.
+ * Reads the body into memory, never holding more than `max` bytes, each chunk taken from
+ * `budget` (`held` tells the caller how much to give back). A client that goes away mid-body
+ * never resolves: the pending read dies with its socket, and nothing is answered.
  */
-function readBody(req: http.IncomingMessage, max: number): Promise<BodyOutcome> {
-  if (req.complete) return Promise.resolve({ ok: true, body: '' }); // no body at all (GET)
+function readBody(
+  req: http.IncomingMessage,
+  max: number,
+  budget: BodyBudget,
+  held: { bytes: number },
+): Promise<BodyOutcome> {
+  if (req.complete) return Promise.resolve({ ok: true, bytes: EMPTY }); // no body at all (GET)
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const stop = (reason: 'too_large' | 'overloaded') => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      resolve({ ok: false, reason });
+    };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= max) chunks.push(chunk);
-      else {
-        req.off('data', onData);
-        req.off('end', onEnd);
-        resolve({ ok: false, reason: 'too_large' });
-      }
+      if (size > max) return stop('too_large');
+      if (!budget.take(chunk.length)) return stop('overloaded');
+      held.bytes += chunk.length;
+      chunks.push(chunk);
     };
-    const onEnd = () =>
-      resolve({
-        ok: true,
-        body: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'),
-      });
+    const onEnd = () => resolve({ ok: true, bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) });
     req.on('data', onData);
     req.on('end', onEnd);
   });
 }
 
-function toHttpRequest(req: http.IncomingMessage, body: string): HttpRequest {
+function toHttpRequest(req: http.IncomingMessage, bytes: Buffer): HttpRequest {
   let target = req.url ?? '/';
   // absolute-form request target (a proxy request): keep only path and query
   if (!target.startsWith('/')) {
@@ -86,7 +117,14 @@ function toHttpRequest(req: http.IncomingMessage, body: string): HttpRequest {
     headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
 
-  const out: HttpRequest = { method: (req.method ?? 'GET').toUpperCase(), path: path || '/', query, headers, body };
+  const out: HttpRequest = {
+    method: (req.method ?? 'GET').toUpperCase(),
+    path: path || '/',
+    query,
+    headers,
+    body: bytes.toString('utf8'),
+  };
+  if (bytes.length > 0) out.bytes = bytes;
   const ip = req.socket.remoteAddress;
   if (ip) out.sourceIp = ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
   return out;
@@ -103,10 +141,12 @@ function send(res: http.ServerResponse, r: HttpResponse): void {
   res.end(r.body);
 }
 
-export function createNodeServer(app: App, opts: NodeServerOptions): http.Server {
+export function createNodeServer(app: App, overrides: Partial<NodeServerOptions> = {}): http.Server {
+  const opts: NodeServerOptions = { ...app.limits, ...overrides };
   const max = opts.maxBodyBytes;
   const drainLimit = opts.drainLimitBytes ?? Math.max(max, 1024 * 1024);
   const logger = opts.logger;
+  const budget = bodyBudget(opts.maxBodyBytesInFlight);
 
   const logFailure = (err: unknown) => {
     try {
@@ -139,12 +179,22 @@ export function createNodeServer(app: App, opts: NodeServerOptions): http.Server
       refuse(req, res);
       return;
     }
-    const outcome = await readBody(req, max);
+    // The body's bytes are held until the answer is out, or the connection gone.
+    const held = { bytes: 0 };
+    res.once('close', () => budget.give(held.bytes));
+    const outcome = await readBody(req, max, budget, held);
+    if (!outcome.ok && outcome.reason === 'overloaded') {
+      res.shouldKeepAlive = false;
+      const busy = errorResponse(503, 'overloaded', 'the server holds too many request bodies: retry shortly');
+      busy.headers['retry-after'] = '1';
+      send(res, busy);
+      return;
+    }
     if (!outcome.ok) {
       refuse(req, res);
       return;
     }
-    const response = await app.http(toHttpRequest(req, outcome.body));
+    const response = await app.http(toHttpRequest(req, outcome.bytes));
     send(res, response);
   };
 
@@ -165,8 +215,17 @@ export function createNodeServer(app: App, opts: NodeServerOptions): http.Server
     });
   };
 
-  const server = http.createServer({ keepAlive: true }, onRequest);
-  server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 65_000;
+  const server = http.createServer(
+    {
+      keepAlive: true,
+      headersTimeout: opts.headersTimeoutSeconds * 1000,
+      requestTimeout: opts.requestTimeoutSeconds * 1000,
+      connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+    },
+    onRequest,
+  );
+  server.keepAliveTimeout = opts.keepAliveTimeoutSeconds * 1000;
+  server.maxConnections = opts.maxConnections;
 
   // `Expect: 100-continue` with a body that is already too large: refuse before it is sent.
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {

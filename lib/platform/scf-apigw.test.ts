@@ -41,6 +41,7 @@ describe('scf-apigw adapter', () => {
     const req = toRequest(event);
     expect(req.method).toBe('POST');
     expect(req.body).toBe('{"a":"中文"}');
+    expect(req.bytes).toEqual(Buffer.from('{"a":"中文"}'));
     expect(req.query).toEqual({ lang: 'en', n: '3' });
     expect(req.headers).toEqual({ 'x-tag': 'a, b' });
   });

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/load';
+import { serverLimits } from '../gateway/app';
 import type { App, HttpRequest, HttpResponse, RefreshReport } from '../gateway/http';
 import { loadEvent, sampleNames, samples } from '../../test/support/events';
 import { adaptEvent } from './events';
@@ -17,6 +19,7 @@ function fakeApp(
   const report: RefreshReport = opts.report ?? { checked: 2, refreshed: 1, failed: [] };
   const wait = () => new Promise((r) => setTimeout(r, opts.delayMs ?? 0));
   const app: App = {
+    limits: serverLimits(parseConfig({}, {})),
     async http(req) {
       calls.http.push(req);
       await wait();

@@ -63,11 +63,13 @@ export function parseQueryString(raw: string): Record<string, string> {
   return out;
 }
 
-/** The body as text: '' when absent, base64 decoded to UTF-8 when the platform says so. */
-export function bodyText(body: unknown, isBase64Encoded: unknown): string {
-  if (body === undefined || body === null) return '';
+/** The body as text ('' when absent), and its bytes when the platform sent it base64-encoded. */
+export function bodyOf(body: unknown, isBase64Encoded: unknown): { body: string; bytes?: Buffer } {
+  if (body === undefined || body === null) return { body: '' };
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  return isBase64Encoded === true ? Buffer.from(text, 'base64').toString('utf8') : text;
+  if (isBase64Encoded !== true) return { body: text };
+  const bytes = Buffer.from(text, 'base64');
+  return { body: bytes.toString('utf8'), bytes };
 }
 
 export function leadingSlash(path: unknown): string {
@@ -98,7 +100,7 @@ export function proxyRequest(f: {
     path: leadingSlash(f.path),
     query: f.query,
     headers: f.headers,
-    body: bodyText(f.body, f.isBase64Encoded),
+    ...bodyOf(f.body, f.isBase64Encoded),
   };
   const ip = stringOrUndefined(f.sourceIp);
   if (ip !== undefined) req.sourceIp = ip;

@@ -1,7 +1,7 @@
 /**
  * Mini Program sessions (Wafer's session server): a wx.login code becomes a session {id, skey},
  * checked in constant time, its session_key sealed under WECRED_MASTER_KEY. Records, expiry,
- * the CBC caveat and single-session mode: docs/design.md §11.1.
+ * the CBC caveat, the cap on failed decryptions and single-session mode: docs/design.md §11.1.
  */
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -27,11 +27,20 @@ const SKEY = /^[A-Za-z0-9]{43}$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const EPOCH_MS = /^[0-9]{1,15}$/;
 const AGAIN = 'call wx.login again';
+/** A session that fails to decrypt this often in a clock hour decrypts nothing more until the hour ends. */
+export const DECRYPT_FAILURES_PER_HOUR = 20;
+const HOUR_MS = 3_600_000;
+/**
+ * Fields of decrypted data that say who the user is (or their phone number): a client may have
+ * forged them (CBC lets the caller choose the first block), so user_info takes the session's.
+ */
+const IDENTITY_FIELDS = ['openId', 'unionId', 'watermark', 'phoneNumber', 'purePhoneNumber', 'countryCode'];
 
 export type SessionFailure =
   | 'invalid'
   | 'expired'
   | 'decrypt_failed'
+  | 'decrypt_locked'
   | 'no_master_key'
   | 'store_unavailable'
   | ExchangeFailure;
@@ -88,7 +97,7 @@ export interface MinaSessions {
   check(id: string, skey: string, appid?: string): Promise<SessionView>;
   /** `data` decrypted with the session's session_key (watermark checked), after the same check. */
   decrypt(id: string, skey: string, data: MinaCiphertext, appid?: string): Promise<Record<string, unknown>>;
-  /** As decrypt, and the result kept as the session's userInfo (the session's openid and unionid stay jscode2session's). */
+  /** As decrypt, and the result kept as the session's userInfo, its identity fields the session's (userProfile). */
   setUserInfo(id: string, skey: string, data: MinaCiphertext, appid?: string): Promise<SessionView>;
 }
 
@@ -106,8 +115,28 @@ const userKeyOf = (appid: string, openid: string) => `session-user:${appid}:${op
 const sealContext = (id: string) => `${sessionKeyOf(id)}:session_key`;
 const hashSkey = (skey: string) => createHash('sha256').update(skey, 'utf8').digest('hex');
 
+const failuresKeyOf = (id: string, hour: number) => `session-decrypt-failures:${id}:${hour}`;
 const isString = (v: unknown): v is string => typeof v === 'string' && v !== '';
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * What of decrypted `data` becomes the session's userInfo: the profile, with the identity fields
+ * the session holds from jscode2session (openId, unionId), the watermark of its app at the time
+ * wecred took the data, and no phone number (decrypt answers those, nothing keeps them).
+ */
+function userProfile(
+  data: Record<string, unknown>,
+  who: { appid: string; openid: string; unionid?: string },
+  now: number,
+): Record<string, unknown> {
+  const profile = Object.fromEntries(Object.entries(data).filter(([field]) => !IDENTITY_FIELDS.includes(field)));
+  return {
+    ...profile,
+    openId: who.openid,
+    ...(who.unionid === undefined ? {} : { unionId: who.unionid }),
+    watermark: { appid: who.appid, timestamp: Math.floor(now / 1000) },
+  };
+}
 
 /** `raw` as a session record when it is exactly what login writes; null for anything else. */
 function parseRecord(raw: string): SessionRecord | null {
@@ -159,6 +188,35 @@ export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
       if (err instanceof MinaDataError) throw new SessionError('decrypt_failed', err.message);
       throw err;
     }
+  }
+
+  /**
+   * openData for session `id`, at most DECRYPT_FAILURES_PER_HOUR failures per clock hour, counted
+   * in the store so that every instance agrees: each attempt takes a place first and a success
+   * gives it back, so concurrent attempts cannot pass the cap either.
+   */
+  async function openCounted(id: string, rec: SessionRecord, sessionKey: string, data: MinaCiphertext) {
+    const now = clock();
+    const hour = Math.floor(now / HOUR_MS);
+    const key = failuresKeyOf(id, hour);
+    const until = (hour + 1) * HOUR_MS;
+    const attempts = await stored(() => store.increment(key, 1, until, now));
+    if (attempts > DECRYPT_FAILURES_PER_HOUR) {
+      const ends = new Date(until).toISOString();
+      if (attempts === DECRYPT_FAILURES_PER_HOUR + 1)
+        log.log('warn', 'session_decrypt_locked', {
+          appid: rec.appid,
+          failures: DECRYPT_FAILURES_PER_HOUR,
+          until: ends,
+        });
+      throw new SessionError(
+        'decrypt_locked',
+        `this session failed to decrypt ${DECRYPT_FAILURES_PER_HOUR} times this hour: it decrypts nothing until ${ends}`,
+      );
+    }
+    const opened = openData(sessionKey, data, rec.appid, rec.openid);
+    await stored(() => store.increment(key, -1, until, now));
+    return opened;
   }
 
   async function jscode2session(
@@ -236,11 +294,12 @@ export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
     async login(app, code, data, call) {
       if (config.masterKey === undefined) throw noMasterKey();
       const wx = await jscode2session(app, code, call);
-      const userInfo = data === undefined ? undefined : openData(wx.sessionKey, data, app.appid, wx.openid);
+      const opened = data === undefined ? undefined : openData(wx.sessionKey, data, app.appid, wx.openid);
 
       const id = randomNonce(24);
       const skey = randomNonce(43);
       const now = clock();
+      const userInfo = opened && userProfile(opened, { appid: app.appid, openid: wx.openid, unionid: wx.unionid }, now);
       const rec: SessionRecord = {
         v: 1,
         appid: app.appid,
@@ -269,13 +328,15 @@ export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
 
     async decrypt(id, skey, data, appid) {
       const { rec, sessionKey } = await live(id, skey, appid);
-      return openData(sessionKey, data, rec.appid, rec.openid);
+      return openCounted(id, rec, sessionKey, data);
     },
 
     async setUserInfo(id, skey, data, appid) {
       const { rec, sessionKey } = await live(id, skey, appid);
-      const updated: SessionRecord = { ...rec, userInfo: openData(sessionKey, data, rec.appid, rec.openid) };
-      await saveRecord(id, updated, clock());
+      const opened = await openCounted(id, rec, sessionKey, data);
+      const now = clock();
+      const updated: SessionRecord = { ...rec, userInfo: userProfile(opened, rec, now) };
+      await saveRecord(id, updated, now);
       return view(updated);
     },
   };

@@ -59,13 +59,25 @@ export function openState(
   return { id, exp: Number(exp) };
 }
 
+/**
+ * The name and path of `app`'s login cookie. An https callback at the host root gets a `__Host-`
+ * name, which browsers let no other host (a sibling subdomain) set; its path is then `/`, so the
+ * name carries the appid. Elsewhere: `wecred_oauth` on the callback's directory, so that it reaches
+ * the callback under any stage path.
+ */
+export function cookieScope(callbackBase: string, app: AppConfig): { name: string; path: string } {
+  const callback = new URL(callbackUrl(callbackBase, app));
+  if (callback.protocol === 'https:' && callback.pathname === `/oauth/${app.appid}/callback`)
+    return { name: `__Host-${STATE_COOKIE}_${app.appid}`, path: '/' };
+  return { name: STATE_COOKIE, path: callback.pathname.replace(/callback$/, '').replaceAll(';', '%3B') };
+}
+
 /** The Set-Cookie header for the login cookie of `app` (`value` '' clears it). */
 export function stateCookie(callbackBase: string, app: AppConfig, value: string): string {
-  // The callback's directory, so that the cookie reaches the callback under any stage path.
-  const path = new URL(callbackUrl(callbackBase, app)).pathname.replace(/callback$/, '').replaceAll(';', '%3B');
+  const { name, path } = cookieScope(callbackBase, app);
   const maxAge = value === '' ? 0 : STATE_TTL_SECONDS + 60; // outlives the state a little: expiry is reported as such
   const secure = callbackBase.startsWith('https:') ? '; Secure' : '';
-  return `${STATE_COOKIE}=${value}; Path=${path}; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure}`;
+  return `${name}=${value}; Path=${path}; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure}`;
 }
 
 /** The values of every cookie named `name` in a Cookie header. */
@@ -78,11 +90,20 @@ function cookieValues(header: string | undefined, name: string): string[] {
   return values;
 }
 
-/** The login this browser's cookie holds for state `id`, or bad_state. */
-export function cookieLogin(cookieKey: string, header: string | undefined, id: string, now: number): CookieClaims {
-  const values = cookieValues(header, STATE_COOKIE);
-  for (const value of values) {
-    const checked = verifyToken(cookieKey, value, now);
+/**
+ * The login this browser's one cookie named `name` holds for state `id`, or bad_state. Exactly one:
+ * a second beside it may have been planted by a sibling domain, and trying each would let it in.
+ */
+export function cookieLogin(
+  cookieKey: string,
+  header: string | undefined,
+  name: string,
+  id: string,
+  now: number,
+): CookieClaims {
+  const values = cookieValues(header, name);
+  if (values.length === 1) {
+    const checked = verifyToken(cookieKey, values[0]!, now);
     if (checked.ok && checked.claims.id === id && typeof checked.claims.redirect === 'string')
       return checked.claims as unknown as CookieClaims;
   }
@@ -90,6 +111,8 @@ export function cookieLogin(cookieKey: string, header: string | undefined, id: s
     'bad_state',
     values.length === 0
       ? 'this browser did not start this login (no login cookie): the login must start in the browser that finishes it, start it again here'
-      : "this browser's login cookie is for another login (started elsewhere, or a newer one began since): start the login again in this browser",
+      : values.length > 1
+        ? 'this browser sent more than one login cookie: start the login again in this browser'
+        : "this browser's login cookie is for another login (started elsewhere, or a newer one began since): start the login again in this browser",
   );
 }

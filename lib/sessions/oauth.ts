@@ -20,6 +20,7 @@ import { allowedRedirect, warnLoosePattern } from './oauth-redirects';
 import {
   COOKIE_KEY_PURPOSE,
   cookieLogin,
+  cookieScope,
   makeState,
   MAX_COOKIE_VALUE,
   openState,
@@ -155,10 +156,19 @@ export interface OAuthFlow {
     app: AppConfig,
     req: { redirect: string | undefined; scope: string | undefined; state: string | undefined },
   ): Promise<{ location: string; setCookie: string }>;
-  /** The callback route (`cookie`: the request's Cookie header): the Location of the allowed target with the signed result. */
+  /**
+   * The callback route (`cookie`: the request's Cookie header): the Location of the allowed target
+   * with the signed result. `admit`, when given, is awaited once the state and cookie are good,
+   * just before the code is spent (the per-client limit).
+   */
   finish(
     app: AppConfig,
-    req: { code: string | undefined; state: string | undefined; cookie: string | undefined },
+    req: {
+      code: string | undefined;
+      state: string | undefined;
+      cookie: string | undefined;
+      admit?: () => Promise<void>;
+    },
     call: OAuthCall,
   ): Promise<string>;
   /** The Set-Cookie that clears `app`'s login cookie, or undefined when web login is off. */
@@ -287,10 +297,10 @@ export function createOAuthFlow(deps: OAuthDeps): OAuthFlow {
     },
 
     async finish(app, req, call) {
-      const { secret, cookieKey } = configured();
+      const { secret, callbackBase, cookieKey } = configured();
       const now = clock();
       const { id, exp } = openState(secret, app.appid, req.state, now);
-      const kept = cookieLogin(cookieKey, req.cookie, id, now);
+      const kept = cookieLogin(cookieKey, req.cookie, cookieScope(callbackBase, app).name, id, now);
       // Checked again: the config may have changed since the authorize step.
       const redirect = allowed(kept.redirect);
       if (redirect === null)
@@ -300,6 +310,7 @@ export function createOAuthFlow(deps: OAuthDeps): OAuthFlow {
         );
       if (req.code === undefined || req.code === '')
         throw new OAuthError('refused', 'the user did not authorize the login (拒绝)');
+      await req.admit?.();
       // Of two callbacks racing with one state, one goes on.
       if (!(await stored(() => store.insertIfAbsent(`oauth:state-used:${id}`, exp * 1000, now)))) {
         throw new OAuthError('state_used', 'this login was already completed: start again');

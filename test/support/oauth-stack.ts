@@ -23,7 +23,9 @@ export async function freePort(): Promise<number> {
  * https://app.example.com/… and to http://127.0.0.1:<any port>/landing…; callbackBase = the
  * stack's own URL. `oauth` is merged over the oauth section; `store` is shared as in startStack.
  */
-export async function startOAuthStack(opts: { oauth?: Record<string, unknown>; store?: Store } = {}): Promise<Stack> {
+export async function startOAuthStack(
+  opts: { oauth?: Record<string, unknown>; store?: Store; clients?: Record<string, unknown> } = {},
+): Promise<Stack> {
   const port = await freePort();
   return startStack({
     port,
@@ -46,6 +48,7 @@ export async function startOAuthStack(opts: { oauth?: Record<string, unknown>; s
         secret: OAUTH_SECRET,
         ...opts.oauth,
       },
+      ...(opts.clients ? { clients: opts.clients } : {}),
     },
   });
 }

@@ -9,6 +9,7 @@ const tsxLoader = pathToFileURL(`${root}/node_modules/tsx/dist/loader.mjs`).href
 
 export interface ServerProcess {
   url: string;
+  pid: number;
   output: () => string;
   stop(): Promise<void>;
   /** SIGKILL: the process dies at once, whatever it holds (leases, sockets). */
@@ -46,6 +47,7 @@ export function startProcess(
         clearTimeout(timer);
         resolve({
           url: m[1]!,
+          pid: child.pid!,
           output: () => out,
           stop: () => signal('SIGTERM'),
           kill: () => signal('SIGKILL'),

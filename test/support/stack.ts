@@ -108,7 +108,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     log: createLogger((line) => logs.push(JSON.parse(line)), 'debug'),
     onMessage: opts.onMessage,
   });
-  const server: Server = createNodeServer(app, { maxBodyBytes: config.maxBodyBytes });
+  const server: Server = createNodeServer(app);
   const url = await listen(server, opts.port ?? 0, '127.0.0.1');
 
   const post: Stack['post'] = async (path, body, headers = {}) => {

@@ -1,6 +1,6 @@
 /** Liveness, domain verification files and jsdkd's wx.config route. */
 import { ApiError, resolveApp, wxConfig } from '../../interfaces';
-import { jsonResponse } from '../envelope';
+import { jsonResponse, MAX_JSON_DEPTH, nestedDeeperThan } from '../envelope';
 import type { HttpRequest } from '../http';
 import { defineRoute } from './types';
 
@@ -11,16 +11,21 @@ export const ping = defineRoute({
   handle: ({ services }) => jsonResponse({ pong: services.clock() }),
 });
 
-/** MP_verify_ / WW_verify_ files: the 16 characters of the name, as text. */
+/**
+ * MP_verify_ / WW_verify_ files named in config `verifyFiles` (any name with `*`, as jsdkd did): the
+ * 16 characters of the name, as text. Answering any name would let anyone verify this domain for
+ * an account of their own.
+ */
 export const verifyFile = defineRoute({
   label: 'verify_file',
   paths: ['/MP_verify_:code([0-9A-Za-z]{16}).txt', '/WW_verify_:code([0-9A-Za-z]{16}).txt'],
   methods: ['GET'],
-  handle: ({ params }) => ({
-    status: 200,
-    headers: { 'content-type': 'text/plain; charset=utf-8' },
-    body: params.code,
-  }),
+  handle: ({ path, params, services }) => {
+    const listed = services.config.verifyFiles;
+    if (!listed.includes('*') && !listed.includes(path.slice(1)))
+      throw new ApiError('not_found', 'no such verification file (config verifyFiles)');
+    return { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: params.code };
+  },
 });
 
 /** Our route, and jsdkd's spelling of it: the JSON (or form) body echoed with appId, timestamp, nonceStr and signature. */
@@ -47,5 +52,7 @@ function parseRouteBody(req: HttpRequest): Record<string, unknown> {
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw new ApiError('not_json', 'the request body must be a JSON object');
+  if (nestedDeeperThan(body, MAX_JSON_DEPTH))
+    throw new ApiError('bad_para', `the request body is nested more than ${MAX_JSON_DEPTH} levels deep`);
   return body as Record<string, unknown>;
 }

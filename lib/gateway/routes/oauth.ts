@@ -11,8 +11,10 @@
  * A refused target is 400, a bad / used / expired state or code and a refusal by the user 400,
  * WeChat unavailable 503, a configuration WeChat refuses 502, the routes unconfigured 404.
  */
+import { admitLogin } from '../../interfaces/login-limit';
 import { oauthApp, oauthError, oauthFlow } from '../../interfaces/oauth';
 import { crashFields } from '../../log/crash';
+import { clientAddress } from '../client-address';
 import type { HttpRequest, HttpResponse } from '../http';
 import { defineRoute, type RouteContext } from './types';
 
@@ -96,9 +98,15 @@ export const oauthCallback = defineRoute({
       // A callback ends this browser's login whatever happens: nothing is left to retry with.
       const clear = flow.clearCookie(app);
       if (clear !== undefined) extra['set-cookie'] = clear;
+      const client = clientAddress(ctx.req, ctx.services.config.clients.addressHeader);
       return flow.finish(
         app,
-        { code: q(ctx.req, 'code'), state: q(ctx.req, 'state'), cookie: ctx.req.headers.cookie },
+        {
+          code: q(ctx.req, 'code'),
+          state: q(ctx.req, 'state'),
+          cookie: ctx.req.headers.cookie,
+          admit: () => admitLogin(ctx.services, client),
+        },
         ctx.call,
       );
     }),

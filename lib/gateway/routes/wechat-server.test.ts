@@ -3,6 +3,7 @@ import { parseConfig } from '../../config/load';
 import { encrypt, msgSignature } from '../../crypto/message';
 import { serverSignature } from '../../crypto/server';
 import type { MessageHook, Services } from '../../interfaces/types';
+import { createMemoryStore } from '../../store/memory';
 import type { HttpRequest } from '../http';
 import { encryptedValue, wechatServer } from './wechat-server';
 
@@ -12,7 +13,8 @@ const APPID = 'wxba5fad812f8e6fb9';
 const PLAIN_ONLY = 'wx1111111111111111';
 const NO_TOKEN = 'wx2222222222222222';
 
-function services(onMessage?: MessageHook, lines: Record<string, unknown>[] = []): Services {
+/** The services of a deployment whose clock stands at `nowSeconds` (the official aes push's timestamp by default). */
+function services(onMessage?: MessageHook, lines: Record<string, unknown>[] = [], nowSeconds = 1714112445): Services {
   return {
     config: parseConfig(
       {
@@ -25,7 +27,8 @@ function services(onMessage?: MessageHook, lines: Record<string, unknown>[] = []
       },
       {},
     ),
-    clock: () => 0,
+    clock: () => nowSeconds * 1000,
+    store: createMemoryStore(),
     log: {
       log: (level: string, event: string, fields: Record<string, unknown> = {}) =>
         lines.push({ level, event, ...fields }),
@@ -138,11 +141,12 @@ describe('POST: message pushes', () => {
 
   it('decrypts the official aes push (JSON and XML bodies) and hands it to the hook', async () => {
     const got: [string, string][] = [];
-    const s = services(async (appid, message) => void got.push([appid, message]));
     for (const body of [
       JSON.stringify({ ToUserName: 'gh_97417a04a28d', Encrypt: ENCRYPTED }),
       `<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName><Encrypt><![CDATA[${ENCRYPTED}]]></Encrypt></xml>`,
     ]) {
+      // Each in a deployment of its own: to the same one, the second would be a replay.
+      const s = services(async (appid, message) => void got.push([appid, message]));
       expect(await call(s, 'POST', APPID, OFFICIAL_QUERY, body)).toEqual({
         status: 200,
         headers: { 'content-type': 'text/plain; charset=utf-8' },
@@ -229,7 +233,7 @@ describe('POST: message pushes', () => {
 
   it('plain mode: checks signature (official vector) and hands the body over as is', async () => {
     const got: string[] = [];
-    const s = services(async (_appid, message) => void got.push(message));
+    const s = services(async (_appid, message) => void got.push(message), [], 1714037059);
     const xml =
       '<xml><ToUserName><![CDATA[gh_1]]></ToUserName><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hi]]></Content></xml>';
     const q = { signature: '899cf89e464efb63f54ddac96b0a0a235f53aa78', timestamp: '1714037059', nonce: '486452656' };

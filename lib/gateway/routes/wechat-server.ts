@@ -15,8 +15,9 @@
  * 404 an unknown appid (unknown_app) or an app without `token` (or, for aes pushes, without
  * `encodingAESKey`) configured (not_found: the URL is not set up on our side, which is what a
  * 404 says; 409 would suggest a state the caller could resolve). A failing hook gives 500 so
- * that WeChat retries. No timestamp window: WeChat's docs demand none, and it retries a push
- * with the same timestamp and nonce.
+ * that WeChat retries. The timestamp must be within ±300 s, and a push is handed to the hook once
+ * (lib/gateway/push.ts): a replay, or WeChat's retry of a push handled already, is answered
+ * `success` (401 stale_timestamp outside the window).
  */
 import type { AppConfig } from '../../config/types';
 import { decrypt, MessageCryptoError, verifyMsgSignature } from '../../crypto/message';
@@ -24,6 +25,8 @@ import { verifyServerSignature } from '../../crypto/server';
 import { ApiError, resolveApp } from '../../interfaces';
 import type { Services } from '../../interfaces/types';
 import type { HttpRequest, HttpResponse } from '../http';
+import { deliverPush } from '../push';
+import { xmlChildren } from '../push-xml';
 import { defineRoute } from './types';
 
 export const wechatServer = defineRoute({
@@ -57,10 +60,11 @@ function signed<K extends string>(req: HttpRequest, names: readonly K[]): Record
 }
 
 /** The plaintext `signature` over token, timestamp and nonce (URL check and 明文模式 pushes), or 401. */
-function checkServerSignature(req: HttpRequest, token: string): void {
+function checkServerSignature(req: HttpRequest, token: string): { timestamp: string; nonce: string } {
   const q = signed(req, ['signature', 'timestamp', 'nonce']);
   if (!verifyServerSignature(token, q.timestamp, q.nonce, q.signature))
     throw new ApiError('bad_signature', "the signature does not match the app's token");
+  return q;
 }
 
 function verifyUrl(req: HttpRequest, token: string): HttpResponse {
@@ -73,8 +77,9 @@ function verifyUrl(req: HttpRequest, token: string): HttpResponse {
 async function receive(req: HttpRequest, app: AppConfig, token: string, services: Services): Promise<HttpResponse> {
   const mode = req.query.encrypt_type ?? '';
   let message: string;
+  let q: { timestamp: string; nonce: string };
   if (mode === '' || mode === 'raw') {
-    checkServerSignature(req, token);
+    q = checkServerSignature(req, token);
     if (req.body.trim() === '') throw new ApiError('bad_para', 'the message body is empty');
     message = req.body;
   } else if (mode === 'aes') {
@@ -84,9 +89,10 @@ async function receive(req: HttpRequest, app: AppConfig, token: string, services
         'not_found',
         `${app.appid} has no encodingAESKey configured (apps[].encodingAESKey) for encrypted messages`,
       );
-    const q = signed(req, ['msg_signature', 'timestamp', 'nonce']);
+    const m = signed(req, ['msg_signature', 'timestamp', 'nonce']);
+    q = m;
     const encrypted = encryptedValue(req.body);
-    if (!verifyMsgSignature(token, q.timestamp, q.nonce, encrypted, q.msg_signature))
+    if (!verifyMsgSignature(token, m.timestamp, m.nonce, encrypted, m.msg_signature))
       throw new ApiError('bad_signature', "the msg_signature does not match the app's token and message");
     try {
       message = decrypt(key, encrypted, app.appid);
@@ -98,28 +104,16 @@ async function receive(req: HttpRequest, app: AppConfig, token: string, services
   } else {
     throw new ApiError('bad_para', 'encrypt_type must be aes or absent');
   }
-  if (services.onMessage) await services.onMessage(app.appid, message);
-  // Without a hook: one line saying a push arrived, without its content.
-  else services.log.log('info', 'wechat_message', { appid: app.appid, bytes: Buffer.byteLength(message) });
+  await deliverPush(services, app.appid, q, message);
   return text('success');
 }
 
 /**
- * One token of a pushed XML body, matched at the scan position: a CDATA section (1), a comment,
- * a processing instruction, a DOCTYPE (internal subset skipped whole), a tag (2 `/`, 3 name,
- * 4 `/`) or text (5). Nothing else may follow, so a stray `<` refuses the body. Each
- * alternative fails in one pass at a position (no quadratic backtracking on 64 KB bodies).
- */
-const XML_TOKEN =
-  /<!\[CDATA\[([\s\S]*?)\]\]>|<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!DOCTYPE[^[>]*(?:\[[^\]]*\][^>]*)?>|<(\/?)([A-Za-z_][\w.:-]*)(?=[\s/>])[^>]*?(\/?)>|([^<]+)/y;
-
-/**
  * The Encrypt value of a pushed body: XML `<xml>…<Encrypt><![CDATA[…]]></Encrypt>…</xml>` or
- * the JSON variant `{"Encrypt": "…"}`. A small scanner, not an XML parser: nothing is expanded
- * or resolved. Only a direct child `<Encrypt>` of the root `<xml>` counts, and CDATA sections
- * are skipped whole: in 兼容模式 the plaintext fields ride along, and a follower's text may
- * well hold `<Encrypt>`. A body with zero or several such elements, or not well nested, is
- * refused (400). What is extracted is checked by msg_signature and then strictly as base64
+ * the JSON variant `{"Encrypt": "…"}`. Only a direct child `<Encrypt>` of the root `<xml>`
+ * counts (lib/gateway/push-xml.ts): in 兼容模式 the plaintext fields ride along, and a follower's
+ * text may well hold `<Encrypt>`. A body with zero or several such elements, or not well nested,
+ * is refused (400). What is extracted is checked by msg_signature and then strictly as base64
  * by decrypt.
  */
 export function encryptedValue(body: string): string {
@@ -137,54 +131,9 @@ export function encryptedValue(body: string): string {
       throw new ApiError('bad_para', 'the message body has no Encrypt value');
     return value;
   }
-  const values = xmlEncryptValues(trimmed);
-  if (values?.length !== 1)
+  const values = xmlChildren(trimmed)?.get('Encrypt');
+  if (values?.length !== 1 || values[0] === null)
     throw new ApiError('bad_para', 'the message body must be <xml> holding exactly one <Encrypt> element');
   if (values[0] === '') throw new ApiError('bad_para', 'the message body has an empty <Encrypt> element');
   return values[0]!;
-}
-
-/**
- * The contents of `<xml>`'s direct `<Encrypt>` children (each one CDATA section or one text,
- * whitespace around it ignored), or undefined when the body is not one well-nested `<xml>`
- * element or an Encrypt holds anything else.
- */
-function xmlEncryptValues(xml: string): string[] | undefined {
-  const open: string[] = [];
-  const values: string[] = [];
-  let rooted = false;
-  /** The non-blank pieces of the direct Encrypt child being read, if one is open. */
-  let pieces: string[] | undefined;
-  for (let at = 0; at < xml.length; at = XML_TOKEN.lastIndex) {
-    XML_TOKEN.lastIndex = at;
-    const m = XML_TOKEN.exec(xml);
-    if (!m) return undefined;
-    const [, cdata, close, name, selfClosing, text] = m;
-    if (cdata !== undefined || text !== undefined) {
-      const piece = cdata ?? text!.trim();
-      if (pieces) {
-        if (cdata !== undefined || piece !== '') pieces.push(piece);
-      } else if (open.length === 0 && piece !== '') return undefined; // text outside the root
-    } else if (name === undefined) {
-      if (pieces) return undefined; // a comment or declaration inside Encrypt
-    } else if (close) {
-      if (open.pop() !== name) return undefined;
-      if (pieces) {
-        if (pieces.length > 1) return undefined;
-        values.push(pieces[0] ?? '');
-        pieces = undefined;
-      }
-    } else {
-      if (pieces || (open.length === 0 && (rooted || name !== 'xml'))) return undefined;
-      rooted = true;
-      const directEncrypt = open.length === 1 && name === 'Encrypt';
-      if (selfClosing) {
-        if (directEncrypt) values.push('');
-      } else {
-        open.push(name);
-        if (directEncrypt) pieces = [];
-      }
-    }
-  }
-  return rooted && open.length === 0 ? values : undefined;
 }

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import type { Services } from '../interfaces/types';
+import { silentLogger } from '../log/logger';
+import type { Store } from '../store/port';
+import { deliverPush, messageId } from './push';
+import { xmlChildren } from './push-xml';
+
+describe('messageId: what a push is deduped by', () => {
+  it("takes <xml>'s direct MsgId, never one inside a CDATA or a deeper element", () => {
+    expect(
+      messageId(
+        '<xml><Content><![CDATA[<MsgId>1</MsgId>]]></Content><Deep><MsgId>2</MsgId></Deep><MsgId>3</MsgId></xml>',
+      ),
+    ).toBe('msg:3');
+    expect(messageId('<xml><MsgID>4</MsgID><MsgType>event</MsgType></xml>')).toBe('msg:4'); // template-send events
+  });
+
+  it('takes FromUserName and CreateTime of an event without a MsgId; nothing of other messages', () => {
+    const event =
+      '<xml><FromUserName><![CDATA[o1]]></FromUserName><CreateTime>5</CreateTime><MsgType><![CDATA[event]]></MsgType></xml>';
+    expect(messageId(event)).toBe('event:o1:5');
+    expect(messageId(event.replace('event', 'text'))).toBeUndefined();
+    expect(messageId(event.replace('<CreateTime>5</CreateTime>', ''))).toBeUndefined();
+    expect(messageId('<xml><MsgId>1</MsgId><MsgId>2</MsgId></xml>')).toBeUndefined();
+    expect(messageId('<xml><MsgId></MsgId></xml>')).toBeUndefined();
+    expect(messageId('not xml')).toBeUndefined();
+  });
+
+  it('reads the JSON format at its top level', () => {
+    expect(messageId('{"MsgId":7,"MsgType":"text"}')).toBe('msg:7');
+    expect(messageId('{"FromUserName":"o1","CreateTime":5,"MsgType":"event"}')).toBe('event:o1:5');
+    expect(messageId('{"MsgId":{"x":1}}')).toBeUndefined();
+    expect(messageId('{nope')).toBeUndefined();
+  });
+
+  it("xmlChildren gives each direct child's value, null for one that is no plain value", () => {
+    expect(xmlChildren('<xml><A> a </A><B><![CDATA[b]]></B><C/><D><E/></D><F>1<!-- -->2</F><A>x</A></xml>')).toEqual(
+      new Map([
+        ['A', ['a', 'x']],
+        ['B', ['b']],
+        ['C', ['']],
+        ['D', [null]],
+        ['F', [null]],
+      ]),
+    );
+    expect(xmlChildren('<xml><A></B></xml>')).toBeUndefined();
+  });
+});
+
+describe('deliverPush', () => {
+  const NOW = 1_800_000_000_000;
+  const services = (store: Partial<Store>, onMessage?: Services['onMessage']) =>
+    ({ store, clock: () => NOW, log: silentLogger, onMessage }) as unknown as Services;
+
+  it('answers 503 when the store cannot tell whether the push was handed over, and hands nothing over', async () => {
+    const got: string[] = [];
+    const down = services({ increment: () => Promise.reject(new Error('down')) }, async (_r, m) => void got.push(m));
+    await expect(
+      deliverPush(down, 'wx1', { timestamp: String(NOW / 1000), nonce: 'n' }, '<xml/>'),
+    ).rejects.toMatchObject({ code: 'store_unavailable', httpStatus: 503 });
+    expect(got).toEqual([]);
+  });
+});
