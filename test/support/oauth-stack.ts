@@ -23,11 +23,14 @@ export async function freePort(): Promise<number> {
  * https://app.example.com/… and to http://127.0.0.1:<any port>/landing…; callbackBase = the
  * stack's own URL. `oauth` is merged over the oauth section; `store` is shared as in startStack.
  */
-export async function startOAuthStack(opts: { oauth?: Record<string, unknown>; store?: Store } = {}): Promise<Stack> {
+export async function startOAuthStack(
+  opts: { oauth?: Record<string, unknown>; store?: Store; clock?: () => number } = {},
+): Promise<Stack> {
   const port = await freePort();
   return startStack({
     port,
     ...(opts.store ? { store: opts.store } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
     config: {
       apps: [
         { ...MP, type: 'mp', default: true },
