@@ -1,8 +1,7 @@
 /**
- * The Tencent SCF bundle's entry (index.js in wecred-scf.zip):
- *  - event functions: `index.main_handler` serves API-gateway, Function-URL and timer events;
- *  - web-function mode: `scf_bootstrap` calls `serve()`, a node:http server on 0.0.0.0:9000
- *    (PORT overrides, for local runs).
+ * The Tencent SCF bundle's entry (index.js): `main_handler` for API-gateway, Function-URL and timer
+ * events, and `serve()`, which scf_bootstrap runs in web-function mode on 0.0.0.0:9000 (PORT
+ * overrides). docs/design.md §4.
  */
 import { ConfigError } from '../lib/config/errors';
 import { createNodeServer, listen } from '../lib/platform/node-http';
@@ -26,7 +25,9 @@ export async function serve(): Promise<void> {
     const server = createNodeServer(app, { maxBodyBytes: READ_LIMIT_BYTES });
     // SCF forwards to port 9000 from outside the instance: loopback would not be reached.
     const url = await listen(server, Number(process.env.PORT || 9000), '0.0.0.0');
-    process.stderr.write(`wecred listening on ${url}\n`);
+    process.stderr.write(
+      `wecred listening on ${url} (all interfaces, 0.0.0.0:${new URL(url).port}: SCF web function)\n`,
+    );
     process.once('SIGTERM', () => {
       server.close();
       server.closeAllConnections();

@@ -1,6 +1,6 @@
 /**
  * MP (api.weixin.qq.com) endpoints: cgi-bin/token, cgi-bin/stable_token, cgi-bin/ticket/getticket.
- * Semantics from reference/wechat-protocol.md §1.1–1.3 and §8.
+ * Semantics from docs/protocol.md §1.1–1.3 and §8.
  */
 import { randomBytes } from 'node:crypto';
 import { PeriodCounter, type SimClock } from './clock';
@@ -109,6 +109,14 @@ export class MpSim implements SimModule {
     const rec = this.tokens.get(token);
     if (!rec || rec.appid !== appid) return 'invalid';
     return stateOf(rec, this.clock.now());
+  }
+
+  /**
+   * WeChat ends a token before its time (a secret reset, a token fetched elsewhere, a shortened
+   * lifetime: reference §1.1); calls with it answer 40001 from now on.
+   */
+  invalidateToken(token: string): void {
+    this.kill(token, this.clock.now());
   }
 
   /** Tickets of the app and type that have not expired yet. */

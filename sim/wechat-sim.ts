@@ -1,6 +1,7 @@
 /**
- * WechatSim: the facade tests and benchmarks use. One HTTP server (sim/server.ts) carrying the
- * platform modules (sim/mp.ts today), one adjustable clock (sim/clock.ts).
+ * WechatSim: the facade tests, benchmarks and demo mode use. One HTTP server (sim/server.ts)
+ * carrying the modules (MP, QR codes, OAuth, Mini Program, WeCom), one adjustable clock
+ * (sim/clock.ts). docs/design.md §8.
  */
 import { SimClock } from './clock';
 import { verifyJsapi } from './jsapi';
@@ -128,6 +129,11 @@ export class WechatSim {
 
   tokenState(appid: string, token: string): TokenState {
     return this.mp.tokenState(appid, token);
+  }
+
+  /** WeChat ends an Official Account / Mini Program token early: calls with it answer 40001, token endpoints issue a new one. */
+  invalidateToken(token: string): void {
+    this.mp.invalidateToken(token);
   }
 
   verifyJsapiSignature(p: {

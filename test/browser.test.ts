@@ -1,41 +1,17 @@
 /**
- * The whole web-login chain in a real browser: Debian's chromium driven by playwright-core goes
- * to wecred's authorize URL, lands on the simulator's WeChat page, clicks 允许, passes our
- * callback and ends on an allow-listed landing page served here, holding a result that verifies.
- * The callback URL replayed in another browser (no login cookie) ends on wecred's error page.
- *
- * Needs /usr/bin/chromium (`apt-get install chromium`; .ci/run installs it). Without it the
- * tests skip with a loud line, except under CI=true, where that is a failure.
+ * The whole web login in Debian's chromium (playwright-core): authorize, the simulator's page, 允许,
+ * our callback, an allow-listed page holding a result that verifies; a replayed callback is refused.
+ * Skips loudly without /usr/bin/chromium, except under CI=true. docs/design.md §9, §11.2.
  */
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifyOAuthResult } from '../lib/sessions/oauth';
-import { serviceUnavailable } from './support/services';
 import { simOpenid, simUnionid } from '../sim';
+import { CHROMIUM, CHROMIUM_ARGS, haveChromium } from './support/chromium';
 import { OAUTH_SECRET, startOAuthStack, WEB } from './support/oauth-stack';
 import { MP, type Stack } from './support/stack';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const haveChromium =
-  existsSync(CHROMIUM) ||
-  (serviceUnavailable(
-    'chromium',
-    new Error(`${CHROMIUM} is missing (apt-get install -y --no-install-recommends chromium)`),
-  ) ??
-    false);
 
 /** The business site's landing page (allow-listed as http://127.0.0.1:<port>/landing…): records what arrives. */
 async function startLanding(): Promise<{ url: string; hits: string[]; server: Server }> {
@@ -57,7 +33,7 @@ describe.skipIf(!haveChromium)('web login in chromium', () => {
   let page: Page;
 
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   });
   afterAll(async () => {
     await browser?.close();

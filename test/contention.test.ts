@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CredentialManager } from '../lib/credentials/manager';
+import { Lifecycle } from '../lib/credentials/lifecycle';
 import type { CallContext, CredentialSource, Fetched } from '../lib/credentials/source';
 import { silentLogger } from '../lib/log/logger';
 import { openStore } from '../lib/store/open';
@@ -178,8 +178,8 @@ describe.each(SHARED_STORES)('wecred processes sharing one $name store', ({ name
     };
     const [storeA, storeB] = await Promise.all([openStore(shared.url), openStore(shared.url)]);
     try {
-      const a = new CredentialManager(storeA, () => now, options, silentLogger);
-      const b = new CredentialManager(storeB, () => now, options, silentLogger);
+      const a = new Lifecycle(storeA, () => now, options, silentLogger);
+      const b = new Lifecycle(storeB, () => now, options, silentLogger);
       let releaseSlow!: (f: Fetched) => void;
       const slow = new Promise<Fetched>((resolve) => (releaseSlow = resolve));
       const key = `mp:wx-stale-${name}-${now}:token`;

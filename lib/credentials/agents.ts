@@ -16,7 +16,7 @@ import { parseJsonObject } from '../store/row';
 import type { Store } from '../store/port';
 import { guardStore } from '../store/guard';
 import { CredentialError, storeUnavailable } from './errors';
-import type { Clock } from './manager';
+import type { Clock } from './source';
 
 /** A WeCom app: one secret, one token (tokens are per app secret, never per corp alone). */
 export interface WorkAgent {

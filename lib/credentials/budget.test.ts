@@ -1,10 +1,10 @@
-/** Hourly budgets enforced before calling upstream, and dropping a credential (CredentialManager). */
+/** Hourly budgets enforced before calling upstream, and dropping a credential (Lifecycle). */
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../log/logger';
 import { countStoreOps } from '../store/counting';
 import { createMemoryStore } from '../store/memory';
-import { CredentialManager } from './manager';
+import { Lifecycle } from './lifecycle';
 import type { CallContext, CredentialSource, FetchContext } from './source';
 import { WechatError } from '../wechat/errors';
 
@@ -41,13 +41,13 @@ function budgeted(
 }
 
 const call = (): CallContext => ({ caller: 't', upstreamCalls: 0, deadline: performance.now() + 5000 });
-const used = async (manager: CredentialManager, src: CredentialSource) =>
-  (await manager.hourlyUse(src)).map((b) => b.used);
+const used = async (manager: Lifecycle, src: CredentialSource) =>
+  (await manager.budgets.hourlyUse(src)).map((b) => b.used);
 
 describe('hourly budgets', () => {
   it('credentials sharing a scope share its budget; each has its own too; a refused call never reaches upstream nor raises a counter', async () => {
     let clock = START;
-    const manager = new CredentialManager(createMemoryStore(), () => clock, OPTIONS, silentLogger);
+    const manager = new Lifecycle(createMemoryStore(), () => clock, OPTIONS, silentLogger);
     const a = budgeted('work:ww1:1:ticket', [
       { scope: 'work:ww1:1:ticket', limit: 3 },
       { scope: 'work:ww1:jsapi_ticket', limit: 4 },
@@ -58,7 +58,7 @@ describe('hourly budgets', () => {
     ]);
     const force = (src: CredentialSource) => {
       clock += 1000;
-      return manager.get(src, { force: true, call: call() });
+      return manager.get(src, { mode: 'force', call: call() });
     };
     await manager.get(a, { call: call() });
     await force(a);
@@ -66,7 +66,7 @@ describe('hourly budgets', () => {
     await expect(force(a)).rejects.toMatchObject({ code: 'budget_exhausted' }); // a's own 3
     expect(a.calls).toBe(3);
     expect(await used(manager, a)).toEqual([3, 3]);
-    expect((await manager.countsToday(a.key, [])).force.total).toBe(2); // the refused one was no fetch
+    expect((await manager.budgets.countsToday(a.key, [])).force.total).toBe(2); // the refused one was no fetch
     await force(b); // the corp's 4th
     await expect(force(b)).rejects.toMatchObject({ code: 'budget_exhausted' }); // the corp's 4 are gone
     expect(b.calls).toBe(1);
@@ -82,9 +82,9 @@ describe('hourly budgets', () => {
 
   it('this clock hour and the whole previous one count: calls at 09:59 close the budget until 11:00, a full 11:00 hour until 13:00', async () => {
     let clock = Date.UTC(2025, 0, 6, 9, 59);
-    const manager = new CredentialManager(createMemoryStore(), () => clock, OPTIONS, silentLogger);
+    const manager = new Lifecycle(createMemoryStore(), () => clock, OPTIONS, silentLogger);
     const src = budgeted('work:ww1:1:agent_ticket', [{ scope: 'work:ww1:1:agent_ticket', limit: 4 }]);
-    const force = () => manager.get(src, { force: true, call: call() });
+    const force = () => manager.get(src, { mode: 'force', call: call() });
     for (let i = 0; i < 4; i++) {
       clock += 1000;
       await force();
@@ -118,7 +118,7 @@ describe('hourly budgets', () => {
   it('a refusal with nothing usable left is answered from memory until the budget frees, at no store write', async () => {
     let clock = Date.UTC(2025, 0, 6, 9, 30);
     const counted = countStoreOps(createMemoryStore());
-    const manager = new CredentialManager(counted.store, () => clock, OPTIONS, silentLogger);
+    const manager = new Lifecycle(counted.store, () => clock, OPTIONS, silentLogger);
     const src = budgeted('work:ww1:1:agent_ticket', [{ scope: 'work:ww1:1:agent_ticket', limit: 1 }], 600);
     await manager.get(src, { call: call() });
     clock += 600_000; // expired: nothing usable is left
@@ -129,9 +129,13 @@ describe('hourly budgets', () => {
     for (let i = 0; i < 20; i++) {
       clock += 60_000;
       await expect(manager.get(src, { call: call() })).rejects.toMatchObject({ code: 'budget_exhausted' });
-      await expect(manager.get(src, { force: true, call: call() })).rejects.toMatchObject({ code: 'budget_exhausted' });
+      await expect(manager.get(src, { mode: 'force', call: call() })).rejects.toMatchObject({
+        code: 'budget_exhausted',
+      });
     }
-    await expect(manager.refresh(src, call())).rejects.toMatchObject({ code: 'budget_exhausted' });
+    await expect(manager.get(src, { mode: 'scheduled', call: call() })).rejects.toMatchObject({
+      code: 'budget_exhausted',
+    });
     expect(counted.byOp()).toMatchObject({ read: 41, acquireLease: 0, increment: 0, commit: 0, releaseLease: 0 }); // one read each, to see whether the row moved on
     expect(src.calls).toBe(1);
     clock = Date.UTC(2025, 0, 6, 11, 0, 0);
@@ -141,11 +145,11 @@ describe('hourly budgets', () => {
 
   it('every call spends, a retry too; a call refused part-way leaves the counter at the calls made', async () => {
     const clock = START;
-    const manager = new CredentialManager(createMemoryStore(), () => clock, OPTIONS, silentLogger);
+    const manager = new Lifecycle(createMemoryStore(), () => clock, OPTIONS, silentLogger);
     const src = budgeted('work:ww1:1:ticket', [{ scope: 'work:ww1:1:ticket', limit: 3 }], 7200, 2);
     await manager.get(src, { call: call() });
     expect(await used(manager, src)).toEqual([2]);
-    await expect(manager.get(src, { force: true, call: call() })).rejects.toMatchObject({ code: 'budget_exhausted' });
+    await expect(manager.get(src, { mode: 'force', call: call() })).rejects.toMatchObject({ code: 'budget_exhausted' });
     expect(src.calls).toBe(3);
     expect(await used(manager, src)).toEqual([3]);
   });
@@ -161,7 +165,7 @@ describe('hourly budgets', () => {
           ? Promise.reject(new Error('connection lost'))
           : inner.increment(key, by, expiresAt, now),
     };
-    const manager = new CredentialManager(store, () => clock, OPTIONS, silentLogger);
+    const manager = new Lifecycle(store, () => clock, OPTIONS, silentLogger);
     const src = budgeted('work:ww1:1:ticket', [
       { scope: 'work:ww1:1:ticket', limit: 3 },
       { scope: 'work:ww1:down', limit: 4 },
@@ -173,7 +177,7 @@ describe('hourly budgets', () => {
 
   it('a plain read keeps serving the stored value while the budget refuses its refresh', async () => {
     let clock = START;
-    const manager = new CredentialManager(createMemoryStore(), () => clock, OPTIONS, silentLogger);
+    const manager = new Lifecycle(createMemoryStore(), () => clock, OPTIONS, silentLogger);
     const src = budgeted('work:ww1:1:agent_ticket', [{ scope: 'work:ww1:1:agent_ticket', limit: 1 }], 600);
     const first = await manager.get(src, { call: call() });
     clock += 400_000; // inside the refresh window (300 s ahead of expiry), same hour: the budget of 1 is spent
@@ -181,7 +185,7 @@ describe('hourly budgets', () => {
     expect(await manager.get(src, { call: call() })).toMatchObject({ value: first.value });
     expect(src.calls).toBe(1);
     // Forced: refused with its own code.
-    await expect(manager.get(src, { force: true, call: call() })).rejects.toMatchObject({ code: 'budget_exhausted' });
+    await expect(manager.get(src, { mode: 'force', call: call() })).rejects.toMatchObject({ code: 'budget_exhausted' });
     expect(src.calls).toBe(1);
     expect(await used(manager, src)).toEqual([1]);
   });
@@ -206,12 +210,12 @@ describe('configuration faults', () => {
 
   it('a refresh refused for a wrong secret with nothing usable left is answered from memory for 60 s, in every way of asking', async () => {
     let clock = START;
-    const manager = new CredentialManager(createMemoryStore(), () => clock, OPTIONS, silentLogger);
+    const manager = new Lifecycle(createMemoryStore(), () => clock, OPTIONS, silentLogger);
     const src = wrongSecret();
     for (let i = 0; i < 50; i++)
       await expect(manager.get(src, { call: call() })).rejects.toMatchObject({ code: 'config_fault', errcode: 40125 });
-    await expect(manager.get(src, { force: true, call: call() })).rejects.toMatchObject({ code: 'config_fault' });
-    await expect(manager.refresh(src, call())).rejects.toMatchObject({ code: 'config_fault' });
+    await expect(manager.get(src, { mode: 'force', call: call() })).rejects.toMatchObject({ code: 'config_fault' });
+    await expect(manager.get(src, { mode: 'scheduled', call: call() })).rejects.toMatchObject({ code: 'config_fault' });
     expect(src.calls).toBe(1);
     clock += 60_000;
     await expect(manager.get(src, { call: call() })).rejects.toMatchObject({ code: 'config_fault' });
@@ -220,7 +224,7 @@ describe('configuration faults', () => {
 
   it('concurrent callers answered from a remembered refusal share one store read', async () => {
     const counted = countStoreOps(createMemoryStore());
-    const manager = new CredentialManager(counted.store, () => START, OPTIONS, silentLogger);
+    const manager = new Lifecycle(counted.store, () => START, OPTIONS, silentLogger);
     const src = wrongSecret();
     await expect(manager.get(src, { call: call() })).rejects.toMatchObject({ code: 'config_fault' });
     counted.reset();
@@ -236,7 +240,7 @@ describe('invalidate', () => {
   it('drops the stored value so the next read fetches anew; a key never written stays absent', async () => {
     const clock = START;
     const store = createMemoryStore();
-    const manager = new CredentialManager(store, () => clock, OPTIONS, silentLogger);
+    const manager = new Lifecycle(store, () => clock, OPTIONS, silentLogger);
     const src = budgeted('work:ww1:1:token', []);
     expect((await manager.get(src, { call: call() })).value).toBe('work:ww1:1:token#1');
     await manager.invalidate(src.key, call());
@@ -249,7 +253,7 @@ describe('invalidate', () => {
   it('waits for a refresh under way elsewhere, then drops what it wrote', async () => {
     const clock = START;
     const store = createMemoryStore();
-    const manager = new CredentialManager(store, () => clock, OPTIONS, silentLogger);
+    const manager = new Lifecycle(store, () => clock, OPTIONS, silentLogger);
     const src = budgeted('work:ww1:1:token', []);
     await manager.get(src, { call: call() });
     const other = await store.acquireLease(src.key, 'other-process', clock + 10_000, clock);

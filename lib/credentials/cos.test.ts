@@ -7,7 +7,7 @@ import { TencentCloudSim } from '../../sim/tencentcloud';
 import { classifyUpstream } from '../wechat/errors';
 import { cosKey, cosSource, NARROW_CACHE_SIZE, narrowKeysCache, scopeKeys } from './cos';
 import { CredentialError } from './errors';
-import { CredentialManager } from './manager';
+import { Lifecycle } from './lifecycle';
 import type { CredentialSource } from './source';
 
 const KEYS = { secretId: 'AKIDcosunit00000000000000000000000000', secretKey: 'cos-unit-secret-key-0123456789' };
@@ -115,7 +115,7 @@ describe('the COS credential of a configured scope', () => {
 
 describe('scopeKeys', () => {
   const manager = () =>
-    new CredentialManager(
+    new Lifecycle(
       createMemoryStore(),
       Date.now,
       { refreshAheadMs: 300_000, localCacheMs: 0, leaseMs: 5000, forceCooldownMs: 60_000, timeoutMs: 300 },

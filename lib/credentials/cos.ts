@@ -11,7 +11,7 @@
  *   policy, its keys kept in a small per-process cache (never the store) until
  *   `refreshAheadSeconds` before they expire: the same narrow request again, or at the same
  *   time, costs no further STS call, a configuration fault is answered again from memory for
- *   CONFIG_FAULT_PAUSE_MS (as the manager does: no repeated calls with a wrong key), and the
+ *   CONFIG_FAULT_PAUSE_MS (as the lifecycle does: no repeated calls with a wrong key), and the
  *   cache holds at most NARROW_CACHE_SIZE grants, the oldest dropped first, whatever prefixes
  *   callers ask for.
  */
@@ -22,8 +22,10 @@ import { parseJsonObject } from '../store/row';
 import { classifyTencent, TencentCloudError, UpstreamUnavailable } from '../wechat/errors';
 import { requestTemporaryKeys, type CosGrant, type TemporaryKeys } from '../wechat/tencent-sts';
 import { CredentialError } from './errors';
-import { attemptTimeout, CONFIG_FAULT_PAUSE_MS, type Clock, type CredentialManager } from './manager';
-import type { CallContext, CredentialSource } from './source';
+import type { Lifecycle } from './lifecycle';
+import { CONFIG_FAULT_PAUSE_MS } from './policy';
+import { attemptTimeout } from './retry';
+import type { CallContext, Clock, CredentialSource } from './source';
 
 /** Narrower grants kept per process. */
 export const NARROW_CACHE_SIZE = 256;
@@ -64,13 +66,13 @@ export function cosSource(config: Config, scope: CosScopeConfig, clock: Clock): 
  * row) is replaced once; if the replacement is no better, a structured error, never its content.
  */
 export async function scopeKeys(
-  manager: CredentialManager,
+  lifecycle: Pick<Lifecycle, 'get'>,
   src: CredentialSource,
   call: CallContext,
 ): Promise<TemporaryKeys> {
-  const first = await manager.get(src, { call });
+  const first = await lifecycle.get(src, { call });
   const keys =
-    parseKeys(first.value) ?? parseKeys((await manager.get(src, { call, force: true, stale: first.value })).value);
+    parseKeys(first.value) ?? parseKeys((await lifecycle.get(src, { call, mode: 'stale', stale: first.value })).value);
   if (!keys)
     throw new CredentialError(
       'upstream_error',
@@ -150,7 +152,7 @@ function cosOf(config: Config): CosConfig {
   return config.cos;
 }
 
-/** requestTemporaryKeys; Tencent's non-transient answers as CredentialError, transient ones left for the manager to retry. */
+/** requestTemporaryKeys; Tencent's non-transient answers as CredentialError, transient ones left for the lifecycle to retry. */
 async function stsCall(cos: CosConfig, endpoint: Endpoint, grant: CosGrant, timeoutMs: number): Promise<TemporaryKeys> {
   try {
     return await requestTemporaryKeys(cos, endpoint, grant, timeoutMs);

@@ -1,25 +1,48 @@
-/** The credentials of one deployment: every configured app's sources over one lifecycle manager. */
+/**
+ * The credentials of one deployment: every configured credential's source over one lifecycle,
+ * behind a small face (get, refreshIfDue, invalidate, peek) that interfaces and the refresher use.
+ */
 import type { AppConfig, Config, CosScopeConfig } from '../config/types';
 import type { Logger } from '../log/logger';
-import type { Store } from '../store/port';
-import type { MpClient } from '../wechat/mp';
+import type { CredentialRow, Store } from '../store/port';
+import type { MpClient, TicketType } from '../wechat/mp';
 import type { WorkClient } from '../wechat/work';
 import { AgentRegistry, type WorkAgent } from './agents';
-import { cosSource, narrowKeysCache, type NarrowKeys } from './cos';
-import { CredentialManager, type Clock } from './manager';
+import type { TodayCounts } from './budget';
+import { cosSource, type NarrowKeys, narrowKeysCache } from './cos';
+import { type Credential, type GetOptions, Lifecycle } from './lifecycle';
 import { mpTicketSource, mpTokenSource } from './mp';
-import type { TicketType } from '../wechat/mp';
-import type { CredentialSource } from './source';
-import { workTicketSource, workTokenSource, type WorkTicketKind } from './work';
+import type { CallContext, Clock, CredentialSource } from './source';
+import { type WorkTicketKind, workTicketSource, workTokenSource } from './work';
 
-export { CredentialManager, type Clock, type Credential } from './manager';
-export { withAccessToken } from './mp';
-export type { CallContext, CredentialSource } from './source';
 export type { WorkAgent } from './agents';
+export { type Credential, type GetOptions, Lifecycle, type LifecycleOptions } from './lifecycle';
+export { withAccessToken } from './mp';
+export type { Mode } from './policy';
+export type { CallContext, Clock, CredentialSource } from './source';
 export type { WorkTicketKind } from './work';
 
+/** What `peek` tells about one credential (the status interface). */
+export interface CredentialState {
+  row: CredentialRow | null;
+  fresh: boolean;
+  today: TodayCounts;
+  hourlyBudgets: { scope: string; limit: number; used: number }[];
+}
+
 export interface Credentials {
-  manager: CredentialManager;
+  /** The credential's current value, refreshed as the mode says (default `read`). */
+  get(src: CredentialSource, opts: GetOptions): Promise<Credential>;
+  /**
+   * The refresher's rule: refresh a credential inside its refresh window; a credential fetched only
+   * on demand (a ticket, COS keys) is left alone until somebody has asked for it once.
+   */
+  refreshIfDue(src: CredentialSource, call: CallContext): Promise<'fresh' | 'unused' | 'refreshed'>;
+  /** Drop the stored value, so that every instance fetches anew (a WeCom agent's secret was replaced). */
+  invalidate(src: CredentialSource, call: CallContext): Promise<void>;
+  /** The stored state and today's use, without refreshing; `callers` are counted one by one. */
+  peek(src: CredentialSource, callers: readonly string[]): Promise<CredentialState>;
+
   token(app: AppConfig): CredentialSource;
   ticket(app: AppConfig, type: TicketType): CredentialSource;
   /** WeCom agents, configured and registered (work.register_agent). */
@@ -42,11 +65,11 @@ export function createCredentials(deps: {
   mp: MpClient;
   work: WorkClient;
 }): Credentials {
-  const { config } = deps;
+  const { config, clock } = deps;
   const c = config.credentials;
-  const manager = new CredentialManager(
+  const lifecycle = new Lifecycle(
     deps.store,
-    deps.clock,
+    clock,
     {
       refreshAheadMs: c.refreshAheadSeconds * 1000,
       localCacheMs: c.localCacheSeconds * 1000,
@@ -61,8 +84,8 @@ export function createCredentials(deps: {
 
   const token = (app: AppConfig) => once(`mp:${app.appid}:token`, () => mpTokenSource(app, deps.mp));
   const ticket = (app: AppConfig, type: TicketType) =>
-    once(`mp:${app.appid}:ticket:${type}`, () => mpTicketSource(app, type, token(app), manager, deps.mp));
-  const agents = new AgentRegistry(config, deps.store, deps.clock, deps.log);
+    once(`mp:${app.appid}:ticket:${type}`, () => mpTicketSource(app, type, token(app), lifecycle, deps.mp));
+  const agents = new AgentRegistry(config, deps.store, clock, deps.log);
   const workToken = (a: WorkAgent) =>
     once(`work:${a.corpid}:${a.agentid}:token`, () =>
       workTokenSource(
@@ -74,11 +97,11 @@ export function createCredentials(deps: {
     );
   const workTicket = (a: WorkAgent, kind: WorkTicketKind) =>
     once(`work:${a.corpid}:${a.agentid}:${kind}`, () =>
-      workTicketSource({ corpid: a.corpid, agentid: a.agentid }, kind, workToken(a), manager, deps.work),
+      workTicketSource({ corpid: a.corpid, agentid: a.agentid }, kind, workToken(a), lifecycle, deps.work),
     );
 
   // One per configured scope, made up front: the set is the configuration's, whatever callers ask.
-  const cosSources = new Map((config.cos?.scopes ?? []).map((s) => [s, cosSource(config, s, deps.clock)] as const));
+  const cosSources = new Map((config.cos?.scopes ?? []).map((s) => [s, cosSource(config, s, clock)] as const));
   const cos = (scope: CosScopeConfig) => {
     const src = cosSources.get(scope);
     if (!src) throw new TypeError('credentials.cos takes an entry of config.cos.scopes');
@@ -86,11 +109,28 @@ export function createCredentials(deps: {
   };
 
   return {
-    manager,
+    get: (src, opts) => lifecycle.get(src, opts),
+    async refreshIfDue(src, call) {
+      const row = await lifecycle.peek(src.key);
+      if (row && lifecycle.isFresh(row, clock())) return 'fresh';
+      if (!src.eager && (!row || row.value === '')) return 'unused';
+      const before = call.upstreamCalls;
+      await lifecycle.get(src, { mode: 'scheduled', call });
+      return call.upstreamCalls > before ? 'refreshed' : 'fresh';
+    },
+    invalidate: (src, call) => lifecycle.invalidate(src.key, call),
+    async peek(src, callers) {
+      const [row, today, hourlyBudgets] = await Promise.all([
+        lifecycle.peek(src.key),
+        lifecycle.budgets.countsToday(src.key, callers),
+        lifecycle.budgets.hourlyUse(src),
+      ]);
+      return { row, fresh: !!row && lifecycle.isFresh(row, clock()), today, hourlyBudgets };
+    },
     token,
     ticket,
     cos,
-    cosNarrow: narrowKeysCache(config, deps.clock),
+    cosNarrow: narrowKeysCache(config, clock),
     agents,
     workToken,
     workTicket,

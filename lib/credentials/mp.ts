@@ -3,7 +3,7 @@ import type { AppConfig } from '../config/types';
 import type { MpClient, TicketType } from '../wechat/mp';
 import { classifyUpstream, WechatError } from '../wechat/errors';
 import { CredentialError } from './errors';
-import type { CredentialManager } from './manager';
+import type { Lifecycle } from './lifecycle';
 import type { CallContext, CredentialSource } from './source';
 
 export function mpTokenSource(app: AppConfig, client: MpClient): CredentialSource {
@@ -53,7 +53,7 @@ export function mpTicketSource(
   app: AppConfig,
   type: TicketType,
   token: CredentialSource,
-  manager: CredentialManager,
+  lifecycle: Pick<Lifecycle, 'get'>,
   client: MpClient,
 ): CredentialSource {
   return {
@@ -63,7 +63,7 @@ export function mpTicketSource(
     quotaBlocksAll: () => true,
     async fetch({ timeoutMs, call, deadline }) {
       // The token is fetched inside this attempt's time: our lease on the ticket must not run out meanwhile.
-      return withAccessToken(manager, token, { call, deadline }, (accessToken) =>
+      return withAccessToken(lifecycle, token, { call, deadline }, (accessToken) =>
         client.ticket(accessToken, type, timeoutMs()),
       );
     },
@@ -76,17 +76,17 @@ export function mpTicketSource(
  * once) and `use` is called once more with the replacement. Other failures pass through.
  */
 export async function withAccessToken<T>(
-  manager: CredentialManager,
+  lifecycle: Pick<Lifecycle, 'get'>,
   token: CredentialSource,
   opts: { call: CallContext; deadline?: number },
   use: (accessToken: string) => Promise<T>,
 ): Promise<T> {
-  const used = await manager.get(token, opts);
+  const used = await lifecycle.get(token, opts);
   try {
     return await use(used.value);
   } catch (err) {
     if (classifyUpstream(err) !== 'token') throw err;
-    const replaced = await manager.get(token, { ...opts, force: true, stale: used.value });
+    const replaced = await lifecycle.get(token, { ...opts, mode: 'stale', stale: used.value });
     return use(replaced.value);
   }
 }

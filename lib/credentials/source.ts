@@ -1,4 +1,7 @@
-/** What the lifecycle needs to know about one credential; the lifecycle itself is in manager.ts. */
+/** What the lifecycle needs to know about one credential; the lifecycle itself is in lifecycle.ts. */
+
+/** Epoch milliseconds; injectable so tests and the simulator share one clock. */
+export type Clock = () => number;
 
 /** Per-request bookkeeping shared by every credential a request touches. */
 export interface CallContext {
@@ -32,11 +35,11 @@ export interface Fetched {
 }
 
 export interface CredentialSource {
-  /** Store key, e.g. 'mp:wx…:token' (DESIGN §5). */
+  /** Store key, e.g. 'mp:wx…:token' (docs/design.md §5). */
   key: string;
   /** The app or corp this credential belongs to (realm scoping, status). */
   owner: string;
-  /** One upstream attempt; retries and classification are the manager's. */
+  /** One upstream attempt; retries and classification are the lifecycle's. */
   fetch(ctx: FetchContext): Promise<Fetched>;
   /** Fetched by the refresher even before anybody asked for it (tokens yes; tickets only once used). */
   eager: boolean;
@@ -46,7 +49,7 @@ export interface CredentialSource {
   forceBudget?: number;
   /**
    * Hourly budgets, enforced before calling (WeCom tickets: 100 per app, 400 per corp), counted
-   * over this clock hour and the whole previous one (CredentialManager.spendHourlyBudgets).
+   * over this clock hour and the whole previous one (Budgets.spendHourly).
    * `fetch` spends one of each per upstream call it limits (FetchContext.spend); `scope` names the
    * counter, so credentials naming the same scope (a corp's agents) share it.
    */

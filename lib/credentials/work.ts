@@ -5,7 +5,7 @@
 import type { WorkClient } from '../wechat/work';
 import type { WorkAgent } from './agents';
 import { HOUR_MS } from './day';
-import type { CredentialManager } from './manager';
+import type { Lifecycle } from './lifecycle';
 import { fromTokenEndpoint, withAccessToken } from './mp';
 import type { CredentialSource } from './source';
 
@@ -52,7 +52,7 @@ export function workTicketSource(
   agent: WorkAgent,
   kind: WorkTicketKind,
   token: CredentialSource,
-  manager: CredentialManager,
+  lifecycle: Pick<Lifecycle, 'get'>,
   client: WorkClient,
 ): CredentialSource {
   const { corpid, agentid } = agent;
@@ -71,7 +71,7 @@ export function workTicketSource(
     quotaBlocksAll: () => true,
     quotaResetsAt: oneHourLater,
     async fetch({ timeoutMs, call, deadline, spend }) {
-      return withAccessToken(manager, token, { call, deadline }, async (accessToken) => {
+      return withAccessToken(lifecycle, token, { call, deadline }, async (accessToken) => {
         await spend();
         return kind === 'corp'
           ? client.jsapiTicket(accessToken, timeoutMs())

@@ -7,18 +7,16 @@ export const status: InterfaceDef = {
   name: 'status',
   access: 'admin',
   async handle({ services }) {
-    const { manager } = services.credentials;
     const now = services.clock();
     const callers = [...services.config.realms.map((r) => r.key), 'refresher', 'public', 'gateway'];
     const credentials = [];
     for (const src of services.credentials.all()) {
-      const row = await manager.peek(src.key);
-      const today = await manager.countsToday(src.key, callers);
+      const { row, fresh, today, hourlyBudgets } = await services.credentials.peek(src, callers);
       credentials.push({
         key: src.key,
         owner: src.owner,
         present: !!row && row.value !== '',
-        fresh: !!row && manager.isFresh(row, now),
+        fresh,
         exp: seconds(row?.expiresAt ?? 0),
         refreshedAt: seconds(row?.refreshedAt ?? 0),
         forcedAt: seconds(row?.forcedAt ?? 0),
@@ -31,7 +29,7 @@ export const status: InterfaceDef = {
           dailyBudget: src.dailyBudget ?? null,
           forceBudget: src.forceBudget ?? null,
         },
-        hourlyBudgets: await manager.hourlyUse(src),
+        hourlyBudgets,
       });
     }
     return { now: seconds(now), store: services.store.kind, credentials };

@@ -1,13 +1,7 @@
 /**
- * COS interfaces (DESIGN §3.2): `cos.credentials` hands out temporary STS keys for a bucket
- * area, `cos.sign` signs one XML API request with the temporary keys of the configured scope
- * the object is in. The permanent keys only ever sign STS calls: they never leave the server,
- * and CAM holds every signature to its scope whatever a client adds to the request. A caller
- * never supplies keys (a para carrying any is refused).
- *
- * Wafer's `qcloud.cos.auth.reusable` (a signature usable any number of times until it
- * expires) is an alias of cos.sign; `qcloud.cos.auth.nonreusable` is cos.sign bound to one
- * object with a lifetime of at most a minute, under cos.sign's scope.
+ * COS interfaces: `cos.credentials` (temporary STS keys for a bucket area inside cos.scopes) and
+ * `cos.sign` (one XML API request signed with the scope's temporary keys), with Wafer's
+ * `qcloud.cos.auth.*` names. Keys never come from callers. docs/design.md §12.
  */
 import type { CosConfig, CosScopeConfig, RealmConfig } from '../config/types';
 import { scopeKeys } from '../credentials/cos';
@@ -182,7 +176,7 @@ async function credentials({ para, realm, call, services }: InterfaceContext): P
   const cos = cosConfig(services);
   const { grant, exact } = credentialGrant(cos, para, bucketOf(para, realm));
   const keys = exact
-    ? await scopeKeys(services.credentials.manager, services.credentials.cos(exact), call)
+    ? await scopeKeys(services.credentials, services.credentials.cos(exact), call)
     : await services.credentials.cosNarrow(grant, call);
   return {
     tmpSecretId: keys.tmpSecretId,
@@ -298,7 +292,7 @@ function signer(bounds: { fallback: number; max: number }) {
     if (!scope)
       throw new ApiError('resource_not_allowed', `${action} is not allowed on ${bucket}/${key.slice(0, 128)}`);
 
-    const keys = await scopeKeys(services.credentials.manager, services.credentials.cos(scope), call);
+    const keys = await scopeKeys(services.credentials, services.credentials.cos(scope), call);
     const now = Math.floor(services.clock() / 1000);
     // A second back, for clocks a little behind ours (as the COS SDKs do); never past the keys' own expiry.
     const startTime = now - 1;

@@ -1,6 +1,6 @@
 /** Official Account / Mini Program interfaces: access_token, tickets and wx.config parameters. */
 import type { AppConfig } from '../config/types';
-import type { CallContext, Credential } from '../credentials';
+import type { CallContext, Credential, GetOptions } from '../credentials';
 import { jsapiSignature, withoutFragment } from '../crypto/jsapi';
 import { randomNonce } from '../crypto/random';
 import { resolveApp } from './apps';
@@ -10,12 +10,13 @@ import type { InterfaceDef, Services } from './types';
 
 const TICKET_TYPES = ['jsapi', 'wx_card'] as const;
 
-/** `force` with an optional `stale`: the caller reports the value WeChat just rejected. */
-export function refreshOptions(para: Record<string, unknown>, call: CallContext) {
+/** `force` with an optional `stale` (the value WeChat just rejected) as the lifecycle's mode. */
+export function refreshOptions(para: Record<string, unknown>, call: CallContext): GetOptions {
   const force = flag(para, 'force');
   const stale = optionalString(para, 'stale', 1024);
   if (stale !== undefined && !force) throw new ApiError('bad_para', 'para.stale is only meaningful with force: true');
-  return { force, stale, call };
+  if (!force) return { call };
+  return stale === undefined ? { call, mode: 'force' } : { call, mode: 'stale', stale };
 }
 
 /** expires_in (seconds left, by our clock) and exp (unix seconds) of a credential. */
@@ -30,7 +31,7 @@ export const accessToken: InterfaceDef = {
   access: 'realm',
   async handle({ para, realm, call, services }) {
     const app = resolveApp(services, realm, optionalString(para, 'appid', 64));
-    const token = await services.credentials.manager.get(services.credentials.token(app), refreshOptions(para, call));
+    const token = await services.credentials.get(services.credentials.token(app), refreshOptions(para, call));
     return { appid: app.appid, access_token: token.value, ...lifetime(services, token) };
   },
 };
@@ -41,10 +42,7 @@ export const ticket: InterfaceDef = {
   async handle({ para, realm, call, services }) {
     const app = resolveApp(services, realm, optionalString(para, 'appid', 64), ['mp']);
     const type = oneOf(para, 'type', TICKET_TYPES, 'jsapi');
-    const t = await services.credentials.manager.get(
-      services.credentials.ticket(app, type),
-      refreshOptions(para, call),
-    );
+    const t = await services.credentials.get(services.credentials.ticket(app, type), refreshOptions(para, call));
     return { appid: app.appid, type, ticket: t.value, ...lifetime(services, t) };
   },
 };
@@ -69,7 +67,7 @@ export async function wxConfig(
 ): Promise<Record<string, unknown>> {
   const url = pageUrl(body);
   optionalStringList(body, 'jsApiList');
-  const ticket = await services.credentials.manager.get(services.credentials.ticket(app, 'jsapi'), { call });
+  const ticket = await services.credentials.get(services.credentials.ticket(app, 'jsapi'), { call });
   const timestamp = Math.floor(services.clock() / 1000);
   const nonceStr = randomNonce(16);
   const signature = jsapiSignature({ ticket: ticket.value, nonceStr, timestamp, url });

@@ -1,4 +1,4 @@
-/** Parametric QR codes (reference §2.7): the `qrcode.create` interface. */
+/** Parametric QR codes (docs/protocol.md §2.7): the `qrcode.create` interface. */
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/types';
 import { withAccessToken, type CallContext } from '../credentials';
@@ -71,7 +71,7 @@ export const qrcodeCreate: InterfaceDef = {
     const request = qrcodeRequest(para);
     const { config, credentials } = services;
     // A rejected token (40001/40014/42001) is force-refreshed with stale = the one used, and the call retried once.
-    const created = await withAccessToken(credentials.manager, credentials.token(app), { call }, (accessToken) => {
+    const created = await withAccessToken(credentials, credentials.token(app), { call }, (accessToken) => {
       const timeoutMs = callTimeout(config, call);
       call.upstreamCalls++;
       return createQrcode(config.upstream.mp, accessToken, request, timeoutMs);

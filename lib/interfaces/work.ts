@@ -42,10 +42,7 @@ const workAccessToken: InterfaceDef = {
   access: 'realm',
   async handle({ para, realm, call, services }) {
     const agent = await resolveAgent(services, realm, para);
-    const token = await services.credentials.manager.get(
-      services.credentials.workToken(agent),
-      refreshOptions(para, call),
-    );
+    const token = await services.credentials.get(services.credentials.workToken(agent), refreshOptions(para, call));
     return { corpid: agent.corpid, agentid: agent.agentid, access_token: token.value, ...lifetime(services, token) };
   },
 };
@@ -56,7 +53,7 @@ function ticketInterface(name: string, kind: WorkTicketKind, field: 'ticket' | '
     access: 'realm',
     async handle({ para, realm, call, services }) {
       const agent = await resolveAgent(services, realm, para);
-      const t = await services.credentials.manager.get(
+      const t = await services.credentials.get(
         services.credentials.workTicket(agent, kind),
         refreshOptions(para, call),
       );
@@ -81,10 +78,9 @@ const workJsapiConfig: InterfaceDef = {
     const url = pageUrl(para);
     const jsApiList = optionalStringList(para, 'jsApiList') ?? [];
     const withAgent = para.agent === undefined || para.agent === null || flag(para, 'agent');
-    const { manager } = services.credentials;
     const [corp, agentTicket] = await Promise.all([
-      manager.get(services.credentials.workTicket(agent, 'corp'), { call }),
-      withAgent ? manager.get(services.credentials.workTicket(agent, 'agent'), { call }) : undefined,
+      services.credentials.get(services.credentials.workTicket(agent, 'corp'), { call }),
+      withAgent ? services.credentials.get(services.credentials.workTicket(agent, 'agent'), { call }) : undefined,
     ]);
     const timestamp = Math.floor(services.clock() / 1000);
     const nonceStr = randomNonce(16);
@@ -141,7 +137,7 @@ const workRegisterAgent: InterfaceDef = {
       credentials.workTicket(agent, 'corp'),
       credentials.workTicket(agent, 'agent'),
     ]) {
-      await credentials.manager.invalidate(src.key, call);
+      await credentials.invalidate(src, call);
     }
     services.log.log('info', 'agent_registered', {
       corpid: agent.corpid,

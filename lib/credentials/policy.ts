@@ -1,0 +1,142 @@
+/** When a stored value is served and when it is refreshed, one policy per mode (docs/design.md §5). */
+import type { CredentialRow } from '../store/port';
+import { CredentialError } from './errors';
+
+/**
+ * - `read`: a request; a usable value is served while another instance refreshes it, and kept
+ *   when our own refresh fails.
+ * - `scheduled`: the refresher; a failure is reported even when the old value still works.
+ * - `force`: a forced refresh without `stale`, at most one per cooldown.
+ * - `stale`: the caller reports the value WeChat rejected; refreshed only while it is current.
+ */
+export type Mode = 'read' | 'scheduled' | 'force' | 'stale';
+
+/** Why an upstream fetch happened: the daily counters are kept per reason. */
+export type FetchReason = 'refresh' | 'force' | 'rejected';
+
+/**
+ * A value refreshed this recently counts as fresh while it lives: WeChat re-issues a ticket (and a
+ * stable token outside its last 5 minutes) unchanged until it expires, so such a value costs one
+ * fetch a minute, not one per request. The same pause follows a failed refresh of a working value.
+ */
+export const MIN_REFRESH_INTERVAL_MS = 60_000;
+
+/**
+ * A value that replaced a rejected one less than this ago is not replaced again on a `stale`
+ * report: a fresh replacement rejected at once points at another server fetching tokens with the
+ * same secret, which a further rotation would not cure (docs/decisions.md).
+ */
+export const STALE_MIN_AGE_MS = 30_000;
+
+/**
+ * A configuration fault (wrong secret, IP not allowed, …) with nothing usable left is answered
+ * from memory this long: repeated wrong-secret calls get the IP banned (docs/protocol.md §4.1).
+ */
+export const CONFIG_FAULT_PAUSE_MS = 60_000;
+
+/** Still valid upstream; handed out to its last second when no refresh can replace it. */
+export function isUsable(row: CredentialRow, now: number): boolean {
+  return row.value !== '' && row.expiresAt > now;
+}
+
+/** Usable and outside its refresh window (or refreshed within the last minute). */
+export function isFresh(row: CredentialRow, now: number, refreshAheadMs: number): boolean {
+  return (
+    isUsable(row, now) && (row.expiresAt - refreshAheadMs > now || now - row.refreshedAt < MIN_REFRESH_INTERVAL_MS)
+  );
+}
+
+export interface Policy {
+  readonly mode: Mode;
+  readonly reason: FetchReason;
+  /** Whether the fetch is forced upstream (stable `force_refresh`, the daily force budget). */
+  readonly forced: boolean;
+  /**
+   * Whether a usable value settles the request: served at once while another instance holds the
+   * lease, and kept (with one attempt only) when our own refresh fails.
+   */
+  readonly settlesForUsable: boolean;
+  /** Serve the row as it is at `now`, or refresh it; throws the refusal when neither may happen. */
+  decide(row: CredentialRow | null, now: number): 'serve' | 'refresh';
+}
+
+export interface PolicyContext {
+  key: string;
+  refreshAheadMs: number;
+  forceCooldownMs: number;
+  /** `read`: no new attempt before this (clock ms) while the stored value works. */
+  pausedUntil: number;
+  /** `stale`: the value WeChat rejected. */
+  stale?: string;
+  /** `force`: when this request started (clock ms): a force finished since then serves it too. */
+  startedAt: number;
+}
+
+export function policyFor(mode: Mode, ctx: PolicyContext): Policy {
+  switch (mode) {
+    case 'read':
+    case 'scheduled':
+      return { mode, reason: 'refresh', forced: false, settlesForUsable: mode === 'read', decide: normal(ctx, mode) };
+    case 'force':
+      return { mode, reason: 'force', forced: true, settlesForUsable: false, decide: cooldownForce(ctx) };
+    case 'stale':
+      if (ctx.stale === undefined) throw new TypeError('mode "stale" needs the rejected value');
+      return { mode, reason: 'rejected', forced: true, settlesForUsable: false, decide: staleForce(ctx, ctx.stale) };
+  }
+}
+
+type Decide = Policy['decide'];
+
+function normal(ctx: PolicyContext, mode: 'read' | 'scheduled'): Decide {
+  return (row, now) => {
+    if (row && isFresh(row, now, ctx.refreshAheadMs)) return 'serve';
+    const usable = !!row && isUsable(row, now);
+    if (usable && mode === 'read' && ctx.pausedUntil > now) return 'serve';
+    if (row && row.blockedUntil > now) {
+      if (usable) return 'serve';
+      throw blocked(ctx.key, row);
+    }
+    return 'refresh';
+  };
+}
+
+/** Refresh only while the rejected value is still the current one. */
+function staleForce(ctx: PolicyContext, stale: string): Decide {
+  return (row, now) => {
+    if (row && row.value !== stale && isUsable(row, now)) return 'serve';
+    if (row && row.value === stale && now - row.forcedAt < STALE_MIN_AGE_MS) {
+      const ago = Math.round((now - row.forcedAt) / 1000);
+      throw new CredentialError(
+        'force_refused',
+        `${ctx.key} replaced a rejected value ${ago}s ago and is not replaced again so soon; if WeChat keeps rejecting fresh tokens, another server may be fetching tokens with this app's secret`,
+      );
+    }
+    if (row && row.blockedUntil > now) throw blocked(ctx.key, row);
+    return 'refresh';
+  };
+}
+
+/** At most one per cooldown; a concurrent force that finished after we started serves us too. */
+function cooldownForce(ctx: PolicyContext): Decide {
+  return (row, now) => {
+    if (row && row.forcedAt >= ctx.startedAt && isUsable(row, now)) return 'serve';
+    if (row && row.forcedAt > 0 && now - row.forcedAt < ctx.forceCooldownMs) {
+      const ago = Math.round((now - row.forcedAt) / 1000);
+      throw new CredentialError(
+        'force_refused',
+        `forced refresh of ${ctx.key} refused: the last one was ${ago}s ago (cooldown ${ctx.forceCooldownMs / 1000}s); send the rejected value as "stale" instead`,
+      );
+    }
+    if (row && row.blockedUntil > now) throw blocked(ctx.key, row);
+    return 'refresh';
+  };
+}
+
+function blocked(key: string, row: CredentialRow): CredentialError {
+  const until = new Date(row.blockedUntil).toISOString();
+  return new CredentialError(
+    'quota_exhausted',
+    `${key}: WeChat's quota is exhausted (45009); no further calls until ${until}`,
+    45009,
+  );
+}
