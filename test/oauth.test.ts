@@ -704,6 +704,61 @@ describe('codes and refusals', () => {
     refused(await callback(MP.appid, { code: b.code, state: b.state }, b.cookie), 502, 'upstream_config', 40125);
   });
 
+  it('a browser gets its error as a page that runs nothing, the words escaped; a program gets JSON', async () => {
+    stack = await startOAuthStack();
+    const a = await begin();
+    stack.sim.fault('sns_access_token', { errcode: 40125 });
+    const res = await stack.app.http({
+      method: 'GET',
+      path: `/oauth/${MP.appid}/callback`,
+      query: { code: a.code, state: a.state },
+      headers: { accept: 'text/html', cookie: a.cookie },
+      body: '',
+    });
+    expect(res.status).toBe(502);
+    expect(res.headers).toMatchObject({
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': "default-src 'none'",
+      'cache-control': 'no-store',
+      'referrer-policy': 'no-referrer',
+    });
+    expect(res.body).toContain('refused this app&#39;s configuration (errcode 40125)');
+    expect(res.body).toContain('<p id="reason"><code>upstream_config</code></p>');
+    const json = await stack.app.http({
+      method: 'GET',
+      path: `/oauth/${MP.appid}/authorize`,
+      query: { redirect: 'https://evil.example/' },
+      headers: {},
+      body: '',
+    });
+    expect(json.status).toBe(400);
+    expect(json.headers).toMatchObject({
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+    });
+    expect(JSON.parse(json.body).error).toMatchObject({ code: expect.any(String), reason: 'redirect_not_allowed' });
+  });
+
+  it('a crash in a login step answers 500 internal and logs the step, never the details', async () => {
+    let broken = false;
+    stack = await startOAuthStack({
+      clock: () => {
+        if (broken) throw new Error('clock broke at 2a3f');
+        return Date.now();
+      },
+    });
+    broken = true;
+    const hop = await get(authorizeUrl(MP.appid, { redirect: LANDING }));
+    broken = false;
+    expect(hop.status).toBe(500);
+    expect(JSON.parse(hop.body).error).toMatchObject({ code: 'internal', message: 'internal error' });
+    const crashes = stack.logs.filter((l) => l.level === 'error');
+    expect(crashes).toEqual([expect.objectContaining({ event: 'route_crashed', route: 'oauth', error: 'Error' })]);
+    expect(JSON.stringify(stack.logs)).not.toContain('2a3f');
+    refused(await get(authorizeUrl(MP.appid, { redirect: 'https://evil.example/' })), 400, 'redirect_not_allowed');
+    expect(stack.logs.filter((l) => l.level === 'error')).toHaveLength(1); // a refusal is no crash
+  });
+
   it("does not spend the single-use code when too little of the request's budget is left", async () => {
     stack = await startOAuthStack();
     const app = stack.config.apps.find((a) => a.appid === MP.appid)!;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MP, MP2, startStack, type Stack } from './support/stack';
+import { ADMIN, MP, MP2, startStack, type Stack } from './support/stack';
 
 let stack: Stack;
 afterEach(() => stack?.close());
@@ -9,6 +9,13 @@ describe('the scheduled refresh', () => {
     stack = await startStack();
     const cold = await stack.app.refresh();
     expect(cold).toMatchObject({ checked: 6, refreshed: 2, failed: [] });
+    expect(stack.logs.filter((l) => l.event === 'refresh_run')).toEqual([
+      expect.objectContaining({ level: 'info', checked: 6, refreshed: 2, failed: 0 }),
+    ]);
+    // its fetches are the refresher's, as status counts them
+    const status = (await stack.envelope('status', {}, ADMIN)).json.returnData;
+    const token = status.credentials.find((c: { key: string }) => c.key === `mp:${MP.appid}:token`);
+    expect(token.today.refresh.byCaller).toEqual({ refresher: 1 });
     expect(stack.sim.calls('stable_token')).toBe(1);
     expect(stack.sim.calls('token')).toBe(1);
     expect(stack.sim.calls('getticket')).toBe(0);
@@ -35,6 +42,13 @@ describe('the scheduled refresh', () => {
     const report = await stack.app.refresh();
     expect(report.failed).toEqual([{ key: `mp:${MP2.appid}:token`, reason: 'config_fault (errcode 40164)' }]);
     expect(JSON.stringify(report)).not.toContain(stack.config.apps[1]!.secret);
+  });
+
+  it('names a failure without an errcode by its code alone', async () => {
+    stack = await startStack({ config: { upstream: { mp: 'http://127.0.0.1:9', timeoutMs: 100, budgetMs: 300 } } });
+    const report = await stack.app.refresh();
+    expect(report.refreshed).toBe(0);
+    expect(report.failed).toContainEqual({ key: `mp:${MP2.appid}:token`, reason: 'upstream_unavailable' });
   });
 });
 

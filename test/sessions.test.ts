@@ -289,6 +289,18 @@ describe('expiry', () => {
     ).toBe(60011);
   });
 
+  it("measures each session's idle time from its own last visit", async () => {
+    await start({ sessions: { idleSeconds: 3600, maxAgeSeconds: 86400 } });
+    const a = (await login('ann')).returnData;
+    stack.sim.advance(30 * MIN);
+    await login('bob');
+    stack.sim.advance(31 * MIN);
+    expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json).toMatchObject({
+      returnCode: 60011,
+      returnMessage: 'the session expired: log in again',
+    });
+  });
+
   it('ends a session maxAgeSeconds after its login however much it is used, still known as expired for the grace period', async () => {
     await start({ sessions: { idleSeconds: 3600, maxAgeSeconds: 86400 } });
     const a = (await login('ann')).returnData;
@@ -452,7 +464,17 @@ describe("codes and WeChat's refusals", () => {
     expect((await call('qcloud.cam.id_skey', { code: stack.sim.minaLogin(MINA.appid) })).json).toMatchObject({
       returnCode: 7302,
       error: { errcode: 40125 },
+      returnMessage: `sns/jscode2session for ${MINA.appid}: WeChat refused this app's configuration (errcode 40125): check its appid, secret and IP allow-list`,
     });
+  });
+
+  it('waits for WeChat no longer than upstream.timeoutMs, and counts the call', async () => {
+    await start();
+    stack.sim.fault('jscode2session', { delayMs: 1500 }); // timeoutMs is 1000, the request's budget 4000
+    expect((await call('qcloud.cam.id_skey', { code: stack.sim.minaLogin(MINA.appid) })).json).toMatchObject({
+      returnCode: 1005,
+    });
+    expect(stack.logs.filter((l) => l.event === 'request').at(-1)).toMatchObject({ upstream: 1 });
   });
 
   it('without WECRED_MASTER_KEY, login is a config fault naming it, and the code is not spent', async () => {
@@ -483,6 +505,25 @@ describe('several devices', () => {
     expect(returnCode(await call('qcloud.cam.auth', { id: pad.id, skey: pad.skey }))).toBe(0);
     expect(returnCode(await call('qcloud.cam.auth', { id: other.id, skey: other.skey }))).toBe(0);
     expect(await stack.store.getRecord(`session:${phone.id}`, stack.sim.now())).toBeNull();
+  });
+
+  it('a session whose user has logged in anew since is over under singleSession only, saying so', async () => {
+    for (const singleSession of [true, false]) {
+      await start({ sessions: { singleSession } });
+      const a = (await login('ann')).returnData;
+      // Another device's login took the user's place, and its deletion of this session has not landed yet.
+      const userKey = `session-user:${MINA.appid}:${simOpenid(MINA.appid, 'ann')}`;
+      await stack.store.putRecord(userKey, 'x'.repeat(24), stack.sim.now() + 86_400_000, stack.sim.now());
+      expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json).toMatchObject(
+        singleSession
+          ? {
+              returnCode: 60012,
+              returnMessage: 'the session was ended by a newer login of this user: log in again',
+            }
+          : { returnCode: 0 },
+      );
+      await stack.close();
+    }
   });
 });
 
@@ -665,6 +706,14 @@ describe('sessions the deployment can no longer serve', () => {
       JSON.stringify({ ...good, userInfo: ['MARKER-4'] }),
       JSON.stringify({ ...good, skeyHash: 'MARKER-5' }),
       JSON.stringify([good, 'MARKER-6']),
+      JSON.stringify({ ...good, appid: 7, marker: 'MARKER-7' }),
+      JSON.stringify({ ...good, openid: '', marker: 'MARKER-8' }),
+      JSON.stringify({ ...good, unionid: '', marker: 'MARKER-9' }),
+      JSON.stringify({ ...good, unionid: 9, marker: 'MARKER-10' }),
+      JSON.stringify({ ...good, userInfo: 'MARKER-11' }),
+      JSON.stringify({ ...good, userInfo: null, marker: 'MARKER-12' }),
+      JSON.stringify({ ...good, skeyHash: 12, marker: 'MARKER-13' }),
+      JSON.stringify({ ...good, sessionKey: '', marker: 'MARKER-14' }),
     ];
     for (const raw of variants) {
       await stack.store.putRecord(key, raw, later, stack.sim.now());
@@ -676,6 +725,43 @@ describe('sessions the deployment can no longer serve', () => {
     expect(JSON.stringify(stack.logs)).not.toContain('MARKER');
     await stack.store.putRecord(key, JSON.stringify(good), later, stack.sim.now());
     expect(returnCode(await call('qcloud.cam.auth', { id: a.id, skey: a.skey }))).toBe(0);
+    // a visit record that is not a time
+    await stack.store.putRecord(`session-seen:${a.id}`, 'soon', later, stack.sim.now());
+    expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json).toMatchObject({
+      returnCode: 60012,
+      returnMessage: 'no such session (unknown id, or skey does not match): log in again',
+    });
+  });
+
+  it('without the master key, or under another, a stored session says which, not that it is unknown', async () => {
+    const shared = createMemoryStore();
+    await start({ store: shared });
+    const a = (await login('ann')).returnData;
+    const keyless = await startStack({ sim: stack.sim, store: shared, config: { apps: [{ ...MINA, type: 'mina' }] } });
+    const rotated = await startStack({
+      sim: stack.sim,
+      store: shared,
+      env: { WECRED_MASTER_KEY: randomBytes(32).toString('base64') },
+      config: {
+        apps: [
+          { ...MINA, type: 'mina' },
+          { ...MP, type: 'mp' },
+        ],
+      },
+    });
+    try {
+      const check = (s: Stack) => s.envelope('qcloud.cam.auth', { id: a.id, skey: a.skey }, null);
+      expect((await check(keyless)).json).toMatchObject({
+        returnCode: 7302,
+        returnMessage: 'Mini Program sessions need WECRED_MASTER_KEY (the session_key is stored sealed under it)',
+      });
+      expect((await check(rotated)).json).toMatchObject({
+        returnCode: 60012,
+        returnMessage: 'the session cannot be opened with the current WECRED_MASTER_KEY: log in again',
+      });
+    } finally {
+      await Promise.all([keyless.close(), rotated.close()]);
+    }
   });
 
   it('after the master key changed, or the Mini Program was removed from the config, check and decrypt both answer 60012', async () => {

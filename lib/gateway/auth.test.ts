@@ -74,6 +74,44 @@ describe('realm authentication', () => {
     await expect(authenticateRealm(request, '/', moving)).rejects.toMatchObject({ code: 'stale_timestamp' });
   });
 
+  it('refuses a request missing any one signing header as unsigned, saying which are needed', async () => {
+    for (const header of ['x-wecred-realm', 'x-wecred-timestamp', 'x-wecred-nonce', 'x-wecred-signature']) {
+      const req = signed(NOW_S, `nonce-missing-${header.slice(9)}`);
+      delete req.headers[header];
+      await expect(authenticateRealm(req, '/', services), header).rejects.toMatchObject({
+        code: 'unsigned',
+        message:
+          'this interface needs a signed request: X-Wecred-Realm, X-Wecred-Timestamp, X-Wecred-Nonce and X-Wecred-Signature',
+      });
+    }
+  });
+
+  it('says what is wrong in each refusal', async () => {
+    await expect(authenticateRealm(signed(NOW_S, 'short'), '/', services)).rejects.toMatchObject({
+      message: 'X-Wecred-Nonce must be 8 to 64 characters of [A-Za-z0-9_-]',
+    });
+    const forged = signed(NOW_S, 'nonce-words-1');
+    forged.headers['x-wecred-signature'] = 'f'.repeat(64);
+    await expect(authenticateRealm(forged, '/', services)).rejects.toMatchObject({
+      message: 'the request signature does not match',
+    });
+    await expect(authenticateRealm(signed(NOW_S + 301, 'nonce-words-2'), '/', services)).rejects.toMatchObject({
+      message: `X-Wecred-Timestamp must be unix seconds within 300 s of the server's clock (${NOW_S})`,
+    });
+    await authenticateRealm(signed(NOW_S, 'nonce-words-3'), '/', services);
+    await expect(authenticateRealm(signed(NOW_S, 'nonce-words-3'), '/', services)).rejects.toMatchObject({
+      message: 'this nonce was already used; sign every request with a new one',
+    });
+    const down = {
+      ...services,
+      store: { insertIfAbsent: () => Promise.reject(new Error('down')) },
+    } as unknown as Services;
+    await expect(authenticateRealm(signed(NOW_S, 'nonce-words-4'), '/', down)).rejects.toMatchObject({
+      code: 'store_unavailable',
+      message: 'the credential store is unavailable',
+    });
+  });
+
   it('refuses nonces outside 8 to 64 characters of [A-Za-z0-9_-] as unsigned', async () => {
     for (const nonce of ['short', 'x'.repeat(65), 'has space!']) {
       await expect(authenticateRealm(signed(NOW_S, nonce), '/', services)).rejects.toMatchObject({ code: 'unsigned' });
@@ -97,7 +135,11 @@ describe('the checks shared with jsdkd', () => {
   it('lets realms listing no interfaces use every scope, others (admin ones too) only those listed', () => {
     const realm = { key: 'r', secret: 's', apps: [], interfaces: ['access_token'], admin: false, legacyMd5: false };
     expect(() => authorizeScope(realm, 'access_token')).not.toThrow();
-    const refused = expect.objectContaining({ code: 'interface_not_allowed', httpStatus: 403 });
+    const refused = expect.objectContaining({
+      code: 'interface_not_allowed',
+      httpStatus: 403,
+      message: 'realm r may not call ticket',
+    });
     expect(() => authorizeScope(realm, 'ticket')).toThrow(refused);
     expect(() => authorizeScope({ ...realm, admin: true }, 'ticket')).toThrow(refused);
     expect(() => authorizeScope({ ...realm, interfaces: [] }, 'ticket')).not.toThrow();

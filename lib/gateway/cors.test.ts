@@ -120,7 +120,19 @@ describe('CORS', () => {
       '2001:db8::1',
       '::ffff:808:808',
       '10.evil.net',
+      '172.15.0.1',
+      '8.16.0.1',
+      '193.168.0.1',
+      '8.168.0.1',
+      '1::ffff:a00:1', // holds ::ffff:10.0.0.1, but is no IPv4-mapped address
+      '::ffff:a00:1:1',
+      '1::fc00:1',
     ])
-      expect(isPrivateIp(ip)).toBe(false);
+      expect([ip, isPrivateIp(ip)]).toEqual([ip, false]);
+  });
+
+  it('allows an origin that any one of several patterns matches', () => {
+    expect(allows(['a\\.example', 'b\\.example'], 'https://b.example')).toBe(true);
+    expect(allows(['https://a\\.example', 'b\\.example'], 'https://a.example')).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { countStoreOps } from './counting';
 import { createMemoryStore } from './memory';
+import type { Store } from './port';
 
 describe('countStoreOps', () => {
   it('counts every port call, passes results through, and resets', async () => {
@@ -35,5 +36,13 @@ describe('countStoreOps', () => {
     expect(counted.ops()).toBe(0);
     await store.close();
     expect(counted.ops()).toBe(0);
+  });
+
+  it('closes the store it wraps, uncounted', async () => {
+    let closed = 0;
+    const inner: Store = { ...createMemoryStore(), kind: 'memory', close: async () => void closed++ };
+    const counted = countStoreOps(inner);
+    await counted.store.close();
+    expect([closed, counted.ops()]).toEqual([1, 0]);
   });
 });

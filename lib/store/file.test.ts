@@ -26,6 +26,15 @@ const noLinkDir = tempDir('conformance-nolink');
 storeConformance('file (without hard links)', () => createFileStore(noLinkDir, { hardLinks: false }));
 
 describe('file store: naming', () => {
+  it('keeps [a-z0-9-], writes every other byte as _hh, and hashes names over 120 characters', () => {
+    expect(encodeKey('a-b9')).toBe('a-b9');
+    expect(encodeKey('\n:A')).toBe('_0a_3a_41');
+    expect(encodeKey('x'.repeat(120))).toBe('x'.repeat(120));
+    expect(encodeKey('x'.repeat(121))).toMatch(/^~[0-9a-f]{64}$/);
+    expect(encodeKey(':'.repeat(40))).toBe('_3a'.repeat(40));
+    expect(encodeKey(':'.repeat(41))).toMatch(/^~[0-9a-f]{64}$/);
+  });
+
   it('encodes keys injectively into safe, case-insensitive-safe names', () => {
     const keys = [
       'mp:wx1:token',
@@ -260,6 +269,24 @@ describe('file store: garbage', () => {
     await utimes(lock, old, old);
     expect(await store.sweep(Date.now())).toBe(2);
     expect(await readdir(path.dirname(file))).toEqual([path.basename(freshTmp)]);
+    await store.close();
+  });
+
+  it('removes old broken-aside locks and unreadable entries, and leaves files that are not its own', async () => {
+    const store = await createFileStore(tempDir('leftovers-2'));
+    const { file, lock } = store.paths('nonces', 'k');
+    const dir = path.dirname(file);
+    const broken = `${lock}.999.abc.broken`;
+    const foreign = path.join(dir, 'README');
+    const oldForeign = path.join(dir, 'notes.txt');
+    await writeFile(broken, 'x');
+    await writeFile(foreign, 'keep me');
+    await writeFile(oldForeign, 'keep me too');
+    await writeFile(file, 'not json');
+    const old = new Date(Date.now() - 3_600_000);
+    for (const f of [broken, foreign, oldForeign]) await utimes(f, old, old);
+    expect(await store.sweep(Date.now())).toBe(2);
+    expect((await readdir(dir)).sort()).toEqual(['README', 'notes.txt']);
     await store.close();
   });
 });

@@ -17,9 +17,14 @@ describe('guardStore', () => {
     await expect(guardStore(log, () => Promise.reject('down'), unavailable)).rejects.toThrow(
       'the store is unavailable',
     );
+    const numbered = Object.assign(new RangeError('errno'), { code: 1045 });
+    const odd = Object.assign(new TypeError('odd'), { code: { secret: 'x' } });
+    for (const err of [numbered, odd]) await guardStore(log, () => Promise.reject(err), unavailable).catch(() => {});
     expect(lines).toEqual([
       { event: 'store_failed', fields: { error: 'Error', code: 'ER_DUP_ENTRY' } },
       { event: 'store_failed', fields: { error: 'string' } },
+      { event: 'store_failed', fields: { error: 'RangeError', code: 1045 } },
+      { event: 'store_failed', fields: { error: 'TypeError' } },
     ]);
   });
 });

@@ -31,6 +31,35 @@ describe.skipIf(!redis)('redis store', () => {
   const MIN = 60_000;
   const update = (value: string, at: number) => ({ value, expiresAt: at + 120 * MIN, refreshedAt: at, forcedAt: 0 });
 
+  it('names the operation that failed, once the connection is gone', async () => {
+    const store = await openRedisStore(redis!.url);
+    await store.close();
+    const failed = (p: Promise<unknown>) =>
+      p.then(
+        () => 'succeeded',
+        (err: Error) => err.message,
+      );
+    const where = new URL(redis!.url);
+    const u = update('v', 1);
+    const ops: [string, Promise<unknown>][] = [
+      ['read', store.read('k')],
+      ['acquireLease', store.acquireLease('k', 'o', 2, 1)],
+      ['commit', store.commit('k', 'o', 0, u)],
+      ['releaseLease', store.releaseLease('k', 'o')],
+      ['insertIfAbsent', store.insertIfAbsent('k', 2, 1)],
+      ['increment', store.increment('k', 1, 2, 1)],
+      ['putRecord', store.putRecord('k', 'v', 2, 1)],
+      ['getRecord', store.getRecord('k', 1)],
+      ['deleteRecord', store.deleteRecord('k')],
+    ];
+    for (const [op, p] of ops) {
+      expect(await failed(p)).toMatch(
+        new RegExp(`^redis store \\(${where.hostname}:${where.port || 6379}/0\\): ${op} failed: `),
+      );
+    }
+    await expect(store.close()).resolves.toBeUndefined(); // closing twice is fine
+  });
+
   it('keeps stores with different prefixes apart, with their keys under their prefix', async () => {
     const a = await openRedisStore(redis!.url);
     const b = await openRedisStore(extra!.url);

@@ -23,7 +23,7 @@ import type { CredentialRow, Store } from './port';
 const USAGE = 'expected redis://[user:password@]host:port[/db][?prefix=wecred:]';
 
 /** Connection options and key prefix from a store URL; errors never quote the URL. */
-function parseRedisUrl(url: string): { options: RedisOptions; prefix: string; where: string } {
+export function parseRedisUrl(url: string): { options: RedisOptions; prefix: string; where: string } {
   let u: URL;
   try {
     u = new URL(url.trim());

@@ -24,12 +24,18 @@ export async function freePort(): Promise<number> {
  * stack's own URL. `oauth` is merged over the oauth section; `store` is shared as in startStack.
  */
 export async function startOAuthStack(
-  opts: { oauth?: Record<string, unknown>; store?: Store; clients?: Record<string, unknown> } = {},
+  opts: {
+    oauth?: Record<string, unknown>;
+    store?: Store;
+    clients?: Record<string, unknown>;
+    clock?: () => number;
+  } = {},
 ): Promise<Stack> {
   const port = await freePort();
   return startStack({
     port,
     ...(opts.store ? { store: opts.store } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
     config: {
       apps: [
         { ...MP, type: 'mp', default: true },

@@ -35,6 +35,8 @@ export interface StackOptions {
   port?: number;
   /** Environment the config is parsed with (e.g. WECRED_MASTER_KEY); default none. */
   env?: NodeJS.ProcessEnv;
+  /** The app's clock (default: the simulator's). */
+  clock?: () => number;
 }
 
 export interface Stack {
@@ -103,7 +105,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const logs: Record<string, unknown>[] = [];
   const store = opts.store ?? createMemoryStore();
   const app = await bootApp(config, {
-    clock: () => sim.now(),
+    clock: opts.clock ?? (() => sim.now()),
     store,
     log: createLogger((line) => logs.push(JSON.parse(line)), 'debug'),
     onMessage: opts.onMessage,

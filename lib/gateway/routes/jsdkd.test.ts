@@ -37,6 +37,26 @@ function signed(
 }
 
 describe('jsdkd md5 query authentication', () => {
+  it('says what is wrong in each refusal', async () => {
+    const s = services();
+    const words = (q: Record<string, string>) =>
+      authenticateMd5(q, s).then(
+        () => 'accepted',
+        (err: { code: string; message: string }) => `${err.code}: ${err.message}`,
+      );
+    const { sign: _, ...unsigned } = signed(NOW, 'w1');
+    expect(await words(unsigned)).toBe(
+      'unsigned: this query needs jsdkd\'s signature: realm, nonce, ts (unix ms) and sign = md5("realm=…&nonce=…&ts=…" + "." + realm secret)',
+    );
+    expect(await words(signed(NOW, 'has space'))).toBe('unsigned: nonce must be 1 to 64 visible ASCII characters');
+    expect(await words(signed(NOW, 'w2', HMAC_ONLY))).toBe(
+      "bad_signature: the query signature does not match (or the realm does not accept jsdkd's md5 signature: legacyMd5)",
+    );
+    expect(await words(signed(NOW + 300_001, 'w3'))).toBe(
+      `stale_timestamp: ts must be unix milliseconds within 300 s of the server's clock (${NOW})`,
+    );
+  });
+
   it('accepts ts (ms) exactly 300 s off and refuses 301 s; a ts in seconds is out of the window', async () => {
     const s = services();
     await expect(authenticateMd5(signed(NOW - 300_000, 'n1'), s)).resolves.toMatchObject({ key: 'legacy' });

@@ -12,6 +12,7 @@ const KEY = 'A'.repeat(43);
 const APPID = 'wxba5fad812f8e6fb9';
 const PLAIN_ONLY = 'wx1111111111111111';
 const NO_TOKEN = 'wx2222222222222222';
+const MINA = 'wx3333333333333333';
 
 /** The services of a deployment whose clock stands at `nowSeconds` (the official aes push's timestamp by default). */
 function services(onMessage?: MessageHook, lines: Record<string, unknown>[] = [], nowSeconds = 1714112445): Services {
@@ -22,6 +23,7 @@ function services(onMessage?: MessageHook, lines: Record<string, unknown>[] = []
           { appid: APPID, secret: 's', token: TOKEN, encodingAESKey: KEY },
           { appid: PLAIN_ONLY, secret: 's', token: TOKEN },
           { appid: NO_TOKEN, secret: 's' },
+          { appid: MINA, secret: 's', type: 'mina', token: TOKEN },
         ],
         store: 'memory:',
       },
@@ -271,7 +273,73 @@ describe('POST: message pushes', () => {
   });
 });
 
+describe('refusals say what is wrong', () => {
+  const words = (p: Promise<unknown>) =>
+    p.then(
+      () => 'accepted',
+      (err: { code: string; message: string }) => `${err.code}: ${err.message}`,
+    );
+  const q = signedQuery('1714036504', '1514711492');
+
+  it('in URL checks and plain pushes, for Official Accounts and Mini Programs alike', async () => {
+    const s = services(async () => {});
+    expect(await call(s, 'GET', MINA, { ...q, echostr: 'e' })).toMatchObject({ status: 200, body: 'e' });
+    expect(await words(call(s, 'GET', APPID, { echostr: 'e' }))).toBe(
+      'unsigned: the signature, timestamp, nonce query parameters are required',
+    );
+    expect(await words(call(s, 'GET', APPID, { ...q, signature: '0'.repeat(40), echostr: 'e' }))).toBe(
+      "bad_signature: the signature does not match the app's token",
+    );
+    expect(await words(call(s, 'GET', APPID, { ...q, echostr: '' }))).toBe('bad_para: echostr is required');
+    expect(await call(s, 'POST', APPID, { ...q, encrypt_type: 'raw' }, '<xml/>')).toMatchObject({ body: 'success' });
+    expect(await words(call(s, 'POST', APPID, q, ' \n'))).toBe('bad_para: the message body is empty');
+    expect(await words(call(s, 'POST', APPID, { ...q, encrypt_type: 'rsa' }, '<xml/>'))).toBe(
+      'bad_para: encrypt_type must be aes or absent',
+    );
+  });
+
+  it('in encrypted pushes', async () => {
+    const s = services(async () => {});
+    const enc = encrypt(KEY, APPID, '<xml/>');
+    const json = JSON.stringify({ Encrypt: enc });
+    expect(await words(call(s, 'POST', PLAIN_ONLY, aesQuery(enc), json))).toBe(
+      `not_found: ${PLAIN_ONLY} has no encodingAESKey configured (apps[].encodingAESKey) for encrypted messages`,
+    );
+    expect(await words(call(s, 'POST', APPID, { ...aesQuery(enc), msg_signature: '0'.repeat(40) }, json))).toBe(
+      "bad_signature: the msg_signature does not match the app's token and message",
+    );
+    for (const [body, said] of [
+      ['{"Encrypt":', 'the message body is not valid JSON'],
+      ['{"Encrypt":""}', 'the message body has no Encrypt value'],
+      ['{"Other":"x"}', 'the message body has no Encrypt value'],
+      ['<xml><Encrypt></Encrypt></xml>', 'the message body has an empty <Encrypt> element'],
+      ['<xml><Encrypt/></xml>', 'the message body has an empty <Encrypt> element'],
+      ['<xml></xml>', 'the message body must be <xml> holding exactly one <Encrypt> element'],
+    ]) {
+      expect(await words(call(s, 'POST', APPID, aesQuery(''), body!)), body).toBe(`bad_para: ${said}`);
+    }
+  });
+});
+
 describe('encryptedValue: a minimal, safe extraction', () => {
+  it('takes whitespace outside the root and self-closing elements deeper down in its stride', () => {
+    expect(encryptedValue('<?xml version="1.0"?>\n<xml><Encrypt>QUJD</Encrypt></xml>')).toBe('QUJD');
+    expect(encryptedValue('<xml><a><Encrypt/></a><Encrypt>QUJD</Encrypt></xml>')).toBe('QUJD');
+  });
+
+  it('refuses an Encrypt holding a comment or more than one piece, even an empty CDATA', () => {
+    for (const body of [
+      '<xml><Encrypt><!-- x -->QUJD</Encrypt></xml>',
+      '<xml><Encrypt><![CDATA[]]>QUJD</Encrypt></xml>',
+    ])
+      expect(() => encryptedValue(body), body).toThrow(
+        expect.objectContaining({
+          code: 'bad_para',
+          message: 'the message body must be <xml> holding exactly one <Encrypt> element',
+        }),
+      );
+  });
+
   it('reads the CDATA, plain-text and JSON forms', () => {
     expect(
       encryptedValue('<xml><ToUserName><![CDATA[a]]></ToUserName><Encrypt><![CDATA[QUJD+/==]]></Encrypt></xml>'),
