@@ -50,15 +50,17 @@ describe('the login cookie', () => {
   it('is read by its name only, its value trimmed, and must carry the login it claims', () => {
     const key = 'cookie-key-0123456789-0123456789-0123';
     const good = signToken(key, { id: 'id-1', redirect: 'https://a.example/', exp: 100 });
-    expect(cookieLogin(key, `other=1; ${STATE_COOKIE}=${good} ; x=2`, 'id-1', 0)).toMatchObject({ id: 'id-1' });
-    expect(cookieLogin(key, `x=1, ${STATE_COOKIE}=${good}`, 'id-1', 0)).toMatchObject({ id: 'id-1' });
+    expect(cookieLogin(key, `other=1; ${STATE_COOKIE}=${good} ; x=2`, STATE_COOKIE, 'id-1', 0)).toMatchObject({
+      id: 'id-1',
+    });
+    expect(cookieLogin(key, `x=1, ${STATE_COOKIE}=${good}`, STATE_COOKIE, 'id-1', 0)).toMatchObject({ id: 'id-1' });
     const another = 'another login (started elsewhere, or a newer one began since)';
-    expect(refusal(() => cookieLogin(key, `other=${good}`, 'id-1', 0))).toBe(
+    expect(refusal(() => cookieLogin(key, `other=${good}`, STATE_COOKIE, 'id-1', 0))).toBe(
       'bad_state: this browser did not start this login (no login cookie): the login must start in the browser that finishes it, start it again here',
     );
-    expect(refusal(() => cookieLogin(key, `${STATE_COOKIE}x`, 'id-1', 0))).toContain('no login cookie');
+    expect(refusal(() => cookieLogin(key, `${STATE_COOKIE}x`, STATE_COOKIE, 'id-1', 0))).toContain('no login cookie');
     const noRedirect = signToken(key, { id: 'id-1', exp: 100 });
-    expect(refusal(() => cookieLogin(key, `${STATE_COOKIE}=${noRedirect}`, 'id-1', 0))).toBe(
+    expect(refusal(() => cookieLogin(key, `${STATE_COOKIE}=${noRedirect}`, STATE_COOKIE, 'id-1', 0))).toBe(
       `bad_state: this browser's login cookie is for ${another}: start the login again in this browser`,
     );
   });
