@@ -282,7 +282,7 @@ describe('refusals say what is wrong', () => {
   const q = signedQuery('1714036504', '1514711492');
 
   it('in URL checks and plain pushes, for Official Accounts and Mini Programs alike', async () => {
-    const s = services(async () => {});
+    const s = services(async () => {}, [], 1714036504); // the query's own time: pushes must be within ±300 s
     expect(await call(s, 'GET', MINA, { ...q, echostr: 'e' })).toMatchObject({ status: 200, body: 'e' });
     expect(await words(call(s, 'GET', APPID, { echostr: 'e' }))).toBe(
       'unsigned: the signature, timestamp, nonce query parameters are required',
