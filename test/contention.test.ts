@@ -165,51 +165,82 @@ describe.each(SHARED_STORES)('wecred processes sharing one $name store', ({ name
     expect(elapsed).toBeLessThan(LEASE_SECONDS * 1000 + 1000);
   }, 60_000);
 
-  it('a slow refresher whose lease lapsed never overwrites the newer token', async (ctx) => {
-    if (!shared) return ctx.skip();
-    // Two instances on a shared clock; the first one's upstream answer arrives after its lease ran out.
-    let now = Date.now();
+  /** Two lifecycles on two connections to the shared store, on one clock; A's store may stall its heartbeats. */
+  async function twoInstances(url: string, stallA: boolean) {
     const options = {
       refreshAheadMs: 300_000,
       localCacheMs: 30_000,
       leaseMs: LEASE_SECONDS * 1000,
       forceCooldownMs: 60_000,
       timeoutMs: 60_000,
+      budgetMs: 60_000,
+      storeTimeoutMs: 5_000,
     };
-    const [storeA, storeB] = await Promise.all([openStore(shared.url), openStore(shared.url)]);
+    const [storeA, storeB] = await Promise.all([openStore(url), openStore(url)]);
+    // A stalled process: its heartbeats no longer reach the store.
+    const heartbeatsOfA = stallA ? { ...storeA, kind: storeA.kind, renewLease: async () => false } : storeA;
+    const now = Date.now();
+    const a = new Lifecycle(heartbeatsOfA, () => now, options, silentLogger);
+    const b = new Lifecycle(storeB, () => now, options, silentLogger);
+    const key = `mp:wx-lease-${name}-${now}-${Math.random()}:token`;
+    const source = (answer: () => Promise<Fetched>): CredentialSource => ({
+      key,
+      owner: 'wx-lease',
+      service: 'WeChat',
+      eager: true,
+      quotaBlocksAll: () => true,
+      fetch: answer,
+    });
+    const call = (): CallContext => ({ caller: 't', upstreamCalls: 0, deadline: performance.now() + 60_000 });
+    return { a, b, storeA, storeB, key, source, call, close: () => Promise.all([storeA.close(), storeB.close()]) };
+  }
+
+  it("a holder whose heartbeat stopped is taken over within the lease, and its late answer never overwrites the newer token", async (ctx) => {
+    if (!shared) return ctx.skip();
+    const i = await twoInstances(shared.url, true);
     try {
-      const a = new Lifecycle(storeA, () => now, options, silentLogger);
-      const b = new Lifecycle(storeB, () => now, options, silentLogger);
       let releaseSlow!: (f: Fetched) => void;
       const slow = new Promise<Fetched>((resolve) => (releaseSlow = resolve));
-      const key = `mp:wx-stale-${name}-${now}:token`;
-      const source = (answer: () => Promise<Fetched>): CredentialSource => ({
-        key,
-        owner: 'wx-stale',
-        eager: true,
-        quotaBlocksAll: () => true,
-        fetch: answer,
-      });
-      const call = (): CallContext => ({ caller: 't', upstreamCalls: 0, deadline: performance.now() + 60_000 });
-      const first = a.get(
-        source(() => slow),
-        { call: call() },
+      const first = i.a.get(
+        i.source(() => slow),
+        { call: i.call() },
       );
-      await expect.poll(async () => (await storeA.read(key))?.leaseOwner ?? '', { interval: 10 }).not.toBe('');
-
-      now += LEASE_SECONDS * 1000 + 1;
-      const fresh = await b.get(
-        source(async () => ({ value: 'newer-token', expiresIn: 7200 })),
-        { call: call() },
+      await expect.poll(async () => (await i.storeA.read(i.key))?.leaseOwner ?? '', { interval: 10 }).not.toBe('');
+      const started = performance.now();
+      const fresh = await i.b.get(
+        i.source(async () => ({ value: 'newer-token', expiresIn: 7200 })),
+        { call: i.call() },
       );
+      const waited = performance.now() - started;
       expect(fresh.value).toBe('newer-token');
-
+      expect(waited).toBeGreaterThanOrEqual(LEASE_SECONDS * 1000 - 50);
+      expect(waited).toBeLessThan(LEASE_SECONDS * 1000 + 1500);
       releaseSlow({ value: 'older-token', expiresIn: 7200 });
       expect((await first).value).toBe('newer-token');
-      const row = await storeB.read(key);
-      expect(row).toMatchObject({ value: 'newer-token', version: 1, leaseOwner: '' });
+      expect(await i.storeB.read(i.key)).toMatchObject({ value: 'newer-token', version: 1, leaseOwner: '' });
     } finally {
-      await Promise.all([storeA.close(), storeB.close()]);
+      await i.close();
+    }
+  }, 30_000);
+
+  it('a holder that is slow but alive keeps its lease by heartbeat: nobody starts a second fetch', async (ctx) => {
+    if (!shared) return ctx.skip();
+    const i = await twoInstances(shared.url, false);
+    try {
+      let fetches = 0;
+      const slowly = (value: string) => async () => {
+        fetches++;
+        await new Promise((r) => setTimeout(r, LEASE_SECONDS * 1000 * 2));
+        return { value, expiresIn: 7200 };
+      };
+      const first = i.a.get(i.source(slowly('from-a')), { call: i.call() });
+      await expect.poll(async () => (await i.storeA.read(i.key))?.leaseOwner ?? '', { interval: 10 }).not.toBe('');
+      const second = await i.b.get(i.source(slowly('from-b')), { call: i.call() });
+      expect(second.value).toBe('from-a');
+      expect((await first).value).toBe('from-a');
+      expect(fetches).toBe(1);
+    } finally {
+      await i.close();
     }
   }, 30_000);
 });

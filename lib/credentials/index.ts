@@ -57,6 +57,9 @@ export interface Credentials {
   all(): CredentialSource[];
 }
 
+/** A store call that takes longer than this is a store that is not there (docs/design.md §6). */
+const STORE_TIMEOUT_MS = 2_000;
+
 export function createCredentials(deps: {
   config: Config;
   store: Store;
@@ -76,6 +79,8 @@ export function createCredentials(deps: {
       leaseMs: c.leaseSeconds * 1000,
       forceCooldownMs: c.forceCooldownSeconds * 1000,
       timeoutMs: config.upstream.timeoutMs,
+      budgetMs: config.upstream.budgetMs,
+      storeTimeoutMs: STORE_TIMEOUT_MS,
     },
     deps.log,
   );

@@ -21,7 +21,7 @@ export const status: InterfaceDef = {
         refreshedAt: seconds(row?.refreshedAt ?? 0),
         forcedAt: seconds(row?.forcedAt ?? 0),
         version: row?.version ?? 0,
-        refreshing: !!row && row.leaseUntil > now,
+        refreshing: !!row && row.leaseOwner !== '',
         blockedUntil: row && row.blockedUntil > now ? seconds(row.blockedUntil) : null,
         today: {
           fetches: today.refresh.total + today.force.total + today.rejected.total,
