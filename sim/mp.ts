@@ -216,6 +216,24 @@ export class MpSim implements SimModule {
     return wxOk({ errcode: 0, errmsg: 'ok', ticket: t.ticket, expires_in: expiresIn });
   }
 
+  /**
+   * `cgi-bin/get_api_domain_ip` for one of this module's tokens (undefined when the token is not
+   * an MP token): WeChat's API IPs, or 40001 for a superseded token, 42001 for an expired one.
+   */
+  apiDomainIp(token: string): SimResponse | undefined {
+    const rec = this.tokens.get(token);
+    if (!rec) return undefined;
+    const state = stateOf(rec, this.clock.now());
+    if (state === 'invalid') return wxError(40001);
+    if (state === 'expired') return wxError(42001);
+    return wxOk({ ip_list: ['101.89.47.18', '101.91.34.103'] });
+  }
+
+  /** Test control: WeChat stops accepting `token` now (as after a force refresh elsewhere). */
+  revokeToken(token: string): void {
+    this.kill(token, this.clock.now());
+  }
+
   // ---- helpers ----
 
   private mint(appid: string, kind: TokenRecord['kind'], now: number): string {

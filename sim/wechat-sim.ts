@@ -3,6 +3,7 @@
  * platform modules (sim/mp.ts today), one adjustable clock (sim/clock.ts).
  */
 import { SimClock } from './clock';
+import { wxError } from './errors';
 import { verifyJsapi } from './jsapi';
 import { MinaSim, type MinaUserData } from './mina';
 import { MpSim, type TicketType, type TokenState } from './mp';
@@ -41,6 +42,18 @@ export class WechatSim {
     this.server.addRoutes(this.work.routes());
     this.mina = new MinaSim(this.clock);
     this.server.addRoutes(this.mina.routes());
+    // WeChat and WeCom answer the same path on their own hosts; here one server tells them apart by the token.
+    this.server.addRoutes([
+      {
+        path: '/cgi-bin/get_api_domain_ip',
+        endpoint: 'api_domain_ip',
+        handle: (r) => {
+          const token = r.query.get('access_token');
+          if (!token) return wxError(41001);
+          return this.work.apiDomainIp(token) ?? this.mp.apiDomainIp(token) ?? wxError(40001);
+        },
+      },
+    ]);
   }
 
   static async start(opts: SimOptions = {}): Promise<WechatSim> {
@@ -128,6 +141,11 @@ export class WechatSim {
 
   tokenState(appid: string, token: string): TokenState {
     return this.mp.tokenState(appid, token);
+  }
+
+  /** WeChat stops accepting an MP access_token now, as after a force refresh by another server. */
+  revokeToken(token: string): void {
+    this.mp.revokeToken(token);
   }
 
   verifyJsapiSignature(p: {

@@ -195,7 +195,7 @@ describe.each(SHARED_STORES)('wecred processes sharing one $name store', ({ name
     return { a, b, storeA, storeB, key, source, call, close: () => Promise.all([storeA.close(), storeB.close()]) };
   }
 
-  it("a holder whose heartbeat stopped is taken over within the lease, and its late answer never overwrites the newer token", async (ctx) => {
+  it('a holder whose heartbeat stopped is taken over within the lease, and its late answer never overwrites the newer token', async (ctx) => {
     if (!shared) return ctx.skip();
     const i = await twoInstances(shared.url, true);
     try {

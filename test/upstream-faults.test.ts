@@ -92,7 +92,7 @@ describe('upstream faults', () => {
     const first = (await tokenOf(MP2.appid)).returnData.access_token;
     stack.sim.advance(7200_000 - 250_000);
     const answers = await Promise.all(Array.from({ length: 50 }, () => tokenOf(MP2.appid)));
-    expect(stack.sim.calls('token', MP2.appid)).toBe(2);
+    await expect.poll(() => stack.sim.calls('token', MP2.appid)).toBe(2);
     const second = (await tokenOf(MP2.appid)).returnData.access_token;
     expect(second).not.toBe(first);
     for (const a of answers) expect([first, second]).toContain(a.returnData.access_token);
@@ -101,8 +101,7 @@ describe('upstream faults', () => {
   it('a crashed refresh winner blocks nobody past leaseSeconds', async () => {
     stack = await startStack({ config: { credentials: { leaseSeconds: 2 } } });
     const key = `mp:${MP.appid}:token`;
-    const now = stack.sim.now();
-    expect(await stack.store.acquireLease(key, 'crashed-instance', now + 2000, now)).not.toBeNull();
+    expect(await stack.store.acquireLease(key, 'crashed-instance')).not.toBeNull();
     const started = Date.now();
     const res = await tokenOf();
     expect(res.returnCode).toBe(0);

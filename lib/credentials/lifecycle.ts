@@ -553,9 +553,13 @@ export class Lifecycle {
   private toCredentialError(err: unknown, src: CredentialSource): CredentialError {
     if (err instanceof CredentialError) return err;
     if (err instanceof UpstreamUnavailable) {
+      const why =
+        err.reason === 'circuit'
+          ? 'not tried: its host failed to answer several times in a row just now; it is tried again within seconds'
+          : err.reason;
       return new CredentialError(
         'upstream_unavailable',
-        `${src.service} did not answer ${err.endpoint} for ${src.owner} (${err.reason})`,
+        `${src.service} did not answer ${err.endpoint} for ${src.owner} (${why})`,
       );
     }
     if (err instanceof WechatError) {

@@ -8,6 +8,7 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { performance } from 'node:perf_hooks';
 import { UpstreamUnavailable, WechatError } from './errors';
 
 /** WeChat's answers are a few hundred bytes; anything this large is not one. */
@@ -24,7 +25,16 @@ export interface CallInit {
 export async function callJson(endpoint: string, url: string, init: CallInit): Promise<Record<string, unknown>> {
   const method = init.method ?? (init.json === undefined ? 'GET' : 'POST');
   const body = init.json === undefined ? undefined : JSON.stringify(init.json);
-  const text = await send(endpoint, url, method, body, Math.max(1, init.timeoutMs));
+  const circuit = circuitOf(url);
+  circuit.before(endpoint);
+  let text: string;
+  try {
+    text = await send(endpoint, url, method, body, Math.max(1, init.timeoutMs));
+    circuit.answered();
+  } catch (err) {
+    circuit.failed((err as UpstreamUnavailable).reason);
+    throw err;
+  }
 
   let parsed: unknown;
   try {
@@ -98,6 +108,63 @@ function send(
     });
     req.end(body);
   });
+}
+
+/** A host that failed to answer this many times in a row is not asked again for a while. */
+const OPEN_AFTER = 3;
+const MIN_OPEN_MS = 1_000;
+const MAX_OPEN_MS = 10_000;
+
+/**
+ * Per upstream host, in this process: after OPEN_AFTER connection failures or timeouts in a row,
+ * calls fail at once for 1 s, then one call is let through (half-open); its failure doubles the
+ * wait (at most 10 s), its answer closes the circuit (docs/design.md §7).
+ */
+class HostCircuit {
+  private failures = 0;
+  private openUntil = 0;
+  private openMs = MIN_OPEN_MS;
+  private trial = false;
+
+  before(endpoint: string): void {
+    if (this.failures < OPEN_AFTER) return;
+    if (this.trial || performance.now() < this.openUntil) throw new UpstreamUnavailable(endpoint, 'circuit');
+    this.trial = true; // half-open: this call decides
+  }
+
+  answered(): void {
+    this.failures = 0;
+    this.openMs = MIN_OPEN_MS;
+    this.trial = false;
+  }
+
+  failed(reason: UpstreamUnavailable['reason'] | undefined): void {
+    if (reason !== 'network' && reason !== 'timeout') {
+      // the host answered (an HTTP error, a bad body): it is reachable
+      if (reason !== 'circuit') this.answered();
+      return;
+    }
+    if (this.trial) this.openMs = Math.min(MAX_OPEN_MS, this.openMs * 2);
+    this.trial = false;
+    if (++this.failures >= OPEN_AFTER) this.openUntil = performance.now() + this.openMs;
+  }
+}
+
+const circuits = new Map<string, HostCircuit>();
+
+/** Close every circuit (tests that fail one host on purpose, then use it again). */
+export function forgetCircuits(): void {
+  circuits.clear();
+}
+
+function circuitOf(url: string): HostCircuit {
+  const host = /^[a-z]+:\/\/([^/?#]+)/i.exec(url)?.[1] ?? '';
+  let c = circuits.get(host);
+  if (!c) {
+    c = new HostCircuit();
+    circuits.set(host, c);
+  }
+  return c;
 }
 
 /** `errcode` as a number; undefined when absent (or null); 'invalid' when it is not an integer. */

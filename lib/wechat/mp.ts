@@ -61,7 +61,11 @@ export function createMpClient(baseUrl: string): MpClient {
  * `GET <base>/cgi-bin/get_api_domain_ip` with an access_token (WeChat and WeCom both answer it):
  * 'rejected' for 40001 / 40014 / 42001, 'live' for a success; any other failure is thrown.
  */
-export async function probeToken(baseUrl: string, accessToken: string, timeoutMs: number): Promise<'live' | 'rejected'> {
+export async function probeToken(
+  baseUrl: string,
+  accessToken: string,
+  timeoutMs: number,
+): Promise<'live' | 'rejected'> {
   const url = upstreamUrl(baseUrl, API_DOMAIN_IP, { access_token: accessToken });
   try {
     await callJson(API_DOMAIN_IP, url, { method: 'GET', timeoutMs });
