@@ -42,6 +42,8 @@ export interface Credentials {
   invalidate(src: CredentialSource, call: CallContext): Promise<void>;
   /** The stored state and today's use, without refreshing; `callers` are counted one by one. */
   peek(src: CredentialSource, callers: readonly string[]): Promise<CredentialState>;
+  /** Since when the store has been failing (clock ms; credentials in memory are served meanwhile); null while it answers. */
+  degradedSince(): number | null;
 
   token(app: AppConfig): CredentialSource;
   ticket(app: AppConfig, type: TicketType): CredentialSource;
@@ -132,6 +134,7 @@ export function createCredentials(deps: {
       ]);
       return { row, fresh: !!row && lifecycle.isFresh(row, clock()), today, hourlyBudgets };
     },
+    degradedSince: () => lifecycle.degraded(),
     token,
     ticket,
     cos,

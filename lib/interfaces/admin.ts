@@ -23,6 +23,9 @@ export const status: InterfaceDef = {
         version: row?.version ?? 0,
         refreshing: !!row && row.leaseOwner !== '',
         blockedUntil: row && row.blockedUntil > now ? seconds(row.blockedUntil) : null,
+        // failed refreshes in a row, and when the next attempt may be made
+        failures: row?.failures ?? 0,
+        heldUntil: row && row.retryAt > now ? seconds(row.retryAt) : null,
         today: {
           fetches: today.refresh.total + today.force.total + today.rejected.total,
           ...today,
@@ -32,6 +35,7 @@ export const status: InterfaceDef = {
         hourlyBudgets,
       });
     }
-    return { now: seconds(now), store: services.store.kind, credentials };
+    const degraded = services.credentials.degradedSince();
+    return { now: seconds(now), store: services.store.kind, degradedSince: degraded && seconds(degraded), credentials };
   },
 };
