@@ -1,12 +1,7 @@
 /**
- * The deployable bundles, from one run (`tsx bench/bundles.ts`, or `benchBundles()` from bench/run.ts):
- *  1. cold require: `node -e "require('./<file>')"` against `node -e ""`, alternating, median of
- *     BENCH_COLD_RUNS (default 20) each, as a ratio: what a cold start pays to load the bundle
- *  2. bundle and zip sizes (SCF index.js budget 1 MiB)
- *  3. peak RSS of the SCF handler after 10 000 warm requests through main_handler (its own
- *     process, memory: store, simulator upstream; budget 96 MiB), with the NODE_OPTIONS scf.yaml
- *     deploys (a young generation sized for a 128 MB instance), and with node's defaults for this
- *     machine for comparison (V8 sizes its semi-spaces from the host's memory: 16 MiB here)
+ * The deployable bundles, from one run (`tsx bench/bundles.ts`, or `benchBundles()`): cold
+ * require against bare node, bundle and zip sizes, and peak RSS of the SCF handler after 10 000
+ * warm requests. docs/design.md §9.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

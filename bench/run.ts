@@ -1,15 +1,7 @@
 /**
- * wecred benchmarks, printed from one run (`npm run bench`):
- *  1. upstream fetches caused by 300 and 1000 concurrent cold POST /jsapi/:appid/config (limit: 1 token + 1 ticket)
- *  2. warm POST /jsapi/:appid/config throughput of the server `npm start` runs (the same bundle, its
- *     own process, logging to a discarded stdout), as a ratio to a bare node:http server process
- *     answering a fixed JSON body (goal ≥ 0.8); load from autocannon in a third process
- *  3. store operations per warm request (goal 0)
- *  and, to show where the warm time goes, the same server's GET /ping against the bare server;
- *  4. per shared store (file, MySQL, DynamoDB, Redis): store round trips per request cold and warm,
- *     and contention of 3 processes × 300 cold requests (bench/stores.ts);
- *  5. the deployable bundles: sizes, cold require time against bare node, peak RSS of the SCF
- *     handler after 10 000 warm requests (bench/bundles.ts).
+ * wecred benchmarks, printed from one run (`npm run bench`): fetches under cold concurrency,
+ * warm throughput against bare node:http, store operations per warm request, then
+ * bench/stores.ts and bench/bundles.ts. What each measures: docs/design.md §9.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -1,12 +1,7 @@
 /**
- * Per shared store (file, MySQL, DynamoDB on dynalite, Redis), from one run:
- *  - store operations (Store port calls: one round trip each, but for MySQL's acquireLease on an
- *    existing row and DynamoDB's restart of an expired counter, two) of the first (cold)
- *    POST /jsapi/:appid/config and per warm one (goal 0), and per warm realm-signed envelope
- *    access_token (one: the nonce write; replay protection is shared state by design);
- *  - contention: 3 wecred processes × 300 concurrent cold requests on the store → upstream fetches
- *    (limit 1 token + 1 ticket) and answers whose signature verifies.
- * Runnable alone: `tsx bench/stores.ts`.
+ * Per shared store (file, MySQL, DynamoDB on dynalite, Redis), from one run: store operations per
+ * cold and warm request, and contention of 3 processes × 300 cold requests.
+ * Runnable alone: `tsx bench/stores.ts`. docs/design.md §9.
  */
 import { pathToFileURL } from 'node:url';
 import { parseConfig } from '../lib/config/load';

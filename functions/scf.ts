@@ -1,8 +1,7 @@
 /**
- * The Tencent SCF bundle's entry (index.js in wecred-scf.zip):
- *  - event functions: `index.main_handler` serves API-gateway, Function-URL and timer events;
- *  - web-function mode: `scf_bootstrap` calls `serve()`, a node:http server on 0.0.0.0:9000
- *    (PORT overrides, for local runs).
+ * The Tencent SCF bundle's entry (index.js): `main_handler` for API-gateway, Function-URL and timer
+ * events, and `serve()`, which scf_bootstrap runs in web-function mode on 0.0.0.0:9000 (PORT
+ * overrides). docs/design.md §4.
  */
 import { ConfigError } from '../lib/config/errors';
 import { createNodeServer, listen } from '../lib/platform/node-http';

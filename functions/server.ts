@@ -1,8 +1,7 @@
 /**
- * `npm start`: wecred on node:http (PORT, default 3030; HOST, default 127.0.0.1) with the
- * embedded file store. With no configuration at all it runs demo mode: the WeChat simulator
- * in-process standing in for api.weixin.qq.com and qyapi.weixin.qq.com, two demo apps, a demo
- * WeCom agent and an admin realm.
+ * `npm start`: wecred on node:http (PORT, default 3030; HOST, default 127.0.0.1). With no
+ * configuration it runs demo mode: the simulator in-process, demo apps, a WeCom agent and an
+ * admin realm (docs/design.md §3.5).
  */
 import { ConfigError } from '../lib/config/errors';
 import { DEMO_APPS, DEMO_REALM, DEMO_WORK, demoConfig, loadConfig } from '../lib/config/load';
@@ -10,12 +9,13 @@ import type { Config } from '../lib/config/types';
 import { bootApp } from '../lib/gateway/boot';
 import { batchedWriter, createLogger } from '../lib/log/logger';
 import { createNodeServer, listen } from '../lib/platform/node-http';
+import { SECRET_SOURCES } from '../lib/wechat/secret-sources';
 import { WechatSim } from '../sim';
 
 const REFRESH_EVERY_MS = 60_000;
 
 async function main(): Promise<void> {
-  let config: Config | null = await loadConfig();
+  let config: Config | null = await loadConfig(process.env, process.cwd(), SECRET_SOURCES);
   let sim: WechatSim | undefined;
   if (!config) {
     sim = await WechatSim.start();

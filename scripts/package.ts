@@ -1,16 +1,7 @@
 /**
- * `npm run package`: the deployable bundles (DESIGN §4), esbuild CommonJS for node20, minified.
- *
- *   dist/wecred-scf.zip  index.js (`main_handler`: API-gateway, Function-URL and timer events;
- *                        `serve()`: web-function mode) and scf_bootstrap. Everything is inside:
- *                        SCF installs no node_modules.
- *   dist/serverless.yml  scf.yaml, for `cd dist && scf deploy`
- *   dist/wecred-aws.zip  gateway.js and refresher.js (`handler`), one per function; `@aws-sdk/*`
- *                        stays external, the Lambda runtime provides it.
- *
- * The unzipped files stay in dist/scf and dist/aws. Store drivers and secret clients are
- * imported lazily by the code; esbuild keeps those edges lazy (each module in its own init
- * closure), so a cold start evaluates only the driver the configured store needs.
+ * `npm run package`: the deployable bundles, esbuild CommonJS for node20, minified:
+ * dist/wecred-scf.zip (everything inside), dist/serverless.yml (scf.yaml) and dist/wecred-aws.zip
+ * (`@aws-sdk/*` external). Drivers stay lazily imported. docs/design.md §4.
  */
 import { createWriteStream } from 'node:fs';
 import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';

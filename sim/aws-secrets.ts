@@ -1,10 +1,6 @@
 /**
- * AWS Secrets Manager simulator: the AWS JSON 1.1 protocol (`POST /`, the operation in
- * X-Amz-Target `secretsmanager.<Operation>`), every request verified as AWS Signature Version 4
- * against the one access key it was given. Errors are HTTP 400 with `{"__type", "message"}` and
- * x-amzn-ErrorType, as the service sends them. Operations are a table (GetSecretValue today).
- *
- * Point a client at it with `endpoint: sim.url` and the same region.
+ * AWS Secrets Manager simulator: the JSON 1.1 protocol (`POST /`, X-Amz-Target), every request
+ * verified as SigV4. docs/design.md §8; docs/protocol.md §9.2.
  */
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { header, hmacSha256, LoopbackServer, sha256Hex, type LoopbackRequest, type LoopbackResponse } from './loopback';

@@ -1,6 +1,6 @@
 /**
  * WeChat-style error answers: HTTP 200, `{"errcode":N,"errmsg":"<text>, rid: <hex>"}`.
- * errmsg texts follow reference/wechat-protocol.md §1, §2 (OAuth) and §5.
+ * errmsg texts follow docs/protocol.md §1, §2 (OAuth) and §5.
  */
 import { randomBytes } from 'node:crypto';
 import type { SimResponse } from './types';

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WechatSim, jsapiSignature, jsapiString1 } from './index';
 import { stable, ticket } from './testkit';
 
-// Official vector, reference/wechat-protocol.md §1.4.
+// Official vector, docs/protocol.md §1.4.
 const VECTOR = {
   nonceStr: 'Wm3WZYTPz0wzccnW',
   ticket: 'sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOcHKP7qg',

@@ -1,5 +1,5 @@
 /**
- * JS-SDK wx.config signature, computed independently from reference/wechat-protocol.md §1.4:
+ * JS-SDK wx.config signature, computed independently from docs/protocol.md §1.4:
  * fields jsapi_ticket, noncestr, timestamp, url sorted by name, joined as k=v&k=v with raw
  * (unescaped) values, sha1, lowercase hex.
  */

@@ -1,4 +1,4 @@
-/** The Mini Program module of the simulator against reference/wechat-protocol.md §3.1, §3.2 and §8. */
+/** The Mini Program module of the simulator against docs/protocol.md §3.1, §3.2 and §8. */
 import { createDecipheriv } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { simOpenid, simUnionid, WechatSim } from './index';

@@ -1,24 +1,7 @@
 /**
- * Mini Program login (reference/wechat-protocol.md §3.1, §3.2 and §8): `GET /sns/jscode2session`.
- *
- * - Codes come from `mintCode` (what wx.login hands the Mini Program): single use (40163), alive
- *   5 minutes on the sim clock (then 40029, like a code WeChat never issued), unknown or another
- *   app's → 40029.
- * - jscode2session answers the user's current session_key, the one their latest wx.login
- *   (`mintCode`) made. A modelling choice: WeChat documents one valid session_key per user and that
- *   wx.login may renew it, not when; here every wx.login replaces it, so data encrypted before a
- *   newer wx.login no longer decrypts with the older key (the strictest reading).
- * - openid and unionid are stable per (app, user) and per user (simOpenid / simUnionid, shared
- *   with the OAuth module: one WeChat user across the sim). A Mini Program not bound to an
- *   open-platform account (`unbind`) gets no unionid, neither from jscode2session nor in its data.
- * - 100 calls per minute per user (counted on calls that carry one of the user's codes), then 45011.
- * - Answers, errors included, are served as text/plain (as real WeChat does) to keep clients honest.
- *
- * `userData` plays wx.getUserInfo: the user's profile JSON with its watermark {appid, timestamp},
- * encrypted (AES-128-CBC, PKCS#7) under the user's current session_key with a fresh iv.
- *
- * `GET /sim/wx.login?appid=&user=` plays the Mini Program's side over HTTP (demo mode, manual
- * trials): wx.login then wx.getUserInfo, answering `{code, encryptedData, iv}`.
+ * Mini Program login in the simulator: `GET /sns/jscode2session`, codes from `mintCode` (what
+ * wx.login hands out), `userData` (wx.getUserInfo's encrypted profile) and `GET /sim/wx.login`
+ * for demo mode. Semantics: docs/protocol.md §3.1, §3.2, §8; modelling choices: docs/design.md §8.
  */
 import { createCipheriv, randomBytes } from 'node:crypto';
 import type { SimClock } from './clock';

@@ -1,6 +1,6 @@
 /**
  * MP (api.weixin.qq.com) endpoints: cgi-bin/token, cgi-bin/stable_token, cgi-bin/ticket/getticket.
- * Semantics from reference/wechat-protocol.md §1.1–1.3 and §8.
+ * Semantics from docs/protocol.md §1.1–1.3 and §8.
  */
 import { randomBytes } from 'node:crypto';
 import { PeriodCounter, type SimClock } from './clock';

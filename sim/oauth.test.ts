@@ -1,4 +1,4 @@
-/** The OAuth module of the simulator against reference/wechat-protocol.md §2.1–§2.6 and §8. */
+/** The OAuth module of the simulator against docs/protocol.md §2.1–§2.6 and §8. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { simOpenid, simUnionid, WechatSim } from './index';
 import { getJson, type Json } from './testkit';

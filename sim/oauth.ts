@@ -1,22 +1,7 @@
 /**
- * OAuth2 web authorization (reference/wechat-protocol.md §2.1–§2.6 and §8):
- *
- * - the browser pages of open.weixin.qq.com: `GET /connect/oauth2/authorize` (Official Accounts,
- *   snsapi_base | snsapi_userinfo) and `GET /connect/qrconnect` (website apps, snsapi_login). They
- *   check the request and show a real HTML page whose "允许" / "拒绝" links come back to
- *   `redirect_uri?code=CODE&state=STATE`, or `redirect_uri?state=STATE` on refusal. snsapi_base is
- *   silent (an immediate 302 with the code) unless `forcePopup=true`. The consent click is the
- *   sim's own `GET /connect/sim/confirm` (the real one happens inside WeChat).
- * - `sns/oauth2/access_token`: codes are single-use (40163) and die after 5 minutes (42003);
- *   unknown codes are 40029. User tokens live 7200 s; refresh_tokens 30 days.
- * - `sns/oauth2/refresh_token` (no secret; 40030 unknown, 42002 expired), `sns/userinfo` (48001
- *   for snsapi_base tokens), `sns/auth`.
- *
- * Users are fake and deterministic: openid = f(appid, user id), unionid = f(user id) (every app
- * counts as bound to one open-platform account, so unionid comes with userinfo/login scopes).
- * The authorizing user is `setUser(id)` (default "user1"), or `&sim_user=ID` on the page URL.
- * A user id starting with "snapshot" (e.g. `snapshot1`) is a 快照页 user (§2.1): a
- * snsapi_userinfo token for them says `is_snapshotuser: 1` and their sns/userinfo answers 48001.
+ * OAuth2 web authorization in the simulator: the authorize and qrconnect pages (real HTML,
+ * 允许 / 拒绝), the sns/* APIs, and deterministic fake users (snapshot users included).
+ * Semantics: docs/protocol.md §2.1–§2.6, §8; modelling choices: docs/design.md §8.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { SimClock } from './clock';

@@ -1,18 +1,7 @@
 /**
- * Parametric QR codes (reference/wechat-protocol.md §2.7): POST cgi-bin/qrcode/create on
- * api.weixin.qq.com and GET cgi-bin/showqrcode on mp.weixin.qq.com (both on the sim's one server).
- *
- * - create checks the access_token like getticket (41001 / 40001 / 42001), wants POST (43002)
- *   and JSON (47001), counts a daily quota (45009), then checks the body: action_name one of the
- *   four, action_info.scene with scene_id (temporary: 32-bit non-zero, 1..2147483647, the bound
- *   valid whether WeChat reads it signed or unsigned; permanent:
- *   1..100000) or scene_str (1..64 characters) as the action needs, expire_seconds 1..2592000
- *   (default 60) → otherwise 40053 "invalid action info".
- * - Permanent codes: the same scene gives the same ticket; at most `permanentLimit` distinct
- *   ones per app (then 45029, by analogy with wxacode's documented "max count" answer).
- * - Tickets look like real ones: base64 of a small binary record holding only the public QR
- *   content URL and the creation / expiry times (nothing secret).
- * - showqrcode: 200 image/jpg with `Cache-control: max-age=604800` for a live ticket, 404 otherwise.
+ * Parametric QR codes in the simulator: POST cgi-bin/qrcode/create (token, method, quota and
+ * body checks) and GET cgi-bin/showqrcode, both on the sim's one server.
+ * Semantics: docs/protocol.md §2.7; modelling choices: docs/design.md §8.
  */
 import { randomBytes } from 'node:crypto';
 import { PeriodCounter, type SimClock } from './clock';

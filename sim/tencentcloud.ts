@@ -1,16 +1,8 @@
 /**
- * Tencent Cloud API 3.0 simulator (reference §7): `POST /` with a JSON body, the action in
- * X-TC-Action and its API version in X-TC-Version, signed with TC3-HMAC-SHA256. It verifies the
- * signature against the one secret id/key it was given, as the real API does, and answers like
- * it: always HTTP 200, `{"Response":{…,"RequestId"}}`, errors as
- * `{"Response":{"Error":{"Code","Message"},"RequestId"}}`.
- *
- * Actions are a table: SSM's GetSecretValue; STS's GetFederationToken and AssumeRole, which check
- * the policy as CAM would for a COS policy, mint random temporary keys on the sim clock and keep
- * the policies they were sent (policies()). fault() makes the next calls of an action answer an
- * error code, hang or drop. verifyCosRequest() is the sim's model of COS: it checks a request
- * signed with keys this sim issued (reference §6) and that their policy allows it.
- * Point an SDK client at it with httpProfile `{ endpoint: sim.host, protocol: 'http://' }`.
+ * Tencent Cloud API 3.0 simulator (TC3-verified `POST /`): SSM GetSecretValue, STS
+ * GetFederationToken / AssumeRole with policies checked as CAM would, fault injection, and
+ * verifyCosRequest(), a model of COS. Over 400 lines: CAM's and COS's checks are modelled whole.
+ * docs/design.md §8; docs/protocol.md §6, §7, §9.1.
  */
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { header, hmacSha256, LoopbackServer, sha256Hex, type LoopbackRequest, type LoopbackResponse } from './loopback';
@@ -95,7 +87,7 @@ function getSecretValue(state: TcState, p: Params): Outcome {
   };
 }
 
-// ---- STS (API 2018-08-13, reference §7) -------------------------------------------------
+// ---- STS (API 2018-08-13, docs/protocol.md §7) -------------------------------------------------
 
 const STS_LIMITS = { federationDefault: 1800, federationMax: 7200, roleDefault: 7200, roleMax: 43200 };
 const ROLE_ARN = /^qcs::cam::uin\/\d+:role(Name\/[\w+=,.@-]+|\/\d+)$/;
@@ -116,7 +108,7 @@ const stringList = (v: unknown, pattern: RegExp) =>
   Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && pattern.test(x));
 
 /**
- * The Policy parameter: URL-encoded CAM policy JSON (reference §7) as CAM checks it for COS:
+ * The Policy parameter: URL-encoded CAM policy JSON (docs/protocol.md §7) as CAM checks it for COS:
  * version "2.0", a non-empty statement list, each with effect allow|deny, a list of COS actions
  * and a list of COS resources whose two APPIDs agree, and no principal (GetFederationToken's rule).
  */
@@ -298,7 +290,7 @@ export class TencentCloudSim {
   }
 
   /**
-   * COS's check of an XML API request (reference §6), for keys this sim issued: the
+   * COS's check of an XML API request (docs/protocol.md §6), for keys this sim issued: the
    * Authorization header's sha1 signature over the listed headers and query parameters with the
    * TmpSecretKey of its q-ak, the x-cos-security-token of those keys, the signature's and the
    * keys' time on the sim clock, then the keys' policy for the request's action and object.
@@ -478,7 +470,7 @@ export class TencentCloudSim {
   }
 }
 
-/** COS's UrlEncode (reference §6): encodeURIComponent plus !'()*. */
+/** COS's UrlEncode (docs/protocol.md §6): encodeURIComponent plus !'()*. */
 function cosEncode(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }

@@ -1,9 +1,7 @@
 /**
- * Shared types of the WeChat simulator.
- *
- * The simulator is one HTTP server carrying several modules (MP today; WeCom, jscode2session/OAuth
- * and Tencent STS later). Each module contributes routes (`method path → handler`) and names the
- * endpoint every route belongs to; the server does counting and fault injection per endpoint.
+ * Shared types of the WeChat simulator: one HTTP server carrying modules (MP, QR codes, OAuth,
+ * Mini Program, WeCom), each contributing routes and naming the endpoint every route belongs to,
+ * for per-endpoint counting and fault injection. docs/design.md §8.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 

@@ -1,6 +1,7 @@
 /**
- * WechatSim: the facade tests and benchmarks use. One HTTP server (sim/server.ts) carrying the
- * platform modules (sim/mp.ts today), one adjustable clock (sim/clock.ts).
+ * WechatSim: the facade tests, benchmarks and demo mode use. One HTTP server (sim/server.ts)
+ * carrying the modules (MP, QR codes, OAuth, Mini Program, WeCom), one adjustable clock
+ * (sim/clock.ts). docs/design.md §8.
  */
 import { SimClock } from './clock';
 import { wxError } from './errors';

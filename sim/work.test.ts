@@ -1,4 +1,4 @@
-/** The WeCom simulator against reference §4.1–§4.7 and §8. */
+/** The WeCom simulator against docs/protocol.md §4.1–§4.7 and §8. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WechatSim } from './index';
 import { jsapiSignature } from './jsapi';
@@ -152,7 +152,7 @@ describe('tickets', () => {
   });
 });
 
-describe('JS-SDK signatures (reference §4.4)', () => {
+describe('JS-SDK signatures (docs/protocol.md §4.4)', () => {
   it('the official WeCom vector verifies with a seeded corp ticket; the agent signature needs the agent ticket', () => {
     const ticket = 'sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOcHKP7qg';
     sim.seedWorkTicket(CORP, A1.agentid, 'jsapi', ticket, sim.now() + HOUR);

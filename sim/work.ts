@@ -1,17 +1,7 @@
 /**
- * WeCom (qyapi.weixin.qq.com) endpoints: cgi-bin/gettoken, cgi-bin/get_jsapi_ticket and
- * cgi-bin/ticket/get?type=agent_config. Semantics from reference/wechat-protocol.md §4.1–§4.7, §8:
- *
- * - tokens are per app (corpid + agentid, each with its own secret); gettoken checks the secret's
- *   presence (41004), then the corpid (41002 / 40013), then the secret (40091 when it belongs to
- *   another corp, else 40001). While a token lives gettoken returns it again (no rotation);
- *   WeCom may end a token early (`invalidateToken`), after which it answers 40014.
- * - tickets are per app, re-issued unchanged while valid to any valid token of that app; a
- *   token that is unknown or ended early answers 40014, an expired one 42001 (that is what
- *   binds a ticket to its token here: it can only be fetched with a live token of its app).
- * - limits "within one hour" (§4.2, §4.3): get_jsapi_ticket 100 per app and 400 per corp,
- *   agent_config 100 per app, counted over a true rolling hour; past one, 45009, and that app
- *   or corp stays blocked for 60 minutes ("a per-hour block lasts 60 min", §4.6).
+ * WeCom (qyapi.weixin.qq.com) in the simulator: cgi-bin/gettoken, cgi-bin/get_jsapi_ticket and
+ * cgi-bin/ticket/get?type=agent_config, with per-agent tokens and the hourly ticket limits.
+ * Semantics: docs/protocol.md §4.1–§4.7, §8; modelling choices: docs/design.md §8.
  */
 import type { SimClock } from './clock';
 import { wxError, wxOk } from './errors';
@@ -214,7 +204,7 @@ export class WorkSim implements SimModule {
     if (!rec || rec.revoked) return workError(40014);
     if (now >= rec.expiresAt) return workError(42001);
     if (kind === 'agent_config' && r.query.get('type') !== 'agent_config') {
-      // §4.3 documents type=agent_config only; what WeCom answers to another type is not known,
+      // docs/protocol.md §4.3 documents type=agent_config only; what WeCom answers to another type is not known,
       // so the sim refuses it as a test failure rather than invent an errcode.
       return {
         status: 400,

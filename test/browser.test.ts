@@ -1,11 +1,7 @@
 /**
- * The whole web-login chain in a real browser: Debian's chromium driven by playwright-core goes
- * to wecred's authorize URL, lands on the simulator's WeChat page, clicks 允许, passes our
- * callback and ends on an allow-listed landing page served here, holding a result that verifies.
- * The callback URL replayed in another browser (no login cookie) ends on wecred's error page.
- *
- * Needs /usr/bin/chromium (`apt-get install chromium`; .ci/run installs it). Without it the
- * tests skip with a loud line, except under CI=true, where that is a failure.
+ * The whole web login in Debian's chromium (playwright-core): authorize, the simulator's page, 允许,
+ * our callback, an allow-listed page holding a result that verifies; a replayed callback is refused.
+ * Skips loudly without /usr/bin/chromium, except under CI=true. docs/design.md §9, §11.2.
  */
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';

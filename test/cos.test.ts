@@ -1,7 +1,7 @@
 /**
- * COS through the real HTTP server: cos.credentials against the Tencent Cloud STS simulator
- * (TC3-checked, the real SDK on our side), cos.sign checked by the simulator's model of COS with
- * the temporary keys it issued, the Wafer aliases, scopes and refused keys.
+ * COS through the real HTTP server: cos.credentials against the STS simulator (the real SDK on our
+ * side), cos.sign checked by the simulator's model of COS, the Wafer aliases, scopes and refused
+ * keys. Over 400 lines: every refusal is its own case. docs/design.md §12.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../lib/config/load';

@@ -1,7 +1,7 @@
 /**
- * Mini Program sessions through the real HTTP server and the simulator (DESIGN §3.2; issue 4):
- * the Wafer v1 envelope sequence, forged / expired / SQL-looking sessions, encrypted user data,
- * second devices, and the session_key kept sealed and out of the logs.
+ * Mini Program sessions through the real HTTP server and the simulator: the Wafer sequences,
+ * forged / expired / SQL-looking sessions, encrypted data, second devices, the session_key sealed
+ * and out of the logs. Over 400 lines: each of those is its own case. docs/design.md §3.2, §11.1.
  */
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -81,13 +81,16 @@ export function signedHeaders(
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const sim = opts.sim ?? (await WechatSim.start(opts.simOptions));
+  const apps = (opts.config?.apps as { appid?: string }[] | undefined) ?? [
+    { ...MP, type: 'mp', default: true },
+    { ...MP2, type: 'mp', tokenMode: 'classic' },
+  ];
+  // The biz realm may use MP and MP2, as far as they are configured (a realm may name only configured apps).
+  const bizApps = [MP.appid, MP2.appid].filter((id) => apps.some((app) => app.appid === id));
   const raw = {
-    apps: [
-      { ...MP, type: 'mp', default: true },
-      { ...MP2, type: 'mp', tokenMode: 'classic' },
-    ],
+    apps,
     realms: [
-      { ...REALM, apps: [MP.appid, MP2.appid], interfaces: ['access_token', 'ticket'] },
+      { ...REALM, apps: bizApps, interfaces: ['access_token', 'ticket'] },
       { ...ADMIN, admin: true },
     ],
     store: 'memory:',

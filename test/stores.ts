@@ -1,8 +1,7 @@
 /**
- * Every store that several processes can share, as the contention tests and the benchmark
- * open them: the file store in a fresh directory, and a fresh database, table or key prefix
- * on the real MariaDB, dynalite and Redis. `open` returns null when a server is missing
- * outside CI (the helper has printed a loud line).
+ * Every store that several processes can share, opened fresh (a new directory, database, table
+ * or key prefix) on the real MariaDB, dynalite and Redis; `open` returns null when a server is
+ * missing outside CI, after a loud line. docs/design.md §9.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,5 @@
 /**
- * WeChat's server URL end to end (DESIGN §3.3, reference §1.6, §1.7): the official vectors
+ * WeChat's server URL end to end (docs/design.md §3.3, docs/protocol.md §1.6, §1.7): the official vectors
  * through the real HTTP server, as WeChat would send them.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { encrypt, msgSignature } from '../lib/crypto/message';
 import { serverSignature } from '../lib/crypto/server';
 import { MP, startStack, type Stack } from './stack';
 
-/** Reference §1.7 set A: the 《消息推送》 worked example. */
+/** docs/protocol.md §1.7 set A: the 《消息推送》 worked example. */
 const A = {
   appid: 'wxba5fad812f8e6fb9',
   token: 'AAAAA',
@@ -15,12 +15,12 @@ const A = {
   encrypt:
     '+qdx1OKCy+5JPCBFWw70tm0fJGb2Jmeia4FCB7kao+/Q5c/ohsOzQHi8khUOb05JCpj0JB4RvQMkUyus8TPxLKJGQqcvZqzDpVzazhZv6JsXUnnR8XGT740XgXZUXQ7vJVnAG+tE8NUd4yFyjPy7GgiaviNrlCTj+l5kdfMuFUPpRSrfMZuMcp3Fn2Pede2IuQrKEYwKSqFIZoNqJ4M8EajAsjLY2km32IIjdf8YL/P50F7mStwntrA2cPDrM1kb6mOcfBgRtWygb3VIYnSeOBrebufAlr7F9mFUPAJGj04=',
   msg: '{"ToUserName":"gh_97417a04a28d","FromUserName":"o9AgO5Kd5ggOC-bXrbNODIiE3bGY","CreateTime":1714112445,"MsgType":"event","Event":"debug_demo","debug_str":"hello world"}',
-  /** The push URL's query exactly as in the reference. */
+  /** The push URL's query exactly as in docs/protocol.md §1.7. */
   query:
     'signature=6c5c811b55cc85e0e1b54100749188c20beb3f5d&timestamp=1714112445&nonce=415670741&openid=o9AgO5Kd5ggOC-bXrbNODIiE3bGY&encrypt_type=aes&msg_signature=046e02f8204d34f8ba5fa3b1db94908f3df2e9b3',
 };
 
-/** Reference §1.7 set B (official WXBizMsgCryptTest): the long video XML and its ciphertext. */
+/** docs/protocol.md §1.7 set B (official WXBizMsgCryptTest): the long video XML and its ciphertext. */
 const B = {
   appid: 'wxb11529c136998cb6',
   token: 'pamtest',
@@ -77,7 +77,7 @@ async function send(method: 'GET' | 'POST', path: string, body?: string, content
 const xmlBody = (encrypted: string) =>
   `<xml>\n  <ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName>\n  <Encrypt><![CDATA[${encrypted}]]></Encrypt>\n</xml>`;
 
-describe('GET /wechat/:appid (server URL verification, §1.6)', () => {
+describe('GET /wechat/:appid (server URL verification, docs/protocol.md §1.6)', () => {
   it('echoes echostr for the official vector, as text/plain', async () => {
     const res = await send(
       'GET',
@@ -114,8 +114,8 @@ describe('GET /wechat/:appid (server URL verification, §1.6)', () => {
   });
 });
 
-describe('POST /wechat/:appid, 安全模式 (§1.7)', () => {
-  it("decrypts the official push (JSON body, the reference's exact query), hands it to the hook, answers success", async () => {
+describe('POST /wechat/:appid, 安全模式 (docs/protocol.md §1.7)', () => {
+  it("decrypts the official push (JSON body, docs/protocol.md's exact query), hands it to the hook, answers success", async () => {
     const res = await send(
       'POST',
       `/wechat/${A.appid}?${A.query}`,
@@ -220,7 +220,7 @@ describe('POST /wechat/:appid, 安全模式 (§1.7)', () => {
   });
 });
 
-describe('POST /wechat/:appid, 兼容模式 (§1.7)', () => {
+describe('POST /wechat/:appid, 兼容模式 (docs/protocol.md §1.7)', () => {
   it("decrypts the Encrypt beside the plaintext fields, though the follower's text holds <Encrypt> in its CDATA", async () => {
     const [timestamp, nonce] = ['1714112445', '415670741'];
     const message =
@@ -235,7 +235,7 @@ describe('POST /wechat/:appid, 兼容模式 (§1.7)', () => {
   });
 });
 
-describe('POST /wechat/:appid, 明文模式 (§1.6)', () => {
+describe('POST /wechat/:appid, 明文模式 (docs/protocol.md §1.6)', () => {
   const xml =
     '<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName><FromUserName><![CDATA[o9AgO5Kd5ggOC-bXrbNODIiE3bGY]]></FromUserName><CreateTime>1714037059</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[你好]]></Content><MsgId>1</MsgId></xml>';
 

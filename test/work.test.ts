@@ -1,4 +1,8 @@
-/** WeCom credentials through the real HTTP server, against the simulator's gettoken and ticket endpoints. */
+/**
+ * WeCom credentials through the real HTTP server, against the simulator's gettoken and ticket
+ * endpoints. Over 400 lines: tokens, tickets, budgets and registration each need their own cases.
+ * docs/design.md §13.
+ */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CORP_TICKET_CALLS_PER_CORP_HOUR, TICKET_CALLS_PER_APP_HOUR } from '../lib/credentials/work';
 import { jsapiSignature } from '../lib/crypto/jsapi';

@@ -1,6 +1,7 @@
 /**
  * A bad configuration. The message is one line, `config: <field>: <problem>`, naming the field
  * (or environment variable, or file) and the problem; it never carries a secret value.
+ * See docs/design.md §3.5.
  */
 export class ConfigError extends Error {
   constructor(

@@ -1,30 +1,17 @@
 /**
- * Where the configuration comes from (DESIGN §3.5), and demo mode when there is none.
- *
- * Source order: WECRED_CONFIG_JSON (inline JSON) → WECRED_CONFIG (a path, relative to cwd; must
- * exist when set) → ./wecred.json in cwd → null (no config: the caller runs demo mode).
- * Environment variables set to '' count as unset.
- *
- * Secret references (secrets.ts) in the secret fields and WECRED_MASTER_KEY are resolved here,
- * once, before parsing: a function instance loads its config once per cold start.
+ * Where the configuration comes from, and demo mode when there is none: WECRED_CONFIG_JSON (inline
+ * JSON) → WECRED_CONFIG (a path, relative to cwd; must exist when set) → ./wecred.json in cwd →
+ * null (demo mode). Variables set to '' count as unset. Secret references are resolved first,
+ * through the `sources` the caller gives (lib/wechat/secret-sources.ts). See docs/design.md §3.5.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError } from './errors';
-import {
-  applyEnvOverrides,
-  baseUrl,
-  DEFAULT_CREDENTIALS,
-  DEFAULT_MAX_BODY_BYTES,
-  DEFAULT_SESSIONS,
-  DEFAULT_STORE,
-  DEFAULT_UPSTREAM,
-  parseConfig,
-  secretFields,
-} from './schema';
+import { type Config, parseConfig, parseWith, secretFields } from './schema';
+import type { SecretSources } from './secret-source';
 import { resolveSecrets } from './secrets';
-import type { AppConfig, Config, RealmConfig, WorkAppConfig } from './types';
+import type { AppConfig, RealmConfig, WorkAppConfig } from './types';
 
 export { ConfigError } from './errors';
 export { parseConfig } from './schema';
@@ -32,11 +19,12 @@ export { parseConfig } from './schema';
 export async function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   cwd: string = process.cwd(),
+  sources: SecretSources = {},
 ): Promise<Config | null> {
   const source = await findSource(env, cwd);
   if (source === null) return null;
   const raw = parseJson(source.text, source.name);
-  return parseConfig(raw, env, await resolveSecrets(secretFields(raw, env), env));
+  return parseConfig(raw, env, await resolveSecrets(secretFields(raw, env), env, sources));
 }
 
 /** The config text and what to call it in errors, or null when there is none. */
@@ -139,26 +127,18 @@ export const DEMO_REALM: Readonly<RealmConfig> = {
   legacyMd5: true,
 };
 
+/** The demo configuration file, but for the upstream URLs (demoConfig). */
+const DEMO_FILE = {
+  apps: DEMO_APPS,
+  work: DEMO_WORK,
+  realms: [DEMO_REALM],
+  // OAuth in demo mode may only send the browser back to this machine (any path). No
+  // callbackBase: the /oauth routes stay off, oauth.authorize_url works.
+  oauth: { redirects: ['^https?://(localhost|127\\.0\\.0\\.1)(:\\d+)?/.*'] },
+};
+
 /** Demo configuration: every upstream (authorize pages included) points at the simulator; WECRED_STORE, WECRED_BASE_PATH and WECRED_TRUST_GATEWAY still apply. */
 export function demoConfig(simUrl: string, env: NodeJS.ProcessEnv = process.env): Config {
-  const sim = baseUrl(simUrl, 'simUrl');
-  const config: Config = {
-    apps: DEMO_APPS.map((app) => ({ ...app })),
-    work: DEMO_WORK.map((agent) => ({ ...agent })),
-    realms: [{ ...DEMO_REALM, apps: [], interfaces: [] }],
-    cors: [],
-    // OAuth in demo mode may only send the browser back to this machine (any path). No
-    // callbackBase: the /oauth routes stay off, oauth.authorize_url works.
-    oauth: { redirects: ['^https?://(localhost|127\\.0\\.0\\.1)(:\\d+)?/.*'] },
-    store: DEFAULT_STORE,
-    upstream: { ...DEFAULT_UPSTREAM, mp: sim, work: sim, showqrcode: sim, open: sim },
-    credentials: { ...DEFAULT_CREDENTIALS },
-    sessions: { ...DEFAULT_SESSIONS },
-    trustGateway: false,
-    basePath: '',
-    maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
-    demo: true,
-    masterKey: DEMO_MASTER_KEY,
-  };
-  return applyEnvOverrides(config, env, { upstream: false });
+  const upstream = { mp: simUrl, work: simUrl, showqrcode: simUrl, open: simUrl };
+  return { ...parseWith({ ...DEMO_FILE, upstream }, env, undefined, true), masterKey: DEMO_MASTER_KEY };
 }

@@ -1,4 +1,7 @@
-/** WECRED_MASTER_KEY's text form: the 32-byte key that seals secrets at rest (lib/crypto/at-rest). */
+/**
+ * WECRED_MASTER_KEY's text form: the 32-byte key that seals secrets at rest (lib/crypto/at-rest).
+ * See docs/design.md §3.5.
+ */
 
 /** A 32-byte key from base64 (44 characters) or hex (64 characters); surrounding whitespace is ignored. */
 export function parseMasterKey(text: string): Buffer {

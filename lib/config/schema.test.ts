@@ -1,3 +1,7 @@
+/**
+ * parseConfig pinned message by message: each error a user may see, one line naming the field.
+ * Over 400 lines because every rule of the schema has its wording here. See docs/design.md §3.5.
+ */
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors';
 import { parseConfig, secretFields } from './schema';
@@ -621,5 +625,231 @@ describe('OAuth web login settings', () => {
     ).toBe('http://127.0.0.1:9100');
     expectError({ upstream: { open: 'open.weixin.qq.com' } }, 'config: upstream.open: must be an http(s) URL');
     expectError({}, 'config: WECHAT_OPEN_BASE: must be an http(s) URL', { WECHAT_OPEN_BASE: 'nope' });
+  });
+});
+
+describe('rules across fields', () => {
+  it('a lease must cover one upstream call; its default grows with a large timeout', () => {
+    expectError(
+      { upstream: { timeoutMs: 5000 }, credentials: { leaseSeconds: 5 } },
+      'config: credentials.leaseSeconds: must be at least upstream.timeoutMs + 1 s (6)',
+    );
+    expectError(
+      { upstream: { timeoutMs: 30000 }, credentials: { leaseSeconds: 30 } },
+      'config: credentials.leaseSeconds: must be at least upstream.timeoutMs + 1 s (31)',
+    );
+    expect(parseConfig({ upstream: { timeoutMs: 30000 } }, {}).credentials.leaseSeconds).toBe(31);
+    expect(parseConfig({ upstream: { timeoutMs: 9000 } }, {}).credentials.leaseSeconds).toBe(10);
+    expect(parseConfig({ upstream: { timeoutMs: 4000 }, credentials: { leaseSeconds: 5 } }, {}).credentials).toEqual({
+      refreshAheadSeconds: 300,
+      localCacheSeconds: 30,
+      leaseSeconds: 5,
+      forceCooldownSeconds: 60,
+    });
+  });
+
+  it('realm interfaces must be known; an alias becomes its canonical name', () => {
+    expectError(
+      { realms: [realm({ interfaces: ['access_token', 'acces_token'] })] },
+      'config: realms[0].interfaces[1]: unknown interface acces_token',
+    );
+    expectError(
+      { realms: [realm(), realm({ key: 'b', interfaces: ['session.login', 'nope'] })] },
+      'config: realms[1].interfaces[1]: unknown interface nope',
+    );
+    const interfaces = [
+      'qcloud.mimi.access_token',
+      'qcloud.cos.auth.nonreusable',
+      'qcloud.cam.userinfo',
+      'work.ticket',
+    ];
+    expect(parseConfig({ realms: [realm({ interfaces })] }, {}).realms[0]?.interfaces).toEqual([
+      'access_token',
+      'cos.sign',
+      'session.decrypt',
+      'work.ticket',
+    ]);
+  });
+
+  it("a realm's apps must be configured when they are shaped like an appid or a COS bucket", () => {
+    expectError(
+      { apps: [app()], realms: [realm({ apps: [APPID, APPID2] })] },
+      `config: realms[0].apps[1]: ${APPID2} is not a configured app or COS bucket`,
+    );
+    expectError(
+      { realms: [realm({ apps: ['uploads-1250000000'] })] },
+      'config: realms[0].apps[0]: uploads-1250000000 is not a configured app or COS bucket',
+    );
+    const cos = {
+      secretId: 'id',
+      secretKey: 'key',
+      region: 'ap-beijing',
+      scopes: [{ bucket: 'uploads-1250000000', prefix: '' }],
+    };
+    // Corps may register agents at run time; an older corp's wx… corpid counts when configured.
+    const corps = ['ww0123456789abcdef', 'wx0123456789abcdef'];
+    const c = parseConfig(
+      {
+        apps: [app()],
+        work: [work({ corpid: 'wx0123456789abcdef' })],
+        cos,
+        realms: [realm({ apps: [APPID, 'uploads-1250000000', ...corps] })],
+      },
+      {},
+    );
+    expect(c.realms[0]?.apps).toEqual([APPID, 'uploads-1250000000', ...corps]);
+    // jsdkd files name their apps by key, of any shape.
+    expect(
+      parseConfig(
+        { apps: [{ key: 'dummy_app_key', secret: 's' }], realms: [{ key: 'r', secret: 'x', apps: ['dummy_app_key'] }] },
+        {},
+      ).realms[0]?.apps,
+    ).toEqual(['dummy_app_key']);
+  });
+});
+
+describe('cos', () => {
+  const BUCKET = 'uploads-1250000000';
+  const scope = (extra: Record<string, unknown> = {}) => ({ bucket: BUCKET, prefix: 'a/', ...extra });
+  const cos = (extra: Record<string, unknown> = {}) => ({
+    secretId: 'COS-SECRET-ID',
+    secretKey: 'COS-SECRET-KEY',
+    region: 'ap-beijing',
+    scopes: [scope()],
+    ...extra,
+  });
+
+  it('keeps explicit values and fills in the rest', () => {
+    const c = parseConfig(
+      {
+        cos: cos({
+          roleArn: 'qcs::cam::uin/12345678:roleName/cos-uploader',
+          durationSeconds: 43200,
+          scopes: [scope(), scope({ region: 'ap-shanghai', prefix: '', actions: ['name/cos:GetObject'] })],
+        }),
+      },
+      {},
+    );
+    expect(c.cos).toEqual({
+      secretId: 'COS-SECRET-ID',
+      secretKey: 'COS-SECRET-KEY',
+      region: 'ap-beijing',
+      roleArn: 'qcs::cam::uin/12345678:roleName/cos-uploader',
+      durationSeconds: 43200,
+      scopes: [
+        { bucket: BUCKET, region: 'ap-beijing', prefix: 'a/', actions: expect.arrayContaining(['name/cos:PutObject']) },
+        { bucket: BUCKET, region: 'ap-shanghai', prefix: '', actions: ['name/cos:GetObject'] },
+      ],
+    });
+  });
+
+  it('names the field and the problem of each mistake', () => {
+    expectError({ cos: [] }, 'config: cos: must be an object');
+    expectError({ cos: cos({ secretKeys: 'x' }) }, 'config: cos.secretKeys: unknown key (did you mean "secretKey"?)');
+    expectError(
+      { cos: cos({ region: 'Beijing' }) },
+      'config: cos.region: must be a Tencent Cloud region such as ap-beijing',
+    );
+    expectError({ cos: cos({ region: undefined }) }, 'config: cos.region: must be a non-empty string');
+    expectError({ cos: cos({ secretId: '' }) }, 'config: cos.secretId: must be a non-empty string');
+    expectError(
+      { cos: cos({ secretKey: 'env:NOPE' }) },
+      'config: cos.secretKey: environment variable NOPE (from env:NOPE) is not set or empty',
+    );
+    expectError(
+      { cos: cos({ durationSeconds: 7201 }) },
+      'config: cos.durationSeconds: must be an integer between 300 and 7200',
+    );
+    expectError(
+      { cos: cos({ durationSeconds: 43201, roleArn: 'qcs::cam::uin/1:role/2' }) },
+      'config: cos.durationSeconds: must be an integer between 300 and 43200',
+    );
+    expectError(
+      { cos: cos({ durationSeconds: 300 }) },
+      'config: cos.durationSeconds: must be longer than credentials.refreshAheadSeconds (300), or every request would fetch new keys',
+    );
+    expectError(
+      { cos: cos({ roleArn: 'role' }) },
+      'config: cos.roleArn: must be a role ARN such as qcs::cam::uin/12345678:roleName/cos-uploader',
+    );
+    expectError({ cos: cos({ scopes: [] }) }, 'config: cos.scopes: must list at least one {bucket, prefix}');
+    expectError({ cos: cos({ scopes: undefined }) }, 'config: cos.scopes: must list at least one {bucket, prefix}');
+    expectError({ cos: cos({ scopes: {} }) }, 'config: cos.scopes: must be an array');
+    expectError({ cos: cos({ scopes: ['x'] }) }, 'config: cos.scopes[0]: must be an object');
+    expectError(
+      { cos: cos({ scopes: [scope(), scope({ bucket: 'uploads' })] }) },
+      'config: cos.scopes[1].bucket: must be the full bucket name, <name>-<APPID> (e.g. examplebucket-1250000000)',
+    );
+    expectError(
+      { cos: cos({ scopes: [scope({ region: 'Shanghai' })] }) },
+      'config: cos.scopes[0].region: must be a COS region such as ap-beijing',
+    );
+    for (const prefix of ['/a', 'a*', 5, undefined, 'x'.repeat(257)]) {
+      expectError(
+        { cos: cos({ scopes: [scope({ prefix })] }) },
+        'config: cos.scopes[0].prefix: must be a key prefix ("" for the whole bucket) of at most 256 characters, without "*" or a leading "/"',
+      );
+    }
+    expectError(
+      { cos: cos({ scopes: [scope({ actions: [] })] }) },
+      'config: cos.scopes[0].actions: must list at least one action',
+    );
+    expectError(
+      { cos: cos({ scopes: [scope({ actions: ['name/cos:GetObject', 'cos:PutObject'] })] }) },
+      'config: cos.scopes[0].actions[1]: must be a COS action such as "name/cos:PutObject"',
+    );
+    expectError(
+      { cos: cos({ scopes: [scope({ actions: [''] })] }) },
+      'config: cos.scopes[0].actions[0]: must be a non-empty string',
+    );
+  });
+});
+
+describe('other messages', () => {
+  it('name the field and the problem', () => {
+    expectError(
+      { upstream: { sts: 'https://sts.example.com/path' } },
+      'config: upstream.sts: must be host[:port] or http(s)://host[:port]',
+    );
+    expectError({ upstream: { showqrcode: 'x' } }, 'config: upstream.showqrcode: must be an http(s) URL');
+    expectError(
+      { upstream: { budgetMs: null } },
+      'config: upstream.budgetMs: must be an integer between 5000 and 120000 (at least upstream.timeoutMs)',
+    );
+    expectError({ cache: { memo: 1 } }, 'config: cache.memo: must be an object');
+    expectError({ cache: 'memo' }, 'config: cache: must be an object');
+    expectError({ work: [work({ agentid: undefined })] }, `config: work[0].agentid: ${AGENTID_RULE}`);
+    expectError({ realms: [realm({ apps: ['ok', 5] })] }, 'config: realms[0].apps[1]: must be a non-empty string');
+    expectError({ sessions: [] }, 'config: sessions: must be an object');
+    expectError(
+      { apps: [app({ type: 'mina', secret: 'env:1X' })] },
+      'config: apps[0].secret: env: reference must name a variable (env:NAME)',
+    );
+    expectError({ store: 'env:DB' }, 'config: store: needs a location after "mysql://" (the value of env:DB)', {
+      DB: 'mysql://',
+    });
+  });
+
+  it('list every secret field, and the secret environment variables, for loadConfig', () => {
+    const raw = {
+      apps: [app({ token: 'T', encodingAESKey: 'ssm:k' }), 'not an app'],
+      work: [work({ secret: 'ssm:w' })],
+      realms: [realm({ secret: 'secretsmanager:r#k' })],
+      oauth: { secret: 'ssm:o' },
+      cos: { secretId: 'ssm:i', secretKey: 'ssm:k', region: 'nowhere', scopes: [] },
+      store: 'ssm:store',
+    };
+    expect(secretFields(raw, { WECRED_MASTER_KEY: 'ssm:master', WECRED_STORE: '', OTHER: 'ssm:x' })).toEqual([
+      { field: 'apps[0].secret', value: APP_SECRET },
+      { field: 'apps[0].token', value: 'T' },
+      { field: 'apps[0].encodingAESKey', value: 'ssm:k' },
+      { field: 'work[0].secret', value: 'ssm:w' },
+      { field: 'realms[0].secret', value: 'secretsmanager:r#k' },
+      { field: 'oauth.secret', value: 'ssm:o' },
+      { field: 'store', value: 'ssm:store' },
+      { field: 'cos.secretId', value: 'ssm:i' },
+      { field: 'cos.secretKey', value: 'ssm:k' },
+      { field: 'WECRED_MASTER_KEY', value: 'ssm:master' },
+    ]);
   });
 });

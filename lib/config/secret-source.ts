@@ -1,9 +1,8 @@
 /**
- * What the secret resolvers (lib/config/secrets.ts) share: the context they run in, how they
- * fail, and the endpoint override that points them at a simulator. A resolver throws
- * SecretProblem with a text naming the reference; the caller adds the config field. No problem
- * text quotes a secret value, a credential, or a cloud service's error message (those may echo
- * the signed request).
+ * What the secret sources (lib/wechat/secret-sources.ts, given to loadConfig) and the config share:
+ * the context a source runs in, how it fails (SecretProblem, a text naming the reference and never a
+ * value, a credential or a cloud service's own message), and the endpoint override for a simulator.
+ * See docs/design.md §3.5.
  */
 
 export interface ResolveContext {
@@ -14,6 +13,12 @@ export interface ResolveContext {
 
 /** Resolves the part of a reference after its prefix. */
 export type SecretResolver = (name: string, ctx: ResolveContext) => string | Promise<string>;
+
+/** The cloud secret stores a reference may name, by prefix (secrets.ts). */
+export interface SecretSources {
+  'ssm:'?: SecretResolver;
+  'secretsmanager:'?: SecretResolver;
+}
 
 export class SecretProblem extends Error {
   override readonly name = 'SecretProblem';

@@ -1,468 +1,141 @@
-import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AwsSecretsSim, TencentCloudSim } from '../../sim';
-import { cipherFor } from '../crypto/at-rest';
-import { ConfigError } from './errors';
+import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from './load';
-import { referencePrefix, resolveSecret, SECRET_RESOLVERS } from './secrets';
+import { SecretProblem, type SecretSources } from './secret-source';
+import { referencePrefix, resolveText } from './secrets';
 
-describe('resolveSecret', () => {
+describe('resolveText', () => {
   it('returns literals unchanged', () => {
-    expect(resolveSecret('plain-secret', 'apps[0].secret', {})).toBe('plain-secret');
-    expect(resolveSecret('ssmish:not-a-reference', 'apps[0].secret', {})).toBe('ssmish:not-a-reference');
+    expect(resolveText('plain-secret', {})).toBe('plain-secret');
+    expect(resolveText('ssmish:not-a-reference', {})).toBe('ssmish:not-a-reference');
     expect(referencePrefix('plain')).toBeUndefined();
   });
 
   it('resolves env:NAME from the given environment', () => {
-    expect(resolveSecret('env:WX_SECRET', 'apps[0].secret', { WX_SECRET: 'from-env-value' })).toBe('from-env-value');
+    expect(resolveText('env:WX_SECRET', { WX_SECRET: 'from-env-value' })).toBe('from-env-value');
     expect(referencePrefix('env:WX_SECRET')).toBe('env:');
   });
 
-  it('names the field and the variable when it is missing or empty', () => {
+  it('names the variable when it is missing or empty, or not a name', () => {
     for (const env of [{}, { WX_SECRET: '' }]) {
-      expect(() => resolveSecret('env:WX_SECRET', 'apps[0].secret', env)).toThrow(
-        new ConfigError('apps[0].secret', 'environment variable WX_SECRET (from env:WX_SECRET) is not set or empty'),
+      expect(() => resolveText('env:WX_SECRET', env)).toThrow(
+        new SecretProblem('environment variable WX_SECRET (from env:WX_SECRET) is not set or empty'),
       );
     }
-    expect(() => resolveSecret('env:WX_SECRET', 'apps[0].secret', {})).toThrow(
-      'config: apps[0].secret: environment variable WX_SECRET (from env:WX_SECRET) is not set or empty',
-    );
-  });
-
-  it('rejects an env: reference without a valid variable name', () => {
-    expect(() => resolveSecret('env:', 'realms[0].secret', {})).toThrow(
-      'config: realms[0].secret: env: reference must name a variable (env:NAME)',
-    );
-    expect(() => resolveSecret('env:1BAD', 'realms[0].secret', {})).toThrow(
-      'config: realms[0].secret: env: reference must name a variable (env:NAME)',
-    );
+    for (const text of ['env:', 'env:1BAD'])
+      expect(() => resolveText(text, {})).toThrow('env: reference must name a variable (env:NAME)');
   });
 
   it('takes cloud references from what loadConfig resolved, and only from there', () => {
     expect(referencePrefix('ssm:wecred-app')).toBe('ssm:');
     expect(referencePrefix('secretsmanager:wecred/app')).toBe('secretsmanager:');
-    expect(resolveSecret('ssm:wecred-app', 'apps[0].secret', {}, new Map([['ssm:wecred-app', 'resolved']]))).toBe(
-      'resolved',
+    expect(resolveText('ssm:wecred-app', {}, new Map([['ssm:wecred-app', 'resolved']]))).toBe('resolved');
+    expect(() => resolveText('ssm:wecred-app', {})).toThrow(
+      'ssm:wecred-app: ssm: references are resolved by loadConfig, before parseConfig',
     );
-    expect(() => resolveSecret('ssm:wecred-app', 'apps[0].secret', {})).toThrow(
-      'config: apps[0].secret: ssm:wecred-app: ssm: references are resolved by loadConfig, before parseConfig',
+  });
+
+  it('names the field when parseConfig meets one', () => {
+    expect(() => parseConfig({ realms: [{ key: 'r', secret: 'env:' }] }, {})).toThrow(
+      'config: realms[0].secret: env: reference must name a variable (env:NAME)',
     );
     expect(() => parseConfig({ work: [{ corpid: 'ww01', agentid: 1, secret: 'secretsmanager:w' }] }, {})).toThrow(
       'config: work[0].secret: secretsmanager:w: secretsmanager: references are resolved by loadConfig, before parseConfig',
     );
   });
-
-  it('is a table keyed by prefix', () => {
-    expect(Object.keys(SECRET_RESOLVERS)).toEqual(['env:', 'ssm:', 'secretsmanager:']);
-  });
 });
 
-// ---------------------------------------------------------------------------------------------
-// loadConfig against the two secret services' simulators, through the real SDK clients.
+describe('loadConfig with the secret sources it is given', () => {
+  const APPID = 'wx1234567890abcdef';
+  const APPID2 = 'wxabcdef1234567890';
+  const VALUE = 'SOURCE-SECRET-VALUE-0123456789';
 
-const APPID = 'wx1234567890abcdef';
-const APPID2 = 'wxabcdef1234567890';
-const TC = { secretId: 'AKIDwecredtest00000000000000000000', secretKey: 'TC-SECRET-KEY-VALUE-0123456789' };
-const AWS = {
-  accessKeyId: 'AKIAWECREDTEST000000',
-  secretAccessKey: 'AWS-SECRET-ACCESS-KEY-VALUE-0123',
-  region: 'ap-east-1',
-};
-const MASTER = randomBytes(32);
-const VALUES = {
-  app: 'SSM-APP-SECRET-VALUE',
-  realm: 'SSM-REALM-SECRET-VALUE-0123456789',
-  realmV2: 'SSM-REALM-SECRET-VALUE-V2-0123456789',
-  work: 'AWS-WORK-SECRET-VALUE',
-  json: { wx1: 'AWS-JSON-VALUE-ONE', wx2: 'AWS-JSON-VALUE-TWO', n: 5 },
-};
-const STORE_URL = 'mysql://wecred:STORE-PASSWORD-0123@10.0.0.12:3306/wecred';
-/** Nothing here may ever appear in an error message. */
-const NEVER_SHOWN = [
-  'STORE-PASSWORD-0123',
-  TC.secretKey,
-  AWS.secretAccessKey,
-  VALUES.app,
-  VALUES.realm,
-  VALUES.realmV2,
-  VALUES.work,
-  VALUES.json.wx1,
-  VALUES.json.wx2,
-  MASTER.toString('base64'),
-  'SHORT-MASTER',
-];
-
-let tc: TencentCloudSim;
-let aws: AwsSecretsSim;
-let workArn: string;
-
-beforeAll(async () => {
-  tc = await TencentCloudSim.start(TC);
-  tc.putSecret('wecred-app', VALUES.app);
-  tc.putSecret('wecred-realm', VALUES.realm);
-  tc.putSecret('wecred-realm', VALUES.realmV2, 'v2');
-  tc.putSecret('wecred-master', MASTER.toString('hex'));
-  tc.putSecret('short-master', 'SHORT-MASTER');
-  tc.putSecret('binary', Buffer.from([1, 2, 3]));
-  tc.putSecret('wecred-store', STORE_URL);
-  aws = await AwsSecretsSim.start(AWS);
-  workArn = aws.putSecret('wecred/work', VALUES.work);
-  aws.putSecret('wecred/json', JSON.stringify(VALUES.json));
-  aws.putSecret('wecred/binary', Buffer.from([1, 2, 3]));
-});
-afterAll(async () => {
-  await tc.close();
-  await aws.close();
-});
-beforeEach(() => {
-  // AWS credentials come from the SDK's default chain, which reads the process environment.
-  vi.stubEnv('AWS_ACCESS_KEY_ID', AWS.accessKeyId);
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', AWS.secretAccessKey);
-  vi.stubEnv('AWS_SESSION_TOKEN', '');
-  vi.stubEnv('AWS_REGION', AWS.region);
-  // The Tencent SDK sends everything through $http_proxy when set; loopback must not go there.
-  vi.stubEnv('http_proxy', '');
-  tc.resetCalls();
-  aws.resetCalls();
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-});
-
-function envFor(config: unknown, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return {
-    WECRED_CONFIG_JSON: JSON.stringify(config),
-    TENCENTCLOUD_SECRETID: TC.secretId,
-    TENCENTCLOUD_SECRETKEY: TC.secretKey,
-    TENCENTCLOUD_REGION: 'ap-guangzhou',
-    WECRED_SSM_ENDPOINT: tc.url,
-    WECRED_SECRETSMANAGER_ENDPOINT: aws.url,
-    ...extra,
+  /** A source answering `${name}-VALUE…` or what `answers` holds, counting its calls; an Error answer is thrown. */
+  function fakeSource(answers: Record<string, string | Error> = {}) {
+    const calls: string[] = [];
+    const source = async (name: string) => {
+      calls.push(name);
+      const answer = answers[name] ?? `${name}-${VALUE}`;
+      if (answer instanceof Error) throw answer;
+      return answer;
+    };
+    return { calls, source };
+  }
+  const load = (config: unknown, sources: SecretSources, env: NodeJS.ProcessEnv = {}) =>
+    loadConfig({ WECRED_CONFIG_JSON: JSON.stringify(config), ...env }, '/', sources);
+  const loadError = async (config: unknown, sources: SecretSources, env: NodeJS.ProcessEnv = {}) => {
+    const err = (await load(config, sources, env).catch((e: unknown) => e)) as Error;
+    expect(err.name).toBe('ConfigError');
+    expect(err.message).not.toContain(VALUE);
+    return err.message;
   };
-}
 
-const app = (secret: string, extra: Record<string, unknown> = {}) => ({ appid: APPID, secret, ...extra });
-
-async function load(config: unknown, extra: NodeJS.ProcessEnv = {}) {
-  const c = await loadConfig(envFor(config, extra), '/');
-  if (!c) throw new Error('no config');
-  return c;
-}
-
-/** loadConfig must fail with exactly `message`, naming no secret. */
-async function expectLoadError(config: unknown, message: string, extra: NodeJS.ProcessEnv = {}): Promise<void> {
-  const err = await loadConfig(envFor(config, extra), '/').catch((e: unknown) => e);
-  expect(err).toBeInstanceOf(ConfigError);
-  const text = (err as Error).message;
-  expect(text).toBe(message);
-  for (const secret of NEVER_SHOWN) expect(text).not.toContain(secret);
-}
-
-describe('loadConfig with ssm: and secretsmanager: references', () => {
-  it('resolves them in every secret field', async () => {
-    const c = await load({
-      apps: [app('ssm:wecred-app', { token: 'secretsmanager:wecred/json#wx1' })],
-      work: [{ corpid: 'ww0123456789abcdef', agentid: '1000002', secret: 'secretsmanager:wecred/work' }],
-      realms: [
-        { key: 'biz', secret: 'ssm:wecred-realm' },
-        { key: 'ops', secret: 'ssm:wecred-realm#v2' },
-      ],
-    });
-    expect(c.apps[0]?.secret).toBe(VALUES.app);
-    expect(c.apps[0]?.token).toBe(VALUES.json.wx1);
-    expect(c.work[0]?.secret).toBe(VALUES.work);
-    expect(c.realms.map((r) => r.secret)).toEqual([VALUES.realm, VALUES.realmV2]);
-  });
-
-  it('resolves the store URL, which carries the database password, from the config or WECRED_STORE', async () => {
-    expect((await load({ apps: [app('x')], store: 'ssm:wecred-store' })).store).toBe(STORE_URL);
-    expect((await load({ apps: [app('x')] }, { WECRED_STORE: 'ssm:wecred-store' })).store).toBe(STORE_URL);
-    expect((await load({ apps: [app('x')] }, { WECRED_STORE: 'env:DB_URL', DB_URL: STORE_URL })).store).toBe(STORE_URL);
-    await expectLoadError(
-      { apps: [app('x')], store: 'ssm:wecred-app' },
-      'config: store: must start with memory:, file:, mysql://, dynamodb:// or redis:// (the value of ssm:wecred-app)',
-    );
-  });
-
-  it('takes an AWS secret by ARN', async () => {
-    expect((await load({ apps: [app(`secretsmanager:${workArn}`)] })).apps[0]?.secret).toBe(VALUES.work);
-  });
-
-  it('fetches each reference, and each AWS secret, once', async () => {
-    const c = await load({
-      apps: [
-        app('ssm:wecred-app', { token: 'secretsmanager:wecred/json#wx1' }),
-        { appid: APPID2, secret: 'ssm:wecred-app', token: 'secretsmanager:wecred/json#wx2' },
-      ],
-      // the default version, named or not, is one secret version
-      realms: [
-        { key: 'biz', secret: 'ssm:wecred-realm' },
-        { key: 'ops', secret: 'ssm:wecred-realm#SSM_Current' },
-      ],
-    });
-    expect(c.apps.map((a) => [a.secret, a.token])).toEqual([
-      [VALUES.app, VALUES.json.wx1],
-      [VALUES.app, VALUES.json.wx2],
-    ]);
-    expect(c.realms.map((r) => r.secret)).toEqual([VALUES.realm, VALUES.realm]);
-    expect(tc.calls('GetSecretValue')).toBe(2);
-    expect(aws.calls('GetSecretValue')).toBe(1);
-  });
-
-  it('passes the Tencent session token of a function role', async () => {
-    const withToken = await TencentCloudSim.start({ ...TC, token: 'ROLE-SESSION-TOKEN' });
-    withToken.putSecret('wecred-app', VALUES.app);
-    try {
-      const extra = { WECRED_SSM_ENDPOINT: withToken.url, TENCENTCLOUD_SESSIONTOKEN: 'ROLE-SESSION-TOKEN' };
-      expect((await load({ apps: [app('ssm:wecred-app')] }, extra)).apps[0]?.secret).toBe(VALUES.app);
-    } finally {
-      await withToken.close();
-    }
-  });
-
-  it('names the field and reference, never a value, when Tencent refuses the key', async () => {
-    await expectLoadError(
-      { apps: [app('ssm:wecred-app')] },
-      'config: apps[0].secret: ssm:wecred-app: Tencent Cloud refused the credentials (AuthFailure.SignatureFailure): check TENCENTCLOUD_SECRETID, TENCENTCLOUD_SECRETKEY and TENCENTCLOUD_SESSIONTOKEN',
-      { TENCENTCLOUD_SECRETKEY: `${TC.secretKey}-wrong` },
-    );
-  });
-
-  it('says when AWS refuses the credentials', async () => {
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', `${AWS.secretAccessKey}-wrong`);
-    await expectLoadError(
-      { apps: [app('secretsmanager:wecred/work')] },
-      'config: apps[0].secret: secretsmanager:wecred/work: AWS refused the credentials (InvalidSignatureException)',
-    );
-  });
-
-  it('says when a secret, a version or a JSON key does not exist', async () => {
-    await expectLoadError(
-      { realms: [{ key: 'biz', secret: 'ssm:nope' }] },
-      'config: realms[0].secret: ssm:nope: no such secret or version in Tencent Cloud SSM (ResourceNotFound)',
-    );
-    await expectLoadError(
-      { apps: [app('ssm:wecred-app#v9')] },
-      'config: apps[0].secret: ssm:wecred-app#v9: no such secret or version in Tencent Cloud SSM (ResourceNotFound)',
-    );
-    await expectLoadError(
-      { work: [{ corpid: 'ww01', agentid: 1, secret: 'secretsmanager:nope' }] },
-      'config: work[0].secret: secretsmanager:nope: no such secret in AWS Secrets Manager (ResourceNotFoundException)',
-    );
-    await expectLoadError(
-      { apps: [app('secretsmanager:wecred/json#wx3')] },
-      'config: apps[0].secret: secretsmanager:wecred/json#wx3: the secret has no non-empty text under "wx3"',
-    );
-    await expectLoadError(
-      { apps: [app('secretsmanager:wecred/json#n')] },
-      'config: apps[0].secret: secretsmanager:wecred/json#n: the secret has no non-empty text under "n"',
-    );
-    await expectLoadError(
-      { apps: [app('secretsmanager:wecred/work#k')] },
-      'config: apps[0].secret: secretsmanager:wecred/work#k: #k needs a secret whose text is a JSON object',
-    );
-  });
-
-  it('refuses binary secrets', async () => {
-    await expectLoadError(
-      { apps: [app('ssm:binary')] },
-      'config: apps[0].secret: ssm:binary: the secret holds binary data (SecretBinary), not text',
-    );
-    await expectLoadError(
-      { apps: [app('secretsmanager:wecred/binary')] },
-      'config: apps[0].secret: secretsmanager:wecred/binary: the secret holds binary data (SecretBinary), not text',
-    );
-  });
-
-  it('reports the first field whose reference failed', async () => {
-    await expectLoadError(
-      {
-        apps: [app('ssm:wecred-app'), { appid: APPID2, secret: 'ssm:missing-1' }],
-        realms: [{ key: 'biz', secret: 'ssm:missing-2' }],
-      },
-      'config: apps[1].secret: ssm:missing-1: no such secret or version in Tencent Cloud SSM (ResourceNotFound)',
-    );
-  });
-
-  it('checks the reference and its settings before calling anyone', async () => {
-    const field = (secret: string, extra: NodeJS.ProcessEnv, message: string) =>
-      expectLoadError({ apps: [app(secret)] }, `config: apps[0].secret: ${message}`, extra);
-    await field(
-      'ssm:',
-      {},
-      'ssm:: must be ssm:NAME or ssm:NAME#VERSION (letters, digits, "-", "_"; "." also in VERSION)',
-    );
-    await field(
-      'ssm:a#b#c',
-      {},
-      'ssm:a#b#c: must be ssm:NAME or ssm:NAME#VERSION (letters, digits, "-", "_"; "." also in VERSION)',
-    );
-    await field(
-      'ssm:has space',
-      {},
-      'ssm:has space: must be ssm:NAME or ssm:NAME#VERSION (letters, digits, "-", "_"; "." also in VERSION)',
-    );
-    await field(
-      'secretsmanager:',
-      {},
-      'secretsmanager:: must be secretsmanager:ID or secretsmanager:ID#KEY (ID a secret name or ARN)',
-    );
-    await field(
-      'secretsmanager:x#',
-      {},
-      'secretsmanager:x#: must be secretsmanager:ID or secretsmanager:ID#KEY (ID a secret name or ARN)',
-    );
-    await field(
-      'ssm:wecred-app',
-      { TENCENTCLOUD_SECRETID: '' },
-      'ssm:wecred-app: TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY are not set (SCF sets them for a function with a role)',
-    );
-    await field(
-      'ssm:wecred-app',
-      { TENCENTCLOUD_SECRETKEY: undefined },
-      'ssm:wecred-app: TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY are not set (SCF sets them for a function with a role)',
-    );
-    await field(
-      'ssm:wecred-app',
-      { TENCENTCLOUD_REGION: '' },
-      'ssm:wecred-app: TENCENTCLOUD_REGION is not set (the region that holds the secret, e.g. ap-guangzhou)',
-    );
-    await field(
-      'ssm:wecred-app',
-      { WECRED_SSM_ENDPOINT: 'ftp://127.0.0.1' },
-      'ssm:wecred-app: WECRED_SSM_ENDPOINT must be host[:port] or http(s)://host[:port]',
-    );
-    await field(
-      'secretsmanager:x',
-      { WECRED_SECRETSMANAGER_ENDPOINT: 'http://127.0.0.1/path' },
-      'secretsmanager:x: WECRED_SECRETSMANAGER_ENDPOINT must be host[:port] or http(s)://host[:port]',
-    );
-    expect(tc.calls() + aws.calls()).toBe(0);
-  });
-
-  it('says when a service cannot be reached', async () => {
-    const closed = await TencentCloudSim.start(TC);
-    const url = closed.url;
-    await closed.close();
-    const err = (await loadConfig(envFor({ apps: [app('ssm:wecred-app')] }, { WECRED_SSM_ENDPOINT: url }), '/').catch(
-      (e: unknown) => e,
-    )) as Error;
-    expect(err).toBeInstanceOf(ConfigError);
-    expect(err.message).toMatch(
-      /^config: apps\[0\]\.secret: ssm:wecred-app: cannot reach Tencent Cloud SSM \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)$/,
-    );
-  });
-
-  it('keeps env: references working beside them', async () => {
+  it('resolves every secret field, WECRED_STORE and WECRED_MASTER_KEY, each distinct reference once', async () => {
+    const key = Buffer.alloc(32, 7);
+    const ssm = fakeSource({ store: 'mysql://wecred:PASSWORD@db/wecred' });
+    const aws = fakeSource({ k: key.toString('hex') });
     const c = await load(
-      { apps: [app('env:WX_SECRET', { token: 'ssm:wecred-app' })] },
-      { WX_SECRET: 'ENV-SECRET-VALUE' },
-    );
-    expect(c.apps[0]?.secret).toBe('ENV-SECRET-VALUE');
-    expect(c.apps[0]?.token).toBe(VALUES.app);
-    await expectLoadError(
-      { apps: [app('env:MISSING')] },
-      'config: apps[0].secret: environment variable MISSING (from env:MISSING) is not set or empty',
-    );
-  });
-
-  it('checks a resolved realm secret without showing it', async () => {
-    tc.putSecret('short-realm', 'short');
-    await expectLoadError(
-      { realms: [{ key: 'biz', secret: 'ssm:short-realm' }] },
-      'config: realms[0].secret: must be at least 16 characters (the value of ssm:short-realm)',
-    );
-  });
-});
-
-describe('a bundle without the AWS SDK (SCF)', () => {
-  afterEach(() => {
-    vi.doUnmock('@aws-sdk/client-secrets-manager');
-  });
-
-  it('fails an AWS reference clearly when the SDK module throws', async () => {
-    vi.doMock('@aws-sdk/client-secrets-manager', () => {
-      throw new Error('@aws-sdk/* is not in the SCF bundle');
-    });
-    const err = (await loadConfig(envFor({ apps: [app('secretsmanager:wecred/work')] }), '/').catch(
-      (e: unknown) => e,
-    )) as Error;
-    expect(err).toBeInstanceOf(ConfigError);
-    // (vitest wraps the factory's error in its own, so only the shape is checked here.)
-    expect(err.message).toMatch(
-      /^config: apps\[0\]\.secret: secretsmanager:wecred\/work: the AWS Secrets Manager client cannot be loaded in this bundle \(Error: .+\)$/,
-    );
-    expect(aws.calls()).toBe(0);
-  });
-
-  it('fails an AWS reference clearly when the stub throws on use', async () => {
-    vi.doMock('@aws-sdk/client-secrets-manager', () => ({
-      SecretsManagerClient: class {
-        constructor() {
-          throw new Error('@aws-sdk/* is not in the SCF bundle');
-        }
+      {
+        apps: [
+          { appid: APPID, secret: 'ssm:app', token: 'secretsmanager:t' },
+          { appid: APPID2, secret: 'ssm:app', token: 'env:TOKEN' },
+        ],
+        realms: [{ key: 'biz', secret: 'ssm:realm' }],
       },
-      GetSecretValueCommand: class {},
-    }));
-    await expectLoadError(
-      { apps: [app('secretsmanager:wecred/work')] },
-      'config: apps[0].secret: secretsmanager:wecred/work: the AWS Secrets Manager client cannot be loaded in this bundle (Error: @aws-sdk/* is not in the SCF bundle)',
+      { 'ssm:': ssm.source, 'secretsmanager:': aws.source },
+      { TOKEN: 'env-token', WECRED_STORE: 'ssm:store', WECRED_MASTER_KEY: 'secretsmanager:k' },
+    );
+    expect(c?.apps.map((a) => [a.secret, a.token])).toEqual([
+      [`app-${VALUE}`, `t-${VALUE}`],
+      [`app-${VALUE}`, 'env-token'],
+    ]);
+    expect(c?.realms[0]?.secret).toBe(`realm-${VALUE}`);
+    expect(c?.store).toBe('mysql://wecred:PASSWORD@db/wecred');
+    expect(c?.masterKey).toEqual(key);
+    expect(ssm.calls.sort()).toEqual(['app', 'realm', 'store']);
+    expect(aws.calls.sort()).toEqual(['k', 't']);
+    await expect(
+      load({ apps: [{ appid: APPID, secret: 's' }] }, { 'ssm:': fakeSource().source }, { WECRED_STORE: 'ssm:store' }),
+    ).rejects.toThrow(
+      'config: WECRED_STORE: must start with memory:, file:, mysql://, dynamodb:// or redis:// (the value of ssm:store)',
     );
   });
 
-  it('still resolves everything else', async () => {
-    vi.doMock('@aws-sdk/client-secrets-manager', () => {
-      throw new Error('@aws-sdk/* is not in the SCF bundle');
-    });
-    expect((await load({ apps: [app('ssm:wecred-app')] })).apps[0]?.secret).toBe(VALUES.app);
-  });
-});
-
-describe('WECRED_MASTER_KEY', () => {
-  const config = { apps: [app('literal-secret')] };
-
-  it('is absent unless set, and sealing then says so', async () => {
-    const c = await load(config, { WECRED_MASTER_KEY: '' });
-    expect(c.masterKey).toBeUndefined();
-    expect(() => cipherFor(c).seal('x', 'session:1:session_key')).toThrow('WECRED_MASTER_KEY is not set');
-  });
-
-  it('is read as base64 or hex, literally or through any reference', async () => {
-    const env = { MK: MASTER.toString('base64') };
-    for (const key of [MASTER.toString('base64'), MASTER.toString('hex'), 'env:MK', 'ssm:wecred-master']) {
-      expect((await load(config, { WECRED_MASTER_KEY: key, ...env })).masterKey).toEqual(MASTER);
-    }
-    expect(parseConfig(config, { WECRED_MASTER_KEY: 'env:MK', ...env }).masterKey).toEqual(MASTER);
+  it('reports the first field whose reference failed, naming the reference and never a value', async () => {
+    const { source } = fakeSource({ 'missing-1': new SecretProblem('ssm:missing-1: no such secret') });
+    expect(
+      await loadError(
+        {
+          apps: [
+            { appid: APPID, secret: 'ssm:fine' },
+            { appid: APPID2, secret: 'ssm:missing-1' },
+          ],
+          realms: [{ key: 'biz', secret: 'ssm:missing-1' }],
+        },
+        { 'ssm:': source },
+      ),
+    ).toBe('config: apps[1].secret: ssm:missing-1: no such secret');
   });
 
-  it('seals and opens through the configured key', async () => {
-    const c = await load(config, { WECRED_MASTER_KEY: 'ssm:wecred-master' });
-    const cipher = cipherFor(c);
-    const sealed = cipher.seal(VALUES.work, 'registered_apps:ww0123456789abcdef:1000002:secret');
-    expect(sealed).not.toContain(VALUES.work);
-    expect(cipher.open(sealed, 'registered_apps:ww0123456789abcdef:1000002:secret')).toBe(VALUES.work);
-  });
-
-  it('names the variable, never the value, when it is malformed', async () => {
-    const message =
-      'config: WECRED_MASTER_KEY: must be 32 bytes as base64 (44 characters, e.g. from `openssl rand -base64 32`) or hex (64 characters)';
-    await expectLoadError(config, message, { WECRED_MASTER_KEY: 'SHORT-MASTER' });
-    await expectLoadError(config, message, { WECRED_MASTER_KEY: MASTER.toString('base64').slice(1) });
-    await expectLoadError(config, `${message} (the value of ssm:short-master)`, {
-      WECRED_MASTER_KEY: 'ssm:short-master',
-    });
-    await expectLoadError(
-      config,
-      'config: WECRED_MASTER_KEY: environment variable NOPE (from env:NOPE) is not set or empty',
-      { WECRED_MASTER_KEY: 'env:NOPE' },
+  it("says what went wrong when a source fails without saying, keeping only the error's first line", async () => {
+    const { source } = fakeSource({ x: new TypeError(`socket closed\n${VALUE}`) });
+    expect(await loadError({ apps: [{ appid: APPID, secret: 'ssm:x' }] }, { 'ssm:': source })).toBe(
+      'config: apps[0].secret: ssm:x: cannot be resolved (TypeError: socket closed)',
     );
-    await expectLoadError(
-      config,
-      'config: WECRED_MASTER_KEY: ssm:nope: no such secret or version in Tencent Cloud SSM (ResourceNotFound)',
-      { WECRED_MASTER_KEY: 'ssm:nope' },
+  });
+
+  it('says so when it was given no source for a reference', async () => {
+    expect(await loadError({ apps: [{ appid: APPID, secret: 'secretsmanager:x' }] }, {})).toBe(
+      'config: apps[0].secret: secretsmanager:x: loadConfig was given no source for secretsmanager: references',
     );
-    expect(() => parseConfig(config, { WECRED_MASTER_KEY: 'ssm:wecred-master' })).toThrow(
-      'config: WECRED_MASTER_KEY: ssm:wecred-master: ssm: references are resolved by loadConfig, before parseConfig',
-    );
+  });
+
+  it('checks the shape of a resolved value without showing it', async () => {
+    const { source } = fakeSource();
+    expect(
+      await loadError(
+        { apps: [{ appid: APPID, secret: 's', token: 't', encodingAESKey: 'ssm:aes' }] },
+        { 'ssm:': source },
+      ),
+    ).toBe('config: apps[0].encodingAESKey: must be 43 letters or digits (the value of ssm:aes)');
   });
 });

@@ -1,14 +1,12 @@
 /**
- * The one reading of WeCom ids, shared by `config.work` and the `work.*` interfaces' para, so
- * that every agent that can be configured can be asked for, and the reverse (and ':' never
- * reaches a store key built from them).
- *
- * corpid: WeCom shows "ww" + 16 hex digits (older corps "wx" + 16, as reference §4.5's
- * wx5823bf96d3bd56c7), but no shape is documented, so letters and digits are accepted, bounded.
- * agentid: a positive decimal integer (WeCom's look like 1000002). A JSON number is accepted and
- * turned into the same string, so 1000002 and "1000002" name one agent.
+ * The one reading of WeCom ids, shared by `config.work` and the `work.*` interfaces' para, so that
+ * every agent that can be configured can be asked for, and the reverse (':' never reaches a store
+ * key built from them). See docs/design.md §3.5 and docs/protocol.md §4.5.
  */
+// WeCom shows "ww" + 16 hex digits (older corps "wx" + 16, as docs/protocol.md §4.5's
+// wx5823bf96d3bd56c7), but no shape is documented: letters and digits, bounded.
 const CORPID = /^[A-Za-z0-9]{1,32}$/;
+// A positive decimal integer (WeCom's look like 1000002); the JSON number 1000002 names the same agent.
 const AGENTID = /^[1-9][0-9]{0,9}$/;
 
 /** What a field failing the checks below is told (after its name). */

@@ -1,12 +1,7 @@
 /**
- * Secrets at rest (DESIGN §6): AES-256-GCM under the 32-byte WECRED_MASTER_KEY. Pure functions.
- *
- *   sealed = "v1." base64url(iv[12] ‖ ciphertext ‖ tag[16])
- *
- * Every seal draws a fresh random 96-bit IV (random IVs stay far below NIST's 2^32 messages per
- * key). `context` names where the value lives (`agent:<corpid>:<agentid>:secret`,
- * `session:<id>:session_key`) and is authenticated as AAD, so a sealed value copied into another
- * row or column does not open there. Errors never carry a key, a plaintext or the sealed input.
+ * Secrets at rest: AES-256-GCM under the 32-byte WECRED_MASTER_KEY, `"v1." base64url(iv ‖
+ * ciphertext ‖ tag)`, the value's context bound as AAD. Pure functions; errors never carry a key,
+ * a plaintext or the sealed input. docs/design.md §14.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Config } from '../config/types';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { cosSign, cosUrlEncode } from './cos-sign';
 
-// The official vectors of COS 《请求签名》 (reference §6).
+// The official vectors of COS 《请求签名》 (docs/protocol.md §6).
 const SECRET_ID = 'AKIDQjz3ltompVjBni5LitkWHFlFpwkn9U5q';
 const SECRET_KEY = 'BQYIM75p8x0iWVFSIgqEKwFprpRSVHlz';
 const sha1 = (s: string) => createHash('sha1').update(s, 'utf8').digest('hex');

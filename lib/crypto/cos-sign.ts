@@ -1,8 +1,6 @@
 /**
- * The COS XML API request signature, `q-sign-algorithm=sha1` (reference §6). Pure functions.
- *
- * Every intermediate value is returned, because that is how the official vectors are stated
- * and how a mismatch with COS is found.
+ * The COS XML API request signature, `q-sign-algorithm=sha1` (docs/protocol.md §6). Pure
+ * functions. Every intermediate value is returned: that is how the official vectors state them.
  */
 import { createHash, createHmac } from 'node:crypto';
 

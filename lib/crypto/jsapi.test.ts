@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { cardSignature, jsapiSignature, withoutFragment } from './jsapi';
 
 describe('jsapiSignature', () => {
-  it('matches the official JS-SDK vector (reference §1.4, same as WeCom §4.4)', () => {
+  it('matches the official JS-SDK vector (docs/protocol.md §1.4, same as WeCom §4.4)', () => {
     expect(
       jsapiSignature({
         ticket: 'sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOcHKP7qg',
@@ -45,7 +45,7 @@ describe('withoutFragment', () => {
 });
 
 describe('cardSignature', () => {
-  it('matches the official card vector (reference §1.5)', () => {
+  it('matches the official card vector (docs/protocol.md §1.5)', () => {
     expect(
       cardSignature([
         '1434008071',

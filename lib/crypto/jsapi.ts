@@ -1,5 +1,5 @@
 /**
- * WeChat JS-SDK and card signatures (reference §1.4, §1.5, §4.4). Pure functions.
+ * WeChat JS-SDK and card signatures (docs/protocol.md §1.4, §1.5, §4.4). Pure functions.
  */
 import { hash } from 'node:crypto';
 

@@ -1,10 +1,7 @@
 /**
- * jsdkd's query signature (DESIGN §3.3), kept for realms with `legacyMd5`. Pure functions.
- *
- *   sign = lowercase hex md5( "realm=" REALM "&nonce=" NONCE "&ts=" TS "." REALM_SECRET )
- *
- * exactly as jsdkd computes it (src/lib/sdk.js, verifyRealmSign): the decoded query values as
- * received, no escaping, no sorting, the secret appended after a ".".
+ * jsdkd's query signature, kept for realms with `legacyMd5`: lowercase hex md5 of
+ * `realm=…&nonce=…&ts=…` + "." + the realm secret, over the values as received. Pure functions.
+ * docs/protocol.md §10; docs/design.md §3.3.
  */
 import { hash } from 'node:crypto';
 

@@ -13,7 +13,7 @@ import { serverSignature } from './server';
 
 const ascii = (s: string) => Buffer.from(s, 'latin1');
 
-/** Reference §1.7, vector set A: the 《消息推送》 worked example (Token AAAAA, 43×A). */
+/** docs/protocol.md §1.7, vector set A: the 《消息推送》 worked example (Token AAAAA, 43×A). */
 const A = {
   token: 'AAAAA',
   key: 'A'.repeat(43),
@@ -37,8 +37,8 @@ const A = {
 };
 
 /**
- * Reference §1.7, vector set B: the official Java WXBizMsgCryptTest. replyMsg2's ciphertext is
- * given in the reference by its prefix only; the full value is the sample's afterAesEncrypt2
+ * docs/protocol.md §1.7, vector set B: the official Java WXBizMsgCryptTest. replyMsg2's ciphertext is
+ * given in docs/protocol.md by its prefix only; the full value is the sample's afterAesEncrypt2
  * (the same string in the official sample and in WxJava's WxCryptUtilTest).
  */
 const B = {
@@ -52,7 +52,7 @@ const B = {
     'jn1L23DB+6ELqJ+6bruv23M2GmYfkv0xBh2h+XTBOKVKcgDFHle6gqcZ1cZrk3e1qjPQ1F4RsLWzQRG9udbKWesxlkupqcEcW7ZQweImX9+wLMa0GaUzpkycA8+IamDBxn5loLgZpnS7fVAbExOkK5DYHBmv5tptA9tklE/fTIILHR8HLXa5nQvFb3tYPKAlHF3rtTeayNf0QuM+UW/wM9enGIDIJHF7CLHiDNAYxr+r+OrJCmPQyTy8cVWlu9iSvOHPT/77bZqJucQHQ04sq7KZI27OcqpQNSto2OdHCoTccjggX5Z9Mma0nMJBU+jLKJ38YB1fBIz+vBzsYjrTmFQ44YfeEuZ+xRTQwr92vhA9OxchWVINGC50qE/6lmkwWTwGX9wtQpsJKhP+oS7rvTY8+VdzETdfakjkwQ5/Xka042OlUb1/slTwo4RscuQ+RdxSGvDahxAJ6+EAjLt9d8igHngxIbf6YyqqROxuxqIeIch3CssH/LqRs+iAcILvApYZckqmA7FNERspKA5f8GoJ9sv8xmGvZ9Yrf57cExWtnX8aCMMaBropU/1k+hKP5LVdzbWCG0hGwx/dQudYR/eXp3P0XxjlFiy+9DMlaFExWUZQDajPkdPrEeOwofJb',
 };
 
-/** Reference §4.5: WeCom callback crypto (the corpid is the receiveId). */
+/** docs/protocol.md §4.5: WeCom callback crypto (the corpid is the receiveId). */
 const W = {
   token: 'QDG6eK',
   key: 'jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C',
@@ -76,7 +76,7 @@ const W = {
   },
 };
 
-describe('official vectors, reference §1.7 set A (Token AAAAA, EncodingAESKey 43×A)', () => {
+describe('official vectors, docs/protocol.md §1.7 set A (Token AAAAA, EncodingAESKey 43×A)', () => {
   it('checks the push URL: plain signature and msg_signature', () => {
     expect(serverSignature(A.token, A.timestamp, A.nonce)).toBe(A.signature);
     expect(msgSignature(A.token, A.timestamp, A.nonce, A.encrypt)).toBe(A.msgSignature);
@@ -97,7 +97,7 @@ describe('official vectors, reference §1.7 set A (Token AAAAA, EncodingAESKey 4
   });
 });
 
-describe('official vectors, reference §1.7 set B (WXBizMsgCryptTest)', () => {
+describe('official vectors, docs/protocol.md §1.7 set B (WXBizMsgCryptTest)', () => {
   it('encrypts and decrypts the short Chinese message', () => {
     expect(encrypt(B.key, B.appid, B.msg, ascii(B.random))).toBe(B.encrypt);
     expect(decrypt(B.key, B.encrypt, B.appid)).toBe(B.msg);
@@ -112,7 +112,7 @@ describe('official vectors, reference §1.7 set B (WXBizMsgCryptTest)', () => {
   });
 });
 
-describe('official vectors, reference §4.5 (WeCom callback, corpid as receiveId)', () => {
+describe('official vectors, docs/protocol.md §4.5 (WeCom callback, corpid as receiveId)', () => {
   it('verifies the URL: msg_signature over the encrypted echostr, which decrypts to the echo', () => {
     const v = W.verify;
     expect(msgSignature(W.token, v.timestamp, v.nonce, v.echostr)).toBe(v.msgSignature);

@@ -1,14 +1,7 @@
 /**
- * Message encryption of 安全模式 / 兼容模式 pushes (reference §1.7) and WeCom callbacks
- * (§4.5): the EncodingAESKey scheme. Pure functions.
- *
- *   AESKey  = base64decode(EncodingAESKey + "=")   (32 bytes), IV = AESKey[0..16)
- *   plain   = random(16) ‖ msg_len(4, big-endian) ‖ msg ‖ receiveId
- *   Encrypt = base64(AES-256-CBC(PKCS#7 to a multiple of 32 bytes (pad 1..32), plain))
- *   msg_signature = sha1(sort([token, timestamp, nonce, Encrypt]).join(""))
- *
- * receiveId is the appid for Official Accounts and Mini Programs, the corpid (or suite_id)
- * for WeCom. Errors carry a reason, never the key, the ciphertext or the plaintext.
+ * Message encryption of 安全模式 / 兼容模式 pushes and WeCom callbacks: the EncodingAESKey scheme
+ * (AES-256-CBC, PKCS#7 to 32 bytes, a trailing receiveId: the appid, or the corpid for WeCom),
+ * docs/protocol.md §1.7, §4.5. Pure functions; errors never carry the key or a text.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { strictBase64, strictUtf8 } from './encoding';

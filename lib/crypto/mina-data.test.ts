@@ -2,7 +2,7 @@ import { createCipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { decryptMinaData, MinaDataError, parseMinaData, type MinaCiphertext, type MinaDataFailure } from './mina-data';
 
-// The official demo's vector (reference §3.2, aes-sample.zip).
+// The official demo's vector (docs/protocol.md §3.2, aes-sample.zip).
 const APPID = 'wx4f4bc4dec97d474b';
 const SESSION_KEY = 'tiihtNczf5v6AKRyjwEUhQ==';
 const IV = 'r7BXXKkLb8qrSNn05n0qiA==';

@@ -1,14 +1,7 @@
 /**
- * Mini Program open data (reference §3.2, 《开放数据校验与解密》): `encryptedData` is AES-128-CBC
- * with PKCS#7 padding under the user's session_key, and the plaintext JSON carries a
- * `watermark.appid` that must be ours. Pure functions.
- *
- * CBC does not authenticate: whoever holds encryptedData chooses the iv, and so the first 16
- * bytes of the plaintext. Hence an `openId` in the data must be the session's, and callers take
- * the user's identity from jscode2session, never from here.
- *
- * Every failure is one MinaDataError whose message names what was wrong, never a key, an iv,
- * the ciphertext or the plaintext.
+ * Mini Program open data: AES-128-CBC under the session_key, `watermark.appid` ours
+ * (docs/protocol.md §3.2); CBC does not authenticate, so an `openId` in the data must be the
+ * session's (docs/design.md §11.1). Pure functions; errors never carry a key or a text.
  */
 import { createDecipheriv } from 'node:crypto';
 import { strictBase64, strictUtf8 } from './encoding';

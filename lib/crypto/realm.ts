@@ -1,5 +1,5 @@
 /**
- * Realm request signing (DESIGN §3.4). Pure functions.
+ * Realm request signing (docs/design.md §3.4). Pure functions.
  *
  *   signature = hex HMAC-SHA256(secret, METHOD "\n" PATH "\n" TIMESTAMP "\n" NONCE "\n" hex(SHA256(body)))
  */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { serverSignature, verifyServerSignature } from './server';
 
-describe('serverSignature (reference §1.6, Token=AAAAA)', () => {
+describe('serverSignature (docs/protocol.md §1.6, Token=AAAAA)', () => {
   it('matches the official GET verification vector', () => {
     expect(serverSignature('AAAAA', '1714036504', '1514711492')).toBe('f464b24fc39322e44b38aa78f5edd27bd1441696');
   });

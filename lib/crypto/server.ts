@@ -1,5 +1,5 @@
 /**
- * Server-URL verification and plaintext push signature (reference §1.6). Pure functions.
+ * Server-URL verification and plaintext push signature (docs/protocol.md §1.6). Pure functions.
  */
 import { createHash } from 'node:crypto';
 import { safeEqual } from './realm';

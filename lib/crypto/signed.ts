@@ -1,18 +1,7 @@
 /**
- * Compact HMAC-SHA256 signed, expiring tokens. Pure functions.
- *
- * The format is a JSON Web Token (RFC 7519) in JWS compact form with HS256, so that a business
- * server verifies it with any JWT library (or ten lines of HMAC) and the shared secret:
- *
- *   token = base64url('{"alg":"HS256","typ":"JWT"}') "." base64url(JSON claims) "." base64url(HMAC-SHA256(secret, header "." claims))
- *
- * Verification accepts exactly that header algorithm (never "none", never another one), only
- * canonical base64url, a signature compared in constant time, and requires a numeric `exp`
- * (unix seconds) in the future. Also here: short MACs of identifiers for places that only take
- * [A-Za-z0-9] (WeChat's OAuth state).
- *
- * Every function refuses (throws TypeError for) a secret under 32 characters, verifying included:
- * a missing or empty secret must never make a token anyone can forge pass.
+ * Signed, expiring tokens: JWTs (JWS compact, HS256 only) that any JWT library verifies with the
+ * shared secret, and short MACs of identifiers for [A-Za-z0-9]-only places (WeChat's OAuth
+ * state). Pure functions; each refuses a secret under 32 characters. docs/design.md §11.2.
  */
 import { createHmac } from 'node:crypto';
 import { safeEqual } from './realm';

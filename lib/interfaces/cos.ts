@@ -1,13 +1,7 @@
 /**
- * COS interfaces (DESIGN §3.2): `cos.credentials` hands out temporary STS keys for a bucket
- * area, `cos.sign` signs one XML API request with the temporary keys of the configured scope
- * the object is in. The permanent keys only ever sign STS calls: they never leave the server,
- * and CAM holds every signature to its scope whatever a client adds to the request. A caller
- * never supplies keys (a para carrying any is refused).
- *
- * Wafer's `qcloud.cos.auth.reusable` (a signature usable any number of times until it
- * expires) is an alias of cos.sign; `qcloud.cos.auth.nonreusable` is cos.sign bound to one
- * object with a lifetime of at most a minute, under cos.sign's scope.
+ * COS interfaces: `cos.credentials` (temporary STS keys for a bucket area inside cos.scopes) and
+ * `cos.sign` (one XML API request signed with the scope's temporary keys), with Wafer's
+ * `qcloud.cos.auth.*` names. Keys never come from callers. docs/design.md §12.
  */
 import type { CosConfig, CosScopeConfig, RealmConfig } from '../config/types';
 import { scopeKeys } from '../credentials/cos';

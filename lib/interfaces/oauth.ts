@@ -1,5 +1,5 @@
 /**
- * OAuth web login for business servers and browsers (DESIGN §3.2–3.4): the envelope interfaces
+ * OAuth web login for business servers and browsers (docs/design.md §3.2–3.4): the envelope interfaces
  * `oauth.authorize_url` (public) and `oauth.exchange` (realm), and what the /oauth routes use.
  * The flow itself is lib/sessions/oauth.ts.
  */

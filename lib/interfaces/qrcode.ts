@@ -1,4 +1,4 @@
-/** Parametric QR codes (reference §2.7): the `qrcode.create` interface. */
+/** Parametric QR codes (docs/protocol.md §2.7): the `qrcode.create` interface. */
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/types';
 import { withAccessToken, type CallContext } from '../credentials';

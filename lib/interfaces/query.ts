@@ -1,8 +1,7 @@
 /**
- * jsdkd's query: the bare access_token or jsapi ticket of an app as `{key, value}`.
- * Served as the envelope interface `query` (HMAC realm) and, for realms with `legacyMd5`, as
- * `GET /jsapi/:appid/query` with jsdkd's md5 signature (lib/gateway/routes/jsdkd.ts). Both
- * need the same scope: the key's interface (KEY_SCOPE) in realm.interfaces, not `query`.
+ * jsdkd's query: an app's bare access_token or jsapi ticket as `{key, value}`, as the envelope
+ * interface `query` (HMAC) and `GET /jsapi/:appid/query` (md5, lib/gateway/routes/jsdkd.ts).
+ * Both need the key's interface (KEY_SCOPE) in realm.interfaces, not `query`. docs/design.md §3.3.
  */
 import type { RealmConfig } from '../config/types';
 import type { CallContext } from '../credentials';

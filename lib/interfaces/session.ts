@@ -1,9 +1,7 @@
 /**
- * Mini Program sessions (DESIGN §3.2), Wafer v1's session server interfaces: `session.login`
- * (`qcloud.cam.id_skey`), `session.check` (`qcloud.cam.auth`), `session.decrypt`
- * (`qcloud.cam.decrypt`) and the Wafer fork's `qcloud.cam.userinfo` (decrypt, and keep the
- * result as the session's user_info). Public: Mini Program clients call them. The sessions
- * themselves are lib/sessions/mina.ts.
+ * Mini Program sessions, Wafer v1's session server interfaces: `session.login`, `session.check`,
+ * `session.decrypt` (and their `qcloud.cam.*` names) and the Wafer fork's `qcloud.cam.userinfo`.
+ * Public. The sessions themselves: lib/sessions/mina.ts, docs/design.md §11.1.
  */
 import { DATA_SHAPE, parseMinaData, type MinaCiphertext } from '../crypto/mina-data';
 import { SessionError, type SessionFailure } from '../sessions/mina';

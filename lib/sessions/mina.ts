@@ -1,32 +1,7 @@
 /**
- * Mini Program sessions (DESIGN §3.2; Wafer's session server): a wx.login code becomes a session
- * `{id, skey}` the Mini Program shows on each request, checked here in constant time.
- *
- * - A session is two store records. `session:<id>` (JSON, version `v`) holds the app, openid,
- *   unionid, user_info, the login time (`created`), sha256(skey) (never the skey) and the
- *   session_key sealed under WECRED_MASTER_KEY with the context `session:<id>:session_key`; only
- *   a login and `setUserInfo` write it. `session-seen:<id>` holds the last visit (epoch ms); only
- *   visits write it, so a check never overwrites user_info saved meanwhile. No master key: no
- *   login (the session_key must not rest in clear).
- * - id: 24 characters [A-Za-z0-9] (~143 bits), skey: 43 (~256 bits), both from the CSPRNG. A
- *   malformed, unknown or forged pair is `invalid` (60012), without reaching further than the
- *   store reads of those two records by a parameterised key. So is a record that is not exactly
- *   what this module writes (its version and field types are checked; nothing of it is logged).
- * - One rule for sessions the deployment can no longer serve: when the session_key does not open
- *   under the current WECRED_MASTER_KEY (rotated) or the app is no longer a configured Mini
- *   Program, the session is `invalid` for check and decrypt alike: log in again.
- * - A session ends `sessions.maxAgeSeconds` after its login or `sessions.idleSeconds` after its
- *   last recorded visit (`expired`, 60011). A visit is recorded when the last one is older than
- *   min(SEEN_WRITE_MS, idle time / 10): not a write per check, and at most that much early. The
- *   records stay EXPIRED_GRACE_MS longer, so that an expired session answers "expired" (log in
- *   again) rather than "invalid" for a week.
- * - Encrypted user data given at login is decrypted (and its watermark checked) before anything
- *   is stored: on failure nothing is. The caller picks the iv, so it can rewrite the first block
- *   of the plaintext (CBC is malleable): data carrying an `openId` must carry the session's, and
- *   the openid and unionid come only from jscode2session, never from decrypted data.
- * - A second login of the same user leaves the first session alone, unless
- *   `sessions.singleSession`: then `session-user:<appid>:<openid>` names the user's one live
- *   session, a login deletes the previous one, and a check of any other session of theirs fails.
+ * Mini Program sessions (Wafer's session server): a wx.login code becomes a session {id, skey},
+ * checked in constant time, its session_key sealed under WECRED_MASTER_KEY. Records, expiry,
+ * the CBC caveat and single-session mode: docs/design.md §11.1.
  */
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';

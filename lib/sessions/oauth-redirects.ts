@@ -11,7 +11,7 @@ const UNSAFE_URL = /[\\\s\u0000-\u001f\u007f]/;
 // otherwise pay for it each time); a WeakMap so that a reloaded config compiles its own.
 const compiled = new WeakMap<readonly string[], RegExp[]>();
 
-/** Each pattern must match the whole string, case-insensitively (the rule of CORS, DESIGN §3.3); its own ^ and $ may stay. */
+/** Each pattern must match the whole string, case-insensitively (the rule of CORS, docs/design.md §3.3); its own ^ and $ may stay. */
 function redirectMatchers(patterns: readonly string[]): RegExp[] {
   let res = compiled.get(patterns);
   if (!res) {

@@ -1,31 +1,7 @@
 /**
- * OAuth web login (DESIGN §3.3; reference/wechat-protocol.md §2): the flow behind
- * `GET /oauth/:appid/authorize` and `GET /oauth/:appid/callback`, the envelope's
- * `oauth.authorize_url` / `oauth.exchange`, and the users' token records.
- *
- *   browser → /oauth/:appid/authorize?redirect=R&scope=S&state=X
- *           ← 302 open.weixin.qq.com/connect/oauth2/authorize (qrconnect for website apps)
- *               ?appid&redirect_uri=<callbackBase>/oauth/:appid/callback&response_type=code&scope=S&state=<ours>#wechat_redirect
- *             Set-Cookie: wecred_oauth=<signed R, X, id, expiry>
- *           → WeChat → /oauth/:appid/callback?code=C&state=<ours>   (with the cookie)
- *           ← 302 R?wecred_result=<signed result>&state=X
- *
- * - The login lives in the browser that started it, not in the store: the authorize route writes
- *   nothing (anonymous requests cannot fill the store) and sets an HttpOnly, SameSite=Lax cookie
- *   scoped to the app's /oauth/<appid>/ path. WeChat carries only our state (see makeState in
- *   oauth-state.ts), whose id must equal the cookie's: a callback URL replayed in another browser
- *   (login CSRF) has no such cookie and is refused. Tampered, foreign and expired states are
- *   refused before any call to WeChat; the callback then claims the id once (insertIfAbsent) and
- *   clears the cookie.
- * - R must match one of config.oauth.redirects over the whole URL, after it was parsed as an
- *   absolute http(s) URL without userinfo, backslashes, whitespace or control characters, and the
- *   pattern must pin the host (see allowedRedirect in oauth-redirects.ts); the browser is sent to
- *   exactly the normalised URL that matched. Nothing else is ever a target.
- * - The result is a JWT (HS256, lib/crypto/signed.ts) under config.oauth.secret, valid 5 minutes:
- *   {iss:"wecred", appid, openid, unionid?, scope, nickname?, headimgurl?, snapshot?, state?, jti, iat, exp}.
- *   A business server checks it with verifyOAuthResult or any JWT library.
- * - The user's token (access_token, refresh_token) is kept per appid + openid until its
- *   refresh_token dies (30 days), the tokens sealed under WECRED_MASTER_KEY when one is set.
+ * OAuth web login: the flow behind GET /oauth/:appid/authorize and /callback and the envelope's
+ * oauth.authorize_url / oauth.exchange. The login lives in a signed cookie of the browser that
+ * started it, never in the store. docs/design.md §11.2; docs/protocol.md §2.
  */
 import type { CallContext } from '../credentials';
 import { performance } from 'node:perf_hooks';

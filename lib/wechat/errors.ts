@@ -1,5 +1,5 @@
 /**
- * Upstream failures, and how the credential lifecycle treats each (DESIGN §5.6).
+ * Upstream failures, and how the credential lifecycle treats each (docs/design.md §5.6).
  * Messages never carry a token, ticket or secret: URLs are described by endpoint name only.
  */
 

@@ -1,10 +1,7 @@
 /**
- * The one transport every upstream client uses (DESIGN §7): a single JSON call with a timeout.
- *
- * - The body text is parsed as JSON whatever the Content-Type (jscode2session answers text/plain).
- * - Success is `errcode` absent or 0; anything else is a {@link WechatError} carrying the errcode.
- * - Errors name the endpoint only (e.g. 'cgi-bin/token'), never the URL: it carries secrets and tokens.
- * - One attempt: retries and backoff belong to the credential layer.
+ * The one transport every upstream client uses: a single JSON call on node:http(s) with a
+ * timeout; success is `errcode` absent or 0, errors name the endpoint, never the URL, and
+ * retries belong to the credential layer. docs/design.md §7.
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';

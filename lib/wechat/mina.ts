@@ -1,5 +1,5 @@
 /**
- * Mini Program login on api.weixin.qq.com (reference §3.1): `GET /sns/jscode2session`, which
+ * Mini Program login on api.weixin.qq.com (docs/protocol.md §3.1): `GET /sns/jscode2session`, which
  * answers text/plain (callJson parses the body whatever the Content-Type). One attempt: the
  * code is single-use, a blind retry after a timeout would only meet 40163.
  */

@@ -22,7 +22,7 @@ const APPID = 'wx1234567890abcdef';
 const SECRET = 'f00dfacecafebabe0123456789abcdef';
 const TOKEN = '73_aBcDeFgHiJkLmNoPqRsTuVwXyZ-0123456789_tokenvalue';
 
-describe('token (GET /cgi-bin/token, reference §1.1)', () => {
+describe('token (GET /cgi-bin/token, docs/protocol.md §1.1)', () => {
   it('sends the documented request and returns the token', async () => {
     up.reply('/cgi-bin/token', { body: '{"access_token":"AT1","expires_in":7200}' });
     await expect(mp.token(APPID, SECRET, 2000)).resolves.toEqual({ value: 'AT1', expiresIn: 7200 });
@@ -63,7 +63,7 @@ describe('token (GET /cgi-bin/token, reference §1.1)', () => {
   });
 });
 
-describe('stableToken (POST /cgi-bin/stable_token, reference §1.2)', () => {
+describe('stableToken (POST /cgi-bin/stable_token, docs/protocol.md §1.2)', () => {
   it.each([false, true])('sends the documented JSON body (force_refresh %s)', async (force) => {
     up.reply('/cgi-bin/stable_token', { body: '{"access_token":"ST1","expires_in":345}' });
     await expect(mp.stableToken(APPID, SECRET, force, 2000)).resolves.toEqual({ value: 'ST1', expiresIn: 345 });
@@ -86,7 +86,7 @@ describe('stableToken (POST /cgi-bin/stable_token, reference §1.2)', () => {
   });
 });
 
-describe('ticket (GET /cgi-bin/ticket/getticket, reference §1.3)', () => {
+describe('ticket (GET /cgi-bin/ticket/getticket, docs/protocol.md §1.3)', () => {
   it.each(['jsapi', 'wx_card'] as const)('sends the documented request (type %s)', async (type) => {
     up.reply('/cgi-bin/ticket/getticket', {
       body: '{"errcode":0,"errmsg":"ok","ticket":"bxLdikRXVbTPdHSM05e5u5sUoXNKd8-41ZO3MhKoyN5OfkWITDGgnr2fwJ0m9E8NYzWKVZvdVtaUgWvsdshFKA","expires_in":7200}',

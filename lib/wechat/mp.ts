@@ -1,5 +1,5 @@
 /**
- * Official Account / Mini Program credential endpoints on api.weixin.qq.com (reference §1.1–§1.3).
+ * Official Account / Mini Program credential endpoints on api.weixin.qq.com (docs/protocol.md §1.1–§1.3).
  * One typed function per endpoint, one attempt each; nothing here knows about stores or leases.
  */
 import { classifyUpstream, UpstreamUnavailable } from './errors';

@@ -17,7 +17,7 @@ beforeEach(() => {
 const TOKEN = '73_aBc+De/Fg=_tokenvalue';
 const PATH = '/cgi-bin/qrcode/create';
 
-describe('qrcodeBody (reference §2.7)', () => {
+describe('qrcodeBody (docs/protocol.md §2.7)', () => {
   it('builds the four documented request shapes', () => {
     expect(qrcodeBody({ scene: 123, permanent: false, expireSeconds: 604800 })).toEqual({
       expire_seconds: 604800,

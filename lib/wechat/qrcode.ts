@@ -1,5 +1,5 @@
 /**
- * Parametric QR codes (reference §2.7): `POST /cgi-bin/qrcode/create` on api.weixin.qq.com, and
+ * Parametric QR codes (docs/protocol.md §2.7): `POST /cgi-bin/qrcode/create` on api.weixin.qq.com, and
  * the public image URL `GET /cgi-bin/showqrcode?ticket=` on mp.weixin.qq.com.
  * One attempt per call; nothing here knows about stores, leases or token refresh.
  */
@@ -11,7 +11,7 @@ export const QRCODE_BOUNDS = {
   /** Temporary codes live at most 30 days. */
   maxExpireSeconds: 2_592_000,
   /**
-   * Temporary scene_id: the reference says only "32-bit non-zero integer"; 1..2^31-1 is valid
+   * Temporary scene_id: docs/protocol.md §2.7 says only "32-bit non-zero integer"; 1..2^31-1 is valid
    * whether WeChat reads it signed or unsigned.
    */
   maxTemporarySceneId: 2_147_483_647,

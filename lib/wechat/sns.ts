@@ -1,5 +1,5 @@
 /**
- * OAuth2 user endpoints on api.weixin.qq.com (reference §2.2, §2.4): the code exchange and
+ * OAuth2 user endpoints on api.weixin.qq.com (docs/protocol.md §2.2, §2.4): the code exchange and
  * sns/userinfo, the two the web login calls. One attempt each (a code is single-use: a blind
  * retry after a timeout would only meet 40163).
  */

@@ -1,16 +1,7 @@
 /**
- * Tencent Cloud STS (reference §7): Tencent Cloud's security token service, not WeChat's; it
- * sits with the other typed upstream clients. Temporary COS keys through
- * tencentcloud-sdk-nodejs-sts: GetFederationToken, or AssumeRole when cos.roleArn is set. The
- * policy is built here from a grant the caller has already checked against cos.scopes (a
- * client never supplies policy text): one statement allowing the grant's actions on
- * `qcs::cos:<region>:uid/<appid>:<bucket>/<prefix>*`.
- *
- * Failures: no answer in time, a network failure, a non-200 status, or Tencent's transient
- * codes (InternalError*, RequestLimitExceeded*) → UpstreamUnavailable, which the credential
- * lifecycle retries; any other code → TencentCloudError with the code only.
- *
- * The SDK is imported on first use: a cold start without COS never evaluates it.
+ * Tencent Cloud STS (not WeChat's): temporary COS keys through tencentcloud-sdk-nodejs-sts,
+ * GetFederationToken or AssumeRole (cos.roleArn), with a one-statement policy built from a grant
+ * already checked against cos.scopes. docs/design.md §7, §12; docs/protocol.md §7.
  */
 import type { Endpoint } from '../config/secret-source';
 import type { CosConfig } from '../config/types';

@@ -22,7 +22,7 @@ const TOKEN = 'wecom-access-token-0123456789abcdefghijklmnopqrstuvwxyz';
 const OK_TICKET =
   '{"errcode":0,"errmsg":"ok","ticket":"bxLdikRXVbTPdHSM05e5u5sUoXNKd8-41ZO3MhKoyN5OfkWITDGgnr2fwJ0m9E8NYzWKVZvdVtaUgWvsdshFKA","expires_in":7200}';
 
-describe('gettoken (GET /cgi-bin/gettoken, reference §4.1)', () => {
+describe('gettoken (GET /cgi-bin/gettoken, docs/protocol.md §4.1)', () => {
   it('sends corpid and corpsecret in the query and returns the token', async () => {
     up.reply('/cgi-bin/gettoken', {
       body: '{"errcode":0,"errmsg":"ok","access_token":"accesstoken000001","expires_in":7200}',
@@ -55,7 +55,7 @@ describe('gettoken (GET /cgi-bin/gettoken, reference §4.1)', () => {
   });
 });
 
-describe('tickets (reference §4.2, §4.3)', () => {
+describe('tickets (docs/protocol.md §4.2, §4.3)', () => {
   it('get_jsapi_ticket sends the token in the query only', async () => {
     up.reply('/cgi-bin/get_jsapi_ticket', { body: OK_TICKET });
     await expect(work.jsapiTicket(TOKEN, 2000)).resolves.toMatchObject({ expiresIn: 7200 });

@@ -1,5 +1,5 @@
 /**
- * WeCom (企业微信) credential endpoints on qyapi.weixin.qq.com (reference §4.1–§4.3).
+ * WeCom (企业微信) credential endpoints on qyapi.weixin.qq.com (docs/protocol.md §4.1–§4.3).
  * One typed function per endpoint, one attempt each; nothing here knows about stores or leases.
  * The access_token travels in the query only: WeCom answers 41001 to one in a header or body.
  */

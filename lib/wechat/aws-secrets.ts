@@ -1,13 +1,9 @@
 /**
  * `secretsmanager:ID` and `secretsmanager:ID#KEY`: a text secret from AWS Secrets Manager
- * (GetSecretValue, the AWSCURRENT version, through @aws-sdk/client-secrets-manager). ID is the
- * secret's name or ARN. #KEY takes one key of a secret whose text is a JSON object (the
- * console's key/value secrets), so one secret can hold several values and is still fetched once.
- *
- * Credentials and region: the SDK's default chain (AWS_* variables of the process, a profile,
- * the function's role). WECRED_SECRETSMANAGER_ENDPOINT (host[:port] or http(s)://host[:port])
- * replaces the regional endpoint. The SCF bundle replaces @aws-sdk/* with a stub that throws:
- * there such a reference fails, saying the client cannot be loaded.
+ * (GetSecretValue, AWSCURRENT, through @aws-sdk/client-secrets-manager and its default credential
+ * chain); ID a name or ARN, KEY one key of a JSON secret. WECRED_SECRETSMANAGER_ENDPOINT replaces the
+ * regional endpoint. The SCF bundle stubs @aws-sdk/* out: such a reference fails there, saying so.
+ * See docs/design.md §3.5.
  */
 import {
   clientSide,
@@ -16,7 +12,7 @@ import {
   loadClient,
   SecretProblem,
   type ResolveContext,
-} from './secret-source';
+} from '../config/secret-source';
 
 // Names are letters, digits and /_+=.@- ; an ARN adds ':'.
 const ID = /^[A-Za-z0-9/_+=.@:-]{1,2048}$/;
@@ -28,7 +24,8 @@ export async function fromAwsSecretsManager(name: string, ctx: ResolveContext): 
   const key = hash < 0 ? undefined : name.slice(hash + 1);
   if (!ID.test(id) || key === '')
     throw new SecretProblem(`${ref}: must be secretsmanager:ID or secretsmanager:ID#KEY (ID a secret name or ARN)`);
-  // Keyed by secret, not by reference: ID#a and ID#b share one call (and the first one's
+  // #KEY lets one secret hold several values (the console's key/value secrets), fetched once:
+  // keyed by secret, not by reference: ID#a and ID#b share one call (and the first one's
   // failure, which names the first reference: the one reported, as references resolve in order).
   const text = await ctx.once(`secretsmanager:${id}`, () => fetchSecret(id, ref, ctx.env));
   return key === undefined ? text : jsonKey(text, key, ref);

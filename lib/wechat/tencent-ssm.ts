@@ -1,18 +1,21 @@
 /**
- * `ssm:NAME` and `ssm:NAME#VERSION`: a text secret from Tencent Cloud Secrets Manager
- * (GetSecretValue, API 2019-09-23, through tencentcloud-sdk-nodejs-ssm).
- *
- * The API requires a VersionId. Without #VERSION we ask for `SSM_Current`: the version a secret
- * created without one gets, and the in-use version of a cloud-product secret. A secret whose
- * versions were named at creation (v1, v2, …) must be referenced with #VERSION.
- *
- * Credentials and region come from TENCENTCLOUD_SECRETID, TENCENTCLOUD_SECRETKEY,
- * TENCENTCLOUD_SESSIONTOKEN and TENCENTCLOUD_REGION, which SCF sets for a function with a role.
- * WECRED_SSM_ENDPOINT (host[:port] or http(s)://host[:port]) replaces ssm.tencentcloudapi.com.
+ * `ssm:NAME` and `ssm:NAME#VERSION`: a text secret from Tencent Cloud Secrets Manager (GetSecretValue,
+ * API 2019-09-23, through tencentcloud-sdk-nodejs-ssm), with the credentials and region SCF sets for a
+ * function with a role (TENCENTCLOUD_*). WECRED_SSM_ENDPOINT (host[:port] or http(s)://host[:port])
+ * replaces ssm.tencentcloudapi.com. See docs/design.md §3.5.
  */
-import { classifyTencent } from '../wechat/errors';
-import { endpointOverride, FETCH_TIMEOUT_MS, loadClient, SecretProblem, type ResolveContext } from './secret-source';
+import { classifyTencent } from './errors';
+import {
+  endpointOverride,
+  FETCH_TIMEOUT_MS,
+  loadClient,
+  SecretProblem,
+  type ResolveContext,
+} from '../config/secret-source';
 
+// The API requires a VersionId. Without #VERSION we ask for `SSM_Current`: the version a secret
+// created without one gets, and the in-use version of a cloud-product secret. A secret whose
+// versions were named at creation (v1, v2, …) must be referenced with #VERSION.
 const SSM_DEFAULT_VERSION = 'SSM_Current';
 
 // Tencent's own rules: names start with a letter or digit, then letters, digits, - and _ (128
