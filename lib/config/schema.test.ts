@@ -48,6 +48,7 @@ describe('parseConfig defaults', () => {
       cors: [],
       oauth: { redirects: [] },
       store: 'file:./.wecred',
+      storeOutage: { nonces: 'memory' },
       upstream: {
         mp: 'https://api.weixin.qq.com',
         work: 'https://qyapi.weixin.qq.com',
@@ -55,7 +56,7 @@ describe('parseConfig defaults', () => {
         timeoutMs: 5000,
         budgetMs: 10000,
       },
-      credentials: { refreshAheadSeconds: 300, localCacheSeconds: 30, leaseSeconds: 10, forceCooldownSeconds: 60 },
+      credentials: { refreshAheadSeconds: 300, localCacheSeconds: 30, leaseSeconds: 3, forceCooldownSeconds: 60 },
       sessions: { maxAgeSeconds: 2592000, idleSeconds: 2592000, singleSession: false },
       trustGateway: false,
       basePath: '',
@@ -70,7 +71,7 @@ describe('parseConfig defaults', () => {
     expect(c.apps[0]).not.toHaveProperty('token');
     expect(c.work).toEqual([{ corpid: 'ww0123456789abcdef', agentid: '1000002', secret: WORK_SECRET }]);
     expect(c.realms).toEqual([
-      { key: 'biz', secret: REALM_SECRET, apps: [], interfaces: [], admin: false, legacyMd5: false },
+      { key: 'biz', secret: REALM_SECRET, apps: [], interfaces: [], admin: false, legacyMd5: false, forceAllowance: 5 },
     ]);
   });
 
@@ -85,6 +86,7 @@ describe('parseConfig defaults', () => {
       cors: ['^https://([a-z0-9-]+\\.)*example\\.com$', '*'],
       oauth: { redirects: ['^https://app\\.example\\.com/'] },
       store: 'mysql://user:pw@db/wecred',
+      storeOutage: { nonces: 'refuse' },
       upstream: { mp: 'http://127.0.0.1:9000/', work: 'http://127.0.0.1:9001/sim//', timeoutMs: 2000, budgetMs: 4000 },
       credentials: { refreshAheadSeconds: 600, localCacheSeconds: 0, leaseSeconds: 5, forceCooldownSeconds: 0 },
       sessions: { maxAgeSeconds: 86400, idleSeconds: 3600, singleSession: true },
@@ -99,11 +101,20 @@ describe('parseConfig defaults', () => {
       ],
       work: [{ corpid: 'wx0123456789abcdef', agentid: '1000002', secret: WORK_SECRET }],
       realms: [
-        { key: 'biz', secret: REALM_SECRET, apps: [APPID], interfaces: ['access_token'], admin: true, legacyMd5: true },
+        {
+          key: 'biz',
+          secret: REALM_SECRET,
+          apps: [APPID],
+          interfaces: ['access_token'],
+          admin: true,
+          legacyMd5: true,
+          forceAllowance: null,
+        },
       ],
       cors: ['^https://([a-z0-9-]+\\.)*example\\.com$', '*'],
       oauth: { redirects: ['^https://app\\.example\\.com/'] },
       store: 'mysql://user:pw@db/wecred',
+      storeOutage: { nonces: 'refuse' },
       upstream: {
         mp: 'http://127.0.0.1:9000',
         work: 'http://127.0.0.1:9001/sim',
@@ -301,11 +312,11 @@ describe('parseConfig errors', () => {
     );
     expectError(
       { credentials: { leaseSeconds: 0 } },
-      'config: credentials.leaseSeconds: must be an integer between 1 and 120',
+      'config: credentials.leaseSeconds: must be an integer between 1 and 60',
     );
     expectError(
       { credentials: { leaseSeconds: 1.5 } },
-      'config: credentials.leaseSeconds: must be an integer between 1 and 120',
+      'config: credentials.leaseSeconds: must be an integer between 1 and 60',
     );
     expectError(
       { credentials: { forceCooldownSeconds: '60' } },
@@ -424,7 +435,15 @@ describe('jsdkd config files', () => {
       { appid: 'dummy_app_key', secret: 'dummy_app_secret', type: 'mp', tokenMode: 'stable', default: false },
     ]);
     expect(c.realms).toEqual([
-      { key: 'dummy_realm_key', secret: 'dummy_realm_secret', apps: [], interfaces: [], admin: false, legacyMd5: true },
+      {
+        key: 'dummy_realm_key',
+        secret: 'dummy_realm_secret',
+        apps: [],
+        interfaces: [],
+        admin: false,
+        legacyMd5: true,
+        forceAllowance: 5,
+      },
     ]);
   });
 
@@ -628,24 +647,44 @@ describe('OAuth web login settings', () => {
   });
 });
 
+describe('storeOutage', () => {
+  it('nonces: memory (the default) or refuse', () => {
+    expect(parseConfig({}, {}).storeOutage).toEqual({ nonces: 'memory' });
+    expectError({ storeOutage: { nonces: 'local' } }, 'config: storeOutage.nonces: must be "memory" or "refuse"');
+    expectError(
+      { storeOutage: { nonce: 'memory' } },
+      'config: storeOutage.nonce: unknown key (did you mean "nonces"?)',
+    );
+  });
+});
+
 describe('rules across fields', () => {
-  it('a lease must cover one upstream call; its default grows with a large timeout', () => {
-    expectError(
-      { upstream: { timeoutMs: 5000 }, credentials: { leaseSeconds: 5 } },
-      'config: credentials.leaseSeconds: must be at least upstream.timeoutMs + 1 s (6)',
-    );
-    expectError(
-      { upstream: { timeoutMs: 30000 }, credentials: { leaseSeconds: 30 } },
-      'config: credentials.leaseSeconds: must be at least upstream.timeoutMs + 1 s (31)',
-    );
-    expect(parseConfig({ upstream: { timeoutMs: 30000 } }, {}).credentials.leaseSeconds).toBe(31);
-    expect(parseConfig({ upstream: { timeoutMs: 9000 } }, {}).credentials.leaseSeconds).toBe(10);
+  it('a lease is kept alive by its holder: its duration does not depend on the upstream timeout', () => {
+    expect(parseConfig({ upstream: { timeoutMs: 30000 } }, {}).credentials.leaseSeconds).toBe(3);
     expect(parseConfig({ upstream: { timeoutMs: 4000 }, credentials: { leaseSeconds: 5 } }, {}).credentials).toEqual({
       refreshAheadSeconds: 300,
       localCacheSeconds: 30,
       leaseSeconds: 5,
       forceCooldownSeconds: 60,
     });
+    expectError(
+      { credentials: { leaseSeconds: 61 } },
+      'config: credentials.leaseSeconds: must be an integer between 1 and 60',
+    );
+  });
+
+  it("a realm's daily allowance of forced refreshes defaults to 5, none for an admin realm", () => {
+    const [plain, admin, set] = parseConfig(
+      {
+        realms: [realm({ key: 'a' }), realm({ key: 'b', admin: true }), realm({ key: 'c', forceAllowance: 0 })],
+      },
+      {},
+    ).realms;
+    expect([plain!.forceAllowance, admin!.forceAllowance, set!.forceAllowance]).toEqual([5, null, 0]);
+    expectError(
+      { realms: [realm({ forceAllowance: -1 })] },
+      'config: realms[0].forceAllowance: must be an integer between 0 and 10000',
+    );
   });
 
   it('realm interfaces must be known; an alias becomes its canonical name', () => {

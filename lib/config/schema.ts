@@ -167,6 +167,11 @@ function realms(ctx: Context) {
     admin: bool(false),
     /** Accept jsdkd's md5 query signature for this realm. */
     legacyMd5: bool(ctx.jsdkd),
+    /**
+     * Forced refreshes (force, or stale reports WeChat confirms) per credential per day; default 5,
+     * for admin realms none; null: no allowance of its own (the credential's budgets still apply).
+     */
+    forceAllowance: v.optional(v.nullable(integer(0, 10000))),
   });
   return v.pipe(
     list(realm),
@@ -252,12 +257,19 @@ const credentials = v.optional(
     refreshAheadSeconds: v.optional(integer(30, 3600), 300),
     // WeChat keeps a replaced token valid for 5 minutes only: a local copy must be dropped well before.
     localCacheSeconds: v.optional(integer(0, 120), 30),
-    /** Default: 10, or more to cover one upstream call (checked with upstream.timeoutMs below). */
-    leaseSeconds: v.optional(integer(1, 120)),
+    /** A lease outlives its holder's last heartbeat this long (the holder renews it three times as often). */
+    leaseSeconds: v.optional(integer(1, 60), 3),
     forceCooldownSeconds: v.optional(integer(0, 3600), 60),
   }),
   {},
 );
+
+/**
+ * While the store does not answer (docs/design.md §6.4): signed calls remember their nonces in
+ * each process ('memory': a replay to another instance stays possible inside the ±300 s window)
+ * or are refused with 7201 ('refuse').
+ */
+const storeOutage = v.optional(strict({ nonces: oneOf(['memory', 'refuse'] as const, 'memory') }), {});
 
 /** Mini Program sessions (session.login / check / decrypt). */
 const sessions = v.optional(
@@ -350,6 +362,7 @@ function fileSchema(ctx: Context) {
       oauth: oauth(ctx),
       /** Store URL, or a secret reference to one (it may carry a password). */
       store: v.optional(storeUrl(ctx.secrets)),
+      storeOutage,
       upstream,
       credentials,
       sessions,
@@ -368,19 +381,13 @@ function fileSchema(ctx: Context) {
   return v.pipe(
     file,
     rule(({ cache, store, ...config }) => {
-      const { cos, upstream } = config;
+      const { cos } = config;
       if (cos && cos.durationSeconds <= config.credentials.refreshAheadSeconds) {
         fail(
           ['cos', 'durationSeconds'],
           `must be longer than credentials.refreshAheadSeconds (${config.credentials.refreshAheadSeconds}), or every request would fetch new keys`,
         );
       }
-      // Every upstream attempt must fit inside the refresh lease, or a slow WeChat could never be
-      // refreshed from; like the budget, the default lease grows with a large timeoutMs.
-      const leastLease = Math.ceil(upstream.timeoutMs / 1000) + 1;
-      const { leaseSeconds = Math.max(10, leastLease) } = config.credentials;
-      if (leaseSeconds < leastLease)
-        fail(['credentials', 'leaseSeconds'], `must be at least upstream.timeoutMs + 1 s (${leastLease})`);
       // A realm naming an app or bucket that is not configured is a typo; corps may register agents at run time.
       const configured = new Set([
         ...config.apps.map((a) => a.appid),
@@ -395,7 +402,10 @@ function fileSchema(ctx: Context) {
       });
       return {
         ...config,
-        credentials: { ...config.credentials, leaseSeconds },
+        realms: config.realms.map((r) => ({
+          ...r,
+          forceAllowance: r.forceAllowance === undefined ? (r.admin ? null : 5) : r.forceAllowance,
+        })),
         store: store ?? cache ?? 'file:./.wecred',
       };
     }),

@@ -4,6 +4,8 @@
  */
 import type { AppConfig, Config, CosScopeConfig } from '../config/types';
 import type { Logger } from '../log/logger';
+import { STORE_TIMEOUT_MS } from '../store/guard';
+import type { StoreHealth } from '../store/health';
 import type { CredentialRow, Store } from '../store/port';
 import type { MpClient, TicketType } from '../wechat/mp';
 import type { WorkClient } from '../wechat/work';
@@ -59,12 +61,11 @@ export interface Credentials {
   all(): CredentialSource[];
 }
 
-/** A store call that takes longer than this is a store that is not there (docs/design.md §6). */
-const STORE_TIMEOUT_MS = 2_000;
-
 export function createCredentials(deps: {
   config: Config;
   store: Store;
+  /** Whether the store answers, shared with the signed calls' nonces. */
+  health: StoreHealth;
   clock: Clock;
   log: Logger;
   mp: MpClient;
@@ -72,6 +73,7 @@ export function createCredentials(deps: {
 }): Credentials {
   const { config, clock } = deps;
   const c = config.credentials;
+  const realmAllowance = new Map(config.realms.map((r) => [r.key, r.forceAllowance]));
   const lifecycle = new Lifecycle(
     deps.store,
     clock,
@@ -83,8 +85,10 @@ export function createCredentials(deps: {
       timeoutMs: config.upstream.timeoutMs,
       budgetMs: config.upstream.budgetMs,
       storeTimeoutMs: STORE_TIMEOUT_MS,
+      forceAllowance: (caller) => realmAllowance.get(caller) ?? undefined,
     },
     deps.log,
+    deps.health,
   );
   const sources = new Map<string, CredentialSource>();
   const once = (key: string, make: () => CredentialSource) => sources.get(key) ?? sources.set(key, make()).get(key)!;
@@ -134,7 +138,7 @@ export function createCredentials(deps: {
       ]);
       return { row, fresh: !!row && lifecycle.isFresh(row, clock()), today, hourlyBudgets };
     },
-    degradedSince: () => lifecycle.degraded(),
+    degradedSince: () => lifecycle.health.since(),
     token,
     ticket,
     cos,

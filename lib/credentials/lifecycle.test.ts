@@ -378,7 +378,7 @@ describe('Lifecycle when the store fails', () => {
     state.down = 'error';
     t.now += OPTIONS.localCacheMs + 1; // past the warm cache: the store would be read
     for (let i = 0; i < 50; i++) expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('v1');
-    expect(lifecycle.degraded()).toBe(1_000_000 + OPTIONS.localCacheMs + 1);
+    expect(lifecycle.health.since()).toBe(1_000_000 + OPTIONS.localCacheMs + 1);
     expect(lines.filter((e) => e === 'store_degraded')).toHaveLength(1);
     // a credential with nothing in memory fails, in time
     await expect(lifecycle.get({ ...counting(), key: 'other' }, { call: call(5000) })).rejects.toMatchObject({
@@ -393,7 +393,7 @@ describe('Lifecycle when the store fails', () => {
     t.now = 1_000_000 + OPTIONS.localCacheMs + 2;
     await new Promise((r) => setTimeout(r, 1000));
     expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('v1');
-    expect(lifecycle.degraded()).toBeNull();
+    expect(lifecycle.health.since()).toBeNull();
     expect(lines.filter((e) => e === 'store_recovered')).toHaveLength(1);
   });
 });

@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { crashFields } from '../log/crash';
 import type { Logger } from '../log/logger';
 import { storeErrorFields } from '../store/guard';
+import { StoreHealth } from '../store/health';
 import type { CredentialRow, CredentialUpdate, ReleaseOutcome, Store } from '../store/port';
 import { classifyUpstream, UpstreamUnavailable, WechatError } from '../wechat/errors';
 import { BudgetRefusal, Budgets } from './budget';
@@ -90,15 +91,13 @@ export class Lifecycle {
    * work.register_agent dropping the agent's token, ends it); a read keeps serving a working value.
    */
   private readonly refusals = new Map<string, { error: CredentialError; until: number; version: number }>();
-  /** Since when (clock ms) the store has been failing; null while it answers. */
-  private degradedSince: number | null = null;
-  private storeRetryAt = 0;
-
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly o: LifecycleOptions,
     private readonly log: Logger,
+    /** Shared with the other users of the store (signed calls' nonces). */
+    readonly health: StoreHealth = new StoreHealth(clock, log),
   ) {
     this.budgets = new Budgets(store, clock, log);
     this.leases = new Leases(store, o.leaseMs, log, (op, deadline) => this.storeCall(op, deadline));
@@ -113,7 +112,7 @@ export class Lifecycle {
       const now = this.clock();
       if (now - hit.readAt < this.o.localCacheMs && this.isFresh(hit.cred, now)) return hit.cred;
       // The store is away: a value outside its refresh window is served without trying it again.
-      if (this.degradedSince !== null && this.servesDegraded(hit.cred, now) && !this.storeDue()) return hit.cred;
+      if (this.health.since() !== null && this.servesDegraded(hit.cred, now) && !this.health.due()) return hit.cred;
     }
     // Concurrent callers in this process share one resolution; each answers by its own deadline,
     // and one that still has time when a resolution runs out of its own starts another.
@@ -141,11 +140,6 @@ export class Lifecycle {
   /** True when the row holds a value that needs no refresh yet. */
   isFresh(row: CredentialRow, now: number): boolean {
     return isFresh(row, now, this.o.refreshAheadMs);
-  }
-
-  /** Since when the store has been failing (clock ms); null while it answers. */
-  degraded(): number | null {
-    return this.degradedSince;
   }
 
   /**
@@ -484,34 +478,13 @@ export class Lifecycle {
     return { value: row.value, expiresAt: row.expiresAt, refreshedAt: row.refreshedAt };
   }
 
-  /**
-   * One store call, bounded by `deadline` and the store timeout; a failure (or no answer in time)
-   * is store_unavailable, and the store is marked away until a call succeeds (logged once each way).
-   */
+  /** One store call, bounded by `deadline` and the store timeout; a failure (or no answer in time) is store_unavailable. */
   private async storeCall<T>(op: () => Promise<T>, deadline: number): Promise<T> {
-    const ms = Math.max(1, Math.min(this.o.storeTimeoutMs, deadline - performance.now()));
     try {
-      const out = await withTimeout(op(), ms);
-      if (this.degradedSince !== null) {
-        this.log.log('info', 'store_recovered', { since: new Date(this.degradedSince).toISOString() });
-        this.degradedSince = null;
-      }
-      return out;
-    } catch (err) {
-      if (this.degradedSince === null) {
-        this.degradedSince = this.clock();
-        this.log.log('error', 'store_degraded', storeErrorFields(err));
-      }
-      this.storeRetryAt = performance.now() + STORE_RETRY_MS;
+      return await this.health.call(op, Math.min(this.o.storeTimeoutMs, deadline - performance.now()));
+    } catch {
       throw storeUnavailable();
     }
-  }
-
-  /** While the store is away, whether this request is the one that tries it again. */
-  private storeDue(): boolean {
-    if (performance.now() < this.storeRetryAt) return false;
-    this.storeRetryAt = performance.now() + STORE_RETRY_MS;
-    return true;
   }
 
   /** Served from memory while the store is away: usable and outside its refresh window (nobody rotates it yet). */
@@ -609,21 +582,6 @@ function raceDeadline<T>(p: Promise<T>, deadline: number, late: () => Error): Pr
   if (ms === Number.POSITIVE_INFINITY) return p;
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(late()), Math.max(0, ms));
-    p.then(resolve, reject).finally(() => clearTimeout(timer));
-  });
-}
-
-class StoreTimeout extends Error {
-  constructor() {
-    super('the store did not answer in time');
-    this.name = 'StoreTimeout';
-  }
-}
-
-/** `p`, or a StoreTimeout after `ms`; a late failure of `p` is swallowed (already answered). */
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new StoreTimeout()), ms);
     p.then(resolve, reject).finally(() => clearTimeout(timer));
   });
 }

@@ -81,7 +81,15 @@ describe('the checks shared with jsdkd', () => {
   });
 
   it('lets admin realms and realms listing no interfaces use every scope, others only those listed', () => {
-    const realm = { key: 'r', secret: 's', apps: [], interfaces: ['access_token'], admin: false, legacyMd5: false };
+    const realm = {
+      key: 'r',
+      secret: 's',
+      apps: [],
+      interfaces: ['access_token'],
+      admin: false,
+      legacyMd5: false,
+      forceAllowance: 5,
+    };
     expect(() => authorizeScope(realm, 'access_token')).not.toThrow();
     expect(() => authorizeScope(realm, 'ticket')).toThrow(
       expect.objectContaining({ code: 'interface_not_allowed', httpStatus: 403 }),

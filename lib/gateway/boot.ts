@@ -4,6 +4,7 @@ import { createCredentials, type Clock } from '../credentials';
 import type { MessageHook } from '../interfaces/types';
 import { createLogger, type Logger } from '../log/logger';
 import { createMinaSessions } from '../sessions/mina';
+import { StoreHealth } from '../store/health';
 import { openStore } from '../store/open';
 import type { Store } from '../store/port';
 import { createMpClient } from '../wechat/mp';
@@ -24,14 +25,16 @@ export async function bootApp(config: Config, opts: BootOptions = {}): Promise<A
   const clock = opts.clock ?? Date.now;
   const log = opts.log ?? createLogger();
   const store = opts.store ?? (await openStore(config.store));
+  const storeHealth = new StoreHealth(clock, log);
   const credentials = createCredentials({
     config,
     store,
+    health: storeHealth,
     clock,
     log,
     mp: createMpClient(config.upstream.mp),
     work: createWorkClient(config.upstream.work),
   });
   const sessions = createMinaSessions({ config, store, clock, log });
-  return createApp({ config, credentials, sessions, store, clock, log, onMessage: opts.onMessage });
+  return createApp({ config, credentials, sessions, store, storeHealth, clock, log, onMessage: opts.onMessage });
 }

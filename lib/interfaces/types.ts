@@ -3,6 +3,7 @@ import type { Config, RealmConfig } from '../config/types';
 import type { CallContext, Clock, Credentials } from '../credentials';
 import type { Logger } from '../log/logger';
 import type { MinaSessions } from '../sessions/mina';
+import type { StoreHealth } from '../store/health';
 import type { Store } from '../store/port';
 
 /** Everything a handler may use; built once per cold start. */
@@ -12,6 +13,8 @@ export interface Services {
   /** Mini Program sessions (session.* interfaces). */
   sessions: MinaSessions;
   store: Store;
+  /** Whether the store answers (shared by the credentials and the signed calls' nonces). */
+  storeHealth: StoreHealth;
   clock: Clock;
   log: Logger;
   /** Receives WeChat's message pushes (POST /wechat/:appid); unset: one log line per push. */
