@@ -9,8 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { packageBundles, SCF_INDEX_BUDGET_BYTES } from '../scripts/package';
 import { WechatSim } from '../sim';
-import { runBundle } from '../test/bundle-process';
-import { loadEvent } from '../test/events';
+import { runBundle } from '../test/support/bundle-process';
+import { loadEvent } from '../test/support/events';
 
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 20);
 const WARM_REQUESTS = 10_000;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WechatSim } from '../sim';
-import { startProcess } from '../test/processes';
+import { startProcess } from '../test/support/processes';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const APP = { appid: 'wx1111111111111111', secret: 'bench-secret' };

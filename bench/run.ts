@@ -16,7 +16,7 @@ import { createNodeServer, listen } from '../lib/platform/node-http';
 import { countStoreOps } from '../lib/store/counting';
 import { createMemoryStore } from '../lib/store/memory';
 import { WechatSim } from '../sim';
-import { startProcess } from '../test/processes';
+import { startProcess } from '../test/support/processes';
 import { benchBundles } from './bundles';
 import { benchStores } from './stores';
 

@@ -10,11 +10,11 @@ import type { HttpRequest } from '../lib/gateway/http';
 import { silentLogger } from '../lib/log/logger';
 import { countStoreOps } from '../lib/store/counting';
 import { openStore } from '../lib/store/open';
-import type { TestStore } from '../lib/store/testdata/services';
+import type { TestStore } from '../test/support/services';
 import { WechatSim } from '../sim';
-import { startServerProcess } from '../test/processes';
-import { MP, REALM, signedHeaders } from '../test/stack';
-import { SHARED_STORES } from '../test/stores';
+import { startServerProcess } from '../test/support/processes';
+import { MP, REALM, signedHeaders } from '../test/support/stack';
+import { SHARED_STORES } from '../test/support/stores';
 
 const PAGE_URL = 'https://example.com/page?from=bench';
 const WARM_REQUESTS = 1000;

@@ -253,6 +253,20 @@ describe('cgi-bin/stable_token', () => {
     expect(sim.tokenState(APPID, s)).toBe('invalid');
   });
 
+  it('invalidateToken ends a token early: 40001 from then on, and normal mode issues a new one', async () => {
+    const s = tokenOf(await stable(sim, stableBody()));
+    const c = tokenOf(await classic(sim, APPID, SECRET));
+    sim.invalidateToken(s);
+    expect(sim.tokenState(APPID, s)).toBe('invalid');
+    expect(sim.tokenState(APPID, c)).toBe('valid');
+    expect((await ticket(sim, s)).errcode).toBe(40001);
+    const next = tokenOf(await stable(sim, stableBody()));
+    expect(next).not.toBe(s);
+    sim.invalidateToken(c);
+    expect((await ticket(sim, c)).errcode).toBe(40001);
+    sim.invalidateToken('not-a-token');
+  });
+
   it('stable_token does not spend the classic token quota', async () => {
     await startSim({ tokenDailyQuota: 1 });
     for (let i = 0; i < 3; i++) tokenOf(await stable(sim, stableBody()));
@@ -365,7 +379,7 @@ describe('cgi-bin/get_api_domain_ip', () => {
       expect((await probe(mp)).ip_list).toBeInstanceOf(Array);
       expect(await probe(work)).toMatchObject({ errcode: 0 });
       expect(await probe('no-such-token')).toMatchObject({ errcode: 40001 });
-      sim.revokeToken(mp);
+      sim.invalidateToken(mp);
       expect(await probe(mp)).toMatchObject({ errcode: 40001 });
       sim.advance(7200_000);
       expect(await probe(work)).toMatchObject({ errcode: 42001 });

@@ -111,6 +111,14 @@ export class MpSim implements SimModule {
     return stateOf(rec, this.clock.now());
   }
 
+  /**
+   * WeChat ends a token before its time (a secret reset, a token fetched elsewhere, a shortened
+   * lifetime: docs/protocol.md §1.1); calls with it answer 40001 from now on.
+   */
+  invalidateToken(token: string): void {
+    this.kill(token, this.clock.now());
+  }
+
   /** Tickets of the app and type that have not expired yet. */
   validTickets(appid: string, type: TicketType): string[] {
     const now = this.clock.now();
@@ -227,11 +235,6 @@ export class MpSim implements SimModule {
     if (state === 'invalid') return wxError(40001);
     if (state === 'expired') return wxError(42001);
     return wxOk({ ip_list: ['101.89.47.18', '101.91.34.103'] });
-  }
-
-  /** Test control: WeChat stops accepting `token` now (as after a force refresh elsewhere). */
-  revokeToken(token: string): void {
-    this.kill(token, this.clock.now());
   }
 
   // ---- helpers ----

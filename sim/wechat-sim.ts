@@ -144,9 +144,9 @@ export class WechatSim {
     return this.mp.tokenState(appid, token);
   }
 
-  /** WeChat stops accepting an MP access_token now, as after a force refresh by another server. */
-  revokeToken(token: string): void {
-    this.mp.revokeToken(token);
+  /** WeChat ends an Official Account / Mini Program token early: calls with it answer 40001, token endpoints issue a new one. */
+  invalidateToken(token: string): void {
+    this.mp.invalidateToken(token);
   }
 
   verifyJsapiSignature(p: {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN, MP, MP2, REALM, signedHeaders, startStack, type Stack } from './stack';
+import { ADMIN, MP, MP2, REALM, signedHeaders, startStack, type Stack } from './support/stack';
 
 let stack: Stack;
 afterEach(() => stack?.close());
@@ -115,3 +115,15 @@ describe('signed envelope calls', () => {
 function signedBody(body: string): [string, string, Record<string, string>] {
   return ['/', body, signedHeaders(REALM, '/', body, Math.floor(stack.sim.now() / 1000))];
 }
+
+describe('signed calls below a deployment base path', () => {
+  it('are signed over the route path, without the base path', async () => {
+    stack = await startStack({ config: { basePath: '/release' } });
+    const body = envelopeBody('access_token', { appid: MP.appid });
+    const ts = Math.floor(stack.sim.now() / 1000);
+    const ok = await stack.post('/release/', body, signedHeaders(REALM, '/', body, ts));
+    expect(ok.json).toMatchObject({ returnCode: 0, returnData: { appid: MP.appid } });
+    const withBase = await stack.post('/release/', body, signedHeaders(REALM, '/release/', body, ts));
+    expect(withBase.json).toMatchObject({ returnCode: 7002, error: { code: 'bad_signature' } });
+  });
+});

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MP, signedHeaders, REALM, startStack, type Stack } from './stack';
+import type { HttpRequest } from '../lib/gateway/http';
+import { createServerlessHandler } from '../lib/platform/serverless';
+import { loadEvent } from './support/events';
+import { MP, signedHeaders, REALM, startStack, type Stack } from './support/stack';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -92,5 +95,68 @@ describe('bad input gets a structured error, never a 5xx or a crash', () => {
     const res = await stack.envelope('access_token', {});
     expect(res.json.returnCode).toBe(0);
     expect(stack.logs.filter((l) => l.event === 'request_crashed' || l.event === 'interface_crashed')).toEqual([]);
+  });
+});
+
+describe('the body limit of the app core, the only limit on SCF and Lambda', () => {
+  const MAX = 4096;
+  const configPath = `/jsapi/${MP.appid}/config`;
+  /** A JSON body of exactly `bytes` UTF-8 bytes, padded with `pad` (a character of 1 to 3 bytes) inside a string. */
+  const bodyOf = (bytes: number, pad = 'x') => {
+    const head = '{"url":"https://a.example/","pad":"';
+    const room = bytes - Buffer.byteLength(`${head}"}`);
+    const width = Buffer.byteLength(pad);
+    const text = `${head}${pad.repeat(Math.floor(room / width))}${'y'.repeat(room % width)}"}`;
+    expect(Buffer.byteLength(text)).toBe(bytes);
+    return text;
+  };
+  const post = (path: string, body: string): HttpRequest => ({
+    method: 'POST',
+    path,
+    query: {},
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+
+  it('accepts a body of exactly maxBodyBytes bytes and refuses one byte more with 413 / 7401', async () => {
+    const exact = await stack.app.http(post(configPath, bodyOf(MAX)));
+    expect(exact.status).toBe(200);
+    expect(JSON.parse(exact.body)).toMatchObject({ appId: MP.appid, url: 'https://a.example/' });
+    const over = await stack.app.http(post(configPath, bodyOf(MAX + 1)));
+    expect(over.status).toBe(413);
+    expect(JSON.parse(over.body)).toMatchObject({ error: { code: 'body_too_large' } });
+    const envelope = await stack.app.http(post('/', bodyOf(MAX + 1)));
+    expect(envelope.status).toBe(413);
+    expect(JSON.parse(envelope.body)).toMatchObject({ returnCode: 7401, error: { code: 'body_too_large' } });
+    const envelopeAtLimit = await stack.app.http(post('/', bodyOf(MAX)));
+    expect(JSON.parse(envelopeAtLimit.body).returnCode).toBe(1002); // read, and found to lack an interface
+  });
+
+  it('counts bytes, not characters: fewer than maxBodyBytes characters of 3-byte UTF-8 are refused', async () => {
+    const body = bodyOf(MAX + 2, '中');
+    expect(body.length).toBeLessThan(MAX);
+    const res = await stack.app.http(post(configPath, body));
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body).error.code).toBe('body_too_large');
+  });
+
+  it('holds behind a serverless adapter (API gateway v2 events)', async () => {
+    const handler = createServerlessHandler(async () => stack.app);
+    const event = (body: string) => ({
+      ...loadEvent('aws-v2'),
+      rawPath: configPath,
+      rawQueryString: '',
+      queryStringParameters: undefined,
+      body,
+    });
+    const context = () => ({ callbackWaitsForEmptyEventLoop: true, functionName: 'wecred', awsRequestId: 'r-1' });
+    const exact = (await handler(event(bodyOf(MAX, '中')), context() as never)) as { statusCode: number };
+    expect(exact.statusCode).toBe(200);
+    const over = (await handler(event(bodyOf(MAX + 1, '中')), context() as never)) as {
+      statusCode: number;
+      body: string;
+    };
+    expect(over.statusCode).toBe(413);
+    expect(JSON.parse(over.body).error.code).toBe('body_too_large');
   });
 });

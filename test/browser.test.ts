@@ -3,35 +3,15 @@
  * our callback, an allow-listed page holding a result that verifies; a replayed callback is refused.
  * Skips loudly without /usr/bin/chromium, except under CI=true. docs/design.md §9, §11.2.
  */
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifyOAuthResult } from '../lib/sessions/oauth';
-import { serviceUnavailable } from '../lib/store/testdata/services';
 import { simOpenid, simUnionid } from '../sim';
-import { OAUTH_SECRET, startOAuthStack, WEB } from './oauth-stack';
-import { MP, type Stack } from './stack';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const haveChromium =
-  existsSync(CHROMIUM) ||
-  (serviceUnavailable(
-    'chromium',
-    new Error(`${CHROMIUM} is missing (apt-get install -y --no-install-recommends chromium)`),
-  ) ??
-    false);
+import { CHROMIUM, CHROMIUM_ARGS, haveChromium } from './support/chromium';
+import { OAUTH_SECRET, startOAuthStack, WEB } from './support/oauth-stack';
+import { MP, type Stack } from './support/stack';
 
 /** The business site's landing page (allow-listed as http://127.0.0.1:<port>/landing…): records what arrives. */
 async function startLanding(): Promise<{ url: string; hits: string[]; server: Server }> {
@@ -53,7 +33,7 @@ describe.skipIf(!haveChromium)('web login in chromium', () => {
   let page: Page;
 
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   });
   afterAll(async () => {
     await browser?.close();

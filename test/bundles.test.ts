@@ -14,10 +14,10 @@ import yauzl from 'yauzl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageBundles, SCF_INDEX_BUDGET_BYTES, type Bundles } from '../scripts/package';
 import { WechatSim } from '../sim';
-import { runBundle } from './bundle-process';
-import { loadEvent, type SampleName } from './events';
-import { MP, REALM, signedHeaders } from './stack';
-import { SHARED_STORES } from './stores';
+import { runBundle } from './support/bundle-process';
+import { loadEvent, type SampleName } from './support/events';
+import { MP, REALM, signedHeaders } from './support/stack';
+import { SHARED_STORES } from './support/stores';
 
 let bundles: Bundles;
 let sim: WechatSim;
@@ -165,9 +165,9 @@ describe('dist/wecred-scf.zip', () => {
   it('DynamoDB and AWS Secrets Manager fail with a clear error instead of loading the AWS SDK', async () => {
     const dynamo = { ...env, WECRED_STORE: 'dynamodb://wecred?region=ap-guangzhou' };
     const run = await runBundle(scf.dir, 'index.js', 'main_handler', [sample('scf-timer')], dynamo);
-    expect(run.results[0]).toMatchObject({ ok: false, error: { code: 'internal_error' } });
+    expect(run.results[0]).toMatchObject({ ok: false, error: { code: 'internal' } });
     const notIncluded = 'DynamoDB / AWS Secrets Manager are not included in the SCF bundle; use mysql:// or redis://';
-    // The caller only sees internal_error: the reason is in the function's log.
+    // The caller only sees internal: the reason is in the function's log.
     expect(run.stdout).toContain('platform.invocation_failed');
     expect(run.stdout).toContain(notIncluded);
     await expect(startBootstrap(scf.dir, dynamo)).rejects.toThrow(

@@ -8,11 +8,11 @@ import { Lifecycle } from '../lib/credentials/lifecycle';
 import type { CallContext, CredentialSource, Fetched } from '../lib/credentials/source';
 import { silentLogger } from '../lib/log/logger';
 import { openStore } from '../lib/store/open';
-import type { TestStore } from '../lib/store/testdata/services';
+import type { TestStore } from './support/services';
 import { WechatSim } from '../sim';
-import { accessTokenEnvelope, startServerProcess, type ServerProcess } from './processes';
-import { MP, REALM } from './stack';
-import { SHARED_STORES } from './stores';
+import { accessTokenEnvelope, startServerProcess, type ServerProcess } from './support/processes';
+import { MP, REALM } from './support/stack';
+import { SHARED_STORES } from './support/stores';
 
 const LEASE_SECONDS = 3;
 const PROCESSES = 3;

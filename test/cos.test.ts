@@ -8,7 +8,7 @@ import { parseConfig } from '../lib/config/load';
 import { cosKey } from '../lib/credentials/cos';
 import { WechatSim } from '../sim';
 import { TencentCloudSim } from '../sim/tencentcloud';
-import { ADMIN, REALM, startStack, type Stack } from './stack';
+import { ADMIN, REALM, startStack, type Stack } from './support/stack';
 
 const COS = { secretId: 'AKIDcospermanent000000000000000000000', secretKey: 'cos-permanent-secret-key-0123456789' };
 const BUCKET = 'examplebucket-1250000000';

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_APPS, DEMO_REALM } from '../lib/config/load';
-import { startServerProcess, type ServerProcess } from './processes';
-import { signedHeaders } from './stack';
+import { startServerProcess, type ServerProcess } from './support/processes';
+import { signedHeaders } from './support/stack';
 
 let server: ServerProcess;
 let dir: string;

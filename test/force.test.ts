@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../lib/store/memory';
-import { MP, MP2, startStack, type Stack } from './stack';
+import { MP, MP2, startStack, type Stack } from './support/stack';
 
 const stacks: Stack[] = [];
 afterEach(async () => {

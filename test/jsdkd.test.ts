@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { jsapiSignature } from '../lib/crypto/jsapi';
 import { jsdkdSignature } from '../lib/crypto/jsdkd';
-import { ADMIN, MP, MP2, REALM, startStack, type Stack } from './stack';
+import { ADMIN, MP, MP2, REALM, startStack, type Stack } from './support/stack';
 
 let stack: Stack | undefined;
 afterEach(async () => {

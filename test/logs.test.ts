@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN, MP, MP2, startStack, type Stack } from './stack';
+import { ADMIN, MP, MP2, startStack, type Stack } from './support/stack';
 
 let stack: Stack;
 afterEach(() => stack?.close());

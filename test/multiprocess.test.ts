@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFileStore } from '../lib/store/file';
 import { WechatSim } from '../sim';
-import { accessTokenEnvelope, startServerProcess, type ServerProcess } from './processes';
-import { MP, REALM } from './stack';
+import { accessTokenEnvelope, startServerProcess, type ServerProcess } from './support/processes';
+import { MP, REALM } from './support/stack';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

@@ -15,8 +15,8 @@ import { createMemoryStore } from '../lib/store/memory';
 import type { Store } from '../lib/store/port';
 import type { SnsClient } from '../lib/wechat/sns';
 import { simOpenid, simUnionid } from '../sim';
-import { EXCHANGER, MINA, OAUTH_SECRET, startOAuthStack, WEB } from './oauth-stack';
-import { ADMIN, MP, MP2, REALM, startStack, type Stack } from './stack';
+import { EXCHANGER, MINA, OAUTH_SECRET, startOAuthStack, WEB } from './support/oauth-stack';
+import { ADMIN, MP, MP2, REALM, startStack, type Stack } from './support/stack';
 
 let stack: Stack;
 afterEach(() => stack?.close());

@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WechatSim } from '../sim';
-import { loadEvent, type SampleName } from './events';
-import { MP } from './stack';
+import { loadEvent, type SampleName } from './support/events';
+import { MP } from './support/stack';
 
 let sim: WechatSim;
 let gateway: (event: unknown, context: unknown) => Promise<any>;

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoConfig, parseConfig } from '../lib/config/load';
 import { WechatSim } from '../sim';
-import { ADMIN, MP, MP2, REALM, startStack, type Stack } from './stack';
+import { ADMIN, MP, MP2, REALM, startStack, type Stack } from './support/stack';
 
 const JPEG_SOI = Buffer.from([0xff, 0xd8]);
 const JPEG_EOI = Buffer.from([0xff, 0xd9]);

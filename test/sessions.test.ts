@@ -11,9 +11,9 @@ import { countStoreOps, type CountingStore } from '../lib/store/counting';
 import { createMemoryStore } from '../lib/store/memory';
 import { openStore } from '../lib/store/open';
 import type { Store } from '../lib/store/port';
-import { freshMysql } from '../lib/store/testdata/mysql';
+import { freshMysql } from './support/mysql';
 import { simOpenid, simUnionid } from '../sim';
-import { MP, startStack, type Stack } from './stack';
+import { MP, startStack, type Stack } from './support/stack';
 
 const MINA = { appid: 'wx5555555555555555', secret: 'mina-secret-5555' };
 const MINA2 = { appid: 'wx6666666666666666', secret: 'mina-secret-6666' };
@@ -529,7 +529,8 @@ describe('a store outage', () => {
       ...inner,
       kind: inner.kind,
       getRecord: (key, now) => (down ? Promise.reject(outage()) : inner.getRecord(key, now)),
-      putRecord: (key, value, expiresAt) => (down ? Promise.reject(outage()) : inner.putRecord(key, value, expiresAt)),
+      putRecord: (key, value, expiresAt, now) =>
+        down ? Promise.reject(outage()) : inner.putRecord(key, value, expiresAt, now),
     };
     await start({ store });
     const a = (await login()).returnData;
@@ -669,14 +670,14 @@ describe('sessions the deployment can no longer serve', () => {
       JSON.stringify([good, 'MARKER-6']),
     ];
     for (const raw of variants) {
-      await stack.store.putRecord(key, raw, later);
+      await stack.store.putRecord(key, raw, later, stack.sim.now());
       expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json).toMatchObject({
         returnCode: 60012,
         error: { code: 'session_invalid' },
       });
     }
     expect(JSON.stringify(stack.logs)).not.toContain('MARKER');
-    await stack.store.putRecord(key, JSON.stringify(good), later);
+    await stack.store.putRecord(key, JSON.stringify(good), later, stack.sim.now());
     expect(returnCode(await call('qcloud.cam.auth', { id: a.id, skey: a.skey }))).toBe(0);
   });
 

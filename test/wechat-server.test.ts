@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encrypt, msgSignature } from '../lib/crypto/message';
 import { serverSignature } from '../lib/crypto/server';
-import { MP, startStack, type Stack } from './stack';
+import { MP, startStack, type Stack } from './support/stack';
 
 /** docs/protocol.md §1.7 set A: the 《消息推送》 worked example. */
 const A = {

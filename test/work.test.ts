@@ -8,7 +8,7 @@ import { CORP_TICKET_CALLS_PER_CORP_HOUR, TICKET_CALLS_PER_APP_HOUR } from '../l
 import { jsapiSignature } from '../lib/crypto/jsapi';
 import { createMemoryStore } from '../lib/store/memory';
 import { WechatSim } from '../sim';
-import { ADMIN, MP, REALM, startStack, type Stack } from './stack';
+import { ADMIN, MP, REALM, startStack, type Stack } from './support/stack';
 
 const CORP = 'ww0123456789abcdef';
 const A1 = { corpid: CORP, agentid: '1000002', secret: 'wecom-agent-secret-1000002-aaaaaaa' };
@@ -444,7 +444,7 @@ describe('work.register_agent', () => {
     const s = await workStack({ masterKey: true });
     s.sim.addWorkApp(CORP, A9.agentid, A9.secret);
     for (const damaged of ['{"secret": "not-json-closed', '{"secret": 42, "createdAt": 1, "updatedAt": 1}', 'null']) {
-      await s.store.putRecord(`agent:${CORP}:${A9.agentid}`, damaged, Date.UTC(9999, 0, 1));
+      await s.store.putRecord(`agent:${CORP}:${A9.agentid}`, damaged, Date.UTC(9999, 0, 1), s.sim.now());
       const r = await s.envelope('work.access_token', agentPara(A9));
       expect(r.json).toMatchObject({ returnCode: 7302, error: { code: 'config_fault' } });
       expect(r.json.error.message).toMatch(/damaged; register it again/);

@@ -28,7 +28,7 @@ export async function loadConfig(
 }
 
 /** The config text and what to call it in errors, or null when there is none. */
-async function findSource(env: NodeJS.ProcessEnv, cwd: string): Promise<{ text: string; name: string } | null> {
+export async function findSource(env: NodeJS.ProcessEnv, cwd: string): Promise<{ text: string; name: string } | null> {
   const inline = env.WECRED_CONFIG_JSON;
   if (inline) return { text: inline, name: 'WECRED_CONFIG_JSON' };
 
@@ -56,7 +56,7 @@ async function readText(file: string): Promise<string | null> {
   }
 }
 
-function parseJson(text: string, source: string): unknown {
+export function parseJson(text: string, source: string): unknown {
   try {
     return JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {

@@ -127,7 +127,7 @@ export class AgentRegistry {
     };
     await guardStore(
       this.log,
-      () => this.store.putRecord(recordKey(agent), JSON.stringify(rec), NEVER),
+      () => this.store.putRecord(recordKey(agent), JSON.stringify(rec), NEVER, now),
       storeUnavailable,
     );
     this.handoff.delete(recordKey(agent));

@@ -328,7 +328,7 @@ export class Lifecycle {
     await this.budgets.countReport(src.key, call.caller, verdict);
     if (verdict === 'live') {
       const t = this.clock();
-      await this.storeCall(() => this.store.putRecord(key, 'live', t + PROBE_VERDICT_MS), lease.until);
+      await this.storeCall(() => this.store.putRecord(key, 'live', t + PROBE_VERDICT_MS, t), lease.until);
     }
     return verdict;
   }

@@ -96,6 +96,48 @@ describe('seal / open', () => {
     expect(failure(() => open(KEY, 'v2.AAAA', CONTEXT)).message).toBe('unsupported sealed-value version v2');
   });
 
+  it('tells a version from a value that merely starts like one', () => {
+    for (const [input, reason] of [
+      ['v23', 'malformed'], // no dot: not a sealed value at all
+      ['xv2.AAAA', 'malformed'],
+      ['v2x.AAAA', 'malformed'],
+      ['v22.AAAA', 'version'],
+      ['v9999.AAAA', 'version'],
+      ['v10000.AAAA', 'malformed'],
+    ] as const) {
+      expect(failure(() => open(KEY, input, CONTEXT)).reason, input).toBe(reason);
+    }
+  });
+
+  it('refuses a sealed text whose last character differs only in its unused bits', () => {
+    const sealed = seal(KEY, 'x', CONTEXT); // 29 bytes: the last character carries 2 unused bits
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const twin = sealed.slice(0, -1) + alphabet[alphabet.indexOf(sealed.at(-1)!) ^ 1];
+    expect(Buffer.from(twin.slice(3), 'base64url')).toEqual(Buffer.from(sealed.slice(3), 'base64url'));
+    expect(failure(() => open(KEY, twin, CONTEXT)).reason).toBe('malformed');
+  });
+
+  it('says what is wrong in words of its own', () => {
+    const says = (fn: () => unknown) => {
+      const err = failure(fn);
+      return `${err.name}: ${err.message}`;
+    };
+    expect([
+      says(() => seal(Buffer.alloc(16), SECRET, CONTEXT)),
+      says(() => open(KEY, 'v1.c2hvcnQ', CONTEXT)),
+      says(() => open(KEY, 'plain', CONTEXT)),
+      says(() => open(KEY, 'v1.has spaces', CONTEXT)),
+      says(() => open(KEY, seal(KEY, SECRET, 'another:context'), CONTEXT)),
+    ]).toEqual([
+      'AtRestError: the key must be 32 bytes',
+      'AtRestError: the sealed value is too short',
+      'AtRestError: not a sealed value (expected v1.<base64url>)',
+      'AtRestError: not a sealed value (expected v1.<base64url>)',
+      'AtRestError: the sealed value does not authenticate (wrong key or context, or altered)',
+    ]);
+    expect(() => seal(KEY, SECRET, '')).toThrow('at-rest: context must name where the value is stored');
+  });
+
   it('needs a 32-byte key and a context', () => {
     expect(failure(() => seal(Buffer.alloc(16), SECRET, CONTEXT)).reason).toBe('bad-key');
     expect(failure(() => open(Buffer.alloc(33), seal(KEY, SECRET, CONTEXT), CONTEXT)).reason).toBe('bad-key');

@@ -28,6 +28,9 @@ describe('withoutFragment', () => {
   it('leaves a url without # unchanged', () => {
     expect(withoutFragment('https://a.example/p?x=1&y=2')).toBe('https://a.example/p?x=1&y=2');
   });
+  it('leaves nothing of a url that is all fragment', () => {
+    expect(withoutFragment('#top')).toBe('');
+  });
   it('drops a trailing #', () => {
     expect(withoutFragment('https://a.example/p#')).toBe('https://a.example/p');
   });

@@ -271,6 +271,50 @@ describe('decrypt refuses tampered input', () => {
     }
   });
 
+  it('at the edges of the length checks: an empty message for an empty receiver is fine, 16 bytes are too short', () => {
+    expect(decrypt(A.key, seal(A.key, pad32(layout(Buffer.alloc(0), ''))), '')).toBe('');
+    expect(decrypt(A.key, seal(A.key, pad32(layout(Buffer.from('hi'), ''))), '')).toBe('hi');
+    expect(failure(() => decrypt(A.key, seal(A.key, pad32(Buffer.alloc(16, 0x61))), ''))).toBe('bad-length');
+    expect(failure(() => decrypt(A.key, seal(A.key, pad32(Buffer.alloc(19, 0))), ''))).toBe('bad-length');
+  });
+
+  it('says what is wrong, in words of its own for each refusal', () => {
+    const says = (fn: () => unknown): string => {
+      try {
+        fn();
+      } catch (err) {
+        return `${(err as Error).name}: ${(err as Error).message}`;
+      }
+      throw new Error('expected an error');
+    };
+    const sealed = (plain: Buffer) => seal(A.key, plain);
+    const badPad = pad32(layout(msg, A.appid));
+    badPad[badPad.length - 2] = 0;
+    expect([
+      says(() => aesKeyOf('short')),
+      says(() => decrypt(A.key, '*', A.appid)),
+      says(() => decrypt(A.key, Buffer.alloc(16).toString('base64'), A.appid)),
+      says(() => decrypt(A.key, sealed(Buffer.alloc(32, 0)), A.appid)),
+      says(() => decrypt(A.key, sealed(badPad), A.appid)),
+      says(() => decrypt(A.key, sealed(Buffer.alloc(32, 16)), A.appid)),
+      says(() => decrypt(A.key, sealed(pad32(layout(msg, A.appid, 0xffff))), A.appid)),
+      says(() => decrypt(A.key, A.encrypt, 'wx0000000000000000')),
+      says(() => decrypt(A.key, sealed(pad32(layout(Buffer.from([0xff]), A.appid))), A.appid)),
+      says(() => encrypt(A.key, A.appid, 'x', Buffer.alloc(15))),
+    ]).toEqual([
+      'MessageCryptoError: the EncodingAESKey must be 43 letters or digits',
+      'MessageCryptoError: the encrypted message is not base64',
+      'MessageCryptoError: the encrypted message is not a whole number of AES blocks',
+      'MessageCryptoError: the decrypted message has bad padding',
+      'MessageCryptoError: the decrypted message has bad padding',
+      'MessageCryptoError: the decrypted message is too short',
+      'MessageCryptoError: the message length points past the end of the decrypted message',
+      'MessageCryptoError: the message was not encrypted for this app',
+      'MessageCryptoError: the decrypted message is not UTF-8 text',
+      'TypeError: message crypto: random16 must be 16 bytes',
+    ]);
+  });
+
   it('a malformed EncodingAESKey', () => {
     for (const key of ['A'.repeat(42), 'A'.repeat(44), `${'A'.repeat(42)}+`, `${'A'.repeat(42)}=`, '']) {
       expect(failure(() => decrypt(key, A.encrypt, A.appid))).toBe('bad-key');

@@ -116,6 +116,44 @@ describe('decryptMinaData', () => {
     expect(failure(() => decryptMinaData(SESSION_KEY, shaped(encrypt('[1,2]')), APPID)).reason).toBe('not_json');
   });
 
+  it('says which check refused the data, in words of its own', () => {
+    const says = (f: () => unknown) => {
+      try {
+        f();
+      } catch (err) {
+        return `${(err as Error).name} ${(err as MinaDataError).reason}: ${(err as Error).message}`;
+      }
+      return 'no error';
+    };
+    const mark = `"watermark":{"appid":"${APPID}"}`;
+    const open = (plaintext: string | Buffer, openid?: string) =>
+      says(() => decryptMinaData(SESSION_KEY, shaped(encrypt(plaintext)), APPID, openid));
+    const cut = Buffer.from(ENCRYPTED, 'base64').subarray(0, -16).toString('base64');
+    expect([
+      says(() => decryptMinaData('short', shaped(ENCRYPTED), APPID)),
+      says(() => decryptMinaData(SESSION_KEY, shaped(cut), APPID)),
+      open('not json'),
+      open(Buffer.from([0x7b, 0xff, 0x7d])),
+      open('null'),
+      open('42'),
+      open('"text"'),
+      open('[{}]'),
+      open('{"watermark":null}'),
+      open(`{"openId":"o2",${mark}}`, 'o1'),
+    ]).toEqual([
+      'MinaDataError bad_key: the session key is not base64 of 16 bytes',
+      'MinaDataError padding: encrypt_data does not decrypt under this session (bad padding)',
+      'MinaDataError not_json: encrypt_data does not decrypt to JSON under this session',
+      'MinaDataError not_json: encrypt_data does not decrypt to JSON under this session',
+      'MinaDataError not_json: encrypt_data does not decrypt to a JSON object',
+      'MinaDataError not_json: encrypt_data does not decrypt to a JSON object',
+      'MinaDataError not_json: encrypt_data does not decrypt to a JSON object',
+      'MinaDataError not_json: encrypt_data does not decrypt to a JSON object',
+      `MinaDataError watermark: the data's watermark is not for ${APPID}`,
+      "MinaDataError openid: the data's openId is not this session's user",
+    ]);
+  });
+
   it('refuses a plaintext that is not valid UTF-8, even when it would parse once repaired', () => {
     const [head, tail] = [`{"nickName":"`, `","watermark":{"appid":"${APPID}"}}`];
     const bytes = Buffer.concat([Buffer.from(head), Buffer.from([0xff, 0xfe]), Buffer.from(tail)]);

@@ -15,14 +15,13 @@ export function realmSignature(
 }
 
 /**
- * Constant-time string comparison. Strings of different (byte) length are unequal; nothing throws.
- * Both sides are hashed first so the comparison time does not depend on where they differ
- * nor on the length of the expected value.
+ * Constant-time string comparison; strings of any lengths, nothing throws. Both sides are hashed
+ * first (equal SHA-256 digests mean equal strings) so the comparison time does not depend on
+ * where they differ nor on the length of the expected value.
  */
 export function safeEqual(a: string, b: string): boolean {
-  const ab = Buffer.from(a, 'utf8');
-  const bb = Buffer.from(b, 'utf8');
-  const ah = createHash('sha256').update(ab).digest();
-  const bh = createHash('sha256').update(bb).digest();
-  return timingSafeEqual(ah, bh) && ab.length === bb.length;
+  return timingSafeEqual(
+    createHash('sha256').update(a, 'utf8').digest(),
+    createHash('sha256').update(b, 'utf8').digest(),
+  );
 }

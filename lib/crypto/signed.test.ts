@@ -58,6 +58,13 @@ describe('secrets under 32 characters', () => {
     }
     expect(() => verifyToken(undefined as unknown as string, VECTOR, NOW)).toThrow(TypeError);
     expect(() => verifyToken('your-256-bit-secret', JWT_IO, NOW)).toThrow(TypeError);
+    expect(() => signToken(12345 as unknown as string, claims)).toThrow(
+      new TypeError('signToken: the secret must be at least 32 characters'),
+    );
+    expect(() => verifyToken('x', VECTOR, NOW)).toThrow(
+      new TypeError('verifyToken: the secret must be at least 32 characters'),
+    );
+    expect(() => macHex('x', 'a', 'text')).toThrow(new TypeError('macHex: the secret must be at least 32 characters'));
     const exactly32 = SECRET.slice(0, 32);
     expect(verifyToken(exactly32, signToken(exactly32, claims), NOW).ok).toBe(true);
   });
@@ -122,6 +129,34 @@ describe('verifyToken', () => {
     expect(verifyToken(SECRET, forge(SECRET, { alg: 'HS256' }, CLAIMS), NOW).ok).toBe(true);
   });
 
+  it('refuses a non-canonical claims segment even under a valid signature', () => {
+    const [h] = VECTOR.split('.') as [string];
+    const p = b64u(JSON.stringify({ ...CLAIMS, n: 12 })); // 151 bytes: the last character has unused bits
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    expect(Buffer.from(p, 'base64url').length % 3).not.toBe(0);
+    const twin = p.slice(0, -1) + alphabet[alphabet.indexOf(p.at(-1)!) ^ 1];
+    expect(Buffer.from(twin, 'base64url')).toEqual(Buffer.from(p, 'base64url'));
+    const input = `${h}.${twin}`;
+    const token = `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+    expect(verifyToken(SECRET, token, NOW)).toEqual({ ok: false, reason: 'malformed' });
+  });
+
+  it('takes tokens up to 8192 characters, refuses longer ones', () => {
+    const sized = (length: number) => {
+      const probe = signToken(SECRET, { exp: 1700000300, pad: '' });
+      // base64url: every 3 characters of claims JSON make 4 of the token
+      let pad = 'x'.repeat(Math.floor(((length - probe.length) * 3) / 4));
+      while (signToken(SECRET, { exp: 1700000300, pad }).length < length) pad += 'x';
+      const token = signToken(SECRET, { exp: 1700000300, pad });
+      expect(token.length).toBeGreaterThanOrEqual(length);
+      return token;
+    };
+    const exact = sized(8192);
+    expect(exact.length).toBe(8192);
+    expect(verifyToken(SECRET, exact, NOW).ok).toBe(true);
+    expect(verifyToken(SECRET, sized(8200), NOW)).toEqual({ ok: false, reason: 'malformed' });
+  });
+
   it('refuses malformed tokens without throwing', () => {
     for (const bad of ['', 'a.b', 'a.b.c.d', '...', `${VECTOR}.`, 'eyJ!.eyJ.x', 'x'.repeat(9000)]) {
       expect(verifyToken(SECRET, bad, NOW).ok).toBe(false);
@@ -143,6 +178,15 @@ describe('verifyToken', () => {
       reason: 'expired',
     });
     expect(verifyToken(SECRET, 42 as unknown as string, NOW)).toEqual({ ok: false, reason: 'malformed' });
+    for (const claims of [null, 42, 'text', true]) {
+      expect(verifyToken(SECRET, forge(SECRET, { alg: 'HS256' }, claims), NOW), String(claims)).toEqual({
+        ok: false,
+        reason: 'malformed',
+      });
+    }
+    const [h, p] = VECTOR.split('.') as [string, string];
+    expect(verifyToken(SECRET, `${b64u('not json')}.${p}.x`, NOW)).toEqual({ ok: false, reason: 'malformed' });
+    expect(verifyToken(SECRET, `${h}.${p}.not+base64url`, NOW)).toEqual({ ok: false, reason: 'malformed' });
   });
 });
 
@@ -162,6 +206,9 @@ describe('macHex', () => {
     expect(macHexMatches(SECRET, 'a', 'text', tag.slice(0, 8))).toBe(false);
     expect(macHexMatches(SECRET, 'a', 'text', '')).toBe(false);
     expect(macHexMatches(SECRET, 'a', 'text', tag.toUpperCase())).toBe(tag === tag.toUpperCase());
-    expect(() => macHex(SECRET, 'a', 'text', 8)).toThrow(RangeError);
+    expect(() => macHex(SECRET, 'a', 'text', 8)).toThrow(new RangeError('macHex: hexChars must be 16 to 64'));
+    expect(() => macHex(SECRET, 'a', 'text', 65)).toThrow(RangeError);
+    expect(macHex(SECRET, 'a', 'text', 16)).toBe(tag.slice(0, 16));
+    expect(macHex(SECRET, 'a', 'text', 64)).toHaveLength(64);
   });
 });

@@ -48,9 +48,9 @@ export function signToken(secret: string, claims: TokenClaims): string {
 
 /** A JSON object out of a canonical base64url segment, or undefined. */
 function decodeSegment(segment: string): Record<string, unknown> | undefined {
-  if (segment === '' || !SEGMENT.test(segment)) return undefined;
   const bytes = Buffer.from(segment, 'base64url');
-  // Canonical only: otherwise the unused bits of the last character could change unnoticed.
+  // Canonical only (only that encodes back to itself): otherwise padding, '+' '/' or the unused
+  // bits of the last character could change unnoticed.
   if (bytes.toString('base64url') !== segment) return undefined;
   try {
     const v: unknown = JSON.parse(bytes.toString('utf8'));

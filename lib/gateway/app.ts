@@ -62,8 +62,8 @@ export function createApp(services: Services): App {
     if (req.method === 'OPTIONS') return { res: { status: 204, headers: {}, body: '' }, label: 'preflight' };
     if (path === '/') return envelope(req, path, call);
     for (const route of ROUTES) {
-      const m = route.pattern.exec(path);
-      if (m) return serveRoute(route, req, path, m.slice(1), call);
+      const params = route.match(path);
+      if (params) return serveRoute(route, req, path, params, call);
     }
     return { res: routeError(new ApiError('not_found', `no route ${req.method} ${path}`)), label: 'not_found' };
   }
@@ -72,7 +72,7 @@ export function createApp(services: Services): App {
     route: Route,
     req: HttpRequest,
     path: string,
-    params: (string | undefined)[],
+    params: Record<string, string>,
     call: CallContext,
   ): Promise<Outcome> {
     const method = req.method === 'HEAD' ? 'GET' : req.method;

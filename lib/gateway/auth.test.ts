@@ -60,6 +60,20 @@ describe('realm authentication', () => {
     });
   });
 
+  it('keeps a nonce while its timestamp can still pass: signed 299 s ahead, replayed 450 s later, refused 7004', async () => {
+    let now = NOW_S * 1000;
+    const moving = { ...services, store: createMemoryStore(), clock: () => now } as Services;
+    const request = signed(NOW_S + 299, 'nonce-ahead-1');
+    await expect(authenticateRealm(request, '/', moving)).resolves.toMatchObject({ key: 'biz' });
+    now += 450_000; // the timestamp is now 151 s behind the clock: still inside the window
+    await expect(authenticateRealm(request, '/', moving)).rejects.toMatchObject({
+      code: 'replayed_nonce',
+      returnCode: 7004,
+    });
+    now += 149_000 + 300_000; // the timestamp has left the window: refused for that, not the nonce
+    await expect(authenticateRealm(request, '/', moving)).rejects.toMatchObject({ code: 'stale_timestamp' });
+  });
+
   it('refuses nonces outside 8 to 64 characters of [A-Za-z0-9_-] as unsigned', async () => {
     for (const nonce of ['short', 'x'.repeat(65), 'has space!']) {
       await expect(authenticateRealm(signed(NOW_S, nonce), '/', services)).rejects.toMatchObject({ code: 'unsigned' });

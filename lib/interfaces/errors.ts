@@ -3,7 +3,7 @@
  * the 7xxx range. Each carries the HTTP status used when the error is answered on a route
  * (the envelope always answers 200).
  */
-import { CredentialError, type CredentialErrorCode } from '../credentials/errors';
+import { CredentialError } from '../credentials/errors';
 
 export const RETURN_CODES = {
   ok: [0, 200],
@@ -64,20 +64,10 @@ export class ApiError extends Error {
   }
 }
 
-const FROM_CREDENTIAL: Record<CredentialErrorCode, ErrorName> = {
-  upstream_unavailable: 'upstream_unavailable',
-  upstream_error: 'upstream_error',
-  config_fault: 'config_fault',
-  quota_exhausted: 'quota_exhausted',
-  force_refused: 'force_refused',
-  busy: 'busy',
-  budget_exhausted: 'budget_exhausted',
-  store_unavailable: 'store_unavailable',
-};
-
 /** Any failure as an ApiError; unexpected ones become 'internal' without their details. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
-  if (err instanceof CredentialError) return new ApiError(FROM_CREDENTIAL[err.code], err.message, err.errcode);
+  // Every CredentialErrorCode is an ErrorName of the same meaning.
+  if (err instanceof CredentialError) return new ApiError(err.code, err.message, err.errcode);
   return new ApiError('internal', 'internal error');
 }

@@ -38,6 +38,20 @@ describe('logger', () => {
     });
   });
 
+  it('masks secrets nested under harmless names, with no sensitive name at the top: objects, arrays, any depth', () => {
+    const { log, lines } = capture();
+    log.log('error', 'upstream_failed', { error: { access_token: 'LEAK-1' } });
+    log.log('error', 'x', { items: [{ jsapi_ticket: 'LEAK-2' }, 'plain'] });
+    log.log('error', 'x', { a: { b: { c: { session_key: 'LEAK-3' } } } });
+    log.log('error', 'x', { rows: [[{ secret: 'LEAK-4' }]], count: 2 });
+    log.log('error', 'x', { outer: { list: [{ inner: { Authorization: 'Bearer LEAK-5' } }] } });
+    expect(lines).toHaveLength(5);
+    for (const line of lines) expect(line).not.toContain('LEAK');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ error: { access_token: '[redacted]' } });
+    expect(JSON.parse(lines[1]!)).toMatchObject({ items: [{ jsapi_ticket: '[redacted]' }, 'plain'] });
+    expect(JSON.parse(lines[3]!)).toMatchObject({ rows: [[{ secret: '[redacted]' }]], count: 2 });
+  });
+
   it('drops lines below its level', () => {
     const lines: string[] = [];
     const log = createLogger((l) => lines.push(l), 'warn');

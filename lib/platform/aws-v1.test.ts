@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadEvent } from '../../test/events';
+import { loadEvent } from '../../test/support/events';
 import { matches, toRequest, toResult } from './aws-v1';
 
 const UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) MicroMessenger/8.0.47';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadEvent } from '../../test/events';
+import { loadEvent } from '../../test/support/events';
 import { matches, toRequest, toResult } from './aws-v2';
 
 describe('aws-v2 adapter (HTTP API / Lambda Function URL, payload 2.0)', () => {

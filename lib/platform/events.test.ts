@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadEvent, sampleNames, samples } from '../../test/events';
+import { loadEvent, sampleNames, samples } from '../../test/support/events';
 import { adaptEvent, adapters } from './events';
 
 describe('adaptEvent', () => {

@@ -324,7 +324,7 @@ describe('createNodeServer', () => {
     const { base } = await start(app, { logger: { log: (...a) => logged.push(a) } });
     const res = await fetch(`${base}/x`);
     expect(res.status).toBe(500);
-    expect(await res.json()).toEqual({ error: { code: 'internal_error', message: 'internal error' } });
+    expect(await res.json()).toEqual({ error: { code: 'internal', message: 'internal error' } });
     expect(logged).toHaveLength(1);
   });
 
@@ -333,7 +333,7 @@ describe('createNodeServer', () => {
     const { base } = await start(app);
     const res = await fetch(`${base}/x`);
     expect(res.status).toBe(500);
-    expect(await res.json()).toEqual({ error: { code: 'internal_error', message: 'internal error' } });
+    expect(await res.json()).toEqual({ error: { code: 'internal', message: 'internal error' } });
   });
 
   it('sends no body for HEAD and no content-length for 204', async () => {

@@ -10,7 +10,7 @@
  *   connection), and past `drainLimitBytes` the connection is closed.
  * - A client that goes away mid-body is dropped quietly; the app is not called.
  * - An unexpected exception (the app never throws, but a bad header value can) is a 500
- *   `{"error":{"code":"internal_error",...}}`.
+ *   `{"error":{"code":"internal",...}}`.
  * - HTTP keep-alive stays on, with an idle timeout longer than usual load-balancer ones.
  */
 import http from 'node:http';
@@ -155,7 +155,7 @@ export function createNodeServer(app: App, opts: NodeServerOptions): http.Server
       logFailure(err);
       try {
         if (!res.headersSent) {
-          send(res, errorResponse(500, 'internal_error', 'internal error'));
+          send(res, errorResponse(500, 'internal', 'internal error'));
         } else if (!res.writableEnded) {
           res.destroy();
         }

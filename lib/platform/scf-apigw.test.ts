@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadEvent } from '../../test/events';
+import { loadEvent } from '../../test/support/events';
 import { matches, toRequest, toResult } from './scf-apigw';
 
 const BODY = '{"url":"https://www.example.com/page?x=1#top","jsApiList":["scanQRCode"]}';

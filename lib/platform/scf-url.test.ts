@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadEvent } from '../../test/events';
+import { loadEvent } from '../../test/support/events';
 import * as apigw from './scf-apigw';
 import { matches, toRequest, toResult } from './scf-url';
 

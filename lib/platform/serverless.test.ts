@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { App, HttpRequest, HttpResponse, RefreshReport } from '../gateway/http';
-import { loadEvent, sampleNames, samples } from '../../test/events';
+import { loadEvent, sampleNames, samples } from '../../test/support/events';
 import { adaptEvent } from './events';
 import { createServerlessHandler } from './serverless';
 
@@ -139,12 +139,12 @@ describe('createServerlessHandler', () => {
       isBase64Encoded: false,
       statusCode: 500,
       headers: { 'content-type': 'application/json' },
-      body: '{"error":{"code":"internal_error","message":"internal error"}}',
+      body: '{"error":{"code":"internal","message":"internal error"}}',
     });
     expect(logged).toHaveLength(1);
     await expect(handler(loadEvent('aws-schedule'), {} as never)).resolves.toEqual({
       ok: false,
-      error: { code: 'internal_error', message: 'internal error' },
+      error: { code: 'internal', message: 'internal error' },
     });
   });
 

@@ -52,7 +52,7 @@ function unknownEventResult(): HttpResult {
 
 function failureResult(adapted: AdaptedEvent, err: unknown): PlatformResult {
   const timeout = err instanceof Error && err.name === 'TimeoutError';
-  const code = timeout ? 'timeout' : 'internal_error';
+  const code = timeout ? 'timeout' : 'internal';
   const message = timeout ? 'the function ran out of time' : 'internal error';
   switch (adapted.kind) {
     case 'http':

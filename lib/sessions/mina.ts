@@ -137,10 +137,13 @@ export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
   const stored = <T>(op: () => Promise<T>) =>
     guardStore(log, op, () => new SessionError('store_unavailable', 'the session store is unavailable'));
   const endsAt = (created: number, seen: number) => Math.min(created + maxAgeMs, seen + idleMs);
-  const saveRecord = (id: string, rec: SessionRecord) =>
-    stored(() => store.putRecord(sessionKeyOf(id), JSON.stringify(rec), rec.created + maxAgeMs + EXPIRED_GRACE_MS));
+  const saveRecord = (id: string, rec: SessionRecord, now: number) =>
+    stored(() =>
+      store.putRecord(sessionKeyOf(id), JSON.stringify(rec), rec.created + maxAgeMs + EXPIRED_GRACE_MS, now),
+    );
+  /** The visit at `seen` (the clock's now). */
   const saveSeen = (id: string, created: number, seen: number) =>
-    stored(() => store.putRecord(seenKeyOf(id), String(seen), endsAt(created, seen) + EXPIRED_GRACE_MS));
+    stored(() => store.putRecord(seenKeyOf(id), String(seen), endsAt(created, seen) + EXPIRED_GRACE_MS, seen));
   const invalid = (why = 'no such session (unknown id, or skey does not match)') =>
     new SessionError('invalid', `${why}: log in again`);
   const noMasterKey = () =>
@@ -250,11 +253,11 @@ export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
       };
       // The visit first: a session record without one reads as long idle (expired).
       await saveSeen(id, now, now);
-      await saveRecord(id, rec);
+      await saveRecord(id, rec, now);
       if (singleSession) {
         const userKey = userKeyOf(app.appid, wx.openid);
         const previous = await stored(() => store.getRecord(userKey, now));
-        await stored(() => store.putRecord(userKey, id, now + maxAgeMs + EXPIRED_GRACE_MS));
+        await stored(() => store.putRecord(userKey, id, now + maxAgeMs + EXPIRED_GRACE_MS, now));
         if (previous !== null && previous !== id) await stored(() => store.deleteRecord(sessionKeyOf(previous)));
       }
       return { id, skey, ...view(rec), duration: Math.min(maxAgeSeconds, idleSeconds) };
@@ -272,7 +275,7 @@ export function createMinaSessions(deps: MinaSessionDeps): MinaSessions {
     async setUserInfo(id, skey, data, appid) {
       const { rec, sessionKey } = await live(id, skey, appid);
       const updated: SessionRecord = { ...rec, userInfo: openData(sessionKey, data, rec.appid, rec.openid) };
-      await saveRecord(id, updated);
+      await saveRecord(id, updated, clock());
       return view(updated);
     },
   };

@@ -218,7 +218,7 @@ export function createOAuthFlow(deps: OAuthDeps): OAuthFlow {
       refreshToken: hide(token.refreshToken, 'refresh_token'),
       refreshExpiresAt: expiresAt,
     };
-    await stored(() => store.putRecord(key, JSON.stringify(record), expiresAt));
+    await stored(() => store.putRecord(key, JSON.stringify(record), expiresAt, now));
   }
 
   async function exchange(app: AppConfig, code: string, call: OAuthCall): Promise<Login> {

@@ -16,7 +16,7 @@ describe('countStoreOps', () => {
     await store.releaseLease('k', 'o', { blockedUntil: 5 });
     expect(await store.insertIfAbsent('n', 10, 0)).toBe(true);
     expect(await store.increment('c', 2, 10, 0)).toBe(2);
-    await store.putRecord('r', 'rv', 10);
+    await store.putRecord('r', 'rv', 10, 0);
     expect(await store.getRecord('r', 0)).toBe('rv');
     await store.deleteRecord('r');
     expect(counted.ops()).toBe(10);

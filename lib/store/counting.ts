@@ -71,9 +71,9 @@ export function countStoreOps(inner: Store): CountingStore {
       counts.increment++;
       return inner.increment(key, by, expiresAt, now);
     },
-    putRecord(key, value, expiresAt) {
+    putRecord(key, value, expiresAt, now) {
       counts.putRecord++;
-      return inner.putRecord(key, value, expiresAt);
+      return inner.putRecord(key, value, expiresAt, now);
     },
     getRecord(key, now) {
       counts.getRecord++;

@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { DescribeTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { storeConformance } from './conformance';
+import { storeConformance } from '../../test/support/store-conformance';
 import { dynamoClient, openDynamoStore, parseDynamoUrl } from './dynamodb';
 import { migrateDynamo } from './dynamodb-migrate';
-import { startDynalite } from './testdata/dynalite';
+import { startDynalite } from '../../test/support/dynalite';
 
 const dynamo = await startDynalite();
 afterAll(() => dynamo.close());
@@ -72,7 +72,7 @@ describe('dynamodb store: missing table', () => {
     await expect(store.insertIfAbsent('k', now + 1_000, now)).rejects.toThrow(line);
     await expect(store.increment('k', 1, now + 1_000, now)).rejects.toThrow(line);
     await expect(store.increment('k', 0, now + 1_000, now)).rejects.toThrow(line);
-    await expect(store.putRecord('k', 'v', now + 1_000)).rejects.toThrow(line);
+    await expect(store.putRecord('k', 'v', now + 1_000, now)).rejects.toThrow(line);
     await expect(store.getRecord('k', now)).rejects.toThrow(line);
     await expect(store.deleteRecord('k')).rejects.toThrow(line);
     await store.close();
@@ -128,7 +128,7 @@ describe('dynamodb store: items', () => {
     const key = `rec:${randomUUID()}`;
     const now = Date.now();
     const expiresAt = now + 60_000 + 1;
-    await store.putRecord(key, 'token', expiresAt);
+    await store.putRecord(key, 'token', expiresAt, now);
     expect(await rawItem(`rec#${key}`, 'rec')).toEqual({
       pk: { S: `rec#${key}` },
       sk: { S: 'rec' },
@@ -136,7 +136,7 @@ describe('dynamodb store: items', () => {
       expiresAt: { N: String(expiresAt) },
       [ttl]: { N: String(Math.ceil(expiresAt / 1000)) },
     });
-    await store.putRecord(key, 'token-2', expiresAt + 60_000);
+    await store.putRecord(key, 'token-2', expiresAt + 60_000, now);
     expect((await rawItem(`rec#${key}`, 'rec'))?.[ttl]).toEqual({ N: String(Math.ceil((expiresAt + 60_000) / 1000)) });
     await store.deleteRecord(key);
     expect(await rawItem(`rec#${key}`, 'rec')).toBeUndefined();

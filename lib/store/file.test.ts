@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { storeConformance } from './conformance';
+import { storeConformance } from '../../test/support/store-conformance';
 import { createFileStore, encodeKey } from './file';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -101,7 +101,7 @@ describe('file store: damage and crashes', () => {
     const key = 'oauth:wx1:openid';
     const { file } = store.paths('records', key);
     expect(file).toBe(path.join(store.dir, 'records', 'oauth_3awx1_3aopenid.json'));
-    await store.putRecord(key, 'token', 5_000);
+    await store.putRecord(key, 'token', 5_000, 0);
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ key, value: 'token', expiresAt: 5_000 });
     for (const garbage of [
       '{"key":"oauth:wx1:openid","value":',
@@ -110,7 +110,7 @@ describe('file store: damage and crashes', () => {
     ]) {
       await writeFile(file, garbage);
       expect(await store.getRecord(key, 1_000)).toBeNull();
-      await store.putRecord(key, 'repaired', 5_000);
+      await store.putRecord(key, 'repaired', 5_000, 0);
       expect(await store.getRecord(key, 1_000)).toBe('repaired');
     }
     await store.deleteRecord(key);
@@ -194,7 +194,7 @@ describe('file store: garbage', () => {
     await store.increment('old-counter', 1, 1_000, 500);
     await store.increment('live-counter', 1, 10_000, 500);
     await store.acquireLease('cred', 'o', 1_000, 500);
-    await store.sweep(); // wait for the sweep the first write started
+    await store.sweep(500); // waits for the sweep the first write started, removes nothing yet
     expect(await store.sweep(2_000)).toBe(21);
     expect(await readdir(path.join(store.dir, 'nonces'))).toHaveLength(5);
     expect(await readdir(path.join(store.dir, 'counters'))).toHaveLength(1);
@@ -207,8 +207,8 @@ describe('file store: garbage', () => {
 
   it('sweep removes expired records, keeps live ones', async () => {
     const store = await createFileStore(tempDir('sweep-records'), { sweepEveryWrites: 1e9, sweepIntervalMs: 1e12 });
-    for (let i = 0; i < 10; i++) await store.putRecord(`old:${i}`, 'v', 1_000);
-    await store.putRecord('live', 'v', 10_000);
+    for (let i = 0; i < 10; i++) await store.putRecord(`old:${i}`, 'v', 1_000, 500);
+    await store.putRecord('live', 'v', 10_000, 500);
     expect(await store.sweep(2_000)).toBe(10);
     expect(await readdir(path.join(store.dir, 'records'))).toHaveLength(1);
     expect(await store.getRecord('live', 2_000)).toBe('v');
@@ -218,12 +218,21 @@ describe('file store: garbage', () => {
   it('sweeps records by itself, by the caller clock, even when it runs behind the real one', async () => {
     const store = await createFileStore(tempDir('autosweep-records'), { sweepEveryWrites: 50 });
     const now = Date.now() - 3_600_000;
-    await store.putRecord('live', 'v', now + 60_000); // expired by the real clock, live by the caller's
-    expect(await store.getRecord('live', now)).toBe('v'); // how the store learns the caller's clock
-    for (let i = 0; i < 400; i++) await store.putRecord(`old:${i}`, 'v', now - 1);
+    await store.putRecord('live', 'v', now + 60_000, now); // expired by the real clock, live by the caller's
+    for (let i = 0; i < 400; i++) await store.putRecord(`old:${i}`, 'v', now - 1, now);
     await store.close(); // waits for a sweep under way
     expect((await readdir(path.join(store.dir, 'records'))).length).toBeLessThan(120);
     expect(await store.getRecord('live', now)).toBe('v');
+  });
+
+  it("sweeps after a put by that put's `now`, not by another call's", async () => {
+    const store = await createFileStore(tempDir('sweep-by-put'), { sweepEveryWrites: 1 });
+    const now = Date.now() - 3_600_000; // the caller's clock runs behind the real one
+    expect(await store.getRecord('other', now + 86_400_000)).toBeNull(); // a call whose clock runs far ahead
+    await store.putRecord('live', 'v', now + 60_000, now); // sets off a sweep
+    await store.sweep(now); // waits for it
+    expect(await store.getRecord('live', now)).toBe('v');
+    await store.close();
   });
 
   it('sweeps by itself, off the hot path, so nonces never pile up', async () => {
@@ -249,7 +258,7 @@ describe('file store: garbage', () => {
     const old = new Date(Date.now() - 3_600_000);
     await utimes(tmp, old, old);
     await utimes(lock, old, old);
-    expect(await store.sweep()).toBe(2);
+    expect(await store.sweep(Date.now())).toBe(2);
     expect(await readdir(path.dirname(file))).toEqual([path.basename(freshTmp)]);
     await store.close();
   });
@@ -267,7 +276,7 @@ interface WorkerResult {
 function startWorker(job: object): { ready: Promise<void>; go(): void; result: Promise<WorkerResult> } {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(here, 'testdata', 'worker.ts'), JSON.stringify(job)],
+    ['--import', 'tsx', path.join(repoRoot, 'test', 'support', 'file-store-worker.ts'), JSON.stringify(job)],
     {
       cwd: repoRoot,
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -19,17 +19,10 @@
  * sees the old or the new file, never a torn one. A file that does not parse (damaged by hand
  * or by a disk fault) reads as absent and is replaced by the next write.
  *
- * Writes (acquireLease, commit, releaseLease, insertIfAbsent, increment, putRecord) are read-modify-write
- * cycles under a per-key mutex that works across processes: the lock file NAME.lock created
- * with O_CREAT|O_EXCL ('wx'), holding a random token. Waiters retry after a short randomized
- * sleep. A lock file older than `staleLockMs` belongs to a holder that crashed mid-cycle: it
- * is broken by renaming it aside (only one breaker's rename can succeed) and checking the
- * moved file is the very one judged stale (same inode and mtime); if a newer lock was moved
- * by mistake it is linked back. Before renaming its new file into place, a writer checks that
- * the lock still holds its token, so a holder that stalled past `staleLockMs` and lost its lock
- * retries instead of overwriting. Inside one process an async queue per key sits in front of
- * the file lock, so local callers wait in line rather than polling the file system. putRecord
- * reads nothing, but locks so that the sweep never removes a record it did not judge expired.
+ * Writes (acquireLease, commit, releaseLease, insertIfAbsent, increment, putRecord) are
+ * read-modify-write cycles under a per-key mutex that works across processes and survives a
+ * crashed or stalled holder (lib/store/file-lock.ts). putRecord reads nothing, but locks so that
+ * the sweep never removes a record it did not judge expired.
  *
  * Nonces take a lock-free fast path: a new nonce is written to a temp file and link(2)ed to its
  * name, which fails with EEXIST when the name is taken, so exactly one inserter wins and the
@@ -38,28 +31,19 @@
  * the file system refuses hard links every insert takes the lock instead.
  *
  * Garbage: expired nonces, counters and records are removed by a sweep that runs off the hot
- * path after every `sweepEveryWrites` writes or `sweepIntervalMs`, and on demand via `sweep()`;
- * it also removes leftovers of crashed writers (temp files, broken-aside and ancient locks).
+ * path after every `sweepEveryWrites` writes or `sweepIntervalMs`, judging expiry by the `now`
+ * of the write that set it off, and on demand via `sweep(now)`; it also removes leftovers of
+ * crashed writers (temp files, broken-aside and ancient locks).
  * Files are not fsync'ed: after a power loss a row may read as absent (the next refresh
  * rewrites it), which the credential lifecycle tolerates.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
+import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { createLocker, errCode, readText, tempName } from './file-lock';
+import { link, mkdir, readdir, stat, unlink, writeFile } from './fs-async';
 import type { CredentialRow, Store } from './port';
 import { committedRow, emptyRow, mayCommit, parseJsonObject, parseRow, releasedRow } from './row';
-
-// The callback API, promisified: measurably cheaper per call than node:fs/promises.
-const readFile = promisify(fs.readFile);
-const writeFile = promisify(fs.writeFile);
-const rename = promisify(fs.rename);
-const unlink = promisify(fs.unlink);
-const link = promisify(fs.link);
-const stat = promisify(fs.stat);
-const mkdir = promisify(fs.mkdir);
-const readdir = promisify(fs.readdir);
 
 export interface FileStoreOptions {
   /** A lock file older than this belongs to a crashed holder and is broken (ms, default 3000). */
@@ -84,11 +68,8 @@ export interface FileStore extends Store {
   readonly dir: string;
   /** Where a key's data file and lock file live (for tests and operators). */
   paths(ns: FileNamespace, key: string): { file: string; lock: string };
-  /**
-   * Remove nonces, counters and records expired at `now` (default: the earlier of the clock and
-   * the latest `now` passed in) and leftovers of crashed writers. Returns the files removed.
-   */
-  sweep(now?: number): Promise<number>;
+  /** Remove nonces, counters and records expired at `now`, and leftovers of crashed writers; returns the count. */
+  sweep(now: number): Promise<number>;
 }
 
 const NAMESPACES: readonly FileNamespace[] = ['credentials', 'nonces', 'counters', 'records'];
@@ -109,39 +90,6 @@ export function encodeKey(key: string): string {
   }
   if (out.length > MAX_NAME || out === '') return `~${createHash('sha256').update(key, 'utf8').digest('hex')}`;
   return out;
-}
-
-class LockLost extends Error {}
-
-const errCode = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const rand = () => randomBytes(6).toString('hex');
-
-/** Runs tasks for the same id one after another (an in-process queue in front of a file lock). */
-class KeyedQueue {
-  private readonly tails = new Map<string, Promise<void>>();
-
-  async run<T>(id: string, task: () => Promise<T>): Promise<T> {
-    const prev = this.tails.get(id);
-    let done!: () => void;
-    const mine = new Promise<void>((resolve) => (done = resolve));
-    const tail = prev ? prev.then(() => mine) : mine;
-    this.tails.set(id, tail);
-    if (prev) await prev;
-    try {
-      return await task();
-    } finally {
-      done();
-      if (this.tails.get(id) === tail) this.tails.delete(id);
-    }
-  }
-}
-
-interface Guard {
-  /** Atomically replace `file` with `data`, provided this cycle still holds the lock. */
-  write(file: string, data: string): Promise<void>;
-  /** Remove `file`, provided this cycle still holds the lock. */
-  remove(file: string): Promise<void>;
 }
 
 interface Nonce {
@@ -176,136 +124,16 @@ export async function createFileStore(dir: string, options: FileStoreOptions = {
 
   await Promise.all(NAMESPACES.map((ns) => mkdir(path.join(root, ns), { recursive: true })));
 
-  const queue = new KeyedQueue();
-  let tmpSeq = 0;
-  const tempName = (file: string) => `${file}.${process.pid}.${++tmpSeq}.${rand()}.tmp`;
+  const { locked, breakStale } = createLocker({ staleLockMs, lockTimeoutMs, where: root });
   let closed = false;
   let sweeping: Promise<number> | null = null;
   let writesSinceSweep = 0;
   let lastSweepAt = 0;
-  let lastNow = Number.POSITIVE_INFINITY;
 
   const paths = (ns: FileNamespace, key: string) => {
     const base = path.join(root, ns, encodeKey(key));
     return { file: `${base}.json`, lock: `${base}.lock` };
   };
-
-  /** The file's text, or null when it does not exist. */
-  const readText = async (file: string): Promise<string | null> => {
-    try {
-      return await readFile(file, 'utf8');
-    } catch (err) {
-      if (errCode(err) === 'ENOENT') return null;
-      throw err;
-    }
-  };
-
-  const ownsLock = async (lock: string, token: string): Promise<boolean> => (await readText(lock)) === token;
-
-  /** Move a stale lock aside; see the module comment. */
-  const breakStale = async (lock: string, judged: Stats): Promise<void> => {
-    const aside = `${lock}.${process.pid}.${rand()}.broken`;
-    try {
-      await rename(lock, aside);
-    } catch (err) {
-      if (errCode(err) === 'ENOENT') return; // somebody else broke (or released) it first
-      throw err;
-    }
-    let moved: Stats | null = null;
-    try {
-      moved = await stat(aside);
-    } catch {
-      return;
-    }
-    const same = moved.ino === judged.ino && moved.dev === judged.dev && moved.mtimeMs === judged.mtimeMs;
-    if (!same) {
-      // We moved a lock taken after the stale one was judged: give it back, unless yet another
-      // has been taken meanwhile (then its owner's pre-write check makes it retry).
-      await link(aside, lock).catch(() => {});
-    }
-    await unlink(aside).catch(() => {});
-  };
-
-  const acquireFileLock = async (lock: string): Promise<string> => {
-    const token = `${process.pid}.${rand()}`;
-    const deadline = Date.now() + lockTimeoutMs;
-    let delay = 1;
-    for (;;) {
-      try {
-        await writeFile(lock, token, { flag: 'wx' });
-        return token;
-      } catch (err) {
-        const code = errCode(err);
-        if (code === 'ENOENT') {
-          await mkdir(path.dirname(lock), { recursive: true });
-          continue;
-        }
-        if (code !== 'EEXIST') throw err;
-      }
-      let held: Stats;
-      try {
-        held = await stat(lock);
-      } catch (err) {
-        if (errCode(err) === 'ENOENT') continue; // released meanwhile
-        throw err;
-      }
-      if (Date.now() - held.mtimeMs > staleLockMs) {
-        await breakStale(lock, held);
-        continue;
-      }
-      if (Date.now() > deadline)
-        throw new Error(`file store: timed out after ${lockTimeoutMs} ms waiting for a lock under ${root}`);
-      await sleep(delay * (0.5 + Math.random()));
-      delay = Math.min(delay * 2, 20);
-    }
-  };
-
-  const releaseFileLock = async (lock: string, token: string): Promise<void> => {
-    if (!(await ownsLock(lock, token).catch(() => false))) return;
-    await unlink(lock).catch(() => {});
-  };
-
-  /** One read-modify-write cycle under the key's lock (retried when the lock was lost). */
-  const locked = <T>(lock: string, body: (guard: Guard) => Promise<T>): Promise<T> =>
-    queue.run(lock, async () => {
-      for (let attempt = 1; ; attempt++) {
-        const token = await acquireFileLock(lock);
-        let verified = false; // the lock was seen to be ours just before the last write
-        const check = async () => {
-          verified = false;
-          if (!(await ownsLock(lock, token))) throw new LockLost();
-          verified = true;
-        };
-        const guard: Guard = {
-          async write(file, data) {
-            const tmp = tempName(file);
-            await writeFile(tmp, data);
-            try {
-              await check();
-              await rename(tmp, file);
-            } catch (err) {
-              await unlink(tmp).catch(() => {});
-              throw err;
-            }
-          },
-          async remove(file) {
-            await check();
-            await unlink(file).catch((err: unknown) => {
-              if (errCode(err) !== 'ENOENT') throw err;
-            });
-          },
-        };
-        try {
-          return await body(guard);
-        } catch (err) {
-          if (err instanceof LockLost && attempt < 10) continue;
-          throw err;
-        } finally {
-          if (verified) await unlink(lock).catch(() => {});
-          else await releaseFileLock(lock, token);
-        }
-      }
-    });
 
   /** Whether link(2) works in this directory; learned on first use. */
   let canLink = options.hardLinks ?? true;
@@ -420,14 +248,13 @@ export async function createFileStore(dir: string, options: FileStoreOptions = {
     return removed;
   };
 
-  const sweep = async (now?: number): Promise<number> => {
+  const sweep = async (now: number): Promise<number> => {
     while (sweeping) await sweeping.catch(() => 0);
-    const cutoff = now ?? Math.min(Date.now(), lastNow);
     writesSinceSweep = 0;
     lastSweepAt = Date.now();
     sweeping = (async () => {
       let removed = 0;
-      for (const ns of NAMESPACES) removed += await sweepDir(ns, cutoff);
+      for (const ns of NAMESPACES) removed += await sweepDir(ns, now);
       return removed;
     })().finally(() => {
       sweeping = null;
@@ -435,14 +262,13 @@ export async function createFileStore(dir: string, options: FileStoreOptions = {
     return sweeping;
   };
 
-  /** `now` is absent for putRecord, which brings none. */
-  const wrote = (now?: number): void => {
-    if (now !== undefined) lastNow = now;
+  /** After a write whose caller's clock read `now`: sweep by it, now and then. */
+  const wrote = (now: number): void => {
     writesSinceSweep++;
-    // Only a caller's `now` judges expiry: no sweep before some call has brought one.
-    if (closed || sweeping || lastNow === Number.POSITIVE_INFINITY) return;
+    if (closed || sweeping) return;
+    // The real clock only paces the sweeps; what they remove is judged by the caller's `now`.
     if (writesSinceSweep >= sweepEveryWrites || Date.now() - lastSweepAt >= sweepIntervalMs) {
-      sweep().catch(() => {}); // off the hot path; failures are retried by the next sweep
+      sweep(now).catch(() => {}); // off the hot path; failures are retried by the next sweep
     }
   };
 
@@ -533,14 +359,13 @@ export async function createFileStore(dir: string, options: FileStoreOptions = {
       return value;
     },
 
-    async putRecord(key, value, expiresAt) {
+    async putRecord(key, value, expiresAt, now) {
       const { file, lock } = paths('records', key);
       await locked(lock, (guard) => guard.write(file, json({ key, value, expiresAt } satisfies StoredRecord)));
-      wrote();
+      wrote(now);
     },
 
     async getRecord(key, now) {
-      lastNow = now; // putRecord brings no `now`: the sweep learns the caller's clock here
       const r = await readRecord(paths('records', key).file, key);
       return r && r.expiresAt > now ? r.value : null;
     },

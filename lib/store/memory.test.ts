@@ -1,4 +1,4 @@
-import { storeConformance } from './conformance';
+import { storeConformance } from '../../test/support/store-conformance';
 import { createMemoryStore } from './memory';
 
 storeConformance('memory', async () => createMemoryStore());

@@ -12,7 +12,7 @@ interface Expiring {
   expiresAt: number;
 }
 
-/** Expired nonces and counters are swept after this many writes (besides being dropped lazily). */
+/** Expired nonces, counters and records are swept after this many writes (besides being dropped lazily). */
 const SWEEP_EVERY_WRITES = 1000;
 
 export function createMemoryStore(): Store {
@@ -90,8 +90,9 @@ export function createMemoryStore(): Store {
       return next.value;
     },
 
-    async putRecord(key, value, expiresAt) {
+    async putRecord(key, value, expiresAt, now) {
       records.set(key, { value, expiresAt });
+      sweep(now);
     },
 
     async getRecord(key, now) {

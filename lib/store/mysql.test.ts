@@ -3,10 +3,11 @@ import { inspect } from 'node:util';
 import mysql from 'mysql2/promise';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
-import { storeConformance } from './conformance';
+import { storeConformance } from '../../test/support/store-conformance';
 import { MYSQL_SCHEMA_VERSION, openMysqlStore, parseMysqlUrl } from './mysql';
+import type { Store } from './port';
 import { migrateMysql, mysqlMigrations } from './mysql-migrate';
-import { dropMysqlDatabase, freshMysql, mysqlTestUrl, uniqueDatabaseName } from './testdata/mysql';
+import { dropMysqlDatabase, freshMysql, mysqlTestUrl, uniqueDatabaseName } from '../../test/support/mysql';
 
 const db = await freshMysql(); // null (after a loud line) when no server answers, outside CI
 afterAll(() => db?.close());
@@ -125,7 +126,7 @@ describe.skipIf(!db)('mysql store', () => {
       version: MYSQL_SCHEMA_VERSION,
     });
     const store = await openMysqlStore(url);
-    await store.putRecord('k', 'v', 2);
+    await store.putRecord('k', 'v', 2, 1);
     expect(await store.getRecord('k', 1)).toBe('v');
     await store.close();
   });
@@ -189,6 +190,31 @@ describe.skipIf(!db)('mysql store', () => {
     expect(await store.insertIfAbsent(key, 5, 4)).toBe(false);
     expect(await store.insertIfAbsent(key, 5, 10)).toBe(true);
     await store.close();
+  });
+
+  it('two processes racing for a lease that runs out every round: one holder at a time, each winner its own', async () => {
+    // Round r's lease ends exactly when round r + 1 begins, and neither contender waits for the
+    // other: one a round ahead may take the row between its rival's won UPDATE and its re-read.
+    // That rival then holds nothing, and must say so rather than fetch beside the new holder.
+    const key = `race:${uniqueDatabaseName()}`;
+    const [a, b] = await Promise.all([openMysqlStore(db!.url), openMysqlStore(db!.url)]);
+    const ROUNDS = 300;
+    const STEP = 10;
+    const t0 = Date.now();
+    const winners: string[][] = Array.from({ length: ROUNDS }, () => []);
+    const contend = async (store: Store, name: string) => {
+      for (let r = 0; r < ROUNDS; r++) {
+        const row = await store.acquireLease(key, name, t0 + (r + 1) * STEP, t0 + r * STEP);
+        if (row) {
+          winners[r]!.push(name);
+          expect(row, `round ${r}`).toMatchObject({ leaseOwner: name, leaseUntil: t0 + (r + 1) * STEP });
+        }
+      }
+    };
+    await Promise.all([contend(a, 'a'), contend(b, 'b')]);
+    await Promise.all([a.close(), b.close()]);
+    expect(winners.filter((w) => w.length > 1)).toEqual([]);
+    expect(winners.filter((w) => w.length === 1).length).toBeGreaterThan(ROUNDS / 2);
   });
 
   it('keeps times up to 2^53 - 1 exactly and keys of 512 four-byte characters; refuses longer keys', async () => {
@@ -267,8 +293,8 @@ describe.skipIf(!db)('mysql store', () => {
     for (let i = 0; i < 5; i++) await quiet.insertIfAbsent(`sweep:${tag}:old:${i}`, t0 + 10, t0);
     await quiet.insertIfAbsent(`sweep:${tag}:recent`, t0 + 30, t0);
     await quiet.increment(`sweep:${tag}:old-counter`, 1, t0 + 10, t0);
-    await quiet.putRecord(`sweep:${tag}:old-record`, 'v', t0 + 10);
-    await quiet.putRecord(`sweep:${tag}:live-record`, 'v', t0 + 1_000);
+    await quiet.putRecord(`sweep:${tag}:old-record`, 'v', t0 + 10, t0);
+    await quiet.putRecord(`sweep:${tag}:live-record`, 'v', t0 + 1_000, t0);
     await quiet.close();
     const sweeper = await openMysqlStore(db!.url, { sweepEveryWrites: 1 });
     expect(await sweeper.insertIfAbsent(`sweep:${tag}:live`, t0 + grace + 1_000, t0 + grace + 20)).toBe(true); // and sweeps
@@ -285,13 +311,13 @@ describe.skipIf(!db)('mysql store', () => {
     expect(records.map((r) => r.k)).toEqual([`sweep:${tag}:live-record`]);
   });
 
-  it('a putRecord sweeps only by a `now` some call brought, never by the real clock', async () => {
+  it("a putRecord sweeps by its own `now`, never by another call's nor the real clock", async () => {
     const tag = uniqueDatabaseName();
     const t0 = 1_000_000; // the caller's clock, far behind the real one
     const store = await openMysqlStore(db!.url, { sweepEveryWrites: 1 });
-    await store.putRecord(`sweep:${tag}:a`, 'v', t0 + 10); // no caller clock known yet: no sweep
-    expect(await store.getRecord(`sweep:${tag}:a`, t0)).toBe('v');
-    await store.putRecord(`sweep:${tag}:b`, 'v', t0 + 10); // sweeps by t0
+    expect(await store.getRecord(`sweep:${tag}:none`, Date.now() + 365 * 86_400_000)).toBeNull(); // a clock far ahead
+    await store.putRecord(`sweep:${tag}:a`, 'v', t0 + 10, t0); // sweeps by t0
+    await store.putRecord(`sweep:${tag}:b`, 'v', t0 + 10, t0); // and again
     await store.close(); // waits for the sweep
     expect(await sql(db!.url, 'SELECT 1 FROM records WHERE `key` LIKE ?', [`sweep:${tag}:%`])).toHaveLength(2);
   });
@@ -299,10 +325,10 @@ describe.skipIf(!db)('mysql store', () => {
   it('records: keys of 512 four-byte characters, times up to 2^53 - 1; longer keys refused without the value', async () => {
     const store = await openMysqlStore(db!.url);
     const key = `rec:${'😀'.repeat(510)}`;
-    await store.putRecord(key, 'v', Number.MAX_SAFE_INTEGER);
+    await store.putRecord(key, 'v', Number.MAX_SAFE_INTEGER, 0);
     expect(await store.getRecord(key, Number.MAX_SAFE_INTEGER - 1)).toBe('v');
     expect(await store.getRecord(key, Number.MAX_SAFE_INTEGER)).toBeNull();
-    const err = await store.putRecord('😀'.repeat(513), 'token-must-not-leak-4e1d', 1).catch((e: unknown) => e);
+    const err = await store.putRecord('😀'.repeat(513), 'token-must-not-leak-4e1d', 1, 0).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toContain('store key is longer than 2048 bytes');
     expect(inspect(err)).not.toContain('token-must-not-leak-4e1d');

@@ -207,19 +207,15 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
   let writes = randomInt(sweepEvery);
   let sweeping: Promise<void> | null = null;
   let closing: Promise<void> | null = null;
-  /** The latest `now` a call brought: putRecord brings none, and only a caller's `now` judges expiry. */
-  let lastNow: number | undefined;
-
-  /** Off the hot path and best effort: whatever is left is invisible (expired) and goes next time. */
-  const wrote = (now?: number): void => {
-    if (now !== undefined) lastNow = now;
-    const cutoff = lastNow;
-    if (++writes % sweepEvery !== 0 || sweeping || closing || cutoff === undefined) return;
+  /**
+   * Off the hot path and best effort: whatever is left is invisible (expired) and goes next time.
+   * Expiry is judged by this write's `now` (the caller's clock), never by a clock of ours.
+   */
+  const wrote = (now: number): void => {
+    if (++writes % sweepEvery !== 0 || sweeping || closing) return;
     sweeping = (async () => {
       for (const table of ['nonces', 'counters', 'records']) {
-        await pool.execute(`DELETE FROM ${table} WHERE expires_at <= ? LIMIT ${SWEEP_LIMIT}`, [
-          cutoff - SWEEP_GRACE_MS,
-        ]);
+        await pool.execute(`DELETE FROM ${table} WHERE expires_at <= ? LIMIT ${SWEEP_LIMIT}`, [now - SWEEP_GRACE_MS]);
       }
     })()
       .catch(() => {})
@@ -342,7 +338,7 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
       return Number(r.insertId);
     },
 
-    async putRecord(key, value, expiresAt) {
+    async putRecord(key, value, expiresAt, now) {
       checkKey(key);
       // The value is bound twice: VALUES() is deprecated on MySQL, and MariaDB lacks the row alias that replaces it.
       await run(
@@ -350,12 +346,11 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
         'INSERT INTO records (`key`, value, expires_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE value = ?, expires_at = ?',
         [key, value, expiresAt, value, expiresAt],
       );
-      wrote();
+      wrote(now);
     },
 
     async getRecord(key, now) {
       checkKey(key);
-      lastNow = now; // putRecord brings no `now`: the sweep learns the caller's clock here
       const rows = await run<(RowDataPacket & { value: string })[]>(
         'getRecord',
         'SELECT value FROM records WHERE `key` = ? AND expires_at > ?',

@@ -1,6 +1,6 @@
 /**
  * The Store port: every persistence adapter (memory, file, mysql, dynamodb, redis) implements
- * exactly this, and every adapter must pass `lib/store/conformance.ts`.
+ * exactly this, and every adapter must pass `test/support/store-conformance.ts`.
  *
  * Time is always passed in (`now`, epoch milliseconds) rather than read from a clock inside the
  * adapter, so tests that move the simulator's clock move the store's notion of expiry with it.
@@ -109,9 +109,10 @@ export interface Store {
 
   /**
    * Keep `value` under `key` until `expiresAt`, replacing what was there (OAuth user tokens,
-   * sessions). Adapters with native expiry drop the record some time after `expiresAt`.
+   * sessions). Adapters with native expiry drop the record some time after `expiresAt`, counted
+   * from the caller's `now`; a sweep this write sets off judges expiry by that `now` too.
    */
-  putRecord(key: string, value: string, expiresAt: number): Promise<void>;
+  putRecord(key: string, value: string, expiresAt: number, now: number): Promise<void>;
 
   /** The value `putRecord` left under `key`, or null when there is none or it expired (`expiresAt <= now`). */
   getRecord(key: string, now: number): Promise<string | null>;

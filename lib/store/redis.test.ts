@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { storeConformance } from './conformance';
+import { storeConformance } from '../../test/support/store-conformance';
 import { connectRedis, openRedisStore } from './redis';
-import { freshRedis } from './testdata/redis';
+import { freshRedis } from '../../test/support/redis';
 
 const redis = await freshRedis();
 const extra = redis && (await freshRedis()); // a second prefix on the same server
@@ -39,7 +39,7 @@ describe.skipIf(!redis)('redis store', () => {
     expect(await a.commit('mp:wx1:token', 'o', 0, update('token-a', now))).toBe(true);
     expect(await a.insertIfAbsent('nonce-1', now + MIN, now)).toBe(true);
     expect(await a.increment('count-1', 5, now + MIN, now)).toBe(5);
-    await a.putRecord('rec-1', 'record-a', now + MIN);
+    await a.putRecord('rec-1', 'record-a', now + MIN, now);
 
     expect(await b.read('mp:wx1:token')).toBeNull();
     expect(await b.acquireLease('mp:wx1:token', 'o', now + 10_000, now)).toMatchObject({ value: '', version: 0 });
@@ -93,13 +93,13 @@ describe.skipIf(!redis)('redis store', () => {
     const { client, prefix } = await connectRedis(redis!.url);
     const key = randomUUID();
     const now = Date.now();
-    await store.putRecord(key, 'v', now + MIN);
+    await store.putRecord(key, 'v', now + MIN, now);
     const recordTtl = await client.pttl(`${prefix}rec:${key}`);
     expect(recordTtl).toBeGreaterThan(MIN - 5_000);
     expect(recordTtl).toBeLessThanOrEqual(MIN);
-    await store.putRecord(key, 'v2', now + 5 * MIN); // a put renews the expiry
+    await store.putRecord(key, 'v2', now + 5 * MIN, now); // a put renews the expiry
     expect(await client.pttl(`${prefix}rec:${key}`)).toBeGreaterThan(4 * MIN);
-    await store.putRecord(key, 'v3', now - 1);
+    await store.putRecord(key, 'v3', now - 1, now);
     expect(await client.exists(`${prefix}rec:${key}`)).toBe(0);
     await Promise.all([store.close(), client.quit()]);
   });

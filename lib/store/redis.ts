@@ -10,9 +10,8 @@
  *
  * Leases and expiries follow the caller's `now`, never Redis time: tests move time explicitly,
  * and app hosts' clocks need not agree with Redis's. Nonces and counters also get a real Redis
- * expiry (relative, `expiresAt - now`, so clock offsets cannot shorten it) so Redis drops them.
- * Records too, relative to this host's clock, as putRecord brings no `now`; getRecord still
- * judges expiry by the caller's `now`. Credential rows keep no TTL: they are few, and a live
+ * expiry (relative, `expiresAt - now`, so clock offsets cannot shorten it) so Redis drops them,
+ * and so do records. Credential rows keep no TTL: they are few, and a live
  * token must never vanish.
  *
  * Errors carry the message only: ioredis attaches the command arguments (tokens, the password
@@ -269,10 +268,9 @@ export async function openRedisStore(url: string): Promise<Store> {
     increment: (key, by, expiresAt, now) =>
       run('increment', () => redis.incrementCounter(counter(key), by, expiresAt, now, ttl(expiresAt, now))),
 
-    putRecord: (key, value, expiresAt) =>
+    putRecord: (key, value, expiresAt, now) =>
       run('putRecord', async () => {
-        // This host's clock stands in for the caller's `now`, which putRecord does not bring.
-        const ms = ttl(expiresAt, Date.now());
+        const ms = ttl(expiresAt, now);
         if (ms > 0) await redis.set(record(key), `${expiresAt}:${value}`, 'PX', ms);
         else await redis.del(record(key)); // expired already: replaces the record with nothing
       }),

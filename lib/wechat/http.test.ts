@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UpstreamUnavailable, WechatError } from './errors';
 import { callJson, forgetCircuits, upstreamUrl } from './http';
-import { closedPortBase, expectNoLeak, failure, startTestUpstream } from './test-upstream';
-import type { TestUpstream } from './test-upstream';
+import { closedPortBase, expectNoLeak, failure, startTestUpstream } from '../../test/support/raw-upstream';
+import type { TestUpstream } from '../../test/support/raw-upstream';
 
 let up: TestUpstream;
 beforeAll(async () => {

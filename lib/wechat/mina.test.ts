@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpstreamUnavailable, WechatError } from './errors';
 import { code2Session } from './mina';
-import { startTestUpstream, type TestUpstream } from './test-upstream';
+import { startTestUpstream, type TestUpstream } from '../../test/support/raw-upstream';
 
 let up: TestUpstream;
 beforeAll(async () => {

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UpstreamUnavailable, WechatError } from './errors';
 import { createMpClient } from './mp';
 import type { MpClient } from './mp';
-import { closedPortBase, expectNoLeak, failure, startTestUpstream } from './test-upstream';
-import type { TestUpstream } from './test-upstream';
+import { closedPortBase, expectNoLeak, failure, startTestUpstream } from '../../test/support/raw-upstream';
+import type { TestUpstream } from '../../test/support/raw-upstream';
 
 let up: TestUpstream;
 let mp: MpClient;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UpstreamUnavailable, WechatError } from './errors';
 import { createQrcode, qrcodeBody, showQrcodeUrl } from './qrcode';
-import { expectNoLeak, failure, startTestUpstream, type TestUpstream } from './test-upstream';
+import { expectNoLeak, failure, startTestUpstream, type TestUpstream } from '../../test/support/raw-upstream';
 
 let up: TestUpstream;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { classifyUpstream } from './errors';
 import { createWorkClient, type WorkClient } from './work';
-import { expectNoLeak, failure, startTestUpstream, type TestUpstream } from './test-upstream';
+import { expectNoLeak, failure, startTestUpstream, type TestUpstream } from '../../test/support/raw-upstream';
 
 let up: TestUpstream;
 let work: WorkClient;

@@ -2,34 +2,38 @@
 import { ApiError, resolveApp, wxConfig } from '../../interfaces';
 import { jsonResponse } from '../envelope';
 import type { HttpRequest } from '../http';
-import type { Route } from './types';
+import { defineRoute } from './types';
 
-export const ping: Route = {
+export const ping = defineRoute({
   label: 'ping',
-  pattern: /^\/ping$/,
+  paths: ['/ping'],
   methods: ['GET'],
   handle: ({ services }) => jsonResponse({ pong: services.clock() }),
-};
+});
 
 /** MP_verify_ / WW_verify_ files: the 16 characters of the name, as text. */
-export const verifyFile: Route = {
+export const verifyFile = defineRoute({
   label: 'verify_file',
-  pattern: /^\/(?:MP|WW)_verify_([0-9A-Za-z]{16})\.txt$/,
+  paths: ['/MP_verify_:code([0-9A-Za-z]{16}).txt', '/WW_verify_:code([0-9A-Za-z]{16}).txt'],
   methods: ['GET'],
-  handle: ({ params }) => ({ status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: params[0]! }),
-};
+  handle: ({ params }) => ({
+    status: 200,
+    headers: { 'content-type': 'text/plain; charset=utf-8' },
+    body: params.code,
+  }),
+});
 
 /** Our route, and jsdkd's spelling of it: the JSON (or form) body echoed with appId, timestamp, nonceStr and signature. */
-export const jsapiConfig: Route = {
+export const jsapiConfig = defineRoute({
   label: 'jsapi_config',
-  pattern: /^\/jsapi\/(?:([^/]+)\/config|config\/([^/]+))$/,
+  paths: ['/jsapi/:appid/config', '/jsapi/config/:appid'],
   methods: ['POST'],
   async handle({ req, params, call, services }) {
     // appids are plain [0-9A-Za-z]: no percent-decoding needed, and a malformed escape is just an unknown app
-    const app = resolveApp(services, null, params[0] ?? params[1]!, ['mp']);
+    const app = resolveApp(services, null, params.appid, ['mp']);
     return jsonResponse(await wxConfig(services, app, parseRouteBody(req), call));
   },
-};
+});
 
 /** A JSON object, or an HTML form's urlencoded fields. */
 function parseRouteBody(req: HttpRequest): Record<string, unknown> {

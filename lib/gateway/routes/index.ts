@@ -1,4 +1,4 @@
-/** The route table (DESIGN §3.3); `POST /` (the envelope) is the app's own. */
+/** The route table (DESIGN §3.3), tried in this order; `POST /` (the envelope) is the app's own. */
 import { jsapiConfig, ping, verifyFile } from './basic';
 import { jsdkdQuery } from './jsdkd';
 import { oauthAuthorize, oauthCallback } from './oauth';
@@ -15,4 +15,4 @@ export const ROUTES: readonly Route[] = [
   oauthCallback,
 ];
 
-export type { Route, RouteContext } from './types';
+export { defineRoute, type Route, type RouteContext } from './types';

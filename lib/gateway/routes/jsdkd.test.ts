@@ -106,11 +106,8 @@ describe('jsdkd md5 query authentication', () => {
 
 describe('jsdkd query route pattern', () => {
   it('matches our spelling and jsdkd’s, nothing else', () => {
-    expect(jsdkdQuery.pattern.exec('/jsapi/wx1111111111111111/query')?.slice(1)).toEqual([
-      undefined,
-      'wx1111111111111111',
-    ]);
-    expect(jsdkdQuery.pattern.exec('/jsapi/query/token')?.slice(1)).toEqual(['token', undefined]);
+    expect(jsdkdQuery.match('/jsapi/wx1111111111111111/query')).toEqual({ appid: 'wx1111111111111111' });
+    expect(jsdkdQuery.match('/jsapi/query/token')).toEqual({ key: 'token' });
     for (const p of [
       '/jsapi/query',
       '/jsapi//query',
@@ -118,6 +115,6 @@ describe('jsdkd query route pattern', () => {
       '/jsapi/query/token/x',
       '/x/jsapi/wx1/query',
     ])
-      expect(jsdkdQuery.pattern.test(p)).toBe(false);
+      expect(jsdkdQuery.match(p)).toBeNull();
   });
 });

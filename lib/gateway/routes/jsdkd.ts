@@ -25,20 +25,19 @@ import { ApiError, type Services } from '../../interfaces';
 import { KEY_SCOPE, queryCredential, queryKey } from '../../interfaces/query';
 import { authorizeScope, checkTimestamp, spendNonce } from '../auth';
 import { jsonResponse } from '../envelope';
-import type { Route } from './types';
+import { defineRoute } from './types';
 
 /** jsdkd put no bound on its nonces; any 1 to 64 visible ASCII characters. */
 const NONCE = /^[\x21-\x7e]{1,64}$/;
 
-export const jsdkdQuery: Route = {
+export const jsdkdQuery = defineRoute({
   label: 'jsdkd_query',
-  // ours: /jsapi/:appid/query (key in the query string); jsdkd's: /jsapi/query/:key (appid in the query string)
-  pattern: /^\/jsapi\/(?:query\/([^/]+)|([^/]+)\/query)$/,
+  // jsdkd's: the key in the path, the appid in the query string; ours: the other way round
+  paths: ['/jsapi/query/:key', '/jsapi/:appid/query'],
   methods: ['GET'],
   async handle({ req, params, call, services }) {
-    const [jsdkdKey, pathAppid] = params;
-    const key = queryKey(jsdkdKey ?? req.query.key);
-    const appid = pathAppid ?? (req.query.appid || undefined);
+    const key = queryKey(params.key ?? req.query.key);
+    const appid = params.appid ?? (req.query.appid || undefined);
     const realm = await authenticateMd5(req.query, services);
     call.caller = realm.key;
     authorizeScope(realm, KEY_SCOPE[key]);
@@ -46,7 +45,7 @@ export const jsdkdQuery: Route = {
     res.headers['cache-control'] = 'no-store'; // a credential in a GET answer: no shared cache may keep it
     return res;
   },
-};
+});
 
 /** jsdkd's md5 query signature, for realms with legacyMd5. */
 export async function authenticateMd5(q: Record<string, string>, services: Services): Promise<RealmConfig> {

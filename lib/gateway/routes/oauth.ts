@@ -14,7 +14,7 @@
 import { oauthApp, oauthError, oauthFlow } from '../../interfaces/oauth';
 import { crashFields } from '../../log/crash';
 import type { HttpRequest, HttpResponse } from '../http';
-import type { Route, RouteContext } from './types';
+import { defineRoute, type RouteContext } from './types';
 
 const NO_STORE = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' };
 
@@ -68,13 +68,13 @@ function errorPage(message: string, reason: string): string {
 /** A query value, undefined when absent. */
 const q = (req: HttpRequest, name: string) => req.query[name];
 
-export const oauthAuthorize: Route = {
+export const oauthAuthorize = defineRoute({
   label: 'oauth_authorize',
-  pattern: /^\/oauth\/([^/]+)\/authorize$/,
+  paths: ['/oauth/:appid/authorize'],
   methods: ['GET'],
   handle: (ctx) =>
     answer(ctx, async (extra) => {
-      const app = oauthApp(ctx.services, null, ctx.params[0]!);
+      const app = oauthApp(ctx.services, null, ctx.params.appid);
       const { location, setCookie } = await oauthFlow(ctx.services).begin(app, {
         redirect: q(ctx.req, 'redirect'),
         scope: q(ctx.req, 'scope') || undefined,
@@ -83,15 +83,15 @@ export const oauthAuthorize: Route = {
       extra['set-cookie'] = setCookie;
       return location;
     }),
-};
+});
 
-export const oauthCallback: Route = {
+export const oauthCallback = defineRoute({
   label: 'oauth_callback',
-  pattern: /^\/oauth\/([^/]+)\/callback$/,
+  paths: ['/oauth/:appid/callback'],
   methods: ['GET'],
   handle: (ctx) =>
     answer(ctx, async (extra) => {
-      const app = oauthApp(ctx.services, null, ctx.params[0]!);
+      const app = oauthApp(ctx.services, null, ctx.params.appid);
       const flow = oauthFlow(ctx.services);
       // A callback ends this browser's login whatever happens: nothing is left to retry with.
       const clear = flow.clearCookie(app);
@@ -102,4 +102,4 @@ export const oauthCallback: Route = {
         ctx.call,
       );
     }),
-};
+});

@@ -24,21 +24,21 @@ import { verifyServerSignature } from '../../crypto/server';
 import { ApiError, resolveApp } from '../../interfaces';
 import type { Services } from '../../interfaces/types';
 import type { HttpRequest, HttpResponse } from '../http';
-import type { Route } from './types';
+import { defineRoute } from './types';
 
-export const wechatServer: Route = {
+export const wechatServer = defineRoute({
   label: 'wechat_server',
-  pattern: /^\/wechat\/([^/]+)$/,
+  paths: ['/wechat/:appid'],
   methods: ['GET', 'POST'],
   async handle({ req, params, services }) {
     // appids are plain [0-9A-Za-z]: no percent-decoding needed, and a malformed escape is just an unknown app
-    const app = resolveApp(services, null, params[0]!, ['mp', 'mina']);
+    const app = resolveApp(services, null, params.appid, ['mp', 'mina']);
     const token = app.token;
     if (token === undefined)
       throw new ApiError('not_found', `${app.appid} has no server-URL token configured (apps[].token)`);
     return req.method === 'POST' ? receive(req, app, token, services) : verifyUrl(req, token);
   },
-};
+});
 
 function text(body: string): HttpResponse {
   return { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body };

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { REALM, signedHeaders } from './stack';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 // tsx's loader by absolute URL: the server may run in a directory without node_modules (demo mode on a bare machine).
 const tsxLoader = pathToFileURL(`${root}/node_modules/tsx/dist/loader.mjs`).href;
 

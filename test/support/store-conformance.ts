@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CredentialRow, CredentialUpdate, Store } from './port';
+import type { CredentialRow, CredentialUpdate, Store } from '../../lib/store/port';
 
 export function storeConformance(name: string, open: () => Promise<Store>): void {
   describe(`Store conformance: ${name}`, () => {
@@ -387,7 +387,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         const key = fresh('record');
         const now = Date.now();
         expect(await store.getRecord(key, now)).toBeNull();
-        await store.putRecord(key, 'token-1', now + MIN);
+        await store.putRecord(key, 'token-1', now + MIN, now);
         expect(await store.getRecord(key, now)).toBe('token-1');
         expect(await store.getRecord(key, now)).toBe('token-1');
       });
@@ -395,8 +395,8 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       it('put replaces the value and the expiry', async () => {
         const key = fresh('record');
         const now = Date.now();
-        await store.putRecord(key, 'token-1', now + 10 * MIN);
-        await store.putRecord(key, 'token-2', now + MIN);
+        await store.putRecord(key, 'token-1', now + 10 * MIN, now);
+        await store.putRecord(key, 'token-2', now + MIN, now);
         expect(await store.getRecord(key, now + MIN - 1)).toBe('token-2');
         expect(await store.getRecord(key, now + MIN)).toBeNull(); // the new, shorter expiry
       });
@@ -404,27 +404,42 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       it("expires by the caller's now: expiresAt > now is live, expiresAt <= now is gone", async () => {
         const key = fresh('record');
         const now = Date.now();
-        await store.putRecord(key, 'v', now + MIN);
+        await store.putRecord(key, 'v', now + MIN, now);
         expect(await store.getRecord(key, now)).toBe('v');
         expect(await store.getRecord(key, now + MIN - 1)).toBe('v');
         expect(await store.getRecord(key, now + MIN)).toBeNull();
         expect(await store.getRecord(key, now + 2 * MIN)).toBeNull();
         // a put that is expired already replaces a live record all the same
         const dead = fresh('record');
-        await store.putRecord(dead, 'live', now + MIN);
-        await store.putRecord(dead, 'dead', now - 1);
+        await store.putRecord(dead, 'live', now + MIN, now);
+        await store.putRecord(dead, 'dead', now - 1, now);
         expect(await store.getRecord(dead, now)).toBeNull();
+      });
+
+      it("lives by the caller's clock: neither the host's clock nor another call's `now` shortens it", async () => {
+        const behind = Date.now() - 86_400_000; // the caller's clock runs a day behind the host's
+        const ahead = Date.now() + 365 * 86_400_000;
+        const other = await open(); // a fresh instance: some adapters sweep on their first writes
+        try {
+          expect(await other.getRecord(fresh('record'), ahead)).toBeNull();
+          expect(await other.insertIfAbsent(fresh('nonce'), ahead + MIN, ahead)).toBe(true);
+          const keys = [fresh('record'), fresh('record'), fresh('record')];
+          for (const k of keys) await other.putRecord(k, 'v', behind + MIN, behind);
+          for (const k of keys) expect(await other.getRecord(k, behind + MIN - 1)).toBe('v');
+        } finally {
+          await other.close();
+        }
       });
 
       it('delete removes the record, deleting an absent one is fine, and a later put works', async () => {
         const key = fresh('record');
         const now = Date.now();
-        await store.putRecord(key, 'v', now + MIN);
+        await store.putRecord(key, 'v', now + MIN, now);
         await store.deleteRecord(key);
         expect(await store.getRecord(key, now)).toBeNull();
         await expect(store.deleteRecord(key)).resolves.toBeUndefined();
         await expect(store.deleteRecord(fresh('record'))).resolves.toBeUndefined();
-        await store.putRecord(key, 'again', now + MIN);
+        await store.putRecord(key, 'again', now + MIN, now);
         expect(await store.getRecord(key, now)).toBe('again');
       });
 
@@ -432,7 +447,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         const now = Date.now();
         // a record first: it creates none of the others
         const a = fresh('shared');
-        await store.putRecord(a, 'record-a', now + MIN);
+        await store.putRecord(a, 'record-a', now + MIN, now);
         expect(await store.read(a)).toBeNull();
         expect(await store.increment(a, 0, now + MIN, now)).toBe(0);
         expect(await store.insertIfAbsent(a, now + MIN, now)).toBe(true);
@@ -445,7 +460,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         expect(await store.insertIfAbsent(b, now + MIN, now)).toBe(true);
         expect(await store.increment(b, 5, now + MIN, now)).toBe(5);
         expect(await store.getRecord(b, now)).toBeNull();
-        await store.putRecord(b, 'record-b', now + MIN);
+        await store.putRecord(b, 'record-b', now + MIN, now);
         expect(await store.getRecord(b, now)).toBe('record-b');
         await store.deleteRecord(b);
         expect(await store.read(b)).toMatchObject({ value: 'cred-b', version: 1 });
@@ -474,7 +489,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
           'line\r\nbreaks\rand\nmore',
         ];
         const keys = values.map(() => fresh('record'));
-        for (const [i, v] of values.entries()) await store.putRecord(keys[i]!, v, now + MIN);
+        for (const [i, v] of values.entries()) await store.putRecord(keys[i]!, v, now + MIN, now);
         for (const [i, v] of values.entries()) {
           const got = await store.getRecord(keys[i]!, now);
           expect(got === null ? null : Buffer.from(got, 'utf8').equals(Buffer.from(v, 'utf8')), `value ${i}`).toBe(
@@ -487,7 +502,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       it('50 concurrent puts of different keys each land', async () => {
         const now = Date.now();
         const keys = Array.from({ length: 50 }, () => fresh('record'));
-        await Promise.all(keys.map((k, i) => store.putRecord(k, `value-${i}`, now + MIN)));
+        await Promise.all(keys.map((k, i) => store.putRecord(k, `value-${i}`, now + MIN, now)));
         const got = await Promise.all(keys.map((k) => store.getRecord(k, now)));
         expect(got).toEqual(keys.map((_, i) => `value-${i}`));
       });
@@ -496,7 +511,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         const key = fresh('record');
         const now = Date.now();
         const values = Array.from({ length: 20 }, (_, i) => `value-${i}-${String(i).repeat(1000)}`);
-        await Promise.all(values.map((v) => store.putRecord(key, v, now + MIN)));
+        await Promise.all(values.map((v) => store.putRecord(key, v, now + MIN, now)));
         expect(values).toContain(await store.getRecord(key, now));
       });
     });
@@ -619,7 +634,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
           expect(await store.insertIfAbsent(`${k}${tag}:nonce`, now + MIN, now), k).toBe(false);
           expect(await store.increment(`${k}${tag}:counter`, 2, now + MIN, now), k).toBe(2);
           expect(await store.increment(`${k}${tag}:counter`, 1, now + MIN, now), k).toBe(3);
-          await store.putRecord(`${k}${tag}:record`, k, now + MIN);
+          await store.putRecord(`${k}${tag}:record`, k, now + MIN, now);
         }
         for (const k of odd) expect(await store.getRecord(`${k}${tag}:record`, now), k).toBe(k);
       });

@@ -18,7 +18,7 @@ export type SampleName = keyof typeof samples;
 
 export const sampleNames = Object.keys(samples) as SampleName[];
 
-/** A fresh parsed copy of `test/events/<name>.json` (tests may mutate it). */
+/** A fresh parsed copy of `test/support/events/<name>.json` (tests may mutate it). */
 export function loadEvent(name: SampleName): Record<string, unknown> {
   return JSON.parse(readFileSync(new URL(`./${name}.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
 }

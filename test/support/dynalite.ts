@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { migrateDynamo } from '../dynamodb-migrate';
+import { migrateDynamo } from '../../lib/store/dynamodb-migrate';
 import type { TestStore } from './services';
 
 // dynalite is CommonJS without type declarations.

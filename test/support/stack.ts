@@ -3,18 +3,18 @@
  * configuration whose clock is the simulator's, and a node:http server in front of it.
  */
 import type { Server } from 'node:http';
-import { parseConfig } from '../lib/config/load';
-import type { Config } from '../lib/config/types';
-import { realmSignature } from '../lib/crypto/realm';
-import { randomNonce } from '../lib/crypto/random';
-import { bootApp } from '../lib/gateway/boot';
-import type { App } from '../lib/gateway/http';
-import type { MessageHook } from '../lib/interfaces/types';
-import { createLogger } from '../lib/log/logger';
-import { createNodeServer, listen } from '../lib/platform/node-http';
-import { createMemoryStore } from '../lib/store/memory';
-import type { Store } from '../lib/store/port';
-import { WechatSim, type SimOptions } from '../sim';
+import { parseConfig } from '../../lib/config/load';
+import type { Config } from '../../lib/config/types';
+import { realmSignature } from '../../lib/crypto/realm';
+import { randomNonce } from '../../lib/crypto/random';
+import { bootApp } from '../../lib/gateway/boot';
+import type { App } from '../../lib/gateway/http';
+import type { MessageHook } from '../../lib/interfaces/types';
+import { createLogger } from '../../lib/log/logger';
+import { createNodeServer, listen } from '../../lib/platform/node-http';
+import { createMemoryStore } from '../../lib/store/memory';
+import type { Store } from '../../lib/store/port';
+import { WechatSim, type SimOptions } from '../../sim';
 
 export const MP = { appid: 'wx1111111111111111', secret: 'mp-secret-1111' };
 export const MP2 = { appid: 'wx2222222222222222', secret: 'mp-secret-2222' };

@@ -4,8 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
-import { mysqlError, parseMysqlUrl } from '../mysql';
-import { migrateMysql } from '../mysql-migrate';
+import { mysqlError, parseMysqlUrl } from '../../lib/store/mysql';
+import { migrateMysql } from '../../lib/store/mysql-migrate';
 import { serviceUnavailable, type TestStore } from './services';
 
 /** Codes that mean nothing answers at the address (as opposed to a server that refuses us). */

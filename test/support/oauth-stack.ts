@@ -1,6 +1,6 @@
 /** A stack set up for OAuth web login (test/oauth.test.ts, test/browser.test.ts). */
 import { createServer } from 'node:net';
-import type { Store } from '../lib/store/port';
+import type { Store } from '../../lib/store/port';
 import { ADMIN, MP, MP2, REALM, startStack, type Stack } from './stack';
 
 export const WEB = { appid: 'wx3333333333333333', secret: 'web-secret-3333' };

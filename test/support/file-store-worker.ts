@@ -1,14 +1,14 @@
 /**
  * A child process for the file store's cross-process test (lib/store/file.test.ts).
  *
- *   node --import tsx lib/store/testdata/worker.ts '<json job>'
+ *   node --import tsx test/support/file-store-worker.ts '<json job>'
  *
  * Opens the file store in job.dir, prints "ready", waits for a line on stdin (so that every
  * worker starts at once), runs every operation of the job concurrently and prints one JSON
  * line with the results.
  */
 import { createInterface } from 'node:readline';
-import { createFileStore } from '../file';
+import { createFileStore } from '../../lib/store/file';
 
 interface Job {
   dir: string;

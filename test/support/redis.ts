@@ -3,7 +3,7 @@
  * server under a key prefix of its own, and close() deletes every key under it.
  */
 import { randomUUID } from 'node:crypto';
-import { connectRedis, type RedisConnection } from '../redis';
+import { connectRedis, type RedisConnection } from '../../lib/store/redis';
 import { serviceUnavailable, type TestStore } from './services';
 
 export async function freshRedis(): Promise<TestStore | null> {

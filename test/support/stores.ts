@@ -6,10 +6,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDynalite } from '../lib/store/testdata/dynalite';
-import { freshMysql } from '../lib/store/testdata/mysql';
-import { freshRedis } from '../lib/store/testdata/redis';
-import type { TestStore } from '../lib/store/testdata/services';
+import { startDynalite } from './dynalite';
+import { freshMysql } from './mysql';
+import { freshRedis } from './redis';
+import type { TestStore } from './services';
 
 export interface SharedStore {
   name: 'file' | 'mysql' | 'dynamodb' | 'redis';

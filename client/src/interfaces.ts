@@ -1,0 +1,349 @@
+/**
+ * `para` and `returnData` of every wecred interface (wecred's README, "The envelope API"), by
+ * interfaceName, aliases included. wecred's own tests compare this table with the server's.
+ */
+
+/** `force` with the token WeChat just rejected as `stale`: replaced only if it is still current. */
+export interface Refresh {
+  force?: boolean;
+  stale?: string;
+}
+
+/** How long a credential lives: seconds left and the expiry in unix seconds. */
+export interface Lifetime {
+  expires_in: number;
+  exp: number;
+}
+
+export interface AccessTokenPara extends Refresh {
+  /** Omitted: the single or default app. */
+  appid?: string;
+}
+export interface AccessTokenData extends Lifetime {
+  appid: string;
+  access_token: string;
+}
+
+export interface TicketPara extends Refresh {
+  appid?: string;
+  type?: 'jsapi' | 'wx_card';
+}
+export interface TicketData extends Lifetime {
+  appid: string;
+  type: 'jsapi' | 'wx_card';
+  ticket: string;
+}
+
+/** Other keys are echoed back (jsdkd's behaviour: debug, openTagList, …). */
+export interface JsapiConfigPara {
+  appid?: string;
+  /** The page's absolute URL; signed without its #fragment. */
+  url: string;
+  jsApiList?: string[];
+  [echoed: string]: unknown;
+}
+/** What wx.config takes. */
+export interface JsapiConfigData {
+  appId: string;
+  timestamp: number;
+  nonceStr: string;
+  signature: string;
+  url: string;
+  jsApiList: string[];
+  [echoed: string]: unknown;
+}
+
+export interface QueryPara {
+  appid?: string;
+  key: 'token' | 'ticket';
+}
+export interface QueryData {
+  key: 'token' | 'ticket';
+  value: string;
+}
+
+export interface OAuthAuthorizeUrlPara {
+  appid?: string;
+  redirect_uri: string;
+  scope?: 'snsapi_base' | 'snsapi_userinfo' | 'snsapi_login';
+  /** 1–128 of a-zA-Z0-9. */
+  state?: string;
+}
+export interface OAuthAuthorizeUrlData {
+  appid: string;
+  scope: string;
+  url: string;
+}
+
+export interface OAuthExchangePara {
+  appid?: string;
+  code: string;
+}
+export interface OAuthUser {
+  openid: string;
+  nickname: string;
+  sex: number;
+  province: string;
+  city: string;
+  country: string;
+  headimgurl: string;
+  privilege: string[];
+  unionid?: string;
+}
+export interface OAuthExchangeData {
+  appid: string;
+  openid: string;
+  unionid?: string;
+  scope: string;
+  /** A 快照页 user: the openid is virtual. */
+  snapshot?: true;
+  user?: OAuthUser;
+}
+
+/** Mini Program login: the code of wx.login, and optionally wx.getUserInfo's encrypted data. */
+export interface SessionLoginPara {
+  appid?: string;
+  code: string;
+  encrypt_data?: string;
+  iv?: string;
+}
+export interface SessionLoginData {
+  id: string;
+  skey: string;
+  appid: string;
+  unionid?: string;
+  user_info?: Record<string, unknown>;
+  /** Seconds the session lives unused. */
+  duration: number;
+}
+
+export interface SessionPara {
+  id: string;
+  skey: string;
+  appid?: string;
+}
+export interface SessionCheckData {
+  user_info: Record<string, unknown> | null;
+  appid: string;
+  openid: string;
+  unionid?: string;
+}
+export interface SessionDecryptPara extends SessionPara {
+  encrypt_data: string;
+  iv: string;
+}
+/** The decrypted object, its watermark checked. */
+export type SessionDecryptData = Record<string, unknown>;
+export interface SessionUserInfoData {
+  id: string;
+  skey: string;
+  appid: string;
+  user_info: Record<string, unknown> | null;
+}
+
+export interface QrcodeCreatePara {
+  appid?: string;
+  /** An integer → scene_id, a string → scene_str. */
+  scene: number | string;
+  expire_seconds?: number;
+  permanent?: boolean;
+}
+export interface QrcodeCreateData {
+  appid: string;
+  ticket: string;
+  /** The QR code's content. */
+  url: string;
+  image_url: string;
+  /** null for a permanent code. */
+  expire_seconds: number | null;
+}
+
+export type FetchReason = 'refresh' | 'force' | 'rejected';
+export interface FetchCount {
+  total: number;
+  byCaller: Record<string, number>;
+}
+export interface CredentialStatus {
+  key: string;
+  owner: string;
+  present: boolean;
+  fresh: boolean;
+  /** Unix seconds, or null. */
+  exp: number | null;
+  refreshedAt: number | null;
+  forcedAt: number | null;
+  version: number;
+  refreshing: boolean;
+  blockedUntil: number | null;
+  today: Record<FetchReason, FetchCount> & {
+    fetches: number;
+    dailyBudget: number | null;
+    forceBudget: number | null;
+  };
+  hourlyBudgets: { scope: string; limit: number; used: number }[];
+}
+export interface StatusData {
+  now: number;
+  store: string;
+  credentials: CredentialStatus[];
+}
+
+export interface CosCredentialsPara {
+  bucket: string;
+  region: string;
+  /** '' = the whole bucket. */
+  prefix: string;
+  actions?: string[];
+}
+export interface CosCredentialsData {
+  tmpSecretId: string;
+  tmpSecretKey: string;
+  sessionToken: string;
+  expiredTime: number;
+  bucket: string;
+  region: string;
+  prefix: string;
+  actions: string[];
+}
+
+export interface CosSignPara {
+  method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE' | 'OPTIONS';
+  bucket: string;
+  region: string;
+  key: string;
+  expires?: number;
+  headers?: Record<string, string>;
+  query?: Record<string, string | null>;
+}
+export interface CosSignData {
+  /** The Authorization header. */
+  authorization: string;
+  /** Send as x-cos-security-token. */
+  securityToken: string;
+  startTime: number;
+  expiredTime: number;
+  host: string;
+  action: string;
+}
+
+export interface WorkAgentPara {
+  corpid: string;
+  agentid: string | number;
+}
+export interface WorkAgentData {
+  corpid: string;
+  agentid: string;
+}
+export type WorkRefreshPara = WorkAgentPara & Refresh;
+export type WorkAccessTokenData = WorkAgentData & Lifetime & { access_token: string };
+export type WorkTicketData = WorkAgentData & Lifetime & { ticket: string };
+export type WorkAgentTicketData = WorkAgentData & Lifetime & { agent_ticket: string };
+
+export interface WorkJsapiConfigPara extends WorkAgentPara {
+  url: string;
+  jsApiList?: string[];
+  /** false: no agentConfig. Default true. */
+  agent?: boolean;
+}
+/** What wx.config (ww.register's getConfigSignature) takes. */
+export interface WorkConfig {
+  beta: true;
+  appId: string;
+  timestamp: number;
+  nonceStr: string;
+  signature: string;
+  jsApiList: string[];
+}
+/** What wx.agentConfig (ww.register's getAgentConfigSignature) takes. */
+export interface WorkAgentConfig {
+  corpid: string;
+  agentid: string;
+  timestamp: number;
+  nonceStr: string;
+  signature: string;
+  jsApiList: string[];
+}
+export interface WorkJsapiConfigData {
+  config: WorkConfig;
+  agentConfig?: WorkAgentConfig;
+}
+
+export interface WorkRegisterAgentPara extends WorkAgentPara {
+  agentsecret: string;
+  remark?: string;
+}
+export interface WorkRegisterAgentData extends WorkAgentData {
+  remark?: string;
+  created: boolean;
+  replaced: boolean;
+}
+
+type Iface<P, D> = { para: P; data: D };
+
+/** Every interfaceName wecred answers, with its para and returnData. */
+export interface Interfaces {
+  access_token: Iface<AccessTokenPara, AccessTokenData>;
+  'qcloud.mimi.access_token': Iface<AccessTokenPara, AccessTokenData>;
+  ticket: Iface<TicketPara, TicketData>;
+  'jsapi.config': Iface<JsapiConfigPara, JsapiConfigData>;
+  status: Iface<Record<string, never>, StatusData>;
+  query: Iface<QueryPara, QueryData>;
+  'qrcode.create': Iface<QrcodeCreatePara, QrcodeCreateData>;
+  'oauth.authorize_url': Iface<OAuthAuthorizeUrlPara, OAuthAuthorizeUrlData>;
+  'oauth.exchange': Iface<OAuthExchangePara, OAuthExchangeData>;
+  'session.login': Iface<SessionLoginPara, SessionLoginData>;
+  'qcloud.cam.id_skey': Iface<SessionLoginPara, SessionLoginData>;
+  'session.check': Iface<SessionPara, SessionCheckData>;
+  'qcloud.cam.auth': Iface<SessionPara, SessionCheckData>;
+  'session.decrypt': Iface<SessionDecryptPara, SessionDecryptData>;
+  'qcloud.cam.decrypt': Iface<SessionDecryptPara, SessionDecryptData>;
+  'qcloud.cam.userinfo': Iface<SessionDecryptPara, SessionUserInfoData>;
+  'cos.credentials': Iface<CosCredentialsPara, CosCredentialsData>;
+  'cos.sign': Iface<CosSignPara, CosSignData>;
+  'qcloud.cos.auth.reusable': Iface<CosSignPara, CosSignData>;
+  'qcloud.cos.auth.nonreusable': Iface<CosSignPara, CosSignData>;
+  'work.access_token': Iface<WorkRefreshPara, WorkAccessTokenData>;
+  'work.ticket': Iface<WorkRefreshPara, WorkTicketData>;
+  'work.agent_ticket': Iface<WorkRefreshPara, WorkAgentTicketData>;
+  'work.jsapi.config': Iface<WorkJsapiConfigPara, WorkJsapiConfigData>;
+  'work.register_agent': Iface<WorkRegisterAgentPara, WorkRegisterAgentData>;
+  'qcloud.work.initagent': Iface<WorkRegisterAgentPara, WorkRegisterAgentData>;
+  'qcloud.work.access_token': Iface<WorkRefreshPara, { corpid: string; access_token: string; exp: number }>;
+  'qcloud.work.ticket': Iface<WorkRefreshPara, { corpid: string; ticket: string; exp: number }>;
+  'qcloud.work.agent.ticket': Iface<WorkRefreshPara, { corpid: string; agent_ticket: string; exp: number }>;
+}
+
+export type InterfaceName = keyof Interfaces;
+
+/** The names of Interfaces, at run time. */
+export const INTERFACE_NAMES = Object.keys({
+  access_token: 0,
+  'qcloud.mimi.access_token': 0,
+  ticket: 0,
+  'jsapi.config': 0,
+  status: 0,
+  query: 0,
+  'qrcode.create': 0,
+  'oauth.authorize_url': 0,
+  'oauth.exchange': 0,
+  'session.login': 0,
+  'qcloud.cam.id_skey': 0,
+  'session.check': 0,
+  'qcloud.cam.auth': 0,
+  'session.decrypt': 0,
+  'qcloud.cam.decrypt': 0,
+  'qcloud.cam.userinfo': 0,
+  'cos.credentials': 0,
+  'cos.sign': 0,
+  'qcloud.cos.auth.reusable': 0,
+  'qcloud.cos.auth.nonreusable': 0,
+  'work.access_token': 0,
+  'work.ticket': 0,
+  'work.agent_ticket': 0,
+  'work.jsapi.config': 0,
+  'work.register_agent': 0,
+  'qcloud.work.initagent': 0,
+  'qcloud.work.access_token': 0,
+  'qcloud.work.ticket': 0,
+  'qcloud.work.agent.ticket': 0,
+} satisfies Record<InterfaceName, 0>) as InterfaceName[];

@@ -1,0 +1,29 @@
+// Mutation testing, `npm run mutate` (not part of npm test): small faults are planted in the code
+// that carries the guarantees, one at a time, and each must make some test fail. Incremental: a
+// rerun tests only mutants whose code or covering tests changed (reports/stryker-incremental.json).
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  plugins: ['@stryker-mutator/vitest-runner'],
+  vitest: { configFile: 'vitest.mutate.config.ts' },
+  mutate: [
+    'lib/store/**/*.ts',
+    'lib/gateway/**/*.ts',
+    'lib/crypto/**/*.ts',
+    'lib/sessions/**/*.ts',
+    'lib/credentials/**/*.ts',
+    '!lib/**/*.test.ts',
+  ],
+  // Each mutant runs only the tests that reach it; module-level constants (which every test
+  // reaches at load) are left out, as they would need the whole suite per mutant.
+  coverageAnalysis: 'perTest',
+  ignoreStatic: true,
+  concurrency: 2,
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+};
