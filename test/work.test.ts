@@ -34,7 +34,7 @@ async function workStack(
     config: {
       work: [A1, A2],
       realms: [
-        { ...REALM, apps: [MP.appid, CORP], interfaces: WORK_INTERFACES },
+        { ...REALM, apps: [MP.appid, CORP], interfaces: WORK_INTERFACES, forceAllowance: null },
         { key: 'mponly', secret: 'mponly-realm-secret-0123456789', apps: [MP.appid] },
         { ...ADMIN, admin: true },
       ],

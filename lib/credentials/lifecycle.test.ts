@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../log/logger';
 import { createMemoryStore } from '../store/memory';
+import { switchable } from '../../test/support/switchable-store';
 import { WechatError, UpstreamUnavailable } from '../wechat/errors';
 import { nextBeijingMidnight } from './day';
 import { CredentialError } from './errors';
@@ -337,29 +338,9 @@ describe('Lifecycle', () => {
   });
 });
 
-/** The memory store behind a switch: `down` makes every call fail ('error') or never answer ('hang'). */
-function switchable() {
-  const inner = createMemoryStore();
-  const state = { down: false as false | 'error' | 'hang', calls: 0 };
-  const store = new Proxy(inner, {
-    get(target, prop, receiver) {
-      const v = Reflect.get(target, prop, receiver);
-      if (typeof v !== 'function' || prop === 'close') return v;
-      return (...args: unknown[]) => {
-        state.calls++;
-        if (state.down === 'error')
-          return Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
-        if (state.down === 'hang') return new Promise(() => {});
-        return (v as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { store, state };
-}
-
 describe('Lifecycle when the store fails', () => {
   it('a hung store is store_unavailable within the store timeout, not "busy"', async () => {
-    const { store, state } = switchable();
+    const { store, state } = switchable(createMemoryStore());
     const lifecycle = new Lifecycle(store, () => 1_000_000, { ...OPTIONS, storeTimeoutMs: 200 }, silentLogger);
     state.down = 'hang';
     const started = performance.now();
@@ -368,7 +349,7 @@ describe('Lifecycle when the store fails', () => {
   });
 
   it('keeps serving a value in memory outside its refresh window, fetches nothing, and is back at the first good store call', async () => {
-    const { store, state } = switchable();
+    const { store, state } = switchable(createMemoryStore());
     const t = { now: 1_000_000 };
     const lines: string[] = [];
     const log = { log: (_l: string, event: string) => lines.push(event) };
