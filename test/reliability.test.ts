@@ -231,3 +231,41 @@ describe('the store away', () => {
     expect(ms(t)).toBeLessThan(2500);
   });
 });
+
+describe('status after failures', () => {
+  it('a refresh refused for the IP names the IP to allow-list, in the answer, the log line and status', async () => {
+    const s = await stackOf();
+    s.sim.fault(
+      'stable_token',
+      { errcode: 40164, errmsg: 'invalid ip 203.0.113.7 ipv6 ::ffff:203.0.113.7, not in whitelist rid: 1' },
+      5,
+    );
+    const res = await s.envelope('access_token', { appid: MP.appid });
+    expect(res.json).toMatchObject({ returnCode: 7302, error: { errcode: 40164 } });
+    expect(res.json.returnMessage).toMatch(
+      /203\.0\.113\.7 is not on WeChat's IP allow-list of wx1111111111111111: add it/,
+    );
+    expect(s.logs.find((l) => l.event === 'refresh_failed')).toMatchObject({ ip: '203.0.113.7', errcode: 40164 });
+    const status = await s.envelope('status', {}, ADMIN);
+    const token = status.json.returnData.credentials.find((c: { key: string }) => c.key === `mp:${MP.appid}:token`);
+    expect(token).toMatchObject({ state: 'refused', lastError: { code: 'config_fault', errcode: 40164 } });
+    expect(token.lastError.message).toMatch(/203\.0\.113\.7/);
+  });
+
+  it('a failing WeChat shows as failing, with the hold; a later success as fresh', async () => {
+    const s = await stackOf();
+    s.sim.fault('stable_token', { http: 502 }, 3);
+    expect((await s.envelope('access_token', { appid: MP.appid })).json.returnCode).toBe(1005);
+    const creds = async () => (await s.envelope('status', {}, ADMIN)).json.returnData.credentials;
+    const failing = (await creds()).find((c: { key: string }) => c.key === `mp:${MP.appid}:token`);
+    expect(failing).toMatchObject({ state: 'failing', failures: 1, lastError: { code: 'upstream_unavailable' } });
+    expect(failing.heldUntil).toBeGreaterThan(0);
+    s.sim.advance(2000);
+    expect((await s.envelope('access_token', { appid: MP.appid })).json.returnCode).toBe(0);
+    expect((await creds()).find((c: { key: string }) => c.key === `mp:${MP.appid}:token`)).toMatchObject({
+      state: 'fresh',
+      failures: 0,
+      heldUntil: null,
+    });
+  });
+});

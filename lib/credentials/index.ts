@@ -12,13 +12,13 @@ import type { WorkClient } from '../wechat/work';
 import { AgentRegistry, type WorkAgent } from './agents';
 import type { TodayCounts } from './budget';
 import { cosSource, type NarrowKeys, narrowKeysCache } from './cos';
-import { type Credential, type GetOptions, Lifecycle } from './lifecycle';
+import { type Credential, type GetOptions, type LastError, Lifecycle } from './lifecycle';
 import { mpTicketSource, mpTokenSource } from './mp';
 import type { CallContext, Clock, CredentialSource } from './source';
 import { type WorkTicketKind, workTicketSource, workTokenSource } from './work';
 
 export type { WorkAgent } from './agents';
-export { type Credential, type GetOptions, Lifecycle, type LifecycleOptions } from './lifecycle';
+export { type Credential, type GetOptions, type LastError, Lifecycle, type LifecycleOptions } from './lifecycle';
 export { withAccessToken } from './mp';
 export type { Mode } from './policy';
 export type { CallContext, Clock, CredentialSource } from './source';
@@ -28,6 +28,8 @@ export type { WorkTicketKind } from './work';
 export interface CredentialState {
   row: CredentialRow | null;
   fresh: boolean;
+  /** The last failed refresh (any instance's), kept a day. */
+  lastError: LastError | null;
   today: TodayCounts;
   hourlyBudgets: { scope: string; limit: number; used: number }[];
 }
@@ -131,12 +133,13 @@ export function createCredentials(deps: {
     },
     invalidate: (src, call) => lifecycle.invalidate(src.key, call),
     async peek(src, callers) {
-      const [row, today, hourlyBudgets] = await Promise.all([
+      const [row, today, hourlyBudgets, lastError] = await Promise.all([
         lifecycle.peek(src.key),
         lifecycle.budgets.countsToday(src.key, callers),
         lifecycle.budgets.hourlyUse(src),
+        lifecycle.lastError(src.key),
       ]);
-      return { row, fresh: !!row && lifecycle.isFresh(row, clock()), today, hourlyBudgets };
+      return { row, fresh: !!row && lifecycle.isFresh(row, clock()), lastError, today, hourlyBudgets };
     },
     degradedSince: () => lifecycle.health.since(),
     token,

@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { crashFields } from '../log/crash';
 import type { Logger } from '../log/logger';
 import { storeErrorFields } from '../store/guard';
+import { parseJsonObject } from '../store/row';
 import { StoreHealth } from '../store/health';
 import type { CredentialRow, CredentialUpdate, ReleaseOutcome, Store } from '../store/port';
 import { classifyUpstream, UpstreamUnavailable, WechatError } from '../wechat/errors';
@@ -53,6 +54,17 @@ export interface GetOptions {
   /** performance.now() to finish by, when sooner than the request's (a ticket fetch getting its token). */
   deadline?: number;
 }
+
+/** A credential's last failed refresh, as `status` shows it. */
+export interface LastError {
+  /** Clock ms. */
+  at: number;
+  code: string;
+  errcode?: number;
+  message: string;
+}
+
+const lastErrorKey = (key: string) => `lasterror:${key}`;
 
 /** A resolution under way in this process, and what it is doing (to say why a request ran out of time). */
 interface FlightState {
@@ -408,14 +420,18 @@ export class Lifecycle {
     }
     await this.release(src.key, lease.owner, Object.keys(outcome).length > 0 ? outcome : undefined);
     if (quota && !blocksAll) await this.budgets.spendForce(src);
+    const ip = err instanceof WechatError ? callerIp(err.errmsg) : undefined;
     this.log.log('warn', 'refresh_failed', {
       key: src.key,
       reason: policy.reason,
       code: failure.code,
       errcode: failure.errcode,
+      ...(ip ? { ip } : {}),
       caller: call.caller,
       failures: outcome.failures,
     });
+    // What upstream said goes to status; our own refusals (budgets, allowances) are the caller's answer only.
+    if (call.upstreamCalls > callsBefore) await this.recordFailure(src.key, failure, now);
     if (usable && policy.settlesForUsable) return this.remember(lease.row);
     throw failure;
   }
@@ -459,6 +475,32 @@ export class Lifecycle {
     const current = await this.storeCall(() => this.store.read(src.key), this.budgetEnd());
     if (current && isUsable(current, t) && current.version > leased.version) return this.remember(current);
     return { value: update.value, expiresAt: update.expiresAt, refreshedAt: update.refreshedAt };
+  }
+
+  /** The last failure of a credential, for `status` (every instance's): kept a day, never holding a secret. */
+  private async recordFailure(key: string, failure: CredentialError, now: number): Promise<void> {
+    const text = JSON.stringify({ at: now, code: failure.code, errcode: failure.errcode, message: failure.message });
+    try {
+      await this.storeCall(
+        () => this.store.putRecord(lastErrorKey(key), text, now + 86_400_000, now),
+        performance.now() + this.o.storeTimeoutMs,
+      );
+    } catch {
+      // only status misses it
+    }
+  }
+
+  /** The last failure `recordFailure` kept, if any. */
+  async lastError(key: string): Promise<LastError | null> {
+    const text = await this.storeCall(() => this.store.getRecord(lastErrorKey(key), this.clock()), this.budgetEnd());
+    const r = text === null ? null : parseJsonObject(text);
+    if (!r || typeof r.at !== 'number' || typeof r.code !== 'string' || typeof r.message !== 'string') return null;
+    return {
+      at: r.at,
+      code: r.code,
+      message: r.message,
+      ...(typeof r.errcode === 'number' ? { errcode: r.errcode } : {}),
+    };
   }
 
   private async release(key: string, owner: string, outcome?: ReleaseOutcome): Promise<void> {
