@@ -1,15 +1,19 @@
 /**
  * The deployable bundles, from one run (`tsx bench/bundles.ts`, or `benchBundles()`): cold
- * require against bare node, bundle and zip sizes, and peak RSS of the SCF handler after 10 000
- * warm requests. docs/design.md §9.
+ * require against bare node, bundle and zip sizes, peak RSS of the SCF handler after 10 000 warm
+ * requests, and dist/wecred-server.mjs alone in an empty folder: cold start to its first /ping. docs/design.md §9.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { packageBundles, SCF_INDEX_BUDGET_BYTES } from '../scripts/package';
 import { WechatSim } from '../sim';
 import { runBundle } from '../test/support/bundle-process';
+import { startProcess } from '../test/support/processes';
 import { loadEvent } from '../test/support/events';
 
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 20);
@@ -65,6 +69,7 @@ async function peakRss(dir: string, nodeArgs: string[]): Promise<number> {
         store: 'memory:',
         upstream: { mp: sim.url },
       }),
+      WECRED_ALLOW_LOCAL_STORE: '1',
     };
     // The request log goes to a discarded stdout, as SCF would ship it off the instance.
     const run = await runBundle(dir, 'index.js', 'main_handler', [event], env, {
@@ -76,6 +81,36 @@ async function peakRss(dir: string, nodeArgs: string[]): Promise<number> {
     return run.maxRssMiB;
   } finally {
     await sim.close();
+  }
+}
+
+/** `node wecred-server.mjs` copied alone into an empty folder with a wecred.json: ms from spawn to the first /ping answer. */
+async function firstPing(file: string): Promise<{ medianMs: number; bareMs: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'wecred-bench-server-'));
+  const sim = await WechatSim.start();
+  try {
+    await copyFile(file, join(dir, 'wecred-server.mjs'));
+    const config = { apps: [{ ...APP, type: 'mp' }], store: 'memory:', upstream: { mp: sim.url } };
+    await writeFile(join(dir, 'wecred.json'), JSON.stringify(config));
+    const times: number[] = [];
+    const bare: number[] = [];
+    for (let i = 0; i < COLD_RUNS; i++) {
+      bare.push(spawnMs(dir, ''));
+      const started = performance.now();
+      const server = await startProcess(
+        [join(dir, 'wecred-server.mjs')],
+        { PORT: '0' },
+        { cwd: dir, discardStdout: true },
+      );
+      const res = await fetch(`${server.url}/ping`);
+      if (res.status !== 200) throw new Error(`/ping answered ${res.status}`);
+      times.push(performance.now() - started);
+      await server.stop();
+    }
+    return { medianMs: median(times), bareMs: median(bare) };
+  } finally {
+    await sim.close();
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -92,7 +127,7 @@ function deployedNodeOptions(): string[] {
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 
 export async function benchBundles(): Promise<void> {
-  const { scf, aws } = await packageBundles();
+  const { scf, aws, server } = await packageBundles();
   const sizes: Record<string, number> = {
     'wecred-scf.zip': scf.zipBytes,
     'scf/index.js': scf.files['index.js']!,
@@ -123,6 +158,11 @@ export async function benchBundles(): Promise<void> {
   console.log(
     `bundles: SCF main_handler peak RSS after ${WARM_REQUESTS} warm requests ${peakRssMiB.deployed.toFixed(1)} MiB with scf.yaml's NODE_OPTIONS (${deployedOptions.join(' ')}; budget ${RSS_BUDGET_MIB} MiB: ${peakRssMiB.deployed <= RSS_BUDGET_MIB ? 'within' : 'OVER'}), ` +
       `${peakRssMiB.hostDefaults.toFixed(1)} MiB with node's defaults on this host`,
+  );
+
+  const first = await firstPing(server.file);
+  console.log(
+    `bundles: wecred-server.mjs ${kib(server.bytes)}; alone in an empty folder, cold start to the first /ping answer ${first.medianMs.toFixed(0)} ms (median of ${COLD_RUNS}; bare node start ${first.bareMs.toFixed(0)} ms, ${(first.medianMs / first.bareMs).toFixed(2)}x)`,
   );
 }
 

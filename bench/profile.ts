@@ -40,7 +40,7 @@ async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'wecred-profile-'));
   const config = JSON.stringify({ apps: [{ ...APP, type: 'mp' }], store: `file:${dir}`, upstream: { mp: sim.url } });
   const server = await startProcess(
-    ['--cpu-prof', '--cpu-prof-dir', dir, join(root, 'dist/server.mjs')],
+    ['--cpu-prof', '--cpu-prof-dir', dir, join(root, 'dist/wecred-server.mjs')],
     { PORT: '0', WECRED_CONFIG_JSON: config },
     { discardStdout: true },
   );

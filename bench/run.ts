@@ -140,7 +140,7 @@ async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'wecred-bench-'));
   const config = JSON.stringify({ apps: [{ ...APP, type: 'mp' }], store: `file:${dir}`, upstream: { mp: sim.url } });
   const wecred = await startProcess(
-    [join(root, 'dist/server.mjs')],
+    [join(root, 'dist/wecred-server.mjs')],
     { PORT: '0', WECRED_CONFIG_JSON: config },
     { discardStdout: true },
   );

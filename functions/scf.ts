@@ -25,7 +25,9 @@ export async function serve(): Promise<void> {
     const server = createNodeServer(app, { maxBodyBytes: READ_LIMIT_BYTES });
     // SCF forwards to port 9000 from outside the instance: loopback would not be reached.
     const url = await listen(server, Number(process.env.PORT || 9000), '0.0.0.0');
-    process.stderr.write(`wecred listening on ${url}\n`);
+    process.stderr.write(
+      `wecred listening on ${url} (all interfaces, 0.0.0.0:${new URL(url).port}: SCF web function)\n`,
+    );
     process.once('SIGTERM', () => {
       server.close();
       server.closeAllConnections();

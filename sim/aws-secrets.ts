@@ -3,7 +3,15 @@
  * verified as SigV4. docs/design.md §8; docs/protocol.md §9.2.
  */
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { header, hmacSha256, LoopbackServer, sha256Hex, type LoopbackRequest, type LoopbackResponse } from './loopback';
+import {
+  header,
+  hmacSha256,
+  jsonObject,
+  LoopbackServer,
+  sha256Hex,
+  type LoopbackRequest,
+  type LoopbackResponse,
+} from './loopback';
 
 export interface AwsSecretsSimOptions {
   accessKeyId: string;
@@ -130,14 +138,9 @@ export class AwsSecretsSim {
     if (denied) return denied;
     const handle = OPERATIONS[operation];
     if (req.method !== 'POST' || !handle) return fail('UnknownOperationException', 'The operation is not supported.');
-    let input: unknown;
-    try {
-      input = JSON.parse(req.body.toString('utf8') || '{}');
-    } catch {
-      return fail('SerializationException', 'The request body is not JSON.');
-    }
-    if (typeof input !== 'object' || input === null || Array.isArray(input))
-      return fail('SerializationException', 'The request body must be a JSON object.');
+    const input = jsonObject(req.body);
+    if (input === 'not JSON') return fail('SerializationException', 'The request body is not JSON.');
+    if (input === 'not an object') return fail('SerializationException', 'The request body must be a JSON object.');
     return handle(this.state, input as Input);
   }
 

@@ -114,3 +114,16 @@ export function sha256Hex(data: string | Buffer): string {
 export function hmacSha256(key: string | Buffer, data: string): Buffer {
   return createHmac('sha256', key).update(data).digest();
 }
+
+/** The request body as a JSON object, or which of the two it is not. */
+export function jsonObject(body: Buffer): Record<string, unknown> | 'not JSON' | 'not an object' {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8') || '{}');
+  } catch {
+    return 'not JSON';
+  }
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : 'not an object';
+}

@@ -4,17 +4,16 @@
  * the recorded platform events, against the simulator.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import yauzl from 'yauzl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageBundles, SCF_INDEX_BUDGET_BYTES, type Bundles } from '../scripts/package';
 import { WechatSim } from '../sim';
 import { runBundle } from './support/bundle-process';
+import { type Unzipped, unzip } from './support/zip';
 import { loadEvent, type SampleName } from './support/events';
 import { MP, REALM, signedHeaders } from './support/stack';
 import { SHARED_STORES } from './support/stores';
@@ -23,26 +22,8 @@ let bundles: Bundles;
 let sim: WechatSim;
 let env: Record<string, string>;
 
-interface Unzipped {
-  dir: string;
-  /** Entry name → unix permission bits. */
-  modes: Record<string, number>;
-}
 let scf: Unzipped;
 let aws: Unzipped;
-
-/** Extracts `zip` (flat: files only) into a fresh temp directory. */
-async function unzip(zip: string): Promise<Unzipped> {
-  const dir = await mkdtemp(join(tmpdir(), 'wecred-bundle-'));
-  const modes: Record<string, number> = {};
-  const z = await yauzl.openPromise(zip);
-  for await (const entry of z.eachEntry()) {
-    const mode = (entry.externalFileAttributes >>> 16) & 0o777;
-    modes[entry.fileName] = mode;
-    await pipeline(await z.openReadStreamPromise(entry), createWriteStream(join(dir, entry.fileName), { mode }));
-  }
-  return { dir, modes };
-}
 
 /** Directories from `dir` up to the root that hold a node_modules (the bundle must need none). */
 function nodeModulesAbove(dir: string): string[] {
@@ -84,6 +65,8 @@ beforeAll(async () => {
       store: 'memory:',
       upstream: { mp: sim.url },
     }),
+    // Each bundle process is one instance: its memory store is what the operator means.
+    WECRED_ALLOW_LOCAL_STORE: '1',
   };
 }, 180_000);
 
@@ -185,6 +168,9 @@ describe('dist/wecred-scf.zip', () => {
   it('scf_bootstrap starts the web-function server (PORT overrides 9000) and stops on SIGTERM', async () => {
     const server = await startBootstrap(scf.dir, env);
     try {
+      expect(server.banner).toMatch(
+        /^wecred listening on http:\/\/127\.0\.0\.1:(\d+) \(all interfaces, 0\.0\.0\.0:\1: SCF web function\)/,
+      );
       const pong = await fetch(`${server.url}/ping`);
       expect(pong.status).toBe(200);
       const body = JSON.stringify({ url: 'https://www.example.com/web-function' });
@@ -198,6 +184,48 @@ describe('dist/wecred-scf.zip', () => {
     } finally {
       expect(await server.stop()).toBe(0);
     }
+  });
+
+  it.for([
+    [
+      'no store',
+      {},
+      'config: WECRED_STORE: is not set (the store is file:), which each function instance keeps to itself: set it to a shared mysql://, redis:// or dynamodb:// store (or WECRED_ALLOW_LOCAL_STORE=1 for a function kept to one instance)',
+    ],
+    [
+      'a memory: store',
+      { WECRED_STORE: 'memory:' },
+      'config: WECRED_STORE: is a memory: store, which each function instance keeps to itself: set it to a shared mysql://, redis:// or dynamodb:// store (or WECRED_ALLOW_LOCAL_STORE=1 for a function kept to one instance)',
+    ],
+    [
+      'a Mini Program without WECRED_MASTER_KEY',
+      { WECRED_ALLOW_LOCAL_STORE: '1', apps: [{ ...MP, type: 'mina' }] },
+      'config: WECRED_MASTER_KEY: is not set, and apps[0] is a Mini Program, whose sessions are sealed with it: set it (openssl rand -base64 32) or a reference to it',
+    ],
+    [
+      'a realm naming a corp that is not configured',
+      { WECRED_ALLOW_LOCAL_STORE: '1', realms: [{ ...REALM, apps: ['ww0123456789abcdef'] }] },
+      'config: realms[0].apps[0]: ww0123456789abcdef is not a configured app, WeCom corp or COS bucket',
+    ],
+    [
+      'a secret that is empty after trimming',
+      { WECRED_ALLOW_LOCAL_STORE: '1', MP_SECRET: ' \n', apps: [{ ...MP, secret: 'env:MP_SECRET' }] },
+      'config: apps[0].secret: is empty after trimming whitespace (the value of env:MP_SECRET)',
+    ],
+  ] as const)('scf_bootstrap refuses %s at cold start with one line', async ([, given, line]) => {
+    const { apps = [{ ...MP, type: 'mp' }], realms = [], ...vars } = given as Record<string, any>;
+    const config = JSON.stringify({ apps, realms, upstream: { mp: sim.url } });
+    const refused = startBootstrap(scf.dir, { WECRED_CONFIG_JSON: config, ...vars });
+    await expect(refused).rejects.toThrow(`scf_bootstrap exited 1: ${line}\n`);
+    // The timer's cold start in main_handler is refused the same way: the reason in the log, nothing fetched.
+    const before = sim.calls('stable_token');
+    const run = await runBundle(scf.dir, 'index.js', 'main_handler', [sample('scf-timer')], {
+      WECRED_CONFIG_JSON: config,
+      ...vars,
+    });
+    expect(run.results[0]).toMatchObject({ ok: false });
+    expect(run.stdout).toContain(line.slice(0, 60));
+    expect(sim.calls('stable_token')).toBe(before);
   });
 
   it('scf_bootstrap with a bad configuration exits 1 with one line naming the field', async () => {
@@ -263,7 +291,7 @@ describe('dist/wecred-aws.zip', () => {
 function startBootstrap(
   dir: string,
   extraEnv: Record<string, string>,
-): Promise<{ url: string; stop(): Promise<number | null> }> {
+): Promise<{ url: string; banner: string; stop(): Promise<number | null> }> {
   const child = spawn('./scf_bootstrap', [], {
     cwd: dir,
     // `node` on PATH is the one running these tests; the SCF runtime path does not exist here.
@@ -283,6 +311,7 @@ function startBootstrap(
       if (m) {
         resolve({
           url: m[1]!,
+          banner: err,
           stop: () =>
             new Promise((done) => {
               child.once('exit', (code) => done(code));

@@ -98,7 +98,7 @@ describe('wecred config check', () => {
         const [cli, json, server] = await Promise.all([
           wecred(['config', 'check', file], SECRETS),
           wecred(['config', 'check', file, '--json'], SECRETS),
-          wecred([], { ...SECRETS, WECRED_CONFIG: file, PORT: '0' }, join(root, 'dist/server.mjs')),
+          wecred([], { ...SECRETS, WECRED_CONFIG: file, PORT: '0' }, join(root, 'dist/wecred-server.mjs')),
         ]);
         return { cli, json, server };
       }),
@@ -141,7 +141,7 @@ describe('wecred against a demo server', () => {
   let server: ServerProcess;
   beforeAll(async () => {
     const home = await mkdtemp(join(dir, 'demo-'));
-    server = await startProcess([join(root, 'dist/server.mjs')], { PORT: '0' }, { cwd: home });
+    server = await startProcess([join(root, 'dist/wecred-server.mjs')], { PORT: '0' }, { cwd: home });
   }, 30_000);
   afterAll(() => server?.stop());
   const demo = () => ({ WECRED_URL: server.url, WECRED_REALM: DEMO_REALM.key, WECRED_REALM_SECRET: DEMO_REALM.secret });

@@ -24,11 +24,14 @@ beforeAll(async () => {
     store: 'memory:',
     upstream: { mp: sim.url },
   });
+  // One test process is one instance: its memory store is what the operator means.
+  process.env.WECRED_ALLOW_LOCAL_STORE = '1';
   gateway = (await import('../functions/gateway')).handler as never;
   refresher = (await import('../functions/refresher')).handler as never;
 });
 afterAll(async () => {
   delete process.env.WECRED_CONFIG_JSON;
+  delete process.env.WECRED_ALLOW_LOCAL_STORE;
   await sim.close();
 });
 

@@ -261,7 +261,8 @@ export function secret(secrets: Secrets, problem: (value: string) => string | un
         addIssue({ message: err.message });
         return NEVER;
       }
-      const found = problem(value);
+      // A value of spaces or a trailing newline only (a pasted secret, an echoed file) is no secret.
+      const found = value.trim() === '' ? 'is empty after trimming whitespace' : problem(value);
       if (found === undefined) return value;
       addIssue({ message: `${found}${referencePrefix(text) === undefined ? '' : ` (the value of ${text})`}` });
       return NEVER;

@@ -54,6 +54,27 @@ describe('loadConfig sources', () => {
     expect(err.message).toBe(`config: WECRED_CONFIG: file not found (${join(cwd, 'missing.json')})`);
   });
 
+  it('then WECRED_CONFIG as a secret reference holding the whole JSON, fetched once with the references inside', async () => {
+    const fetched: string[] = [];
+    const sources = {
+      'ssm:': (name: string) => {
+        fetched.push(name);
+        return name === 'wecred-config' ? JSON.stringify({ apps: [{ appid: A, secret: 'ssm:mp-secret' }] }) : 'S3CRET';
+      },
+    };
+    const c = await loadConfig({ WECRED_CONFIG: 'ssm:wecred-config' }, cwd, sources);
+    expect(c?.apps[0]).toMatchObject({ appid: A, secret: 'S3CRET' });
+    expect(fetched).toEqual(['wecred-config', 'mp-secret']);
+
+    const broken = { 'ssm:': () => '{"apps": [' };
+    const err = await loadConfig({ WECRED_CONFIG: 'ssm:wecred-config' }, cwd, broken).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/^config: ssm:wecred-config: not valid JSON \(/);
+    const missing = await loadConfig({ WECRED_CONFIG: 'ssm:wecred-config' }, cwd, {}).catch((e: unknown) => e);
+    expect((missing as Error).message).toBe(
+      'config: WECRED_CONFIG: ssm:wecred-config: loadConfig was given no source for ssm: references',
+    );
+  });
+
   it('then ./wecred.json in cwd', async () => {
     await writeFile(join(cwd, 'wecred.json'), file(C));
     expect((await loadConfig({}, cwd))?.apps[0]?.appid).toBe(C);

@@ -1,8 +1,9 @@
 /**
  * Where the configuration comes from, and demo mode when there is none: WECRED_CONFIG_JSON (inline
- * JSON) → WECRED_CONFIG (a path, relative to cwd; must exist when set) → ./wecred.json in cwd →
- * null (demo mode). Variables set to '' count as unset. Secret references are resolved first,
- * through the `sources` the caller gives (lib/wechat/secret-sources.ts). See docs/design.md §3.5.
+ * JSON) → WECRED_CONFIG (a secret reference holding the JSON, or a path relative to `dir`, which
+ * must exist) → wecred.json in `dir` → null (demo mode). Variables set to '' count as unset. Secret
+ * references are resolved through the `sources` the caller gives (lib/wechat/secret-sources.ts).
+ * See docs/design.md §3.5.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -10,37 +11,53 @@ import { resolve } from 'node:path';
 import { ConfigError } from './errors';
 import { type Config, parseConfig, parseWith, secretFields } from './schema';
 import type { SecretSources } from './secret-source';
-import { resolveSecrets } from './secrets';
+import { referencePrefix, resolveSecrets } from './secrets';
 import type { AppConfig, RealmConfig, WorkAppConfig } from './types';
 
 export { ConfigError } from './errors';
 export { parseConfig } from './schema';
 
+/** The file a configuration is looked for under when nothing names one (`npm run package -- --config` puts it there). */
+export const CONFIG_FILE = 'wecred.json';
+
+/**
+ * The configuration, or null for demo mode. `dir` is where a relative WECRED_CONFIG path and
+ * wecred.json are looked for: the working directory, or a bundle's own folder.
+ */
 export async function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
-  cwd: string = process.cwd(),
+  dir: string = process.cwd(),
   sources: SecretSources = {},
 ): Promise<Config | null> {
-  const source = await findSource(env, cwd);
+  const source = await findSource(env, dir, sources);
   if (source === null) return null;
   const raw = parseJson(source.text, source.name);
   return parseConfig(raw, env, await resolveSecrets(secretFields(raw, env), env, sources));
 }
 
 /** The config text and what to call it in errors, or null when there is none. */
-export async function findSource(env: NodeJS.ProcessEnv, cwd: string): Promise<{ text: string; name: string } | null> {
+export async function findSource(
+  env: NodeJS.ProcessEnv,
+  dir: string,
+  sources: SecretSources = {},
+): Promise<{ text: string; name: string } | null> {
   const inline = env.WECRED_CONFIG_JSON;
   if (inline) return { text: inline, name: 'WECRED_CONFIG_JSON' };
 
   const named = env.WECRED_CONFIG;
+  if (named && referencePrefix(named) !== undefined) {
+    // The whole configuration as one secret: past the 4 KB a serverless environment holds.
+    const resolved = await resolveSecrets([{ field: 'WECRED_CONFIG', value: named }], env, sources);
+    return { text: resolved.get(named)!, name: named };
+  }
   if (named) {
-    const file = resolve(cwd, named);
+    const file = resolve(dir, named);
     const text = await readText(file);
     if (text === null) throw new ConfigError('WECRED_CONFIG', `file not found (${file})`);
     return { text, name: file };
   }
 
-  const local = resolve(cwd, 'wecred.json');
+  const local = resolve(dir, CONFIG_FILE);
   const text = await readText(local);
   return text === null ? null : { text, name: local };
 }
@@ -56,6 +73,7 @@ async function readText(file: string): Promise<string | null> {
   }
 }
 
+/** `text` as JSON, or the ConfigError naming `source` (without quoting the text). */
 export function parseJson(text: string, source: string): unknown {
   try {
     return JSON.parse(text.replace(/^\uFEFF/, ''));

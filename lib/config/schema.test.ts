@@ -208,6 +208,12 @@ describe('parseConfig errors', () => {
       'config: apps[1].secret: must be a non-empty string',
     );
     expectError({ apps: [app({ secret: 42 })] }, 'config: apps[0].secret: must be a non-empty string');
+    expectError({ apps: [app({ secret: ' \n' })] }, 'config: apps[0].secret: is empty after trimming whitespace');
+    expectError(
+      { apps: [app({ secret: 'env:BLANK_SECRET' })] },
+      'config: apps[0].secret: is empty after trimming whitespace (the value of env:BLANK_SECRET)',
+      { BLANK_SECRET: '  ' },
+    );
     expectError({ apps: [app({ type: 'game' })] }, 'config: apps[0].type: must be "mp", "mina" or "web"');
     expectError({ apps: [app({ tokenMode: 'fast' })] }, 'config: apps[0].tokenMode: must be "stable" or "classic"');
     expectError({ apps: [app({ token: '' })] }, 'config: apps[0].token: must be a non-empty string');
@@ -710,14 +716,19 @@ describe('rules across fields', () => {
     ]);
   });
 
-  it("a realm's apps must be configured when they are shaped like an appid or a COS bucket", () => {
+  it("a realm's apps must each be a configured app, WeCom corp or COS bucket", () => {
     expectError(
       { apps: [app()], realms: [realm({ apps: [APPID, APPID2] })] },
-      `config: realms[0].apps[1]: ${APPID2} is not a configured app or COS bucket`,
+      `config: realms[0].apps[1]: ${APPID2} is not a configured app, WeCom corp or COS bucket`,
     );
     expectError(
       { realms: [realm({ apps: ['uploads-1250000000'] })] },
-      'config: realms[0].apps[0]: uploads-1250000000 is not a configured app or COS bucket',
+      'config: realms[0].apps[0]: uploads-1250000000 is not a configured app, WeCom corp or COS bucket',
+    );
+    // A corp is configured by one of its agents; one with none is a typo too.
+    expectError(
+      { work: [work()], realms: [realm({ apps: ['ww0123456789abcdef', 'wwffffffffffffffff'] })] },
+      'config: realms[0].apps[1]: wwffffffffffffffff is not a configured app, WeCom corp or COS bucket',
     );
     const cos = {
       secretId: 'id',
@@ -725,12 +736,12 @@ describe('rules across fields', () => {
       region: 'ap-beijing',
       scopes: [{ bucket: 'uploads-1250000000', prefix: '' }],
     };
-    // Corps may register agents at run time; an older corp's wx… corpid counts when configured.
+    // An older corp's wx… corpid counts when configured.
     const corps = ['ww0123456789abcdef', 'wx0123456789abcdef'];
     const c = parseConfig(
       {
         apps: [app()],
-        work: [work({ corpid: 'wx0123456789abcdef' })],
+        work: [work(), work({ corpid: 'wx0123456789abcdef' })],
         cos,
         realms: [realm({ apps: [APPID, 'uploads-1250000000', ...corps] })],
       },

@@ -388,7 +388,8 @@ function fileSchema(ctx: Context) {
           `must be longer than credentials.refreshAheadSeconds (${config.credentials.refreshAheadSeconds}), or every request would fetch new keys`,
         );
       }
-      // A realm naming an app or bucket that is not configured is a typo; corps may register agents at run time.
+      // A realm naming an app, corp or bucket that is not configured is a typo (a corp whose agents are
+      // only registered at run time is listed in `work` with one of them).
       const configured = new Set([
         ...config.apps.map((a) => a.appid),
         ...config.work.map((w) => w.corpid),
@@ -396,8 +397,8 @@ function fileSchema(ctx: Context) {
       ]);
       config.realms.forEach((realm, i) => {
         realm.apps.forEach((id, j) => {
-          if ((APPID.test(id) || COS_BUCKET.test(id)) && !configured.has(id))
-            fail(['realms', i, 'apps', j], `${id} is not a configured app or COS bucket`);
+          if (!configured.has(id))
+            fail(['realms', i, 'apps', j], `${id} is not a configured app, WeCom corp or COS bucket`);
         });
       });
       return {
