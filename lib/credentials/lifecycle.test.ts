@@ -537,3 +537,16 @@ describe('Lifecycle daily budget', () => {
     );
   });
 });
+
+describe('callerIp', () => {
+  it("reads the IP to allow-list from WeChat's and WeCom's refusals, and nothing else", async () => {
+    const { callerIp } = await import('./lifecycle');
+    expect(callerIp('invalid ip 1.2.3.4 ipv6 ::ffff:1.2.3.4, not in whitelist rid: 64d20329-254dc72d')).toBe('1.2.3.4');
+    expect(callerIp('invalid ip 119.253.43.19, not in whitelist')).toBe('119.253.43.19');
+    expect(callerIp('not allow to access from your ip, hint: [1564], from ip: 203.0.113.9, more info at …')).toBe(
+      '203.0.113.9',
+    );
+    expect(callerIp('access clientip is not registered, clientip: 198.51.100.4')).toBe('198.51.100.4');
+    expect(callerIp('invalid appsecret rid: 1')).toBeUndefined();
+  });
+});
