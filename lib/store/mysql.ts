@@ -20,7 +20,7 @@
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import mysql from 'mysql2/promise';
-import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { CredentialRow, Store } from './port';
 import { emptyRow } from './row';
 
@@ -155,6 +155,31 @@ const toRow = (key: string, r: RawRow): CredentialRow => ({
   retryAt: Number(r.retry_at),
 });
 
+/** What `p` gives, or an error with `code` once `until` (performance.now()) passes; what it gives later goes to `late`. */
+function within<T>(p: Promise<T>, until: number, code: string, late: (value: T) => void = () => {}): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let over = false;
+    const timer = setTimeout(
+      () => {
+        over = true;
+        reject(Object.assign(new Error('MySQL did not answer in time'), { code }));
+      },
+      Math.max(1, until - performance.now()),
+    );
+    p.then(
+      (value) => {
+        clearTimeout(timer);
+        if (over) late(value);
+        else resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        if (!over) reject(err);
+      },
+    );
+  });
+}
+
 function checkKey(key: string): void {
   if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES)
     throw new Error(`store key is longer than ${MAX_KEY_BYTES} bytes of UTF-8`);
@@ -184,38 +209,17 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
     idleTimeout: 60_000,
   });
 
-  /** A pooled connection within `ms`; one that arrives later goes back to the pool. */
-  function connection(ms: number): Promise<PoolConnection> {
-    return new Promise((resolve, reject) => {
-      let late = false;
-      const timer = setTimeout(() => {
-        late = true;
-        reject(new MysqlError('POOL_ACQUIRE_TIMEOUT', `MySQL: no connection within ${ms} ms`));
-      }, ms);
-      pool.getConnection().then(
-        (conn) => {
-          clearTimeout(timer);
-          if (late) conn.release();
-          else resolve(conn);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      );
-    });
-  }
-
   /**
    * One statement by `until` (performance.now()), waiting for a connection included. A connection
    * whose statement got no answer in time is destroyed, never reused: a late answer would be read
    * as the next statement's, and a connection stuck on a server that went silent would hold its
-   * pool slot until TCP gives up, minutes after the server is back.
+   * pool slot until TCP gives up, minutes after the server is back. (mysql2's own `timeout` does
+   * not cover the PREPARE that a statement's first use on a connection sends.)
    */
   async function execute(sql: string, params: (string | number | null)[], until: number): Promise<unknown> {
-    const conn = await connection(Math.max(1, until - performance.now()));
+    const conn = await within(pool.getConnection(), until, 'POOL_ACQUIRE_TIMEOUT', (late) => late.release());
     try {
-      const [result] = await conn.execute({ sql, timeout: Math.max(1, Math.ceil(until - performance.now())) }, params);
+      const [result] = await within(conn.execute(sql, params), until, 'STATEMENT_TIMEOUT');
       conn.release();
       return result;
     } catch (err) {

@@ -20,10 +20,15 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { CredentialRow, Store } from './port';
 
-/** Time limits (ms): inside the lifecycle's store timeout (lib/store/guard.ts), so a silent Redis is reported here. */
+/**
+ * Time limits (ms), inside the lifecycle's store timeout (lib/store/guard.ts), so that a Redis gone
+ * silent is reported here. Redis answers in a millisecond or two: a connection that has owed a reply
+ * for half a second is dropped and made again, so that service is back within a second of Redis.
+ */
 const CONNECT_TIMEOUT_MS = 1_000;
-const SOCKET_TIMEOUT_MS = 1_000;
-const COMMAND_TIMEOUT_MS = 1_500;
+const SOCKET_TIMEOUT_MS = 500;
+const COMMAND_TIMEOUT_MS = 1_000;
+const RECONNECT_MAX_DELAY_MS = 100;
 
 const USAGE = 'expected redis://[user:password@]host:port[/db][?prefix=wecred:]';
 
@@ -68,6 +73,14 @@ function parseRedisUrl(url: string): { options: RedisOptions; prefix: string; wh
   };
 }
 
+/** ioredis's words for a connection that is not there, in ours. */
+function plain(message: string): string {
+  if (message.startsWith('Reached the max retries per request limit'))
+    return 'the connection dropped before Redis answered';
+  if (message.startsWith("Stream isn't writeable")) return 'not connected (reconnecting)';
+  return message;
+}
+
 export interface RedisConnection {
   client: Redis;
   /** Prepended to every key of the store. */
@@ -94,7 +107,7 @@ export async function connectRedis(url: string): Promise<RedisConnection> {
     maxRetriesPerRequest: 0, // a dropped connection fails the commands it carried...
     autoResendUnfulfilledCommands: false, // ...which are not sent again (an increment would count twice)
     enableOfflineQueue: false, // while reconnecting, commands fail at once instead of queueing
-    retryStrategy: (attempt) => Math.min(attempt * 50, 500),
+    retryStrategy: (attempt) => Math.min(attempt * 20, RECONNECT_MAX_DELAY_MS),
   });
   const clean = (err: unknown): string => {
     const message = err instanceof Error ? err.message : String(err);
@@ -105,7 +118,7 @@ export async function connectRedis(url: string): Promise<RedisConnection> {
   client.on('error', (err: unknown) => (lastError = clean(err)));
   client.on('ready', () => (lastError = ''));
   const error = (op: string, err: unknown): Error => {
-    const message = clean(err);
+    const message = plain(clean(err));
     return new Error(
       `redis store (${where}): ${op} failed: ${message}${lastError && lastError !== message ? ` (last connection error: ${lastError})` : ''}`,
     );
