@@ -152,6 +152,29 @@ export function twoInstanceConformance(open: () => Promise<Store>): void {
         }
       });
 
+      it('a holder whose heartbeats stopped reaching the store is taken over, and its late answer never overwrites the newer one', async () => {
+        const { t, source, call } = instances();
+        // A stalled instance: its renewals no longer arrive, whatever else it does.
+        const stalled: Store = Object.assign(Object.create(a) as Store, { renewLease: async () => false });
+        const lifeA = new Lifecycle(stalled, () => t.now, options, silentLogger);
+        const lifeB = new Lifecycle(b, () => t.now + SKEW_MS, options, silentLogger);
+        let answerA!: (f: Fetched) => void;
+        const first = lifeA.get(
+          { ...source, fetch: () => new Promise<Fetched>((resolve) => (answerA = resolve)) },
+          { call: call() },
+        );
+        await expect.poll(async () => (await b.read(source.key))?.leaseOwner ?? '', { interval: 10 }).not.toBe('');
+        const started = performance.now();
+        const newer = await lifeB.get(source, { call: call() });
+        const waited = performance.now() - started;
+        expect(newer.value).toBe('token-1');
+        expect(waited).toBeGreaterThanOrEqual(LEASE_MS - 50);
+        expect(waited).toBeLessThan(LEASE_MS + POLL_SLACK_MS);
+        answerA({ value: 'older-token', expiresIn: 7200 });
+        expect((await first).value).toBe('token-1');
+        expect(await a.read(source.key)).toMatchObject({ value: 'token-1', version: 1, leaseOwner: '' });
+      });
+
       it('a holder that is slow but alive keeps its lease by its heartbeat: no take-over, no second fetch', async () => {
         const { lifeA, lifeB, source, call } = instances();
         source.delayMs = LEASE_MS * 2.5;
