@@ -13,8 +13,9 @@
  * later), expiry is still decided by `expiresAt` (ms) against the caller's `now`.
  *
  * Every operation is one write (conditional where it decides something) or one consistent read,
- * except a release by a non-holder that sets blockedUntil, an increment that meets an expired
- * counter, and a take-back that would go below 0: two.
+ * except a release by a non-holder that leaves an outcome, an increment that meets an expired
+ * counter, and a take-back that would go below 0: two. Leases use no clock: DynamoDB has none to
+ * offer a condition, and the holder's beat needs none (docs/design.md §5.3).
  */
 import {
   type AttributeValue,

@@ -3,9 +3,10 @@
  *
  * One small mysql2 pool per store (serverless instances each hold their own connections).
  * Every operation is one statement, atomic on the server, so any number of processes may
- * share the database; only acquireLease on an existing row adds a read of the row it won.
- * Statements are prepared (`execute`): values never enter SQL text, and each connection
- * prepares a statement once.
+ * share the database; acquireLease is a conditional UPDATE then a read of the row it won (or,
+ * when the row is absent, an INSERT). Statements are prepared (`execute`): values never enter
+ * SQL text, and each connection prepares a statement once. Each is bounded in time, and a
+ * connection that got no answer is destroyed (docs/design.md §6.3).
  *
  * Won-or-lost without a second statement: `INSERT ... ON DUPLICATE KEY UPDATE` reports
  * affectedRows 1 for an insert (FOUND_ROWS is off, so an update reports 2, or 0 when nothing

@@ -8,8 +8,9 @@
  * every port operation is one atomic round trip. Each touches one key only, so the layout
  * would also suit Redis Cluster.
  *
- * Leases and expiries follow the caller's `now`, never Redis time: tests move time explicitly,
- * and app hosts' clocks need not agree with Redis's. Nonces and counters also get a real Redis
+ * Leases use no clock (a holder's beat, docs/design.md §5.3); expiries follow the caller's `now`,
+ * never Redis time: tests move time explicitly, and app hosts' clocks need not agree with Redis's.
+ * Nonces and counters also get a real Redis
  * expiry (relative, `expiresAt - now`, so clock offsets cannot shorten it) so Redis drops them,
  * and so do records. Credential rows keep no TTL: they are few, and a live
  * token must never vanish.
