@@ -36,6 +36,7 @@
  * crashed writers (temp files, broken-aside and ancient locks).
  * Files are not fsync'ed: after a power loss a row may read as absent (the next refresh
  * rewrites it), which the credential lifecycle tolerates.
+ * Over 400 lines: the file layout, its locking and the port belong together (docs/design.md §6.3).
  */
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';

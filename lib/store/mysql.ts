@@ -17,6 +17,7 @@
  * checks its version and refuses a database that is behind or ahead.
  *
  * Errors never carry the URL, SQL or values (mysql2's may echo them): only the error code.
+ * Over 400 lines: every operation of the port as SQL, each beside the reason for its shape.
  */
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';

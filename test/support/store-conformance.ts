@@ -5,10 +5,13 @@
  * It tests only the contract of `port.ts`. Every test uses fresh random keys, so the suite can
  * run against a shared database that other runs (or other suites) also use. Times are passed
  * explicitly, based on the real clock so adapters with native TTLs keep rows alive.
+ * It is long because it is the whole contract, operation by operation, in the one place every
+ * adapter runs; its two-instance part is in two-instances.ts (docs/design.md §6.1).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CredentialRow, CredentialUpdate, Store } from '../../lib/store/port';
+import { emptyRow } from '../../lib/store/row';
 import { twoInstanceConformance } from './two-instances';
 
 /** A credential row as the previous code wrote it: a lease until a time, and no beat, failures nor retryAt. */
@@ -26,19 +29,7 @@ export interface ConformanceOptions {
 }
 
 /** The row `acquireLease` creates, before its lease is taken. */
-const EMPTY: CredentialRow = {
-  key: '',
-  value: '',
-  expiresAt: 0,
-  refreshedAt: 0,
-  version: 0,
-  leaseOwner: '',
-  leaseBeat: 0,
-  forcedAt: 0,
-  blockedUntil: 0,
-  failures: 0,
-  retryAt: 0,
-};
+const EMPTY: CredentialRow = emptyRow('');
 
 export function storeConformance(name: string, open: () => Promise<Store>, options: ConformanceOptions = {}): void {
   describe(`Store conformance: ${name}`, () => {
