@@ -158,7 +158,8 @@ export interface QrcodeCreateData {
   expire_seconds: number | null;
 }
 
-export type FetchReason = 'refresh' | 'force' | 'rejected';
+/** Upstream calls counted per day: fetches by reason, and probes of reported values. */
+export type FetchReason = 'refresh' | 'force' | 'rejected' | 'probe';
 export interface FetchCount {
   total: number;
   byCaller: Record<string, number>;
@@ -168,6 +169,7 @@ export interface CredentialStatus {
   owner: string;
   present: boolean;
   fresh: boolean;
+  state: 'fresh' | 'due' | 'refreshing' | 'failing' | 'refused' | 'absent';
   /** Unix seconds, or null. */
   exp: number | null;
   refreshedAt: number | null;
@@ -175,6 +177,11 @@ export interface CredentialStatus {
   version: number;
   refreshing: boolean;
   blockedUntil: number | null;
+  /** Failed refreshes in a row; until when (unix s) nobody asks upstream again. */
+  failures: number;
+  heldUntil: number | null;
+  /** The last failed refresh, kept a day (`at` in unix seconds). */
+  lastError: { at: number; code: string; errcode?: number; message: string } | null;
   today: Record<FetchReason, FetchCount> & {
     fetches: number;
     dailyBudget: number | null;
@@ -185,6 +192,8 @@ export interface CredentialStatus {
 export interface StatusData {
   now: number;
   store: string;
+  /** Unix seconds since the store stopped answering (credentials in memory are served meanwhile); null while it answers. */
+  degradedSince: number | null;
   credentials: CredentialStatus[];
 }
 

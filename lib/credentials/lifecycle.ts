@@ -85,8 +85,6 @@ interface Lease {
 
 /** A probe's verdict on a reported value is shared by every report of it for this long. */
 const PROBE_VERDICT_MS = 60_000;
-/** While the store is away, it is tried again at most this often. */
-const STORE_RETRY_MS = 1_000;
 /** Transient failures are tried this many times per refresh at most (docs/design.md §5.6). */
 const MAX_ATTEMPTS = 3;
 
@@ -123,8 +121,12 @@ export class Lifecycle {
     if (mode === 'read' && hit) {
       const now = this.clock();
       if (now - hit.readAt < this.o.localCacheMs && this.isFresh(hit.cred, now)) return hit.cred;
-      // The store is away: a value outside its refresh window is served without trying it again.
-      if (this.health.since() !== null && this.servesDegraded(hit.cred, now) && !this.health.due()) return hit.cred;
+      // The store is away: a value outside its refresh window is served at once; one read a second,
+      // beside the requests, tries the store again.
+      if (this.health.since() !== null && this.servesDegraded(hit.cred, now)) {
+        if (this.health.due()) this.storeCall(() => this.store.read(src.key), this.budgetEnd()).catch(() => undefined);
+        return hit.cred;
+      }
     }
     // Concurrent callers in this process share one resolution; each answers by its own deadline,
     // and one that still has time when a resolution runs out of its own starts another.

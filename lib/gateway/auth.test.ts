@@ -3,6 +3,7 @@ import { parseConfig } from '../config/load';
 import { realmSignature } from '../crypto/realm';
 import type { Services } from '../interfaces';
 import { silentLogger } from '../log/logger';
+import { StoreHealth } from '../store/health';
 import { createMemoryStore } from '../store/memory';
 import { authenticateRealm, authorizeScope, checkTimestamp } from './auth';
 import type { HttpRequest } from './http';
@@ -12,6 +13,7 @@ const NOW_S = 1_800_000_000;
 const services = {
   config: parseConfig({ apps: [{ appid: 'wx1111111111111111', secret: 's' }], realms: [REALM], store: 'memory:' }, {}),
   store: createMemoryStore(),
+  storeHealth: new StoreHealth(Date.now, silentLogger),
   clock: () => NOW_S * 1000,
   log: silentLogger,
 } as unknown as Services;

@@ -1,4 +1,6 @@
 import { storeConformance } from '../../test/support/store-conformance';
 import { createMemoryStore } from './memory';
 
-storeConformance('memory', async () => createMemoryStore());
+// One store in one process: every handle the suite opens (two instances among them) is the same one.
+const shared = createMemoryStore();
+storeConformance('memory', async () => shared);

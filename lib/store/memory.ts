@@ -5,7 +5,7 @@
  * respect to every other caller in the process. Rows handed out are always copies.
  */
 import type { CredentialRow, Store } from './port';
-import { acquiredRow, committedRow, emptyRow, mayAcquire, mayCommit, releasedRow } from './row';
+import { acquiredRow, committedRow, emptyRow, mayAcquire, mayCommit, releasedRow, renewedRow } from './row';
 
 interface Expiring {
   value: number;
@@ -47,10 +47,9 @@ export function createMemoryStore(): Store {
     },
 
     async renewLease(key, owner) {
-      const row = rows.get(key);
-      if (!row || owner === '' || row.leaseOwner !== owner) return false;
-      rows.set(key, { ...row, leaseBeat: row.leaseBeat + 1 });
-      return true;
+      const next = renewedRow(rows.get(key), owner);
+      if (next) rows.set(key, next);
+      return next !== null;
     },
 
     async commit(key, owner, expectedVersion, update) {

@@ -2,8 +2,9 @@
  * The Store port: every persistence adapter (memory, file, mysql, dynamodb, redis) implements
  * exactly this, and every adapter must pass `test/support/store-conformance.ts`.
  *
- * Time is always passed in (`now`, epoch milliseconds) rather than read from a clock inside the
- * adapter, so tests that move the simulator's clock move the store's notion of expiry with it.
+ * Time is passed in (`now`, epoch milliseconds) wherever expiry is judged, never read from a clock
+ * inside the adapter, so tests that move the simulator's clock move the store's notion of expiry
+ * with it. Leases use no clock at all (docs/design.md §6.1).
  */
 
 /** One credential (access_token, ticket, ...). `version` 0 means "never written". */

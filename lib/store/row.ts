@@ -28,6 +28,11 @@ export function acquiredRow(row: CredentialRow, owner: string): CredentialRow {
   return { ...row, leaseOwner: owner, leaseBeat: row.leaseBeat + 1 };
 }
 
+/** The row after a successful renewLease, or null when `owner` (never '') does not hold the lease of `row`. */
+export function renewedRow(row: CredentialRow | null | undefined, owner: string): CredentialRow | null {
+  return row && owner !== '' && row.leaseOwner === owner ? { ...row, leaseBeat: row.leaseBeat + 1 } : null;
+}
+
 /**
  * Whether `commit(key, owner, expectedVersion, ...)` may write `row`: the row exists, its
  * version is still `expectedVersion` and `owner` (never '') still holds the lease.

@@ -3,6 +3,7 @@ import { parseConfig } from '../../config/load';
 import { jsdkdSignature } from '../../crypto/jsdkd';
 import type { Services } from '../../interfaces';
 import { silentLogger } from '../../log/logger';
+import { StoreHealth } from '../../store/health';
 import { createMemoryStore } from '../../store/memory';
 import type { Store } from '../../store/port';
 import { authenticateMd5, jsdkdQuery } from './jsdkd';
@@ -22,6 +23,7 @@ function services(store: Store = createMemoryStore()): Services {
       {},
     ),
     store,
+    storeHealth: new StoreHealth(Date.now, silentLogger),
     clock: () => NOW,
     log: silentLogger,
   } as unknown as Services;
