@@ -151,7 +151,7 @@ describe.skipIf(!haveChromium)('the console in chromium', () => {
 
     // Signing out forgets the secret; the page asks for it again.
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await expect(page.evaluate(() => JSON.stringify(sessionStorage))).resolves.toBe('{}');
+    await expect(page.evaluate('JSON.stringify(sessionStorage)')).resolves.toBe('{}');
     await expect(page.locator('#signin').isVisible()).resolves.toBe(true);
     await expect(page.locator('#creds article').count()).resolves.toBe(0);
   });
@@ -164,9 +164,9 @@ describe.skipIf(!haveChromium)('the console in chromium', () => {
     await signIn();
     await card(keys[0]!).waitFor();
     // one column, nothing wider than the screen
-    await expect(page.evaluate(() => document.documentElement.scrollWidth)).resolves.toBeLessThanOrEqual(390);
-    const columns = await page.locator('#creds').evaluate((el) => getComputedStyle(el).gridTemplateColumns.split(' '));
-    expect(columns).toHaveLength(1);
+    await expect(page.evaluate('document.documentElement.scrollWidth')).resolves.toBeLessThanOrEqual(390);
+    const columns = await page.evaluate("getComputedStyle(document.getElementById('creds')).gridTemplateColumns");
+    expect(String(columns).split(' ')).toHaveLength(1);
     await page.screenshot({ path: new URL('phone.png', SHOTS).pathname, fullPage: true });
     await nothingLeaked();
     await context.close();
@@ -191,7 +191,7 @@ describe.skipIf(!haveChromium)('the console in chromium', () => {
     );
     await expect(page.locator('#creds article').count()).resolves.toBe(0);
     await expect(page.locator('#dash').isVisible()).resolves.toBe(false);
-    await expect(page.evaluate(() => sessionStorage.getItem('wecred.secret'))).resolves.toBeNull();
+    await expect(page.evaluate("sessionStorage.getItem('wecred.secret')")).resolves.toBeNull();
     expect(stack.logs.some((l) => l.event === 'request' && l.route === 'status' && l.returnCode === 7002)).toBe(true);
   });
 
@@ -210,9 +210,9 @@ describe.skipIf(!haveChromium)('the console in chromium', () => {
     expect(html).not.toMatch(/\son[a-z]+=/i); // no inline handlers
 
     await open();
-    const ran = await page.evaluate(async () => {
-      const w = window as unknown as Record<string, unknown>;
-      const violations: string[] = [];
+    // What an attacker's injected markup would try: an inline script, an inline handler.
+    const ran = (await page.evaluate(`(async () => {
+      const violations = [];
       document.addEventListener('securitypolicyviolation', (e) => violations.push(e.violatedDirective));
       const s = document.createElement('script');
       s.textContent = 'window.injected = true';
@@ -222,8 +222,8 @@ describe.skipIf(!haveChromium)('the console in chromium', () => {
       document.body.append(b);
       b.click();
       await new Promise((resolve) => setTimeout(resolve, 100));
-      return { injected: w.injected ?? false, clicked: w.clicked ?? false, violations };
-    });
+      return { injected: window.injected ?? false, clicked: window.clicked ?? false, violations };
+    })()`)) as { injected: boolean; clicked: boolean; violations: string[] };
     expect(ran.injected).toBe(false);
     expect(ran.clicked).toBe(false);
     expect(ran.violations.length).toBeGreaterThanOrEqual(2);
