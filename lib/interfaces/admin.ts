@@ -39,12 +39,22 @@ export async function storeRoundTrip(services: Services): Promise<number> {
   return Math.round((performance.now() - started) * 10) / 10;
 }
 
-/** Every credential's stored state, last failure, today's use and budgets: what status, GET /metrics and the alerts read. */
+/**
+ * Every credential's stored state, last failure, today's use and budgets, registered WeCom agents'
+ * included: what status, GET /metrics and the alerts read.
+ */
 export async function credentialStates(services: Services) {
   const now = services.clock();
   const callers = [...services.config.realms.map((r) => r.key), 'refresher', 'public', 'gateway'];
+  const { credentials: creds } = services;
+  // Agents registered at run time (work.register_agent) have their token and tickets too.
+  const registered = (await creds.agents.registered()).flatMap((a) => [
+    creds.workToken(a),
+    creds.workTicket(a, 'corp'),
+    creds.workTicket(a, 'agent'),
+  ]);
   const credentials = [];
-  for (const src of services.credentials.all()) {
+  for (const src of [...creds.all(), ...registered]) {
     const { row, fresh, lastError, today, hourlyBudgets } = await services.credentials.peek(src, callers);
     const failedSince = lastError && lastError.at >= (row?.refreshedAt ?? 0) ? lastError : null;
     credentials.push({
