@@ -28,7 +28,7 @@ interface Outcome {
 export function createApp(services: Services): App {
   const { config, log, metrics } = services;
   const cors = createCors(config.cors);
-  const unobserve = metrics ? observeUpstream(metrics) : () => false;
+  const unobserve = metrics ? observeUpstream(metrics) : () => {};
 
   async function http(req: HttpRequest): Promise<HttpResponse> {
     const started = performance.now();
