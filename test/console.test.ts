@@ -72,7 +72,7 @@ describe.skipIf(!haveChromium)('the console in chromium', () => {
       locale: opts.locale ?? 'en-US',
       timezoneId: 'Asia/Shanghai',
       ...(opts.phone
-        ? { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }
+        ? { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }
         : { viewport: { width: 1280, height: 900 } }),
     });
     page = await context.newPage();
@@ -122,8 +122,11 @@ describe.skipIf(!haveChromium)('the console in chromium', () => {
     stack.sim.allowIps(MINA.appid, ['203.0.113.10']);
     const forced = await stack.envelope('access_token', { appid: MINA.appid, force: true }, DEMO_REALM);
     expect(forced.json).toMatchObject({ returnCode: 7302, error: { errcode: 40164 } });
+    // The page's next status call (every second here) shows it.
+    const next = await page.waitForRequest((r) => r.method() === 'POST' && /"status"/.test(r.postData() ?? ''));
+    await (await next.response())!.finished();
     const mina = card(`mp:${MINA.appid}:token`);
-    await mina.locator('.ip').waitFor({ timeout: 2500 }); // the page asks every second
+    await mina.locator('.ip').waitFor({ timeout: 1000 });
     await expect(mina.getAttribute('data-state')).resolves.toBe('refused');
     await expect(mina.locator('.ip').textContent()).resolves.toBe('Add 127.0.0.1 to the IP allow-list');
     await expect(mina.locator('.errcode').textContent()).resolves.toBe(
