@@ -33,6 +33,9 @@ export type WorkEndpoint = 'work_gettoken' | 'work_jsapi_ticket' | 'work_agent_t
 /** `cgi-bin/get_api_domain_ip`, which WeChat and WeCom both answer for an access_token of theirs (sim/wechat-sim.ts). */
 export type ApiDomainIpEndpoint = 'api_domain_ip';
 
+/** WeCom group robots (sim/robot.ts): `cgi-bin/webhook/send?key=`. */
+export type RobotEndpoint = 'webhook_send';
+
 /** Every endpoint the simulator counts and can fault. Later modules extend this union. */
 export type SimEndpoint =
   | MpEndpoint
@@ -40,7 +43,8 @@ export type SimEndpoint =
   | OAuthEndpoint
   | MinaEndpoint
   | WorkEndpoint
-  | ApiDomainIpEndpoint;
+  | ApiDomainIpEndpoint
+  | RobotEndpoint;
 
 export type Fault =
   | { errcode: number; errmsg?: string } // HTTP 200 {"errcode":N,"errmsg":...}
@@ -78,6 +82,8 @@ export interface SimRequest {
   headers: IncomingHttpHeaders;
   /** Raw body text ('' when none). */
   body: string;
+  /** The caller's address (IPv4-mapped IPv6 shown as IPv4), as WeChat's allow-lists see it. */
+  ip: string;
 }
 
 /** What a handler answers. `body` objects are JSON-encoded. */

@@ -106,13 +106,17 @@ export const SHAPES = {
   status: {
     now: 'number',
     store: 'string',
+    storeRoundTripMs: 'number',
     degradedSince: 'number|null',
+    refreshAheadSeconds: 'number',
     credentials: 'array',
   } satisfies Shape<C.StatusData>,
   credential: {
     key: 'string',
     owner: 'string',
+    appType: 'string',
     present: 'boolean',
+    usable: 'boolean',
     fresh: 'boolean',
     state: 'string',
     exp: 'number|null',

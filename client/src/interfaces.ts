@@ -164,10 +164,27 @@ export interface FetchCount {
   total: number;
   byCaller: Record<string, number>;
 }
+/** A credential's last failed refresh (any instance's, kept a day), in status. */
+export interface LastError {
+  /** Unix seconds. */
+  at: number | null;
+  /** The returnCode's name, e.g. 'config_fault'. */
+  code: string;
+  errcode?: number;
+  message: string;
+  /** The IP to allow-list, when WeChat named it (40164, 61004, 60020). */
+  ip?: string;
+  /** No refresh succeeded since. */
+  current: boolean;
+}
 export interface CredentialStatus {
   key: string;
   owner: string;
+  /** Official Account, Mini Program, website app, WeCom app or COS. */
+  appType: 'mp' | 'mina' | 'web' | 'work' | 'cos';
   present: boolean;
+  /** A stored value that still works. */
+  usable: boolean;
   fresh: boolean;
   state: 'fresh' | 'due' | 'refreshing' | 'failing' | 'refused' | 'absent';
   /** Unix seconds, or null. */
@@ -177,12 +194,13 @@ export interface CredentialStatus {
   version: number;
   refreshing: boolean;
   blockedUntil: number | null;
-  /** Failed refreshes in a row; until when (unix s) nobody asks upstream again. */
+  /** Failed refreshes in a row. */
   failures: number;
+  /** Unix seconds before which no attempt is made, or null. */
   heldUntil: number | null;
-  /** The last failed refresh, kept a day (`at` in unix seconds). */
-  lastError: { at: number; code: string; errcode?: number; message: string } | null;
-  today: Record<FetchReason, FetchCount> & {
+  lastError: LastError | null;
+  /** Today's (Beijing day) upstream calls by reason, and the probes of reported values. */
+  today: Record<FetchReason | 'probe', FetchCount> & {
     fetches: number;
     dailyBudget: number | null;
     forceBudget: number | null;
@@ -191,9 +209,13 @@ export interface CredentialStatus {
 }
 export interface StatusData {
   now: number;
+  /** The store adapter: 'memory', 'file', 'mysql', 'dynamodb' or 'redis'. */
   store: string;
-  /** Unix seconds since the store stopped answering (credentials in memory are served meanwhile); null while it answers. */
+  /** One store read, as this call timed it. */
+  storeRoundTripMs: number;
+  /** Unix seconds since when the store has been failing, or null. */
   degradedSince: number | null;
+  refreshAheadSeconds: number;
   credentials: CredentialStatus[];
 }
 

@@ -13,7 +13,8 @@ const APPID2 = 'wxabcdef1234567890';
 const APP_SECRET = 'APP-SECRET-VALUE-0123456789abcdef';
 const REALM_SECRET = 'REALM-SECRET-VALUE-0123456789';
 const WORK_SECRET = 'WORK-SECRET-VALUE-0123456789';
-const SECRETS = [APP_SECRET, REALM_SECRET, WORK_SECRET, 'short', 'ENV-SECRET-VALUE', 'ENV-WORK'];
+const ROBOT_URL = 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=ROBOT-KEY-0123';
+const SECRETS = [APP_SECRET, REALM_SECRET, WORK_SECRET, 'short', 'ENV-SECRET-VALUE', 'ENV-WORK', 'ROBOT-KEY'];
 
 const app = (extra: Record<string, unknown> = {}) => ({ appid: APPID, secret: APP_SECRET, ...extra });
 const realm = (extra: Record<string, unknown> = {}) => ({ key: 'biz', secret: REALM_SECRET, ...extra });
@@ -58,6 +59,8 @@ describe('parseConfig defaults', () => {
       },
       credentials: { refreshAheadSeconds: 300, localCacheSeconds: 30, leaseSeconds: 3, forceCooldownSeconds: 60 },
       sessions: { maxAgeSeconds: 2592000, idleSeconds: 2592000, singleSession: false },
+      metrics: { log: false },
+      alerts: {},
       trustGateway: false,
       basePath: '',
       maxBodyBytes: 65536,
@@ -90,6 +93,8 @@ describe('parseConfig defaults', () => {
       upstream: { mp: 'http://127.0.0.1:9000/', work: 'http://127.0.0.1:9001/sim//', timeoutMs: 2000, budgetMs: 4000 },
       credentials: { refreshAheadSeconds: 600, localCacheSeconds: 0, leaseSeconds: 5, forceCooldownSeconds: 0 },
       sessions: { maxAgeSeconds: 86400, idleSeconds: 3600, singleSession: true },
+      metrics: { bearer: 'metrics-bearer-0123456789', log: true },
+      alerts: { wecomWebhook: ROBOT_URL, webhook: 'http://127.0.0.1:9002/alerts' },
       trustGateway: true,
       basePath: 'release/',
       maxBodyBytes: 1024,
@@ -124,6 +129,8 @@ describe('parseConfig defaults', () => {
       },
       credentials: { refreshAheadSeconds: 600, localCacheSeconds: 0, leaseSeconds: 5, forceCooldownSeconds: 0 },
       sessions: { maxAgeSeconds: 86400, idleSeconds: 3600, singleSession: true },
+      metrics: { bearer: 'metrics-bearer-0123456789', log: true },
+      alerts: { wecomWebhook: ROBOT_URL, webhook: 'http://127.0.0.1:9002/alerts' },
       trustGateway: true,
       basePath: '/release',
       maxBodyBytes: 1024,
@@ -566,6 +573,30 @@ describe('apps[].encodingAESKey (安全模式)', () => {
     const fields = secretFields({ apps: [app({ token: 'ssm:t', encodingAESKey: 'ssm:k' })] }, {});
     expect(fields).toContainEqual({ field: 'apps[0].token', value: 'ssm:t' });
     expect(fields).toContainEqual({ field: 'apps[0].encodingAESKey', value: 'ssm:k' });
+  });
+});
+
+describe('metrics and alerts', () => {
+  it('take secrets, references included, and never show them in an error', () => {
+    const c = parseConfig(
+      { metrics: { bearer: 'env:BEARER' }, alerts: { wecomWebhook: 'env:ROBOT' } },
+      { BEARER: 'BEARER-FROM-ENV-0123456789', ROBOT: ROBOT_URL },
+    );
+    expect(c.metrics).toEqual({ bearer: 'BEARER-FROM-ENV-0123456789', log: false });
+    expect(c.alerts).toEqual({ wecomWebhook: ROBOT_URL });
+    expectError({ metrics: { bearer: 'short' } }, 'config: metrics.bearer: must be at least 16 characters');
+    expectError({ metrics: { log: 'yes' } }, 'config: metrics.log: must be true or false');
+    expectError({ alerts: { webhook: 'ROBOT-KEY-0123' } }, 'config: alerts.webhook: must be an http(s) URL');
+    expectError(
+      { alerts: { wecomWebhook: 'env:ROBOT' } },
+      'config: alerts.wecomWebhook: must be an http(s) URL (the value of env:ROBOT)',
+      { ROBOT: 'ftp://ROBOT-KEY-0123' },
+    );
+    expectError({ alerts: { wecom: ROBOT_URL } }, 'config: alerts.wecom: unknown key');
+    expect(secretFields({ metrics: { bearer: 'ssm:b' }, alerts: { webhook: 'ssm:w' } }, {})).toEqual([
+      { field: 'metrics.bearer', value: 'ssm:b' },
+      { field: 'alerts.webhook', value: 'ssm:w' },
+    ]);
   });
 });
 

@@ -31,6 +31,7 @@ import {
   strict,
   type Secrets,
   unique,
+  webhookUrl,
   within,
 } from './fields';
 import { canonicalInterface } from './interface-names';
@@ -42,6 +43,7 @@ const APPID = /^wx[0-9a-zA-Z]{16}$/;
 const REALM_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
 const REALM_SECRET_MIN = 16;
 const OAUTH_SECRET_MIN = 32;
+const METRICS_BEARER_MIN = 16;
 /** 安全模式 EncodingAESKey: 43 of [a-zA-Z0-9] (lib/crypto/message.ts). */
 const ENCODING_AES_KEY = /^[A-Za-z0-9]{43}$/;
 /** COS bucket names end in -APPID; regions look like ap-beijing, ap-shanghai-fsi, na-siliconvalley. */
@@ -337,6 +339,32 @@ function cos(ctx: Context) {
   );
 }
 
+/** GET /metrics and the serverless metrics line (docs/design.md §16). */
+function metrics(ctx: Context) {
+  return v.optional(
+    strict({
+      /** The token GET /metrics wants as `Authorization: Bearer`; absent: no /metrics. */
+      bearer: v.optional(secret(ctx.secrets, minLength(METRICS_BEARER_MIN))),
+      /** On SCF and Lambda: one metrics line (CloudWatch's embedded metric format) after each invocation. */
+      log: bool(false),
+    }),
+    {},
+  );
+}
+
+/** Where the refresher posts alerts (docs/design.md §17); both URLs carry the key that lets anyone post. */
+function alerts(ctx: Context) {
+  return v.optional(
+    strict({
+      /** A WeCom group robot: https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=… */
+      wecomWebhook: v.optional(webhookUrl(ctx.secrets)),
+      /** Any URL that takes a JSON POST. */
+      webhook: v.optional(webhookUrl(ctx.secrets)),
+    }),
+    {},
+  );
+}
+
 /** jsdkd's `cache` → a store URL: {file: PATH} | {memo: {}} | {redis: URL}. */
 const cache = v.optional(
   v.pipe(
@@ -374,6 +402,8 @@ function fileSchema(ctx: Context) {
       maxBodyBytes: v.optional(integer(1024, 10485760), 65536),
       /** Absent: the cos.* interfaces refuse every request. */
       cos: cos(ctx),
+      metrics: metrics(ctx),
+      alerts: alerts(ctx),
       cache,
     },
     'must be a JSON object',

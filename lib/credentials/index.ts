@@ -4,6 +4,7 @@
  */
 import type { AppConfig, Config, CosScopeConfig } from '../config/types';
 import type { Logger } from '../log/logger';
+import type { MetricsSink } from '../metrics/sink';
 import { STORE_TIMEOUT_MS } from '../store/guard';
 import type { StoreHealth } from '../store/health';
 import type { CredentialRow, Store } from '../store/port';
@@ -72,6 +73,8 @@ export function createCredentials(deps: {
   log: Logger;
   mp: MpClient;
   work: WorkClient;
+  /** Counts refreshes and lease waits. */
+  metrics?: MetricsSink;
 }): Credentials {
   const { config, clock } = deps;
   const c = config.credentials;
@@ -88,6 +91,7 @@ export function createCredentials(deps: {
       budgetMs: config.upstream.budgetMs,
       storeTimeoutMs: STORE_TIMEOUT_MS,
       forceAllowance: (caller) => realmAllowance.get(caller) ?? undefined,
+      metrics: deps.metrics,
     },
     deps.log,
     deps.health,

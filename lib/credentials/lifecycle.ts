@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { crashFields } from '../log/crash';
 import type { Logger } from '../log/logger';
+import { type MetricsSink, NO_METRICS } from '../metrics/sink';
 import { storeErrorFields } from '../store/guard';
 import { parseJsonObject } from '../store/row';
 import { StoreHealth } from '../store/health';
@@ -16,7 +17,7 @@ import { classifyUpstream, UpstreamUnavailable, WechatError } from '../wechat/er
 import { BudgetRefusal, Budgets } from './budget';
 import { nextBeijingMidnight } from './day';
 import { CredentialError, storeUnavailable } from './errors';
-import { Leases, newOwner } from './lease';
+import { Leases, newOwner, type WaitOutcome } from './lease';
 import { CONFIG_FAULT_PAUSE_MS, holdMs, isFresh, isUsable, type Mode, type Policy, policyFor } from './policy';
 import { attemptTimeout, retryWithin } from './retry';
 import type { CallContext, Clock, CredentialSource, Fetched } from './source';
@@ -35,6 +36,8 @@ export interface LifecycleOptions {
   storeTimeoutMs: number;
   /** A realm's daily allowance of forced refreshes per credential (undefined: no limit of its own). */
   forceAllowance?(caller: string): number | undefined;
+  /** Counts refreshes and lease waits. */
+  metrics?: MetricsSink;
 }
 
 export interface Credential {
@@ -62,6 +65,8 @@ export interface LastError {
   code: string;
   errcode?: number;
   message: string;
+  /** The IP to allow-list, when upstream named it (40164, 61004, 60020). */
+  ip?: string;
 }
 
 const lastErrorKey = (key: string) => `lasterror:${key}`;
@@ -90,6 +95,7 @@ const MAX_ATTEMPTS = 3;
 
 export class Lifecycle {
   readonly budgets: Budgets;
+  private readonly metrics: MetricsSink;
   private readonly leases: Leases;
   private readonly cache = new Map<string, { cred: CredentialRow; readAt: number }>();
   private readonly flights = new Map<string, Flight>();
@@ -110,6 +116,7 @@ export class Lifecycle {
     readonly health: StoreHealth = new StoreHealth(clock, log),
   ) {
     this.budgets = new Budgets(store, clock, log);
+    this.metrics = o.metrics ?? NO_METRICS;
     this.leases = new Leases(store, o.leaseMs, log, (op, deadline) => this.storeCall(op, deadline));
   }
 
@@ -251,10 +258,26 @@ export class Lifecycle {
     if (!row || row.leaseOwner === '') {
       return this.storeCall(() => this.store.acquireLease(key, owner), deadline);
     }
-    const waited = await this.leases.wait(key, row, deadline);
+    const waited = await this.waitLease(key, row, deadline);
     if (waited.changed) return null;
     this.log.log('warn', 'lease_taken_over', { key, beat: waited.takeOver.beat });
     return this.storeCall(() => this.store.acquireLease(key, owner, waited.takeOver), deadline);
+  }
+
+  /** Leases.wait, its outcome and duration counted. */
+  private async waitLease(key: string, row: CredentialRow, deadline: number): Promise<WaitOutcome> {
+    const started = performance.now();
+    let outcome = 'failed';
+    try {
+      const waited = await this.leases.wait(key, row, deadline);
+      outcome = waited.changed ? 'released' : 'taken_over';
+      return waited;
+    } catch (err) {
+      if (err instanceof CredentialError && err.code === 'busy') outcome = 'timed_out';
+      throw err;
+    } finally {
+      this.metrics.leaseWait(outcome, (performance.now() - started) / 1000);
+    }
   }
 
   /**
@@ -404,6 +427,7 @@ export class Lifecycle {
     err: unknown,
   ): Promise<Credential> {
     const failure = this.toCredentialError(err, src);
+    this.metrics.refresh(policy.reason, failure.code);
     const now = this.clock();
     const usable = isUsable(lease.row, now) && !policy.forced;
     const outcome: ReleaseOutcome = {};
@@ -433,7 +457,7 @@ export class Lifecycle {
       failures: outcome.failures,
     });
     // What upstream said goes to status; our own refusals (budgets, allowances) are the caller's answer only.
-    if (call.upstreamCalls > callsBefore) await this.recordFailure(src.key, failure, now);
+    if (call.upstreamCalls > callsBefore) await this.recordFailure(src.key, failure, now, ip);
     if (usable && policy.settlesForUsable) return this.remember(lease.row);
     throw failure;
   }
@@ -464,6 +488,7 @@ export class Lifecycle {
       () => this.store.commit(src.key, owner, leased.version, update),
       performance.now() + this.o.storeTimeoutMs,
     );
+    this.metrics.refresh(policy.reason, 'ok');
     this.log.log('info', 'refreshed', {
       key: src.key,
       reason: policy.reason,
@@ -480,8 +505,9 @@ export class Lifecycle {
   }
 
   /** The last failure of a credential, for `status` (every instance's): kept a day, never holding a secret. */
-  private async recordFailure(key: string, failure: CredentialError, now: number): Promise<void> {
-    const text = JSON.stringify({ at: now, code: failure.code, errcode: failure.errcode, message: failure.message });
+  private async recordFailure(key: string, failure: CredentialError, now: number, ip?: string): Promise<void> {
+    const { code, errcode, message } = failure;
+    const text = JSON.stringify({ at: now, code, errcode, message, ip });
     try {
       await this.storeCall(
         () => this.store.putRecord(lastErrorKey(key), text, now + 86_400_000, now),
@@ -502,6 +528,7 @@ export class Lifecycle {
       code: r.code,
       message: r.message,
       ...(typeof r.errcode === 'number' ? { errcode: r.errcode } : {}),
+      ...(typeof r.ip === 'string' ? { ip: r.ip } : {}),
     };
   }
 

@@ -1,7 +1,9 @@
 /** The composition root: a validated config in, taken as it is, and a ready App out (one per cold start). */
+import { createAlerter } from '../alerts';
 import type { Config } from '../config/types';
 import { createCredentials, type Clock } from '../credentials';
 import type { MessageHook } from '../interfaces/types';
+import { Metrics } from '../metrics';
 import { createLogger, type Logger } from '../log/logger';
 import { createMinaSessions } from '../sessions/mina';
 import { StoreHealth } from '../store/health';
@@ -25,7 +27,8 @@ export async function bootApp(config: Config, opts: BootOptions = {}): Promise<A
   const clock = opts.clock ?? Date.now;
   const log = opts.log ?? createLogger();
   const store = opts.store ?? (await openStore(config.store));
-  const storeHealth = new StoreHealth(clock, log);
+  const metrics = config.metrics.bearer !== undefined || config.metrics.log ? new Metrics() : undefined;
+  const storeHealth = new StoreHealth(clock, log, metrics);
   const credentials = createCredentials({
     config,
     store,
@@ -34,7 +37,20 @@ export async function bootApp(config: Config, opts: BootOptions = {}): Promise<A
     log,
     mp: createMpClient(config.upstream.mp),
     work: createWorkClient(config.upstream.work),
+    metrics,
   });
   const sessions = createMinaSessions({ config, store, clock, log });
-  return createApp({ config, credentials, sessions, store, storeHealth, clock, log, onMessage: opts.onMessage });
+  const alerts = createAlerter(config.alerts, { store, clock, log, timeoutMs: config.upstream.timeoutMs });
+  return createApp({
+    config,
+    credentials,
+    sessions,
+    store,
+    storeHealth,
+    clock,
+    log,
+    onMessage: opts.onMessage,
+    metrics,
+    alerts,
+  });
 }

@@ -1,7 +1,9 @@
 /** What an interface handler gets, and the shape of the interface table. */
+import type { Alerter } from '../alerts';
 import type { Config, RealmConfig } from '../config/types';
 import type { CallContext, Clock, Credentials } from '../credentials';
 import type { Logger } from '../log/logger';
+import type { Metrics } from '../metrics';
 import type { MinaSessions } from '../sessions/mina';
 import type { StoreHealth } from '../store/health';
 import type { Store } from '../store/port';
@@ -19,6 +21,10 @@ export interface Services {
   log: Logger;
   /** Receives WeChat's message pushes (POST /wechat/:appid); unset: one log line per push. */
   onMessage?: MessageHook;
+  /** This process's figures; unset when metrics are off (config.metrics). */
+  metrics?: Metrics;
+  /** Where the refresher posts alerts; unset when none is configured (config.alerts). */
+  alerts?: Alerter;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log/logger';
+import { type MetricsSink, NO_METRICS } from '../metrics/sink';
 import { storeErrorFields, withinStoreTimeout } from './guard';
 
 /** While the store is away, it is tried again at most this often. */
@@ -18,6 +19,8 @@ export class StoreHealth {
   constructor(
     private readonly clock: () => number,
     private readonly log: Logger,
+    /** Counts each failed call (metrics). */
+    private readonly metrics: Pick<MetricsSink, 'storeError'> = NO_METRICS,
   ) {}
 
   /** `op` within `ms`; its outcome marks the store away or back. Throws what `op` threw, or a StoreTimeout. */
@@ -30,9 +33,11 @@ export class StoreHealth {
       }
       return out;
     } catch (err) {
+      const fields = storeErrorFields(err);
+      this.metrics.storeError(String(fields.code ?? fields.error));
       if (this.awaySince === null) {
         this.awaySince = this.clock();
-        this.log.log('error', 'store_degraded', storeErrorFields(err));
+        this.log.log('error', 'store_degraded', fields);
       }
       this.retryAt = performance.now() + RETRY_MS;
       throw err;

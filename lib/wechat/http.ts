@@ -6,6 +6,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { performance } from 'node:perf_hooks';
+import type { MetricsSink } from '../metrics/sink';
 import { UpstreamUnavailable, WechatError } from './errors';
 
 /** WeChat's answers are a few hundred bytes; anything this large is not one. */
@@ -19,7 +20,45 @@ export interface CallInit {
   timeoutMs: number;
 }
 
-export async function callJson(endpoint: string, url: string, init: CallInit): Promise<Record<string, unknown>> {
+/** Where each upstream call's outcome is reported (metrics): per process, as the circuits are. */
+const sinks = new Set<Pick<MetricsSink, 'upstream'>>();
+
+/** Report every upstream call to `sink` until the returned function is called. */
+export function observeUpstream(sink: Pick<MetricsSink, 'upstream'>): () => void {
+  sinks.add(sink);
+  return () => sinks.delete(sink);
+}
+
+/** One upstream call: the answer's JSON object; a WechatError for a non-zero errcode, UpstreamUnavailable for no usable answer. */
+export function callJson(endpoint: string, url: string, init: CallInit): Promise<Record<string, unknown>> {
+  return reported(endpoint, () => exchange(endpoint, url, init));
+}
+
+/** POST `json` to a webhook that is not WeChat's: any 2xx answer is success, whatever its body. */
+export function postJson(endpoint: string, url: string, json: unknown, timeoutMs: number): Promise<void> {
+  return reported(endpoint, async () => {
+    await send(endpoint, url, 'POST', JSON.stringify(json), Math.max(1, timeoutMs), true);
+  });
+}
+
+/** `call`, its outcome reported to every sink: '0', the errcode, or why nothing usable came back. */
+async function reported<T>(endpoint: string, call: () => Promise<T>): Promise<T> {
+  let outcome = 'network';
+  try {
+    const out = await call();
+    outcome = '0';
+    return out;
+  } catch (err) {
+    if (err instanceof WechatError) outcome = String(err.errcode);
+    else if (err instanceof UpstreamUnavailable) outcome = err.reason;
+    throw err;
+  } finally {
+    for (const sink of sinks) sink.upstream(endpoint, outcome);
+  }
+}
+
+/** The call itself: the host's circuit, one exchange, the body as a JSON object and its errcode. */
+async function exchange(endpoint: string, url: string, init: CallInit): Promise<Record<string, unknown>> {
   const method = init.method ?? (init.json === undefined ? 'GET' : 'POST');
   const body = init.json === undefined ? undefined : JSON.stringify(init.json);
   const circuit = circuitOf(url);
@@ -63,6 +102,8 @@ function send(
   method: 'GET' | 'POST',
   body: string | undefined,
   timeoutMs: number,
+  /** Any 2xx status is an answer (webhooks), not only 200. */
+  any2xx = false,
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -85,7 +126,8 @@ function send(
     const timer = setTimeout(() => fail(new UpstreamUnavailable(endpoint, 'timeout')), timeoutMs);
     req.on('error', () => fail(new UpstreamUnavailable(endpoint, 'network')));
     req.on('response', (res: IncomingMessage) => {
-      if (res.statusCode !== 200) {
+      const status = res.statusCode ?? 0;
+      if (any2xx ? status < 200 || status > 299 : status !== 200) {
         res.resume();
         return fail(new UpstreamUnavailable(endpoint, 'http', res.statusCode));
       }
