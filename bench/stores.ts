@@ -1,8 +1,11 @@
 /**
  * Per shared store (file, MySQL, DynamoDB on dynalite, Redis), from one run: store operations per
- * cold and warm request, and contention of 3 processes × 300 cold requests.
+ * cold and warm request, contention of 3 processes × 300 cold requests, and for the networked ones,
+ * through a fault proxy, how long a call takes to fail while the server is blackholed or reset and
+ * how soon calls work again once it is back.
  * Runnable alone: `tsx bench/stores.ts`. docs/design.md §9.
  */
+import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseConfig } from '../lib/config/load';
 import { bootApp } from '../lib/gateway/boot';
@@ -12,6 +15,7 @@ import { countStoreOps } from '../lib/store/counting';
 import { openStore } from '../lib/store/open';
 import type { TestStore } from '../test/support/services';
 import { WechatSim } from '../sim';
+import { type ProxyMode, proxyStore } from '../test/support/fault-proxy';
 import { startServerProcess } from '../test/support/processes';
 import { MP, REALM, signedHeaders } from '../test/support/stack';
 import { SHARED_STORES } from '../test/support/stores';
@@ -100,6 +104,44 @@ async function contention(shared: TestStore) {
   }
 }
 
+/** Milliseconds until `op` settles. */
+async function settle(op: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await op().catch(() => {});
+  return Math.round(performance.now() - started);
+}
+
+async function faults(shared: TestStore) {
+  const { url, proxy } = await proxyStore(shared.url);
+  const store = await openStore(url);
+  const key = 'bench:faults';
+  const read = () => store.read(key);
+  const measure = async (mode: ProxyMode) => {
+    await proxy.set(mode);
+    const first = await settle(read); // on a connection open when the fault began
+    const later = await settle(read); // on a new one
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const after2s = await settle(read);
+    await proxy.set('forward');
+    const back = performance.now();
+    while (
+      !(await read().then(
+        () => true,
+        () => false,
+      ))
+    )
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    return { first, later, after2s, back: Math.round(performance.now() - back) };
+  };
+  try {
+    await read();
+    return { blackhole: await measure('blackhole'), reset: await measure('reset') };
+  } finally {
+    await store.close();
+    await proxy.close();
+  }
+}
+
 export async function benchStores(): Promise<void> {
   for (const { name, open } of SHARED_STORES) {
     // A fresh store for each measurement: both start cold.
@@ -116,6 +158,21 @@ export async function benchStores(): Promise<void> {
       );
     } finally {
       await a.close();
+    }
+    if (name !== 'file') {
+      const c = (await open())!;
+      try {
+        const f = await faults(c);
+        for (const mode of ['blackhole', 'reset'] as const) {
+          const m = f[mode];
+          console.log(
+            `stores: ${name}: ${mode} — a call fails in ${m.first} ms, then ${m.later} ms, ${m.after2s} ms 2 s on; ` +
+              `calls work again ${m.back} ms after the server is back (store timeout 2000 ms)`,
+          );
+        }
+      } finally {
+        await c.close();
+      }
     }
     const b = (await open())!;
     try {

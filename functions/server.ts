@@ -64,6 +64,7 @@ function printDemoBanner(url: string, config: Config): void {
       `  so a WeChat simulator runs in-process at ${config.upstream.mp} and nothing reaches WeChat.`,
       `  Demo apps: ${DEMO_APPS.map((a) => `${a.appid} (${a.type})`).join(', ')}; WeCom agent ${DEMO_WORK.map((w) => `${w.corpid}/${w.agentid}`).join(', ')}; admin realm "${DEMO_REALM.key}" (secret in lib/config/load.ts).`,
       `  Listening on ${url}`,
+      `    the console: ${url}/console (realm "${DEMO_REALM.key}", its secret in lib/config/load.ts)`,
       `    curl ${url}/ping`,
       `    curl -X POST ${url}/jsapi/${mp?.appid}/config -H 'content-type: application/json' -d '{"url":"https://example.com/page"}'`,
       `    curl -X POST ${url}/ -H 'content-type: application/json' -d '{"interface":{"interfaceName":"work.jsapi.config","para":{"corpid":"${work?.corpid}","agentid":"${work?.agentid}","url":"https://example.com/page"}}}'`,

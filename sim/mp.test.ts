@@ -363,3 +363,29 @@ describe('cgi-bin/ticket/getticket', () => {
     expect(sim.tokenState(APPID, 'nope')).toBe('invalid');
   });
 });
+
+describe('cgi-bin/get_api_domain_ip', () => {
+  it("answers WeChat's IPs for a live token, 40001 for a revoked one, 42001 for an expired one, for MP and WeCom tokens alike", async () => {
+    const sim = await WechatSim.start();
+    try {
+      sim.addApp('wx00000000000000a1', 'secret-a1');
+      sim.addWorkApp('ww00000000000000c1', '1000002', 'work-secret-c1');
+      const get = async (path: string) => (await fetch(`${sim.url}${path}`)).json() as Promise<Record<string, unknown>>;
+      const mp = (await get('/cgi-bin/token?grant_type=client_credential&appid=wx00000000000000a1&secret=secret-a1'))
+        .access_token as string;
+      const work = (await get('/cgi-bin/gettoken?corpid=ww00000000000000c1&corpsecret=work-secret-c1'))
+        .access_token as string;
+      const probe = (t: string) => get(`/cgi-bin/get_api_domain_ip?access_token=${encodeURIComponent(t)}`);
+      expect((await probe(mp)).ip_list).toBeInstanceOf(Array);
+      expect(await probe(work)).toMatchObject({ errcode: 0 });
+      expect(await probe('no-such-token')).toMatchObject({ errcode: 40001 });
+      sim.invalidateToken(mp);
+      expect(await probe(mp)).toMatchObject({ errcode: 40001 });
+      sim.advance(7200_000);
+      expect(await probe(work)).toMatchObject({ errcode: 42001 });
+      expect(sim.calls('api_domain_ip')).toBe(5);
+    } finally {
+      await sim.close();
+    }
+  });
+});

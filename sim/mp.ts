@@ -52,6 +52,8 @@ const isTicketType = (t: string | null): t is TicketType => t === 'jsapi' || t =
 
 export class MpSim implements SimModule {
   private readonly apps = new Map<string, string>();
+  /** Apps with an IP allow-list, and the addresses on it. */
+  private readonly allowed = new Map<string, readonly string[]>();
   private readonly tokens = new Map<string, TokenRecord>();
   /** Classic tokens per appid: the latest and the one before it (in its 5-minute grace). */
   private readonly classic = new Map<string, { latest: string; previous?: string }>();
@@ -72,6 +74,12 @@ export class MpSim implements SimModule {
 
   addApp(appid: string, secret: string): void {
     this.apps.set(appid, secret);
+  }
+
+  /** The app's IP allow-list (IP白名单): token requests from elsewhere answer 40164; undefined lifts it. */
+  allowIps(appid: string, ips: readonly string[] | undefined): void {
+    if (ips) this.allowed.set(appid, ips);
+    else this.allowed.delete(appid);
   }
 
   routes(): Route[] {
@@ -113,7 +121,7 @@ export class MpSim implements SimModule {
 
   /**
    * WeChat ends a token before its time (a secret reset, a token fetched elsewhere, a shortened
-   * lifetime: reference §1.1); calls with it answer 40001 from now on.
+   * lifetime: docs/protocol.md §1.1); calls with it answer 40001 from now on.
    */
   invalidateToken(token: string): void {
     this.kill(token, this.clock.now());
@@ -134,13 +142,18 @@ export class MpSim implements SimModule {
 
   // ---- handlers ----
 
-  /** 40002 / 41002 / 41004 / 40013 / 40125 in that order; undefined when the credentials are right. */
-  private checkCredentials(grantType: unknown, appid: unknown, secret: unknown): SimResponse | undefined {
+  /**
+   * 40002 / 41002 / 41004 / 40013 / 40164 / 40125 in that order; undefined when the credentials
+   * are right. The allow-list is checked before the secret: a caller outside it learns nothing of it.
+   */
+  private checkCredentials(grantType: unknown, appid: unknown, secret: unknown, ip: string): SimResponse | undefined {
     if (grantType !== 'client_credential') return wxError(40002);
     if (typeof appid !== 'string' || appid === '') return wxError(41002);
     if (typeof secret !== 'string' || secret === '') return wxError(41004);
     const known = this.apps.get(appid);
     if (known === undefined) return wxError(40013);
+    const allowed = this.allowed.get(appid);
+    if (allowed && !allowed.includes(ip)) return wxError(40164, `invalid ip ${ip} ipv6 ::ffff:${ip}, not in whitelist`);
     if (known !== secret) return wxError(40125);
     return undefined;
   }
@@ -148,7 +161,7 @@ export class MpSim implements SimModule {
   private token(r: SimRequest): SimResponse {
     const q = r.query;
     const appid = q.get('appid');
-    const bad = this.checkCredentials(q.get('grant_type'), appid, q.get('secret'));
+    const bad = this.checkCredentials(q.get('grant_type'), appid, q.get('secret'), r.ip);
     if (bad || appid === null) return bad ?? wxError(41002);
     const now = this.clock.now();
     if (!this.tokenQuota.take(appid, now, this.opts.tokenDailyQuota)) return wxError(45009);
@@ -167,7 +180,7 @@ export class MpSim implements SimModule {
     if (r.method !== 'POST') return wxError(43002);
     const b = parseObject(r.body);
     if (!b) return wxError(47001);
-    const bad = this.checkCredentials(b.grant_type, b.appid, b.secret);
+    const bad = this.checkCredentials(b.grant_type, b.appid, b.secret, r.ip);
     if (bad) return bad;
     const appid = b.appid as string;
     const now = this.clock.now();
@@ -222,6 +235,19 @@ export class MpSim implements SimModule {
     const expiresIn =
       this.opts.reissuedTicketExpiresIn === 'full' ? TICKET_LIFETIME_SECONDS : remainingSeconds(t.expiresAt, now);
     return wxOk({ errcode: 0, errmsg: 'ok', ticket: t.ticket, expires_in: expiresIn });
+  }
+
+  /**
+   * `cgi-bin/get_api_domain_ip` for one of this module's tokens (undefined when the token is not
+   * an MP token): WeChat's API IPs, or 40001 for a superseded token, 42001 for an expired one.
+   */
+  apiDomainIp(token: string): SimResponse | undefined {
+    const rec = this.tokens.get(token);
+    if (!rec) return undefined;
+    const state = stateOf(rec, this.clock.now());
+    if (state === 'invalid') return wxError(40001);
+    if (state === 'expired') return wxError(42001);
+    return wxOk({ ip_list: ['101.89.47.18', '101.91.34.103'] });
   }
 
   // ---- helpers ----

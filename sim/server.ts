@@ -119,7 +119,9 @@ export class SimServer {
       res.writeHead(404, { 'content-length': '0' }).end();
       return;
     }
-    const sreq: SimRequest = { method, path: url.pathname, query: url.searchParams, headers: req.headers, body };
+    const remote = req.socket.remoteAddress ?? '';
+    const ip = remote.startsWith('::ffff:') && remote.includes('.') ? remote.slice(7) : remote;
+    const sreq: SimRequest = { method, path: url.pathname, query: url.searchParams, headers: req.headers, body, ip };
 
     let appid: string | undefined;
     try {

@@ -30,8 +30,21 @@ export type MinaEndpoint = 'jscode2session' | 'sim_wx_login';
 /** WeCom (qyapi.weixin.qq.com) served by sim/work.ts: gettoken, get_jsapi_ticket, ticket/get?type=agent_config. */
 export type WorkEndpoint = 'work_gettoken' | 'work_jsapi_ticket' | 'work_agent_ticket';
 
+/** `cgi-bin/get_api_domain_ip`, which WeChat and WeCom both answer for an access_token of theirs (sim/wechat-sim.ts). */
+export type ApiDomainIpEndpoint = 'api_domain_ip';
+
+/** WeCom group robots (sim/robot.ts): `cgi-bin/webhook/send?key=`. */
+export type RobotEndpoint = 'webhook_send';
+
 /** Every endpoint the simulator counts and can fault. Later modules extend this union. */
-export type SimEndpoint = MpEndpoint | QrcodeEndpoint | OAuthEndpoint | MinaEndpoint | WorkEndpoint;
+export type SimEndpoint =
+  | MpEndpoint
+  | QrcodeEndpoint
+  | OAuthEndpoint
+  | MinaEndpoint
+  | WorkEndpoint
+  | ApiDomainIpEndpoint
+  | RobotEndpoint;
 
 export type Fault =
   | { errcode: number; errmsg?: string } // HTTP 200 {"errcode":N,"errmsg":...}
@@ -69,6 +82,8 @@ export interface SimRequest {
   headers: IncomingHttpHeaders;
   /** Raw body text ('' when none). */
   body: string;
+  /** The caller's address (IPv4-mapped IPv6 shown as IPv4), as WeChat's allow-lists see it. */
+  ip: string;
 }
 
 /** What a handler answers. `body` objects are JSON-encoded. */

@@ -4,11 +4,13 @@
  * (sim/clock.ts). docs/design.md §8.
  */
 import { SimClock } from './clock';
+import { wxError } from './errors';
 import { verifyJsapi } from './jsapi';
 import { MinaSim, type MinaUserData } from './mina';
 import { MpSim, type TicketType, type TokenState } from './mp';
 import { OAuthSim, type OAuthAppType, type OAuthScope, type SimUser } from './oauth';
 import { QrcodeSim, type QrcodeRecord } from './qrcode';
+import { type RobotMessage, RobotSim } from './robot';
 import { SimServer } from './server';
 import type { Fault, SimEndpoint, SimOptions } from './types';
 import { WorkSim, type WorkTicketKind } from './work';
@@ -21,6 +23,7 @@ export class WechatSim {
   private readonly oauth: OAuthSim;
   private readonly work: WorkSim;
   private readonly mina: MinaSim;
+  private readonly robots: RobotSim;
 
   private constructor(opts: SimOptions) {
     this.clock = new SimClock(opts.now ?? Date.now());
@@ -42,6 +45,20 @@ export class WechatSim {
     this.server.addRoutes(this.work.routes());
     this.mina = new MinaSim(this.clock);
     this.server.addRoutes(this.mina.routes());
+    this.robots = new RobotSim(this.clock);
+    this.server.addRoutes(this.robots.routes());
+    // WeChat and WeCom answer the same path on their own hosts; here one server tells them apart by the token.
+    this.server.addRoutes([
+      {
+        path: '/cgi-bin/get_api_domain_ip',
+        endpoint: 'api_domain_ip',
+        handle: (r) => {
+          const token = r.query.get('access_token');
+          if (!token) return wxError(41001);
+          return this.work.apiDomainIp(token) ?? this.mp.apiDomainIp(token) ?? wxError(40001);
+        },
+      },
+    ]);
   }
 
   static async start(opts: SimOptions = {}): Promise<WechatSim> {
@@ -61,6 +78,21 @@ export class WechatSim {
     this.qrcodes.addApp(appid);
     this.oauth.addApp(appid, secret, opts.type);
     if (opts.type === 'mina') this.mina.addApp(appid, secret);
+  }
+
+  /** The app's IP allow-list: its token requests from any other address answer 40164 naming that address; undefined lifts it. */
+  allowIps(appid: string, ips: readonly string[] | undefined): void {
+    this.mp.allowIps(appid, ips);
+  }
+
+  /** WeCom: a group robot whose webhook is `${url}/cgi-bin/webhook/send?key=${key}` (20 messages a minute). */
+  addRobot(key: string): void {
+    this.robots.addRobot(key);
+  }
+
+  /** WeCom: what the robot posted to its group, oldest first. */
+  robotMessages(key: string): RobotMessage[] {
+    return this.robots.messages(key);
   }
 
   /** WeCom: an app (agent) of a corp with its own secret; gettoken issues it its own token. */

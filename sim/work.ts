@@ -133,6 +133,15 @@ export class WorkSim implements SimModule {
     if (rec) rec.revoked = true;
   }
 
+  /** `cgi-bin/get_api_domain_ip` for one of this module's tokens (undefined when it is not a WeCom token). */
+  apiDomainIp(token: string): SimResponse | undefined {
+    const rec = this.tokens.get(token);
+    if (!rec) return undefined;
+    if (rec.revoked) return workError(40014);
+    if (this.clock.now() >= rec.expiresAt) return workError(42001);
+    return wxOk({ errcode: 0, errmsg: 'ok', ip_list: ['182.254.11.176', '182.254.78.66'] });
+  }
+
   /** Tickets of the app and kind that have not expired yet. */
   validTickets(corpid: string, agentid: string, kind: WorkTicketKind): string[] {
     const now = this.clock.now();

@@ -57,6 +57,8 @@ const SECRETS = {
   WECRED_OAUTH_SECRET: 'oauth-result-secret-0123456789abcdef',
   COS_SECRET_ID: 'AKIDcospermanent000000000000000000000',
   COS_SECRET_KEY: 'cos-permanent-secret-key-0123456789',
+  WECRED_METRICS_BEARER: 'metrics-bearer-0123456789',
+  WECRED_ROBOT_URL: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=robot-key-0123',
 };
 
 describe('wecred config check', () => {

@@ -22,6 +22,14 @@ describe('npm start without configuration (demo mode)', () => {
   it('prints a banner saying the simulator stands in for WeChat', () => {
     expect(server.output()).toContain('DEMO MODE');
     expect(server.output()).toContain(DEMO_APPS[0]!.appid);
+    expect(server.output()).toContain(`the console: ${server.url}/console (realm "demo"`);
+  });
+
+  it('serves the console page', async () => {
+    const res = await fetch(`${server.url}/console`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(res.headers.get('content-security-policy')).toMatch(/^default-src 'none'; script-src 'sha256-/);
   });
 
   it('serves wx.config parameters and signed envelope calls from the embedded file store', async () => {

@@ -129,6 +129,7 @@ function countingStore(): { store: Store; writes: string[] } {
   const writes: string[] = [];
   const WRITES = new Set([
     'acquireLease',
+    'renewLease',
     'commit',
     'releaseLease',
     'insertIfAbsent',

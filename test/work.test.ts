@@ -34,7 +34,7 @@ async function workStack(
     config: {
       work: [A1, A2],
       realms: [
-        { ...REALM, apps: [MP.appid, CORP], interfaces: WORK_INTERFACES },
+        { ...REALM, apps: [MP.appid, CORP], interfaces: WORK_INTERFACES, forceAllowance: null },
         { key: 'mponly', secret: 'mponly-realm-secret-0123456789', apps: [MP.appid] },
         { ...ADMIN, admin: true },
       ],
@@ -438,6 +438,26 @@ describe('work.register_agent', () => {
 
     const logs = JSON.stringify(s.logs);
     for (const secret of [A9.secret, newSecret]) expect(logs).not.toContain(secret);
+  });
+
+  it('status lists a registered agent once, with its token and tickets, however often it is registered', async () => {
+    const s = await workStack({ masterKey: true });
+    s.sim.addWorkApp(CORP, A9.agentid, A9.secret);
+    const keys = async () => (await ok(s, 'status', {}, ADMIN)).credentials.map((c: { key: string }) => c.key);
+    expect(await keys()).not.toContain(`work:${CORP}:${A9.agentid}:token`);
+    await Promise.all(
+      [1, 2, 3].map(() => ok(s, 'work.register_agent', { ...agentPara(A9), agentsecret: A9.secret }, ADMIN)),
+    );
+    await ok(s, 'work.register_agent', { ...agentPara(A9), agentsecret: A9.secret }, ADMIN);
+    await ok(s, 'work.access_token', agentPara(A9));
+    const listed = (await keys()).filter((k: string) => k.startsWith(`work:${CORP}:${A9.agentid}:`));
+    expect(listed).toEqual([
+      `work:${CORP}:${A9.agentid}:token`,
+      `work:${CORP}:${A9.agentid}:ticket`,
+      `work:${CORP}:${A9.agentid}:agent_ticket`,
+    ]);
+    const token = (await ok(s, 'status', {}, ADMIN)).credentials.find((c: { key: string }) => c.key === listed[0]);
+    expect(token).toMatchObject({ appType: 'work', state: 'fresh', present: true });
   });
 
   it('a damaged agent record is a clear configuration fault, never echoed; registering again cures it', async () => {

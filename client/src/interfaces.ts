@@ -158,16 +158,35 @@ export interface QrcodeCreateData {
   expire_seconds: number | null;
 }
 
-export type FetchReason = 'refresh' | 'force' | 'rejected';
+/** Upstream calls counted per day: fetches by reason, and probes of reported values. */
+export type FetchReason = 'refresh' | 'force' | 'rejected' | 'probe';
 export interface FetchCount {
   total: number;
   byCaller: Record<string, number>;
 }
+/** A credential's last failed refresh (any instance's, kept a day), in status. */
+export interface LastError {
+  /** Unix seconds. */
+  at: number | null;
+  /** The returnCode's name, e.g. 'config_fault'. */
+  code: string;
+  errcode?: number;
+  message: string;
+  /** The IP to allow-list, when WeChat named it (40164, 61004, 60020). */
+  ip?: string;
+  /** No refresh succeeded since. */
+  current: boolean;
+}
 export interface CredentialStatus {
   key: string;
   owner: string;
+  /** Official Account, Mini Program, website app, WeCom app or COS. */
+  appType: 'mp' | 'mina' | 'web' | 'work' | 'cos';
   present: boolean;
+  /** A stored value that still works. */
+  usable: boolean;
   fresh: boolean;
+  state: 'fresh' | 'due' | 'refreshing' | 'failing' | 'refused' | 'absent';
   /** Unix seconds, or null. */
   exp: number | null;
   refreshedAt: number | null;
@@ -175,7 +194,13 @@ export interface CredentialStatus {
   version: number;
   refreshing: boolean;
   blockedUntil: number | null;
-  today: Record<FetchReason, FetchCount> & {
+  /** Failed refreshes in a row. */
+  failures: number;
+  /** Unix seconds before which no attempt is made, or null. */
+  heldUntil: number | null;
+  lastError: LastError | null;
+  /** Today's (Beijing day) upstream calls by reason, and the probes of reported values. */
+  today: Record<FetchReason | 'probe', FetchCount> & {
     fetches: number;
     dailyBudget: number | null;
     forceBudget: number | null;
@@ -184,7 +209,13 @@ export interface CredentialStatus {
 }
 export interface StatusData {
   now: number;
+  /** The store adapter: 'memory', 'file', 'mysql', 'dynamodb' or 'redis'. */
   store: string;
+  /** One store read, as this call timed it. */
+  storeRoundTripMs: number;
+  /** Unix seconds since when the store has been failing, or null. */
+  degradedSince: number | null;
+  refreshAheadSeconds: number;
   credentials: CredentialStatus[];
 }
 

@@ -273,6 +273,18 @@ export function secret(secrets: Secrets, problem: (value: string) => string | un
 export const minLength = (min: number) => (s: string) =>
   s.length < min ? `must be at least ${min} characters` : undefined;
 
+/** A webhook URL (http or https, a query allowed): a secret, as its key authorises posting. */
+export const webhookUrl = (secrets: Secrets) =>
+  secret(secrets, (text) => {
+    try {
+      const url = new URL(text);
+      if (url.protocol === 'https:' || url.protocol === 'http:') return undefined;
+    } catch {
+      // said below
+    }
+    return 'must be an http(s) URL';
+  });
+
 const STORE_PREFIXES = ['memory:', 'file:', 'mysql://', 'dynamodb://', 'redis://'];
 
 /** A store URL (memory:, file:DIR, mysql://…, dynamodb://…, redis://…) or, as it may hold a password, a reference. */

@@ -143,6 +143,7 @@ export const DEMO_REALM: Readonly<RealmConfig> = {
   interfaces: [],
   admin: true,
   legacyMd5: true,
+  forceAllowance: null,
 };
 
 /** The demo configuration file, but for the upstream URLs (demoConfig). */

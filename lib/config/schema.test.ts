@@ -13,7 +13,8 @@ const APPID2 = 'wxabcdef1234567890';
 const APP_SECRET = 'APP-SECRET-VALUE-0123456789abcdef';
 const REALM_SECRET = 'REALM-SECRET-VALUE-0123456789';
 const WORK_SECRET = 'WORK-SECRET-VALUE-0123456789';
-const SECRETS = [APP_SECRET, REALM_SECRET, WORK_SECRET, 'short', 'ENV-SECRET-VALUE', 'ENV-WORK'];
+const ROBOT_URL = 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=ROBOT-KEY-0123';
+const SECRETS = [APP_SECRET, REALM_SECRET, WORK_SECRET, 'short', 'ENV-SECRET-VALUE', 'ENV-WORK', 'ROBOT-KEY'];
 
 const app = (extra: Record<string, unknown> = {}) => ({ appid: APPID, secret: APP_SECRET, ...extra });
 const realm = (extra: Record<string, unknown> = {}) => ({ key: 'biz', secret: REALM_SECRET, ...extra });
@@ -48,6 +49,7 @@ describe('parseConfig defaults', () => {
       cors: [],
       oauth: { redirects: [] },
       store: 'file:./.wecred',
+      storeOutage: { nonces: 'memory' },
       upstream: {
         mp: 'https://api.weixin.qq.com',
         work: 'https://qyapi.weixin.qq.com',
@@ -55,8 +57,10 @@ describe('parseConfig defaults', () => {
         timeoutMs: 5000,
         budgetMs: 10000,
       },
-      credentials: { refreshAheadSeconds: 300, localCacheSeconds: 30, leaseSeconds: 10, forceCooldownSeconds: 60 },
+      credentials: { refreshAheadSeconds: 300, localCacheSeconds: 30, leaseSeconds: 3, forceCooldownSeconds: 60 },
       sessions: { maxAgeSeconds: 2592000, idleSeconds: 2592000, singleSession: false },
+      metrics: { log: false },
+      alerts: {},
       trustGateway: false,
       trustGatewayAdmin: false,
       basePath: '',
@@ -80,7 +84,7 @@ describe('parseConfig defaults', () => {
     expect(c.apps[0]).not.toHaveProperty('token');
     expect(c.work).toEqual([{ corpid: 'ww0123456789abcdef', agentid: '1000002', secret: WORK_SECRET }]);
     expect(c.realms).toEqual([
-      { key: 'biz', secret: REALM_SECRET, apps: [], interfaces: [], admin: false, legacyMd5: false },
+      { key: 'biz', secret: REALM_SECRET, apps: [], interfaces: [], admin: false, legacyMd5: false, forceAllowance: 5 },
     ]);
   });
 
@@ -95,9 +99,12 @@ describe('parseConfig defaults', () => {
       cors: ['^https://([a-z0-9-]+\\.)*example\\.com$', '*'],
       oauth: { redirects: ['^https://app\\.example\\.com/'] },
       store: 'mysql://user:pw@db/wecred',
+      storeOutage: { nonces: 'refuse' },
       upstream: { mp: 'http://127.0.0.1:9000/', work: 'http://127.0.0.1:9001/sim//', timeoutMs: 2000, budgetMs: 4000 },
       credentials: { refreshAheadSeconds: 600, localCacheSeconds: 0, leaseSeconds: 5, forceCooldownSeconds: 0 },
       sessions: { maxAgeSeconds: 86400, idleSeconds: 3600, singleSession: true },
+      metrics: { bearer: 'metrics-bearer-0123456789', log: true },
+      alerts: { wecomWebhook: ROBOT_URL, webhook: 'http://127.0.0.1:9002/alerts' },
       trustGateway: true,
       trustGatewayAdmin: true,
       basePath: 'release/',
@@ -119,11 +126,20 @@ describe('parseConfig defaults', () => {
       ],
       work: [{ corpid: 'wx0123456789abcdef', agentid: '1000002', secret: WORK_SECRET }],
       realms: [
-        { key: 'biz', secret: REALM_SECRET, apps: [APPID], interfaces: ['access_token'], admin: true, legacyMd5: true },
+        {
+          key: 'biz',
+          secret: REALM_SECRET,
+          apps: [APPID],
+          interfaces: ['access_token'],
+          admin: true,
+          legacyMd5: true,
+          forceAllowance: null,
+        },
       ],
       cors: ['^https://([a-z0-9-]+\\.)*example\\.com$', '*'],
       oauth: { redirects: ['^https://app\\.example\\.com/'] },
       store: 'mysql://user:pw@db/wecred',
+      storeOutage: { nonces: 'refuse' },
       upstream: {
         mp: 'http://127.0.0.1:9000',
         work: 'http://127.0.0.1:9001/sim',
@@ -133,6 +149,8 @@ describe('parseConfig defaults', () => {
       },
       credentials: { refreshAheadSeconds: 600, localCacheSeconds: 0, leaseSeconds: 5, forceCooldownSeconds: 0 },
       sessions: { maxAgeSeconds: 86400, idleSeconds: 3600, singleSession: true },
+      metrics: { bearer: 'metrics-bearer-0123456789', log: true },
+      alerts: { wecomWebhook: ROBOT_URL, webhook: 'http://127.0.0.1:9002/alerts' },
       trustGateway: true,
       trustGatewayAdmin: true,
       basePath: '/release',
@@ -337,11 +355,11 @@ describe('parseConfig errors', () => {
     );
     expectError(
       { credentials: { leaseSeconds: 0 } },
-      'config: credentials.leaseSeconds: must be an integer between 1 and 120',
+      'config: credentials.leaseSeconds: must be an integer between 1 and 60',
     );
     expectError(
       { credentials: { leaseSeconds: 1.5 } },
-      'config: credentials.leaseSeconds: must be an integer between 1 and 120',
+      'config: credentials.leaseSeconds: must be an integer between 1 and 60',
     );
     expectError(
       { credentials: { forceCooldownSeconds: '60' } },
@@ -481,7 +499,15 @@ describe('jsdkd config files', () => {
       { appid: 'dummy_app_key', secret: 'dummy_app_secret', type: 'mp', tokenMode: 'stable', default: false },
     ]);
     expect(c.realms).toEqual([
-      { key: 'dummy_realm_key', secret: 'dummy_realm_secret', apps: [], interfaces: [], admin: false, legacyMd5: true },
+      {
+        key: 'dummy_realm_key',
+        secret: 'dummy_realm_secret',
+        apps: [],
+        interfaces: [],
+        admin: false,
+        legacyMd5: true,
+        forceAllowance: 5,
+      },
     ]);
   });
 
@@ -601,6 +627,30 @@ describe('apps[].encodingAESKey (安全模式)', () => {
   });
 });
 
+describe('metrics and alerts', () => {
+  it('take secrets, references included, and never show them in an error', () => {
+    const c = parseConfig(
+      { metrics: { bearer: 'env:BEARER' }, alerts: { wecomWebhook: 'env:ROBOT' } },
+      { BEARER: 'BEARER-FROM-ENV-0123456789', ROBOT: ROBOT_URL },
+    );
+    expect(c.metrics).toEqual({ bearer: 'BEARER-FROM-ENV-0123456789', log: false });
+    expect(c.alerts).toEqual({ wecomWebhook: ROBOT_URL });
+    expectError({ metrics: { bearer: 'short' } }, 'config: metrics.bearer: must be at least 16 characters');
+    expectError({ metrics: { log: 'yes' } }, 'config: metrics.log: must be true or false');
+    expectError({ alerts: { webhook: 'ROBOT-KEY-0123' } }, 'config: alerts.webhook: must be an http(s) URL');
+    expectError(
+      { alerts: { wecomWebhook: 'env:ROBOT' } },
+      'config: alerts.wecomWebhook: must be an http(s) URL (the value of env:ROBOT)',
+      { ROBOT: 'ftp://ROBOT-KEY-0123' },
+    );
+    expectError({ alerts: { wecom: ROBOT_URL } }, 'config: alerts.wecom: unknown key');
+    expect(secretFields({ metrics: { bearer: 'ssm:b' }, alerts: { webhook: 'ssm:w' } }, {})).toEqual([
+      { field: 'metrics.bearer', value: 'ssm:b' },
+      { field: 'alerts.webhook', value: 'ssm:w' },
+    ]);
+  });
+});
+
 describe('OAuth web login settings', () => {
   const OAUTH_SECRET = 'OAUTH-SECRET-VALUE-0123456789abcdef';
 
@@ -685,24 +735,44 @@ describe('OAuth web login settings', () => {
   });
 });
 
+describe('storeOutage', () => {
+  it('nonces: memory (the default) or refuse', () => {
+    expect(parseConfig({}, {}).storeOutage).toEqual({ nonces: 'memory' });
+    expectError({ storeOutage: { nonces: 'local' } }, 'config: storeOutage.nonces: must be "memory" or "refuse"');
+    expectError(
+      { storeOutage: { nonce: 'memory' } },
+      'config: storeOutage.nonce: unknown key (did you mean "nonces"?)',
+    );
+  });
+});
+
 describe('rules across fields', () => {
-  it('a lease must cover one upstream call; its default grows with a large timeout', () => {
-    expectError(
-      { upstream: { timeoutMs: 5000 }, credentials: { leaseSeconds: 5 } },
-      'config: credentials.leaseSeconds: must be at least upstream.timeoutMs + 1 s (6)',
-    );
-    expectError(
-      { upstream: { timeoutMs: 30000 }, credentials: { leaseSeconds: 30 } },
-      'config: credentials.leaseSeconds: must be at least upstream.timeoutMs + 1 s (31)',
-    );
-    expect(parseConfig({ upstream: { timeoutMs: 30000 } }, {}).credentials.leaseSeconds).toBe(31);
-    expect(parseConfig({ upstream: { timeoutMs: 9000 } }, {}).credentials.leaseSeconds).toBe(10);
+  it('a lease is kept alive by its holder: its duration does not depend on the upstream timeout', () => {
+    expect(parseConfig({ upstream: { timeoutMs: 30000 } }, {}).credentials.leaseSeconds).toBe(3);
     expect(parseConfig({ upstream: { timeoutMs: 4000 }, credentials: { leaseSeconds: 5 } }, {}).credentials).toEqual({
       refreshAheadSeconds: 300,
       localCacheSeconds: 30,
       leaseSeconds: 5,
       forceCooldownSeconds: 60,
     });
+    expectError(
+      { credentials: { leaseSeconds: 61 } },
+      'config: credentials.leaseSeconds: must be an integer between 1 and 60',
+    );
+  });
+
+  it("a realm's daily allowance of forced refreshes defaults to 5, none for an admin realm", () => {
+    const [plain, admin, set] = parseConfig(
+      {
+        realms: [realm({ key: 'a' }), realm({ key: 'b', admin: true }), realm({ key: 'c', forceAllowance: 0 })],
+      },
+      {},
+    ).realms;
+    expect([plain!.forceAllowance, admin!.forceAllowance, set!.forceAllowance]).toEqual([5, null, 0]);
+    expectError(
+      { realms: [realm({ forceAllowance: -1 })] },
+      'config: realms[0].forceAllowance: must be an integer between 0 and 10000',
+    );
   });
 
   it('realm interfaces must be known; an alias becomes its canonical name', () => {

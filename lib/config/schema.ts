@@ -31,6 +31,7 @@ import {
   strict,
   type Secrets,
   unique,
+  webhookUrl,
   within,
 } from './fields';
 import { canonicalInterface } from './interface-names';
@@ -42,6 +43,7 @@ const APPID = /^wx[0-9a-zA-Z]{16}$/;
 const REALM_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
 const REALM_SECRET_MIN = 16;
 const OAUTH_SECRET_MIN = 32;
+const METRICS_BEARER_MIN = 16;
 /** 安全模式 EncodingAESKey: 43 of [a-zA-Z0-9] (lib/crypto/message.ts). */
 const ENCODING_AES_KEY = /^[A-Za-z0-9]{43}$/;
 /** COS bucket names end in -APPID; regions look like ap-beijing, ap-shanghai-fsi, na-siliconvalley. */
@@ -169,6 +171,11 @@ function realms(ctx: Context) {
     admin: bool(false),
     /** Accept jsdkd's md5 query signature for this realm. */
     legacyMd5: bool(ctx.jsdkd),
+    /**
+     * Forced refreshes (force, or stale reports WeChat confirms) per credential per day; default 5,
+     * for admin realms none; null: no allowance of its own (the credential's budgets still apply).
+     */
+    forceAllowance: v.optional(v.nullable(integer(0, 10000))),
   });
   return v.pipe(
     list(realm),
@@ -254,12 +261,19 @@ const credentials = v.optional(
     refreshAheadSeconds: v.optional(integer(30, 3600), 300),
     // WeChat keeps a replaced token valid for 5 minutes only: a local copy must be dropped well before.
     localCacheSeconds: v.optional(integer(0, 120), 30),
-    /** Default: 10, or more to cover one upstream call (checked with upstream.timeoutMs below). */
-    leaseSeconds: v.optional(integer(1, 120)),
+    /** A lease outlives its holder's last heartbeat this long (the holder renews it three times as often). */
+    leaseSeconds: v.optional(integer(1, 60), 3),
     forceCooldownSeconds: v.optional(integer(0, 3600), 60),
   }),
   {},
 );
+
+/**
+ * While the store does not answer (docs/design.md §6.4): signed calls remember their nonces in
+ * each process ('memory': a replay to another instance stays possible inside the ±300 s window)
+ * or are refused with 7201 ('refuse').
+ */
+const storeOutage = v.optional(strict({ nonces: oneOf(['memory', 'refuse'] as const, 'memory') }), {});
 
 /** Mini Program sessions (session.login / check / decrypt). */
 const sessions = v.optional(
@@ -355,6 +369,32 @@ function cos(ctx: Context) {
   );
 }
 
+/** GET /metrics and the serverless metrics line (docs/design.md §16). */
+function metrics(ctx: Context) {
+  return v.optional(
+    strict({
+      /** The token GET /metrics wants as `Authorization: Bearer`; absent: no /metrics. */
+      bearer: v.optional(secret(ctx.secrets, minLength(METRICS_BEARER_MIN))),
+      /** On SCF and Lambda: one metrics line (CloudWatch's embedded metric format) after each invocation. */
+      log: bool(false),
+    }),
+    {},
+  );
+}
+
+/** Where the refresher posts alerts (docs/design.md §17); both URLs carry the key that lets anyone post. */
+function alerts(ctx: Context) {
+  return v.optional(
+    strict({
+      /** A WeCom group robot: https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=… */
+      wecomWebhook: v.optional(webhookUrl(ctx.secrets)),
+      /** Any URL that takes a JSON POST. */
+      webhook: v.optional(webhookUrl(ctx.secrets)),
+    }),
+    {},
+  );
+}
+
 /** jsdkd's `cache` → a store URL: {file: PATH} | {memo: {}} | {redis: URL}. */
 const cache = v.optional(
   v.pipe(
@@ -380,6 +420,7 @@ function fileSchema(ctx: Context) {
       oauth: oauth(ctx),
       /** Store URL, or a secret reference to one (it may carry a password). */
       store: v.optional(storeUrl(ctx.secrets)),
+      storeOutage,
       upstream,
       credentials,
       sessions,
@@ -406,6 +447,8 @@ function fileSchema(ctx: Context) {
       clients,
       /** Absent: the cos.* interfaces refuse every request. */
       cos: cos(ctx),
+      metrics: metrics(ctx),
+      alerts: alerts(ctx),
       cache,
     },
     'must be a JSON object',
@@ -413,19 +456,13 @@ function fileSchema(ctx: Context) {
   return v.pipe(
     file,
     rule(({ cache, store, ...config }) => {
-      const { cos, upstream } = config;
+      const { cos } = config;
       if (cos && cos.durationSeconds <= config.credentials.refreshAheadSeconds) {
         fail(
           ['cos', 'durationSeconds'],
           `must be longer than credentials.refreshAheadSeconds (${config.credentials.refreshAheadSeconds}), or every request would fetch new keys`,
         );
       }
-      // Every upstream attempt must fit inside the refresh lease, or a slow WeChat could never be
-      // refreshed from; like the budget, the default lease grows with a large timeoutMs.
-      const leastLease = Math.ceil(upstream.timeoutMs / 1000) + 1;
-      const { leaseSeconds = Math.max(10, leastLease) } = config.credentials;
-      if (leaseSeconds < leastLease)
-        fail(['credentials', 'leaseSeconds'], `must be at least upstream.timeoutMs + 1 s (${leastLease})`);
       // A realm naming an app, corp or bucket that is not configured is a typo (a corp whose agents are
       // only registered at run time is listed in `work` with one of them).
       const configured = new Set([
@@ -456,7 +493,10 @@ function fileSchema(ctx: Context) {
             maxBodyBytesInFlight === undefined ? Math.max(8 << 20, config.maxBodyBytes) : maxBodyBytesInFlight,
           ),
         },
-        credentials: { ...config.credentials, leaseSeconds },
+        realms: config.realms.map((r) => ({
+          ...r,
+          forceAllowance: r.forceAllowance === undefined ? (r.admin ? null : 5) : r.forceAllowance,
+        })),
         store: store ?? cache ?? 'file:./.wecred',
       };
     }),

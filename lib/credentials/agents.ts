@@ -39,6 +39,16 @@ const NEVER = Date.UTC(9999, 0, 1);
 const HANDOFF_MS = 1_000;
 
 const recordKey = (a: WorkAgent) => `agent:${a.corpid}:${a.agentid}`;
+
+/**
+ * Registered agents are listed (for status) in numbered records `agents:listed:<n>`, the count
+ * in the counter `agents:listed`: the port has no scan. Appending is one atomic increment, so
+ * concurrent registrations never lose each other; a repeat is skipped, and a duplicate that
+ * two instances append at once is dropped when the list is read.
+ */
+const LISTED = 'agents:listed';
+/** Beyond this many, registered agents are not listed (status reads one record each). */
+const MAX_LISTED = 1000;
 const secretContext = (a: WorkAgent) => `${recordKey(a)}:secret`;
 
 export class AgentRegistry {
@@ -132,7 +142,41 @@ export class AgentRegistry {
     );
     this.handoff.delete(recordKey(agent));
     this.known.add(recordKey(agent));
+    await this.list(agent);
     return { created: text === null, replaced };
+  }
+
+  /** The registered agents, in the order of their first registration (configured ones are not in it). */
+  async registered(): Promise<WorkAgent[]> {
+    const now = this.clock();
+    const count = await this.guard(() => this.store.increment(LISTED, 0, NEVER, now));
+    const texts = await Promise.all(
+      Array.from({ length: Math.min(count, MAX_LISTED) }, (_, i) =>
+        this.guard(() => this.store.getRecord(`${LISTED}:${i + 1}`, now)),
+      ),
+    );
+    const seen = new Set<string>();
+    const agents: WorkAgent[] = [];
+    for (const text of texts) {
+      const [corpid, agentid] = (text ?? '').split(':');
+      if (!corpid || !agentid || seen.has(text!)) continue;
+      seen.add(text!);
+      agents.push({ corpid, agentid });
+    }
+    return agents;
+  }
+
+  /** Add the agent to the list status reads, unless it is there already. */
+  private async list(agent: WorkAgent): Promise<void> {
+    const listed = await this.registered();
+    if (listed.some((a) => a.corpid === agent.corpid && a.agentid === agent.agentid)) return;
+    const now = this.clock();
+    const n = await this.guard(() => this.store.increment(LISTED, 1, NEVER, now));
+    await this.guard(() => this.store.putRecord(`${LISTED}:${n}`, `${agent.corpid}:${agent.agentid}`, NEVER, now));
+  }
+
+  private guard<T>(op: () => Promise<T>): Promise<T> {
+    return guardStore(this.log, op, storeUnavailable);
   }
 
   /** The agent's record; a damaged one is a configuration fault the admin cures by registering again. */

@@ -8,7 +8,15 @@ import { Lifecycle } from './lifecycle';
 import type { CallContext, CredentialSource, FetchContext } from './source';
 import { WechatError } from '../wechat/errors';
 
-const OPTIONS = { refreshAheadMs: 300_000, localCacheMs: 30_000, leaseMs: 10_000, forceCooldownMs: 0, timeoutMs: 1000 };
+const OPTIONS = {
+  refreshAheadMs: 300_000,
+  localCacheMs: 30_000,
+  leaseMs: 3_000,
+  forceCooldownMs: 0,
+  timeoutMs: 1000,
+  budgetMs: 5000,
+  storeTimeoutMs: 1000,
+};
 const HOUR = 3_600_000;
 const START = Date.UTC(2025, 0, 6, 9, 0, 30);
 
@@ -25,6 +33,7 @@ function budgeted(
   const src = {
     key,
     owner: 'ww-test',
+    service: 'WeCom',
     eager: false,
     calls: 0,
     hourlyBudgets: budgets,
@@ -198,6 +207,7 @@ describe('configuration faults', () => {
       calls: 0,
       key: 'mp:wx1:token',
       owner: 'wx1',
+      service: 'WeChat',
       eager: true,
       quotaBlocksAll: () => true,
       fetch: async (): Promise<never> => {
@@ -256,7 +266,7 @@ describe('invalidate', () => {
     const manager = new Lifecycle(store, () => clock, OPTIONS, silentLogger);
     const src = budgeted('work:ww1:1:token', []);
     await manager.get(src, { call: call() });
-    const other = await store.acquireLease(src.key, 'other-process', clock + 10_000, clock);
+    const other = await store.acquireLease(src.key, 'other-process');
     const dropped = manager.invalidate(src.key, call());
     await new Promise((r) => setTimeout(r, 80));
     expect(

@@ -7,12 +7,16 @@ import { CredentialError, storeUnavailable } from './errors';
 import type { FetchReason } from './policy';
 import type { Clock, CredentialSource } from './source';
 
-const FETCH_REASONS: readonly FetchReason[] = ['refresh', 'force', 'rejected'];
+/** What is counted per day: fetches by reason, and the probes of reported values. */
+type Counted = FetchReason | 'probe';
+const COUNTED: readonly Counted[] = ['refresh', 'force', 'rejected', 'probe'];
+/** Of a daily budget, this share is kept for refreshes of rejected values (docs/design.md §5.7). */
+const DAILY_RESERVE_SHARE = 0.05;
 const COUNTER_TTL_MS = 3 * 86_400_000;
 /** An hour's counter is read during the next hour too (see spendHourly). */
 const HOUR_COUNTER_TTL_MS = 3 * HOUR_MS;
 
-export type TodayCounts = Record<FetchReason, { total: number; byCaller: Record<string, number> }>;
+export type TodayCounts = Record<Counted, { total: number; byCaller: Record<string, number> }>;
 
 /** An hourly budget's refusal, knowing when the budget lets the next call through. */
 export class BudgetRefusal extends CredentialError {
@@ -31,12 +35,61 @@ export class Budgets {
     private readonly log: Logger,
   ) {}
 
-  /** Count one upstream fetch for today, per reason and per caller; counting never stops a refresh. */
-  async countFetch(key: string, reason: FetchReason, caller: string): Promise<void> {
+  /** Count one upstream call for today, per reason and per caller; counting never stops a refresh. */
+  async countFetch(key: string, reason: Counted, caller: string): Promise<void> {
     const now = this.clock();
     try {
       await this.store.increment(counterKey(now, key, reason), 1, now + COUNTER_TTL_MS, now);
       await this.store.increment(counterKey(now, key, reason, caller), 1, now + COUNTER_TTL_MS, now);
+    } catch (err) {
+      this.log.log('warn', 'counter_failed', { key, ...storeErrorFields(err) });
+    }
+  }
+
+  /**
+   * Refuse a fetch once today's fetches reach the credential's daily budget (WeChat's, e.g. 2000
+   * classic tokens), before WeChat does; a share is kept for refreshes of rejected values.
+   */
+  async checkDaily(src: CredentialSource, reason: FetchReason): Promise<void> {
+    if (src.dailyBudget === undefined) return;
+    const now = this.clock();
+    const counts = await Promise.all(
+      (['refresh', 'force', 'rejected'] as const).map((r) => this.read(counterKey(now, src.key, r))),
+    );
+    const used = counts.reduce((a, b) => a + b, 0);
+    const reserve = Math.ceil(src.dailyBudget * DAILY_RESERVE_SHARE);
+    const limit = reason === 'rejected' ? src.dailyBudget : src.dailyBudget - reserve;
+    if (used >= limit) {
+      const kept = reason === 'rejected' ? '' : ` (the last ${reserve} are kept for replacing rejected values)`;
+      throw new CredentialError(
+        'quota_exhausted',
+        `${src.key}: ${used} of the daily budget of ${src.dailyBudget} fetches are used${kept}; no further fetches today`,
+      );
+    }
+  }
+
+  /** Refuse a forced fetch once `caller` has made its daily allowance of them for this credential. */
+  async checkAllowance(src: CredentialSource, caller: string, allowance: number): Promise<void> {
+    const now = this.clock();
+    const [force, rejected] = await Promise.all([
+      this.read(counterKey(now, src.key, 'force', caller)),
+      this.read(counterKey(now, src.key, 'rejected', caller)),
+    ]);
+    if (force + rejected >= allowance) {
+      throw new CredentialError(
+        'quota_exhausted',
+        `${caller} has used its daily allowance of ${allowance} forced refreshes of ${src.key}; other callers are not affected`,
+      );
+    }
+  }
+
+  /** Count a report of a rejected value by what upstream said of it (a live one was not replaced). */
+  async countReport(key: string, caller: string, verdict: 'live' | 'rejected'): Promise<void> {
+    const now = this.clock();
+    const name = `report-${verdict}`;
+    try {
+      await this.store.increment(`count:${beijingDay(now)}:${key}:${name}`, 1, now + COUNTER_TTL_MS, now);
+      await this.store.increment(`count:${beijingDay(now)}:${key}:${name}:${caller}`, 1, now + COUNTER_TTL_MS, now);
     } catch (err) {
       this.log.log('warn', 'counter_failed', { key, ...storeErrorFields(err) });
     }
@@ -106,7 +159,7 @@ export class Budgets {
   async countsToday(key: string, callers: readonly string[]): Promise<TodayCounts> {
     const now = this.clock();
     const out = {} as TodayCounts;
-    for (const reason of FETCH_REASONS) {
+    for (const reason of COUNTED) {
       const total = await this.read(counterKey(now, key, reason));
       const byCaller: Record<string, number> = {};
       if (total > 0) {
@@ -149,7 +202,7 @@ export class Budgets {
   }
 }
 
-function counterKey(now: number, key: string, reason: FetchReason, caller?: string): string {
+function counterKey(now: number, key: string, reason: Counted, caller?: string): string {
   return `count:${beijingDay(now)}:${key}:${reason}${caller === undefined ? '' : `:${caller}`}`;
 }
 

@@ -118,12 +118,21 @@ describe('scopeKeys', () => {
     new Lifecycle(
       createMemoryStore(),
       Date.now,
-      { refreshAheadMs: 300_000, localCacheMs: 0, leaseMs: 5000, forceCooldownMs: 60_000, timeoutMs: 300 },
+      {
+        refreshAheadMs: 300_000,
+        localCacheMs: 0,
+        leaseMs: 3000,
+        forceCooldownMs: 60_000,
+        timeoutMs: 300,
+        budgetMs: 2000,
+        storeTimeoutMs: 1000,
+      },
       createLogger(() => undefined),
     );
   const source = (values: string[]): CredentialSource => ({
     key: 'cos:test',
     owner: BUCKET,
+    service: 'Tencent Cloud STS',
     eager: false,
     quotaBlocksAll: () => true,
     fetch: async () => ({ value: values.shift() ?? 'none left', expiresIn: 1800 }),

@@ -45,6 +45,7 @@ export function cosSource(config: Config, scope: CosScopeConfig, clock: Clock): 
   return {
     key: cosKey(scope),
     owner: scope.bucket,
+    service: 'Tencent Cloud STS',
     // Fetched once somebody asks; the refresher then keeps it fresh.
     eager: false,
     quotaBlocksAll: () => true,

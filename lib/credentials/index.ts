@@ -4,19 +4,22 @@
  */
 import type { AppConfig, Config, CosScopeConfig } from '../config/types';
 import type { Logger } from '../log/logger';
+import type { MetricsSink } from '../metrics/sink';
+import { STORE_TIMEOUT_MS } from '../store/guard';
+import type { StoreHealth } from '../store/health';
 import type { CredentialRow, Store } from '../store/port';
 import type { MpClient, TicketType } from '../wechat/mp';
 import type { WorkClient } from '../wechat/work';
 import { AgentRegistry, type WorkAgent } from './agents';
 import type { TodayCounts } from './budget';
 import { cosSource, type NarrowKeys, narrowKeysCache } from './cos';
-import { type Credential, type GetOptions, Lifecycle } from './lifecycle';
+import { type Credential, type GetOptions, type LastError, Lifecycle } from './lifecycle';
 import { mpTicketSource, mpTokenSource } from './mp';
 import type { CallContext, Clock, CredentialSource } from './source';
 import { type WorkTicketKind, workTicketSource, workTokenSource } from './work';
 
 export type { WorkAgent } from './agents';
-export { type Credential, type GetOptions, Lifecycle, type LifecycleOptions } from './lifecycle';
+export { type Credential, type GetOptions, type LastError, Lifecycle, type LifecycleOptions } from './lifecycle';
 export { withAccessToken } from './mp';
 export type { Mode } from './policy';
 export type { CallContext, Clock, CredentialSource } from './source';
@@ -26,6 +29,8 @@ export type { WorkTicketKind } from './work';
 export interface CredentialState {
   row: CredentialRow | null;
   fresh: boolean;
+  /** The last failed refresh (any instance's), kept a day. */
+  lastError: LastError | null;
   today: TodayCounts;
   hourlyBudgets: { scope: string; limit: number; used: number }[];
 }
@@ -42,6 +47,8 @@ export interface Credentials {
   invalidate(src: CredentialSource, call: CallContext): Promise<void>;
   /** The stored state and today's use, without refreshing; `callers` are counted one by one. */
   peek(src: CredentialSource, callers: readonly string[]): Promise<CredentialState>;
+  /** Since when the store has been failing (clock ms; credentials in memory are served meanwhile); null while it answers. */
+  degradedSince(): number | null;
 
   token(app: AppConfig): CredentialSource;
   ticket(app: AppConfig, type: TicketType): CredentialSource;
@@ -60,13 +67,18 @@ export interface Credentials {
 export function createCredentials(deps: {
   config: Config;
   store: Store;
+  /** Whether the store answers, shared with the signed calls' nonces. */
+  health: StoreHealth;
   clock: Clock;
   log: Logger;
   mp: MpClient;
   work: WorkClient;
+  /** Counts refreshes and lease waits. */
+  metrics?: MetricsSink;
 }): Credentials {
   const { config, clock } = deps;
   const c = config.credentials;
+  const realmAllowance = new Map(config.realms.map((r) => [r.key, r.forceAllowance]));
   const lifecycle = new Lifecycle(
     deps.store,
     clock,
@@ -76,8 +88,13 @@ export function createCredentials(deps: {
       leaseMs: c.leaseSeconds * 1000,
       forceCooldownMs: c.forceCooldownSeconds * 1000,
       timeoutMs: config.upstream.timeoutMs,
+      budgetMs: config.upstream.budgetMs,
+      storeTimeoutMs: STORE_TIMEOUT_MS,
+      forceAllowance: (caller) => realmAllowance.get(caller) ?? undefined,
+      metrics: deps.metrics,
     },
     deps.log,
+    deps.health,
   );
   const sources = new Map<string, CredentialSource>();
   const once = (key: string, make: () => CredentialSource) => sources.get(key) ?? sources.set(key, make()).get(key)!;
@@ -120,13 +137,15 @@ export function createCredentials(deps: {
     },
     invalidate: (src, call) => lifecycle.invalidate(src.key, call),
     async peek(src, callers) {
-      const [row, today, hourlyBudgets] = await Promise.all([
+      const [row, today, hourlyBudgets, lastError] = await Promise.all([
         lifecycle.peek(src.key),
         lifecycle.budgets.countsToday(src.key, callers),
         lifecycle.budgets.hourlyUse(src),
+        lifecycle.lastError(src.key),
       ]);
-      return { row, fresh: !!row && lifecycle.isFresh(row, clock()), today, hourlyBudgets };
+      return { row, fresh: !!row && lifecycle.isFresh(row, clock()), lastError, today, hourlyBudgets };
     },
+    degradedSince: () => lifecycle.health.since(),
     token,
     ticket,
     cos,

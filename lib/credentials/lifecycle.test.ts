@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../log/logger';
 import { createMemoryStore } from '../store/memory';
+import { switchable } from '../../test/support/switchable-store';
 import { WechatError, UpstreamUnavailable } from '../wechat/errors';
 import { nextBeijingMidnight } from './day';
 import { CredentialError } from './errors';
@@ -11,9 +12,11 @@ import type { CallContext, CredentialSource, FetchContext, Fetched } from './sou
 const OPTIONS = {
   refreshAheadMs: 300_000,
   localCacheMs: 30_000,
-  leaseMs: 10_000,
+  leaseMs: 3_000,
   forceCooldownMs: 60_000,
   timeoutMs: 1000,
+  budgetMs: 5000,
+  storeTimeoutMs: 1000,
 };
 
 /** A credential whose upstream answers are scripted by the test (a unit fixture for the source port). */
@@ -21,6 +24,7 @@ function scripted(answer: (ctx: FetchContext, n: number) => Promise<Fetched>): C
   const src = {
     key: 'test:cred',
     owner: 'wx-test',
+    service: 'WeChat',
     eager: true,
     calls: 0,
     quotaBlocksAll: () => true,
@@ -57,7 +61,12 @@ describe('Lifecycle', () => {
     const long = manager.get(src, { call: call(5000) });
     const started = performance.now();
     const short = manager.get(src, { call: call(150) });
-    await expect(short).rejects.toMatchObject({ code: 'busy' });
+    await expect(short).rejects.toMatchObject({
+      code: 'upstream_unavailable',
+      message: expect.stringMatching(
+        /WeChat has not answered for wx-test within this request's budget; the refresh of test:cred goes on/,
+      ),
+    });
     expect(performance.now() - started).toBeLessThan(450);
     await expect(long).resolves.toMatchObject({ value: 'v1' });
     expect(src.calls).toBe(1);
@@ -97,7 +106,7 @@ describe('Lifecycle', () => {
     const src = counting();
     await lifecycle.get(src, { call: call(5000) });
     t.now += 7200_000 - 100_000; // inside the refresh window
-    await store.acquireLease(src.key, 'elsewhere', t.now + 10_000, t.now);
+    await store.acquireLease(src.key, 'elsewhere');
     const started = performance.now();
     expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('v1');
     expect(performance.now() - started).toBeLessThan(100);
@@ -107,7 +116,7 @@ describe('Lifecycle', () => {
   it('with nothing usable, a read waits for the holder and serves what it commits, fetching nothing itself', async () => {
     const { store, t, lifecycle } = setup();
     const src = counting();
-    const held = await store.acquireLease(src.key, 'elsewhere', t.now + 10_000, t.now);
+    const held = await store.acquireLease(src.key, 'elsewhere');
     const waiting = lifecycle.get(src, { call: call(5000) });
     await new Promise((r) => setTimeout(r, 100));
     await store.commit(src.key, 'elsewhere', held!.version, {
@@ -120,8 +129,8 @@ describe('Lifecycle', () => {
     expect(src.calls).toBe(0);
   });
 
-  it('a read whose refresh of a working value fails makes one attempt, serves the old value and pauses a minute', async () => {
-    const { t, lifecycle } = setup();
+  it('a failed refresh of a working value costs one attempt; the value is served and the refresh held a minute', async () => {
+    const { store, t, lifecycle } = setup();
     const src = scripted(async (_ctx, n) => {
       if (n === 1) return { value: 'v1', expiresIn: 7200 };
       throw new UpstreamUnavailable('cgi-bin/token', 'http', 502);
@@ -129,13 +138,40 @@ describe('Lifecycle', () => {
     await lifecycle.get(src, { call: call(5000) });
     t.now += 7200_000 - 100_000;
     expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('v1');
+    await expect.poll(async () => (await store.read(src.key))?.retryAt).toBe(t.now + 60_000);
     expect(src.calls).toBe(2);
+    expect((await store.read(src.key))!.failures).toBe(1);
     t.now += 59_000;
     expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('v1');
+    await new Promise((r) => setTimeout(r, 30));
     expect(src.calls).toBe(2);
     t.now += 1_000;
     expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('v1');
-    expect(src.calls).toBe(3);
+    await expect.poll(() => src.calls).toBe(3);
+  });
+
+  it('with nothing usable, failed refreshes are held 1 s, 2 s, 4 s …: requests meanwhile are answered at once, and shared through the store', async () => {
+    const { store, t, lifecycle } = setup();
+    const other = new Lifecycle(store, () => t.now, OPTIONS, silentLogger); // another instance
+    const src = scripted(async () => {
+      throw new WechatError('cgi-bin/token', -1, 'system error');
+    });
+    await expect(lifecycle.get(src, { call: call(5000) })).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    expect(src.calls).toBe(3); // a few attempts for the first refresh
+    for (const held of [1000, 2000, 4000]) {
+      const started = performance.now();
+      await expect(other.get(src, { call: call(5000) })).rejects.toThrow(/WeChat is failing for test:cred/);
+      expect(performance.now() - started).toBeLessThan(200);
+      const before = src.calls;
+      t.now += held;
+      await expect(other.get(src, { call: call(5000) })).rejects.toMatchObject({ code: 'upstream_unavailable' });
+      expect(src.calls).toBe(before + 1); // one attempt once a credential is failing
+    }
+    const recovered = scripted(async () => ({ value: 'back', expiresIn: 7200 }));
+    recovered.key = src.key;
+    t.now += 8000;
+    expect((await lifecycle.get(recovered, { call: call(5000) })).value).toBe('back');
+    expect(await store.read(src.key)).toMatchObject({ failures: 0, retryAt: 0 });
   });
 
   it('with nothing usable, a read retries a transient failure inside its budget', async () => {
@@ -150,7 +186,27 @@ describe('Lifecycle', () => {
     expect(c.upstreamCalls).toBe(3);
   });
 
-  it('the refresher is told of a failure although the old value works, and ignores the pause', async () => {
+  it('the refresher is told of a failure although the old value works, and of a held refresh without asking again', async () => {
+    const { t, lifecycle } = setup();
+    const src = scripted(async (_ctx, n) => {
+      if (n === 1) return { value: 'v1', expiresIn: 7200 };
+      throw bad(-1);
+    });
+    await lifecycle.get(src, { call: call(5000) });
+    t.now += 7200_000 - 100_000;
+    await expect(lifecycle.get(src, { mode: 'scheduled', call: call(5000) })).rejects.toMatchObject({
+      code: 'upstream_unavailable',
+      errcode: -1,
+    });
+    expect(src.calls).toBe(2);
+    await expect(lifecycle.get(src, { mode: 'scheduled', call: call(5000) })).rejects.toThrow(
+      /WeChat is failing for test:cred \(the last refresh failed\)/,
+    );
+    expect(src.calls).toBe(2);
+    expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('v1');
+  });
+
+  it('a configuration fault is answered from memory in this process while the value works, and reported to the refresher', async () => {
     const { t, lifecycle } = setup();
     const src = scripted(async (_ctx, n) => {
       if (n === 1) return { value: 'v1', expiresIn: 7200 };
@@ -158,12 +214,16 @@ describe('Lifecycle', () => {
     });
     await lifecycle.get(src, { call: call(5000) });
     t.now += 7200_000 - 100_000;
-    expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('v1'); // a read: paused now
     await expect(lifecycle.get(src, { mode: 'scheduled', call: call(5000) })).rejects.toMatchObject({
       code: 'config_fault',
       errcode: 40164,
     });
-    expect(src.calls).toBe(3);
+    expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('v1');
+    await expect(lifecycle.get(src, { mode: 'scheduled', call: call(5000) })).rejects.toMatchObject({
+      code: 'config_fault',
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(src.calls).toBe(2);
   });
 
   it('the refresher waits for another holder instead of settling for the usable value', async () => {
@@ -171,7 +231,7 @@ describe('Lifecycle', () => {
     const src = counting();
     await lifecycle.get(src, { call: call(5000) });
     t.now += 7200_000 - 100_000;
-    const held = await store.acquireLease(src.key, 'elsewhere', t.now + 10_000, t.now);
+    const held = await store.acquireLease(src.key, 'elsewhere');
     const scheduled = lifecycle.get(src, { mode: 'scheduled', call: call(5000) });
     await new Promise((r) => setTimeout(r, 100));
     await store.commit(src.key, 'elsewhere', held!.version, {
@@ -263,8 +323,9 @@ describe('Lifecycle', () => {
     t.now += 7200_000 - 100_000;
     const slow = lifecycle.get(src, { mode: 'scheduled', call: call(20_000) });
     await new Promise((r) => setTimeout(r, 50));
-    t.now += OPTIONS.leaseMs; // our lease lapses; another instance takes it and commits
-    const theirs = await store.acquireLease(src.key, 'elsewhere', t.now + 10_000, t.now);
+    // Another instance watched our beat stand still (a frozen process, say) and takes the lease over.
+    const ours = (await store.read(src.key))!;
+    const theirs = await store.acquireLease(src.key, 'elsewhere', { owner: ours.leaseOwner, beat: ours.leaseBeat });
     await store.commit(src.key, 'elsewhere', theirs!.version, {
       value: 'theirs',
       expiresAt: t.now + 7200_000,
@@ -274,5 +335,218 @@ describe('Lifecycle', () => {
     release();
     expect((await slow).value).toBe('theirs');
     expect((await store.read(src.key))!.value).toBe('theirs');
+  });
+});
+
+describe('Lifecycle when the store fails', () => {
+  it('a hung store is store_unavailable within the store timeout, not "busy"', async () => {
+    const { store, state } = switchable(createMemoryStore());
+    const lifecycle = new Lifecycle(store, () => 1_000_000, { ...OPTIONS, storeTimeoutMs: 200 }, silentLogger);
+    state.down = 'hang';
+    const started = performance.now();
+    await expect(lifecycle.get(counting(), { call: call(5000) })).rejects.toMatchObject({ code: 'store_unavailable' });
+    expect(performance.now() - started).toBeLessThan(400);
+  });
+
+  it('keeps serving a value in memory outside its refresh window, fetches nothing, and is back at the first good store call', async () => {
+    const { store, state } = switchable(createMemoryStore());
+    const t = { now: 1_000_000 };
+    const lines: string[] = [];
+    const log = { log: (_l: string, event: string) => lines.push(event) };
+    const lifecycle = new Lifecycle(store, () => t.now, { ...OPTIONS, storeTimeoutMs: 200 }, log);
+    const src = counting();
+    await lifecycle.get(src, { call: call(5000) });
+    state.down = 'error';
+    t.now += OPTIONS.localCacheMs + 1; // past the warm cache: the store would be read
+    for (let i = 0; i < 50; i++) expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('v1');
+    expect(lifecycle.health.since()).toBe(1_000_000 + OPTIONS.localCacheMs + 1);
+    expect(lines.filter((e) => e === 'store_degraded')).toHaveLength(1);
+    // a credential with nothing in memory fails, in time
+    await expect(lifecycle.get({ ...counting(), key: 'other' }, { call: call(5000) })).rejects.toMatchObject({
+      code: 'store_unavailable',
+    });
+    // inside the refresh window the value is not served from memory: another instance may rotate it
+    t.now = 1_000_000 + 7200_000 - OPTIONS.refreshAheadMs + 1;
+    await new Promise((r) => setTimeout(r, 1000));
+    await expect(lifecycle.get(src, { call: call(5000) })).rejects.toMatchObject({ code: 'store_unavailable' });
+    expect(src.calls).toBe(1);
+    state.down = false;
+    t.now = 1_000_000 + OPTIONS.localCacheMs + 2;
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('v1'); // from memory, trying the store beside it
+    await expect.poll(() => lifecycle.health.since()).toBeNull();
+    expect(lines.filter((e) => e === 'store_recovered')).toHaveLength(1);
+  });
+});
+
+describe('Lifecycle leases', () => {
+  it('a holder that went silent is taken over after the lease, and the survivor fetches once', async () => {
+    const { store, t, lifecycle } = setup();
+    const src = counting();
+    await store.acquireLease(src.key, 'crashed-process'); // took the lease, never beats, never commits
+    const started = performance.now();
+    expect((await lifecycle.get(src, { call: call(8000) })).value).toBe('v1');
+    const waited = performance.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(OPTIONS.leaseMs - 50);
+    expect(waited).toBeLessThan(OPTIONS.leaseMs + 800);
+    expect(src.calls).toBe(1);
+    expect(await store.read(src.key)).toMatchObject({ value: 'v1', leaseOwner: '' });
+    expect(t.now).toBe(1_000_000);
+  });
+
+  it('our holder renews its lease while it works, so nobody takes it over', async () => {
+    const { store, lifecycle } = setup();
+    const src = scripted(async () => {
+      await new Promise((r) => setTimeout(r, OPTIONS.leaseMs * 1.5));
+      return { value: 'slow', expiresIn: 7200 };
+    });
+    const slow = lifecycle.get(src, { call: call(10_000) });
+    await expect.poll(async () => (await store.read(src.key))?.leaseOwner ?? '').not.toBe('');
+    const first = (await store.read(src.key))!;
+    await new Promise((r) => setTimeout(r, OPTIONS.leaseMs));
+    const later = (await store.read(src.key))!;
+    expect(later.leaseOwner).toBe(first.leaseOwner);
+    expect(later.leaseBeat).toBeGreaterThanOrEqual(first.leaseBeat + 2);
+    expect(
+      await store.acquireLease(src.key, 'contender', { owner: first.leaseOwner, beat: first.leaseBeat }),
+    ).toBeNull();
+    expect((await slow).value).toBe('slow');
+  });
+
+  it('a request whose budget runs out mid-fetch is answered; the fetch goes on and is committed', async () => {
+    const { store, lifecycle } = setup();
+    const src = scripted(async () => {
+      await new Promise((r) => setTimeout(r, 600));
+      return { value: 'late', expiresIn: 7200 };
+    });
+    await expect(lifecycle.get(src, { call: call(200) })).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    await expect.poll(async () => (await store.read(src.key))?.value, { timeout: 2000 }).toBe('late');
+    expect((await lifecycle.get(src, { call: call(200) })).value).toBe('late');
+    expect(src.calls).toBe(1);
+  });
+
+  it('a request that joined a resolution which ran out of its own time resolves on its own while it has time', async () => {
+    const { store, lifecycle } = setup();
+    const src = counting();
+    await store.acquireLease(src.key, 'crashed-process');
+    // the first caller's resolution is bounded by a short deadline of its own (a ticket's token)
+    const short = lifecycle.get(src, { call: call(8000), deadline: performance.now() + 300 });
+    const patient = lifecycle.get(src, { call: call(8000) });
+    await expect(short).rejects.toMatchObject({ code: 'busy' });
+    expect((await patient).value).toBe('v1');
+  });
+});
+
+describe('Lifecycle stale reports', () => {
+  /** A token source whose upstream probe says whether a value is still accepted. */
+  function probed(live: Set<string>) {
+    const src = Object.assign(counting(), {
+      probes: 0,
+      probe: async (value: string) => {
+        src.probes++;
+        return live.has(value) ? ('live' as const) : ('rejected' as const);
+      },
+    });
+    return src;
+  }
+
+  it('reports of a value WeChat still accepts rotate nothing: one probe per value, its verdict shared', async () => {
+    const { t, lifecycle } = setup();
+    const live = new Set(['v1']);
+    const src = probed(live);
+    await lifecycle.get(src, { call: call(5000) });
+    for (let i = 0; i < 20; i++) {
+      t.now += 2_000;
+      const answers = await Promise.all(
+        Array.from({ length: 5 }, () => lifecycle.get(src, { mode: 'stale', stale: 'v1', call: call(5000) })),
+      );
+      expect(answers.every((a) => a.value === 'v1')).toBe(true);
+    }
+    expect(src.calls).toBe(1);
+    expect(src.probes).toBe(1);
+    const counts = await lifecycle.budgets.countsToday(src.key, ['t']);
+    expect(counts.probe.total).toBe(1);
+    expect(counts.rejected.total).toBe(0);
+  });
+
+  it('a reported value WeChat rejects is replaced exactly once', async () => {
+    const { t, lifecycle } = setup();
+    const src = probed(new Set());
+    await lifecycle.get(src, { call: call(5000) });
+    t.now += 60_000;
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => lifecycle.get(src, { mode: 'stale', stale: 'v1', call: call(5000) })),
+    );
+    expect(answers.every((a) => a.value === 'v2')).toBe(true);
+    expect(src.calls).toBe(2);
+    expect(src.probes).toBe(1);
+  });
+
+  it('a value WeChat itself rejected in our hands is replaced without a probe', async () => {
+    const { t, lifecycle } = setup();
+    const src = probed(new Set(['v1']));
+    await lifecycle.get(src, { call: call(5000) });
+    t.now += 60_000;
+    expect((await lifecycle.get(src, { mode: 'stale', stale: 'v1', confirmed: true, call: call(5000) })).value).toBe(
+      'v2',
+    );
+    expect(src.probes).toBe(0);
+  });
+
+  it('a caller over its daily allowance of forced refreshes is refused; other callers are not', async () => {
+    const store = createMemoryStore();
+    const t = { now: 1_000_000 };
+    const options = { ...OPTIONS, forceAllowance: (caller: string) => (caller === 'admin' ? undefined : 2) };
+    const lifecycle = new Lifecycle(store, () => t.now, options, silentLogger);
+    const src = counting();
+    await lifecycle.get(src, { call: call(5000) });
+    const as = (caller: string): CallContext => ({ ...call(5000), caller });
+    for (let i = 0; i < 2; i++) {
+      t.now += 61_000;
+      await lifecycle.get(src, { mode: 'force', call: as('noisy') });
+    }
+    t.now += 61_000;
+    await expect(lifecycle.get(src, { mode: 'force', call: as('noisy') })).rejects.toMatchObject({
+      code: 'quota_exhausted',
+      message: expect.stringMatching(/noisy has used its daily allowance of 2 forced refreshes/),
+    });
+    expect((await lifecycle.get(src, { mode: 'force', call: as('quiet') })).value).toBe('v4');
+    t.now += 61_000;
+    expect((await lifecycle.get(src, { mode: 'force', call: as('admin') })).value).toBe('v5');
+  });
+});
+
+describe('Lifecycle daily budget', () => {
+  it('stops fetches before the daily budget, keeping a reserve for replacing rejected values', async () => {
+    const { t, lifecycle } = setup(Date.UTC(2025, 0, 6, 1, 0));
+    const src = Object.assign(counting(), { dailyBudget: 40 });
+    await lifecycle.get(src, { call: call(5000) });
+    for (let i = 1; i < 38; i++) {
+      t.now += 61_000;
+      await lifecycle.get(src, { mode: 'force', call: call(5000) });
+    }
+    expect(src.calls).toBe(38); // 40 less a reserve of 2
+    t.now += 61_000;
+    await expect(lifecycle.get(src, { mode: 'force', call: call(5000) })).rejects.toThrow(
+      /38 of the daily budget of 40 fetches are used \(the last 2 are kept for replacing rejected values\)/,
+    );
+    const last = `v${src.calls}`;
+    t.now += 31_000;
+    expect((await lifecycle.get(src, { mode: 'stale', stale: last, confirmed: true, call: call(5000) })).value).toBe(
+      'v39',
+    );
+  });
+});
+
+describe('callerIp', () => {
+  it("reads the IP to allow-list from WeChat's and WeCom's refusals, and nothing else", async () => {
+    const { callerIp } = await import('./lifecycle');
+    expect(callerIp('invalid ip 1.2.3.4 ipv6 ::ffff:1.2.3.4, not in whitelist rid: 64d20329-254dc72d')).toBe('1.2.3.4');
+    expect(callerIp('invalid ip 119.253.43.19, not in whitelist')).toBe('119.253.43.19');
+    expect(callerIp('not allow to access from your ip, hint: [1564], from ip: 203.0.113.9, more info at …')).toBe(
+      '203.0.113.9',
+    );
+    expect(callerIp('access clientip is not registered, clientip: 198.51.100.4')).toBe('198.51.100.4');
+    expect(callerIp('invalid appsecret rid: 1')).toBeUndefined();
   });
 });

@@ -11,11 +11,13 @@ export function mpTokenSource(app: AppConfig, client: MpClient): CredentialSourc
   return {
     key: `mp:${app.appid}:token`,
     owner: app.appid,
+    service: 'WeChat',
     eager: true,
     dailyBudget: stable ? undefined : 2000,
     forceBudget: stable ? 20 : undefined,
     // Stable mode: 45009 on a forced call means the 20/day force budget is gone; normal calls still work.
     quotaBlocksAll: (force) => !stable || !force,
+    probe: (value, timeoutMs) => client.probe(value, timeoutMs),
     fetch: ({ force, timeoutMs }) =>
       fromTokenEndpoint(app.appid, "the app's", () =>
         stable
@@ -59,6 +61,7 @@ export function mpTicketSource(
   return {
     key: `mp:${app.appid}:ticket:${type}`,
     owner: app.appid,
+    service: 'WeChat',
     eager: false,
     quotaBlocksAll: () => true,
     async fetch({ timeoutMs, call, deadline }) {
@@ -86,7 +89,7 @@ export async function withAccessToken<T>(
     return await use(used.value);
   } catch (err) {
     if (classifyUpstream(err) !== 'token') throw err;
-    const replaced = await lifecycle.get(token, { ...opts, mode: 'stale', stale: used.value });
+    const replaced = await lifecycle.get(token, { ...opts, mode: 'stale', stale: used.value, confirmed: true });
     return use(replaced.value);
   }
 }

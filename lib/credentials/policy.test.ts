@@ -1,7 +1,7 @@
 /** Each mode's decision on a stored row, as pure functions of the row and the time. */
 import { describe, expect, it } from 'vitest';
 import type { CredentialRow } from '../store/port';
-import { isFresh, isUsable, type Mode, type PolicyContext, policyFor } from './policy';
+import { holdMs, isFresh, isUsable, type Mode, type PolicyContext, policyFor } from './policy';
 
 const NOW = 10_000_000;
 const AHEAD = 300_000;
@@ -14,9 +14,11 @@ function row(over: Partial<CredentialRow> = {}): CredentialRow {
     refreshedAt: NOW - 600_000,
     version: 3,
     leaseOwner: '',
-    leaseUntil: 0,
+    leaseBeat: 0,
     forcedAt: 0,
     blockedUntil: 0,
+    failures: 0,
+    retryAt: 0,
     ...over,
   };
 }
@@ -24,9 +26,9 @@ function row(over: Partial<CredentialRow> = {}): CredentialRow {
 function policy(mode: Mode, over: Partial<PolicyContext> = {}) {
   return policyFor(mode, {
     key: 'k',
+    service: 'WeChat',
     refreshAheadMs: AHEAD,
     forceCooldownMs: 60_000,
-    pausedUntil: 0,
     startedAt: NOW,
     ...over,
   });
@@ -73,11 +75,26 @@ describe('read and scheduled', () => {
     }
   });
 
-  it('a read honours the pause after a failed refresh while the value works; the refresher does not', () => {
-    expect(decision('read', inWindow, { pausedUntil: NOW + 1 })).toBe('serve');
-    expect(decision('read', inWindow, { pausedUntil: NOW })).toBe('refresh');
-    expect(decision('read', expired, { pausedUntil: NOW + 1 })).toBe('refresh');
-    expect(decision('scheduled', inWindow, { pausedUntil: NOW + 1 })).toBe('refresh');
+  it('after failed refreshes, a read serves a working value until retryAt and refuses at once without one', () => {
+    const held = { failures: 2, retryAt: NOW + 1 };
+    expect(decision('read', { ...inWindow, ...held })).toBe('serve');
+    expect(decision('read', { ...inWindow, failures: 2, retryAt: NOW })).toBe('refresh');
+    expect(decision('read', { ...expired, ...held })).toBe('upstream_unavailable');
+    expect(decision('read', null)).toBe('refresh');
+  });
+
+  it('the refresher reports a held refresh; forced refreshes are held too', () => {
+    const held = { failures: 1, retryAt: NOW + 1 };
+    expect(decision('scheduled', { ...inWindow, ...held })).toBe('upstream_unavailable');
+    expect(decision('scheduled', { ...row(), ...held })).toBe('serve'); // fresh: nothing to refresh
+    expect(decision('force', { ...row(), ...held })).toBe('upstream_unavailable');
+    expect(decision('stale', { ...row(), ...held }, { stale: 'v1' })).toBe('upstream_unavailable');
+    expect(decision('stale', { ...row(), ...held }, { stale: 'old' })).toBe('serve');
+  });
+
+  it('holds grow 1 s, 2 s, 4 s … to at most 10 s without a working value, a minute with one', () => {
+    expect([1, 2, 3, 4, 5, 9].map((n) => holdMs(n, false))).toEqual([1000, 2000, 4000, 8000, 10_000, 10_000]);
+    expect(holdMs(1, true)).toBe(60_000);
   });
 
   it('a breaker serves a working value and refuses with nothing usable', () => {

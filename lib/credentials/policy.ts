@@ -28,6 +28,18 @@ export const MIN_REFRESH_INTERVAL_MS = 60_000;
  */
 export const STALE_MIN_AGE_MS = 30_000;
 
+/** After this many failed refreshes in a row with nothing usable, attempts wait this long at most. */
+const MAX_HOLD_MS = 10_000;
+
+/**
+ * How long attempts are held after `failures` failed refreshes in a row (a failing WeChat is not
+ * asked again by every request, in any instance): with a working value, a minute; without one,
+ * 1 s, 2 s, 4 s … at most 10 s, so service returns within seconds once WeChat answers.
+ */
+export function holdMs(failures: number, usable: boolean): number {
+  return usable ? MIN_REFRESH_INTERVAL_MS : Math.min(MAX_HOLD_MS, 1000 * 2 ** Math.max(0, failures - 1));
+}
+
 /**
  * A configuration fault (wrong secret, IP not allowed, …) with nothing usable left is answered
  * from memory this long: repeated wrong-secret calls get the IP banned (docs/protocol.md §4.1).
@@ -52,8 +64,8 @@ export interface Policy {
   /** Whether the fetch is forced upstream (stable `force_refresh`, the daily force budget). */
   readonly forced: boolean;
   /**
-   * Whether a usable value settles the request: served at once while another instance holds the
-   * lease, and kept (with one attempt only) when our own refresh fails.
+   * Whether a usable value settles the request: it is served at once, and a refresh it needs runs
+   * beside the request.
    */
   readonly settlesForUsable: boolean;
   /** Serve the row as it is at `now`, or refresh it; throws the refusal when neither may happen. */
@@ -62,10 +74,10 @@ export interface Policy {
 
 export interface PolicyContext {
   key: string;
+  /** Who answers this credential's fetches ('WeChat', 'WeCom', …), for messages. */
+  service: string;
   refreshAheadMs: number;
   forceCooldownMs: number;
-  /** `read`: no new attempt before this (clock ms) while the stored value works. */
-  pausedUntil: number;
   /** `stale`: the value WeChat rejected. */
   stale?: string;
   /** `force`: when this request started (clock ms): a force finished since then serves it too. */
@@ -90,11 +102,16 @@ type Decide = Policy['decide'];
 function normal(ctx: PolicyContext, mode: 'read' | 'scheduled'): Decide {
   return (row, now) => {
     if (row && isFresh(row, now, ctx.refreshAheadMs)) return 'serve';
-    const usable = !!row && isUsable(row, now);
-    if (usable && mode === 'read' && ctx.pausedUntil > now) return 'serve';
-    if (row && row.blockedUntil > now) {
+    if (!row) return 'refresh';
+    const usable = isUsable(row, now);
+    if (row.blockedUntil > now) {
       if (usable) return 'serve';
       throw blocked(ctx.key, row);
+    }
+    if (row.retryAt > now) {
+      // A read keeps serving a working value; the refresher reports the held refresh.
+      if (usable && mode === 'read') return 'serve';
+      throw held(ctx, row);
     }
     return 'refresh';
   };
@@ -112,6 +129,7 @@ function staleForce(ctx: PolicyContext, stale: string): Decide {
       );
     }
     if (row && row.blockedUntil > now) throw blocked(ctx.key, row);
+    if (row && row.retryAt > now) throw held(ctx, row);
     return 'refresh';
   };
 }
@@ -128,8 +146,18 @@ function cooldownForce(ctx: PolicyContext): Decide {
       );
     }
     if (row && row.blockedUntil > now) throw blocked(ctx.key, row);
+    if (row && row.retryAt > now) throw held(ctx, row);
     return 'refresh';
   };
+}
+
+/** Refreshes are held after failures in a row: answered at once, without asking upstream. */
+function held(ctx: PolicyContext, row: CredentialRow): CredentialError {
+  const tries = row.failures === 1 ? 'the last refresh' : `the last ${row.failures} refreshes`;
+  return new CredentialError(
+    'upstream_unavailable',
+    `${ctx.service} is failing for ${ctx.key} (${tries} failed); it is not asked again before ${new Date(row.retryAt).toISOString()}`,
+  );
 }
 
 function blocked(key: string, row: CredentialRow): CredentialError {

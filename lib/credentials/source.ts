@@ -15,9 +15,9 @@ export interface CallContext {
 
 export interface FetchContext {
   force: boolean;
-  /** performance.now() by which this attempt must be over (inside the lease and the request budget). */
+  /** performance.now() by which what this attempt waits for (a ticket's token) must be there: the refresh's budget. */
   deadline: number;
-  /** The timeout for the next upstream call: what is left of the attempt, at most the configured one. Throws when nothing is left. */
+  /** The timeout for the next upstream call: the whole configured one. Throws when the refresh's budget is over. */
   timeoutMs(): number;
   call: CallContext;
   /**
@@ -39,8 +39,15 @@ export interface CredentialSource {
   key: string;
   /** The app or corp this credential belongs to (realm scoping, status). */
   owner: string;
+  /** Who answers its fetches, as messages name it: 'WeChat', 'WeCom', 'Tencent Cloud STS'. */
+  service: string;
   /** One upstream attempt; retries and classification are the lifecycle's. */
   fetch(ctx: FetchContext): Promise<Fetched>;
+  /**
+   * Whether upstream still accepts `value` (one cheap call with it): checked before a reported
+   * value is replaced (mode `stale`). Absent where no such call exists (tickets): reports replace.
+   */
+  probe?(value: string, timeoutMs: number): Promise<'live' | 'rejected'>;
   /** Fetched by the refresher even before anybody asked for it (tokens yes; tickets only once used). */
   eager: boolean;
   /** Daily budget of upstream fetches (all kinds), when WeChat publishes one. */

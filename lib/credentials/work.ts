@@ -29,6 +29,8 @@ export function workTokenSource(
   return {
     key: `work:${corpid}:${agentid}:token`,
     owner: corpid,
+    service: 'WeCom',
+    probe: (value, timeoutMs) => client.probe(value, timeoutMs),
     eager,
     quotaBlocksAll: () => true,
     quotaResetsAt: oneHourLater,
@@ -60,6 +62,7 @@ export function workTicketSource(
   return {
     key: `work:${corpid}:${agentid}:${name}`,
     owner: corpid,
+    service: 'WeCom',
     eager: false,
     hourlyBudgets:
       kind === 'corp'

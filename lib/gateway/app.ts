@@ -8,6 +8,7 @@ import type { Config } from '../config/types';
 import type { CallContext } from '../credentials';
 import { ApiError, findInterface, toApiError, type Services } from '../interfaces';
 import { crashFields } from '../log/crash';
+import { observeUpstream } from '../wechat/http';
 import { authenticateRealm, authorizeScope } from './auth';
 import { clientAddress } from './client-address';
 import { createCors } from './cors';
@@ -15,17 +16,21 @@ import { envelopeError, envelopeOk, parseEnvelope, routeError } from './envelope
 import type { App, HttpRequest, HttpResponse, RefreshReport, ServerLimits } from './http';
 import { refreshAll } from './refresh';
 import { ROUTES, type Route } from './routes';
+import { sharedGauges } from './routes/metrics';
 
 interface Outcome {
   res: HttpResponse;
   /** Route or interface name for the log line. */
   label: string;
   returnCode?: number;
+  /** The error's code (metrics); absent for an answer that is not an error. */
+  error?: string;
 }
 
 export function createApp(services: Services): App {
-  const { config, log } = services;
+  const { config, log, metrics } = services;
   const cors = createCors(config.cors);
+  const unobserve = metrics ? observeUpstream(metrics) : () => {};
 
   async function http(req: HttpRequest): Promise<HttpResponse> {
     const started = performance.now();
@@ -37,10 +42,12 @@ export function createApp(services: Services): App {
     } catch (err) {
       // dispatch answers every failure itself; this is the last guard against a crash.
       log.log('error', 'request_crashed', { path, ...crashFields(err) });
-      outcome = { res: routeError(new ApiError('internal', 'internal error')), label: 'crash' };
+      outcome = { res: routeError(new ApiError('internal', 'internal error')), label: 'crash', error: 'internal' };
     }
     const res = outcome.res;
     Object.assign(res.headers, cors(req.headers.origin));
+    const ms = performance.now() - started;
+    metrics?.request(outcome.label, outcome.error ?? (res.status < 400 ? 'ok' : String(res.status)), ms / 1000);
     log.log('info', 'request', {
       method: req.method,
       path,
@@ -48,7 +55,7 @@ export function createApp(services: Services): App {
       caller: call.caller,
       status: res.status,
       ...(outcome.returnCode === undefined ? {} : { returnCode: outcome.returnCode }),
-      ms: Math.round((performance.now() - started) * 10) / 10,
+      ms: Math.round(ms * 10) / 10,
       upstream: call.upstreamCalls,
     });
     return res;
@@ -58,8 +65,8 @@ export function createApp(services: Services): App {
     if ((req.bytes?.length ?? Buffer.byteLength(req.body)) > config.maxBodyBytes) {
       const err = new ApiError('body_too_large', `the request body is larger than ${config.maxBodyBytes} bytes`);
       return path === '/'
-        ? { res: envelopeError(err, 413), label: 'envelope', returnCode: err.returnCode }
-        : { res: routeError(err), label: 'route' };
+        ? { res: envelopeError(err, 413), label: 'envelope', returnCode: err.returnCode, error: err.code }
+        : { res: routeError(err), label: 'route', error: err.code };
     }
     if (req.method === 'OPTIONS') return { res: { status: 204, headers: {}, body: '' }, label: 'preflight' };
     if (path === '/') return envelope(req, path, call);
@@ -67,7 +74,8 @@ export function createApp(services: Services): App {
       const params = route.match(path);
       if (params) return serveRoute(route, req, path, params, call);
     }
-    return { res: routeError(new ApiError('not_found', `no route ${req.method} ${path}`)), label: 'not_found' };
+    const err = new ApiError('not_found', `no route ${req.method} ${path}`);
+    return { res: routeError(err), label: 'not_found', error: err.code };
   }
 
   async function serveRoute(
@@ -80,21 +88,22 @@ export function createApp(services: Services): App {
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     if (!(route.methods as readonly string[]).includes(method)) {
       const err = new ApiError('method_not_allowed', `${route.label} answers ${route.methods.join(', ')} only`);
-      return { res: withAllow(routeError(err), route.methods.join(', ')), label: route.label };
+      return { res: withAllow(routeError(err), route.methods.join(', ')), label: route.label, error: err.code };
     }
     try {
       return { res: await route.handle({ req, path, params, call, services }), label: route.label };
     } catch (err) {
       const e = toApiError(err);
       if (e.code === 'internal') log.log('error', 'route_crashed', { route: route.label, ...crashFields(err) });
-      return { res: routeError(e), label: route.label };
+      return { res: routeError(e), label: route.label, error: e.code };
     }
   }
 
   async function envelope(req: HttpRequest, path: string, call: CallContext): Promise<Outcome> {
     if (req.method !== 'POST') {
       const err = new ApiError('method_not_allowed', 'the envelope API answers POST only');
-      return { res: withAllow(envelopeError(err, 405), 'POST'), label: 'envelope', returnCode: err.returnCode };
+      const res = withAllow(envelopeError(err, 405), 'POST');
+      return { res, label: 'envelope', returnCode: err.returnCode, error: err.code };
     }
     let label = 'envelope';
     try {
@@ -118,7 +127,7 @@ export function createApp(services: Services): App {
     } catch (err) {
       const e = toApiError(err);
       if (e.code === 'internal') log.log('error', 'interface_crashed', { interface: label, ...crashFields(err) });
-      return { res: envelopeError(e), label, returnCode: e.returnCode };
+      return { res: envelopeError(e), label, returnCode: e.returnCode, error: e.code };
     }
   }
 
@@ -126,7 +135,14 @@ export function createApp(services: Services): App {
     limits: serverLimits(config),
     http,
     refresh: (): Promise<RefreshReport> => refreshAll(services),
-    close: () => services.store.close(),
+    async metricsLine(shared) {
+      if (!metrics || !config.metrics.log) return null;
+      return metrics.emf(shared ? await sharedGauges(services) : [], services.clock());
+    },
+    close: () => {
+      unobserve();
+      return services.store.close();
+    },
   };
 }
 

@@ -3,6 +3,7 @@ import { parseConfig } from '../config/load';
 import { realmSignature } from '../crypto/realm';
 import type { Services } from '../interfaces';
 import { silentLogger } from '../log/logger';
+import { StoreHealth } from '../store/health';
 import { createMemoryStore } from '../store/memory';
 import { authenticateRealm, authorizeScope, checkTimestamp } from './auth';
 import type { HttpRequest } from './http';
@@ -12,6 +13,7 @@ const NOW_S = 1_800_000_000;
 const services = {
   config: parseConfig({ apps: [{ appid: 'wx1111111111111111', secret: 's' }], realms: [REALM], store: 'memory:' }, {}),
   store: createMemoryStore(),
+  storeHealth: new StoreHealth(Date.now, silentLogger),
   clock: () => NOW_S * 1000,
   log: silentLogger,
 } as unknown as Services;
@@ -102,8 +104,11 @@ describe('realm authentication', () => {
     await expect(authenticateRealm(signed(NOW_S, 'nonce-words-3'), '/', services)).rejects.toMatchObject({
       message: 'this nonce was already used; sign every request with a new one',
     });
+    // a store that cannot keep the nonce, with storeOutage.nonces 'refuse' (by default, nonces are kept in memory)
     const down = {
       ...services,
+      config: { ...services.config, storeOutage: { nonces: 'refuse' } },
+      storeHealth: new StoreHealth(Date.now, silentLogger),
       store: { insertIfAbsent: () => Promise.reject(new Error('down')) },
     } as unknown as Services;
     await expect(authenticateRealm(signed(NOW_S, 'nonce-words-4'), '/', down)).rejects.toMatchObject({
@@ -133,7 +138,15 @@ describe('the checks shared with jsdkd', () => {
   });
 
   it('lets realms listing no interfaces use every scope, others (admin ones too) only those listed', () => {
-    const realm = { key: 'r', secret: 's', apps: [], interfaces: ['access_token'], admin: false, legacyMd5: false };
+    const realm = {
+      key: 'r',
+      secret: 's',
+      apps: [],
+      interfaces: ['access_token'],
+      admin: false,
+      legacyMd5: false,
+      forceAllowance: 5,
+    };
     expect(() => authorizeScope(realm, 'access_token')).not.toThrow();
     const refused = expect.objectContaining({
       code: 'interface_not_allowed',

@@ -9,6 +9,7 @@ import type { RealmConfig } from '../config/types';
 import { realmSignature, safeEqual } from '../crypto/realm';
 import { ApiError } from '../interfaces/errors';
 import type { Services } from '../interfaces/types';
+import { STORE_TIMEOUT_MS } from '../store/guard';
 import type { HttpRequest } from './http';
 
 export const WINDOW_SECONDS = 300;
@@ -52,19 +53,50 @@ export function checkTimestamp(timestamp: string, unit: 'seconds' | 'millisecond
   }
 }
 
+/** Nonces remembered in this process while the store is away (storeOutage.nonces 'memory'), by key → expiry (clock ms). */
+const outageNonces = new Map<string, number>();
+/** At most this many: past it, expired ones are swept, and a still-full memory refuses (7201) rather than grow. */
+const OUTAGE_NONCES_MAX = 100_000;
+
 /**
  * Accepts a realm's nonce once, else 401 replayed_nonce. Both signature schemes share the
  * namespace, and a nonce is kept for two windows: a timestamp up to one window ahead of `now`
- * stays acceptable for one more window.
+ * stays acceptable for one more window. While the store is away, nonces are kept in this
+ * process (or refused: storeOutage.nonces); docs/design.md §6.4.
  */
 export async function spendNonce(services: Services, realm: RealmConfig, nonce: string, now: number): Promise<void> {
-  const fresh = await services.store
-    .insertIfAbsent(`nonce:${realm.key}:${nonce}`, now + 2 * WINDOW_MS, now)
-    .catch(() => {
+  const key = `nonce:${realm.key}:${nonce}`;
+  const expiresAt = now + 2 * WINDOW_MS;
+  const { storeHealth: health } = services;
+  if (health.since() !== null && services.config.storeOutage.nonces === 'memory') {
+    // While the store is away this process answers from memory; one write a second, beside the
+    // requests, tries the store again.
+    if (health.due())
+      health.call(() => services.store.insertIfAbsent(key, expiresAt, now), STORE_TIMEOUT_MS).catch(() => undefined);
+  } else if (health.since() === null || health.due()) {
+    try {
+      const fresh = await health.call(() => services.store.insertIfAbsent(key, expiresAt, now), STORE_TIMEOUT_MS);
+      // one kept in memory during an outage is not forgotten when the store is back
+      if (!fresh || (outageNonces.get(key) ?? 0) > now) throw replayed();
+      return;
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+    }
+  }
+  if (services.config.storeOutage.nonces === 'refuse') {
+    throw new ApiError('store_unavailable', 'the credential store is unavailable');
+  }
+  if ((outageNonces.get(key) ?? 0) > now) throw replayed();
+  if (outageNonces.size >= OUTAGE_NONCES_MAX) {
+    for (const [k, until] of outageNonces) if (until <= now) outageNonces.delete(k);
+    if (outageNonces.size >= OUTAGE_NONCES_MAX) {
       throw new ApiError('store_unavailable', 'the credential store is unavailable');
-    });
-  if (!fresh) throw new ApiError('replayed_nonce', 'this nonce was already used; sign every request with a new one');
+    }
+  }
+  outageNonces.set(key, expiresAt);
 }
+
+const replayed = () => new ApiError('replayed_nonce', 'this nonce was already used; sign every request with a new one');
 
 /**
  * 403 interface_not_allowed unless the realm may use the interface named `scope`: one its

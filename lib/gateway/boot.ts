@@ -1,9 +1,12 @@
 /** The composition root: a validated config in, taken as it is, and a ready App out (one per cold start). */
+import { createAlerter } from '../alerts';
 import type { Config } from '../config/types';
 import { createCredentials, type Clock } from '../credentials';
 import type { MessageHook } from '../interfaces/types';
+import { Metrics } from '../metrics';
 import { createLogger, type Logger } from '../log/logger';
 import { createMinaSessions } from '../sessions/mina';
+import { StoreHealth } from '../store/health';
 import { openStore } from '../store/open';
 import type { Store } from '../store/port';
 import { createMpClient } from '../wechat/mp';
@@ -24,6 +27,8 @@ export async function bootApp(config: Config, opts: BootOptions = {}): Promise<A
   const clock = opts.clock ?? Date.now;
   const log = opts.log ?? createLogger();
   const store = opts.store ?? (await openStore(config.store));
+  const metrics = config.metrics.bearer !== undefined || config.metrics.log ? new Metrics() : undefined;
+  const storeHealth = new StoreHealth(clock, log, metrics);
   if (!opts.store && store.kind === 'memory')
     log.log('warn', 'store_not_persistent', {
       message:
@@ -32,11 +37,25 @@ export async function bootApp(config: Config, opts: BootOptions = {}): Promise<A
   const credentials = createCredentials({
     config,
     store,
+    health: storeHealth,
     clock,
     log,
     mp: createMpClient(config.upstream.mp),
     work: createWorkClient(config.upstream.work),
+    metrics,
   });
   const sessions = createMinaSessions({ config, store, clock, log });
-  return createApp({ config, credentials, sessions, store, clock, log, onMessage: opts.onMessage });
+  const alerts = createAlerter(config.alerts, { store, clock, log, timeoutMs: config.upstream.timeoutMs });
+  return createApp({
+    config,
+    credentials,
+    sessions,
+    store,
+    storeHealth,
+    clock,
+    log,
+    onMessage: opts.onMessage,
+    metrics,
+    alerts,
+  });
 }

@@ -47,6 +47,13 @@ export interface App {
   http(req: HttpRequest): Promise<HttpResponse>;
   /** The scheduled refresh (timer events). Never throws. */
   refresh(): Promise<RefreshReport>;
+  /**
+   * On SCF and Lambda, after each invocation: what this instance counted since the previous
+   * line, with the shared figures from the store when `shared` (timer invocations), as one
+   * log line in CloudWatch's embedded metric format; null when metrics.log is off or nothing
+   * happened. Never throws.
+   */
+  metricsLine?(shared: boolean): Promise<string | null>;
   /** Release stores and timers (tests, local server shutdown). */
   close(): Promise<void>;
 }

@@ -1,8 +1,11 @@
 /** What an interface handler gets, and the shape of the interface table. */
+import type { Alerter } from '../alerts';
 import type { Config, RealmConfig } from '../config/types';
 import type { CallContext, Clock, Credentials } from '../credentials';
 import type { Logger } from '../log/logger';
+import type { Metrics } from '../metrics';
 import type { MinaSessions } from '../sessions/mina';
+import type { StoreHealth } from '../store/health';
 import type { Store } from '../store/port';
 
 /** Everything a handler may use; built once per cold start. */
@@ -12,10 +15,16 @@ export interface Services {
   /** Mini Program sessions (session.* interfaces). */
   sessions: MinaSessions;
   store: Store;
+  /** Whether the store answers (shared by the credentials and the signed calls' nonces). */
+  storeHealth: StoreHealth;
   clock: Clock;
   log: Logger;
   /** Receives WeChat's message pushes (POST /wechat/:appid); unset: one log line per push. */
   onMessage?: MessageHook;
+  /** This process's figures; unset when metrics are off (config.metrics). */
+  metrics?: Metrics;
+  /** Where the refresher posts alerts; unset when none is configured (config.alerts). */
+  alerts?: Alerter;
 }
 
 /**

@@ -24,6 +24,8 @@ export interface ServerlessOptions {
    */
   timeoutEarlyInMillis?: number;
   logger?: PlatformLogger;
+  /** Where the metrics line of each invocation goes (App.metricsLine); default stdout. */
+  metricsOut?: (line: string) => void;
 }
 
 /** The error result a timer invocation returns when refresh could not run at all. */
@@ -77,17 +79,27 @@ function failureResult(adapted: AdaptedEvent, err: unknown): PlatformResult {
  */
 export function createServerlessHandler(getApp: () => Promise<App>, opts: ServerlessOptions = {}): ServerlessHandler {
   const logger = opts.logger;
+  const metricsOut = opts.metricsOut ?? ((line: string) => process.stdout.write(`${line}\n`));
+  /** The invocation's metrics line, if the app writes one: with the shared figures after a timer's refresh. */
+  const metrics = async (app: App, shared: boolean) => {
+    const line = await app.metricsLine?.(shared);
+    if (line) metricsOut(line);
+  };
 
   const base = async (event: unknown): Promise<PlatformResult> => {
     const adapted = adaptEvent(event);
     switch (adapted.kind) {
       case 'http': {
         const app = await getApp();
-        return adapted.toResult(await app.http(adapted.request));
+        const result = adapted.toResult(await app.http(adapted.request));
+        await metrics(app, false);
+        return result;
       }
       case 'timer': {
         const app = await getApp();
-        return adapted.toResult(await app.refresh());
+        const result = adapted.toResult(await app.refresh());
+        await metrics(app, true);
+        return result;
       }
       default:
         return unknownEventResult();

@@ -10,19 +10,21 @@ describe('countStoreOps', () => {
     expect(store.kind).toBe('memory');
     expect(counted.ops()).toBe(0);
     expect(await store.read('k')).toBeNull();
-    const row = await store.acquireLease('k', 'o', 10, 0);
+    const row = await store.acquireLease('k', 'o');
+    expect(await store.renewLease('k', 'o')).toBe(true);
     expect(row?.leaseOwner).toBe('o');
     expect(await store.commit('k', 'o', 0, { value: 'v', expiresAt: 100, refreshedAt: 0, forcedAt: 0 })).toBe(true);
-    await store.releaseLease('k', 'o', 5);
+    await store.releaseLease('k', 'o', { blockedUntil: 5 });
     expect(await store.insertIfAbsent('n', 10, 0)).toBe(true);
     expect(await store.increment('c', 2, 10, 0)).toBe(2);
     await store.putRecord('r', 'rv', 10, 0);
     expect(await store.getRecord('r', 0)).toBe('rv');
     await store.deleteRecord('r');
-    expect(counted.ops()).toBe(9);
+    expect(counted.ops()).toBe(10);
     expect(counted.byOp()).toEqual({
       read: 1,
       acquireLease: 1,
+      renewLease: 1,
       commit: 1,
       releaseLease: 1,
       insertIfAbsent: 1,

@@ -7,6 +7,7 @@ import type { Store } from './port';
 export type StoreOp =
   | 'read'
   | 'acquireLease'
+  | 'renewLease'
   | 'commit'
   | 'releaseLease'
   | 'insertIfAbsent'
@@ -28,6 +29,7 @@ export function countStoreOps(inner: Store): CountingStore {
   const zero = (): Record<StoreOp, number> => ({
     read: 0,
     acquireLease: 0,
+    renewLease: 0,
     commit: 0,
     releaseLease: 0,
     insertIfAbsent: 0,
@@ -45,17 +47,21 @@ export function countStoreOps(inner: Store): CountingStore {
       counts.read++;
       return inner.read(key);
     },
-    acquireLease(key, owner, leaseUntil, now) {
+    acquireLease(key, owner, seen) {
       counts.acquireLease++;
-      return inner.acquireLease(key, owner, leaseUntil, now);
+      return inner.acquireLease(key, owner, seen);
+    },
+    renewLease(key, owner) {
+      counts.renewLease++;
+      return inner.renewLease(key, owner);
     },
     commit(key, owner, expectedVersion, update) {
       counts.commit++;
       return inner.commit(key, owner, expectedVersion, update);
     },
-    releaseLease(key, owner, blockedUntil) {
+    releaseLease(key, owner, outcome) {
       counts.releaseLease++;
-      return inner.releaseLease(key, owner, blockedUntil);
+      return inner.releaseLease(key, owner, outcome);
     },
     insertIfAbsent(key, expiresAt, now) {
       counts.insertIfAbsent++;

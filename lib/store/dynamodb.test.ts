@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
-import { DescribeTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { storeConformance } from '../../test/support/store-conformance';
 import { dynamoClient, openDynamoStore, parseDynamoUrl } from './dynamodb';
@@ -14,7 +14,26 @@ const target = parseDynamoUrl(dynamo.url);
 const endpoint = target.endpoint!;
 const urlFor = (table: string) => `dynamodb://${table}?region=local&endpoint=${endpoint}`;
 
-storeConformance('dynamodb', () => openDynamoStore(dynamo.url));
+storeConformance('dynamodb', () => openDynamoStore(dynamo.url), {
+  // The item as the previous code wrote it: leaseUntil, no beat, failures nor retryAt.
+  async writeOldRow(key, row) {
+    const client = dynamoClient(target);
+    const item = { ...row, refreshedAt: 0, leaseUntil: Date.now() + 10_000, forcedAt: 0, blockedUntil: 0 };
+    await client.send(
+      new PutItemCommand({
+        TableName: target.table,
+        Item: {
+          pk: { S: `cred#${key}` },
+          sk: { S: 'cred' },
+          ...Object.fromEntries(
+            Object.entries(item).map(([k, v]) => [k, typeof v === 'string' ? { S: v } : { N: String(v) }]),
+          ),
+        },
+      }),
+    );
+    client.destroy();
+  },
+});
 
 describe('dynamodb store: URL', () => {
   it('parses table, region and endpoint', () => {
@@ -64,11 +83,13 @@ describe('dynamodb store: missing table', () => {
     const line = 'DynamoDB table "wecred-missing" does not exist: run npm run db:migrate';
     const now = Date.now();
     await expect(store.read('k')).rejects.toThrow(line);
-    await expect(store.acquireLease('k', 'a', now + 1_000, now)).rejects.toThrow(line);
+    await expect(store.acquireLease('k', 'a')).rejects.toThrow(line);
+    await expect(store.renewLease('k', 'a')).rejects.toThrow(line);
     await expect(
       store.commit('k', 'a', 0, { value: 'v', expiresAt: now, refreshedAt: now, forcedAt: 0 }),
     ).rejects.toThrow(line);
-    await expect(store.releaseLease('k', 'a', now)).rejects.toThrow(line);
+    await expect(store.releaseLease('k', 'a')).rejects.toThrow(line);
+    await expect(store.releaseLease('k', 'a', { blockedUntil: now })).rejects.toThrow(line);
     await expect(store.insertIfAbsent('k', now + 1_000, now)).rejects.toThrow(line);
     await expect(store.increment('k', 1, now + 1_000, now)).rejects.toThrow(line);
     await expect(store.increment('k', 0, now + 1_000, now)).rejects.toThrow(line);
@@ -117,7 +138,7 @@ describe('dynamodb store: items', () => {
       N: String(Math.ceil((expiresAt + 120_000) / 1000)),
     });
 
-    await store.acquireLease(key, 'a', now + 1_000, now);
+    await store.acquireLease(key, 'a');
     expect((await rawItem(`cred#${key}`, 'cred'))?.[ttl]).toBeUndefined(); // credentials never expire
     await store.close();
   });

@@ -13,8 +13,9 @@
  * later), expiry is still decided by `expiresAt` (ms) against the caller's `now`.
  *
  * Every operation is one write (conditional where it decides something) or one consistent read,
- * except a release by a non-holder that sets blockedUntil, an increment that meets an expired
- * counter, and a take-back that would go below 0: two.
+ * except a release by a non-holder that leaves an outcome, an increment that meets an expired
+ * counter, and a take-back that would go below 0: two. Leases use no clock: DynamoDB has none to
+ * offer a condition, and the holder's beat needs none (docs/design.md §5.3).
  */
 import {
   type AttributeValue,
@@ -27,13 +28,17 @@ import {
   type ReturnValue,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { CredentialRow, Store } from './port';
+import type { CredentialRow, ReleaseOutcome, Store } from './port';
 
 export interface DynamoTarget {
   table: string;
   region?: string;
   endpoint?: string;
 }
+
+/** Per attempt: DynamoDB answers in milliseconds; a silent endpoint fails the call in time (docs/design.md §6.3). */
+const CONNECT_TIMEOUT_MS = 1_000;
+const ATTEMPT_TIMEOUT_MS = 800;
 
 /** DynamoDB's own rule for table names. */
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
@@ -61,9 +66,15 @@ export function dynamoClient(target: DynamoTarget): DynamoDBClient {
   return new DynamoDBClient({
     region: target.region,
     endpoint: target.endpoint,
-    // The SDK's default is no timeout at all: an endpoint that does not answer would hold a
-    // request (and a serverless invocation) until the platform kills it, with nothing logged.
-    requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
+    // The SDK's default is no timeout at all and 3 attempts: an endpoint that does not answer would
+    // hold a request (and a serverless invocation) until the platform kills it. Here a call that
+    // gets no answer fails within ~2 s (two attempts), inside the lifecycle's store timeout.
+    requestHandler: {
+      connectionTimeout: CONNECT_TIMEOUT_MS,
+      requestTimeout: ATTEMPT_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+    },
+    maxAttempts: 2,
   });
 }
 
@@ -108,16 +119,19 @@ const FIELDS = {
   refreshedAt: ':zero',
   version: ':zero',
   leaseOwner: ':empty',
-  leaseUntil: ':zero',
+  leaseBeat: ':zero',
   forcedAt: ':zero',
   blockedUntil: ':zero',
+  failures: ':zero',
+  retryAt: ':zero',
 } as const;
 const FILL_VALUES = { ':empty': S(''), ':zero': N(0) };
+type Field = keyof typeof FIELDS;
 
 /** SET clauses giving each field not `written` its empty-row value when absent, for writes that may create the row. */
-function fillMissing(...written: (keyof typeof FIELDS)[]): string {
+function fillMissing(...written: Field[]): string {
   return Object.entries(FIELDS)
-    .filter(([f]) => !written.includes(f as keyof typeof FIELDS))
+    .filter(([f]) => !written.includes(f as Field))
     .map(([f, v]) => `#${f} = if_not_exists(#${f}, ${v})`)
     .join(', ');
 }
@@ -137,9 +151,11 @@ function toRow(key: string, item: Record<string, AttributeValue>): CredentialRow
     refreshedAt: num(item.refreshedAt),
     version: num(item.version),
     leaseOwner: text(item.leaseOwner),
-    leaseUntil: num(item.leaseUntil),
+    leaseBeat: num(item.leaseBeat),
     forcedAt: num(item.forcedAt),
     blockedUntil: num(item.blockedUntil),
+    failures: num(item.failures),
+    retryAt: num(item.retryAt),
   };
 }
 
@@ -185,16 +201,36 @@ export async function openDynamoStore(url: string): Promise<Store> {
       return Item ? toRow(key, Item) : null;
     },
 
-    async acquireLease(key, owner, leaseUntil, now) {
+    async acquireLease(key, owner, seen) {
+      // A beat of 0 is also an item written before beats existed (no leaseBeat attribute).
+      const seenBeat =
+        seen?.beat === 0 ? '(attribute_not_exists(#leaseBeat) OR #leaseBeat = :seenBeat)' : '#leaseBeat = :seenBeat';
       const out = await conditional(
         update(CRED, key, {
-          expression: `SET #leaseOwner = :owner, #leaseUntil = :until, ${fillMissing('leaseOwner', 'leaseUntil')}`,
-          condition: 'attribute_not_exists(#pk) OR #leaseUntil <= :now',
-          values: { ':owner': S(owner), ':until': N(leaseUntil), ':now': N(now), ...FILL_VALUES },
+          expression: `SET #leaseOwner = :owner, #leaseBeat = if_not_exists(#leaseBeat, :zero) + :one, ${fillMissing('leaseOwner', 'leaseBeat')}`,
+          condition: `attribute_not_exists(#pk) OR #leaseOwner = :empty${seen ? ` OR (#leaseOwner = :seenOwner AND ${seenBeat})` : ''}`,
+          values: {
+            ':owner': S(owner),
+            ':one': N(1),
+            ...(seen && { ':seenOwner': S(seen.owner), ':seenBeat': N(seen.beat) }),
+            ...FILL_VALUES,
+          },
           returnValues: 'ALL_NEW',
         }),
       );
       return out?.Attributes ? toRow(key, out.Attributes) : null;
+    },
+
+    async renewLease(key, owner) {
+      if (owner === '') return false;
+      const out = await conditional(
+        update(CRED, key, {
+          expression: 'SET #leaseBeat = if_not_exists(#leaseBeat, :zero) + :one',
+          condition: '#leaseOwner = :owner',
+          values: { ':owner': S(owner), ':zero': N(0), ':one': N(1) },
+        }),
+      );
+      return out !== null;
     },
 
     async commit(key, owner, expectedVersion, u) {
@@ -202,7 +238,7 @@ export async function openDynamoStore(url: string): Promise<Store> {
       const out = await conditional(
         update(CRED, key, {
           expression:
-            'SET #value = :value, #expiresAt = :expiresAt, #refreshedAt = :refreshedAt, #forcedAt = :forcedAt, #version = :next, #leaseOwner = :empty, #leaseUntil = :zero',
+            'SET #value = :value, #expiresAt = :expiresAt, #refreshedAt = :refreshedAt, #forcedAt = :forcedAt, #version = :next, #leaseOwner = :empty, #failures = :zero, #retryAt = :zero',
           condition: '#version = :expected AND #leaseOwner = :owner',
           values: {
             ':value': S(u.value),
@@ -219,27 +255,26 @@ export async function openDynamoStore(url: string): Promise<Store> {
       return out !== null;
     },
 
-    async releaseLease(key, owner, blockedUntil) {
-      const block: Pick<UpdateSpec, 'expression' | 'values'> =
-        blockedUntil === undefined
-          ? { expression: '', values: {} }
-          : { expression: ', #blockedUntil = :blocked', values: { ':blocked': N(blockedUntil) } };
+    async releaseLease(key, owner, outcome = {}) {
+      const given = (Object.keys(outcome) as (keyof ReleaseOutcome)[]).filter((f) => outcome[f] !== undefined);
+      const set = given.map((f) => `#${f} = :${f}`);
+      const values = Object.fromEntries(given.map((f) => [`:${f}`, N(outcome[f]!)]));
       if (owner !== '') {
         const released = await conditional(
           update(CRED, key, {
-            expression: `SET #leaseOwner = :empty, #leaseUntil = :zero${block.expression}`,
+            expression: `SET ${['#leaseOwner = :empty', ...set].join(', ')}`,
             condition: '#leaseOwner = :owner',
-            values: { ':owner': S(owner), ...FILL_VALUES, ...block.values },
+            values: { ':owner': S(owner), ':empty': S(''), ...values },
           }),
         );
         if (released) return;
       }
-      if (blockedUntil === undefined) return;
-      // Not the holder: blockedUntil alone, creating the row when absent.
+      if (given.length === 0) return;
+      // Not the holder: the outcome alone, creating the row when absent.
       await guard(
         update(CRED, key, {
-          expression: `SET #blockedUntil = :blocked, ${fillMissing('blockedUntil')}`,
-          values: { ':blocked': N(blockedUntil), ...FILL_VALUES },
+          expression: `SET ${[...set, fillMissing(...given)].join(', ')}`,
+          values: { ...values, ...FILL_VALUES },
         }),
       );
     },

@@ -21,9 +21,19 @@ afterAll(() => {
 });
 
 const confDir = tempDir('conformance');
-storeConformance('file', () => createFileStore(confDir));
+storeConformance('file', () => createFileStore(confDir), {
+  // The row file as the previous code wrote it: leaseUntil, no beat, failures nor retryAt.
+  async writeOldRow(key, row) {
+    const store = await createFileStore(confDir);
+    const old = { key, ...row, refreshedAt: 0, leaseUntil: Date.now() + 10_000, forcedAt: 0, blockedUntil: 0 };
+    await writeFile(store.paths('credentials', key).file, JSON.stringify(old));
+    await store.close();
+  },
+});
 const noLinkDir = tempDir('conformance-nolink');
-storeConformance('file (without hard links)', () => createFileStore(noLinkDir, { hardLinks: false }));
+storeConformance('file (without hard links)', () => createFileStore(noLinkDir, { hardLinks: false }), {
+  twoInstances: false, // only nonces take another path
+});
 
 describe('file store: naming', () => {
   it('keeps [a-z0-9-], writes every other byte as _hh, and hashes names over 120 characters', () => {
@@ -61,7 +71,7 @@ describe('file store: naming', () => {
   it('creates the directory recursively and keeps rows in readable files', async () => {
     const dir = path.join(tempDir('mkdir'), 'a', 'b', 'c');
     const store = await createFileStore(dir);
-    await store.acquireLease('mp:wx1:token', 'o', 10, 0);
+    await store.acquireLease('mp:wx1:token', 'o');
     const text = await readFile(path.join(dir, 'credentials', 'mp_3awx1_3atoken.json'), 'utf8');
     expect(JSON.parse(text)).toMatchObject({ key: 'mp:wx1:token', leaseOwner: 'o' });
     const names = await readdir(path.join(dir, 'credentials'));
@@ -84,7 +94,7 @@ describe('file store: damage and crashes', () => {
     ]) {
       await writeFile(file, garbage);
       expect(await store.read(key)).toBeNull();
-      const leased = await store.acquireLease(key, 'o', 2_000, 1_000);
+      const leased = await store.acquireLease(key, 'o');
       expect(leased).toMatchObject({ key, version: 0, value: '', leaseOwner: 'o' });
       expect(
         await store.commit(key, 'o', 0, { value: 'repaired', expiresAt: 9_000, refreshedAt: 1_000, forcedAt: 0 }),
@@ -133,7 +143,7 @@ describe('file store: damage and crashes', () => {
     const { lock } = store.paths('credentials', key);
     await writeFile(lock, '4242.crashed'); // a holder died mid-write, just now
     const t0 = Date.now();
-    const row = await store.acquireLease(key, 'survivor', 2_000, 1_000);
+    const row = await store.acquireLease(key, 'survivor');
     const waited = Date.now() - t0;
     expect(row?.leaseOwner).toBe('survivor');
     expect(waited).toBeGreaterThanOrEqual(2_500); // it did respect the lock while fresh (default staleLockMs 3 s)
@@ -171,7 +181,7 @@ describe('file store: damage and crashes', () => {
   it('never shows a reader a torn file while rows are rewritten', async () => {
     const store = await createFileStore(tempDir('torn'));
     const key = 'k';
-    await store.acquireLease(key, 'o', 1, 0);
+    await store.acquireLease(key, 'o');
     let done = false;
     let reads = 0;
     const reader = (async () => {
@@ -182,7 +192,7 @@ describe('file store: damage and crashes', () => {
       }
     })();
     for (let v = 0; v < 200; v++) {
-      if (v > 0) expect(await store.acquireLease(key, 'o', 1, 0)).not.toBeNull(); // each commit clears the lease
+      if (v > 0) expect(await store.acquireLease(key, 'o')).not.toBeNull(); // each commit clears the lease
       expect(
         await store.commit(key, 'o', v, { value: 'x'.repeat(v * 50), expiresAt: v, refreshedAt: v, forcedAt: 0 }),
       ).toBe(true);
@@ -202,7 +212,7 @@ describe('file store: garbage', () => {
     for (let i = 0; i < 5; i++) await store.insertIfAbsent(`live:${i}`, 10_000, 500);
     await store.increment('old-counter', 1, 1_000, 500);
     await store.increment('live-counter', 1, 10_000, 500);
-    await store.acquireLease('cred', 'o', 1_000, 500);
+    await store.acquireLease('cred', 'o');
     await store.sweep(500); // waits for the sweep the first write started, removes nothing yet
     expect(await store.sweep(2_000)).toBe(21);
     expect(await readdir(path.join(store.dir, 'nonces'))).toHaveLength(5);
@@ -294,6 +304,7 @@ describe('file store: garbage', () => {
 interface WorkerResult {
   id: string;
   leases: boolean[];
+  takeOvers: boolean[];
   commits: boolean[];
   inserts: boolean[];
   replaced: boolean[];
@@ -334,14 +345,15 @@ function startWorker(job: object): { ready: Promise<void>; go(): void; result: P
 }
 
 describe('file store: across processes', () => {
-  it('4 processes: one lease winner per round, one commit per version, one insert per nonce, exact counter', async () => {
+  it('4 processes: one lease winner per round, one take-over per sighting, one commit per version, one insert per nonce, exact counter', async () => {
     const dir = tempDir('xproc');
     const now = Date.now();
     const rounds = 40;
     const nonces = 60;
     const increments = 50;
     const parent = await createFileStore(dir);
-    for (let r = 0; r < rounds; r++) await parent.acquireLease(`commit:${r}`, 'parent', now + 60_000, now);
+    for (let r = 0; r < rounds; r++) await parent.acquireLease(`commit:${r}`, 'parent');
+    for (let r = 0; r < rounds; r++) await parent.acquireLease(`takeover:${r}`, 'silent');
     for (let k = 0; k < nonces; k++) await parent.insertIfAbsent(`old:${k}`, now - 1, now - 1000); // expired: replaced under the lock
 
     const workers = Array.from({ length: 4 }, (_, i) =>
@@ -349,6 +361,8 @@ describe('file store: across processes', () => {
         dir,
         id: `w${i}`,
         leaseRounds: rounds,
+        takeOverRounds: rounds,
+        takeOverFrom: 'silent',
         commitRounds: rounds,
         commitOwner: 'parent',
         nonces,
@@ -364,6 +378,10 @@ describe('file store: across processes', () => {
       const winners = results.filter((res) => res.leases[r]);
       expect(winners, `lease round ${r}`).toHaveLength(1);
       expect((await parent.read(`lease:${r}`))!.leaseOwner).toBe(winners[0]!.id);
+
+      const takers = results.filter((res) => res.takeOvers[r]);
+      expect(takers, `take-over round ${r}`).toHaveLength(1);
+      expect(await parent.read(`takeover:${r}`)).toMatchObject({ leaseOwner: takers[0]!.id, leaseBeat: 2 });
 
       const committers = results.filter((res) => res.commits[r]);
       expect(committers, `commit round ${r}`).toHaveLength(1);

@@ -19,7 +19,7 @@
  * sees the old or the new file, never a torn one. A file that does not parse (damaged by hand
  * or by a disk fault) reads as absent and is replaced by the next write.
  *
- * Writes (acquireLease, commit, releaseLease, insertIfAbsent, increment, putRecord) are
+ * Writes (acquireLease, renewLease, commit, releaseLease, insertIfAbsent, increment, putRecord) are
  * read-modify-write cycles under a per-key mutex that works across processes and survives a
  * crashed or stalled holder (lib/store/file-lock.ts). putRecord reads nothing, but locks so that
  * the sweep never removes a record it did not judge expired.
@@ -36,6 +36,7 @@
  * crashed writers (temp files, broken-aside and ancient locks).
  * Files are not fsync'ed: after a power loss a row may read as absent (the next refresh
  * rewrites it), which the credential lifecycle tolerates.
+ * Over 400 lines: the file layout, its locking and the port belong together (docs/design.md §6.3).
  */
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
@@ -43,7 +44,17 @@ import path from 'node:path';
 import { createLocker, errCode, readText, tempName } from './file-lock';
 import { link, mkdir, readdir, stat, unlink, writeFile } from './fs-async';
 import type { CredentialRow, Store } from './port';
-import { committedRow, emptyRow, mayCommit, parseJsonObject, parseRow, releasedRow } from './row';
+import {
+  acquiredRow,
+  committedRow,
+  emptyRow,
+  mayAcquire,
+  mayCommit,
+  parseJsonObject,
+  parseRow,
+  releasedRow,
+  renewedRow,
+} from './row';
 
 export interface FileStoreOptions {
   /** A lock file older than this belongs to a crashed holder and is broken (ms, default 3000). */
@@ -284,14 +295,23 @@ export async function createFileStore(dir: string, options: FileStoreOptions = {
       return readRow(paths('credentials', key).file, key);
     },
 
-    async acquireLease(key, owner, leaseUntil, now) {
+    async acquireLease(key, owner, seen) {
       const { file, lock } = paths('credentials', key);
       return locked(lock, async (guard) => {
         const row = (await readRow(file, key)) ?? emptyRow(key);
-        if (row.leaseUntil > now) return null;
-        const next: CredentialRow = { ...row, leaseOwner: owner, leaseUntil };
+        if (!mayAcquire(row, seen)) return null;
+        const next = acquiredRow(row, owner);
         await guard.write(file, json(next));
         return next;
+      });
+    },
+
+    async renewLease(key, owner) {
+      const { file, lock } = paths('credentials', key);
+      return locked(lock, async (guard) => {
+        const next = renewedRow(await readRow(file, key), owner);
+        if (next) await guard.write(file, json(next));
+        return next !== null;
       });
     },
 
@@ -305,12 +325,12 @@ export async function createFileStore(dir: string, options: FileStoreOptions = {
       });
     },
 
-    async releaseLease(key, owner, blockedUntil) {
+    async releaseLease(key, owner, outcome) {
       const { file, lock } = paths('credentials', key);
       await locked(lock, async (guard) => {
         const row = await readRow(file, key);
-        if (!row && blockedUntil === undefined) return;
-        const next = releasedRow(row ?? emptyRow(key), owner, blockedUntil);
+        if (!row && outcome === undefined) return;
+        const next = releasedRow(row ?? emptyRow(key), owner, outcome);
         if (next) await guard.write(file, json(next));
       });
     },

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { storeConformance } from '../../test/support/store-conformance';
 import { createMemoryStore } from './memory';
 
-storeConformance('memory', async () => createMemoryStore());
+// One store in one process: every handle the suite opens (two instances among them) is the same one.
+const shared = createMemoryStore();
+storeConformance('memory', async () => shared);
 
 describe('memory store sweep', () => {
   it('every thousand writes drops what expired by that write, and nothing still live', async () => {

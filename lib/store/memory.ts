@@ -5,7 +5,7 @@
  * respect to every other caller in the process. Rows handed out are always copies.
  */
 import type { CredentialRow, Store } from './port';
-import { committedRow, emptyRow, mayCommit, releasedRow } from './row';
+import { acquiredRow, committedRow, emptyRow, mayAcquire, mayCommit, releasedRow, renewedRow } from './row';
 
 interface Expiring {
   value: number;
@@ -38,12 +38,18 @@ export function createMemoryStore(): Store {
       return row ? { ...row } : null;
     },
 
-    async acquireLease(key, owner, leaseUntil, now) {
+    async acquireLease(key, owner, seen) {
       const row = rows.get(key) ?? emptyRow(key);
-      if (row.leaseUntil > now) return null;
-      const next: CredentialRow = { ...row, leaseOwner: owner, leaseUntil };
+      if (!mayAcquire(row, seen)) return null;
+      const next = acquiredRow(row, owner);
       rows.set(key, next);
       return { ...next };
+    },
+
+    async renewLease(key, owner) {
+      const next = renewedRow(rows.get(key), owner);
+      if (next) rows.set(key, next);
+      return next !== null;
     },
 
     async commit(key, owner, expectedVersion, update) {
@@ -53,10 +59,10 @@ export function createMemoryStore(): Store {
       return true;
     },
 
-    async releaseLease(key, owner, blockedUntil) {
+    async releaseLease(key, owner, outcome) {
       const row = rows.get(key);
-      if (!row && blockedUntil === undefined) return;
-      const next = releasedRow(row ?? emptyRow(key), owner, blockedUntil);
+      if (!row && outcome === undefined) return;
+      const next = releasedRow(row ?? emptyRow(key), owner, outcome);
       if (next) rows.set(key, next);
     },
 

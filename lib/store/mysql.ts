@@ -3,9 +3,10 @@
  *
  * One small mysql2 pool per store (serverless instances each hold their own connections).
  * Every operation is one statement, atomic on the server, so any number of processes may
- * share the database; only acquireLease on an existing row adds a read of the row it won.
- * Statements are prepared (`execute`): values never enter SQL text, and each connection
- * prepares a statement once.
+ * share the database; acquireLease is a conditional UPDATE then a read of the row it won (or,
+ * when the row is absent, an INSERT). Statements are prepared (`execute`): values never enter
+ * SQL text, and each connection prepares a statement once. Each is bounded in time, and a
+ * connection that got no answer is destroyed (docs/design.md §6.3).
  *
  * Won-or-lost without a second statement: `INSERT ... ON DUPLICATE KEY UPDATE` reports
  * affectedRows 1 for an insert (FOUND_ROWS is off, so an update reports 2, or 0 when nothing
@@ -16,15 +17,17 @@
  * checks its version and refuses a database that is behind or ahead.
  *
  * Errors never carry the URL, SQL or values (mysql2's may echo them): only the error code.
+ * Over 400 lines: every operation of the port as SQL, each beside the reason for its shape.
  */
 import { randomInt } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import mysql from 'mysql2/promise';
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { CredentialRow, Store } from './port';
 import { emptyRow } from './row';
 
 /** The number of migration files in db/mysql (a test keeps the two in step). */
-export const MYSQL_SCHEMA_VERSION = 2;
+export const MYSQL_SCHEMA_VERSION = 3;
 
 /** The key columns are VARBINARY(2048): 512 characters of up to 4 UTF-8 bytes. */
 const MAX_KEY_BYTES = 2048;
@@ -38,6 +41,13 @@ const SWEEP_LIMIT = 1000;
  */
 const SWEEP_GRACE_MS = 10 * 60_000;
 const DEADLOCK_ATTEMPTS = 3;
+/**
+ * A statement's whole time, waiting for a connection included, and a new connection's: inside the
+ * lifecycle's store timeout (lib/store/guard.ts), so that a server gone silent is reported by the
+ * adapter itself and its connection dropped (docs/design.md §6.3).
+ */
+const STATEMENT_TIMEOUT_MS = 1_500;
+const CONNECT_TIMEOUT_MS = 1_000;
 
 export interface MysqlTarget {
   host: string;
@@ -116,7 +126,8 @@ function schemaMismatch(found: number): Error {
   return new Error(`MySQL schema is at version ${found}, this wecred needs ${MYSQL_SCHEMA_VERSION}: ${hint}`);
 }
 
-const ROW_COLUMNS = 'value, expires_at, refreshed_at, version, lease_owner, lease_until, forced_at, blocked_until';
+const ROW_COLUMNS =
+  'value, expires_at, refreshed_at, version, lease_owner, lease_beat, forced_at, blocked_until, failures, retry_at';
 
 interface RawRow extends RowDataPacket {
   value: string;
@@ -124,9 +135,11 @@ interface RawRow extends RowDataPacket {
   refreshed_at: number | string;
   version: number | string;
   lease_owner: Buffer;
-  lease_until: number | string;
+  lease_beat: number | string;
   forced_at: number | string;
   blocked_until: number | string;
+  failures: number | string;
+  retry_at: number | string;
 }
 
 // BIGINT columns arrive as numbers, or as strings beyond 2^53 (supportBigNumbers).
@@ -137,10 +150,37 @@ const toRow = (key: string, r: RawRow): CredentialRow => ({
   refreshedAt: Number(r.refreshed_at),
   version: Number(r.version),
   leaseOwner: r.lease_owner.toString('utf8'),
-  leaseUntil: Number(r.lease_until),
+  leaseBeat: Number(r.lease_beat),
   forcedAt: Number(r.forced_at),
   blockedUntil: Number(r.blocked_until),
+  failures: Number(r.failures),
+  retryAt: Number(r.retry_at),
 });
+
+/** What `p` gives, or an error with `code` once `until` (performance.now()) passes; what it gives later goes to `late`. */
+function within<T>(p: Promise<T>, until: number, code: string, late: (value: T) => void = () => {}): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let over = false;
+    const timer = setTimeout(
+      () => {
+        over = true;
+        reject(Object.assign(new Error('MySQL did not answer in time'), { code }));
+      },
+      Math.max(1, until - performance.now()),
+    );
+    p.then(
+      (value) => {
+        clearTimeout(timer);
+        if (over) late(value);
+        else resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        if (!over) reject(err);
+      },
+    );
+  });
+}
 
 function checkKey(key: string): void {
   if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES)
@@ -165,22 +205,42 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
     supportBigNumbers: true,
     bigNumberStrings: false,
     flags: ['-FOUND_ROWS'], // affectedRows counts changed rows: 1 insert, 2 update, 0 no change
-    // A function's time limit is seconds: fail with a message well inside it.
-    connectTimeout: 3000,
+    connectTimeout: CONNECT_TIMEOUT_MS,
     // Connections idle while an instance is frozen are often closed by the server: keep few.
     maxIdle: 1,
     idleTimeout: 60_000,
   });
 
+  /**
+   * One statement by `until` (performance.now()), waiting for a connection included. A connection
+   * whose statement got no answer in time is destroyed, never reused: a late answer would be read
+   * as the next statement's, and a connection stuck on a server that went silent would hold its
+   * pool slot until TCP gives up, minutes after the server is back. (mysql2's own `timeout` does
+   * not cover the PREPARE that a statement's first use on a connection sends.)
+   */
+  async function execute(sql: string, params: (string | number | null)[], until: number): Promise<unknown> {
+    const conn = await within(pool.getConnection(), until, 'POOL_ACQUIRE_TIMEOUT', (late) => late.release());
+    try {
+      const [result] = await within(conn.execute(sql, params), until, 'STATEMENT_TIMEOUT');
+      conn.release();
+      return result;
+    } catch (err) {
+      // A refusal by the server (ER_…) leaves the connection in order; anything else may not have.
+      if (String((err as { code?: unknown } | null)?.code).startsWith('ER_')) conn.release();
+      else conn.destroy();
+      throw err;
+    }
+  }
+
   async function run<T extends ResultSetHeader | RowDataPacket[]>(
     doing: string,
     sql: string,
-    params: (string | number)[],
+    params: (string | number | null)[],
   ): Promise<T> {
+    const until = performance.now() + STATEMENT_TIMEOUT_MS;
     for (let attempt = 1; ; attempt++) {
       try {
-        const [result] = await pool.execute(sql, params);
-        return result as T;
+        return (await execute(sql, params, until)) as T;
       } catch (err) {
         // The sweep's DELETE locks index entries in the opposite order to an upsert of the same
         // expired nonce, counter or record, so InnoDB may pick the upsert as a deadlock victim. The
@@ -192,7 +252,11 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
   }
 
   try {
-    const [rows] = await pool.query<RowDataPacket[]>('SELECT MAX(version) AS v FROM schema_migrations');
+    const rows = (await execute(
+      'SELECT MAX(version) AS v FROM schema_migrations',
+      [],
+      performance.now() + STATEMENT_TIMEOUT_MS,
+    )) as RowDataPacket[];
     const found = Number(rows[0]?.v ?? 0);
     if (found !== MYSQL_SCHEMA_VERSION) throw schemaMismatch(found);
   } catch (err) {
@@ -201,6 +265,11 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
     if (code === 'ER_BAD_DB_ERROR' || code === 'ER_NO_SUCH_TABLE') throw schemaMismatch(0);
     throw mysqlError(err, `connect to ${t.host}:${t.port}`);
   }
+
+  const readRow = async (doing: string, key: string): Promise<CredentialRow | null> => {
+    const rows = await run<RawRow[]>(doing, `SELECT ${ROW_COLUMNS} FROM credentials WHERE \`key\` = ?`, [key]);
+    return rows[0] ? toRow(key, rows[0]) : null;
+  };
 
   const sweepEvery = Math.max(1, options.sweepEveryWrites ?? SWEEP_EVERY_WRITES);
   // A random start, so that short-lived (serverless) instances still sweep now and then.
@@ -215,7 +284,7 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
     if (++writes % sweepEvery !== 0 || sweeping || closing) return;
     sweeping = (async () => {
       for (const table of ['nonces', 'counters', 'records']) {
-        await pool.execute(`DELETE FROM ${table} WHERE expires_at <= ? LIMIT ${SWEEP_LIMIT}`, [now - SWEEP_GRACE_MS]);
+        await run('sweep', `DELETE FROM ${table} WHERE expires_at <= ? LIMIT ${SWEEP_LIMIT}`, [now - SWEEP_GRACE_MS]);
       }
     })()
       .catch(() => {})
@@ -227,30 +296,43 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
 
     async read(key) {
       checkKey(key);
-      const rows = await run<RawRow[]>('read', `SELECT ${ROW_COLUMNS} FROM credentials WHERE \`key\` = ?`, [key]);
-      return rows[0] ? toRow(key, rows[0]) : null;
+      return readRow('read', key);
     },
 
-    async acquireLease(key, owner, leaseUntil, now) {
+    async acquireLease(key, owner, seen) {
       checkKey(key);
-      // Assignments run left to right: both IF()s still see the old lease_until.
-      const r = await run<ResultSetHeader>(
+      // An existing row that is free, or still exactly `seen` (WHERE sees the row before SET)...
+      const taken = await run<ResultSetHeader>(
         'acquireLease',
-        `INSERT INTO credentials (\`key\`, value, lease_owner, lease_until) VALUES (?, '', ?, ?)
-         ON DUPLICATE KEY UPDATE
-           lease_owner = IF(LAST_INSERT_ID(lease_until <= ?), ?, lease_owner),
-           lease_until = IF(lease_until <= ?, ?, lease_until)`,
-        [key, owner, leaseUntil, now, owner, now, leaseUntil],
+        `UPDATE credentials SET lease_owner = ?, lease_beat = lease_beat + 1
+         WHERE \`key\` = ? AND (lease_owner = '' OR (lease_owner = ? AND lease_beat = ?))`,
+        [owner, key, seen?.owner ?? '', seen?.beat ?? -1],
       );
-      if (r.affectedRows === 1) return { ...emptyRow(key), leaseOwner: owner, leaseUntil };
-      if (Number(r.insertId) !== 1) return null;
-      const rows = await run<RawRow[]>('acquireLease', `SELECT ${ROW_COLUMNS} FROM credentials WHERE \`key\` = ?`, [
-        key,
-      ]);
-      // Between the two statements our lease may have run out and been taken (and even
-      // committed) by another: then it is theirs, and the caller must not fetch too.
-      const row = rows[0] ? toRow(key, rows[0]) : null;
-      return row?.leaseOwner === owner ? row : null;
+      if (taken.affectedRows === 1) {
+        // The lease is ours: only a contender that watched it stand still for a whole lease could
+        // have taken it since. Then it is theirs, and the caller must not fetch too.
+        const row = await readRow('acquireLease', key);
+        return row?.leaseOwner === owner ? row : null;
+      }
+      // ...or an absent one, created leased (a row present by now is somebody else's).
+      const created = await run<ResultSetHeader>(
+        'acquireLease',
+        `INSERT INTO credentials (\`key\`, value, lease_owner, lease_beat) VALUES (?, '', ?, 1)
+         ON DUPLICATE KEY UPDATE \`key\` = \`key\``,
+        [key, owner],
+      );
+      return created.affectedRows === 1 ? { ...emptyRow(key), leaseOwner: owner, leaseBeat: 1 } : null;
+    },
+
+    async renewLease(key, owner) {
+      checkKey(key);
+      if (owner === '') return false;
+      const r = await run<ResultSetHeader>(
+        'renewLease',
+        'UPDATE credentials SET lease_beat = lease_beat + 1 WHERE `key` = ? AND lease_owner = ?',
+        [key, owner],
+      );
+      return r.affectedRows === 1;
     },
 
     async commit(key, owner, expectedVersion, update) {
@@ -259,35 +341,37 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
       const r = await run<ResultSetHeader>(
         'commit',
         `UPDATE credentials
-         SET value = ?, expires_at = ?, refreshed_at = ?, forced_at = ?, version = version + 1, lease_owner = '', lease_until = 0
+         SET value = ?, expires_at = ?, refreshed_at = ?, forced_at = ?, version = version + 1, lease_owner = '',
+             failures = 0, retry_at = 0
          WHERE \`key\` = ? AND version = ? AND lease_owner = ?`,
         [update.value, update.expiresAt, update.refreshedAt, update.forcedAt, key, expectedVersion, owner],
       );
       return r.affectedRows === 1;
     },
 
-    async releaseLease(key, owner, blockedUntil) {
+    async releaseLease(key, owner, outcome) {
       checkKey(key);
-      if (blockedUntil === undefined) {
+      if (outcome === undefined) {
         if (owner !== '') {
-          await run(
-            'releaseLease',
-            `UPDATE credentials SET lease_owner = '', lease_until = 0 WHERE \`key\` = ? AND lease_owner = ?`,
-            [key, owner],
-          );
+          await run('releaseLease', `UPDATE credentials SET lease_owner = '' WHERE \`key\` = ? AND lease_owner = ?`, [
+            key,
+            owner,
+          ]);
         }
         return;
       }
-      // Stored whoever holds the lease, on an absent row too (like the memory store).
-      // lease_until first: it must see lease_owner before that is cleared.
+      // The outcome is stored whoever holds the lease, on an absent row too; a field not given (NULL) is kept.
+      const { blockedUntil = null, failures = null, retryAt = null } = outcome;
       await run(
         'releaseLease',
-        `INSERT INTO credentials (\`key\`, value, blocked_until) VALUES (?, '', ?)
+        `INSERT INTO credentials (\`key\`, value, blocked_until, failures, retry_at)
+         VALUES (?, '', IFNULL(?, 0), IFNULL(?, 0), IFNULL(?, 0))
          ON DUPLICATE KEY UPDATE
-           lease_until = IF(lease_owner = ? AND lease_owner <> '', 0, lease_until),
            lease_owner = IF(lease_owner = ? AND lease_owner <> '', '', lease_owner),
-           blocked_until = ?`,
-        [key, blockedUntil, owner, owner, blockedUntil],
+           blocked_until = IFNULL(?, blocked_until),
+           failures = IFNULL(?, failures),
+           retry_at = IFNULL(?, retry_at)`,
+        [key, blockedUntil, failures, retryAt, owner, blockedUntil, failures, retryAt],
       );
     },
 

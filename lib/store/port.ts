@@ -2,8 +2,9 @@
  * The Store port: every persistence adapter (memory, file, mysql, dynamodb, redis) implements
  * exactly this, and every adapter must pass `test/support/store-conformance.ts`.
  *
- * Time is always passed in (`now`, epoch milliseconds) rather than read from a clock inside the
- * adapter, so tests that move the simulator's clock move the store's notion of expiry with it.
+ * Time is passed in (`now`, epoch milliseconds) wherever expiry is judged, never read from a clock
+ * inside the adapter, so tests that move the simulator's clock move the store's notion of expiry
+ * with it. Leases use no clock at all (docs/design.md §6.1).
  */
 
 /** One credential (access_token, ticket, ...). `version` 0 means "never written". */
@@ -19,12 +20,28 @@ export interface CredentialRow {
   version: number;
   /** Who holds the refresh lease ('' = nobody); only this owner may `commit`. */
   leaseOwner: string;
-  /** The lease is free once `leaseUntil <= now` (epoch ms). */
-  leaseUntil: number;
+  /**
+   * Bumped by every `acquireLease` and `renewLease`: a holder that is alive keeps it moving. A
+   * contender takes a lease over only after watching the same (leaseOwner, leaseBeat) for the
+   * lease duration on its own monotonic clock, so no clock is ever compared across instances
+   * (docs/design.md §5.3).
+   */
+  leaseBeat: number;
   /** Last forced refresh (epoch ms), for the force cooldown. */
   forcedAt: number;
   /** Upstream calls for this credential are refused until then (epoch ms), e.g. after 45009. */
   blockedUntil: number;
+  /** Failed refreshes in a row since the last commit (transient upstream faults); 0 after a commit. */
+  failures: number;
+  /** After `failures` failed refreshes, no new attempt before this (epoch ms); 0 after a commit. */
+  retryAt: number;
+}
+
+/** What a lease holder leaves on the row when it gives the lease back without a new value. */
+export interface ReleaseOutcome {
+  blockedUntil?: number;
+  failures?: number;
+  retryAt?: number;
 }
 
 /** The fields a refresh winner writes. */
@@ -43,32 +60,42 @@ export interface Store {
   read(key: string): Promise<CredentialRow | null>;
 
   /**
-   * Take the refresh lease with one conditional write: succeeds only when nobody holds it
-   * (`leaseUntil <= now`), creating the row (version 0, empty value) when absent.
-   * Returns the row as it is after taking the lease (so the winner sees the latest value and
-   * version without another read), or null when somebody else holds the lease.
+   * Take the refresh lease with one conditional write: succeeds when nobody holds it
+   * (`leaseOwner` is ''), or, given `seen`, when the lease is still exactly `seen` (the same
+   * owner at the same beat: the caller watched it that long without it moving and judges its
+   * holder gone). Creates the row (version 0, empty value) when absent. On success sets
+   * `leaseOwner = owner` and `leaseBeat + 1`, and returns the row as it is after the write (so
+   * the winner sees the latest value and version without another read); null otherwise.
    */
-  acquireLease(key: string, owner: string, leaseUntil: number, now: number): Promise<CredentialRow | null>;
+  acquireLease(key: string, owner: string, seen?: { owner: string; beat: number }): Promise<CredentialRow | null>;
+
+  /**
+   * The holder's heartbeat: `leaseBeat + 1` when `owner` still holds the lease. False (and no
+   * change) when somebody took it over, it was released or committed, or the row is absent.
+   */
+  renewLease(key: string, owner: string): Promise<boolean>;
 
   /**
    * Write a new value only if the row's version is still `expectedVersion` AND `owner` still
-   * holds the lease (`leaseOwner === owner`; the lease may have expired by time, as long as
-   * nobody else has taken it since): sets version to expectedVersion + 1 and clears the lease.
-   * Returns false (and changes nothing) otherwise: the version moved on (somebody else committed
-   * meanwhile), another owner took the lease, the row is absent, or `owner` is ''.
+   * holds the lease (`leaseOwner === owner`): sets version to expectedVersion + 1, clears the
+   * lease (`leaseOwner` ''), and resets `failures` and `retryAt` to 0. Returns false (and
+   * changes nothing) otherwise: the version moved on (somebody else committed meanwhile),
+   * another owner took the lease, the row is absent, or `owner` is ''.
    *
-   * Why fenced by the owner and not only by the version: a refresher whose lease lapsed and was
-   * taken over by another must not overwrite what the new holder is fetching. For classic
-   * tokens the new holder's fetch mints a newer token, which invalidates the older one within
-   * 5 minutes, so the stale refresher's value would be stored yet die shortly after.
+   * Why fenced by the owner and not only by the version: a refresher whose lease was taken over
+   * must not overwrite what the new holder is fetching. For classic tokens the new holder's
+   * fetch mints a newer token, which invalidates the older one within 5 minutes, so the stale
+   * refresher's value would be stored yet die shortly after.
    */
   commit(key: string, owner: string, expectedVersion: number, update: CredentialUpdate): Promise<boolean>;
 
   /**
    * Give the lease back without a new value (the refresh failed). Only clears the lease when
-   * `owner` still holds it. `blockedUntil`, when given, is stored whoever holds the lease.
+   * `owner` still holds it. The fields of `outcome` that are given are stored whoever holds the
+   * lease (WeChat's word on the credential stands whoever asked); with an outcome, an absent
+   * row is created (version 0, empty value).
    */
-  releaseLease(key: string, owner: string, blockedUntil?: number): Promise<void>;
+  releaseLease(key: string, owner: string, outcome?: ReleaseOutcome): Promise<void>;
 
   /** Insert `key` unless present and unexpired (nonces). True when inserted. */
   insertIfAbsent(key: string, expiresAt: number, now: number): Promise<boolean>;

@@ -8,8 +8,9 @@
  * every port operation is one atomic round trip. Each touches one key only, so the layout
  * would also suit Redis Cluster.
  *
- * Leases and expiries follow the caller's `now`, never Redis time: tests move time explicitly,
- * and app hosts' clocks need not agree with Redis's. Nonces and counters also get a real Redis
+ * Leases use no clock (a holder's beat, docs/design.md §5.3); expiries follow the caller's `now`,
+ * never Redis time: tests move time explicitly, and app hosts' clocks need not agree with Redis's.
+ * Nonces and counters also get a real Redis
  * expiry (relative, `expiresAt - now`, so clock offsets cannot shorten it) so Redis drops them,
  * and so do records. Credential rows keep no TTL: they are few, and a live
  * token must never vanish.
@@ -19,6 +20,16 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type { CredentialRow, Store } from './port';
+
+/**
+ * Time limits (ms), inside the lifecycle's store timeout (lib/store/guard.ts), so that a Redis gone
+ * silent is reported here. Redis answers in a millisecond or two: a connection that has owed a reply
+ * for half a second is dropped and made again, so that service is back within a second of Redis.
+ */
+const CONNECT_TIMEOUT_MS = 1_000;
+const SOCKET_TIMEOUT_MS = 500;
+const COMMAND_TIMEOUT_MS = 1_000;
+const RECONNECT_MAX_DELAY_MS = 100;
 
 const USAGE = 'expected redis://[user:password@]host:port[/db][?prefix=wecred:]';
 
@@ -63,6 +74,14 @@ export function parseRedisUrl(url: string): { options: RedisOptions; prefix: str
   };
 }
 
+/** ioredis's words for a connection that is not there, in ours. */
+function plain(message: string): string {
+  if (message.startsWith('Reached the max retries per request limit'))
+    return 'the connection dropped before Redis answered';
+  if (message.startsWith("Stream isn't writeable")) return 'not connected (reconnecting)';
+  return message;
+}
+
 export interface RedisConnection {
   client: Redis;
   /** Prepended to every key of the store. */
@@ -80,9 +99,16 @@ export async function connectRedis(url: string): Promise<RedisConnection> {
   const client = new Redis({
     ...options,
     lazyConnect: true,
-    connectTimeout: 3_000,
-    commandTimeout: 5_000, // a hung server fails the request instead of stalling it
-    maxRetriesPerRequest: 1, // while disconnected, fail after one reconnect attempt instead of queueing
+    // A server that does not answer fails the call in time, and the connection is dropped and made
+    // again at once (docs/design.md §6.3): a reply that comes late on a connection that is kept
+    // would hold every later command behind it until TCP gives up, minutes after the server is back.
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    socketTimeout: SOCKET_TIMEOUT_MS, // no reply this long after a command: the connection is dropped
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    maxRetriesPerRequest: 0, // a dropped connection fails the commands it carried...
+    autoResendUnfulfilledCommands: false, // ...which are not sent again (an increment would count twice)
+    enableOfflineQueue: false, // while reconnecting, commands fail at once instead of queueing
+    retryStrategy: (attempt) => Math.min(attempt * 20, RECONNECT_MAX_DELAY_MS),
   });
   const clean = (err: unknown): string => {
     const message = err instanceof Error ? err.message : String(err);
@@ -93,7 +119,7 @@ export async function connectRedis(url: string): Promise<RedisConnection> {
   client.on('error', (err: unknown) => (lastError = clean(err)));
   client.on('ready', () => (lastError = ''));
   const error = (op: string, err: unknown): Error => {
-    const message = clean(err);
+    const message = plain(clean(err));
     return new Error(
       `redis store (${where}): ${op} failed: ${message}${lastError && lastError !== message ? ` (last connection error: ${lastError})` : ''}`,
     );
@@ -107,24 +133,34 @@ export async function connectRedis(url: string): Promise<RedisConnection> {
   return { client, prefix, error };
 }
 
-// Scripts: KEYS[1] is the one key; numbers arrive as decimal strings.
+// Scripts: KEYS[1] is the one key; numbers arrive as decimal strings, '' stands for "not given".
+// A lease is taken when free, or when it is still exactly the (owner, beat) the caller saw.
 const ACQUIRE = `
-if (tonumber(redis.call('HGET', KEYS[1], 'leaseUntil')) or 0) > tonumber(ARGV[3]) then return false end
-redis.call('HSET', KEYS[1], 'leaseOwner', ARGV[1], 'leaseUntil', ARGV[2])
+local row = redis.call('HMGET', KEYS[1], 'leaseOwner', 'leaseBeat')
+local holder, beat = row[1] or '', tonumber(row[2]) or 0
+if holder ~= '' and not (ARGV[2] ~= '' and holder == ARGV[2] and beat == tonumber(ARGV[3])) then return false end
+redis.call('HSET', KEYS[1], 'leaseOwner', ARGV[1], 'leaseBeat', beat + 1)
 return redis.call('HGETALL', KEYS[1])`;
+
+const RENEW = `
+if ARGV[1] == '' or redis.call('HGET', KEYS[1], 'leaseOwner') ~= ARGV[1] then return 0 end
+redis.call('HINCRBY', KEYS[1], 'leaseBeat', 1)
+return 1`;
 
 const COMMIT = `
 local row = redis.call('HMGET', KEYS[1], 'leaseOwner', 'version')
 if ARGV[1] == '' or row[1] ~= ARGV[1] or (tonumber(row[2]) or 0) ~= tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[1], 'value', ARGV[3], 'expiresAt', ARGV[4], 'refreshedAt', ARGV[5], 'forcedAt', ARGV[6], 'leaseOwner', '', 'leaseUntil', '0')
+redis.call('HSET', KEYS[1], 'value', ARGV[3], 'expiresAt', ARGV[4], 'refreshedAt', ARGV[5], 'forcedAt', ARGV[6], 'leaseOwner', '', 'failures', '0', 'retryAt', '0')
 redis.call('HINCRBY', KEYS[1], 'version', 1)
 return 1`;
 
 const RELEASE = `
 if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'leaseOwner') == ARGV[1] then
-  redis.call('HSET', KEYS[1], 'leaseOwner', '', 'leaseUntil', '0')
+  redis.call('HSET', KEYS[1], 'leaseOwner', '')
 end
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'blockedUntil', ARGV[2]) end
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'failures', ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'retryAt', ARGV[4]) end
 return 0`;
 
 // The value is the entry's expiresAt. PEXPIRE with a TTL <= 0 deletes the key: an entry born
@@ -158,7 +194,8 @@ end
 return n`;
 
 type Scripted = Redis & {
-  acquireLease(key: string, owner: string, leaseUntil: number, now: number): Promise<string[] | null>;
+  acquireLease(key: string, owner: string, seenOwner: string, seenBeat: number | ''): Promise<string[] | null>;
+  renewLease(key: string, owner: string): Promise<number>;
   commitRow(
     key: string,
     owner: string,
@@ -168,7 +205,13 @@ type Scripted = Redis & {
     refreshedAt: number,
     forcedAt: number,
   ): Promise<number>;
-  releaseLease(key: string, owner: string, blockedUntil: number | ''): Promise<number>;
+  releaseLease(
+    key: string,
+    owner: string,
+    blockedUntil: number | '',
+    failures: number | '',
+    retryAt: number | '',
+  ): Promise<number>;
   insertNonce(key: string, expiresAt: number, now: number, ttl: number): Promise<number>;
   incrementCounter(key: string, by: number, expiresAt: number, now: number, ttl: number): Promise<number>;
 };
@@ -187,9 +230,11 @@ function rowFromHash(key: string, h: Record<string, string>): CredentialRow | nu
     refreshedAt: num(h.refreshedAt),
     version: num(h.version),
     leaseOwner: h.leaseOwner ?? '',
-    leaseUntil: num(h.leaseUntil),
+    leaseBeat: num(h.leaseBeat),
     forcedAt: num(h.forcedAt),
     blockedUntil: num(h.blockedUntil),
+    failures: num(h.failures),
+    retryAt: num(h.retryAt),
   };
 }
 
@@ -208,6 +253,7 @@ export async function openRedisStore(url: string): Promise<Store> {
   const { client, prefix, error } = await connectRedis(url);
   const redis = client as Scripted;
   redis.defineCommand('acquireLease', { numberOfKeys: 1, lua: ACQUIRE });
+  redis.defineCommand('renewLease', { numberOfKeys: 1, lua: RENEW });
   redis.defineCommand('commitRow', { numberOfKeys: 1, lua: COMMIT });
   redis.defineCommand('releaseLease', { numberOfKeys: 1, lua: RELEASE });
   redis.defineCommand('insertNonce', { numberOfKeys: 1, lua: INSERT });
@@ -230,14 +276,16 @@ export async function openRedisStore(url: string): Promise<Store> {
 
     read: (key) => run('read', async () => rowFromHash(key, await redis.hgetall(cred(key)))),
 
-    acquireLease: (key, owner, leaseUntil, now) =>
+    acquireLease: (key, owner, seen) =>
       run('acquireLease', async () => {
-        const flat = await redis.acquireLease(cred(key), owner, leaseUntil, now);
+        const flat = await redis.acquireLease(cred(key), owner, seen?.owner ?? '', seen?.beat ?? '');
         if (!flat) return null;
         const h: Record<string, string> = {};
         for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
         return rowFromHash(key, h);
       }),
+
+    renewLease: (key, owner) => run('renewLease', async () => (await redis.renewLease(cred(key), owner)) === 1),
 
     commit: (key, owner, expectedVersion, u) =>
       run(
@@ -254,9 +302,10 @@ export async function openRedisStore(url: string): Promise<Store> {
           )) === 1,
       ),
 
-    releaseLease: (key, owner, blockedUntil) =>
+    releaseLease: (key, owner, outcome = {}) =>
       run('releaseLease', async () => {
-        await redis.releaseLease(cred(key), owner, blockedUntil ?? '');
+        const { blockedUntil = '', failures = '', retryAt = '' } = outcome;
+        await redis.releaseLease(cred(key), owner, blockedUntil, failures, retryAt);
       }),
 
     insertIfAbsent: (key, expiresAt, now) =>

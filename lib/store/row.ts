@@ -1,5 +1,5 @@
 /** Row helpers shared by the adapters. */
-import type { CredentialRow, CredentialUpdate } from './port';
+import type { CredentialRow, CredentialUpdate, ReleaseOutcome } from './port';
 
 /** The row `acquireLease` creates for an absent key: version 0, no value, no lease. */
 export function emptyRow(key: string): CredentialRow {
@@ -10,22 +10,38 @@ export function emptyRow(key: string): CredentialRow {
     refreshedAt: 0,
     version: 0,
     leaseOwner: '',
-    leaseUntil: 0,
+    leaseBeat: 0,
     forcedAt: 0,
     blockedUntil: 0,
+    failures: 0,
+    retryAt: 0,
   };
+}
+
+/** Whether `acquireLease(key, owner, seen)` may take the lease of `row`: free, or still exactly `seen`. */
+export function mayAcquire(row: CredentialRow, seen: { owner: string; beat: number } | undefined): boolean {
+  return row.leaseOwner === '' || (seen !== undefined && row.leaseOwner === seen.owner && row.leaseBeat === seen.beat);
+}
+
+/** The row after a successful acquireLease. */
+export function acquiredRow(row: CredentialRow, owner: string): CredentialRow {
+  return { ...row, leaseOwner: owner, leaseBeat: row.leaseBeat + 1 };
+}
+
+/** The row after a successful renewLease, or null when `owner` (never '') does not hold the lease of `row`. */
+export function renewedRow(row: CredentialRow | null | undefined, owner: string): CredentialRow | null {
+  return row && owner !== '' && row.leaseOwner === owner ? { ...row, leaseBeat: row.leaseBeat + 1 } : null;
 }
 
 /**
  * Whether `commit(key, owner, expectedVersion, ...)` may write `row`: the row exists, its
- * version is still `expectedVersion` and `owner` (never '') still holds the lease, expired by
- * time or not, as long as nobody else took it.
+ * version is still `expectedVersion` and `owner` (never '') still holds the lease.
  */
 export function mayCommit(row: CredentialRow | null, owner: string, expectedVersion: number): row is CredentialRow {
   return row !== null && owner !== '' && row.leaseOwner === owner && row.version === expectedVersion;
 }
 
-/** The row after a successful commit: new value, version + 1, lease cleared, blockedUntil kept. */
+/** The row after a successful commit: new value, version + 1, lease cleared, failures reset, blockedUntil kept. */
 export function committedRow(row: CredentialRow, update: CredentialUpdate): CredentialRow {
   return {
     ...row,
@@ -35,26 +51,22 @@ export function committedRow(row: CredentialRow, update: CredentialUpdate): Cred
     forcedAt: update.forcedAt,
     version: row.version + 1,
     leaseOwner: '',
-    leaseUntil: 0,
+    failures: 0,
+    retryAt: 0,
   };
 }
 
 /**
- * The row after `releaseLease`: the lease is cleared only for its owner; `blockedUntil`, when
- * given, is stored whoever holds the lease. Returns null when nothing changes.
+ * The row after `releaseLease`: the lease is cleared only for its owner; the outcome's fields,
+ * when given, are stored whoever holds the lease. Returns null when nothing changes.
  */
-export function releasedRow(row: CredentialRow, owner: string, blockedUntil: number | undefined): CredentialRow | null {
+export function releasedRow(row: CredentialRow, owner: string, outcome: ReleaseOutcome = {}): CredentialRow | null {
   const next = { ...row };
-  let changed = false;
-  if (owner !== '' && row.leaseOwner === owner) {
-    next.leaseOwner = '';
-    next.leaseUntil = 0;
-    changed = true;
-  }
-  if (blockedUntil !== undefined && row.blockedUntil !== blockedUntil) {
-    next.blockedUntil = blockedUntil;
-    changed = true;
-  }
+  if (owner !== '' && row.leaseOwner === owner) next.leaseOwner = '';
+  if (outcome.blockedUntil !== undefined) next.blockedUntil = outcome.blockedUntil;
+  if (outcome.failures !== undefined) next.failures = outcome.failures;
+  if (outcome.retryAt !== undefined) next.retryAt = outcome.retryAt;
+  const changed = (Object.keys(next) as (keyof CredentialRow)[]).some((k) => next[k] !== row[k]);
   return changed ? next : null;
 }
 
@@ -78,8 +90,7 @@ const isStr = (v: unknown): v is string => typeof v === 'string';
  */
 export function parseRow(text: string, key: string): CredentialRow | null {
   const r = parseJsonObject(text);
-  if (!r || r.key !== key || !isStr(r.value) || !isNum(r.version) || !isStr(r.leaseOwner) || !isNum(r.leaseUntil))
-    return null;
+  if (!r || r.key !== key || !isStr(r.value) || !isNum(r.version) || !isStr(r.leaseOwner)) return null;
   const num = (v: unknown): number => (isNum(v) ? v : 0);
   return {
     key,
@@ -88,8 +99,10 @@ export function parseRow(text: string, key: string): CredentialRow | null {
     refreshedAt: num(r.refreshedAt),
     version: r.version,
     leaseOwner: r.leaseOwner,
-    leaseUntil: r.leaseUntil,
+    leaseBeat: num(r.leaseBeat),
     forcedAt: num(r.forcedAt),
     blockedUntil: num(r.blockedUntil),
+    failures: num(r.failures),
+    retryAt: num(r.retryAt),
   };
 }

@@ -17,13 +17,14 @@ export class WechatError extends Error {
 
 /**
  * No usable answer: timeout, connection failure, HTTP status other than 200, a body that is not
- * JSON, or `busy`: an answer saying the upstream itself failed or is rate-limiting us (Tencent
- * Cloud's InternalError, RequestLimitExceeded), which a later attempt may not meet.
+ * JSON, `busy`: an answer saying the upstream itself failed or is rate-limiting us (Tencent
+ * Cloud's InternalError, RequestLimitExceeded), which a later attempt may not meet, or `circuit`:
+ * not tried, its host having failed to answer several times in a row just now (http.ts).
  */
 export class UpstreamUnavailable extends Error {
   constructor(
     readonly endpoint: string,
-    readonly reason: 'timeout' | 'network' | 'http' | 'body' | 'busy',
+    readonly reason: 'timeout' | 'network' | 'http' | 'body' | 'busy' | 'circuit',
     readonly status?: number,
   ) {
     super(`${endpoint} unavailable: ${reason}${status ? ` (HTTP ${status})` : ''}`);

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UpstreamUnavailable, WechatError } from './errors';
-import { callJson, upstreamUrl } from './http';
+import { callJson, forgetCircuits, upstreamUrl } from './http';
 import { closedPortBase, expectNoLeak, failure, startTestUpstream } from '../../test/support/raw-upstream';
 import type { TestUpstream } from '../../test/support/raw-upstream';
 
@@ -11,6 +11,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await up.close();
 });
+// Each test starts with a closed circuit: the timeouts of one must not open it for the next.
+beforeEach(forgetCircuits);
 
 const SECRET = 'SeCrEt0123456789abcdefSECRET';
 const TOKEN = 'ACCESS_TOKEN_73_xyzXYZ_secretvalue';
@@ -192,5 +194,33 @@ describe('upstreamUrl', () => {
     expect(upstreamUrl('http://h/base//', '/p', { a: 'x y&z=1+/é', b: '' })).toBe(
       'http://h/base/p?a=x%20y%26z%3D1%2B%2F%C3%A9&b=',
     );
+  });
+});
+
+describe('the circuit of a host that stopped answering', () => {
+  it('opens after 3 connection failures in a row: calls fail at once, then one trial decides, its failure doubling the wait', async () => {
+    const base = await closedPortBase();
+    const refused = () =>
+      callJson('cgi-bin/token', `${base}/cgi-bin/token`, { timeoutMs: 2000 }).catch((e: unknown) => e);
+    for (let i = 0; i < 3; i++) expect(await refused()).toMatchObject({ reason: 'network' });
+    const started = performance.now();
+    for (let i = 0; i < 50; i++) expect(await refused()).toMatchObject({ reason: 'circuit' });
+    expect(performance.now() - started).toBeLessThan(100);
+    await new Promise((r) => setTimeout(r, 1050));
+    expect(await refused()).toMatchObject({ reason: 'network' }); // the trial
+    expect(await refused()).toMatchObject({ reason: 'circuit' });
+    await new Promise((r) => setTimeout(r, 1050));
+    expect(await refused()).toMatchObject({ reason: 'circuit' }); // now open for 2 s
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await refused()).toMatchObject({ reason: 'network' });
+  });
+
+  it('closes at the first answer, and an answering host never opens it', async () => {
+    up.reply('/ok', { body: '{"errcode":0}' });
+    up.reply('/busy', { status: 502, body: 'busy' });
+    for (let i = 0; i < 10; i++) {
+      await expect(callJson('x', `${up.base}/busy`, { timeoutMs: 2000 })).rejects.toMatchObject({ reason: 'http' });
+    }
+    await expect(callJson('x', `${up.base}/ok`, { timeoutMs: 2000 })).resolves.toEqual({ errcode: 0 });
   });
 });

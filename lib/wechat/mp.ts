@@ -2,7 +2,7 @@
  * Official Account / Mini Program credential endpoints on api.weixin.qq.com (docs/protocol.md §1.1–§1.3).
  * One typed function per endpoint, one attempt each; nothing here knows about stores or leases.
  */
-import { UpstreamUnavailable } from './errors';
+import { classifyUpstream, UpstreamUnavailable } from './errors';
 import { callJson, upstreamUrl } from './http';
 
 /** A credential as WeChat issued it. */
@@ -21,11 +21,14 @@ export interface MpClient {
   stableToken(appid: string, secret: string, forceRefresh: boolean, timeoutMs: number): Promise<Issued>;
   /** `GET /cgi-bin/ticket/getticket`: the jsapi_ticket or the card api_ticket for an access_token. */
   ticket(accessToken: string, type: TicketType, timeoutMs: number): Promise<Issued>;
+  /** Whether WeChat still accepts an access_token: `GET /cgi-bin/get_api_domain_ip`, the cheapest call that needs one. */
+  probe(accessToken: string, timeoutMs: number): Promise<'live' | 'rejected'>;
 }
 
 const TOKEN = 'cgi-bin/token';
 const STABLE_TOKEN = 'cgi-bin/stable_token';
 const TICKET = 'cgi-bin/ticket/getticket';
+const API_DOMAIN_IP = 'cgi-bin/get_api_domain_ip';
 
 /** `baseUrl` is e.g. `https://api.weixin.qq.com` (a trailing '/' is fine). */
 export function createMpClient(baseUrl: string): MpClient {
@@ -49,7 +52,28 @@ export function createMpClient(baseUrl: string): MpClient {
       const url = upstreamUrl(baseUrl, TICKET, { access_token: accessToken, type });
       return issued(TICKET, await callJson(TICKET, url, { method: 'GET', timeoutMs }), 'ticket');
     },
+
+    probe: (accessToken, timeoutMs) => probeToken(baseUrl, accessToken, timeoutMs),
   };
+}
+
+/**
+ * `GET <base>/cgi-bin/get_api_domain_ip` with an access_token (WeChat and WeCom both answer it):
+ * 'rejected' for 40001 / 40014 / 42001, 'live' for a success; any other failure is thrown.
+ */
+export async function probeToken(
+  baseUrl: string,
+  accessToken: string,
+  timeoutMs: number,
+): Promise<'live' | 'rejected'> {
+  const url = upstreamUrl(baseUrl, API_DOMAIN_IP, { access_token: accessToken });
+  try {
+    await callJson(API_DOMAIN_IP, url, { method: 'GET', timeoutMs });
+    return 'live';
+  } catch (err) {
+    if (classifyUpstream(err) === 'token') return 'rejected';
+    throw err;
+  }
 }
 
 /** The credential out of a success body; a body without a usable value or lifetime is 'body'. */

@@ -4,7 +4,7 @@
  * The access_token travels in the query only: WeCom answers 41001 to one in a header or body.
  */
 import { callJson, upstreamUrl } from './http';
-import { issued, type Issued } from './mp';
+import { issued, type Issued, probeToken } from './mp';
 
 export interface WorkClient {
   /** `GET /cgi-bin/gettoken`: the token of one app (its own secret); re-fetching returns the same token while it lives. */
@@ -13,6 +13,8 @@ export interface WorkClient {
   jsapiTicket(accessToken: string, timeoutMs: number): Promise<Issued>;
   /** `GET /cgi-bin/ticket/get?type=agent_config`: the app's ticket for wx.agentConfig (100/h per app). */
   agentTicket(accessToken: string, timeoutMs: number): Promise<Issued>;
+  /** Whether WeCom still accepts an access_token: `GET /cgi-bin/get_api_domain_ip`. */
+  probe(accessToken: string, timeoutMs: number): Promise<'live' | 'rejected'>;
 }
 
 const GETTOKEN = 'cgi-bin/gettoken';
@@ -36,5 +38,7 @@ export function createWorkClient(baseUrl: string): WorkClient {
       const url = upstreamUrl(baseUrl, AGENT_TICKET, { access_token: accessToken, type: 'agent_config' });
       return issued(AGENT_TICKET, await callJson(AGENT_TICKET, url, { method: 'GET', timeoutMs }), 'ticket');
     },
+
+    probe: (accessToken, timeoutMs) => probeToken(baseUrl, accessToken, timeoutMs),
   };
 }

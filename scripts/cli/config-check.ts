@@ -47,7 +47,9 @@ function standIns(fields: SecretField[], env: NodeJS.ProcessEnv) {
           ? Buffer.alloc(32).toString('base64')
           : field.endsWith('.encodingAESKey')
             ? 'a'.repeat(43)
-            : 'stand-in-for-an-unresolved-secret-reference-0123456789',
+            : field.startsWith('alerts.')
+              ? 'https://stand-in.invalid/unresolved-webhook'
+              : 'stand-in-for-an-unresolved-secret-reference-0123456789',
     );
   }
   return { resolved, unresolved };

@@ -13,7 +13,7 @@ export function duration(seconds: number): string {
 }
 
 const until = (now: number, at: number | null) =>
-  at === null ? '-' : at >= now ? `in ${duration(at - now)}` : `${duration(now - at)} ago`;
+  at === null ? '-' : at > now ? `in ${duration(at - now)}` : `${duration(now - at)} ago`;
 
 function state(c: CredentialStatus, now: number): string {
   const base =

@@ -15,6 +15,9 @@ interface Job {
   id: string;
   /** acquireLease on `lease:<r>` for r < leaseRounds */
   leaseRounds: number;
+  /** acquireLease of `takeover:<r>` (leased by the parent as takeOverFrom, beat 1) with that sighting */
+  takeOverRounds: number;
+  takeOverFrom: string;
   /**
    * commit(`commit:<r>`, commitOwner, 0) for r < commitRounds (the parent leased the rows first
    * as commitOwner; every worker stands in for that holder, so the version alone decides)
@@ -37,11 +40,11 @@ rl.close();
 
 const { now } = job;
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-const [leases, commits, inserts, replaced, increments] = await Promise.all([
+const seen = { owner: job.takeOverFrom, beat: 1 };
+const [leases, takeOvers, commits, inserts, replaced, increments] = await Promise.all([
+  Promise.all(range(job.leaseRounds).map(async (r) => (await store.acquireLease(`lease:${r}`, job.id)) !== null)),
   Promise.all(
-    range(job.leaseRounds).map(
-      async (r) => (await store.acquireLease(`lease:${r}`, job.id, now + 60_000, now)) !== null,
-    ),
+    range(job.takeOverRounds).map(async (r) => (await store.acquireLease(`takeover:${r}`, job.id, seen)) !== null),
   ),
   Promise.all(
     range(job.commitRounds).map((r) =>
@@ -58,4 +61,4 @@ const [leases, commits, inserts, replaced, increments] = await Promise.all([
   Promise.all(range(job.increments).map(() => store.increment('counter', 1, now + 60_000, now))),
 ]);
 await store.close();
-process.stdout.write(`${JSON.stringify({ id: job.id, leases, commits, inserts, replaced, increments })}\n`);
+process.stdout.write(`${JSON.stringify({ id: job.id, leases, takeOvers, commits, inserts, replaced, increments })}\n`);

@@ -68,12 +68,21 @@ export function startServerProcess(env: Record<string, string>, cwd = root): Pro
   return startProcess(['--import', tsxLoader, `${root}/functions/server.ts`], { PORT: '0', ...env }, { cwd });
 }
 
-/** The envelope `access_token` with `para`, signed by the test realm, to a server process; its JSON answer. */
-export function accessTokenEnvelope(server: ServerProcess, para: Record<string, unknown>): Promise<any> {
-  const body = JSON.stringify({ interface: { interfaceName: 'access_token', para } });
+/** A Wafer envelope, signed by the test realm, to a server process; its JSON answer. */
+export function signedEnvelope(
+  server: ServerProcess,
+  interfaceName: string,
+  para: Record<string, unknown>,
+): Promise<any> {
+  const body = JSON.stringify({ interface: { interfaceName, para } });
   return fetch(`${server.url}/`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...signedHeaders(REALM, '/', body) },
     body,
   }).then((r) => r.json());
+}
+
+/** The envelope `access_token` with `para`, signed by the test realm, to a server process; its JSON answer. */
+export function accessTokenEnvelope(server: ServerProcess, para: Record<string, unknown>): Promise<any> {
+  return signedEnvelope(server, 'access_token', para);
 }

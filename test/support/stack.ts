@@ -92,12 +92,21 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const raw = {
     apps,
     realms: [
-      { ...REALM, apps: bizApps, interfaces: ['access_token', 'ticket'] },
+      // No daily allowance of forced refreshes of its own: tests of other budgets force many times.
+      { ...REALM, apps: bizApps, interfaces: ['access_token', 'ticket'], forceAllowance: null },
       { ...ADMIN, admin: true },
     ],
     store: 'memory:',
-    upstream: { mp: sim.url, work: sim.url, open: sim.url, timeoutMs: 1000, budgetMs: 4000 },
     ...opts.config,
+    // upstream settings are merged: a test that sets a timeout still talks to its simulator
+    upstream: {
+      mp: sim.url,
+      work: sim.url,
+      open: sim.url,
+      timeoutMs: 1000,
+      budgetMs: 4000,
+      ...(opts.config?.upstream as Record<string, unknown> | undefined),
+    },
   };
   const config = parseConfig(raw, opts.env ?? {});
   for (const app of config.apps) sim.addApp(app.appid, app.secret, { type: app.type });

@@ -5,12 +5,35 @@
  * It tests only the contract of `port.ts`. Every test uses fresh random keys, so the suite can
  * run against a shared database that other runs (or other suites) also use. Times are passed
  * explicitly, based on the real clock so adapters with native TTLs keep rows alive.
+ * It is long because it is the whole contract, operation by operation, in the one place every
+ * adapter runs; its two-instance part is in two-instances.ts (docs/design.md §6.1).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CredentialRow, CredentialUpdate, Store } from '../../lib/store/port';
+import { emptyRow } from '../../lib/store/row';
+import { twoInstanceConformance } from './two-instances';
 
-export function storeConformance(name: string, open: () => Promise<Store>): void {
+/** A credential row as the previous code wrote it: a lease until a time, and no beat, failures nor retryAt. */
+export interface OldRow {
+  value: string;
+  expiresAt: number;
+  version: number;
+  /** The instance that held the lease when the row was written (its lease_until lies ahead). */
+  leaseOwner: string;
+}
+
+export interface ConformanceOptions {
+  /** Writes a row as the previous code did, behind the adapter's back, for the adapters that had one. */
+  writeOldRow?(key: string, row: OldRow): Promise<void>;
+  /** Run the two-instance part (default true); a second run of one adapter in another mode may leave it out. */
+  twoInstances?: boolean;
+}
+
+/** The row `acquireLease` creates, before its lease is taken. */
+const EMPTY: CredentialRow = emptyRow('');
+
+export function storeConformance(name: string, open: () => Promise<Store>, options: ConformanceOptions = {}): void {
   describe(`Store conformance: ${name}`, () => {
     let store: Store;
     beforeAll(async () => {
@@ -38,58 +61,60 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       });
     });
 
+    /** A row as the lease leaves it, from its parts that matter here. */
+    const leaseRow = (key: string, leaseOwner: string, leaseBeat: number): CredentialRow => ({
+      ...EMPTY,
+      key,
+      leaseOwner,
+      leaseBeat,
+    });
+
     describe('acquireLease', () => {
-      it('creates an absent row (version 0, no value) with the lease taken, and returns it', async () => {
+      it('creates an absent row (version 0, no value) leased at beat 1, and returns it', async () => {
         const key = fresh();
-        const now = Date.now();
-        const row = await store.acquireLease(key, 'owner-a', now + 10_000, now);
-        const expected: CredentialRow = {
-          key,
-          value: '',
-          expiresAt: 0,
-          refreshedAt: 0,
-          version: 0,
-          leaseOwner: 'owner-a',
-          leaseUntil: now + 10_000,
-          forcedAt: 0,
-          blockedUntil: 0,
-        };
-        expect(row).toEqual(expected);
-        expect(await store.read(key)).toEqual(expected);
+        const row = await store.acquireLease(key, 'owner-a');
+        expect(row).toEqual(leaseRow(key, 'owner-a', 1));
+        expect(await store.read(key)).toEqual(leaseRow(key, 'owner-a', 1));
       });
 
-      it('returns null while somebody holds the lease (leaseUntil > now), the holder included, and changes nothing', async () => {
+      it('returns null while somebody holds the lease, the holder included, unless `seen` is exactly it; changes nothing', async () => {
         const key = fresh();
-        const now = Date.now();
-        await store.acquireLease(key, 'owner-a', now + 10_000, now);
+        await store.acquireLease(key, 'owner-a');
+        await store.renewLease(key, 'owner-a');
         const before = await store.read(key);
-        expect(await store.acquireLease(key, 'owner-b', now + 20_000, now)).toBeNull();
-        expect(await store.acquireLease(key, 'owner-b', now + 20_000, now + 9_999)).toBeNull();
-        expect(await store.acquireLease(key, 'owner-a', now + 20_000, now + 1)).toBeNull();
+        expect(before).toMatchObject({ leaseOwner: 'owner-a', leaseBeat: 2 });
+        expect(await store.acquireLease(key, 'owner-b')).toBeNull();
+        expect(await store.acquireLease(key, 'owner-a')).toBeNull();
+        expect(await store.acquireLease(key, 'owner-b', { owner: 'owner-a', beat: 1 })).toBeNull(); // it beat since
+        expect(await store.acquireLease(key, 'owner-b', { owner: 'owner-a', beat: 3 })).toBeNull();
+        expect(await store.acquireLease(key, 'owner-b', { owner: 'owner-c', beat: 2 })).toBeNull();
+        expect(await store.acquireLease(key, 'owner-b', { owner: '', beat: 2 })).toBeNull();
         expect(await store.read(key)).toEqual(before);
       });
 
-      it('lets another owner win once leaseUntil <= now (a dead holder blocks nobody)', async () => {
+      it('takes over a lease still exactly as `seen` (its holder stood still): beat + 1, and the old holder is out', async () => {
         const key = fresh();
-        const now = Date.now();
-        await store.acquireLease(key, 'owner-a', now + 10_000, now);
-        const row = await store.acquireLease(key, 'owner-b', now + 30_000, now + 10_000);
-        expect(row).not.toBeNull();
-        expect(row!.leaseOwner).toBe('owner-b');
-        expect(row!.leaseUntil).toBe(now + 30_000);
-        expect((await store.read(key))!.leaseOwner).toBe('owner-b');
-        const later = await store.acquireLease(key, 'owner-c', now + 99_000, now + 60_000);
-        expect(later!.leaseOwner).toBe('owner-c');
+        const first = await store.acquireLease(key, 'owner-a');
+        const taken = await store.acquireLease(key, 'owner-b', { owner: 'owner-a', beat: first!.leaseBeat });
+        expect(taken).toEqual(leaseRow(key, 'owner-b', 2));
+        expect(await store.read(key)).toEqual(taken);
+        // the same sighting cannot serve twice, and the holder that was replaced can no longer renew
+        expect(await store.acquireLease(key, 'owner-c', { owner: 'owner-a', beat: first!.leaseBeat })).toBeNull();
+        expect(await store.renewLease(key, 'owner-a')).toBe(false);
+        expect(await store.acquireLease(key, 'owner-c', { owner: 'owner-b', beat: 2 })).toMatchObject({
+          leaseOwner: 'owner-c',
+          leaseBeat: 3,
+        });
       });
 
-      it('returns the latest value and version of an existing row', async () => {
+      it('takes a free row without `seen` and with any `seen`; the beat goes on counting across commits', async () => {
         const key = fresh();
-        const now = Date.now();
-        const first = await store.acquireLease(key, 'a', now + 10_000, now);
-        const u = update('value-1', now);
+        const first = await store.acquireLease(key, 'a');
+        const u = update('value-1', Date.now());
         expect(await store.commit(key, 'a', first!.version, u)).toBe(true);
-        const row = await store.acquireLease(key, 'b', now + 10_000, now);
-        expect(row).toMatchObject({
+        const row = await store.acquireLease(key, 'b');
+        expect(row).toEqual({
+          ...EMPTY,
           key,
           value: 'value-1',
           version: 1,
@@ -97,42 +122,113 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
           refreshedAt: u.refreshedAt,
           forcedAt: u.forcedAt,
           leaseOwner: 'b',
+          leaseBeat: 2,
         });
+        await store.releaseLease(key, 'b');
+        expect(await store.acquireLease(key, 'c', { owner: 'somebody-else', beat: 7 })).toMatchObject({
+          leaseOwner: 'c',
+          leaseBeat: 3,
+          value: 'value-1',
+        });
+      });
+
+      if (options.writeOldRow) {
+        const writeOldRow = options.writeOldRow;
+        it('reads a row written before leases had beats (beat, failures, retryAt 0) and takes over its lease by watching it', async () => {
+          const key = fresh();
+          const at = Date.now();
+          await writeOldRow(key, {
+            value: 'old-token',
+            expiresAt: at + 7_200_000,
+            version: 4,
+            leaseOwner: 'old-wecred',
+          });
+          const old = { ...EMPTY, key, value: 'old-token', expiresAt: at + 7_200_000, version: 4 };
+          expect(await store.read(key)).toEqual({ ...old, leaseOwner: 'old-wecred' });
+          expect(await store.acquireLease(key, 'new')).toBeNull();
+          const taken = await store.acquireLease(key, 'new', { owner: 'old-wecred', beat: 0 });
+          expect(taken).toEqual({ ...old, leaseOwner: 'new', leaseBeat: 1 });
+          expect(await store.commit(key, 'new', 4, update('new-token', at))).toBe(true);
+          expect(await store.read(key)).toMatchObject({ value: 'new-token', version: 5, leaseOwner: '' });
+        });
+      }
+    });
+
+    describe('renewLease', () => {
+      it('by the holder: true, beat + 1, nothing else changes', async () => {
+        const key = fresh();
+        const leased = await store.acquireLease(key, 'a');
+        expect(await store.renewLease(key, 'a')).toBe(true);
+        expect(await store.read(key)).toEqual({ ...leased, leaseBeat: 2 });
+        expect(await store.renewLease(key, 'a')).toBe(true);
+        expect(await store.read(key)).toEqual({ ...leased, leaseBeat: 3 });
+      });
+
+      it("false and nothing changes: another owner, owner '', a released, committed or taken-over lease, an absent row", async () => {
+        const key = fresh();
+        await store.acquireLease(key, 'a');
+        const held = await store.read(key);
+        expect(await store.renewLease(key, 'b')).toBe(false);
+        expect(await store.renewLease(key, '')).toBe(false);
+        expect(await store.read(key)).toEqual(held);
+
+        await store.releaseLease(key, 'a');
+        const released = await store.read(key);
+        expect(await store.renewLease(key, 'a')).toBe(false);
+        expect(await store.renewLease(key, '')).toBe(false); // '' is nobody, not the free lease
+        expect(await store.read(key)).toEqual(released);
+
+        await store.acquireLease(key, 'b');
+        expect(await store.commit(key, 'b', 0, update('v', Date.now()))).toBe(true);
+        const committed = await store.read(key);
+        expect(await store.renewLease(key, 'b')).toBe(false);
+        expect(await store.read(key)).toEqual(committed);
+
+        const c = await store.acquireLease(key, 'c');
+        await store.acquireLease(key, 'd', { owner: 'c', beat: c!.leaseBeat });
+        const taken = await store.read(key);
+        expect(await store.renewLease(key, 'c')).toBe(false);
+        expect(await store.read(key)).toEqual(taken);
+
+        const absent = fresh();
+        expect(await store.renewLease(absent, 'a')).toBe(false);
+        expect(await store.read(absent)).toBeNull();
       });
     });
 
     describe('commit', () => {
-      it('with the expected version: true, version + 1, fields stored, lease cleared', async () => {
+      it('with the expected version: true, version + 1, fields stored, lease cleared, failures reset', async () => {
         const key = fresh();
         const now = Date.now();
-        const leased = await store.acquireLease(key, 'a', now + 10_000, now);
+        await store.releaseLease(key, 'nobody', { failures: 3, retryAt: now + 9_000 });
+        const leased = await store.acquireLease(key, 'a');
+        expect(leased).toMatchObject({ failures: 3, retryAt: now + 9_000 });
         const u = update('token-1', now);
         expect(await store.commit(key, 'a', leased!.version, u)).toBe(true);
         expect(await store.read(key)).toEqual({
+          ...EMPTY,
           key,
           value: 'token-1',
           expiresAt: u.expiresAt,
           refreshedAt: u.refreshedAt,
-          version: 1,
-          leaseOwner: '',
-          leaseUntil: 0,
           forcedAt: u.forcedAt,
-          blockedUntil: 0,
+          version: 1,
+          leaseBeat: 1,
         });
         // the commit consumed the lease: the same owner cannot commit again without retaking it
         expect(await store.commit(key, 'a', 1, update('token-again', now + 1))).toBe(false);
         // and again: each commit moves the version on by one
-        await store.acquireLease(key, 'b', now + 10_000, now);
+        await store.acquireLease(key, 'b');
         expect(await store.commit(key, 'b', 1, update('token-2', now + 1))).toBe(true);
-        expect(await store.read(key)).toMatchObject({ value: 'token-2', version: 2, leaseOwner: '', leaseUntil: 0 });
+        expect(await store.read(key)).toMatchObject({ value: 'token-2', version: 2, leaseOwner: '' });
       });
 
       it('with a stale version: false and nothing changes, even for the lease owner', async () => {
         const key = fresh();
         const now = Date.now();
-        await store.acquireLease(key, 'a', now + 10_000, now);
+        await store.acquireLease(key, 'a');
         expect(await store.commit(key, 'a', 0, update('token-1', now))).toBe(true);
-        await store.acquireLease(key, 'b', now + 10_000, now);
+        await store.acquireLease(key, 'b');
         const before = await store.read(key);
         expect(await store.commit(key, 'b', 0, update('token-stale', now + 5))).toBe(false);
         expect(await store.commit(key, 'b', 7, update('token-future', now + 5))).toBe(false);
@@ -142,20 +238,20 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       it('by a non-owner with the right version while the lease is held: false and nothing changes', async () => {
         const key = fresh();
         const now = Date.now();
-        const leased = await store.acquireLease(key, 'a', now + 10_000, now);
+        const leased = await store.acquireLease(key, 'a');
         const before = await store.read(key);
         expect(await store.commit(key, 'b', leased!.version, update('token-intruder', now))).toBe(false);
         expect(await store.read(key)).toEqual(before);
         // the holder still commits
         expect(await store.commit(key, 'a', leased!.version, update('token-a', now))).toBe(true);
-        expect(await store.read(key)).toMatchObject({ value: 'token-a', version: 1, leaseOwner: '', leaseUntil: 0 });
+        expect(await store.read(key)).toMatchObject({ value: 'token-a', version: 1, leaseOwner: '' });
       });
 
-      it('by an owner whose lease expired and was taken over: false and nothing changes; the new owner commits', async () => {
+      it('by an owner whose lease was taken over: false and nothing changes; the new owner commits', async () => {
         const key = fresh();
         const now = Date.now();
-        const stale = await store.acquireLease(key, 'a', now + 10_000, now);
-        const taken = await store.acquireLease(key, 'b', now + 40_000, now + 10_000); // a's lease lapsed
+        const stale = await store.acquireLease(key, 'a');
+        const taken = await store.acquireLease(key, 'b', { owner: 'a', beat: stale!.leaseBeat }); // a stood still
         expect(taken).not.toBeNull();
         expect(taken!.version).toBe(stale!.version); // same version: only the owner fences a out
         const before = await store.read(key);
@@ -172,20 +268,17 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
           forcedAt: u.forcedAt,
           version: 1,
           leaseOwner: '',
-          leaseUntil: 0,
         });
         // and a's late commit still changes nothing
         expect(await store.commit(key, 'a', stale!.version, update('token-stale', now + 25_000))).toBe(false);
         expect((await store.read(key))!.value).toBe('token-b');
       });
 
-      it('by the owner after its lease expired by time but nobody took it: true', async () => {
+      it('by the owner whose lease stood still but nobody took it: true (only a take-over ends a lease)', async () => {
         const key = fresh();
         const now = Date.now();
-        // taken 20 s ago for 10 s: expired by time now, still owned by a
-        const leased = await store.acquireLease(key, 'a', now - 10_000, now - 20_000);
-        expect(leased).not.toBeNull();
-        expect(await store.read(key)).toMatchObject({ leaseOwner: 'a', leaseUntil: now - 10_000 });
+        const leased = await store.acquireLease(key, 'a');
+        await new Promise((resolve) => setTimeout(resolve, 50));
         const u = update('token-late', now);
         expect(await store.commit(key, 'a', leased!.version, u)).toBe(true);
         expect(await store.read(key)).toMatchObject({
@@ -193,7 +286,6 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
           expiresAt: u.expiresAt,
           version: 1,
           leaseOwner: '',
-          leaseUntil: 0,
         });
       });
 
@@ -205,7 +297,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
 
         // a row nobody holds (leaseOwner ''): owner '' must not match it
         const key = fresh();
-        await store.acquireLease(key, 'a', now + 10_000, now);
+        await store.acquireLease(key, 'a');
         expect(await store.commit(key, 'a', 0, update('v1', now))).toBe(true);
         const free = await store.read(key);
         expect(free).toMatchObject({ leaseOwner: '', version: 1 });
@@ -213,7 +305,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         expect(await store.read(key)).toEqual(free);
 
         // released: the former owner can no longer commit
-        await store.acquireLease(key, 'a', now + 10_000, now);
+        await store.acquireLease(key, 'a');
         await store.releaseLease(key, 'a');
         const released = await store.read(key);
         expect(await store.commit(key, 'a', 1, update('v-after-release', now))).toBe(false);
@@ -222,73 +314,80 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
     });
 
     describe('releaseLease', () => {
-      it('with blockedUntil on a key never written creates the row blocked; without it creates nothing', async () => {
+      it('with an outcome on a key never written creates the row with it; without one creates nothing', async () => {
         const now = Date.now();
         const blocked = fresh();
-        await store.releaseLease(blocked, 'owner-a', now + 60_000);
-        expect(await store.read(blocked)).toMatchObject({
-          key: blocked,
-          value: '',
-          version: 0,
-          leaseOwner: '',
-          blockedUntil: now + 60_000,
-        });
+        await store.releaseLease(blocked, 'owner-a', { blockedUntil: now + 60_000 });
+        expect(await store.read(blocked)).toEqual({ ...EMPTY, key: blocked, blockedUntil: now + 60_000 });
+        const failing = fresh();
+        await store.releaseLease(failing, 'owner-a', { failures: 2, retryAt: now + 4_000 });
+        expect(await store.read(failing)).toEqual({ ...EMPTY, key: failing, failures: 2, retryAt: now + 4_000 });
         const untouched = fresh();
         await store.releaseLease(untouched, 'owner-a');
         expect(await store.read(untouched)).toBeNull();
       });
 
-      it('by the owner clears the lease and nothing else', async () => {
+      it('by the owner clears the lease and nothing else (the beat stays)', async () => {
         const key = fresh();
         const now = Date.now();
-        await store.acquireLease(key, 'a', now + 10_000, now);
+        await store.acquireLease(key, 'a');
         expect(await store.commit(key, 'a', 0, update('v', now))).toBe(true);
-        await store.acquireLease(key, 'a', now + 10_000, now);
+        await store.acquireLease(key, 'a');
+        await store.renewLease(key, 'a');
         const before = await store.read(key);
+        expect(before).toMatchObject({ leaseOwner: 'a', leaseBeat: 3 });
         await store.releaseLease(key, 'a');
-        expect(await store.read(key)).toEqual({ ...before, leaseOwner: '', leaseUntil: 0 });
+        expect(await store.read(key)).toEqual({ ...before, leaseOwner: '' });
       });
 
       it('by a non-owner changes nothing', async () => {
         const key = fresh();
-        const now = Date.now();
-        await store.acquireLease(key, 'a', now + 10_000, now);
+        await store.acquireLease(key, 'a');
         const before = await store.read(key);
         await store.releaseLease(key, 'b');
+        await store.releaseLease(key, '');
         expect(await store.read(key)).toEqual(before);
-        expect(await store.acquireLease(key, 'b', now + 10_000, now)).toBeNull();
+        expect(await store.acquireLease(key, 'b')).toBeNull();
       });
 
       it('lets the lease be retaken at once', async () => {
         const key = fresh();
-        const now = Date.now();
-        await store.acquireLease(key, 'a', now + 10_000, now);
+        await store.acquireLease(key, 'a');
         await store.releaseLease(key, 'a');
-        const row = await store.acquireLease(key, 'b', now + 10_000, now + 1);
-        expect(row).not.toBeNull();
-        expect(row!.leaseOwner).toBe('b');
+        const row = await store.acquireLease(key, 'b');
+        expect(row).toMatchObject({ leaseOwner: 'b', leaseBeat: 2 });
       });
 
-      it('stores blockedUntil whoever holds the lease; reads and commits keep it', async () => {
+      it('stores the outcome whoever holds the lease, each field given and no other; reads and commits keep blockedUntil', async () => {
         const key = fresh();
         const now = Date.now();
         const blocked = now + 3_600_000;
-        await store.acquireLease(key, 'a', now + 10_000, now);
-        await store.releaseLease(key, 'b', blocked); // non-owner: stored, lease untouched
+        await store.acquireLease(key, 'a');
+        await store.releaseLease(key, 'b', { blockedUntil: blocked }); // non-owner: stored, lease untouched
         let row = await store.read(key);
-        expect(row).toMatchObject({ blockedUntil: blocked, leaseOwner: 'a', leaseUntil: now + 10_000 });
-        expect(await store.read(key)).toEqual(row);
-
-        await store.releaseLease(key, 'a', blocked + 1); // owner: stored and lease cleared
+        expect(row).toEqual({ ...leaseRow(key, 'a', 1), blockedUntil: blocked });
+        await store.releaseLease(key, 'b', { failures: 1, retryAt: now + 2_000 }); // blockedUntil kept
         row = await store.read(key);
-        expect(row).toMatchObject({ blockedUntil: blocked + 1, leaseOwner: '', leaseUntil: 0 });
+        expect(row).toEqual({ ...leaseRow(key, 'a', 1), blockedUntil: blocked, failures: 1, retryAt: now + 2_000 });
 
-        const leased = await store.acquireLease(key, 'c', now + 10_000, now);
-        expect(leased!.blockedUntil).toBe(blocked + 1);
+        await store.releaseLease(key, 'a', { blockedUntil: blocked + 1, failures: 2 }); // owner: stored and lease cleared
+        row = await store.read(key);
+        expect(row).toEqual({ ...leaseRow(key, '', 1), blockedUntil: blocked + 1, failures: 2, retryAt: now + 2_000 });
+
+        const leased = await store.acquireLease(key, 'c');
+        expect(leased).toMatchObject({ blockedUntil: blocked + 1, failures: 2, retryAt: now + 2_000 });
         expect(await store.commit(key, 'c', leased!.version, update('v', now))).toBe(true);
-        expect(await store.read(key)).toMatchObject({ value: 'v', version: 1, blockedUntil: blocked + 1 });
-        await store.releaseLease(key, 'c'); // without blockedUntil: kept
+        expect(await store.read(key)).toMatchObject({
+          value: 'v',
+          version: 1,
+          blockedUntil: blocked + 1,
+          failures: 0,
+          retryAt: 0,
+        });
+        await store.releaseLease(key, 'c'); // without an outcome: kept
         expect((await store.read(key))!.blockedUntil).toBe(blocked + 1);
+        await store.releaseLease(key, 'c', { blockedUntil: 0 }); // and lifted
+        expect((await store.read(key))!.blockedUntil).toBe(0);
       });
     });
 
@@ -455,7 +554,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
 
         // the others first: the record is absent, then lives beside them, and goes alone
         const b = fresh('shared');
-        await store.acquireLease(b, 'o', now + 10_000, now);
+        await store.acquireLease(b, 'o');
         expect(await store.commit(b, 'o', 0, update('cred-b', now))).toBe(true);
         expect(await store.insertIfAbsent(b, now + MIN, now)).toBe(true);
         expect(await store.increment(b, 5, now + MIN, now)).toBe(5);
@@ -519,10 +618,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
     describe('concurrency', () => {
       it('50 concurrent acquireLease on one key: exactly one wins', async () => {
         const key = fresh();
-        const now = Date.now();
-        const results = await Promise.all(
-          Array.from({ length: 50 }, (_, i) => store.acquireLease(key, `owner-${i}`, now + 10_000, now)),
-        );
+        const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.acquireLease(key, `owner-${i}`)));
         const winners = results.filter((r) => r !== null);
         expect(winners).toHaveLength(1);
         expect((await store.read(key))!.leaseOwner).toBe(winners[0]!.leaseOwner);
@@ -531,12 +627,47 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       it('50 concurrent acquireLease on an existing, free row: exactly one wins', async () => {
         const key = fresh();
         const now = Date.now();
-        await store.acquireLease(key, 'setup', now + 10_000, now);
+        await store.acquireLease(key, 'setup');
         expect(await store.commit(key, 'setup', 0, update('v', now))).toBe(true);
-        const results = await Promise.all(
-          Array.from({ length: 50 }, (_, i) => store.acquireLease(key, `owner-${i}`, now + 10_000, now)),
-        );
+        const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.acquireLease(key, `owner-${i}`)));
         expect(results.filter((r) => r !== null)).toHaveLength(1);
+      });
+
+      it('50 concurrent take-overs of one sighting of a lease: exactly one wins', async () => {
+        const key = fresh();
+        const held = await store.acquireLease(key, 'silent');
+        const seen = { owner: 'silent', beat: held!.leaseBeat };
+        const results = await Promise.all(
+          Array.from({ length: 50 }, (_, i) => store.acquireLease(key, `owner-${i}`, seen)),
+        );
+        const winners = results.filter((r) => r !== null);
+        expect(winners).toHaveLength(1);
+        expect(await store.read(key)).toMatchObject({ leaseOwner: winners[0]!.leaseOwner, leaseBeat: 2 });
+      });
+
+      it('50 concurrent renewals: every beat counts', async () => {
+        const key = fresh();
+        await store.acquireLease(key, 'a');
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.renewLease(key, 'a')));
+        expect(results.every(Boolean)).toBe(true);
+        expect(await store.read(key)).toMatchObject({ leaseOwner: 'a', leaseBeat: 51 });
+      });
+
+      it('a renewal racing a take-over of the same sighting: exactly one of them succeeds, 20 times over', async () => {
+        const key = fresh();
+        let holder = 'owner-0';
+        await store.acquireLease(key, holder);
+        for (let round = 1; round <= 20; round++) {
+          const row = (await store.read(key))!;
+          const contender = `owner-${round}`;
+          const [renewed, taken] = await Promise.all([
+            store.renewLease(key, holder),
+            store.acquireLease(key, contender, { owner: holder, beat: row.leaseBeat }),
+          ]);
+          expect([renewed, taken !== null].filter(Boolean), `round ${round}`).toHaveLength(1);
+          if (taken) holder = contender;
+          expect(await store.read(key)).toMatchObject({ leaseOwner: holder, leaseBeat: row.leaseBeat + 1 });
+        }
       });
 
       it('50 concurrent increments: every value 1..50 exactly once', async () => {
@@ -550,24 +681,19 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       it('20 concurrent commits of the same expected version: exactly one succeeds', async () => {
         const key = fresh();
         const now = Date.now();
-        const leased = await store.acquireLease(key, 'a', now + 10_000, now);
+        const leased = await store.acquireLease(key, 'a');
         const results = await Promise.all(
           Array.from({ length: 20 }, (_, i) => store.commit(key, 'a', leased!.version, update(`value-${i}`, now))),
         );
         expect(results.filter(Boolean)).toHaveLength(1);
         const winner = results.indexOf(true);
-        expect(await store.read(key)).toMatchObject({
-          value: `value-${winner}`,
-          version: 1,
-          leaseOwner: '',
-          leaseUntil: 0,
-        });
+        expect(await store.read(key)).toMatchObject({ value: `value-${winner}`, version: 1, leaseOwner: '' });
       });
 
       it('20 concurrent commits of the right version, half by non-owners: exactly one succeeds, by the owner', async () => {
         const key = fresh();
         const now = Date.now();
-        const leased = await store.acquireLease(key, 'a', now + 10_000, now);
+        const leased = await store.acquireLease(key, 'a');
         const owners = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 'a' : `intruder-${i}`));
         const results = await Promise.all(
           owners.map((o, i) => store.commit(key, o, leased!.version, update(`value-${i}`, now))),
@@ -610,7 +736,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         const now = Date.now();
         for (const [i, k] of odd.entries()) {
           const key = `${prefix}:${k}`;
-          const leased = await store.acquireLease(key, 'a', now + 10_000, now);
+          const leased = await store.acquireLease(key, 'a');
           expect(leased, k).not.toBeNull();
           expect(leased!.key).toBe(key);
           expect(await store.commit(key, 'a', 0, update(`value-${i}`, now))).toBe(true);
@@ -628,7 +754,7 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
         const tag = randomUUID();
         for (const k of odd) {
           expect(await store.read(`${k}${tag}:row`), k).toBeNull();
-          expect(await store.acquireLease(`${k}${tag}:row`, 'a', now + 10_000, now), k).not.toBeNull();
+          expect(await store.acquireLease(`${k}${tag}:row`, 'a'), k).not.toBeNull();
           expect(await store.commit(`${k}${tag}:row`, 'a', 0, update('v', now)), k).toBe(true);
           expect(await store.insertIfAbsent(`${k}${tag}:nonce`, now + MIN, now), k).toBe(true);
           expect(await store.insertIfAbsent(`${k}${tag}:nonce`, now + MIN, now), k).toBe(false);
@@ -643,24 +769,20 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
     describe('isolation of returned rows', () => {
       it('rows returned by read and acquireLease are copies', async () => {
         const key = fresh();
-        const now = Date.now();
-        const leased = await store.acquireLease(key, 'a', now + 10_000, now);
+        const leased = await store.acquireLease(key, 'a');
         leased!.value = 'mutated';
         leased!.version = 42;
         leased!.leaseOwner = 'mallory';
         const read1 = await store.read(key);
         expect(read1).toMatchObject({ value: '', version: 0, leaseOwner: 'a' });
         read1!.value = 'mutated again';
-        read1!.leaseUntil = 0;
-        expect(await store.read(key)).toMatchObject({
-          value: '',
-          version: 0,
-          leaseOwner: 'a',
-          leaseUntil: now + 10_000,
-        });
-        expect(await store.acquireLease(key, 'b', now + 10_000, now)).toBeNull();
+        read1!.leaseBeat = 0;
+        expect(await store.read(key)).toMatchObject({ value: '', version: 0, leaseOwner: 'a', leaseBeat: 1 });
+        expect(await store.acquireLease(key, 'b')).toBeNull();
       });
     });
+
+    if (options.twoInstances !== false) twoInstanceConformance(open);
 
     describe('close', () => {
       it('resolves (on a separately opened instance)', async () => {

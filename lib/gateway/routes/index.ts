@@ -1,6 +1,8 @@
 /** The route table (DESIGN §3.3), tried in this order; `POST /` (the envelope) is the app's own. */
 import { jsapiConfig, ping, verifyFile } from './basic';
+import { consoleRoute } from './console';
 import { jsdkdQuery } from './jsdkd';
+import { metricsRoute } from './metrics';
 import { oauthAuthorize, oauthCallback } from './oauth';
 import type { Route } from './types';
 import { wechatServer } from './wechat-server';
@@ -13,6 +15,8 @@ export const ROUTES: readonly Route[] = [
   wechatServer,
   oauthAuthorize,
   oauthCallback,
+  consoleRoute,
+  metricsRoute,
 ];
 
 export { defineRoute, type Route, type RouteContext } from './types';

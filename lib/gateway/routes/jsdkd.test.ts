@@ -3,6 +3,7 @@ import { parseConfig } from '../../config/load';
 import { jsdkdSignature } from '../../crypto/jsdkd';
 import type { Services } from '../../interfaces';
 import { silentLogger } from '../../log/logger';
+import { StoreHealth } from '../../store/health';
 import { createMemoryStore } from '../../store/memory';
 import type { Store } from '../../store/port';
 import { authenticateMd5, jsdkdQuery } from './jsdkd';
@@ -11,17 +12,19 @@ const LEGACY = { key: 'legacy', secret: 'legacy-realm-secret-0123456789' };
 const HMAC_ONLY = { key: 'biz', secret: 'biz-realm-secret-0123456789' };
 const NOW = 1_800_000_000_000;
 
-function services(store: Store = createMemoryStore()): Services {
+function services(store: Store = createMemoryStore(), nonces: 'memory' | 'refuse' = 'memory'): Services {
   return {
     config: parseConfig(
       {
         apps: [{ appid: 'wx1111111111111111', secret: 's' }],
         realms: [{ ...LEGACY, legacyMd5: true }, HMAC_ONLY],
         store: 'memory:',
+        storeOutage: { nonces },
       },
       {},
     ),
     store,
+    storeHealth: new StoreHealth(Date.now, silentLogger),
     clock: () => NOW,
     log: silentLogger,
   } as unknown as Services;
@@ -115,9 +118,12 @@ describe('jsdkd md5 query authentication', () => {
     }
   });
 
-  it('answers 503 when the store cannot remember the nonce', async () => {
+  it('while the store cannot remember nonces: remembers them in memory (a replay is refused), or answers 503', async () => {
     const store = { insertIfAbsent: () => Promise.reject(new Error('down')) } as unknown as Store;
-    await expect(authenticateMd5(signed(NOW, 'n'), services(store))).rejects.toMatchObject({
+    const memory = services(store);
+    await expect(authenticateMd5(signed(NOW, 'n'), memory)).resolves.toMatchObject({ key: LEGACY.key });
+    await expect(authenticateMd5(signed(NOW, 'n'), memory)).rejects.toMatchObject({ code: 'replayed_nonce' });
+    await expect(authenticateMd5(signed(NOW, 'n2'), services(store, 'refuse'))).rejects.toMatchObject({
       code: 'store_unavailable',
       httpStatus: 503,
     });

@@ -1,0 +1,24 @@
+/** A store behind a switch, for outages in one process: `down` makes every call fail ('error') or never answer ('hang'). */
+import type { Store } from '../../lib/store/port';
+
+export interface Switch {
+  down: false | 'error' | 'hang';
+}
+
+export function switchable(inner: Store): { store: Store; state: Switch } {
+  const state: Switch = { down: false };
+  const store = new Proxy(inner, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if (typeof v !== 'function' || prop === 'close') return v;
+      return (...args: unknown[]) => {
+        if (state.down === 'error') {
+          return Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+        }
+        if (state.down === 'hang') return new Promise(() => {});
+        return (v as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store, state };
+}
