@@ -1,5 +1,5 @@
 /**
- * Where a warm request's time goes (`npm run bench:profile`): the server `npm start` runs, under
+ * Where a warm request's time goes (`npm run bench:profile`): the server `npm start` runs (unminified), under
  * autocannon load on POST /jsapi/:appid/config, with `node --cpu-prof`; prints the top frames by
  * self time, as a share of the samples (idle and GC included, so shares add up to 100).
  */
@@ -34,21 +34,33 @@ function run(cmd: string, args: string[], cwd = root): Promise<void> {
 }
 
 async function main() {
-  await run('npm', ['run', '--silent', 'build']);
+  // The server npm start runs, unminified so that frames keep their names.
+  const server = join(root, 'dist/profile-server.mjs');
+  const esbuild = join(root, 'node_modules/.bin/esbuild');
+  await run(esbuild, [
+    'functions/server.ts',
+    '--bundle',
+    '--platform=node',
+    '--format=esm',
+    '--target=node20',
+    '--packages=external',
+    `--outfile=${server}`,
+    '--log-level=warning',
+  ]);
   const sim = await WechatSim.start();
   sim.addApp(APP.appid, APP.secret);
   const dir = await mkdtemp(join(tmpdir(), 'wecred-profile-'));
   const config = JSON.stringify({ apps: [{ ...APP, type: 'mp' }], store: `file:${dir}`, upstream: { mp: sim.url } });
-  const server = await startProcess(
-    ['--cpu-prof', '--cpu-prof-dir', dir, join(root, 'dist/wecred-server.mjs')],
+  const wecred = await startProcess(
+    ['--cpu-prof', '--cpu-prof-dir', dir, server],
     { PORT: '0', WECRED_CONFIG_JSON: config },
     { discardStdout: true },
   );
-  const target = `${server.url}/jsapi/${APP.appid}/config`;
+  const target = `${wecred.url}/jsapi/${APP.appid}/config`;
   const cannon = join(root, 'node_modules/autocannon/autocannon.js');
   const load = ['-c', '16', '-d', '8', '-m', 'POST', '-H', 'content-type=application/json', '-b', BODY, target];
   await run(process.execPath, [cannon, ...load]);
-  await server.stop(); // SIGTERM: node writes the profile on exit
+  await wecred.stop(); // SIGTERM: node writes the profile on exit
   await sim.close();
   const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error('no profile written');
