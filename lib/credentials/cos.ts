@@ -1,12 +1,12 @@
 /**
- * Temporary COS keys (DESIGN §5). Two ways to get them:
+ * Temporary COS keys (docs/design.md §12). Two ways to get them:
  *
  * - a configured scope (cos.scopes[i], whole: its bucket, prefix and actions) is a credential:
  *   cached in the store, refreshed `refreshAheadSeconds` before STS lets it expire, one STS call
  *   per refresh across every instance. There is one per configured scope, so the set is bounded
  *   by the configuration. The value is the keys' JSON, stored as access tokens are: temporary
  *   keys are short-lived bearer credentials like them (only app secrets, session keys and agent
- *   secrets are sealed at rest, DESIGN §6).
+ *   secrets are sealed at rest, docs/design.md §14).
  * - anything narrower (a deeper prefix, fewer actions) is a direct STS call with that narrower
  *   policy, its keys kept in a small per-process cache (never the store) until
  *   `refreshAheadSeconds` before they expire: the same narrow request again, or at the same

@@ -1,5 +1,5 @@
 /**
- * WeCom credentials (reference §4.1–§4.3, §4.6): each app's access_token (per app secret), and
+ * WeCom credentials (docs/protocol.md §4.1–§4.3, §4.6): each app's access_token (per app secret), and
  * the two tickets fetched with it, under WeCom's hourly ticket budgets.
  */
 import type { WorkClient } from '../wechat/work';
@@ -12,7 +12,7 @@ import type { CredentialSource } from './source';
 /** corp: get_jsapi_ticket, for wx.config; agent: ticket/get?type=agent_config, for wx.agentConfig. */
 export type WorkTicketKind = 'corp' | 'agent';
 
-/** WeCom's hourly ticket limits (reference §4.2, §4.3, §4.6): per app, and get_jsapi_ticket per corp. */
+/** WeCom's hourly ticket limits (docs/protocol.md §4.2, §4.3, §4.6): per app, and get_jsapi_ticket per corp. */
 export const TICKET_CALLS_PER_APP_HOUR = 100;
 export const CORP_TICKET_CALLS_PER_CORP_HOUR = 400;
 

@@ -1,6 +1,6 @@
 /**
  * The application core: one neutral request in, one response out, for every platform.
- * Routes (DESIGN §3.3), the envelope (§3.1) with realm authentication (§3.4), CORS, the body
+ * Routes (docs/design.md §3.3), the envelope (§3.1) with realm authentication (§3.4), CORS, the body
  * limit, one structured log line per request, and the scheduled refresh.
  */
 import { performance } from 'node:perf_hooks';

@@ -1,5 +1,5 @@
 /**
- * Realm authentication of business servers (DESIGN §3.4): HMAC-SHA256 over method, path,
+ * Realm authentication of business servers (docs/design.md §3.4): HMAC-SHA256 over method, path,
  * timestamp, nonce and the body's hash; ±300 s; each nonce accepted once per realm.
  * Checks run cheapest first and the nonce is only spent once the signature is valid, so
  * an attacker can't burn a realm's nonces. The window, nonce and interface-scope checks

@@ -1,5 +1,5 @@
 /**
- * CORS for pages that fetch wx.config parameters (DESIGN §3.3). A pattern must match the
+ * CORS for pages that fetch wx.config parameters (docs/design.md §3.3). A pattern must match the
  * whole Origin or, for patterns written without a scheme as jsdkd's were ("example\\.com"),
  * the whole host. So `example\.com` admits https://example.com but never https://example.com.evil.net.
  *

@@ -1,4 +1,4 @@
-/** The Wafer-compatible JSON envelope (DESIGN §3.1). */
+/** The Wafer-compatible JSON envelope (docs/design.md §3.1). */
 import { ApiError } from '../interfaces/errors';
 import type { HttpResponse } from './http';
 

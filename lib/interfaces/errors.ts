@@ -1,5 +1,5 @@
 /**
- * returnCodes (DESIGN §3.1). Wafer's numbers where a Wafer client can meet them; our own in
+ * returnCodes (docs/design.md §3.1). Wafer's numbers where a Wafer client can meet them; our own in
  * the 7xxx range. Each carries the HTTP status used when the error is answered on a route
  * (the envelope always answers 200).
  */

@@ -1,4 +1,4 @@
-/** The route table (DESIGN §3.3), tried in this order; `POST /` (the envelope) is the app's own. */
+/** The route table (docs/design.md §3.3), tried in this order; `POST /` (the envelope) is the app's own. */
 import { jsapiConfig, ping, verifyFile } from './basic';
 import { consoleRoute } from './console';
 import { jsdkdQuery } from './jsdkd';

@@ -1,5 +1,5 @@
 /**
- * jsdkd's query route (DESIGN §3.3): `GET /jsapi/:appid/query?key=token|ticket&realm&nonce&ts&sign`,
+ * jsdkd's query route (docs/design.md §3.3): `GET /jsapi/:appid/query?key=token|ticket&realm&nonce&ts&sign`,
  * and jsdkd's own spelling `GET /jsapi/query/:key?appid&realm&nonce&ts&sign`, answering
  * `{key, value}`.
  *

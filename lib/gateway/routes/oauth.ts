@@ -1,5 +1,5 @@
 /**
- * OAuth web login routes (DESIGN §3.3), browsers only:
+ * OAuth web login routes (docs/design.md §3.3), browsers only:
  *
  *   GET /oauth/:appid/authorize?redirect=URL&scope=snsapi_base|snsapi_userinfo|snsapi_login&state=X
  *       302 → WeChat's authorize page (qrconnect for website apps), setting the login cookie

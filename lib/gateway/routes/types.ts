@@ -1,4 +1,4 @@
-/** The shape of the route table (DESIGN §3.3): a new route is one `defineRoute` and one handler. */
+/** The shape of the route table (docs/design.md §3.3): a new route is one `defineRoute` and one handler. */
 import type { CallContext } from '../../credentials';
 import type { Services } from '../../interfaces';
 import type { HttpRequest, HttpResponse } from '../http';

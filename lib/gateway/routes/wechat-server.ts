@@ -1,5 +1,5 @@
 /**
- * WeChat's server URL (DESIGN §3.3, reference §1.6, §1.7): `GET|POST /wechat/:appid`.
+ * WeChat's server URL (docs/design.md §3.3, docs/protocol.md §1.6, §1.7): `GET|POST /wechat/:appid`.
  *
  * - GET `?signature&timestamp&nonce&echostr`: the console's URL check, always plaintext for
  *   Official Accounts and Mini Programs, even in 安全模式 (§1.6). A valid signature gets
