@@ -1,7 +1,7 @@
 /**
  * Where a warm request's time goes (`npm run bench:profile`): the server `npm start` runs (unminified), under
  * autocannon load on POST /jsapi/:appid/config, with `node --cpu-prof`; prints the top frames by
- * self time, as a share of the samples (idle and GC included, so shares add up to 100).
+ * self time, as a share of the samples (idle and GC included, so shares add up to 100). docs/design.md §9.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';

@@ -1,4 +1,7 @@
-/** The HTTP function: SCF API-gateway / Function-URL events, AWS API Gateway v1 / v2 (and timer events, should they be routed here). */
+/**
+ * The HTTP function: SCF API-gateway / Function-URL events, AWS API Gateway v1 / v2 (and timer events, should they be
+ * routed here). docs/design.md §4.
+ */
 import { createLogger } from '../lib/log/logger';
 import { createServerlessHandler } from '../lib/platform/serverless';
 import { getApp } from './cold-start';

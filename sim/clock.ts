@@ -1,6 +1,6 @@
 /**
  * The simulator clock: base + real elapsed time + total advanced. All expiry and quota logic
- * reads it, so tests move time with advance() instead of waiting.
+ * reads it, so tests move time with advance() instead of waiting. docs/design.md §8.
  */
 import { performance } from 'node:perf_hooks';
 

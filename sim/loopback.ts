@@ -1,7 +1,7 @@
 /**
  * The transport of the cloud API simulators (sim/tencentcloud.ts, sim/aws-secrets.ts): one
  * node:http server on 127.0.0.1 handing every request, body read, to one handler. Their
- * protocols route on headers, not paths, so the WeChat SimServer's path routes do not fit.
+ * protocols route on headers, not paths, so the WeChat SimServer's path routes do not fit. docs/design.md §8.
  */
 import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';

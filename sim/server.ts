@@ -1,7 +1,7 @@
 /**
  * The simulator's HTTP server: routing (`method path → handler`), call counters and fault
  * injection per endpoint. It knows nothing about WeChat semantics; modules (sim/mp.ts, ...)
- * bring routes.
+ * bring routes. docs/design.md §8.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

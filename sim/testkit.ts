@@ -1,4 +1,4 @@
-/** Small fetch helpers for the simulator's own tests (not used by the server). */
+/** Small fetch helpers for the simulator's own tests (not used by the server). docs/design.md §8. */
 import type { WechatSim } from './wechat-sim';
 
 export type Json = Record<string, unknown>;

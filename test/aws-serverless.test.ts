@@ -1,7 +1,7 @@
 /**
- * serverless.yml as shipped, under osls (test/aws-tools.ts): `osls package` with and without the
+ * serverless.yml as shipped, under osls (test/support/aws-tools.ts): `osls package` with and without the
  * region and VPC parameters, read back from the CloudFormation it writes; and serverless-offline
- * serving the packaged gateway.js (it unzips dist/wecred-aws.zip) against the simulator.
+ * serving the packaged gateway.js (it unzips dist/wecred-aws.zip) against the simulator. docs/design.md §4, §9.
  */
 import { execFile, spawn } from 'node:child_process';
 import { appendFile, copyFile, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';

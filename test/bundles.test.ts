@@ -1,7 +1,7 @@
 /**
  * The deployable zips (`npm run package`) as SCF and Lambda run them: each unzipped into an
  * empty directory with no node_modules above it, then required by a bare node process and fed
- * the recorded platform events, against the simulator.
+ * the recorded platform events, against the simulator. docs/design.md §4, §9.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -1,7 +1,7 @@
 /**
  * The `wecred` command as `npm run build` bundles it (dist/cli.mjs, the package's bin): config
  * check gives the server's own lines (checked against the bundled server refusing the same
- * files), status renders for a demo server, calls, keygen, migrate, --json and usage errors.
+ * files), status renders for a demo server, calls, keygen, migrate, --json and usage errors. docs/design.md §2.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

@@ -1,7 +1,7 @@
 /**
  * The returnData shapes wecred-client declares, as values the compiler derives from its types: a
  * field added to or dropped from a client type breaks this file, and expectShape compares the
- * same descriptors with the server's real answers (test/client.test.ts).
+ * same descriptors with the server's real answers (test/client.test.ts). docs/design.md §2.
  */
 import type * as C from 'wecred-client';
 import { expect } from 'vitest';

@@ -3,7 +3,7 @@
  * a scratch project, and used against a wecred over the simulators (WeChat, WeCom, Tencent Cloud
  * STS). Every interface of the server's table has a helper that round-trips with the shape the
  * client declares; failures are WecredErrors with the server's returnCode; the README's signing
- * vector is the server's.
+ * vector is the server's. docs/design.md §2.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

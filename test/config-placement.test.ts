@@ -2,7 +2,7 @@
  * A configuration past the 4 KB serverless environment (40 apps, 10 WeCom agents, 10 realms): in
  * WECRED_CONFIG_JSON `npm run package` refuses it, naming the ways that fit; as an SSM secret
  * (WECRED_CONFIG=ssm:NAME, through the Tencent Cloud simulator) and packaged into the zips
- * (`--config`), the unzipped bundles serve from it.
+ * (`--config`), the unzipped bundles serve from it. docs/design.md §3.5, §9.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

@@ -1,6 +1,6 @@
 /**
  * The guarantee wecred exists for, on every store that processes can share: real wecred
- * processes, one shared store, the simulator as WeChat.
+ * processes, one shared store, the simulator as WeChat. docs/design.md §5, §9.
  */
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

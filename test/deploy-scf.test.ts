@@ -1,7 +1,7 @@
 /**
  * `npm run deploy:scf` against the SCF API simulator (sim/scf.ts, TC3-verified): a first deploy
  * creates the function, its timer and its Function URL; later ones change only what differs; a
- * failed step stops with one line and leaves the function as it was.
+ * failed step stops with one line and leaves the function as it was. docs/design.md §4, §8.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

@@ -2,7 +2,7 @@
  * The Dockerfile's steps replayed without a docker engine: each stage in its own scratch folder
  * (absolute paths inside it), COPY from the build context (less .dockerignore) or an earlier stage,
  * RUN through sh in the stage's WORKDIR with its ENV; then the final CMD started from the final
- * stage's folder with a mounted wecred.json, its HEALTHCHECK run, and a request served.
+ * stage's folder with a mounted wecred.json, its HEALTHCHECK run, and a request served. docs/design.md §9.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';

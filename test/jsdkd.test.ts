@@ -1,6 +1,6 @@
 /**
  * jsdkd compatibility through the real HTTP server: `GET /jsapi/:appid/query` (and jsdkd's
- * `/jsapi/query/:key`) with jsdkd's md5 signature, the envelope interface `query`, and CORS.
+ * `/jsapi/query/:key`) with jsdkd's md5 signature, the envelope interface `query`, and CORS. docs/design.md §3.3.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { jsapiSignature } from '../lib/crypto/jsapi';

@@ -1,6 +1,7 @@
 /**
  * The deployed entry points (functions/gateway, functions/refresher) answer recorded sample
  * events of every platform, booted from WECRED_CONFIG_JSON as on SCF / Lambda, against the simulator.
+ * docs/design.md §4.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WechatSim } from '../sim';

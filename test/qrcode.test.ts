@@ -1,4 +1,7 @@
-/** `qrcode.create` through the real HTTP server, against the simulator's qrcode/create and showqrcode. */
+/**
+ * `qrcode.create` through the real HTTP server, against the simulator's qrcode/create and showqrcode.
+ * docs/protocol.md §2.7.
+ */
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoConfig, parseConfig } from '../lib/config/load';
 import { WechatSim } from '../sim';

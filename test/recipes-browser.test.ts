@@ -1,10 +1,7 @@
 /**
- * The page-side recipes in Debian's chromium: examples/jssdk-page.ts (weixin-js-sdk) and
- * examples/wecom-jssdk-page.ts (@wecom/jssdk), bundled with esbuild into a business page whose
- * URL has a query string and a #fragment. A stubbed WeixinJSBridge stands in for the WeChat /
- * WeCom client: it records what the SDK hands it (preVerifyJSAPI, agentConfig) and answers ok only
- * when the simulator verifies the signature for the page's URL with a ticket it issued, as the
- * client would ask WeChat; the SDK's ready / error decides the outcome.
+ * The page-side recipes (examples/jssdk-page.ts, examples/wecom-jssdk-page.ts) in Debian's chromium, against a stubbed
+ * WeixinJSBridge that answers ok only when the simulator verifies the page URL's signature with a ticket it issued;
+ * the SDK's ready / error decides the outcome (docs/design.md §9).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

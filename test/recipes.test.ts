@@ -3,7 +3,7 @@
  * node-easywechat) against a wecred backed by the simulator, each SDK pointed at the simulator
  * by its one-line base-URL override: a real QR code from a token wecred handed out, then, after
  * WeChat (the simulator) ends that token early, recovery with exactly one rotation and no token
- * fetched by the SDK itself.
+ * fetched by the SDK itself. docs/design.md §9.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

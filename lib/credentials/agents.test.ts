@@ -1,4 +1,7 @@
-/** The WeCom agent registry: one record read for an agent's first cold request, and configured agents kept out. */
+/**
+ * The WeCom agent registry: one record read for an agent's first cold request, and configured agents kept out.
+ * docs/design.md §13.
+ */
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../log/logger';
 import { countStoreOps } from '../store/counting';

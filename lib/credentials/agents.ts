@@ -1,13 +1,7 @@
 /**
- * WeCom agents (apps) registered at run time by `work.register_agent`, beside the configured
- * `config.work` ones. One record per agent, `agent:<corpid>:<agentid>`, holding JSON with the
- * secret sealed under WECRED_MASTER_KEY (context `agent:<corpid>:<agentid>:secret`).
- *
- * The secret is read from the store only when a token is fetched (once per refresh), so a
- * replaced secret is used by the very next fetch in every instance; the record find() just read
- * serves the fetch that follows it (an agent's first cold request) for HANDOFF_MS, sealed. Whether
- * an agent exists is remembered per process: agents are never unregistered, so a warm request
- * does no store I/O beyond the credential's own; an unknown agent costs one record read per request.
+ * WeCom agents registered at run time by `work.register_agent`, beside `config.work`: one record per agent, its secret
+ * sealed, read from the store at each token fetch so a replaced secret is used at once everywhere. Whether an agent
+ * exists is remembered per process (agents are never unregistered). docs/design.md §13.
  */
 import type { Config } from '../config/types';
 import { AtRestError, cipherFor } from '../crypto/at-rest';

@@ -1,4 +1,6 @@
-/** Hourly budgets enforced before calling upstream, and dropping a credential (Lifecycle). */
+/**
+ * Hourly budgets enforced before calling upstream, and dropping a credential (Lifecycle). docs/design.md §5.7, §5.10.
+ */
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../log/logger';

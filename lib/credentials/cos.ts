@@ -1,19 +1,7 @@
 /**
- * Temporary COS keys (docs/design.md §12). Two ways to get them:
- *
- * - a configured scope (cos.scopes[i], whole: its bucket, prefix and actions) is a credential:
- *   cached in the store, refreshed `refreshAheadSeconds` before STS lets it expire, one STS call
- *   per refresh across every instance. There is one per configured scope, so the set is bounded
- *   by the configuration. The value is the keys' JSON, stored as access tokens are: temporary
- *   keys are short-lived bearer credentials like them (only app secrets, session keys and agent
- *   secrets are sealed at rest, docs/design.md §14).
- * - anything narrower (a deeper prefix, fewer actions) is a direct STS call with that narrower
- *   policy, its keys kept in a small per-process cache (never the store) until
- *   `refreshAheadSeconds` before they expire: the same narrow request again, or at the same
- *   time, costs no further STS call, a configuration fault is answered again from memory for
- *   CONFIG_FAULT_PAUSE_MS (as the lifecycle does: no repeated calls with a wrong key), and the
- *   cache holds at most NARROW_CACHE_SIZE grants, the oldest dropped first, whatever prefixes
- *   callers ask for.
+ * Temporary COS keys (docs/design.md §12): a whole configured scope is a credential, cached in the store and refreshed
+ * once across instances; anything narrower is one STS call whose keys stay in a small per-process cache (never the
+ * store), so the store holds one credential per configured scope, bounded by the configuration.
  */
 import { createHash } from 'node:crypto';
 import type { Endpoint } from '../config/secret-source';

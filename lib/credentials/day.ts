@@ -1,4 +1,6 @@
-/** WeChat's daily quotas reset at midnight Beijing time (UTC+8); WeCom's hourly ones on the hour. */
+/**
+ * WeChat's daily quotas reset at midnight Beijing time (UTC+8); WeCom's hourly ones on the hour. docs/design.md §5.7.
+ */
 const OFFSET_MS = 8 * 3_600_000;
 const DAY_MS = 86_400_000;
 export const HOUR_MS = 3_600_000;

@@ -1,6 +1,6 @@
 /**
  * Why a credential could not be served. The gateway maps each code to a returnCode;
- * messages are safe to show to callers (no secret, token or ticket in them).
+ * messages are safe to show to callers (no secret, token or ticket in them). docs/design.md §3.1, §5.11.
  */
 export type CredentialErrorCode =
   | 'upstream_unavailable' // WeChat could not be reached inside the request budget

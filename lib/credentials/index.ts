@@ -1,6 +1,7 @@
 /**
  * The credentials of one deployment: every configured credential's source over one lifecycle,
  * behind a small face (get, refreshIfDue, invalidate, peek) that interfaces and the refresher use.
+ * docs/design.md §5.11.
  */
 import type { AppConfig, Config, CosScopeConfig } from '../config/types';
 import type { Logger } from '../log/logger';

@@ -1,3 +1,8 @@
+/**
+ * The credential lifecycle (docs/design.md §5) on the memory store, with sources the tests script and a clock they
+ * move: joins, leases, holds, forced refreshes, stale reports, budgets and a failing store.
+ * Over 400 lines: each invariant of §5 is its own case.
+ */
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../log/logger';

@@ -1,8 +1,9 @@
 /**
- * The credential lifecycle (docs/design.md §5): warm cache, store read, one lease-holding refresher
- * per credential across every process sharing the store, fenced commits, degraded service while the
- * store is away. Two clocks: `clock` (injectable, shared with the simulator in tests) decides expiry
- * and days; `performance.now()` measures budgets, timeouts and leases, which are real time.
+ * The credential lifecycle (docs/design.md §5): warm cache, store read, one lease-holding refresher per credential
+ * across every process sharing the store, fenced commits, degraded service while the store is away. Two clocks:
+ * `clock` (injectable, the simulator's in tests) decides expiry and days; `performance.now()` measures budgets,
+ * timeouts and leases, which are real time. Over 400 lines: the one orchestrator of §5 (read, decide, lease, probe,
+ * fetch, commit) kept whole so its order reads top to bottom; its rules live in policy, lease, budget and retry.
  */
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';

@@ -1,4 +1,7 @@
-/** Official Account / Mini Program credentials: the access_token and the tickets that depend on it. */
+/**
+ * Official Account / Mini Program credentials: the access_token and the tickets that depend on it.
+ * docs/design.md §5.5, §5.8.
+ */
 import type { AppConfig } from '../config/types';
 import type { MpClient, TicketType } from '../wechat/mp';
 import { classifyUpstream, WechatError } from '../wechat/errors';

@@ -1,4 +1,4 @@
-/** Each mode's decision on a stored row, as pure functions of the row and the time. */
+/** Each mode's decision on a stored row, as pure functions of the row and the time. docs/design.md §5.2. */
 import { describe, expect, it } from 'vitest';
 import type { CredentialRow } from '../store/port';
 import { holdMs, isFresh, isUsable, type Mode, type PolicyContext, policyFor } from './policy';

@@ -1,4 +1,7 @@
-/** What the lifecycle needs to know about one credential; the lifecycle itself is in lifecycle.ts. */
+/**
+ * What the lifecycle needs to know about one credential; the lifecycle itself is in lifecycle.ts.
+ * docs/design.md §5, §5.11.
+ */
 
 /** Epoch milliseconds; injectable so tests and the simulator share one clock. */
 export type Clock = () => number;

@@ -1,4 +1,7 @@
-/** Strict decoders for what WeChat sends: a loose decoder would accept bytes WeChat never produced. */
+/**
+ * Strict decoders for what WeChat sends: a loose decoder would accept bytes WeChat never produced.
+ * docs/protocol.md §1.7, §3.2.
+ */
 
 /** Stateless between calls (no streaming): one instance serves every decode. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

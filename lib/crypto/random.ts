@@ -1,5 +1,5 @@
 /**
- * Random nonces for JS-SDK configs, sessions and the like. Pure (apart from the CSPRNG).
+ * Random nonces for JS-SDK configs, sessions and the like. Pure (apart from the CSPRNG). docs/design.md §11.
  */
 import { randomFillSync } from 'node:crypto';
 

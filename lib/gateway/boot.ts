@@ -1,4 +1,7 @@
-/** The composition root: a validated config in, taken as it is, and a ready App out (one per cold start). */
+/**
+ * The composition root: a validated config in, taken as it is, and a ready App out (one per cold start).
+ * docs/design.md §2, §3.5.
+ */
 import { createAlerter } from '../alerts';
 import type { Config } from '../config/types';
 import { createCredentials, type Clock } from '../credentials';

@@ -1,12 +1,8 @@
 /**
- * CORS for pages that fetch wx.config parameters (docs/design.md §3.3). A pattern must match the
- * whole Origin or, for patterns written without a scheme as jsdkd's were ("example\\.com"),
- * the whole host. So `example\.com` admits https://example.com but never https://example.com.evil.net.
- *
- * An allowed origin gets the allow headers, including those a preflight (OPTIONS) needs:
- * methods, the X-Wecred-* signing headers and content-type, and a max-age. A refused or
- * missing Origin gets none. Every answer carries `Vary: Origin`, since what it would have
- * carried depends on the Origin (a cache must not serve one origin's answer to another).
+ * CORS for pages that fetch wx.config parameters (docs/design.md §3.3): a pattern matches the whole Origin or, written
+ * without a scheme as jsdkd's were, the whole host, so `example\.com` never admits https://example.com.evil.net.
+ * Every answer carries `Vary: Origin`: what it carries depends on the Origin, and a cache must not serve one origin's
+ * answer to another.
  */
 import { isIP } from 'node:net';
 

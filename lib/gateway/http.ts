@@ -1,6 +1,6 @@
 /**
  * The neutral HTTP request and response every platform adapter converts to and from.
- * Nothing below lib/platform knows which cloud produced the request.
+ * Nothing below lib/platform knows which cloud produced the request. docs/design.md §2, §4.
  */
 export interface HttpRequest {
   /** Upper-case method, e.g. 'GET'. */

@@ -1,4 +1,6 @@
-/** Admin interfaces: the state of every credential against WeChat's budgets, and of the store. */
+/**
+ * Admin interfaces: the state of every credential against WeChat's budgets, and of the store. docs/design.md §3.2, §18.
+ */
 import { performance } from 'node:perf_hooks';
 import type { CredentialSource, LastError } from '../credentials';
 import { STORE_TIMEOUT_MS } from '../store/guard';

@@ -1,4 +1,4 @@
-/** Which configured app a request means, and whether its realm may use it. */
+/** Which configured app a request means, and whether its realm may use it. docs/design.md §3.2. */
 import type { AppConfig, AppType, RealmConfig } from '../config/types';
 import { ApiError } from './errors';
 import type { Services } from './types';

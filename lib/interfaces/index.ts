@@ -1,4 +1,6 @@
-/** The interface table: canonical names and aliases → handler. A new interface is one entry here. */
+/**
+ * The interface table: canonical names and aliases → handler. A new interface is one entry here. docs/design.md §3.2.
+ */
 import { status } from './admin';
 import { cosCredentials, cosSignInterface, cosSignOnce } from './cos';
 import { accessToken, jsapiConfig, ticket } from './mp';

@@ -1,4 +1,7 @@
-/** The returnCodes of a failed login code exchange, shared by oauth.* and session.* (lib/sessions/login-errors.ts). */
+/**
+ * The returnCodes of a failed login code exchange, shared by oauth.* and session.* (lib/sessions/login-errors.ts).
+ * docs/design.md §11.2.
+ */
 import type { ExchangeFailure } from '../sessions/login-errors';
 import type { ErrorName } from './errors';
 

@@ -1,4 +1,6 @@
-/** Official Account / Mini Program interfaces: access_token, tickets and wx.config parameters. */
+/**
+ * Official Account / Mini Program interfaces: access_token, tickets and wx.config parameters. docs/design.md §3.2, §5.
+ */
 import type { AppConfig } from '../config/types';
 import type { CallContext, Credential, GetOptions } from '../credentials';
 import { jsapiSignature, withoutFragment } from '../crypto/jsapi';

@@ -1,4 +1,4 @@
-/** Reading `para` fields with clear 1003 errors that name the field. */
+/** Reading `para` fields with clear 1003 errors that name the field. docs/design.md §3.2. */
 import { ApiError } from './errors';
 
 type Para = Record<string, unknown>;

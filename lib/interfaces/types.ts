@@ -1,4 +1,4 @@
-/** What an interface handler gets, and the shape of the interface table. */
+/** What an interface handler gets, and the shape of the interface table. docs/design.md §3.2. */
 import type { Alerter } from '../alerts';
 import type { Config, RealmConfig } from '../config/types';
 import type { CallContext, Clock, Credentials } from '../credentials';

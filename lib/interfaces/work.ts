@@ -1,7 +1,7 @@
 /**
  * WeCom (企业微信) interfaces: each agent's access_token, the corp and agent tickets, the
  * wx.config / wx.agentConfig parameters, and registering agents at run time. Wafer fork aliases
- * (`qcloud.work.*`) answer in the fork's shapes.
+ * (`qcloud.work.*`) answer in the fork's shapes. docs/design.md §13.
  */
 import type { RealmConfig } from '../config/types';
 import { AGENTID_RULE, canonicalAgentid, canonicalCorpid, CORPID_RULE } from '../config/wecom-ids';

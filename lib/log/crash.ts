@@ -1,4 +1,4 @@
-/** What a log line may say about an unexpected error. */
+/** What a log line may say about an unexpected error. docs/design.md §15. */
 import type { LogFields } from './logger';
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Structured JSON logs, one object per line. Every field passes through the redacting
  * replacer, so a secret, token, ticket or session key put into a log field by mistake is
- * masked rather than leaked, at any depth.
+ * masked rather than leaked, at any depth. docs/design.md §15.
  */
 import { writeSync } from 'node:fs';
 

@@ -1,12 +1,6 @@
 /**
- * AWS EventBridge scheduled rule (Serverless Framework `schedule` event without `input`).
- *
- * Event (AWS docs "Scheduled Event"; the same sample is the fixture added by
- * aws/aws-lambda-rust-runtime commit 5dcad20):
- *   { version: '0', id, 'detail-type': 'Scheduled Event', source: 'aws.events', account, time,
- *     region, resources: [ruleArn], detail: {} }
- * Lambda only records what an asynchronous invocation returns; we return the refresh report.
- * A schedule configured with a custom `input` replaces this event and is not recognised.
+ * AWS EventBridge scheduled rule (a Serverless Framework `schedule` event without `input`; a custom `input` replaces
+ * the event and is not recognised). We return the refresh report, which Lambda only records (docs/design.md §4).
  */
 import type { RefreshReport } from '../gateway/http';
 import { isRecord, timerResult, type TimerResult } from './shared';

@@ -1,18 +1,7 @@
 /**
- * AWS API Gateway REST API (Lambda proxy integration, payload 1.0; HTTP APIs with payload
- * format 1.0 send the same shape with `version: '1.0'`).
- *
- * Event (docs.aws.amazon.com/apigateway "Input format of a Lambda function for proxy
- * integration"; samples: aws-powertools/powertools-lambda-typescript
- * packages/parser/tests/events/apigw-rest/*.json):
- *   { resource, path, httpMethod, headers, multiValueHeaders, queryStringParameters,
- *     multiValueQueryStringParameters, pathParameters, stageVariables,
- *     requestContext: { apiId, stage, path, identity: { sourceIp }, ... }, body, isBase64Encoded }
- * Any of the maps may be null (console test invocations send null headers).
- * `path` is the path below the stage (`/jsapi/...`), as on SCF's API gateway: `requestContext.path`
- * would add the stage on the execute-api domain and nothing on a custom domain, so routes and
- * realm signatures would depend on how the API is reached.
- * Result: { statusCode, headers, body, isBase64Encoded: false }.
+ * AWS API Gateway REST API (Lambda proxy integration, payload 1.0; also HTTP APIs with payload format 1.0). The path is
+ * `path`, below the stage, so routes and realm signatures do not depend on how the API is reached. The event's shape
+ * and where AWS documents it: docs/design.md §4.
  */
 import type { HttpRequest } from '../gateway/http';
 import { isRecord, lastValues, lowerHeaders, proxyRequest, proxyResult } from './shared';

@@ -1,18 +1,7 @@
 /**
- * AWS API Gateway HTTP API (payload format 2.0) and Lambda Function URLs (same format).
- *
- * Event (docs.aws.amazon.com/apigateway "Create AWS Lambda proxy integrations for HTTP APIs",
- * docs.aws.amazon.com/lambda "Invoking Lambda function URLs"; samples:
- * aws-powertools/powertools-lambda-typescript packages/parser/tests/events/apigw-http/no-auth.json,
- * packages/parser/tests/events/lambda/base.json):
- *   { version: '2.0', routeKey, rawPath, rawQueryString, cookies?, headers,
- *     queryStringParameters?, requestContext: { http: { method, path, sourceIp, ... }, stage, ... },
- *     body?, isBase64Encoded }
- * Repeated headers arrive already comma-joined; cookies arrive apart, in `cookies`, and go
- * back into a `cookie` header. The query comes from `rawQueryString` (queryStringParameters
- * comma-joins repeats). `rawPath` includes a non-default stage, as the client sent it.
- * Result: { statusCode, headers, cookies?, body, isBase64Encoded: false }: the 2.0 format sets
- * cookies through `cookies`, not a set-cookie header.
+ * AWS API Gateway HTTP API (payload format 2.0) and Lambda Function URLs (the same format): the query from
+ * `rawQueryString`, cookies kept apart in `cookies` both ways, `rawPath` as the client sent it (a non-default stage
+ * included). The event's shape and where AWS documents it: docs/design.md §4.
  */
 import type { HttpRequest, HttpResponse } from '../gateway/http';
 import {

@@ -1,16 +1,7 @@
 /**
- * Which platform sent this event? Each adapter's `matches` is written to exclude the
- * others (tested with every recorded sample), and they are tried in a fixed order:
- *
- *   aws-v2       version '2.0' + rawPath + requestContext.http
- *   scf-apigw    httpMethod + requestContext.serviceId
- *   aws-v1       httpMethod + requestContext.apiId, no serviceId, version not '2.0'
- *   scf-url      httpMethod + path + headers, no requestContext, no version
- *   scf-timer    Type 'Timer' + TriggerName
- *   aws-schedule source 'aws.events' + detail-type 'Scheduled Event'
- *
- * Anything else (ALB, SQS, a direct invoke with a custom payload, null, a string) is
- * `unknown`, which the serverless handler answers with a 400-style result.
+ * Which platform sent this event? Each adapter's `matches` excludes the others (tested with every recorded sample),
+ * and they are tried in a fixed order; anything else is `unknown`, which the serverless handler answers with a
+ * 400-style result. The order and what each adapter recognises: docs/design.md §4.
  */
 import type { HttpRequest, HttpResponse, RefreshReport } from '../gateway/http';
 import * as awsSchedule from './aws-schedule';

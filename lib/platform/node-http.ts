@@ -1,22 +1,7 @@
 /**
- * The local / SCF web-function server: node:http in front of the same App.
- *
- * - The path is the request target as sent (no dot-segment normalisation, no decoding);
- *   the query is decoded, last value wins; header names lower-case, repeats joined by Node.
- * - Bodies are read up to `maxBodyBytes`. A larger Content-Length is refused at once; a
- *   chunked body is refused the moment it passes the limit. Either way the answer is 413
- *   `{"error":{"code":"body_too_large",...}}` and nothing beyond the limit is kept: the rest
- *   of the body is discarded as it arrives (so the client can read the 413 and keep the
- *   connection), and past `drainLimitBytes` the connection is closed.
- * - A client that goes away mid-body is dropped quietly; the app is not called.
- * - Strangers are bounded (config.http, docs/design.md §4): headers must arrive within
- *   `headersTimeoutSeconds` and the whole request within `requestTimeoutSeconds` (408, checked
- *   every second); at most `maxConnections` connections (more are closed as they arrive); the
- *   bodies being read or served share `maxBodyBytesInFlight` bytes, and a body that would pass
- *   it is answered 503 `overloaded` and its connection closed; idle keep-alive connections close
- *   after `keepAliveTimeoutSeconds`.
- * - An unexpected exception (the app never throws, but a bad header value can) is a 500
- *   `{"error":{"code":"internal",...}}`.
+ * The local / SCF web-function server: node:http in front of the same App, the request target as sent. It bounds what
+ * a stranger can hold (body size, header and request time, connections, body bytes in flight: config.http) and answers
+ * 413, 408 and 503 itself (docs/design.md §4).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

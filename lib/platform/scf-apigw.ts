@@ -1,16 +1,7 @@
 /**
- * Tencent SCF, API-gateway trigger (integration response on).
- *
- * Event (cloud.tencent.com/document/product/583/12513, "API 网关触发器的集成请求事件消息结构"):
- *   { requestContext: { serviceId, path, httpMethod, requestId, identity, sourceIp, stage },
- *     headers, body, pathParameters, queryStringParameters, headerParameters, stageVariables,
- *     path, queryString, httpMethod, isBase64Encoded? }
- * `queryString` holds every query parameter (`queryStringParameters` only the declared ones);
- * `path` is the request path below the environment (no `/release` prefix).
- * Result: { isBase64Encoded: false, statusCode, headers, body }.
- *
- * The Function-URL event is this shape minus requestContext & co, so `scf-url` reuses
- * `scfHttpToRequest` and `toResult` from here.
+ * Tencent SCF, API-gateway trigger (integration response on): the query from `queryString` (every parameter), `path`
+ * below the environment. The Function-URL event is this shape minus requestContext & co, so `scf-url` reuses
+ * `scfHttpToRequest` and `toResult` from here. The event's shape and where Tencent documents it: docs/design.md §4.
  */
 import type { HttpRequest } from '../gateway/http';
 import { isRecord, lastValues, lowerHeaders, proxyRequest, proxyResult, type Json } from './shared';

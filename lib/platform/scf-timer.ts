@@ -1,9 +1,6 @@
 /**
- * Tencent SCF, timer trigger.
- *
- * Event (cloud.tencent.com/document/product/583/31927, "Timer 触发器的事件消息结构"):
- *   { Type: 'Timer', TriggerName, Time: '2019-02-21T11:49:00Z', Message }
- * SCF only logs what a timer invocation returns; we return the refresh report.
+ * Tencent SCF, timer trigger. SCF only logs what a timer invocation returns; we return the refresh report.
+ * The event's shape and where Tencent documents it: docs/design.md §4.
  */
 import type { RefreshReport } from '../gateway/http';
 import { isRecord, timerResult, type TimerResult } from './shared';

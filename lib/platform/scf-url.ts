@@ -1,12 +1,7 @@
 /**
- * Tencent SCF, Function URL (函数 URL) calling an event function.
- *
- * Event (cloud.tencent.com/document/product/583/96099, "函数 URL 概述 → 调用参数 → 事件函数"):
- * "compatible with the apigw protocol, without headerParameters, isBase64Encoded,
- * pathParameters, queryStringParameters, requestContext":
- *   { body, headers (lower-case; x-scf-remote-addr = client IP), httpMethod, path, queryString }
- * Result: the structured response { statusCode, headers, body } (we add isBase64Encoded:false,
- * as the API-gateway trigger expects), so the conversion is shared with `scf-apigw`.
+ * Tencent SCF, Function URL (函数 URL) calling an event function: the API-gateway shape without requestContext & co,
+ * the client IP in `x-scf-remote-addr`, so the conversion is shared with `scf-apigw`. The event's shape and where
+ * Tencent documents it: docs/design.md §4.
  */
 import type { HttpRequest } from '../gateway/http';
 import { scfHttpToRequest, toResult as scfResult } from './scf-apigw';

@@ -1,13 +1,8 @@
 /**
- * The one serverless entry point (SCF `main_handler`, Lambda `handler`), wrapped by
- * `@middy/core`:
- *
- *   HTTP event  → adapter → app.http(request) → adapter result
- *   timer event → app.refresh() → { ok, checked, refreshed, failed }
- *   anything else → { statusCode: 400, ... unknown_event }
- *
- * It never throws: a failure to build the app, an unexpected exception or middy's early
- * timeout becomes a JSON error result in the shape of the event's platform.
+ * The one serverless entry point (SCF `main_handler`, Lambda `handler`), wrapped by `@middy/core`: HTTP events go
+ * through their adapter to app.http, timer events run app.refresh(), anything else is `unknown_event`. It never
+ * throws: a failed start, an exception or middy's early timeout is an error result in the platform's shape
+ * (docs/design.md §4).
  */
 import middy from '@middy/core';
 import type { App } from '../gateway/http';

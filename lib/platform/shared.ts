@@ -1,6 +1,6 @@
 /**
  * Small helpers every event adapter uses to build the neutral request, plus the result
- * shapes the adapters share. Nothing here knows which platform produced an event.
+ * shapes the adapters share. Nothing here knows which platform produced an event. docs/design.md §4.
  */
 import type { HttpRequest, HttpResponse, RefreshReport } from '../gateway/http';
 

@@ -1,7 +1,7 @@
 /**
  * What both kinds of login share (OAuth web login, lib/sessions/oauth.ts; Mini Program sessions,
  * lib/sessions/mina.ts): WeChat's answers to a code exchange mapped onto one set of reasons, and
- * the time a code exchange needs. Their store calls go through lib/store/guard.ts.
+ * the time a code exchange needs. Their store calls go through lib/store/guard.ts. docs/design.md §11.2.
  */
 import { classifyUpstream, UpstreamUnavailable, WechatError } from '../wechat/errors';
 

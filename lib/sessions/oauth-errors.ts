@@ -1,4 +1,7 @@
-/** How an OAuth web login fails (lib/sessions/oauth.ts): the reasons, WeChat's answers among them (login-errors.ts). */
+/**
+ * How an OAuth web login fails (lib/sessions/oauth.ts): the reasons, WeChat's answers among them (login-errors.ts).
+ * docs/design.md §11.2.
+ */
 import { exchangeRefusal, type ExchangeFailure } from './login-errors';
 
 export type OAuthFailure =

@@ -1,4 +1,7 @@
-/** The redirect allow-list of OAuth web login (lib/sessions/oauth.ts): config.oauth.redirects, and patterns that do not pin the host. */
+/**
+ * The redirect allow-list of OAuth web login (lib/sessions/oauth.ts): config.oauth.redirects, and patterns that do not
+ * pin the host. docs/design.md §11.2.
+ */
 import type { Logger } from '../log/logger';
 
 const MAX_REDIRECT = 2048;

@@ -1,4 +1,7 @@
-/** The login's state for WeChat and the cookie binding it to the browser that started it (lib/sessions/oauth.ts). */
+/**
+ * The login's state for WeChat and the cookie binding it to the browser that started it (lib/sessions/oauth.ts).
+ * docs/design.md §11.2.
+ */
 import type { AppConfig } from '../config/types';
 import { randomNonce } from '../crypto/random';
 import { macHex, macHexMatches, verifyToken } from '../crypto/signed';

@@ -1,4 +1,7 @@
-/** The URLs of an OAuth web login (lib/sessions/oauth.ts): WeChat's authorize page and the scope it asks for, our callback, the target with the result. */
+/**
+ * The URLs of an OAuth web login (lib/sessions/oauth.ts): WeChat's authorize page and the scope it asks for, our
+ * callback, the target with the result. docs/design.md §11.2.
+ */
 import type { AppConfig, Config } from '../config/types';
 import type { SnsScope } from '../wechat/sns';
 import { OAuthError } from './oauth-errors';

@@ -1,6 +1,6 @@
 /**
  * Counts every Store port call made through the wrapper: benchmarks use it to prove "0 store
- * ops per warm request". `close` is passed through and not counted.
+ * ops per warm request". `close` is passed through and not counted. docs/design.md §6.1, §9.
  */
 import type { Store } from './port';
 

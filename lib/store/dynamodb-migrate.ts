@@ -1,7 +1,7 @@
 /**
  * Creates the DynamoDB table a store URL names from db/dynamodb/table.json (the definition
  * serverless.yml deploys too), waits until it is ACTIVE and enables TTL. Idempotent: an
- * existing table is left as it is, TTL included when already on.
+ * existing table is left as it is, TTL included when already on. docs/design.md §6.3.
  */
 import { readFile } from 'node:fs/promises';
 import {

@@ -1,21 +1,7 @@
 /**
- * The DynamoDB Store, in one table (db/dynamodb/table.json, created by `npm run db:migrate`):
- *
- *   dynamodb://TABLE?region=REGION&endpoint=http://host:port
- *
- * `region` defaults to the SDK's (AWS_REGION, ~/.aws/config); `endpoint` points at a
- * DynamoDB-compatible server (dynalite, DynamoDB Local). Credentials come from the SDK's
- * default chain: on Lambda, the function's role.
- *
- * Items: pk = `<kind>#<key>`, sk = the kind (`cred`, `nonce`, `count`, `rec`), so later kinds
- * such as sessions (`sess#<id>`) share the table. Nonces, counters and records carry `ttl` (epoch
- * seconds, DynamoDB's TTL attribute) so expired ones vanish; since TTL deletes lazily (up to days
- * later), expiry is still decided by `expiresAt` (ms) against the caller's `now`.
- *
- * Every operation is one write (conditional where it decides something) or one consistent read,
- * except a release by a non-holder that leaves an outcome, an increment that meets an expired
- * counter, and a take-back that would go below 0: two. Leases use no clock: DynamoDB has none to
- * offer a condition, and the holder's beat needs none (docs/design.md §5.3).
+ * The DynamoDB Store (`dynamodb://TABLE?region=…&endpoint=…`), in one table (db/dynamodb/table.json): every
+ * operation is one write, conditional where it decides something, or one consistent read (two in rare cases);
+ * TTL only cleans up, expiry is judged by `expiresAt` against the caller's `now` (docs/design.md §6.3).
  */
 import {
   type AttributeValue,

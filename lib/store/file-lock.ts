@@ -1,13 +1,7 @@
 /**
- * The file store's per-key mutex (lib/store/file.ts), which works across processes: the lock file
- * NAME.lock created with O_CREAT|O_EXCL ('wx'), holding a random token. Waiters retry after a
- * short randomized sleep. A lock file older than `staleLockMs` belongs to a holder that crashed
- * mid-cycle: it is broken by renaming it aside (only one breaker's rename can succeed) and checking
- * the moved file is the very one judged stale (same inode and mtime); if a newer lock was moved by
- * mistake it is linked back. Before renaming its new file into place, a writer checks that the lock
- * still holds its token, so a holder that stalled past `staleLockMs` and lost its lock runs its
- * cycle again instead of overwriting. Inside one process an async queue per key sits in front of
- * the file lock, so local callers wait in line rather than polling the file system.
+ * The file store's per-key mutex across processes: a lock file created with O_CREAT|O_EXCL holding a random token,
+ * broken when stale by renaming it aside, and checked by a writer before it renames its new file into place; an
+ * async queue per key in front of it inside one process (docs/design.md §6.3).
  */
 import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
@@ -58,7 +52,7 @@ export interface Locker {
    * under a new lock, reading what the breaker wrote.
    */
   locked<T>(lock: string, body: (guard: Guard) => Promise<T>): Promise<T>;
-  /** Move a lock judged stale (`judged` is its stat) aside; see the module comment. */
+  /** Move a lock judged stale (`judged` is its stat) aside (docs/design.md §6.3). */
   breakStale(lock: string, judged: Stats): Promise<void>;
 }
 

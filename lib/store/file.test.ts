@@ -1,3 +1,8 @@
+/**
+ * The file store (docs/design.md §6.3): the conformance suite (with and without hard links), then its names, damaged
+ * files and crashed lock holders, the sweep, and four real processes sharing one directory.
+ * Over 400 lines: each way a file or a lock can be left behind is its own case.
+ */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';

@@ -1,42 +1,7 @@
 /**
- * The file Store: the embedded default. A directory that any number of local processes may
- * share (several `npm start` workers, a refresher next to a server).
- *
- * Layout
- *   DIR/credentials/NAME.json   one CredentialRow per file
- *   DIR/nonces/NAME.json        {"key","expiresAt"}
- *   DIR/counters/NAME.json      {"key","value","expiresAt"}
- *   DIR/records/NAME.json       {"key","value","expiresAt"} (value a string)
- *   ...NAME.lock                the key's mutex while a read-modify-write is under way
- *   ...NAME.json.*.tmp          a write in progress (renamed over NAME.json when complete)
- * NAME is the key's UTF-8 bytes with [a-z0-9-] kept and every other byte written `_hh`
- * (lower-case hex): injective, readable for typical keys (`mp_3awx1234_3atoken`), safe on
- * case-insensitive file systems, free of '.', '/' and ':'. A key whose name would exceed
- * 120 characters is named `~` + sha256(key) instead; the key is stored in the file and checked
- * on read.
- *
- * Reads are lock-free: one readFile. Files are only ever replaced by rename(2), so a reader
- * sees the old or the new file, never a torn one. A file that does not parse (damaged by hand
- * or by a disk fault) reads as absent and is replaced by the next write.
- *
- * Writes (acquireLease, renewLease, commit, releaseLease, insertIfAbsent, increment, putRecord) are
- * read-modify-write cycles under a per-key mutex that works across processes and survives a
- * crashed or stalled holder (lib/store/file-lock.ts). putRecord reads nothing, but locks so that
- * the sweep never removes a record it did not judge expired.
- *
- * Nonces take a lock-free fast path: a new nonce is written to a temp file and link(2)ed to its
- * name, which fails with EEXIST when the name is taken, so exactly one inserter wins and the
- * file appears complete. Only a present entry (expired, corrupt) is decided under the lock,
- * and an absent one is always inserted with link, so the two paths cannot both insert. Where
- * the file system refuses hard links every insert takes the lock instead.
- *
- * Garbage: expired nonces, counters and records are removed by a sweep that runs off the hot
- * path after every `sweepEveryWrites` writes or `sweepIntervalMs`, judging expiry by the `now`
- * of the write that set it off, and on demand via `sweep(now)`; it also removes leftovers of
- * crashed writers (temp files, broken-aside and ancient locks).
- * Files are not fsync'ed: after a power loss a row may read as absent (the next refresh
- * rewrites it), which the credential lifecycle tolerates.
- * Over 400 lines: the file layout, its locking and the port belong together (docs/design.md §6.3).
+ * The file Store (`file:DIR`, the embedded default): a directory any number of local processes may share, one JSON
+ * file per key, read without locks (files are only replaced by rename) and written under a per-key lock file
+ * (lib/store/file-lock.ts). File names, nonces by link(2), the sweep, no fsync: docs/design.md §6.3.
  */
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
@@ -88,7 +53,7 @@ const MAX_NAME = 120;
 /** Temp files, broken-aside locks and lock files older than this are leftovers of a crash. */
 const LEFTOVER_MS = 10 * 60_000;
 
-/** The file name (without extension) of a key: see the module comment. */
+/** The file name (without extension) of a key (docs/design.md §6.3). */
 export function encodeKey(key: string): string {
   let out = '';
   for (const byte of Buffer.from(key, 'utf8')) {

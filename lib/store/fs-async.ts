@@ -1,4 +1,7 @@
-/** node:fs's callback API, promisified: measurably cheaper per call than node:fs/promises on the file store's hot path. */
+/**
+ * node:fs's callback API, promisified: measurably cheaper per call than node:fs/promises on the file store's hot path.
+ * docs/design.md §6.3.
+ */
 import * as fs from 'node:fs';
 import { promisify } from 'node:util';
 

@@ -1,4 +1,7 @@
-/** The one way a store call is guarded: bounded in time, a failure logged once and answered with the caller's own error. */
+/**
+ * The one way a store call is guarded: bounded in time, a failure logged once and answered with the caller's own error.
+ * docs/design.md §6.1, §6.4.
+ */
 import type { LogFields, Logger } from '../log/logger';
 
 /** A store call that takes longer than this is a store that is not there (docs/design.md §6). */

@@ -2,7 +2,7 @@
  * The in-memory Store: one process, no persistence. Used by tests and by single-process demos.
  *
  * Every method body runs synchronously between its awaits, so each operation is atomic with
- * respect to every other caller in the process. Rows handed out are always copies.
+ * respect to every other caller in the process. Rows handed out are always copies. docs/design.md §6.3.
  */
 import type { CredentialRow, Store } from './port';
 import { acquiredRow, committedRow, emptyRow, mayAcquire, mayCommit, releasedRow, renewedRow } from './row';

@@ -1,11 +1,6 @@
 /**
- * `npm run db:migrate` for MySQL: creates the URL's database when missing and applies every
- * db/mysql/NNN_name.sql not yet recorded in schema_migrations, in order, recording each.
- *
- * Idempotent, and safe from several machines at once: everything runs under a server-wide
- * named lock (GET_LOCK), so a second migrator waits and then finds nothing left to do.
- * DDL commits statement by statement, so a file is written to be re-runnable (IF NOT EXISTS)
- * and is recorded only once it has run completely.
+ * `npm run db:migrate` for MySQL: creates the database when missing and applies, in order and under a server-wide
+ * GET_LOCK, every db/mysql/NNN_name.sql not yet recorded in schema_migrations (docs/design.md §6.3).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import mysql from 'mysql2/promise';

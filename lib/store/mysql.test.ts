@@ -1,3 +1,8 @@
+/**
+ * The MySQL store (docs/design.md §6.3) on a real MariaDB: the conformance suite, URLs, migrations, errors that never
+ * show the password, deadlock reruns, the sweep, and the limits of keys and times.
+ * Over 400 lines: migrations and each failure a server can give are their own cases.
+ */
 import { readdir } from 'node:fs/promises';
 import { inspect } from 'node:util';
 import mysql from 'mysql2/promise';

@@ -1,22 +1,7 @@
 /**
- * The MySQL / MariaDB Store (tested on MariaDB 10.11): `mysql://user:pass@host:port/database?connectionLimit=N`.
- *
- * One small mysql2 pool per store (serverless instances each hold their own connections).
- * Every operation is one statement, atomic on the server, so any number of processes may
- * share the database; acquireLease is a conditional UPDATE then a read of the row it won (or,
- * when the row is absent, an INSERT). Statements are prepared (`execute`): values never enter
- * SQL text, and each connection prepares a statement once. Each is bounded in time, and a
- * connection that got no answer is destroyed (docs/design.md §6.3).
- *
- * Won-or-lost without a second statement: `INSERT ... ON DUPLICATE KEY UPDATE` reports
- * affectedRows 1 for an insert (FOUND_ROWS is off, so an update reports 2, or 0 when nothing
- * changed), and the update branch records its condition with LAST_INSERT_ID(cond), which the
- * server returns as the statement's insertId. The counter returns its new value the same way.
- *
- * The schema lives in db/mysql (applied by `npm run db:migrate`, see mysql-migrate.ts); opening
- * checks its version and refuses a database that is behind or ahead.
- *
- * Errors never carry the URL, SQL or values (mysql2's may echo them): only the error code.
+ * The MySQL / MariaDB Store (`mysql://user:pass@host:port/database?connectionLimit=N`): every port operation is one
+ * prepared statement, atomic on the server, so any number of processes may share the database (docs/design.md §6.3).
+ * Errors carry only mysql2's error code: its messages may echo the URL, SQL or values.
  * Over 400 lines: every operation of the port as SQL, each beside the reason for its shape.
  */
 import { randomInt } from 'node:crypto';

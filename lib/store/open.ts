@@ -1,15 +1,7 @@
 /**
- * Opens the Store a URL names (the `store` config field or `WECRED_STORE`):
- *   memory:                     the in-memory store (one process only)
- *   file:DIR                    the file store in DIR, relative to the working directory or absolute
- *                               (`file:./.wecred`, `file:/var/lib/wecred`, `file:///var/lib/wecred`)
- *   mysql://user:pass@host:port/db          MySQL / MariaDB (schema from `npm run db:migrate`)
- *   dynamodb://TABLE?region=…&endpoint=…    DynamoDB (table from `npm run db:migrate`)
- *   redis://[:pass@]host:port[/db][?prefix=…], rediss://…   Redis
- *
- * The database adapters are imported lazily: a function instance loads only the driver its
- * store needs, which keeps cold starts short, and a bundle may leave out drivers it never uses.
- * Error messages name the scheme only, never the URL: it may carry a password.
+ * Opens the Store a URL names (`store` or WECRED_STORE): `memory:`, `file:DIR`, `mysql://`, `dynamodb://`, `redis://`,
+ * `rediss://` (docs/design.md §6.1). Drivers are imported lazily, so an instance loads only what its store needs;
+ * errors name the scheme only, never the URL, which may carry a password.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

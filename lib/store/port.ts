@@ -1,10 +1,7 @@
 /**
- * The Store port: every persistence adapter (memory, file, mysql, dynamodb, redis) implements
- * exactly this, and every adapter must pass `test/support/store-conformance.ts`.
- *
- * Time is passed in (`now`, epoch milliseconds) wherever expiry is judged, never read from a clock
- * inside the adapter, so tests that move the simulator's clock move the store's notion of expiry
- * with it. Leases use no clock at all (docs/design.md §6.1).
+ * The Store port: every adapter (memory, file, mysql, dynamodb, redis) implements exactly this and passes
+ * test/support/store-conformance.ts. Time is passed in (`now`) wherever expiry is judged, so tests that move the
+ * simulator's clock move the store's; leases use no clock at all (docs/design.md §6, §6.1).
  */
 
 /** One credential (access_token, ticket, ...). `version` 0 means "never written". */

@@ -1,22 +1,7 @@
 /**
- * The Redis Store: `redis://[user:password@]host:port[/db][?prefix=wecred:]` (or `rediss://` for TLS).
- *
- * Every key is namespaced by the prefix (default `wecred:`): a credential row is one hash at
- * `<prefix>cred:<key>`, a nonce one string at `<prefix>nonce:<key>`, a counter one hash at
- * `<prefix>count:<key>`, a record one string `<expiresAt>:<value>` at `<prefix>rec:<key>`.
- * Each write is one small Lua script (EVALSHA via defineCommand) or one plain command, so
- * every port operation is one atomic round trip. Each touches one key only, so the layout
- * would also suit Redis Cluster.
- *
- * Leases use no clock (a holder's beat, docs/design.md §5.3); expiries follow the caller's `now`,
- * never Redis time: tests move time explicitly, and app hosts' clocks need not agree with Redis's.
- * Nonces and counters also get a real Redis
- * expiry (relative, `expiresAt - now`, so clock offsets cannot shorten it) so Redis drops them,
- * and so do records. Credential rows keep no TTL: they are few, and a live
- * token must never vanish.
- *
- * Errors carry the message only: ioredis attaches the command arguments (tokens, the password
- * of a failed AUTH) to its errors, and none of that may reach a log line.
+ * The Redis Store (`redis://[user:password@]host:port[/db][?prefix=wecred:]`, `rediss://` for TLS): each write is one
+ * Lua script or one command on one key, one atomic round trip. Expiry follows the caller's `now`, never Redis's time;
+ * errors carry the message only, as ioredis attaches command arguments (tokens, passwords). docs/design.md §6.3.
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type { CredentialRow, Store } from './port';

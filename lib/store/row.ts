@@ -1,4 +1,4 @@
-/** Row helpers shared by the adapters. */
+/** Row helpers shared by the adapters. docs/design.md §6.1. */
 import type { CredentialRow, CredentialUpdate, ReleaseOutcome } from './port';
 
 /** The row `acquireLease` creates for an absent key: version 0, no value, no lease. */

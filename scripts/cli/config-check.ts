@@ -2,7 +2,7 @@
  * `wecred config check [FILE]`: the server's own reading and validation of a configuration
  * (lib/config), offline. References the server would fetch (ssm:, secretsmanager:, and env:
  * variables not set here) are not resolved: a stand-in of the right form takes their place and
- * they are listed, so the file's shape is checked without reaching any secret store.
+ * they are listed, so the file's shape is checked without reaching any secret store. docs/design.md §3.5.
  */
 import { findSource, parseConfig, parseJson } from '../../lib/config/load';
 import { referencePrefix, type SecretField } from '../../lib/config/secrets';

@@ -1,4 +1,7 @@
-/** `wecred status` as a table: each credential's state, expiry, last refresh, today's fetches and budgets. */
+/**
+ * `wecred status` as a table: each credential's state, expiry, last refresh, today's fetches and budgets.
+ * docs/design.md §3.2, §18.
+ */
 import type { CredentialStatus, FetchReason, StatusData } from '../../client/src/interfaces';
 
 const REASONS: FetchReason[] = ['refresh', 'force', 'rejected'];

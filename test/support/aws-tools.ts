@@ -3,7 +3,7 @@
  * test/support/aws-tools/package-lock.json, installed once into node_modules/.cache under the lockfile's
  * hash and reused. They stay out of the project's own dependencies: 130 MB that only this test and
  * an AWS deploy need. legacy-peer-deps: serverless-offline names `serverless` as its peer, and
- * osls is what stands in for it.
+ * osls is what stands in for it. docs/design.md §9, docs/decisions.md.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -1,7 +1,7 @@
 /**
  * A built bundle as its platform runs it: a bare node process whose working directory is the
  * unzipped bundle, requiring one file and invoking one exported handler with events. Used by
- * test/bundles.test.ts and bench/bundles.ts.
+ * test/bundles.test.ts and bench/bundles.ts. docs/design.md §9.
  */
 import { spawn } from 'node:child_process';
 

@@ -1,7 +1,7 @@
 /**
  * Debian's chromium for the browser tests, driven by playwright-core. Without /usr/bin/chromium
  * (`apt-get install chromium`) those tests skip with a loud line, except under CI=true, where
- * that is a failure.
+ * that is a failure. docs/design.md §9.
  */
 import { existsSync } from 'node:fs';
 import { serviceUnavailable } from './services';

@@ -1,11 +1,8 @@
 /**
- * dynalite (an in-process, in-memory DynamoDB-compatible server) for the DynamoDB store tests.
- *
- * Credentials: dynalite does not check signatures, but the SDK will not send unsigned
- * requests, so this sets fake AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_REGION in this
- * process when they are unset (real ones, when set, are left alone and only sign requests to
- * 127.0.0.1); `env` hands the fake ones to child processes. It also switches off the SDK's
- * NodeVersionSupportWarning (the SDK warns on every Node below 22), in tests only.
+ * dynalite, an in-process DynamoDB-compatible server, for the DynamoDB store tests (docs/design.md §9). It checks no
+ * signature, but the SDK will not send unsigned requests: fake AWS credentials and region are set here when unset
+ * (`env` hands them to child processes; real ones only sign requests to 127.0.0.1). The SDK's NodeVersionSupportWarning
+ * (it warns below Node 22) is switched off, in tests only.
  */
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';

@@ -1,12 +1,7 @@
 /**
- * A TCP proxy in front of a store server that fails on demand, as a network or a hung server does
- * (docs/design.md §9):
- * - forward: connections are relayed to the server;
- * - blackhole: connections are accepted and whatever arrives is swallowed; nothing answers and
- *   nothing closes. Connections open at that moment go silent for good, as TCP would keep them
- *   for minutes after the network is back: a client must drop them itself;
- * - reset: every connection is destroyed (RST) and new ones are refused (nothing listens);
- * - forward again: new connections are relayed; those silenced before stay silent.
+ * A TCP proxy in front of a store server that fails on demand, as a network or a hung server does: `forward`,
+ * `blackhole` (accepts and swallows, and what it silenced stays silent) and `reset` (RST, nothing listens).
+ * docs/design.md §9.
  */
 import net from 'node:net';
 

@@ -1,11 +1,8 @@
 /**
- * A child process for the file store's cross-process test (lib/store/file.test.ts).
- *
- *   node --import tsx test/support/file-store-worker.ts '<json job>'
- *
- * Opens the file store in job.dir, prints "ready", waits for a line on stdin (so that every
- * worker starts at once), runs every operation of the job concurrently and prints one JSON
- * line with the results.
+ * A child process for the file store's cross-process test (lib/store/file.test.ts, docs/design.md §9):
+ * `node --import tsx test/support/file-store-worker.ts '<json job>'` opens the store in job.dir, prints "ready", waits
+ * for a line on stdin (so every worker starts at once), runs the job's operations concurrently and prints one JSON
+ * line of results.
  */
 import { createInterface } from 'node:readline';
 import { createFileStore } from '../../lib/store/file';

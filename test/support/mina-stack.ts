@@ -1,4 +1,7 @@
-/** A stack with a Mini Program and a master key (sessions need one): test/session-decrypt.test.ts, test/login-limit.test.ts. */
+/**
+ * A stack with a Mini Program and a master key (sessions need one): test/session-decrypt.test.ts,
+ * test/login-limit.test.ts. docs/design.md §9, §11.1.
+ */
 import { randomBytes } from 'node:crypto';
 import type { Store } from '../../lib/store/port';
 import type { WechatSim } from '../../sim';

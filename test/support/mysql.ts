@@ -1,6 +1,6 @@
 /**
  * Test access to MySQL / MariaDB (MYSQL_URL, default mysql://root@127.0.0.1:3306/): each call
- * hands out a fresh, migrated database of its own, and close() drops it.
+ * hands out a fresh, migrated database of its own, and close() drops it. docs/design.md §9.
  */
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';

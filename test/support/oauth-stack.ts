@@ -1,4 +1,4 @@
-/** A stack set up for OAuth web login (test/oauth.test.ts, test/browser.test.ts). */
+/** A stack set up for OAuth web login (test/oauth.test.ts, test/browser.test.ts). docs/design.md §9, §11.2. */
 import { createServer } from 'node:net';
 import type { Store } from '../../lib/store/port';
 import { ADMIN, MP, MP2, REALM, startStack, type Stack } from './stack';

@@ -1,4 +1,4 @@
-/** Real server processes: wecred as `npm start` runs it (and, for benchmarks, any node server). */
+/** Real server processes: wecred as `npm start` runs it (and, for benchmarks, any node server). docs/design.md §9. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { REALM, signedHeaders } from './stack';

@@ -1,6 +1,6 @@
 /**
  * Test support only: a tiny raw node:http server that answers fixed bodies and records what it received.
- * It proves transport parsing; protocol behaviour is tested against the simulator (sim/).
+ * It proves transport parsing; protocol behaviour is tested against the simulator (sim/). docs/design.md §7, §9.
  */
 import { expect } from 'vitest';
 import { createServer } from 'node:http';

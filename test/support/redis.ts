@@ -1,6 +1,6 @@
 /**
  * Test access to Redis (REDIS_URL, default redis://127.0.0.1:6379): each call hands out the
- * server under a key prefix of its own, and close() deletes every key under it.
+ * server under a key prefix of its own, and close() deletes every key under it. docs/design.md §9.
  */
 import { randomUUID } from 'node:crypto';
 import { connectRedis, type RedisConnection } from '../../lib/store/redis';

@@ -1,10 +1,7 @@
 /**
- * Test access to the real database servers (MariaDB, Redis) and to dynalite.
- *
- * Each helper hands out an isolated store (its own database, key prefix or table) as a
- * `TestStore`; `env` holds what a child process needs besides the URL (e.g. AWS credentials).
- * When a server does not answer, the tests that need it skip with a loud line, except under
- * CI=true, where a missing server is a failure: CI must never pass by skipping.
+ * Test access to the real database servers (MariaDB, Redis) and to dynalite: each helper hands out an isolated store
+ * as a `TestStore` (`env`: what a child process needs besides the URL). A missing server skips its tests loudly,
+ * except under CI=true, where it is a failure (docs/design.md §9).
  */
 export interface TestStore {
   /** A store URL for openStore / WECRED_STORE. */

@@ -1,6 +1,6 @@
 /**
  * A whole wecred in a test: the WeChat simulator, the app booted from a real (parsed)
- * configuration whose clock is the simulator's, and a node:http server in front of it.
+ * configuration whose clock is the simulator's, and a node:http server in front of it. docs/design.md §9.
  */
 import type { Server } from 'node:http';
 import { parseConfig } from '../../lib/config/load';

@@ -1,12 +1,8 @@
 /**
- * The Store conformance suite: every adapter (memory, file, mysql, dynamodb, redis) calls
- * `storeConformance('name', open)` from its test file and must pass it unchanged.
- *
- * It tests only the contract of `port.ts`. Every test uses fresh random keys, so the suite can
- * run against a shared database that other runs (or other suites) also use. Times are passed
- * explicitly, based on the real clock so adapters with native TTLs keep rows alive.
- * It is long because it is the whole contract, operation by operation, in the one place every
- * adapter runs; its two-instance part is in two-instances.ts (docs/design.md §6.1).
+ * The Store conformance suite: every adapter calls `storeConformance('name', open)` from its test file and must pass
+ * it unchanged; it tests only the contract of port.ts, with fresh random keys (docs/design.md §6.1).
+ * Over 400 lines: it is the whole contract, operation by operation, in the one place every adapter runs; its
+ * two-instance part is in two-instances.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,7 @@
-/** A store behind a switch, for outages in one process: `down` makes every call fail ('error') or never answer ('hang'). */
+/**
+ * A store behind a switch, for outages in one process: `down` makes every call fail ('error') or never answer ('hang').
+ * docs/design.md §6.4, §9.
+ */
 import type { Store } from '../../lib/store/port';
 
 export interface Switch {

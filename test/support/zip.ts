@@ -1,4 +1,4 @@
-/** Flat zips for tests, as SCF and Lambda take them (`scf_bootstrap` executable), and back. */
+/** Flat zips for tests, as SCF and Lambda take them (`scf_bootstrap` executable), and back. docs/design.md §4, §9. */
 import { createWriteStream } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

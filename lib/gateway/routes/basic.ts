@@ -1,4 +1,4 @@
-/** Liveness, domain verification files and jsdkd's wx.config route. */
+/** Liveness, domain verification files and jsdkd's wx.config route. docs/design.md §3.3. */
 import { ApiError, resolveApp, wxConfig } from '../../interfaces';
 import { jsonResponse, MAX_JSON_DEPTH, nestedDeeperThan } from '../envelope';
 import type { HttpRequest } from '../http';

@@ -1,22 +1,7 @@
 /**
- * jsdkd's query route (docs/design.md §3.3): `GET /jsapi/:appid/query?key=token|ticket&realm&nonce&ts&sign`,
- * and jsdkd's own spelling `GET /jsapi/query/:key?appid&realm&nonce&ts&sign`, answering
- * `{key, value}`.
- *
- * Only realms with `legacyMd5` accept it. sign = md5 hex of `realm=…&nonce=…&ts=…` + "." +
- * the realm secret (lib/crypto/jsdkd.ts), compared in constant time; ts is unix milliseconds
- * within ±5 min; each nonce is accepted once per realm. The window, the nonce store and the
- * interface scope are auth.ts's: as there the checks run cheapest first and the nonce is only
- * spent once the signature and ts are good.
- *
- *   400 bad_para (1003)          key missing or not token|ticket; appid omitted without a default app
- *   401 unsigned (7001)          realm, nonce, ts or sign missing, or a malformed nonce
- *   401 bad_signature (7002)     wrong sign, unknown realm, or a realm without legacyMd5
- *   401 stale_timestamp (7003)   ts not unix ms within ±5 min (a ts in seconds lands here)
- *   401 replayed_nonce (7004)    nonce already used by this realm
- *   403 app_not_allowed (7005)   app outside realm.apps
- *   403 interface_not_allowed (7006)  realm.interfaces lacks access_token (key=token) / ticket (key=ticket)
- *   404 unknown_app (1012)
+ * jsdkd's query route, `GET /jsapi/:appid/query?key=token|ticket&realm&nonce&ts&sign` (and jsdkd's own
+ * `/jsapi/query/:key?appid=…`), answering `{key, value}` to realms with `legacyMd5`. Its md5 signature, window and
+ * nonce follow auth.ts's rules, cheapest check first. The signature and every refusal: docs/design.md §3.3.
  */
 import type { RealmConfig } from '../../config/types';
 import { jsdkdSignature } from '../../crypto/jsdkd';

@@ -1,10 +1,8 @@
 /**
- * Path patterns for the route table (docs/design.md §3.3), e.g. `/jsapi/:appid/config`. A `:name`
- * matches one or more characters other than '/', or what the `(rule)` right after it says, a
- * regular expression without parentheses (`/MP_verify_:code([0-9A-Za-z]{16}).txt`); everything
- * else matches itself. A route's patterns compile once, when the table loads, into one anchored
- * regular expression (the first pattern that matches wins); values are the path's raw text, not
- * percent-decoded.
+ * Path patterns for the route table (docs/design.md §3.3), e.g. `/jsapi/:appid/config`: a `:name` matches one or more
+ * characters other than '/', or what the `(rule)` right after it says (a regex without parentheses,
+ * `/MP_verify_:code([0-9A-Za-z]{16}).txt`); everything else matches itself. A route's patterns compile once into one
+ * anchored regular expression (the first that matches wins); values are the path's raw text, not percent-decoded.
  */
 
 /** `S` up to the first `D`. */

@@ -1,15 +1,7 @@
 /**
- * OAuth web login routes (docs/design.md §3.3), browsers only:
- *
- *   GET /oauth/:appid/authorize?redirect=URL&scope=snsapi_base|snsapi_userinfo|snsapi_login&state=X
- *       302 → WeChat's authorize page (qrconnect for website apps), setting the login cookie
- *   GET /oauth/:appid/callback?code=C&state=S   (WeChat sends the browser here, with the cookie)
- *       302 → URL?wecred_result=<signed result>&state=X; every answer clears the cookie
- *
- * Every failure is answered here, with its status and never a Location: an HTML page for
- * browsers (Accept: text/html), else the routes' JSON `{"error":{code,message,reason,errcode?}}`.
- * A refused target is 400, a bad / used / expired state or code and a refusal by the user 400,
- * WeChat unavailable 503, a configuration WeChat refuses 502, the routes unconfigured 404.
+ * OAuth web login routes, browsers only: `GET /oauth/:appid/authorize` (302 to WeChat, setting the login cookie) and
+ * `GET /oauth/:appid/callback` (302 to the allowed target with the signed result). Failures never redirect: an HTML
+ * page for browsers, else the routes' JSON error. docs/design.md §3.3, §11.2.
  */
 import { admitLogin } from '../../interfaces/login-limit';
 import { oauthApp, oauthError, oauthFlow } from '../../interfaces/oauth';

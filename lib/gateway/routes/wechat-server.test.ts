@@ -1,3 +1,7 @@
+/**
+ * The server URL route (docs/design.md §3.3) against WeChat's official vectors: URL checks, plaintext and aes pushes,
+ * the refusals, and `encryptedValue` on hostile bodies. Over 400 lines: each mode and each refusal is its own case.
+ */
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load';
 import { encrypt, msgSignature } from '../../crypto/message';

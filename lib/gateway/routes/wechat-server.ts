@@ -1,23 +1,7 @@
 /**
- * WeChat's server URL (docs/design.md §3.3, docs/protocol.md §1.6, §1.7): `GET|POST /wechat/:appid`.
- *
- * - GET `?signature&timestamp&nonce&echostr`: the console's URL check, always plaintext for
- *   Official Accounts and Mini Programs, even in 安全模式 (§1.6). A valid signature gets
- *   `echostr` back verbatim as text/plain.
- * - POST `?signature&timestamp&nonce` (明文模式): the signature is checked, the body handed to
- *   the message hook as is. POST `…&encrypt_type=aes&msg_signature` (安全模式 / 兼容模式):
- *   msg_signature is checked over the body's Encrypt value, which is decrypted with the app's
- *   encodingAESKey (its trailing appid must be this app) and handed to the hook. Either way
- *   the answer is `success`, text/plain.
- *
- * Statuses: 401 missing (unsigned) or wrong (bad_signature) signature; 400 an unknown
- * encrypt_type, a body without one Encrypt value or one that does not decrypt (bad_para);
- * 404 an unknown appid (unknown_app) or an app without `token` (or, for aes pushes, without
- * `encodingAESKey`) configured (not_found: the URL is not set up on our side, which is what a
- * 404 says; 409 would suggest a state the caller could resolve). A failing hook gives 500 so
- * that WeChat retries. The timestamp must be within ±300 s, and a push is handed to the hook once
- * (lib/gateway/push.ts): a replay, or WeChat's retry of a push handled already, is answered
- * `success` (401 stale_timestamp outside the window).
+ * WeChat's server URL, `GET|POST /wechat/:appid`: the console's URL check (echostr) and message pushes, plaintext or
+ * encrypted, handed to the message hook once (lib/gateway/push.ts) and answered `success`.
+ * Signatures, decryption and every status: docs/design.md §3.3, docs/protocol.md §1.6, §1.7.
  */
 import type { AppConfig } from '../../config/types';
 import { decrypt, MessageCryptoError, verifyMsgSignature } from '../../crypto/message';

@@ -1,6 +1,6 @@
 /**
- * Recorded platform events (realistic samples shaped as each platform documents them; see
- * the header comment of the matching adapter in lib/platform for the source of each shape).
+ * Recorded platform events (realistic samples shaped as each platform documents them; the source of each shape is
+ * listed in docs/design.md §4).
  */
 import { readFileSync } from 'node:fs';
 
