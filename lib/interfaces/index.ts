@@ -1,5 +1,6 @@
 /** The interface table: canonical names and aliases → handler. A new interface is one entry here. */
 import { status } from './admin';
+import { componentAuthorizers, componentAuthorizeUrl } from './component';
 import { cosCredentials, cosSignInterface, cosSignOnce } from './cos';
 import { accessToken, jsapiConfig, ticket } from './mp';
 import { oauthAuthorizeUrl, oauthExchange } from './oauth';
@@ -25,6 +26,8 @@ export const INTERFACES: readonly InterfaceDef[] = [
   cosCredentials,
   cosSignInterface,
   cosSignOnce,
+  componentAuthorizeUrl,
+  componentAuthorizers,
   ...WORK_INTERFACES,
 ];
 
