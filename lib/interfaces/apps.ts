@@ -47,6 +47,7 @@ async function authorizerApp(
   appid: string,
   types: readonly AppType[],
 ): Promise<App | undefined> {
+  if (services.config.components.length === 0) return undefined;
   const found = await services.credentials.components.authorizers.find(appid);
   if (!found) return undefined;
   if (!types.includes('mp'))
