@@ -18,10 +18,10 @@ import type { CallContext } from '../../credentials';
 import { decrypt, MessageCryptoError, verifyMsgSignature } from '../../crypto/message';
 import { dropCredentials } from '../../third-party/component-flow';
 import type { ComponentConfig } from '../../third-party/component-credentials';
+import { readNotice } from '../component-notice';
 import { clientAddress } from '../client-address';
 import type { HttpRequest } from '../http';
 import { deliverPush } from '../push';
-import { xmlChildren } from '../push-xml';
 import { defineRoute } from './types';
 import { encryptedValue } from './wechat-server';
 
@@ -68,47 +68,38 @@ export const componentPush = defineRoute({
 
 /** One decrypted notice: a verify ticket kept (the latest wins), an authorization completed or ended. */
 async function handleNotice(services: Services, c: ComponentConfig, message: string, call: CallContext): Promise<void> {
-  const fields = xmlChildren(message.trim());
-  const field = (name: string) => {
-    const values = fields?.get(name);
-    return values?.length === 1 && values[0] ? values[0] : undefined;
-  };
-  const info = field('InfoType');
-  const created = Number(field('CreateTime'));
+  const notice = readNotice(message);
   const { credentials, log } = services;
-  if (field('AppId') !== c.appid || info === undefined || !Number.isSafeInteger(created)) {
+  if (notice?.appid !== c.appid) {
     log.log('warn', 'component_notice_unreadable', { component: c.appid });
     return;
   }
-  const appid = field('AuthorizerAppid');
-  switch (info) {
+  switch (notice.kind) {
     case 'component_verify_ticket': {
-      const ticket = field('ComponentVerifyTicket');
-      if (ticket === undefined) return;
-      const kept = await credentials.components.tickets.save(c.appid, ticket, created, services.clock());
-      log.log('info', 'component_verify_ticket', { component: c.appid, created, kept });
+      const kept = await credentials.components.tickets.save(
+        c.appid,
+        notice.ticket,
+        notice.createTime,
+        services.clock(),
+      );
+      log.log('info', 'component_verify_ticket', { component: c.appid, created: notice.createTime, kept });
       return;
     }
     case 'authorized':
-    case 'updateauthorized': {
-      const code = field('AuthorizationCode');
-      if (code === undefined || appid === undefined) return;
+    case 'updateauthorized':
       await componentFlow(services)
-        .complete(c, code, call)
+        .complete(c, notice.code, call)
         .catch((err: unknown) => {
           throw componentError(err);
         });
       return;
-    }
-    case 'unauthorized': {
-      if (appid === undefined) return;
-      if (await credentials.components.authorizers.unauthorize(c.appid, appid))
-        await dropCredentials(credentials, { appid, component: c.appid }, call);
-      log.log('info', 'component_unauthorized', { component: c.appid, appid });
+    case 'unauthorized':
+      if (await credentials.components.authorizers.unauthorize(c.appid, notice.authorizer))
+        await dropCredentials(credentials, { appid: notice.authorizer, component: c.appid }, call);
+      log.log('info', 'component_unauthorized', { component: c.appid, appid: notice.authorizer });
       return;
-    }
     default:
-      log.log('info', 'component_notice', { component: c.appid, info });
+      log.log('info', 'component_notice', { component: c.appid, info: notice.infoType });
   }
 }
 
