@@ -181,7 +181,7 @@ export interface CredentialStatus {
   key: string;
   owner: string;
   /** Official Account, Mini Program, website app, WeCom app or COS. */
-  appType: 'mp' | 'mina' | 'web' | 'work' | 'cos';
+  appType: 'mp' | 'mina' | 'web' | 'work' | 'cos' | 'component';
   present: boolean;
   /** A stored value that still works. */
   usable: boolean;
