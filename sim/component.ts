@@ -2,7 +2,8 @@
  * WeChat Open Platform third-party platforms (第三方平台) in the simulator: verify-ticket pushes
  * every 10 minutes (encrypted, as WeChat sends them), the component token, pre-auth codes, the
  * authorization pages, api_query_auth, api_authorizer_token and the authorization events.
- * Semantics: docs/protocol.md §11; modelling choices: docs/design.md §8.
+ * Semantics: docs/protocol.md §11; modelling choices: docs/design.md §8, §19. Over 400 lines: the
+ * APIs, the pages and the pushes share one state (tickets, codes, authorizations) and stay together.
  */
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import type { SimClock } from './clock';
