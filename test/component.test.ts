@@ -6,14 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyComponentResult } from '../lib/third-party/component-flow';
 import { signedPush } from '../sim/component';
-import {
-  AUTHORIZER,
-  clickThrough,
-  COMPONENT,
-  PARTNER,
-  startComponentStack,
-  wireComponent,
-} from './support/component-stack';
+import { AUTHORIZER, clickThrough, COMPONENT, PARTNER, startComponentStack } from './support/component-stack';
 import { OAUTH_SECRET } from './support/oauth-stack';
 import { ADMIN, MP, REALM, type Stack } from './support/stack';
 
@@ -229,6 +222,22 @@ describe('the authorization flow', () => {
   });
 });
 
+describe('a second authorization (updateauthorized)', () => {
+  it('completes once more, keeps the appid usable and its credentials fresh', async () => {
+    stack = await startComponentStack();
+    await stack.sim.componentPushesSettled();
+    await authorize(stack);
+    const first = await stack.envelope('access_token', { appid: AUTHORIZER }, PARTNER);
+    const again = await authorize(stack, 'again');
+    expect(again.checked).toMatchObject({ ok: true, result: { authorizer_appid: AUTHORIZER, state: 'again' } });
+    expect(stack.logs.filter((l) => l.event === 'component_authorized')).toHaveLength(2);
+    // Its token was dropped with the new authorization: fetched anew, and WeChat takes it.
+    const token = await stack.envelope('access_token', { appid: AUTHORIZER }, PARTNER);
+    expect(token.json.returnData.access_token).not.toBe(first.json.returnData.access_token);
+    expect(stack.sim.tokenState(AUTHORIZER, token.json.returnData.access_token)).toBe('valid');
+  });
+});
+
 describe('cancellation', () => {
   it('makes the appid unusable with a clear returnCode, until it authorizes again', async () => {
     stack = await startComponentStack();
@@ -274,7 +283,6 @@ describe('cancellation', () => {
 
   it('leaves configured apps alone', async () => {
     stack = await startComponentStack();
-    await wireComponent;
     const res = await stack.envelope('access_token', { appid: MP.appid }, REALM);
     expect(res.json.returnCode).toBe(0);
     expect((await stack.envelope('access_token', { appid: 'wxb0b0b0b0b0b0b0b0' }, PARTNER)).json.returnCode).toBe(1012);
