@@ -219,6 +219,24 @@ describe('the authorization flow', () => {
     expect((await fetch(altered, { redirect: 'manual' })).status).toBe(400);
     const done = await clickThrough(fresh.pc_url);
     expect(done.status).toBe(302);
+
+    // Strangers' input has limits, and each refusal is a structured error.
+    expect(
+      (await stack.envelope('component.authorize_url', { redirect_uri: LANDING, auth_type: true }, PARTNER)).json
+        .returnCode,
+    ).toBe(1003);
+    const callback = `${stack.url}/component/${COMPONENT.appid}/callback`;
+    const noLink = await fetch(`${callback}?auth_code=x`, { redirect: 'manual' });
+    expect(noLink.status).toBe(400);
+    expect(await noLink.json()).toMatchObject({ error: { code: 'bad_para' } });
+    const longCode = `${redirect.origin}${redirect.pathname}?link=${redirect.searchParams.get('link')}&auth_code=${'x'.repeat(600)}`;
+    expect((await fetch(longCode, { redirect: 'manual' })).status).toBe(400);
+    expect((await fetch(`${stack.url}/component/wxffffffffffffffff/callback`, { redirect: 'manual' })).status).toBe(
+      404,
+    );
+    expect(
+      (await fetch(`${stack.url}/wechat/component/wxffffffffffffffff`, { method: 'POST', body: '<xml/>' })).status,
+    ).toBe(404);
   });
 });
 

@@ -81,7 +81,9 @@ export const componentAuthorizeUrl: InterfaceDef = {
     const component = resolveComponent(services, realm, optionalString(para, 'component_appid', 64));
     const landing = requiredString(para, 'redirect_uri', 2048);
     const state = optionalString(para, 'state', 128);
-    const authType = para.auth_type === undefined ? 3 : Number(para.auth_type);
+    const raw = para.auth_type;
+    const authType =
+      raw === undefined ? 3 : typeof raw === 'number' || typeof raw === 'string' ? Number(raw) : Number.NaN;
     if (!(AUTH_TYPES as readonly number[]).includes(authType))
       throw new ApiError(
         'bad_para',

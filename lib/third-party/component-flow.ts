@@ -28,6 +28,8 @@ const RESULT_ISSUER = 'wecred:component';
 const FLOW_KEY_PURPOSE = 'wecred:component-flow-key';
 /** auth_type: 1 Official Accounts, 2 Mini Programs, 3 both, 4–6 the newer kinds (docs/protocol.md §11.3). */
 export const AUTH_TYPES = [1, 2, 3, 4, 5, 6] as const;
+/** WeChat's auth codes are about 100 characters; a longer one is not sent on. */
+const MAX_AUTH_CODE = 512;
 /** How long a second completion of one code waits for the first (the push and the redirect race). */
 const COMPLETION_WAIT_MS = 3000;
 
@@ -210,6 +212,8 @@ export function createComponentFlow(deps: {
         );
       if (req.authCode === undefined || req.authCode === '')
         throw new FlowError('refused', 'WeChat sent no auth_code: the authorization was not completed');
+      if (req.authCode.length > MAX_AUTH_CODE)
+        throw new FlowError('bad_link', "the auth_code is too long to be WeChat's");
       await req.admit?.();
       if (!(await stored(() => store.insertIfAbsent(`component:link-used:${id}`, exp * 1000, now))))
         throw new FlowError('link_used', 'this authorization link was already completed: start again');
