@@ -2,7 +2,7 @@
  * Accounts that authorized one of our third-party platforms (authorizers): one record per appid,
  * `authorizer:<appid>`, holding the component, the state and the authorizer_refresh_token sealed
  * under WECRED_MASTER_KEY (context `authorizer:<appid>:refresh_token`); listed for status.
- * Whether an appid is an authorizer is remembered per process for localCacheSeconds, as a warm
+ * That an appid is authorized is remembered per process for localCacheSeconds, as a warm
  * credential is: a cancellation reaches every instance within that time. docs/design.md §19.
  */
 import type { Config } from '../config/types';
@@ -71,7 +71,8 @@ export class AuthorizerRegistry {
       .then((rec) => {
         const found = rec && this.config.components.some((c) => c.appid === rec.component) ? publicOf(rec) : undefined;
         if (this.cache.size > 10_000) this.cache.clear();
-        if (found) this.cache.set(appid, { found, at: this.clock() });
+        // Only an authorization is remembered: a cancelled account that authorizes again works at once everywhere.
+        if (found?.state === 'authorized') this.cache.set(appid, { found, at: this.clock() });
         else this.cache.delete(appid);
         return found;
       })
