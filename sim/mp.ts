@@ -25,7 +25,8 @@ export const TICKET_LIFETIME_SECONDS = 7200;
 
 interface TokenRecord {
   appid: string;
-  kind: 'classic' | 'stable';
+  /** authorizer: an authorizer_access_token a third-party platform got for the account (sim/component.ts). */
+  kind: 'classic' | 'stable' | 'authorizer';
   expiresAt: number;
   /** Set when superseded/revoked: the token stops working at this instant. */
   deadAt?: number;
@@ -59,6 +60,8 @@ export class MpSim implements SimModule {
   private readonly classic = new Map<string, { latest: string; previous?: string }>();
   /** Stable tokens per appid that may still be alive, newest last. */
   private readonly stable = new Map<string, string[]>();
+  /** The latest authorizer_access_token per appid. */
+  private readonly authorizer = new Map<string, string>();
   private readonly lastForce = new Map<string, number>();
   private readonly tokenQuota = new PeriodCounter();
   private readonly forceQuota = new PeriodCounter();
@@ -248,6 +251,25 @@ export class MpSim implements SimModule {
     if (state === 'invalid') return wxError(40001);
     if (state === 'expired') return wxError(42001);
     return wxOk({ ip_list: ['101.89.47.18', '101.91.34.103'] });
+  }
+
+  /**
+   * An authorizer_access_token for `appid` (api_query_auth, api_authorizer_token): it works wherever
+   * the account's own token does; the previous one keeps 5 minutes, as a classic token.
+   */
+  mintAuthorizerToken(appid: string): { token: string; expiresIn: number } {
+    const now = this.clock.now();
+    const token = this.mint(appid, 'authorizer', now);
+    const previous = this.authorizer.get(appid);
+    if (previous !== undefined) this.kill(previous, now + GRACE_MS);
+    this.authorizer.set(appid, token);
+    return { token, expiresIn: this.opts.tokenLifetimeSeconds };
+  }
+
+  /** The account cancelled its authorization: every authorizer_access_token of it dies now. */
+  killAuthorizerTokens(appid: string): void {
+    const now = this.clock.now();
+    for (const [token, rec] of this.tokens) if (rec.appid === appid && rec.kind === 'authorizer') this.kill(token, now);
   }
 
   // ---- helpers ----

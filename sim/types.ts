@@ -36,8 +36,19 @@ export type ApiDomainIpEndpoint = 'api_domain_ip';
 /** WeCom group robots (sim/robot.ts): `cgi-bin/webhook/send?key=`. */
 export type RobotEndpoint = 'webhook_send';
 
+/** Third-party platforms (sim/component.ts): the component APIs and the authorization pages. */
+export type ComponentEndpoint =
+  | 'component_token'
+  | 'component_preauthcode'
+  | 'component_query_auth'
+  | 'component_authorizer_token'
+  | 'componentloginpage'
+  | 'bindcomponent'
+  | 'component_confirm';
+
 /** Every endpoint the simulator counts and can fault. Later modules extend this union. */
 export type SimEndpoint =
+  | ComponentEndpoint
   | MpEndpoint
   | QrcodeEndpoint
   | OAuthEndpoint
@@ -72,6 +83,8 @@ export interface SimOptions {
   permanentQrcodeLimit?: number;
   /** qrcode/create calls per appid per Beijing day before 45009. Default 100000. */
   qrcodeDailyQuota?: number;
+  /** Third-party platforms' refresh tokens: 'never' rotate (WeChat's documented behaviour, the default) or rotate 'on-use'. */
+  rotateRefreshTokens?: 'never' | 'on-use';
 }
 
 /** A parsed request as the route handlers see it. */

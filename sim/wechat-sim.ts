@@ -4,6 +4,7 @@
  * (sim/clock.ts). docs/design.md §8.
  */
 import { SimClock } from './clock';
+import { ComponentSim } from './component';
 import { wxError } from './errors';
 import { verifyJsapi } from './jsapi';
 import { MinaSim, type MinaUserData } from './mina';
@@ -24,6 +25,7 @@ export class WechatSim {
   private readonly work: WorkSim;
   private readonly mina: MinaSim;
   private readonly robots: RobotSim;
+  private readonly components: ComponentSim;
 
   private constructor(opts: SimOptions) {
     this.clock = new SimClock(opts.now ?? Date.now());
@@ -47,6 +49,11 @@ export class WechatSim {
     this.server.addRoutes(this.mina.routes());
     this.robots = new RobotSim(this.clock);
     this.server.addRoutes(this.robots.routes());
+    this.components = new ComponentSim(this.clock, this.mp, {
+      rotateRefreshTokens: opts.rotateRefreshTokens ?? 'never',
+      onAuthorized: (appid) => this.qrcodes.addApp(appid),
+    });
+    this.server.addRoutes(this.components.routes());
     // WeChat and WeCom answer the same path on their own hosts; here one server tells them apart by the token.
     this.server.addRoutes([
       {
@@ -132,6 +139,51 @@ export class WechatSim {
   /** WeCom, test-only: make `ticket` the agent's current ticket of `kind` until `expiresAt` (sim clock). */
   seedWorkTicket(corpid: string, agentid: string, kind: WorkTicketKind, ticket: string, expiresAt: number): void {
     this.work.seedTicket(corpid, agentid, kind, ticket, expiresAt);
+  }
+
+  /** Third-party platform: a component with its secret, message token and EncodingAESKey. */
+  addComponent(appid: string, c: { secret: string; token: string; encodingAESKey: string }): void {
+    this.components.addComponent(appid, c);
+  }
+
+  /** Third-party platform: its 授权事件接收 URL; a ticket is pushed now and every 10 minutes of the sim clock. */
+  componentPushUrl(component: string, url: string | undefined): Promise<void> {
+    return this.components.setPushUrl(component, url);
+  }
+
+  /** Third-party platform: push a fresh verify ticket now; WeChat's view of our answer (undefined: no URL). */
+  pushVerifyTicket(component: string): Promise<{ status: number; body: string } | undefined> {
+    return this.components.pushVerifyTicket(component);
+  }
+
+  /** Third-party platform: the latest verify ticket issued. */
+  latestVerifyTicket(component: string): string | undefined {
+    return this.components.latestTicket(component);
+  }
+
+  /** Third-party platform: the Official Account whose administrator authorizes on the next consent page. */
+  setComponentAccount(appid: string): void {
+    this.components.setAccount(appid);
+  }
+
+  /** Third-party platform: the account cancels its authorization (its tokens die; `unauthorized` is pushed). */
+  componentUnauthorize(component: string, appid: string): Promise<{ status: number; body: string } | undefined> {
+    return this.components.unauthorize(component, appid);
+  }
+
+  /** Third-party platform: api_authorizer_token answers `ms` after it refreshed (the caller may die meanwhile). */
+  slowAuthorizerRefresh(ms: number): void {
+    this.components.setRefreshDelay(ms);
+  }
+
+  /** Third-party platform: the refresh tokens WeChat accepts now for the authorization. */
+  validRefreshTokens(component: string, appid: string): string[] {
+    return this.components.validRefreshTokens(component, appid);
+  }
+
+  /** Third-party platform: the pushes under way, settled. */
+  componentPushesSettled(): Promise<void> {
+    return this.components.settled();
   }
 
   /** The sim clock, epoch ms. */
@@ -233,6 +285,7 @@ export class WechatSim {
   }
 
   close(): Promise<void> {
+    this.components.close();
     return this.server.close();
   }
 }

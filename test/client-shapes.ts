@@ -193,6 +193,13 @@ export const SHAPES = {
     signature: 'string',
     jsApiList: 'array',
   } satisfies Shape<C.WorkAgentConfig>,
+  componentAuthorizeUrl: {
+    component_appid: 'string',
+    pc_url: 'string',
+    mobile_url: 'string',
+    expires_in: 'number',
+  } satisfies Shape<C.ComponentAuthorizeUrlData>,
+  componentAuthorizers: { components: 'array', authorizers: 'array' } satisfies Shape<C.ComponentAuthorizersData>,
   registerAgent: {
     corpid: 'string',
     agentid: 'string',

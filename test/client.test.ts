@@ -20,6 +20,8 @@ import { INTERFACES } from '../lib/interfaces';
 import { WechatSim } from '../sim';
 import { TencentCloudSim } from '../sim/tencentcloud';
 import { expectShape, SHAPES } from './client-shapes';
+import { COMPONENT } from './support/component-stack';
+import { OAUTH_SECRET } from './support/oauth-stack';
 import { ADMIN, MP, MP2, REALM, startStack, type Stack } from './support/stack';
 
 const run = promisify(execFile);
@@ -57,11 +59,19 @@ beforeAll(async () => {
         { ...REALM, apps: [MP.appid, MP2.appid], interfaces: ['access_token'] },
         { ...ADMIN, admin: true },
       ],
-      oauth: { redirects: ['https://app\\.example\\.com/.*'] },
+      components: [COMPONENT],
+      oauth: {
+        redirects: ['https://app\\.example\\.com/.*'],
+        callbackBase: 'https://wecred.example.com',
+        secret: OAUTH_SECRET,
+      },
       upstream: { mp: sim.url, work: sim.url, open: sim.url, sts: sts.url, timeoutMs: 1000, budgetMs: 4000 },
       cos: { ...COS, region: BUCKET.region, scopes: [{ bucket: BUCKET.bucket, prefix: BUCKET.prefix }] },
     },
   });
+  sim.addComponent(COMPONENT.appid, COMPONENT);
+  await sim.componentPushUrl(COMPONENT.appid, `${stack.url}/wechat/component/${COMPONENT.appid}`);
+  await sim.componentPushesSettled();
   pkg = await installed;
   admin = new pkg.WecredClient({ url: stack.url, realm: ADMIN.key, secret: ADMIN.secret });
 }, 120_000);
@@ -155,6 +165,16 @@ const ROUND_TRIPS: Record<string, (c: Client.WecredClient) => Promise<void>> = {
     expectShape(d, SHAPES.workJsapiConfig);
     expectShape(d.config, SHAPES.workConfig);
     expectShape(d.agentConfig, SHAPES.workAgentConfig);
+  },
+  'component.authorize_url': async (c) => {
+    const d = await c.component.authorizeUrl({ redirect_uri: 'https://app.example.com/installed', auth_type: 1 });
+    expectShape(d, SHAPES.componentAuthorizeUrl);
+    expect(d.component_appid).toBe(COMPONENT.appid);
+  },
+  'component.authorizers': async (c) => {
+    const d = await c.component.authorizers();
+    expectShape(d, SHAPES.componentAuthorizers);
+    expect(d.components).toEqual([{ component_appid: COMPONENT.appid, verify_ticket_at: expect.any(Number) }]);
   },
   'work.register_agent': async (c) =>
     expectShape(

@@ -152,6 +152,13 @@ export class WecredClient {
     signOnce: (para: I.CosSignPara): Promise<I.CosSignData> => this.call('qcloud.cos.auth.nonreusable', para),
   };
 
+  /** Third-party platforms: install links for an account's authorization; the authorizers (admin). */
+  readonly component = {
+    authorizeUrl: (para: I.ComponentAuthorizeUrlPara): Promise<I.ComponentAuthorizeUrlData> =>
+      this.call('component.authorize_url', para),
+    authorizers: (): Promise<I.ComponentAuthorizersData> => this.call('component.authorizers', {}),
+  };
+
   /** WeCom: each agent's own token and tickets, its JS-SDK parameters, agents registered at run time. */
   readonly work = {
     accessToken: (para: I.WorkRefreshPara): Promise<I.WorkAccessTokenData> => this.call('work.access_token', para),

@@ -181,7 +181,7 @@ export interface CredentialStatus {
   key: string;
   owner: string;
   /** Official Account, Mini Program, website app, WeCom app or COS. */
-  appType: 'mp' | 'mina' | 'web' | 'work' | 'cos';
+  appType: 'mp' | 'mina' | 'web' | 'work' | 'cos' | 'component';
   present: boolean;
   /** A stored value that still works. */
   usable: boolean;
@@ -309,6 +309,39 @@ export interface WorkRegisterAgentData extends WorkAgentData {
   replaced: boolean;
 }
 
+export interface ComponentAuthorizeUrlPara {
+  /** The component; may be omitted when the deployment runs one. */
+  component_appid?: string;
+  /** The landing page after the authorization (allowed by oauth.redirects); it gets `wecred_component` (and `state`). */
+  redirect_uri: string;
+  state?: string;
+  /** 1 Official Accounts, 2 Mini Programs, 3 both (default), 4–6 the newer kinds. */
+  auth_type?: number;
+  /** Only this account may authorize. */
+  biz_appid?: string;
+}
+export interface ComponentAuthorizeUrlData {
+  component_appid: string;
+  /** WeChat's PC authorization page (the administrator scans its QR code). */
+  pc_url: string;
+  /** The same inside WeChat on a phone. */
+  mobile_url: string;
+  /** Seconds the links work (their pre_auth_code). */
+  expires_in: number;
+}
+export interface ComponentAuthorizersData {
+  components: { component_appid: string; verify_ticket_at: number | null }[];
+  authorizers: {
+    authorizer_appid: string;
+    component_appid: string;
+    state: 'authorized' | 'unauthorized';
+    func_info: number[];
+    authorized_at: number;
+    updated_at: number;
+    token: { fresh: boolean; expires_in: number; exp: number } | null;
+  }[];
+}
+
 type Iface<P, D> = { para: P; data: D };
 
 /** Every interfaceName wecred answers, with its para and returnData. */
@@ -342,6 +375,8 @@ export interface Interfaces {
   'qcloud.work.access_token': Iface<WorkRefreshPara, { corpid: string; access_token: string; exp: number }>;
   'qcloud.work.ticket': Iface<WorkRefreshPara, { corpid: string; ticket: string; exp: number }>;
   'qcloud.work.agent.ticket': Iface<WorkRefreshPara, { corpid: string; agent_ticket: string; exp: number }>;
+  'component.authorize_url': Iface<ComponentAuthorizeUrlPara, ComponentAuthorizeUrlData>;
+  'component.authorizers': Iface<Record<string, never>, ComponentAuthorizersData>;
 }
 
 export type InterfaceName = keyof Interfaces;
@@ -377,4 +412,6 @@ export const INTERFACE_NAMES = Object.keys({
   'qcloud.work.access_token': 0,
   'qcloud.work.ticket': 0,
   'qcloud.work.agent.ticket': 0,
+  'component.authorize_url': 0,
+  'component.authorizers': 0,
 } satisfies Record<InterfaceName, 0>) as InterfaceName[];

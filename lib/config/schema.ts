@@ -190,6 +190,33 @@ function realms(ctx: Context) {
   );
 }
 
+/**
+ * WeChat Open Platform third-party platforms (第三方平台) this deployment runs (docs/design.md §19):
+ * the push URL is /wechat/component/:appid; authorizers' credentials follow from the authorization.
+ */
+function components(ctx: Context) {
+  const component = strict({
+    appid: matching(APPID, 'must be "wx" followed by 16 letters or digits'),
+    /** component_appsecret: with the latest verify ticket it fetches the component_access_token. */
+    secret: secret(ctx.secrets),
+    /** 消息校验Token: signs the pushes to the 授权事件接收 URL. */
+    token: secret(ctx.secrets),
+    /** 消息加解密Key: every push is encrypted (43 letters or digits). */
+    encodingAESKey: secret(ctx.secrets, (k) => (ENCODING_AES_KEY.test(k) ? undefined : 'must be 43 letters or digits')),
+  });
+  return v.pipe(
+    list(component),
+    rule((entries) => {
+      unique(
+        entries,
+        (c) => c.appid,
+        (i, first) => fail([i, 'appid'], `duplicate of components[${first}]`),
+      );
+      return entries;
+    }),
+  );
+}
+
 /** OAuth web login (GET /oauth/:appid/authorize → WeChat → /oauth/:appid/callback → an allowed redirect). */
 function oauth(ctx: Context) {
   // The cheap half of the check at each redirect (sessions/oauth-redirects.ts allowedRedirect): a
@@ -240,6 +267,8 @@ const upstream = v.optional(
       showqrcode: v.optional(baseUrl),
       /** Base URL of the browser-facing authorize pages; absent = https://open.weixin.qq.com. Never called. */
       open: v.optional(baseUrl),
+      /** Base URL of mp.weixin.qq.com's pages (a component's PC authorization page); absent = https://mp.weixin.qq.com. Never called. */
+      mpPages: v.optional(baseUrl),
       /** Tencent Cloud STS endpoint (COS credentials), in the parts the SDK takes. */
       sts: v.optional(endpoint, 'sts.tencentcloudapi.com'),
     }),
@@ -414,6 +443,7 @@ function fileSchema(ctx: Context) {
     {
       apps: apps(ctx),
       work: work(ctx),
+      components: components(ctx),
       realms: realms(ctx),
       /** CORS origin patterns (anchored, case-insensitive); empty or '*' = any. */
       cors: list(pattern(true)),
@@ -464,17 +494,22 @@ function fileSchema(ctx: Context) {
         );
       }
       // A realm naming an app, corp or bucket that is not configured is a typo (a corp whose agents are
-      // only registered at run time is listed in `work` with one of them).
+      // only registered at run time is listed in `work` with one of them; a component stands for its authorizers).
       const configured = new Set([
         ...config.apps.map((a) => a.appid),
+        ...config.components.map((c) => c.appid),
         ...config.work.map((w) => w.corpid),
         ...(cos?.scopes.map((s) => s.bucket) ?? []),
       ]);
       config.realms.forEach((realm, i) => {
         realm.apps.forEach((id, j) => {
           if (!configured.has(id))
-            fail(['realms', i, 'apps', j], `${id} is not a configured app, WeCom corp or COS bucket`);
+            fail(['realms', i, 'apps', j], `${id} is not a configured app, component, WeCom corp or COS bucket`);
         });
+      });
+      config.components.forEach((c, i) => {
+        if (config.apps.some((a) => a.appid === c.appid))
+          fail(['components', i, 'appid'], `is also in apps: a component's appid is not an app's`);
       });
       const { maxBodyBytesInFlight, ...httpLimits } = config.http;
       if (httpLimits.headersTimeoutSeconds > httpLimits.requestTimeoutSeconds)

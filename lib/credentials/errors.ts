@@ -10,6 +10,8 @@ export type CredentialErrorCode =
   | 'budget_exhausted' //     an hourly budget (WeCom tickets) is used up; refused before calling WeChat
   | 'force_refused' //        forced refresh without `stale` inside the cooldown
   | 'busy' //                 another instance holds the refresh lease and did not finish in time
+  | 'app_unauthorized' //     the account cancelled its authorization of our third-party platform (or WeChat says so)
+  | 'no_verify_ticket' //     a component has no usable component_verify_ticket: WeChat has not pushed one (lately)
   | 'store_unavailable'; //   the store failed
 
 export class CredentialError extends Error {

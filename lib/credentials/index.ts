@@ -9,6 +9,14 @@ import type { MetricsSink } from '../metrics/sink';
 import { STORE_TIMEOUT_MS } from '../store/guard';
 import type { StoreHealth } from '../store/health';
 import type { CredentialRow, Store } from '../store/port';
+import { AuthorizerRegistry } from '../third-party/authorizers';
+import { type ComponentClient, createComponentClient } from '../third-party/component-api';
+import {
+  authorizerTokenSource,
+  type ComponentConfig,
+  componentTokenSource,
+} from '../third-party/component-credentials';
+import { VerifyTickets } from '../third-party/component-ticket';
 import type { MpClient, TicketType } from '../wechat/mp';
 import type { WorkClient } from '../wechat/work';
 import { AgentRegistry, type WorkAgent } from './agents';
@@ -25,6 +33,18 @@ export { withAccessToken } from './mp';
 export type { Mode } from './policy';
 export type { CallContext, Clock, CredentialSource } from './source';
 export type { WorkTicketKind } from './work';
+
+/** An app a request may name: a configured one, or an authorizer of a configured component (`component` set). */
+export type App = AppConfig & { component?: string };
+
+/** A deployment's third-party platforms (docs/design.md §19). */
+export interface Components {
+  /** The component_access_token of a configured component. */
+  token(component: ComponentConfig): CredentialSource;
+  tickets: VerifyTickets;
+  authorizers: AuthorizerRegistry;
+  client: ComponentClient;
+}
 
 /** What `peek` tells about one credential (the status interface). */
 export interface CredentialState {
@@ -51,8 +71,10 @@ export interface Credentials {
   /** Since when the store has been failing (clock ms; credentials in memory are served meanwhile); null while it answers. */
   degradedSince(): number | null;
 
-  token(app: AppConfig): CredentialSource;
-  ticket(app: AppConfig, type: TicketType): CredentialSource;
+  /** An app's access_token: its own, or an authorizer's authorizer_access_token. */
+  token(app: App): CredentialSource;
+  ticket(app: App, type: TicketType): CredentialSource;
+  components: Components;
   /** WeCom agents, configured and registered (work.register_agent). */
   agents: AgentRegistry;
   workToken(agent: WorkAgent): CredentialSource;
@@ -76,6 +98,8 @@ export function createCredentials(deps: {
   work: WorkClient;
   /** Counts refreshes and lease waits. */
   metrics?: MetricsSink;
+  /** Default: a client on config.upstream.mp. */
+  component?: ComponentClient;
 }): Credentials {
   const { config, clock } = deps;
   const c = config.credentials;
@@ -100,8 +124,25 @@ export function createCredentials(deps: {
   const sources = new Map<string, CredentialSource>();
   const once = (key: string, make: () => CredentialSource) => sources.get(key) ?? sources.set(key, make()).get(key)!;
 
-  const token = (app: AppConfig) => once(`mp:${app.appid}:token`, () => mpTokenSource(app, deps.mp));
-  const ticket = (app: AppConfig, type: TicketType) =>
+  const componentClient = deps.component ?? createComponentClient(config.upstream.mp);
+  const tickets = new VerifyTickets(config, deps.store, deps.log);
+  const authorizers = new AuthorizerRegistry(config, deps.store, clock, deps.log);
+  const componentToken = (c: ComponentConfig) =>
+    once(`component:${c.appid}:token`, () => componentTokenSource(c, tickets, componentClient, clock));
+  const token = (app: App) =>
+    once(`mp:${app.appid}:token`, () =>
+      app.component === undefined
+        ? mpTokenSource(app, deps.mp)
+        : authorizerTokenSource(app.appid, {
+            config,
+            registry: authorizers,
+            componentToken,
+            lifecycle,
+            client: componentClient,
+            mp: deps.mp,
+          }),
+    );
+  const ticket = (app: App, type: TicketType) =>
     once(`mp:${app.appid}:ticket:${type}`, () => mpTicketSource(app, type, token(app), lifecycle, deps.mp));
   const agents = new AgentRegistry(config, deps.store, clock, deps.log);
   const workToken = (a: WorkAgent) =>
@@ -149,6 +190,7 @@ export function createCredentials(deps: {
     degradedSince: () => lifecycle.health.since(),
     token,
     ticket,
+    components: { token: componentToken, tickets, authorizers, client: componentClient },
     cos,
     cosNarrow: narrowKeysCache(config, clock),
     agents,
@@ -163,6 +205,8 @@ export function createCredentials(deps: {
       ...config.work.flatMap((a) => [workTicket(a, 'corp'), workTicket(a, 'agent')]),
       // COS scopes (refreshed once somebody has asked for them)
       ...cosSources.values(),
+      // components' tokens (once used); authorizers' tokens are refreshed ahead beside requests (§19)
+      ...config.components.map(componentToken),
     ],
   };
 }

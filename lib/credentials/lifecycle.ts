@@ -392,6 +392,7 @@ export class Lifecycle {
     };
     const attempt = async () => {
       startBy(); // nothing is started, or counted, after the refresh's budget
+      await src.ready?.();
       const startedAt = this.clock();
       // A fetch is counted once it calls upstream: a budgeted one at its first spend that passed
       // (a refused one called nobody), any other now.

@@ -47,6 +47,11 @@ export interface CredentialSource {
   /** One upstream attempt; retries and classification are the lifecycle's. */
   fetch(ctx: FetchContext): Promise<Fetched>;
   /**
+   * Checked before each attempt, which it may refuse (a CredentialError) before anything is counted
+   * as a fetch: what the fetch needs and only the store holds (a verify ticket, an authorization).
+   */
+  ready?(): Promise<void>;
+  /**
    * Whether upstream still accepts `value` (one cheap call with it): checked before a reported
    * value is replaced (mode `stale`). Absent where no such call exists (tickets): reports replace.
    */

@@ -25,6 +25,8 @@ export async function deliverPush(
   receiver: string,
   signed: { timestamp: string; nonce: string },
   message: string,
+  /** What handles it; default the message hook (services.onMessage). */
+  handle?: (message: string) => Promise<void>,
 ): Promise<void> {
   const { store, log } = services;
   const now = services.clock();
@@ -39,7 +41,8 @@ export async function deliverPush(
     return;
   }
   try {
-    if (services.onMessage) await services.onMessage(receiver, message);
+    if (handle) await handle(message);
+    else if (services.onMessage) await services.onMessage(receiver, message);
     // Without a hook: one line saying a push arrived, without its content.
     else log.log('info', 'wechat_message', { appid: receiver, bytes: Buffer.byteLength(message) });
   } catch (err) {
@@ -52,7 +55,7 @@ export async function deliverPush(
 
 /**
  * What WeChat's docs dedupe a push by: its MsgId, or FromUserName + CreateTime for an event without
- * one; undefined for anything else. Read from the XML's direct children or the JSON's top level.
+ * one, or InfoType + CreateTime (+ AuthorizerAppid) for a platform notice; undefined for anything else. Read from the XML's direct children or the JSON's top level.
  */
 export function messageId(message: string): string | undefined {
   const field = fieldsOf(message);
@@ -61,6 +64,9 @@ export function messageId(message: string): string | undefined {
   const from = field('FromUserName');
   const created = field('CreateTime');
   if (field('MsgType') === 'event' && from !== undefined && created !== undefined) return `event:${from}:${created}`;
+  // A platform notice (a third-party platform's verify ticket, an authorization change): its kind, time and subject.
+  const info = field('InfoType');
+  if (info !== undefined && created !== undefined) return `info:${info}:${created}:${field('AuthorizerAppid') ?? ''}`;
   return undefined;
 }
 

@@ -90,9 +90,10 @@ export async function credentialStates(services: Services) {
   return credentials;
 }
 
-/** What kind of app a credential belongs to: an Official Account, a Mini Program, a WeCom app, or COS. */
-function appTypeOf(services: Services, src: CredentialSource): 'mp' | 'mina' | 'web' | 'work' | 'cos' {
+/** What kind of app a credential belongs to: an Official Account, a Mini Program, a WeCom app, COS, or a third-party platform. */
+function appTypeOf(services: Services, src: CredentialSource): 'mp' | 'mina' | 'web' | 'work' | 'cos' | 'component' {
   if (src.key.startsWith('work:')) return 'work';
+  if (src.key.startsWith('component:')) return 'component';
   if (src.key.startsWith('cos:')) return 'cos';
   return services.config.apps.find((a) => a.appid === src.owner)?.type ?? 'mp';
 }

@@ -34,6 +34,8 @@ export const RETURN_CODES = {
   store_unavailable: [7201, 503],
   upstream_error: [7301, 502],
   config_fault: [7302, 502],
+  app_unauthorized: [7303, 403],
+  no_verify_ticket: [7304, 503],
   body_too_large: [7401, 413],
   method_not_allowed: [7402, 405],
   not_found: [7404, 404],

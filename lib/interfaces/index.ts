@@ -2,6 +2,7 @@
  * The interface table: canonical names and aliases → handler. A new interface is one entry here. docs/design.md §3.2.
  */
 import { status } from './admin';
+import { componentAuthorizers, componentAuthorizeUrl } from './component';
 import { cosCredentials, cosSignInterface, cosSignOnce } from './cos';
 import { accessToken, jsapiConfig, ticket } from './mp';
 import { oauthAuthorizeUrl, oauthExchange } from './oauth';
@@ -27,6 +28,8 @@ export const INTERFACES: readonly InterfaceDef[] = [
   cosCredentials,
   cosSignInterface,
   cosSignOnce,
+  componentAuthorizeUrl,
+  componentAuthorizers,
   ...WORK_INTERFACES,
 ];
 

@@ -32,7 +32,7 @@ export const accessToken: InterfaceDef = {
   aliases: ['qcloud.mimi.access_token'],
   access: 'realm',
   async handle({ para, realm, call, services }) {
-    const app = resolveApp(services, realm, optionalString(para, 'appid', 64));
+    const app = await resolveApp(services, realm, optionalString(para, 'appid', 64));
     const token = await services.credentials.get(services.credentials.token(app), refreshOptions(para, call));
     return { appid: app.appid, access_token: token.value, ...lifetime(services, token) };
   },
@@ -42,7 +42,7 @@ export const ticket: InterfaceDef = {
   name: 'ticket',
   access: 'realm',
   async handle({ para, realm, call, services }) {
-    const app = resolveApp(services, realm, optionalString(para, 'appid', 64), ['mp']);
+    const app = await resolveApp(services, realm, optionalString(para, 'appid', 64), ['mp']);
     const type = oneOf(para, 'type', TICKET_TYPES, 'jsapi');
     const t = await services.credentials.get(services.credentials.ticket(app, type), refreshOptions(para, call));
     return { appid: app.appid, type, ticket: t.value, ...lifetime(services, t) };
@@ -80,7 +80,7 @@ export const jsapiConfig: InterfaceDef = {
   name: 'jsapi.config',
   access: 'public',
   async handle({ para, realm, call, services }) {
-    const app = resolveApp(services, realm, optionalString(para, 'appid', 64), ['mp']);
+    const app = await resolveApp(services, realm, optionalString(para, 'appid', 64), ['mp']);
     const { appid: _appid, ...body } = para;
     return wxConfig(services, app, { jsApiList: [], ...body }, call);
   },

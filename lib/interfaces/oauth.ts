@@ -32,8 +32,19 @@ export function oauthFlow(services: Services): OAuthFlow {
 }
 
 /** The app `appid` names (or the single / default one) if it can do web authorization: an Official Account or a website app. */
-export function oauthApp(services: Services, realm: RealmConfig | null, appid: string | undefined): AppConfig {
-  return resolveApp(services, realm, appid, ['mp', 'web']);
+export async function oauthApp(
+  services: Services,
+  realm: RealmConfig | null,
+  appid: string | undefined,
+): Promise<AppConfig> {
+  const app = await resolveApp(services, realm, appid, ['mp', 'web']);
+  // A component's authorizer has no secret here: web login on its behalf is another flow, not offered.
+  if (app.component !== undefined)
+    throw new ApiError(
+      'bad_para',
+      `${app.appid} is an authorizer of a third-party platform: web login needs a configured app`,
+    );
+  return app;
 }
 
 const ERROR_OF: Record<OAuthFailure, ErrorName> = {
@@ -67,7 +78,7 @@ export const oauthAuthorizeUrl: InterfaceDef = {
   name: 'oauth.authorize_url',
   access: 'public',
   async handle({ para, realm, services }) {
-    const app = oauthApp(services, realm, optionalString(para, 'appid', 64));
+    const app = await oauthApp(services, realm, optionalString(para, 'appid', 64));
     const redirectUri = requiredString(para, 'redirect_uri', 2048);
     const target = oauthFlow(services).allowed(redirectUri);
     if (target === null)
@@ -84,7 +95,7 @@ export const oauthExchange: InterfaceDef = {
   name: 'oauth.exchange',
   access: 'realm',
   async handle({ para, realm, call, services }) {
-    const app = oauthApp(services, realm, optionalString(para, 'appid', 64));
+    const app = await oauthApp(services, realm, optionalString(para, 'appid', 64));
     const code = requiredString(para, 'code', 512);
     const login = await run(() => oauthFlow(services).exchange(app, code, call));
     return { ...login };

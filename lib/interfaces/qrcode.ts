@@ -67,7 +67,7 @@ export const qrcodeCreate: InterfaceDef = {
   name: 'qrcode.create',
   access: 'realm',
   async handle({ para, realm, call, services }) {
-    const app = resolveApp(services, realm, optionalString(para, 'appid', 64), ['mp']);
+    const app = await resolveApp(services, realm, optionalString(para, 'appid', 64), ['mp']);
     const request = qrcodeRequest(para);
     const { config, credentials } = services;
     // A rejected token (40001/40014/42001) is force-refreshed with stale = the one used, and the call retried once.

@@ -36,7 +36,7 @@ export async function queryCredential(
   key: QueryKey,
   call: CallContext,
 ): Promise<{ key: QueryKey; value: string }> {
-  const app = resolveApp(services, realm, appid, key === 'ticket' ? ['mp'] : ['mp', 'mina']);
+  const app = await resolveApp(services, realm, appid, key === 'ticket' ? ['mp'] : ['mp', 'mina']);
   const source = key === 'token' ? services.credentials.token(app) : services.credentials.ticket(app, 'jsapi');
   const c = await services.credentials.get(source, { call });
   return { key, value: c.value };

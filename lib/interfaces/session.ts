@@ -76,7 +76,7 @@ export const sessionLogin: InterfaceDef = {
   aliases: ['qcloud.cam.id_skey'],
   access: 'public',
   async handle({ para, realm, call, services, client }) {
-    const app = resolveApp(services, realm, optionalString(para, 'appid', 64), ['mina']);
+    const app = await resolveApp(services, realm, optionalString(para, 'appid', 64), ['mina']);
     const code = requiredString(para, 'code', 512);
     const data = encrypted(para, false);
     await admitLogin(services, client); // each login spends a jscode2session call

@@ -103,6 +103,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       mp: sim.url,
       work: sim.url,
       open: sim.url,
+      mpPages: sim.url,
       timeoutMs: 1000,
       budgetMs: 4000,
       ...(opts.config?.upstream as Record<string, unknown> | undefined),

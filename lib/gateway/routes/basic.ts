@@ -35,7 +35,7 @@ export const jsapiConfig = defineRoute({
   methods: ['POST'],
   async handle({ req, params, call, services }) {
     // appids are plain [0-9A-Za-z]: no percent-decoding needed, and a malformed escape is just an unknown app
-    const app = resolveApp(services, null, params.appid, ['mp']);
+    const app = await resolveApp(services, null, params.appid, ['mp']);
     return jsonResponse(await wxConfig(services, app, parseRouteBody(req), call));
   },
 });

@@ -38,6 +38,7 @@ const LABELS = {
       corp: 'WeCom jsapi_ticket',
       agent: 'WeCom agent ticket',
       cos: 'COS temporary keys',
+      component: 'component_access_token',
     },
     refreshed: 'refreshed {t}',
     expires: 'expires {t}',
@@ -105,6 +106,7 @@ const LABELS = {
       corp: '企业微信 jsapi_ticket',
       agent: '企业微信应用 ticket',
       cos: 'COS 临时密钥',
+      component: '第三方平台 component_access_token',
     },
     refreshed: '刷新于 {t}',
     expires: '过期于 {t}',
@@ -228,7 +230,7 @@ function duration(s) {
   return s + ' ' + T.s;
 }
 
-/** What a key names: its kind, and the force-refresh call that renews it (none for COS keys). */
+/** What a key names: its kind, and the force-refresh call that renews it (none for COS keys and component tokens). */
 function describe(c) {
   const p = c.key.split(':');
   if (p[0] === 'mp' && p[2] === 'token') return { kind: c.appType, force: ['access_token', { appid: p[1] }] };
@@ -238,6 +240,7 @@ function describe(c) {
     if (p[3] === 'token') return { kind: 'work', force: ['work.access_token', ids] };
     return { kind: p[3] === 'ticket' ? 'corp' : 'agent', force: [p[3] === 'ticket' ? 'work.ticket' : 'work.agent_ticket', ids] };
   }
+  if (p[0] === 'component') return { kind: 'component', force: null };
   return { kind: 'cos', force: null };
 }
 

@@ -1,5 +1,6 @@
 /** The route table (docs/design.md §3.3), tried in this order; `POST /` (the envelope) is the app's own. */
 import { jsapiConfig, ping, verifyFile } from './basic';
+import { componentCallback, componentPush } from './component';
 import { consoleRoute } from './console';
 import { jsdkdQuery } from './jsdkd';
 import { metricsRoute } from './metrics';
@@ -13,6 +14,8 @@ export const ROUTES: readonly Route[] = [
   jsapiConfig,
   jsdkdQuery,
   wechatServer,
+  componentPush,
+  componentCallback,
   oauthAuthorize,
   oauthCallback,
   consoleRoute,

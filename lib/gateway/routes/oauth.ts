@@ -68,7 +68,7 @@ export const oauthAuthorize = defineRoute({
   methods: ['GET'],
   handle: (ctx) =>
     answer(ctx, async (extra) => {
-      const app = oauthApp(ctx.services, null, ctx.params.appid);
+      const app = await oauthApp(ctx.services, null, ctx.params.appid);
       const { location, setCookie } = await oauthFlow(ctx.services).begin(app, {
         redirect: q(ctx.req, 'redirect'),
         scope: q(ctx.req, 'scope') || undefined,
@@ -85,7 +85,7 @@ export const oauthCallback = defineRoute({
   methods: ['GET'],
   handle: (ctx) =>
     answer(ctx, async (extra) => {
-      const app = oauthApp(ctx.services, null, ctx.params.appid);
+      const app = await oauthApp(ctx.services, null, ctx.params.appid);
       const flow = oauthFlow(ctx.services);
       // A callback ends this browser's login whatever happens: nothing is left to retry with.
       const clear = flow.clearCookie(app);

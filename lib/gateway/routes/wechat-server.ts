@@ -19,7 +19,7 @@ export const wechatServer = defineRoute({
   methods: ['GET', 'POST'],
   async handle({ req, params, services }) {
     // appids are plain [0-9A-Za-z]: no percent-decoding needed, and a malformed escape is just an unknown app
-    const app = resolveApp(services, null, params.appid, ['mp', 'mina']);
+    const app = await resolveApp(services, null, params.appid, ['mp', 'mina']);
     const token = app.token;
     if (token === undefined)
       throw new ApiError('not_found', `${app.appid} has no server-URL token configured (apps[].token)`);
