@@ -1,14 +1,8 @@
 /**
- * Third-party platform routes (docs/design.md §3.3, §19):
- *
- *   POST /wechat/component/:appid   the 授权事件接收 URL: verify tickets and authorization changes,
- *       always encrypted (msg_signature over Encrypt, the component's EncodingAESKey), each handled
- *       once within the ±300 s window (lib/gateway/push.ts) and answered `success`.
- *   GET /component/:appid/callback?link&auth_code&expires_in   where WeChat sends the administrator
- *       back: the authorization completed, 302 to the allow-listed landing page with a signed result.
- *
- * Statuses: 401 missing or wrong signature, a stale timestamp; 400 a body that does not decrypt;
- * 404 an unknown component; 500 a push whose handling failed (WeChat retries it).
+ * Third-party platform routes (docs/design.md §3.3, §19): `POST /wechat/component/:appid`, the 授权事件接收 URL (verify
+ * tickets and authorization changes, always encrypted, each handled once within the push window), and
+ * `GET /component/:appid/callback`, where WeChat sends the administrator back after authorizing. 401 bad signature or
+ * stale timestamp, 400 a body that does not decrypt, 404 an unknown component, 500 a failed push (WeChat retries).
  */
 import { componentError, componentFlow } from '../../interfaces/component';
 import { ApiError } from '../../interfaces';
