@@ -100,6 +100,14 @@ export class WechatSim {
     this.work.addApp(corpid, agentid, secret);
   }
 
+  /**
+   * WeCom: a secret without an agent, the contacts (通讯录同步) or customer-contact (客户联系) one:
+   * gettoken with it issues a token of its own, as an agent's secret does.
+   */
+  addWorkSecret(corpid: string, kind: 'contacts' | 'externalcontact', secret: string): void {
+    this.work.addApp(corpid, kind, secret);
+  }
+
   workTokenState(corpid: string, agentid: string, token: string): TokenState {
     return this.work.tokenState(corpid, agentid, token);
   }

@@ -82,7 +82,7 @@ describe('parseConfig defaults', () => {
     const c = parseConfig({ apps: [app()], work: [work({ agentid: 1000002 })], realms: [realm()] }, {});
     expect(c.apps).toEqual([{ appid: APPID, secret: APP_SECRET, type: 'mp', tokenMode: 'stable', default: false }]);
     expect(c.apps[0]).not.toHaveProperty('token');
-    expect(c.work).toEqual([{ corpid: 'ww0123456789abcdef', agentid: '1000002', secret: WORK_SECRET }]);
+    expect(c.work).toEqual([{ corpid: 'ww0123456789abcdef', kind: 'agent', agentid: '1000002', secret: WORK_SECRET }]);
     expect(c.realms).toEqual([
       { key: 'biz', secret: REALM_SECRET, apps: [], interfaces: [], admin: false, legacyMd5: false, forceAllowance: 5 },
     ]);
@@ -124,7 +124,7 @@ describe('parseConfig defaults', () => {
         { appid: APPID, secret: APP_SECRET, type: 'mina', tokenMode: 'classic', token: 'server-token', default: true },
         { appid: APPID2, secret: APP_SECRET, type: 'mp', tokenMode: 'stable', default: true },
       ],
-      work: [{ corpid: 'wx0123456789abcdef', agentid: '1000002', secret: WORK_SECRET }],
+      work: [{ corpid: 'wx0123456789abcdef', kind: 'agent', agentid: '1000002', secret: WORK_SECRET }],
       realms: [
         {
           key: 'biz',
@@ -287,6 +287,29 @@ describe('parseConfig errors', () => {
       'config: work[1]: duplicate corpid and agentid of work[0]',
     );
     expect(parseConfig({ work: [work(), work({ agentid: 1000003 })] }, {}).work).toHaveLength(2);
+  });
+
+  it('takes contacts and customer-contact secrets without an agentid, kept under their kind', () => {
+    const contacts = { corpid: 'ww0123456789abcdef', kind: 'contacts', secret: WORK_SECRET };
+    const c = parseConfig({ work: [work(), contacts, { ...contacts, kind: 'externalcontact' }] }, {});
+    expect(c.work.map((w) => [w.kind, w.agentid])).toEqual([
+      ['agent', '1000002'],
+      ['contacts', 'contacts'],
+      ['externalcontact', 'externalcontact'],
+    ]);
+    expectError(
+      { work: [{ ...contacts, agentid: 1000002 }] },
+      'config: work[0].agentid: must be left out: a contacts secret belongs to no agent',
+    );
+    expectError(
+      { work: [work({ agentid: undefined })] },
+      'config: work[0].agentid: is required for an agent (kind "agent", the default)',
+    );
+    expectError(
+      { work: [work({ kind: 'app' })] },
+      'config: work[0].kind: must be "agent", "contacts" or "externalcontact"',
+    );
+    expectError({ work: [contacts, contacts] }, 'config: work[1]: duplicate corpid and kind of work[0]');
   });
 
   it('checks realms', () => {
@@ -950,7 +973,7 @@ describe('other messages', () => {
     );
     expectError({ cache: { memo: 1 } }, 'config: cache.memo: must be an object');
     expectError({ cache: 'memo' }, 'config: cache: must be an object');
-    expectError({ work: [work({ agentid: undefined })] }, `config: work[0].agentid: ${AGENTID_RULE}`);
+    expectError({ work: [work({ agentid: null })] }, `config: work[0].agentid: ${AGENTID_RULE}`);
     expectError({ realms: [realm({ apps: ['ok', 5] })] }, 'config: realms[0].apps[1]: must be a non-empty string');
     expectError({ sessions: [] }, 'config: sessions: must be an object');
     expectError(

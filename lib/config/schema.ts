@@ -36,7 +36,7 @@ import {
 } from './fields';
 import { canonicalInterface } from './interface-names';
 import { resolveText, type ResolvedSecrets, type SecretField } from './secrets';
-import { AGENTID_RULE, canonicalAgentid, canonicalCorpid, CORPID_RULE } from './wecom-ids';
+import { AGENTID_RULE, canonicalAgentid, canonicalCorpid, CORPID_RULE, WORK_SECRET_KINDS } from './wecom-ids';
 
 /** WeChat appids are "wx" + 16 letters/digits. */
 const APPID = /^wx[0-9a-zA-Z]{16}$/;
@@ -130,26 +130,39 @@ function apps(ctx: Context) {
   );
 }
 
-/** WeCom apps (agents) configured in the file; more may be registered at run time. */
+/**
+ * WeCom secrets configured in the file: agents (apps; more may be registered at run time), and the
+ * contacts (通讯录同步) and customer-contact (客户联系) secrets, which have no agent. A secret
+ * without an agent is kept under its kind in place of an agentid (docs/design.md §13).
+ */
 function work(ctx: Context) {
-  const agent = strict({
-    corpid: v.pipe(
-      nonEmptyString,
-      v.check((c) => canonicalCorpid(c) !== undefined, CORPID_RULE),
-    ),
-    agentid: v.pipe(
-      v.unknown(),
-      rule((a) => canonicalAgentid(a) ?? fail([], AGENTID_RULE)),
-    ),
-    secret: secret(ctx.secrets),
-  });
+  const entry = v.pipe(
+    strict({
+      corpid: v.pipe(
+        nonEmptyString,
+        v.check((c) => canonicalCorpid(c) !== undefined, CORPID_RULE),
+      ),
+      kind: oneOf(WORK_SECRET_KINDS, 'agent'),
+      agentid: v.optional(v.unknown()),
+      secret: secret(ctx.secrets),
+    }),
+    rule(({ agentid, ...w }) => {
+      if (w.kind !== 'agent') {
+        if (agentid !== undefined) fail(['agentid'], `must be left out: a ${w.kind} secret belongs to no agent`);
+        return { ...w, agentid: w.kind as string };
+      }
+      if (agentid === undefined) fail(['agentid'], 'is required for an agent (kind "agent", the default)');
+      return { ...w, agentid: canonicalAgentid(agentid) ?? fail(['agentid'], AGENTID_RULE) };
+    }),
+  );
   return v.pipe(
-    list(agent),
+    list(entry),
     rule((agents) => {
       unique(
         agents,
         (a) => `${a.corpid}/${a.agentid}`,
-        (i, first) => fail([i], `duplicate corpid and agentid of work[${first}]`),
+        (i, first) =>
+          fail([i], `duplicate corpid and ${agents[i]!.kind === 'agent' ? 'agentid' : 'kind'} of work[${first}]`),
       );
       return agents;
     }),

@@ -57,7 +57,7 @@ export class AgentRegistry {
   private readonly handoff = new Map<string, { rec: AgentRecord; at: number }>();
 
   constructor(
-    private readonly config: Pick<Config, 'masterKey' | 'work'>,
+    private readonly config: Pick<Config, 'masterKey'> & { work: readonly (WorkAgent & { secret: string })[] },
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly log: Logger,

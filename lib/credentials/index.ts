@@ -3,6 +3,7 @@
  * behind a small face (get, refreshIfDue, invalidate, peek) that interfaces and the refresher use.
  */
 import type { AppConfig, Config, CosScopeConfig } from '../config/types';
+import { secretKindOf } from '../config/wecom-ids';
 import type { Logger } from '../log/logger';
 import type { MetricsSink } from '../metrics/sink';
 import { STORE_TIMEOUT_MS } from '../store/guard';
@@ -112,10 +113,13 @@ export function createCredentials(deps: {
         agents.configured(a.corpid, a.agentid),
       ),
     );
-  const workTicket = (a: WorkAgent, kind: WorkTicketKind) =>
-    once(`work:${a.corpid}:${a.agentid}:${kind}`, () =>
+  const workTicket = (a: WorkAgent, kind: WorkTicketKind) => {
+    // The interfaces refuse first, with a clear answer; this is the lifecycle's own guard.
+    if (secretKindOf(a.agentid) !== 'agent') throw new TypeError(`${a.agentid} secrets have no JS-SDK tickets`);
+    return once(`work:${a.corpid}:${a.agentid}:${kind}`, () =>
       workTicketSource({ corpid: a.corpid, agentid: a.agentid }, kind, workToken(a), lifecycle, deps.work),
     );
+  };
 
   // One per configured scope, made up front: the set is the configuration's, whatever callers ask.
   const cosSources = new Map((config.cos?.scopes ?? []).map((s) => [s, cosSource(config, s, clock)] as const));
@@ -159,7 +163,7 @@ export function createCredentials(deps: {
       ...config.apps.filter((a) => a.type === 'mp').flatMap((a) => [ticket(a, 'jsapi'), ticket(a, 'wx_card')]),
       // configured WeCom agents (registered ones are refreshed on demand)
       ...config.work.map(workToken),
-      ...config.work.flatMap((a) => [workTicket(a, 'corp'), workTicket(a, 'agent')]),
+      ...config.work.filter((a) => a.kind === 'agent').flatMap((a) => [workTicket(a, 'corp'), workTicket(a, 'agent')]),
       // COS scopes (refreshed once somebody has asked for them)
       ...cosSources.values(),
     ],
