@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
 /** MP (api.weixin.qq.com) endpoints served by sim/mp.ts. */
-export type MpEndpoint = 'token' | 'stable_token' | 'getticket';
+export type MpEndpoint = 'token' | 'stable_token' | 'getticket' | 'clear_quota';
 
 /** Parametric QR codes served by sim/qrcode.ts: cgi-bin/qrcode/create and cgi-bin/showqrcode. */
 export type QrcodeEndpoint = 'qrcode_create' | 'showqrcode';

@@ -105,6 +105,11 @@ const ROUND_TRIPS: Record<string, (c: Client.WecredClient) => Promise<void>> = {
     expect(d.debug).toBe(true);
     expect(sim.verifyJsapiSignature({ ...d, appid: MP.appid, url: page.split('#')[0]! })).toBe(true);
   },
+  'quota.clear': async (c) => {
+    const d = await c.quotaClear({ appid: MP.appid });
+    expect(d).toMatchObject({ appid: MP.appid, used: 1, limit: 10, unblocked: [] });
+    expect(typeof d.lastClearAt).toBe('number');
+  },
   status: async (c) => {
     const d = await c.status();
     expectShape(d, SHAPES.status);

@@ -8,6 +8,7 @@ export const REALM_INTERFACE_NAMES: Readonly<Record<string, readonly string[]>> 
   ticket: [],
   'jsapi.config': [],
   status: [],
+  'quota.clear': [],
   query: [],
   'qrcode.create': [],
   'oauth.authorize_url': [],

@@ -16,6 +16,7 @@ import type { TodayCounts } from './budget';
 import { cosSource, type NarrowKeys, narrowKeysCache } from './cos';
 import { type Credential, type GetOptions, type LastError, Lifecycle } from './lifecycle';
 import { mpTicketSource, mpTokenSource } from './mp';
+import { QuotaClears } from './quota';
 import type { CallContext, Clock, CredentialSource } from './source';
 import { type WorkTicketKind, workTicketSource, workTokenSource } from './work';
 
@@ -63,6 +64,8 @@ export interface Credentials {
   cosNarrow: NarrowKeys;
   /** Every credential the configuration implies (tokens first: tickets depend on them). */
   all(): CredentialSource[];
+  /** Clearing an app's daily quota with its secret (quota.clear), 10 a month. */
+  quota: QuotaClears;
 }
 
 export function createCredentials(deps: {
@@ -129,7 +132,22 @@ export function createCredentials(deps: {
     return src;
   };
 
+  const quota = new QuotaClears({
+    store: deps.store,
+    clock,
+    log: deps.log,
+    mp: deps.mp,
+    lifecycle,
+    timeoutMs: config.upstream.timeoutMs,
+    // website apps have no token; only Official Accounts have tickets
+    sourcesOf: (app) =>
+      app.type === 'web'
+        ? []
+        : [token(app), ...(app.type === 'mp' ? [ticket(app, 'jsapi'), ticket(app, 'wx_card')] : [])],
+  });
+
   return {
+    quota,
     get: (src, opts) => lifecycle.get(src, opts),
     async refreshIfDue(src, call) {
       const row = await lifecycle.peek(src.key);

@@ -3,7 +3,9 @@ import { performance } from 'node:perf_hooks';
 import type { CredentialSource, LastError } from '../credentials';
 import { STORE_TIMEOUT_MS } from '../store/guard';
 import type { CredentialRow } from '../store/port';
+import { resolveApp } from './apps';
 import { ApiError } from './errors';
+import { requiredString } from './para';
 import type { InterfaceDef, Services } from './types';
 
 const seconds = (ms: number) => (ms > 0 ? Math.floor(ms / 1000) : null);
@@ -16,6 +18,12 @@ export const status: InterfaceDef = {
   async handle({ services }) {
     const storeRoundTripMs = await storeRoundTrip(services);
     const credentials = await credentialStates(services);
+    const quotaClears = await Promise.all(
+      services.config.apps.map(async (a) => {
+        const q = await services.credentials.quota.state(a.appid);
+        return { ...q, lastClearAt: q.lastClearAt && seconds(q.lastClearAt) };
+      }),
+    );
     const degraded = services.credentials.degradedSince();
     return {
       now: seconds(services.clock()),
@@ -24,7 +32,23 @@ export const status: InterfaceDef = {
       degradedSince: degraded && seconds(degraded),
       refreshAheadSeconds: services.config.credentials.refreshAheadSeconds,
       credentials,
+      quotaClears,
     };
+  },
+};
+
+/**
+ * Clear an app's daily API quota with its appsecret (WeChat's clear_quota/v2), for when 45009 says
+ * it is spent, the token's too: counted against WeChat's 10 a month before calling; on success the
+ * app's credentials are no longer refused (docs/design.md §5.8).
+ */
+export const quotaClear: InterfaceDef = {
+  name: 'quota.clear',
+  access: 'admin',
+  async handle({ para, realm, call, services }) {
+    const app = resolveApp(services, realm, requiredString(para, 'appid', 32), ['mp', 'mina', 'web']);
+    const done = await services.credentials.quota.clear(app, call);
+    return { ...done, lastClearAt: seconds(done.lastClearAt ?? 0) };
   },
 };
 

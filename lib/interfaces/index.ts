@@ -1,5 +1,5 @@
 /** The interface table: canonical names and aliases → handler. A new interface is one entry here. */
-import { status } from './admin';
+import { quotaClear, status } from './admin';
 import { cosCredentials, cosSignInterface, cosSignOnce } from './cos';
 import { accessToken, jsapiConfig, ticket } from './mp';
 import { oauthAuthorizeUrl, oauthExchange } from './oauth';
@@ -14,6 +14,7 @@ export const INTERFACES: readonly InterfaceDef[] = [
   ticket,
   jsapiConfig,
   status,
+  quotaClear,
   query,
   qrcodeCreate,
   oauthAuthorizeUrl,
