@@ -30,6 +30,9 @@ export type MinaEndpoint = 'jscode2session' | 'sim_wx_login';
 /** WeCom (qyapi.weixin.qq.com) served by sim/work.ts: gettoken, get_jsapi_ticket, ticket/get?type=agent_config. */
 export type WorkEndpoint = 'work_gettoken' | 'work_jsapi_ticket' | 'work_agent_ticket';
 
+/** WeCom third-party apps (suites) served by sim/suite.ts: the cgi-bin/service/* endpoints. */
+export type SuiteEndpoint = 'suite_token' | 'suite_pre_auth_code' | 'suite_permanent_code' | 'suite_corp_token';
+
 /** `cgi-bin/get_api_domain_ip`, which WeChat and WeCom both answer for an access_token of theirs (sim/wechat-sim.ts). */
 export type ApiDomainIpEndpoint = 'api_domain_ip';
 
@@ -43,6 +46,7 @@ export type SimEndpoint =
   | OAuthEndpoint
   | MinaEndpoint
   | WorkEndpoint
+  | SuiteEndpoint
   | ApiDomainIpEndpoint
   | RobotEndpoint;
 

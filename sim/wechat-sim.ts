@@ -13,6 +13,7 @@ import { QrcodeSim, type QrcodeRecord } from './qrcode';
 import { type RobotMessage, RobotSim } from './robot';
 import { SimServer } from './server';
 import type { Fault, SimEndpoint, SimOptions } from './types';
+import { type PushAnswer, SuiteSim } from './suite';
 import { WorkSim, type WorkTicketKind } from './work';
 
 export class WechatSim {
@@ -22,6 +23,7 @@ export class WechatSim {
   private readonly qrcodes: QrcodeSim;
   private readonly oauth: OAuthSim;
   private readonly work: WorkSim;
+  private readonly suites: SuiteSim;
   private readonly mina: MinaSim;
   private readonly robots: RobotSim;
 
@@ -43,6 +45,8 @@ export class WechatSim {
     this.server.addRoutes(this.oauth.routes());
     this.work = new WorkSim(this.clock);
     this.server.addRoutes(this.work.routes());
+    this.suites = new SuiteSim(this.clock, this.work);
+    this.server.addRoutes(this.suites.routes());
     this.mina = new MinaSim(this.clock);
     this.server.addRoutes(this.mina.routes());
     this.robots = new RobotSim(this.clock);
@@ -140,6 +144,45 @@ export class WechatSim {
   /** WeCom, test-only: make `ticket` the agent's current ticket of `kind` until `expiresAt` (sim clock). */
   seedWorkTicket(corpid: string, agentid: string, kind: WorkTicketKind, ticket: string, expiresAt: number): void {
     this.work.seedTicket(corpid, agentid, kind, ticket, expiresAt);
+  }
+
+  /** WeCom third-party app (suite) of a service provider, with its secret, callback token and EncodingAESKey. */
+  addSuite(suiteId: string, secret: string, token: string, encodingAESKey: string): void {
+    this.suites.addSuite(suiteId, secret, token, encodingAESKey);
+  }
+
+  /** The suite's 指令回调URL: a suite_ticket is pushed to it now, and every 10 minutes of the sim clock. */
+  setSuiteCallback(suiteId: string, url: string): Promise<PushAnswer> {
+    return this.suites.setCallback(suiteId, url);
+  }
+
+  /** Push a new suite_ticket now. */
+  pushSuiteTicket(suiteId: string): Promise<PushAnswer> {
+    return this.suites.pushTicket(suiteId);
+  }
+
+  /** A corp admin installs the suite's app as `agentid`: create_auth with a fresh auth code (10 minutes, single use). */
+  installSuite(
+    suiteId: string,
+    corpid: string,
+    opts: { agentid: string; corpName?: string; state?: string },
+  ): Promise<{ authCode: string; answer: PushAnswer }> {
+    return this.suites.install(suiteId, corpid, opts);
+  }
+
+  /** The corp changes the app's permissions: change_auth. */
+  changeSuiteAuth(suiteId: string, corpid: string): Promise<PushAnswer> {
+    return this.suites.changeAuth(suiteId, corpid);
+  }
+
+  /** The corp uninstalls the app: cancel_auth; its permanent code and token stop working. */
+  cancelSuiteAuth(suiteId: string, corpid: string): Promise<PushAnswer> {
+    return this.suites.cancelAuth(suiteId, corpid);
+  }
+
+  /** Test-only: the permanent code WeCom gave for the corp's authorization of the suite. */
+  suitePermanentCode(suiteId: string, corpid: string): string | undefined {
+    return this.suites.permanentCode(suiteId, corpid);
   }
 
   /** The sim clock, epoch ms. */
@@ -241,6 +284,7 @@ export class WechatSim {
   }
 
   close(): Promise<void> {
+    this.suites.close();
     return this.server.close();
   }
 }

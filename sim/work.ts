@@ -178,22 +178,31 @@ export class WorkSim implements SimModule {
       return workError(elsewhere ? 40091 : 40001);
     }
 
+    const { token, expiresIn } = this.issueToken(corpid, agentid);
+    return wxOk({ errcode: 0, errmsg: 'ok', access_token: token, expires_in: expiresIn });
+  }
+
+  /**
+   * The app's live token, or a new one: what gettoken hands out, and a suite's get_corp_token for
+   * the app a corp authorized (sim/suite.ts). Re-fetching returns the same token while it lives.
+   */
+  issueToken(corpid: string, agentid: string): { token: string; expiresIn: number } {
     const now = this.clock.now();
     const key = appKey(corpid, agentid);
     const live = this.current.get(key);
     const rec = live === undefined ? undefined : this.tokens.get(live);
-    if (live !== undefined && rec && !rec.revoked && now < rec.expiresAt) {
-      return wxOk({
-        errcode: 0,
-        errmsg: 'ok',
-        access_token: live,
-        expires_in: Math.ceil((rec.expiresAt - now) / 1000),
-      });
-    }
+    if (live !== undefined && rec && !rec.revoked && now < rec.expiresAt)
+      return { token: live, expiresIn: Math.ceil((rec.expiresAt - now) / 1000) };
     const token = newToken();
     this.tokens.set(token, { corpid, agentid, expiresAt: now + WORK_TOKEN_LIFETIME_SECONDS * 1000 });
     this.current.set(key, token);
-    return wxOk({ errcode: 0, errmsg: 'ok', access_token: token, expires_in: WORK_TOKEN_LIFETIME_SECONDS });
+    return { token, expiresIn: WORK_TOKEN_LIFETIME_SECONDS };
+  }
+
+  /** The app's live token ends (a corp cancelled a suite's authorization): calls with it answer 40014. */
+  revokeApp(corpid: string, agentid: string): void {
+    const live = this.current.get(appKey(corpid, agentid));
+    if (live !== undefined) this.invalidateToken(live);
   }
 
   private ticket(r: SimRequest, kind: WorkTicketKind): SimResponse {

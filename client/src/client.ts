@@ -170,6 +170,9 @@ export class WecredClient {
     jsapiConfig: (para: I.WorkJsapiConfigPara): Promise<I.WorkJsapiConfigData> => this.call('work.jsapi.config', para),
     registerAgent: (para: I.WorkRegisterAgentPara): Promise<I.WorkRegisterAgentData> =>
       this.call('work.register_agent', para),
+    /** The install link of a third-party app (suite) for a corp admin. */
+    suiteInstallUrl: (para: I.WorkSuiteInstallUrlPara): Promise<I.WorkSuiteInstallUrlData> =>
+      this.call('work.suite.install_url', para),
     /** As WecredClient.withAccessToken, with the agent's token. */
     withAccessToken: <T>(agent: I.WorkAgentPara, fn: (token: string) => T | Promise<T>): Promise<T> =>
       retryOnRejected(async (refresh) => (await this.work.accessToken({ ...agent, ...refresh })).access_token, fn),

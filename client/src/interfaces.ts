@@ -337,6 +337,15 @@ export interface WorkRegisterAgentData extends WorkAgentData {
   replaced: boolean;
 }
 
+export interface WorkSuiteInstallUrlPara {
+  suite_id: string;
+  /** Where WeCom sends the admin after the install (with auth_code and state). */
+  redirect_uri: string;
+  /** Letters and digits, at most 128. */
+  state?: string;
+}
+export type WorkSuiteInstallUrlData = Lifetime & { suite_id: string; url: string };
+
 type Iface<P, D> = { para: P; data: D };
 
 /** Every interfaceName wecred answers, with its para and returnData. */
@@ -363,6 +372,7 @@ export interface Interfaces {
   'qcloud.cos.auth.nonreusable': Iface<CosSignPara, CosSignData>;
   'work.access_token': Iface<WorkAccessTokenPara, WorkAccessTokenData | WorkSecretTokenData>;
   'quota.clear': Iface<QuotaClearPara, QuotaClearData>;
+  'work.suite.install_url': Iface<WorkSuiteInstallUrlPara, WorkSuiteInstallUrlData>;
   'work.ticket': Iface<WorkRefreshPara, WorkTicketData>;
   'work.agent_ticket': Iface<WorkRefreshPara, WorkAgentTicketData>;
   'work.jsapi.config': Iface<WorkJsapiConfigPara, WorkJsapiConfigData>;
@@ -399,6 +409,7 @@ export const INTERFACE_NAMES = Object.keys({
   'qcloud.cos.auth.nonreusable': 0,
   'work.access_token': 0,
   'quota.clear': 0,
+  'work.suite.install_url': 0,
   'work.ticket': 0,
   'work.agent_ticket': 0,
   'work.jsapi.config': 0,

@@ -23,6 +23,7 @@ export const REALM_INTERFACE_NAMES: Readonly<Record<string, readonly string[]>> 
   'work.agent_ticket': ['qcloud.work.agent.ticket'],
   'work.jsapi.config': [],
   'work.register_agent': ['qcloud.work.initagent'],
+  'work.suite.install_url': [],
 };
 
 /** The canonical name `name` stands for in a realm's `interfaces`, or undefined when it names none. */

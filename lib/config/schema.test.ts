@@ -45,6 +45,7 @@ describe('parseConfig defaults', () => {
     expect(parseConfig({}, {})).toEqual<Config>({
       apps: [],
       work: [],
+      suites: [],
       realms: [],
       cors: [],
       oauth: { redirects: [] },
@@ -125,6 +126,7 @@ describe('parseConfig defaults', () => {
         { appid: APPID2, secret: APP_SECRET, type: 'mp', tokenMode: 'stable', default: true },
       ],
       work: [{ corpid: 'wx0123456789abcdef', kind: 'agent', agentid: '1000002', secret: WORK_SECRET }],
+      suites: [],
       realms: [
         {
           key: 'biz',
@@ -824,16 +826,16 @@ describe('rules across fields', () => {
   it("a realm's apps must each be a configured app, WeCom corp or COS bucket", () => {
     expectError(
       { apps: [app()], realms: [realm({ apps: [APPID, APPID2] })] },
-      `config: realms[0].apps[1]: ${APPID2} is not a configured app, WeCom corp or COS bucket`,
+      `config: realms[0].apps[1]: ${APPID2} is not a configured app, WeCom corp, suite or COS bucket`,
     );
     expectError(
       { realms: [realm({ apps: ['uploads-1250000000'] })] },
-      'config: realms[0].apps[0]: uploads-1250000000 is not a configured app, WeCom corp or COS bucket',
+      'config: realms[0].apps[0]: uploads-1250000000 is not a configured app, WeCom corp, suite or COS bucket',
     );
     // A corp is configured by one of its agents; one with none is a typo too.
     expectError(
       { work: [work()], realms: [realm({ apps: ['ww0123456789abcdef', 'wwffffffffffffffff'] })] },
-      'config: realms[0].apps[1]: wwffffffffffffffff is not a configured app, WeCom corp or COS bucket',
+      'config: realms[0].apps[1]: wwffffffffffffffff is not a configured app, WeCom corp, suite or COS bucket',
     );
     const cos = {
       secretId: 'id',

@@ -169,6 +169,35 @@ function work(ctx: Context) {
   );
 }
 
+/**
+ * WeCom third-party apps (suites, 第三方应用) of a service provider: WeCom pushes the suite_ticket and
+ * the authorization events to `POST /work/suite/:suiteId`, signed with `token` and encrypted with
+ * `encodingAESKey` (docs/design.md §18).
+ */
+function suites(ctx: Context) {
+  const suite = strict({
+    /** The suite's id as the provider console shows it ("ww" or "wx" + 16). */
+    suiteId: v.pipe(
+      nonEmptyString,
+      v.check((c) => canonicalCorpid(c) !== undefined, CORPID_RULE.replace('corpids', 'suite ids')),
+    ),
+    secret: secret(ctx.secrets),
+    token: secret(ctx.secrets),
+    encodingAESKey: secret(ctx.secrets, (k) => (ENCODING_AES_KEY.test(k) ? undefined : 'must be 43 letters or digits')),
+  });
+  return v.pipe(
+    list(suite),
+    rule((entries) => {
+      unique(
+        entries,
+        (s) => s.suiteId,
+        (i, first) => fail([i, 'suiteId'], `duplicate of suites[${first}]`),
+      );
+      return entries;
+    }),
+  );
+}
+
 function realms(ctx: Context) {
   const realm = strict({
     key: matching(REALM_KEY, 'must be 1 to 64 letters, digits, "_", "." or "-"'),
@@ -427,6 +456,7 @@ function fileSchema(ctx: Context) {
     {
       apps: apps(ctx),
       work: work(ctx),
+      suites: suites(ctx),
       realms: realms(ctx),
       /** CORS origin patterns (anchored, case-insensitive); empty or '*' = any. */
       cors: list(pattern(true)),
@@ -481,12 +511,13 @@ function fileSchema(ctx: Context) {
       const configured = new Set([
         ...config.apps.map((a) => a.appid),
         ...config.work.map((w) => w.corpid),
+        ...config.suites.map((s) => s.suiteId),
         ...(cos?.scopes.map((s) => s.bucket) ?? []),
       ]);
       config.realms.forEach((realm, i) => {
         realm.apps.forEach((id, j) => {
           if (!configured.has(id))
-            fail(['realms', i, 'apps', j], `${id} is not a configured app, WeCom corp or COS bucket`);
+            fail(['realms', i, 'apps', j], `${id} is not a configured app, WeCom corp, suite or COS bucket`);
         });
       });
       const { maxBodyBytesInFlight, ...httpLimits } = config.http;

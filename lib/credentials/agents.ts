@@ -22,6 +22,8 @@ import type { Clock } from './source';
 export interface WorkAgent {
   corpid: string;
   agentid: string;
+  /** Set for a corp that authorized a configured third-party app (suite): its token is the suite's corp token. */
+  suiteId?: string;
 }
 
 interface AgentRecord {

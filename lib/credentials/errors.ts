@@ -10,6 +10,7 @@ export type CredentialErrorCode =
   | 'budget_exhausted' //     an hourly budget (WeCom tickets) is used up; refused before calling WeChat
   | 'force_refused' //        forced refresh without `stale` inside the cooldown
   | 'busy' //                 another instance holds the refresh lease and did not finish in time
+  | 'auth_cancelled' //       the corp cancelled its authorization of the third-party app (suite)
   | 'store_unavailable'; //   the store failed
 
 export class CredentialError extends Error {

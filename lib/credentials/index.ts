@@ -10,6 +10,8 @@ import { STORE_TIMEOUT_MS } from '../store/guard';
 import type { StoreHealth } from '../store/health';
 import type { CredentialRow, Store } from '../store/port';
 import type { MpClient, TicketType } from '../wechat/mp';
+import { createSuiteClient, type SuiteClient } from '../third-party/suite-client';
+import { Suites } from '../third-party/suites';
 import type { WorkClient } from '../wechat/work';
 import { AgentRegistry, type WorkAgent } from './agents';
 import type { TodayCounts } from './budget';
@@ -66,6 +68,8 @@ export interface Credentials {
   all(): CredentialSource[];
   /** Clearing an app's daily quota with its secret (quota.clear), 10 a month. */
   quota: QuotaClears;
+  /** WeCom third-party apps (suites): their tickets, authorized corps and tokens. */
+  suites: Suites;
 }
 
 export function createCredentials(deps: {
@@ -77,6 +81,8 @@ export function createCredentials(deps: {
   log: Logger;
   mp: MpClient;
   work: WorkClient;
+  /** WeCom's service-provider endpoints; default on config.upstream.work. */
+  suite?: SuiteClient;
   /** Counts refreshes and lease waits. */
   metrics?: MetricsSink;
 }): Credentials {
@@ -107,15 +113,28 @@ export function createCredentials(deps: {
   const ticket = (app: AppConfig, type: TicketType) =>
     once(`mp:${app.appid}:ticket:${type}`, () => mpTicketSource(app, type, token(app), lifecycle, deps.mp));
   const agents = new AgentRegistry(config, deps.store, clock, deps.log);
-  const workToken = (a: WorkAgent) =>
-    once(`work:${a.corpid}:${a.agentid}:token`, () =>
-      workTokenSource(
-        { corpid: a.corpid, agentid: a.agentid },
-        (x) => agents.secret(x),
-        deps.work,
-        agents.configured(a.corpid, a.agentid),
-      ),
-    );
+  const suites = new Suites({
+    config,
+    store: deps.store,
+    clock,
+    log: deps.log,
+    client: deps.suite ?? createSuiteClient(config.upstream.work),
+    work: deps.work,
+    lifecycle,
+    cacheMs: c.localCacheSeconds * 1000,
+    timeoutMs: config.upstream.timeoutMs,
+  });
+  const workToken = (a: WorkAgent): CredentialSource =>
+    a.suiteId !== undefined
+      ? suites.corpToken({ ...a, suiteId: a.suiteId })
+      : once(`work:${a.corpid}:${a.agentid}:token`, () =>
+          workTokenSource(
+            { corpid: a.corpid, agentid: a.agentid },
+            (x) => agents.secret(x),
+            deps.work,
+            agents.configured(a.corpid, a.agentid),
+          ),
+        );
   const workTicket = (a: WorkAgent, kind: WorkTicketKind) => {
     // The interfaces refuse first, with a clear answer; this is the lifecycle's own guard.
     if (secretKindOf(a.agentid) !== 'agent') throw new TypeError(`${a.agentid} secrets have no JS-SDK tickets`);
@@ -148,6 +167,7 @@ export function createCredentials(deps: {
 
   return {
     quota,
+    suites,
     get: (src, opts) => lifecycle.get(src, opts),
     async refreshIfDue(src, call) {
       const row = await lifecycle.peek(src.key);
@@ -182,6 +202,8 @@ export function createCredentials(deps: {
       // configured WeCom agents (registered ones are refreshed on demand)
       ...config.work.map(workToken),
       ...config.work.filter((a) => a.kind === 'agent').flatMap((a) => [workTicket(a, 'corp'), workTicket(a, 'agent')]),
+      // WeCom suites' tokens (refreshed once somebody has asked for them)
+      ...config.suites.map((s) => suites.token(s)),
       // COS scopes (refreshed once somebody has asked for them)
       ...cosSources.values(),
     ],

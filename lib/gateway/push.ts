@@ -25,6 +25,8 @@ export async function deliverPush(
   receiver: string,
   signed: { timestamp: string; nonce: string },
   message: string,
+  /** What handles the push; default the message hook (services.onMessage). */
+  handle?: (message: string) => Promise<void>,
 ): Promise<void> {
   const { store, log } = services;
   const now = services.clock();
@@ -39,7 +41,8 @@ export async function deliverPush(
     return;
   }
   try {
-    if (services.onMessage) await services.onMessage(receiver, message);
+    if (handle) await handle(message);
+    else if (services.onMessage) await services.onMessage(receiver, message);
     // Without a hook: one line saying a push arrived, without its content.
     else log.log('info', 'wechat_message', { appid: receiver, bytes: Buffer.byteLength(message) });
   } catch (err) {
@@ -58,6 +61,11 @@ export function messageId(message: string): string | undefined {
   const field = fieldsOf(message);
   const msgId = field('MsgId') ?? field('MsgID');
   if (msgId !== undefined) return `msg:${msgId}`;
+  // WeCom's third-party events (suite_ticket, create_auth, …) carry InfoType and TimeStamp instead.
+  const info = field('InfoType');
+  const stamp = field('TimeStamp');
+  if (info !== undefined && stamp !== undefined)
+    return `info:${info}:${stamp}:${field('AuthCode') ?? field('AuthCorpId') ?? field('SuiteTicket') ?? ''}`;
   const from = field('FromUserName');
   const created = field('CreateTime');
   if (field('MsgType') === 'event' && from !== undefined && created !== undefined) return `event:${from}:${created}`;

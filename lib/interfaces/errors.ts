@@ -25,6 +25,7 @@ export const RETURN_CODES = {
   app_not_allowed: [7005, 403],
   interface_not_allowed: [7006, 403],
   resource_not_allowed: [7007, 403],
+  auth_cancelled: [7008, 403],
   quota_exhausted: [7101, 429],
   force_refused: [7102, 429],
   busy: [7103, 503],

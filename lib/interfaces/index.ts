@@ -6,6 +6,7 @@ import { oauthAuthorizeUrl, oauthExchange } from './oauth';
 import { query } from './query';
 import { qrcodeCreate } from './qrcode';
 import { sessionCheck, sessionDecrypt, sessionLogin, sessionUserInfo } from './session';
+import { suiteInstallUrl } from '../third-party/suite-interfaces';
 import type { InterfaceDef } from './types';
 import { WORK_INTERFACES } from './work';
 
@@ -27,6 +28,7 @@ export const INTERFACES: readonly InterfaceDef[] = [
   cosSignInterface,
   cosSignOnce,
   ...WORK_INTERFACES,
+  suiteInstallUrl,
 ];
 
 const byName = new Map<string, InterfaceDef>();

@@ -40,10 +40,20 @@ function secretIds(para: Record<string, unknown>): WorkAgent {
   return { corpid, agentid: kind };
 }
 
-/** The configured or registered secret the request names, if the realm may use its corp. */
+/**
+ * The configured or registered secret the request names, or the agent of a corp that authorized a
+ * configured suite, if the realm may use its corp (or, for a suite's corp, the suite).
+ */
 async function resolveSecret(services: Services, realm: RealmConfig | null, ids: WorkAgent): Promise<WorkAgent> {
+  const { credentials } = services;
+  const own = secretKindOf(ids.agentid) !== 'agent' || credentials.agents.configured(ids.corpid, ids.agentid);
+  const authorized = own ? undefined : await credentials.suites.findCorp(ids.corpid, ids.agentid);
+  if (authorized) {
+    if (!realm?.apps.includes(authorized.suiteId)) assertRealmMayUse(realm, ids.corpid, 'corp');
+    return authorized;
+  }
   assertRealmMayUse(realm, ids.corpid, 'corp');
-  const agent = await services.credentials.agents.find(ids.corpid, ids.agentid);
+  const agent = await credentials.agents.find(ids.corpid, ids.agentid);
   if (agent) return agent;
   const kind = secretKindOf(ids.agentid);
   throw new ApiError(

@@ -5,6 +5,7 @@ import { jsdkdQuery } from './jsdkd';
 import { metricsRoute } from './metrics';
 import { oauthAuthorize, oauthCallback } from './oauth';
 import type { Route } from './types';
+import { suitePush } from '../../third-party/suite-push';
 import { wechatServer } from './wechat-server';
 
 export const ROUTES: readonly Route[] = [
@@ -13,6 +14,7 @@ export const ROUTES: readonly Route[] = [
   jsapiConfig,
   jsdkdQuery,
   wechatServer,
+  suitePush,
   oauthAuthorize,
   oauthCallback,
   consoleRoute,
