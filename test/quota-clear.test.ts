@@ -1,6 +1,6 @@
 /**
  * quota.clear through the real HTTP server: WeChat's clear_quota/v2 (with the appsecret) ends a
- * 45009 breaker, and the month's 10 clears are counted before WeChat is asked. docs/design.md §5.8.
+ * 45009 breaker, and the month's 10 clears are counted before WeChat is asked. docs/design.md §5.12.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { WechatSim } from '../sim';

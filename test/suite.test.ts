@@ -1,7 +1,7 @@
 /**
  * WeCom third-party apps (suites) through the real HTTP server, WeCom being the simulator: the
  * suite_ticket and authorization pushes, the suite_access_token, the install link, authorized corps
- * served by the work.* interfaces, cancellation, and pushes that must change nothing. docs/design.md §18.
+ * served by the work.* interfaces, cancellation, and pushes that must change nothing. docs/design.md §19.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { encryptFor, sha1Sorted } from '../sim/suite';

@@ -172,7 +172,7 @@ function work(ctx: Context) {
 /**
  * WeCom third-party apps (suites, 第三方应用) of a service provider: WeCom pushes the suite_ticket and
  * the authorization events to `POST /work/suite/:suiteId`, signed with `token` and encrypted with
- * `encodingAESKey` (docs/design.md §18).
+ * `encodingAESKey` (docs/design.md §19).
  */
 function suites(ctx: Context) {
   const suite = strict({

@@ -2,7 +2,7 @@
  * Clearing an app's daily API quota with its appsecret (cgi-bin/clear_quota/v2, docs/protocol.md
  * §1.9): 10 clears a month per account, counted here per Beijing calendar month before calling, so
  * a mistaken loop cannot spend the month's chances; a successful clear ends the app's 45009
- * breakers. docs/design.md §5.8.
+ * breakers. docs/design.md §5.12.
  */
 import type { AppConfig } from '../config/types';
 import type { Logger } from '../log/logger';

@@ -40,7 +40,7 @@ export const status: InterfaceDef = {
 /**
  * Clear an app's daily API quota with its appsecret (WeChat's clear_quota/v2), for when 45009 says
  * it is spent, the token's too: counted against WeChat's 10 a month before calling; on success the
- * app's credentials are no longer refused (docs/design.md §5.8).
+ * app's credentials are no longer refused (docs/design.md §5.12).
  */
 export const quotaClear: InterfaceDef = {
   name: 'quota.clear',

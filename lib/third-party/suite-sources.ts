@@ -1,7 +1,7 @@
 /**
  * The credentials of a WeCom third-party app (suite) as lifecycle sources (lib/credentials/source.ts):
  * the suite_access_token, the pre-auth code and each authorized corp's access_token, each leased,
- * refreshed ahead and fetched once per refresh across instances. docs/design.md §18.
+ * refreshed ahead and fetched once per refresh across instances. docs/design.md §19.
  */
 import type { Config } from '../config/types';
 import { HOUR_MS } from '../credentials/day';

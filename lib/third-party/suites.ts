@@ -1,5 +1,5 @@
 /**
- * WeCom third-party apps (suites, docs/design.md §18): the suite_ticket WeCom pushes, the corps
+ * WeCom third-party apps (suites, docs/design.md §19): the suite_ticket WeCom pushes, the corps
  * that authorized the suite (their permanent codes sealed at rest), and the credential sources the
  * lifecycle serves: the suite_access_token, the pre-auth code and each authorized corp's token.
  * Records: `suite:<suiteId>:ticket` and `suite:<suiteId>:corp:<corpid>`.
