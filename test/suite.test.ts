@@ -233,3 +233,16 @@ describe('pushes to the suite URL', () => {
     expect((await s.envelope('work.access_token', corpPara, REALM)).json.returnCode).toBe(0);
   });
 });
+
+describe('without WECRED_MASTER_KEY', () => {
+  it('create_auth is refused (502, so WeCom pushes it again) before the auth code is spent', async () => {
+    const s = await startStack({ config: { suites: [SUITE] } });
+    open.push(s, s.sim);
+    s.sim.addSuite(SUITE.suiteId, SUITE.secret, SUITE.token, SUITE.encodingAESKey);
+    await s.sim.setSuiteCallback(SUITE.suiteId, pushUrl(s));
+    const { answer } = await s.sim.installSuite(SUITE.suiteId, CORP, { agentid: AGENTID });
+    expect(answer.status).toBe(502);
+    expect(answer.body).toMatch(/WECRED_MASTER_KEY/);
+    expect(s.sim.calls('suite_permanent_code')).toBe(0);
+  });
+});

@@ -114,7 +114,7 @@ export async function credentialStates(services: Services) {
 
 /** What kind of app a credential belongs to: an Official Account, a Mini Program, a WeCom app, or COS. */
 function appTypeOf(services: Services, src: CredentialSource): 'mp' | 'mina' | 'web' | 'work' | 'cos' {
-  if (src.key.startsWith('work:')) return 'work';
+  if (src.key.startsWith('work:') || src.key.startsWith('suite:')) return 'work';
   if (src.key.startsWith('cos:')) return 'cos';
   return services.config.apps.find((a) => a.appid === src.owner)?.type ?? 'mp';
 }

@@ -124,7 +124,13 @@ export class Suites {
     call: CallContext,
   ): Promise<{ corpid: string; agentid: string }> {
     const { lifecycle, client } = this.deps;
-    const cipher = cipherFor(this.deps.config); // throws AtRestError 'no-key' without WECRED_MASTER_KEY
+    // Checked before the auth code is spent: WeCom's retry of the push can still use it.
+    if (!this.deps.config.masterKey)
+      throw new CredentialError(
+        'config_fault',
+        'WeCom suites keep permanent codes sealed at rest and need WECRED_MASTER_KEY, which is not set',
+      );
+    const cipher = cipherFor(this.deps.config);
     const token = this.token(suite);
     let auth: Authorization;
     try {
