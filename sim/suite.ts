@@ -188,6 +188,12 @@ export class SuiteSim implements SimModule {
         handle: (r) => this.getPermanentCode(r),
       },
       {
+        path: '/3rdapp/install',
+        endpoint: 'suite_install_page',
+        appidOf: (r) => r.query.get('suite_id') ?? undefined,
+        handle: (r) => this.installPage(r),
+      },
+      {
         path: '/cgi-bin/service/get_corp_token',
         endpoint: 'suite_corp_token',
         // counted per authorized corp
@@ -268,6 +274,36 @@ export class SuiteSim implements SimModule {
     if (!auth || auth.cancelled || str(b.permanent_code) !== auth.permanentCode) return suiteError(40084);
     const { token, expiresIn } = this.work.issueToken(auth.corpid, auth.agentid);
     return wxOk({ errcode: 0, errmsg: 'ok', access_token: token, expires_in: expiresIn });
+  }
+
+  /**
+   * The install page (open.work.weixin.qq.com/3rdapp/install) after the admin's consent: the
+   * pre-auth code must be the suite's and alive; the corp and agent are the sim's `sim_corp` and
+   * `sim_agentid` (a real admin picks them by logging in). create_auth is pushed, then the browser
+   * is sent to redirect_uri with auth_code and state.
+   */
+  private async installPage(r: SimRequest): Promise<SimResponse> {
+    const q = r.query;
+    const suiteId = q.get('suite_id') ?? '';
+    const pre = this.preAuthCodes.get(q.get('pre_auth_code') ?? '');
+    const bad = (why: string): SimResponse => ({
+      status: 400,
+      body: `sim install page: ${why}`,
+      contentType: 'text/plain',
+    });
+    if (!this.suites.has(suiteId)) return bad('unknown suite_id');
+    if (!pre || pre.suiteId !== suiteId || this.clock.now() >= pre.expiresAt)
+      return bad('invalid or expired pre_auth_code');
+    const redirect = q.get('redirect_uri');
+    const corpid = q.get('sim_corp');
+    const agentid = q.get('sim_agentid');
+    if (!redirect || !corpid || !agentid) return bad('redirect_uri, sim_corp and sim_agentid are required');
+    const state = q.get('state') ?? '';
+    const { authCode } = await this.install(suiteId, corpid, { agentid, state });
+    const to = new URL(redirect);
+    to.searchParams.set('auth_code', authCode);
+    to.searchParams.set('state', state);
+    return { status: 302, headers: { location: to.toString() }, body: '' };
   }
 
   // ---- pushes ----

@@ -31,7 +31,12 @@ export type MinaEndpoint = 'jscode2session' | 'sim_wx_login';
 export type WorkEndpoint = 'work_gettoken' | 'work_jsapi_ticket' | 'work_agent_ticket';
 
 /** WeCom third-party apps (suites) served by sim/suite.ts: the cgi-bin/service/* endpoints. */
-export type SuiteEndpoint = 'suite_token' | 'suite_pre_auth_code' | 'suite_permanent_code' | 'suite_corp_token';
+export type SuiteEndpoint =
+  | 'suite_token'
+  | 'suite_pre_auth_code'
+  | 'suite_permanent_code'
+  | 'suite_corp_token'
+  | 'suite_install_page';
 
 /** `cgi-bin/get_api_domain_ip`, which WeChat and WeCom both answer for an access_token of theirs (sim/wechat-sim.ts). */
 export type ApiDomainIpEndpoint = 'api_domain_ip';

@@ -158,6 +158,17 @@ describe('the suite_access_token and the install link', () => {
     expect(new URL(b.url).searchParams.get('pre_auth_code')).toBe(url.searchParams.get('pre_auth_code'));
     expect(s.sim.calls('suite_pre_auth_code')).toBe(1);
     expect(s.sim.calls('suite_token')).toBe(1);
+    // a corp admin follows the link: WeCom pushes create_auth and sends the browser back with the auth code
+    url.searchParams.set('sim_corp', CORP);
+    url.searchParams.set('sim_agentid', AGENTID);
+    const consent = await fetch(url, { redirect: 'manual' });
+    expect(consent.status).toBe(302);
+    const back = new URL(consent.headers.get('location')!);
+    expect(back.origin + back.pathname).toBe(para.redirect_uri);
+    expect(back.searchParams.get('state')).toBe('abc123');
+    expect(back.searchParams.get('auth_code')).toMatch(/^[\w-]{20,}$/);
+    const t = await ok(s, 'work.access_token', corpPara, ADMIN);
+    expect(s.sim.workTokenState(CORP, AGENTID, t.access_token)).toBe('valid');
     for (const bad of [{ redirect_uri: 'not a url' }, { state: 'has space' }, { suite_id: 'ww9999999999999999' }]) {
       const { json } = await s.envelope('work.suite.install_url', { ...para, ...bad }, REALM);
       expect([1003, 1012]).toContain(json.returnCode);
