@@ -105,6 +105,18 @@ describe('a suite authorized by a corp', () => {
     expect(record).not.toContain(code);
     expect(JSON.stringify(s.logs)).not.toContain(code);
     expect(s.logs.some((l) => l.event === 'suite_authorized' && l.corpid === CORP)).toBe(true);
+
+    // status lists the suite's token and the corp's token and tickets
+    const { json: st } = await s.envelope('status', {}, ADMIN);
+    const keys = st.returnData.credentials.map((c: any) => c.key);
+    for (const key of [
+      `suite:${SUITE.suiteId}:token`,
+      `work:${CORP}:suite:${SUITE.suiteId}:token`,
+      `work:${CORP}:${AGENTID}:ticket`,
+      `work:${CORP}:${AGENTID}:agent_ticket`,
+    ])
+      expect(keys).toContain(key);
+    expect(JSON.stringify(st)).not.toContain(code);
   });
 
   it('cancel_auth: the corp is refused with 7008, its token is dropped, WeCom is not asked again', async () => {
@@ -119,6 +131,8 @@ describe('a suite authorized by a corp', () => {
       expect(json.error.message).toMatch(/cancelled its authorization/);
     }
     expect(s.sim.calls('suite_corp_token')).toBe(calls);
+    const { json: st } = await s.envelope('status', {}, ADMIN);
+    expect(st.returnData.credentials.map((c: any) => c.key)).not.toContain(`work:${CORP}:suite:${SUITE.suiteId}:token`);
     // installing again makes it usable again
     await s.sim.installSuite(SUITE.suiteId, CORP, { agentid: AGENTID });
     const t = await ok(s, 'work.access_token', corpPara);

@@ -72,7 +72,8 @@ export async function credentialStates(services: Services) {
   const callers = [...services.config.realms.map((r) => r.key), 'refresher', 'public', 'gateway'];
   const { credentials: creds } = services;
   // Agents registered at run time (work.register_agent) have their token and tickets too.
-  const registered = (await creds.agents.registered()).flatMap((a) => [
+  // So have the corps that authorized a configured suite.
+  const registered = [...(await creds.agents.registered()), ...(await creds.suites.authorized())].flatMap((a) => [
     creds.workToken(a),
     creds.workTicket(a, 'corp'),
     creds.workTicket(a, 'agent'),

@@ -35,6 +35,10 @@ const NEVER = Date.UTC(9999, 0, 1);
 /** A pushed ticket is kept this long; WeCom pushes a new one every 10 minutes. */
 const TICKET_KEPT_MS = 86_400_000;
 
+/** Authorized corps are listed for status in numbered records, as registered agents are (lib/credentials/agents.ts). */
+const LISTED = 'suites:listed';
+const MAX_LISTED = 1000;
+
 const ticketKey = (suiteId: string) => `suite:${suiteId}:ticket`;
 const authKey = (suiteId: string, corpid: string) => `suite:${suiteId}:corp:${corpid}`;
 const sealContext = (suiteId: string, corpid: string) => `${authKey(suiteId, corpid)}:permanent_code`;
@@ -157,7 +161,39 @@ export class Suites {
       this.deps.store.putRecord(authKey(suite.suiteId, auth.corpid), JSON.stringify(rec), NEVER, now),
     );
     await this.dropCorp(suite, auth.corpid, auth.agentid, call);
+    await this.list(`${suite.suiteId}:${auth.corpid}`);
     return { corpid: auth.corpid, agentid: auth.agentid };
+  }
+
+  /** The corps whose authorization of a configured suite stands, for status (cancelled ones are left out). */
+  async authorized(): Promise<(WorkAgent & { suiteId: string })[]> {
+    const out: (WorkAgent & { suiteId: string })[] = [];
+    for (const entry of await this.listed()) {
+      const [suiteId, corpid] = entry.split(':');
+      if (!suiteId || !corpid || !this.suite(suiteId)) continue;
+      const rec = await this.readAuth(suiteId, corpid);
+      if (rec?.state === 'active') out.push({ corpid, agentid: rec.agentid, suiteId });
+    }
+    return out;
+  }
+
+  private async listed(): Promise<string[]> {
+    const now = this.deps.clock();
+    const count = await this.guard(() => this.deps.store.increment(LISTED, 0, NEVER, now));
+    const texts = await Promise.all(
+      Array.from({ length: Math.min(count, MAX_LISTED) }, (_, i) =>
+        this.guard(() => this.deps.store.getRecord(`${LISTED}:${i + 1}`, now)),
+      ),
+    );
+    return [...new Set(texts.filter((t): t is string => !!t))];
+  }
+
+  /** Append `entry` to the list unless it is there (one atomic increment: concurrent appends never collide). */
+  private async list(entry: string): Promise<void> {
+    if ((await this.listed()).includes(entry)) return;
+    const now = this.deps.clock();
+    const n = await this.guard(() => this.deps.store.increment(LISTED, 1, NEVER, now));
+    await this.guard(() => this.deps.store.putRecord(`${LISTED}:${n}`, entry, NEVER, now));
   }
 
   /** A corp cancelled its authorization (cancel_auth): its record says so and its token and tickets are dropped. */
