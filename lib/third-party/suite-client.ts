@@ -3,6 +3,7 @@
  * (docs/protocol.md §9): one typed function per endpoint, one attempt each. Secrets, tickets and
  * permanent codes travel in JSON bodies; only the suite_access_token rides in the query, as WeCom wants.
  */
+import { canonicalAgentid, canonicalCorpid } from '../config/wecom-ids';
 import { UpstreamUnavailable } from '../wechat/errors';
 import { callJson, upstreamUrl } from '../wechat/http';
 import { issued, type Issued } from '../wechat/mp';
@@ -59,9 +60,10 @@ export function createSuiteClient(baseUrl: string): SuiteClient {
       const corp = (body.auth_corp_info ?? {}) as Record<string, unknown>;
       const agents = ((body.auth_info ?? {}) as Record<string, unknown>).agent;
       const agent = Array.isArray(agents) ? (agents[0] as Record<string, unknown> | undefined) : undefined;
-      const agentid = agent && (typeof agent.agentid === 'number' ? String(agent.agentid) : str(agent.agentid));
+      // Both end up in store keys: read as config.work reads them (no ':' gets through).
+      const agentid = agent && canonicalAgentid(agent.agentid);
       const permanentCode = str(body.permanent_code);
-      const corpid = str(corp.corpid);
+      const corpid = canonicalCorpid(corp.corpid);
       if (!permanentCode || !corpid || !agentid) throw new UpstreamUnavailable(PERMANENT_CODE, 'body');
       return { corpid, corpName: str(corp.corp_name) ?? '', permanentCode, agentid };
     },
