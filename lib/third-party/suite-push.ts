@@ -5,6 +5,7 @@
  * change_auth (logged), cancel_auth (the corp is no longer served). Each push is checked, decrypted
  * for the suite's id, and handed over once within ±300 s (lib/gateway/push.ts); the answer is `success`.
  */
+import { canonicalCorpid } from '../config/wecom-ids';
 import { decrypt, MessageCryptoError, verifyMsgSignature } from '../crypto/message';
 import { deliverPush } from '../gateway/push';
 import { xmlChildren } from '../gateway/push-xml';
@@ -78,11 +79,11 @@ async function handleEvent(services: Services, suite: SuiteConfig, message: stri
       return;
     }
     case 'change_auth':
-      log.log('info', 'suite_auth_changed', { suiteId: suite.suiteId, corpid: field('AuthCorpId') });
+      log.log('info', 'suite_auth_changed', { suiteId: suite.suiteId, corpid: canonicalCorpid(field('AuthCorpId')) });
       return;
     case 'cancel_auth': {
-      const corpid = field('AuthCorpId');
-      if (!corpid) throw new ApiError('bad_para', 'a cancel_auth event without AuthCorpId');
+      const corpid = canonicalCorpid(field('AuthCorpId'));
+      if (!corpid) throw new ApiError('bad_para', 'a cancel_auth event without a valid AuthCorpId');
       const known = await suites.cancel(suite, corpid, call);
       log.log('info', 'suite_auth_cancelled', { suiteId: suite.suiteId, corpid, known });
       return;
