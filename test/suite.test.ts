@@ -117,6 +117,10 @@ describe('a suite authorized by a corp', () => {
     ])
       expect(keys).toContain(key);
     expect(JSON.stringify(st)).not.toContain(code);
+
+    // change_auth is answered and changes nothing the corp is served with
+    expect(await s.sim.changeSuiteAuth(SUITE.suiteId, CORP)).toEqual({ status: 200, body: 'success' });
+    expect((await ok(s, 'work.access_token', corpPara)).access_token).toBe(t.access_token);
   });
 
   it('cancel_auth: the corp is refused with 7008, its token is dropped, WeCom is not asked again', async () => {
