@@ -245,6 +245,8 @@ describe('pushes to the suite URL', () => {
     const garbage = craft(forged);
     expect((await send(s, { ...garbage, body: '<xml><Encrypt>@@@</Encrypt></xml>' })).status).toBe(401);
     expect((await send(s, { query: garbage.query, body: 'not xml' })).status).toBe(400);
+    expect((await send(s, { query: '', body: garbage.body })).status).toBe(401); // unsigned
+    expect((await send(s, { ...garbage, body: `${garbage.body}${' '.repeat(70_000)}` })).status).toBe(413);
     expect(await s.store.getRecord(ticketKey, s.sim.now())).toBe(before);
 
     // A cancel_auth captured on the way, replayed after the corp installed again: answered, ignored.
