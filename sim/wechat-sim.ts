@@ -109,7 +109,7 @@ export class WechatSim {
    * gettoken with it issues a token of its own, as an agent's secret does.
    */
   addWorkSecret(corpid: string, kind: 'contacts' | 'externalcontact', secret: string): void {
-    this.work.addApp(corpid, kind, secret);
+    this.work.addSecret(corpid, kind, secret);
   }
 
   workTokenState(corpid: string, agentid: string, token: string): TokenState {

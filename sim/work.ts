@@ -25,6 +25,7 @@ const WORK_ERRMSG: Readonly<Record<number, string>> = {
   41002: 'corpid missing',
   41004: 'corpsecret missing',
   45009: 'api freq out of limit',
+  48002: 'api forbidden',
 };
 const workError = (errcode: number) => wxError(errcode, WORK_ERRMSG[errcode]);
 
@@ -85,6 +86,14 @@ export class WorkSim implements SimModule {
   private readonly agentConfigPerApp = new RollingHourLimit(AGENT_CONFIG_PER_APP_HOURLY);
 
   constructor(private readonly clock: SimClock) {}
+
+  /**
+   * A secret without an agent: the contacts (通讯录同步) or customer-contact (客户联系) one. Its
+   * token is its own (kept under the kind where an agentid would be); JS-SDK tickets refuse it.
+   */
+  addSecret(corpid: string, kind: 'contacts' | 'externalcontact', secret: string): void {
+    this.addApp(corpid, kind, secret);
+  }
 
   addApp(corpid: string, agentid: string, secret: string): void {
     const agents = this.corps.get(corpid) ?? new Map<string, string>();
@@ -222,6 +231,8 @@ export class WorkSim implements SimModule {
       };
     }
 
+    // A token without an agent may not call the JS-SDK ticket APIs (48002, as WeCom answers an API a token is not entitled to).
+    if (!/^[0-9]+$/.test(rec.agentid)) return workError(48002);
     const app = appKey(rec.corpid, rec.agentid);
     if (kind === 'jsapi') {
       // Both limits must have room; only then is the call counted against both.
