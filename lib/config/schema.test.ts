@@ -291,6 +291,29 @@ describe('parseConfig errors', () => {
     expect(parseConfig({ work: [work(), work({ agentid: 1000003 })] }, {}).work).toHaveLength(2);
   });
 
+  it('checks suites', () => {
+    const suite = {
+      suiteId: 'ww0000000000000a11',
+      secret: WORK_SECRET,
+      token: 'suite-token',
+      encodingAESKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
+    };
+    expect(parseConfig({ suites: [suite] }, {}).suites).toEqual([suite]);
+    expectError({ suites: [{ ...suite, token: undefined }] }, 'config: suites[0].token: must be a non-empty string');
+    expectError(
+      { suites: [{ ...suite, encodingAESKey: 'short' }] },
+      'config: suites[0].encodingAESKey: must be 43 letters or digits',
+    );
+    expectError(
+      { suites: [{ ...suite, suiteId: 'ww:1' }] },
+      'config: suites[0].suiteId: must be 1 to 32 letters or digits (WeCom suite ids look like "ww" + 16 hex digits)',
+    );
+    expectError({ suites: [suite, suite] }, 'config: suites[1].suiteId: duplicate of suites[0]');
+    expect(parseConfig({ suites: [suite], realms: [realm({ apps: [suite.suiteId] })] }, {}).realms[0]!.apps).toEqual([
+      suite.suiteId,
+    ]);
+  });
+
   it('takes contacts and customer-contact secrets without an agentid, kept under their kind', () => {
     const contacts = { corpid: 'ww0123456789abcdef', kind: 'contacts', secret: WORK_SECRET };
     const c = parseConfig({ work: [work(), contacts, { ...contacts, kind: 'externalcontact' }] }, {});
