@@ -118,8 +118,10 @@ export class Budgets {
    */
   async restartDay(src: CredentialSource): Promise<void> {
     const now = this.clock();
-    const keys = [...(['refresh', 'force', 'rejected'] as const).map((r) => counterKey(now, src.key, r))];
-    keys.push(forceSpentKey(now, src.key));
+    const keys = [
+      ...(['refresh', 'force', 'rejected'] as const).map((r) => counterKey(now, src.key, r)),
+      forceSpentKey(now, src.key),
+    ];
     await Promise.all(
       keys.map(async (key) => {
         const n = await this.store.increment(key, 0, now + COUNTER_TTL_MS, now);

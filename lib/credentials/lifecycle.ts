@@ -187,8 +187,8 @@ export class Lifecycle {
   /**
    * End a credential's 45009 breaker (WeChat's quota was cleared: quota.clear): the stored
    * blockedUntil goes back to 0, whoever holds the lease, today's budget counts start again, and a
-   * recorded quota failure is dropped.
-   * Other instances see it at their next store read. False when no breaker was set.
+   * recorded quota failure is dropped; other instances see it at their next store read (§5.12).
+   * False when no breaker was set.
    */
   async unblock(src: CredentialSource): Promise<boolean> {
     const end = performance.now() + this.o.storeTimeoutMs;
