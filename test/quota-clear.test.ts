@@ -82,6 +82,24 @@ describe('quota.clear', () => {
     expect((await s.envelope('quota.clear', { appid: MP2.appid }, ADMIN)).json.returnCode).toBe(0);
   });
 
+  it('two instances sharing a store share the ten, and one clear opens the breaker for both', async () => {
+    const a = await quotaStack();
+    const b = await startStack({
+      sim: a.sim,
+      store: a.store,
+      config: { credentials: { forceCooldownSeconds: 0, localCacheSeconds: 0 } },
+    });
+    open.push(b);
+    for (const force of [false, true, true, true]) await token(a, force);
+    expect((await token(b, true)).json.returnCode).toBe(7101); // a's breaker, seen by b
+    for (let i = 0; i < 10; i++)
+      expect((await (i % 2 ? a : b).envelope('quota.clear', { appid: MP2.appid }, ADMIN)).json.returnCode).toBe(0);
+    expect((await b.envelope('quota.clear', { appid: MP2.appid }, ADMIN)).json.returnCode).toBe(7104);
+    expect((await a.envelope('quota.clear', { appid: MP2.appid }, ADMIN)).json.returnCode).toBe(7104);
+    expect(a.sim.calls('clear_quota', MP2.appid)).toBe(10);
+    expect((await token(b, true)).json.returnCode).toBe(0);
+  });
+
   it("WeChat's own monthly limit (48006, clears made elsewhere) is passed on, and our count catches up", async () => {
     const sim = await WechatSim.start();
     open.push(sim);
