@@ -38,6 +38,12 @@ export function nextBeijingMidnight(ms: number): number {
   return (beijingDay(ms) + 1) * DAY_MS - BEIJING_OFFSET_MS;
 }
 
+/** Number of the Beijing (UTC+8) calendar month containing `ms` (months since 1970-01, Beijing time). */
+export function beijingMonth(ms: number): number {
+  const d = new Date(ms + BEIJING_OFFSET_MS);
+  return d.getUTCFullYear() * 12 + d.getUTCMonth();
+}
+
 /**
  * Counts uses per key within a period (a Beijing day, an hour, ...). The count restarts when
  * the period number changes.
@@ -50,6 +56,11 @@ export class PeriodCounter {
   used(key: string, now: number): number {
     const c = this.counts.get(key);
     return c && c.period === this.periodOf(now) ? c.count : 0;
+  }
+
+  /** Forget the key's uses of the current period (WeChat's clear_quota). */
+  reset(key: string): void {
+    this.counts.delete(key);
   }
 
   /** Counts one use if fewer than `limit` were used in the current period; false when exhausted. */

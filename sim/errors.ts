@@ -33,6 +33,7 @@ export const ERRMSG: Readonly<Record<number, string>> = {
   45011: 'api minute-quota reach limit mustslower retry next minute',
   47001: 'data format error',
   48001: 'api unauthorized',
+  48006: 'forbid to clear quota because of reaching the limit',
 };
 
 /** A request id like real WeChat's `64c9165c-4a799d77-6328edd8`. */

@@ -389,3 +389,35 @@ describe('cgi-bin/get_api_domain_ip', () => {
     }
   });
 });
+
+describe('cgi-bin/clear_quota/v2 (clearQuotaByAppSecret)', () => {
+  const clear = async (body: Json | string, method = 'POST') =>
+    (await fetch(`${sim.url}/cgi-bin/clear_quota/v2`, {
+      method,
+      ...(method === 'POST' ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    }).then((r) => r.json())) as Json;
+
+  it("restarts the day's token counter; 10 clears a Beijing month, then 48006; the next month has 10 again", async () => {
+    await startSim({ tokenDailyQuota: 1 });
+    tokenOf(await classic(sim, APPID, SECRET));
+    expect(errOf(await classic(sim, APPID, SECRET))).toBe(45009);
+    expect(await clear({ appid: APPID, appsecret: SECRET })).toEqual({ errcode: 0, errmsg: 'ok' });
+    tokenOf(await classic(sim, APPID, SECRET));
+    for (let i = 2; i <= 10; i++) expect((await clear({ appid: APPID, appsecret: SECRET })).errcode).toBe(0);
+    const limit = await clear({ appid: APPID, appsecret: SECRET });
+    expect(errOf(limit)).toBe(48006);
+    expect(limit.errmsg).toMatch(/^forbid to clear quota because of reaching the limit/);
+    expect((await clear({ appid: APPID2, appsecret: SECRET2 })).errcode).toBe(0);
+    sim.advance(32 * 24 * HOUR);
+    expect((await clear({ appid: APPID, appsecret: SECRET })).errcode).toBe(0);
+  });
+
+  it('the documented refusals: GET, missing appid or appsecret, an unknown appid, a wrong secret', async () => {
+    expect(errOf(await clear({}, 'GET'))).toBe(43002);
+    expect(errOf(await clear({ appsecret: SECRET }))).toBe(41002);
+    expect(errOf(await clear({ appid: APPID }))).toBe(41004);
+    expect(errOf(await clear({ appid: 'wx0000000000000000', appsecret: SECRET }))).toBe(40013);
+    expect(errOf(await clear({ appid: APPID, appsecret: SECRET2 }))).toBe(40125);
+    expect(sim.calls('clear_quota')).toBe(5);
+  });
+});

@@ -1,9 +1,10 @@
 /**
- * MP (api.weixin.qq.com) endpoints: cgi-bin/token, cgi-bin/stable_token, cgi-bin/ticket/getticket.
+ * MP (api.weixin.qq.com) endpoints: cgi-bin/token, cgi-bin/stable_token, cgi-bin/ticket/getticket,
+ * cgi-bin/clear_quota/v2.
  * Semantics from docs/protocol.md §1.1–1.3 and §8.
  */
 import { randomBytes } from 'node:crypto';
-import { PeriodCounter, type SimClock } from './clock';
+import { beijingMonth, PeriodCounter, type SimClock } from './clock';
 import { wxError, wxOk } from './errors';
 import type { Route, SimModule, SimRequest, SimResponse } from './types';
 
@@ -22,6 +23,8 @@ export const GRACE_MS = 300_000;
 /** Minimum spacing of stable_token force refreshes that rotate. */
 export const FORCE_SPACING_MS = 30_000;
 export const TICKET_LIFETIME_SECONDS = 7200;
+/** clear_quota and clear_quota/v2 together, per account and Beijing month (48006 beyond). */
+export const QUOTA_CLEARS_PER_MONTH = 10;
 
 interface TokenRecord {
   appid: string;
@@ -65,6 +68,7 @@ export class MpSim implements SimModule {
   private readonly lastForce = new Map<string, number>();
   private readonly tokenQuota = new PeriodCounter();
   private readonly forceQuota = new PeriodCounter();
+  private readonly clears = new PeriodCounter(beijingMonth);
   /** Current ticket per `${appid}\0${type}`. */
   private readonly tickets = new Map<string, TicketRecord>();
   /** Every ticket ever issued or seeded. */
@@ -101,6 +105,15 @@ export class MpSim implements SimModule {
           return typeof b?.appid === 'string' ? b.appid : undefined;
         },
         handle: (r) => this.stableToken(r),
+      },
+      {
+        path: '/cgi-bin/clear_quota/v2',
+        endpoint: 'clear_quota',
+        appidOf: (r) => {
+          const b = parseObject(r.body);
+          return typeof b?.appid === 'string' ? b.appid : (r.query.get('appid') ?? undefined);
+        },
+        handle: (r) => this.clearQuota(r),
       },
       {
         path: '/cgi-bin/ticket/getticket',
@@ -159,6 +172,27 @@ export class MpSim implements SimModule {
     if (allowed && !allowed.includes(ip)) return wxError(40164, `invalid ip ${ip} ipv6 ::ffff:${ip}, not in whitelist`);
     if (known !== secret) return wxError(40125);
     return undefined;
+  }
+
+  /**
+   * clearQuotaByAppSecret: POST, appid and appsecret in the JSON body (older pages put them in the
+   * query; both are read). The day's counters start again; 10 clears a month, then 48006.
+   */
+  private clearQuota(r: SimRequest): SimResponse {
+    if (r.method !== 'POST') return wxError(43002);
+    const b = r.body.trim() === '' ? {} : parseObject(r.body);
+    if (!b) return wxError(47001);
+    const appid = typeof b.appid === 'string' ? b.appid : r.query.get('appid');
+    const secret = typeof b.appsecret === 'string' ? b.appsecret : r.query.get('appsecret');
+    if (!appid) return wxError(41002);
+    if (!secret) return wxError(41004);
+    const known = this.apps.get(appid);
+    if (known === undefined) return wxError(40013);
+    if (known !== secret) return wxError(40125);
+    if (!this.clears.take(appid, this.clock.now(), QUOTA_CLEARS_PER_MONTH)) return wxError(48006);
+    this.tokenQuota.reset(appid);
+    this.forceQuota.reset(appid);
+    return wxOk({ errcode: 0, errmsg: 'ok' });
   }
 
   private token(r: SimRequest): SimResponse {

@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
 /** MP (api.weixin.qq.com) endpoints served by sim/mp.ts. */
-export type MpEndpoint = 'token' | 'stable_token' | 'getticket';
+export type MpEndpoint = 'token' | 'stable_token' | 'getticket' | 'clear_quota';
 
 /** Parametric QR codes served by sim/qrcode.ts: cgi-bin/qrcode/create and cgi-bin/showqrcode. */
 export type QrcodeEndpoint = 'qrcode_create' | 'showqrcode';
@@ -29,6 +29,14 @@ export type MinaEndpoint = 'jscode2session' | 'sim_wx_login';
 
 /** WeCom (qyapi.weixin.qq.com) served by sim/work.ts: gettoken, get_jsapi_ticket, ticket/get?type=agent_config. */
 export type WorkEndpoint = 'work_gettoken' | 'work_jsapi_ticket' | 'work_agent_ticket';
+
+/** WeCom third-party apps (suites) served by sim/suite.ts: the cgi-bin/service/* endpoints. */
+export type SuiteEndpoint =
+  | 'suite_token'
+  | 'suite_pre_auth_code'
+  | 'suite_permanent_code'
+  | 'suite_corp_token'
+  | 'suite_install_page';
 
 /** `cgi-bin/get_api_domain_ip`, which WeChat and WeCom both answer for an access_token of theirs (sim/wechat-sim.ts). */
 export type ApiDomainIpEndpoint = 'api_domain_ip';
@@ -54,6 +62,7 @@ export type SimEndpoint =
   | OAuthEndpoint
   | MinaEndpoint
   | WorkEndpoint
+  | SuiteEndpoint
   | ApiDomainIpEndpoint
   | RobotEndpoint;
 

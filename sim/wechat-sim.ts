@@ -14,6 +14,7 @@ import { QrcodeSim, type QrcodeRecord } from './qrcode';
 import { type RobotMessage, RobotSim } from './robot';
 import { SimServer } from './server';
 import type { Fault, SimEndpoint, SimOptions } from './types';
+import { type PushAnswer, SuiteSim } from './suite';
 import { WorkSim, type WorkTicketKind } from './work';
 
 export class WechatSim {
@@ -23,6 +24,7 @@ export class WechatSim {
   private readonly qrcodes: QrcodeSim;
   private readonly oauth: OAuthSim;
   private readonly work: WorkSim;
+  private readonly suites: SuiteSim;
   private readonly mina: MinaSim;
   private readonly robots: RobotSim;
   private readonly components: ComponentSim;
@@ -45,6 +47,8 @@ export class WechatSim {
     this.server.addRoutes(this.oauth.routes());
     this.work = new WorkSim(this.clock);
     this.server.addRoutes(this.work.routes());
+    this.suites = new SuiteSim(this.clock, this.work);
+    this.server.addRoutes(this.suites.routes());
     this.mina = new MinaSim(this.clock);
     this.server.addRoutes(this.mina.routes());
     this.robots = new RobotSim(this.clock);
@@ -105,6 +109,14 @@ export class WechatSim {
   /** WeCom: an app (agent) of a corp with its own secret; gettoken issues it its own token. */
   addWorkApp(corpid: string, agentid: string, secret: string): void {
     this.work.addApp(corpid, agentid, secret);
+  }
+
+  /**
+   * WeCom: a secret without an agent, the contacts (通讯录同步) or customer-contact (客户联系) one:
+   * gettoken with it issues a token of its own, as an agent's secret does.
+   */
+  addWorkSecret(corpid: string, kind: 'contacts' | 'externalcontact', secret: string): void {
+    this.work.addSecret(corpid, kind, secret);
   }
 
   workTokenState(corpid: string, agentid: string, token: string): TokenState {
@@ -184,6 +196,45 @@ export class WechatSim {
   /** Third-party platform: the pushes under way, settled. */
   componentPushesSettled(): Promise<void> {
     return this.components.settled();
+  }
+
+  /** WeCom third-party app (suite) of a service provider, with its secret, callback token and EncodingAESKey. */
+  addSuite(suiteId: string, secret: string, token: string, encodingAESKey: string): void {
+    this.suites.addSuite(suiteId, secret, token, encodingAESKey);
+  }
+
+  /** The suite's 指令回调URL: a suite_ticket is pushed to it now, and every 10 minutes of the sim clock. */
+  setSuiteCallback(suiteId: string, url: string): Promise<PushAnswer> {
+    return this.suites.setCallback(suiteId, url);
+  }
+
+  /** Push a new suite_ticket now. */
+  pushSuiteTicket(suiteId: string): Promise<PushAnswer> {
+    return this.suites.pushTicket(suiteId);
+  }
+
+  /** A corp admin installs the suite's app as `agentid`: create_auth with a fresh auth code (10 minutes, single use). */
+  installSuite(
+    suiteId: string,
+    corpid: string,
+    opts: { agentid: string; corpName?: string; state?: string },
+  ): Promise<{ authCode: string; answer: PushAnswer }> {
+    return this.suites.install(suiteId, corpid, opts);
+  }
+
+  /** The corp changes the app's permissions: change_auth. */
+  changeSuiteAuth(suiteId: string, corpid: string): Promise<PushAnswer> {
+    return this.suites.changeAuth(suiteId, corpid);
+  }
+
+  /** The corp uninstalls the app: cancel_auth; its permanent code and token stop working. */
+  cancelSuiteAuth(suiteId: string, corpid: string): Promise<PushAnswer> {
+    return this.suites.cancelAuth(suiteId, corpid);
+  }
+
+  /** Test-only: the permanent code WeCom gave for the corp's authorization of the suite. */
+  suitePermanentCode(suiteId: string, corpid: string): string | undefined {
+    return this.suites.permanentCode(suiteId, corpid);
   }
 
   /** The sim clock, epoch ms. */
@@ -286,6 +337,7 @@ export class WechatSim {
 
   close(): Promise<void> {
     this.components.close();
+    this.suites.close();
     return this.server.close();
   }
 }

@@ -174,3 +174,21 @@ describe('JS-SDK signatures (docs/protocol.md §4.4)', () => {
     );
   });
 });
+
+describe('secrets without an agent', () => {
+  it('a contacts secret gets its own token, which the JS-SDK ticket APIs refuse (48002)', async () => {
+    const sim = await WechatSim.start();
+    try {
+      sim.addWorkApp('wwc0000000000000c1', '1000002', 'agent-secret');
+      sim.addWorkSecret('wwc0000000000000c1', 'contacts', 'contacts-secret');
+      const get = async (path: string) => (await (await fetch(`${sim.url}${path}`)).json()) as Record<string, any>;
+      const t = await get('/cgi-bin/gettoken?corpid=wwc0000000000000c1&corpsecret=contacts-secret');
+      expect(t).toMatchObject({ errcode: 0, expires_in: 7200 });
+      expect(sim.workTokenState('wwc0000000000000c1', 'contacts', t.access_token)).toBe('valid');
+      expect((await get(`/cgi-bin/get_jsapi_ticket?access_token=${t.access_token}`)).errcode).toBe(48002);
+      expect((await get(`/cgi-bin/ticket/get?access_token=${t.access_token}&type=agent_config`)).errcode).toBe(48002);
+    } finally {
+      await sim.close();
+    }
+  });
+});

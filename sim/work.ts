@@ -25,6 +25,7 @@ const WORK_ERRMSG: Readonly<Record<number, string>> = {
   41002: 'corpid missing',
   41004: 'corpsecret missing',
   45009: 'api freq out of limit',
+  48002: 'api forbidden',
 };
 const workError = (errcode: number) => wxError(errcode, WORK_ERRMSG[errcode]);
 
@@ -85,6 +86,14 @@ export class WorkSim implements SimModule {
   private readonly agentConfigPerApp = new RollingHourLimit(AGENT_CONFIG_PER_APP_HOURLY);
 
   constructor(private readonly clock: SimClock) {}
+
+  /**
+   * A secret without an agent: the contacts (通讯录同步) or customer-contact (客户联系) one. Its
+   * token is its own (kept under the kind where an agentid would be); JS-SDK tickets refuse it.
+   */
+  addSecret(corpid: string, kind: 'contacts' | 'externalcontact', secret: string): void {
+    this.addApp(corpid, kind, secret);
+  }
 
   addApp(corpid: string, agentid: string, secret: string): void {
     const agents = this.corps.get(corpid) ?? new Map<string, string>();
@@ -178,22 +187,31 @@ export class WorkSim implements SimModule {
       return workError(elsewhere ? 40091 : 40001);
     }
 
+    const { token, expiresIn } = this.issueToken(corpid, agentid);
+    return wxOk({ errcode: 0, errmsg: 'ok', access_token: token, expires_in: expiresIn });
+  }
+
+  /**
+   * The app's live token, or a new one: what gettoken hands out, and a suite's get_corp_token for
+   * the app a corp authorized (sim/suite.ts). Re-fetching returns the same token while it lives.
+   */
+  issueToken(corpid: string, agentid: string): { token: string; expiresIn: number } {
     const now = this.clock.now();
     const key = appKey(corpid, agentid);
     const live = this.current.get(key);
     const rec = live === undefined ? undefined : this.tokens.get(live);
-    if (live !== undefined && rec && !rec.revoked && now < rec.expiresAt) {
-      return wxOk({
-        errcode: 0,
-        errmsg: 'ok',
-        access_token: live,
-        expires_in: Math.ceil((rec.expiresAt - now) / 1000),
-      });
-    }
+    if (live !== undefined && rec && !rec.revoked && now < rec.expiresAt)
+      return { token: live, expiresIn: Math.ceil((rec.expiresAt - now) / 1000) };
     const token = newToken();
     this.tokens.set(token, { corpid, agentid, expiresAt: now + WORK_TOKEN_LIFETIME_SECONDS * 1000 });
     this.current.set(key, token);
-    return wxOk({ errcode: 0, errmsg: 'ok', access_token: token, expires_in: WORK_TOKEN_LIFETIME_SECONDS });
+    return { token, expiresIn: WORK_TOKEN_LIFETIME_SECONDS };
+  }
+
+  /** The app's live token ends (a corp cancelled a suite's authorization): calls with it answer 40014. */
+  revokeApp(corpid: string, agentid: string): void {
+    const live = this.current.get(appKey(corpid, agentid));
+    if (live !== undefined) this.invalidateToken(live);
   }
 
   private ticket(r: SimRequest, kind: WorkTicketKind): SimResponse {
@@ -213,6 +231,8 @@ export class WorkSim implements SimModule {
       };
     }
 
+    // A token without an agent may not call the JS-SDK ticket APIs (48002, as WeCom answers an API a token is not entitled to).
+    if (!/^[0-9]+$/.test(rec.agentid)) return workError(48002);
     const app = appKey(rec.corpid, rec.agentid);
     if (kind === 'jsapi') {
       // Both limits must have room; only then is the call counted against both.

@@ -205,7 +205,7 @@ describe('dist/wecred-scf.zip', () => {
     [
       'a realm naming a corp that is not configured',
       { WECRED_ALLOW_LOCAL_STORE: '1', realms: [{ ...REALM, apps: ['ww0123456789abcdef'] }] },
-      'config: realms[0].apps[0]: ww0123456789abcdef is not a configured app, component, WeCom corp or COS bucket',
+      'config: realms[0].apps[0]: ww0123456789abcdef is not a configured app, component, WeCom corp, suite or COS bucket',
     ],
     [
       'a secret that is empty after trimming',

@@ -110,6 +110,7 @@ export const SHAPES = {
     degradedSince: 'number|null',
     refreshAheadSeconds: 'number',
     credentials: 'array',
+    quotaClears: 'array',
   } satisfies Shape<C.StatusData>,
   credential: {
     key: 'string',

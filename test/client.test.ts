@@ -115,6 +115,17 @@ const ROUND_TRIPS: Record<string, (c: Client.WecredClient) => Promise<void>> = {
     expect(d.debug).toBe(true);
     expect(sim.verifyJsapiSignature({ ...d, appid: MP.appid, url: page.split('#')[0]! })).toBe(true);
   },
+  'work.suite.install_url': async (c) => {
+    // this deployment has no suite: the helper reaches the interface, which says so
+    await expect(
+      c.work.suiteInstallUrl({ suite_id: 'ww0000000000000a11', redirect_uri: 'https://app.example.com/' }),
+    ).rejects.toMatchObject({ returnCode: 1012 });
+  },
+  'quota.clear': async (c) => {
+    const d = await c.quotaClear({ appid: MP.appid });
+    expect(d).toMatchObject({ appid: MP.appid, used: 1, limit: 10, unblocked: [] });
+    expect(typeof d.lastClearAt).toBe('number');
+  },
   status: async (c) => {
     const d = await c.status();
     expectShape(d, SHAPES.status);

@@ -146,6 +146,40 @@ describe('work.access_token', () => {
   });
 });
 
+describe('secrets without an agent (contacts, customer contact)', () => {
+  const CONTACTS = { corpid: CORP, kind: 'contacts', secret: 'wecom-contacts-secret-ccccccccccccc' };
+
+  it("work.access_token with kind contacts: the contacts secret's own token, WeCom accepting it; no tickets for it", async () => {
+    const s = await workStack({ config: { work: [A1, A2, CONTACTS] } });
+    const t = await ok(s, 'work.access_token', { corpid: CORP, kind: 'contacts' });
+    expect(t).toMatchObject({ corpid: CORP, kind: 'contacts' });
+    expect(t.expires_in).toBeGreaterThan(7190);
+    expect(t.agentid).toBeUndefined();
+    expect(s.sim.workTokenState(CORP, 'contacts', t.access_token)).toBe('valid');
+    const agent = await ok(s, 'work.access_token', agentPara(A1));
+    expect(agent.access_token).not.toBe(t.access_token);
+    expect((await ok(s, 'work.access_token', { corpid: CORP, kind: 'contacts' })).access_token).toBe(t.access_token);
+    expect(s.sim.calls('work_gettoken', CORP)).toBe(2);
+
+    const ticket = await s.envelope('work.ticket', { corpid: CORP, kind: 'contacts' });
+    expect(ticket.json).toMatchObject({ returnCode: 1003, error: { code: 'bad_para' } });
+    expect(ticket.json.error.message).toMatch(/tickets belong to agents only/);
+    const both = await s.envelope('work.access_token', { corpid: CORP, kind: 'contacts', agentid: A1.agentid });
+    expect(both.json).toMatchObject({ returnCode: 1003 });
+    const absent = await s.envelope('work.access_token', { corpid: CORP, kind: 'externalcontact' });
+    expect(absent.json).toMatchObject({ returnCode: 1012 });
+    expect(absent.json.error.message).toMatch(/no externalcontact secret of WeCom corp/);
+    const bad = await s.envelope('work.access_token', { corpid: CORP, kind: 'app' });
+    expect(bad.json).toMatchObject({ returnCode: 1003 });
+    expect(s.sim.calls('work_jsapi_ticket')).toBe(0);
+    expect(s.sim.calls('work_gettoken', CORP)).toBe(2);
+    const status = await ok(s, 'status', {}, ADMIN);
+    const keys = status.credentials.map((c: any) => c.key);
+    expect(keys).toContain(`work:${CORP}:contacts:token`);
+    expect(keys).not.toContain(`work:${CORP}:contacts:ticket`);
+  });
+});
+
 describe('work.ticket and work.agent_ticket', () => {
   it('100 concurrent agent-ticket requests: one upstream ticket fetch and one token fetch', async () => {
     const s = await workStack();

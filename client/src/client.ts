@@ -117,6 +117,11 @@ export class WecredClient {
     return this.call('status', {});
   }
 
+  /** Clear an app's daily API quota with its secret, one of WeChat's 10 a month (admin realms). */
+  quotaClear(para: I.QuotaClearPara): Promise<I.QuotaClearData> {
+    return this.call('quota.clear', para);
+  }
+
   /**
    * `fn(token)` with the app's access_token. When fn fails because WeChat rejected the token
    * (40001, 40014, 42001: see isTokenRejected), the token is reported `stale` once and fn runs
@@ -161,12 +166,20 @@ export class WecredClient {
 
   /** WeCom: each agent's own token and tickets, its JS-SDK parameters, agents registered at run time. */
   readonly work = {
-    accessToken: (para: I.WorkRefreshPara): Promise<I.WorkAccessTokenData> => this.call('work.access_token', para),
+    accessToken: (para: I.WorkRefreshPara): Promise<I.WorkAccessTokenData> =>
+      this.call('work.access_token', para) as Promise<I.WorkAccessTokenData>,
+    /** The token of a secret without an agent: the contacts or customer-contact secret. */
+    secretToken: (
+      para: { corpid: string; kind: 'contacts' | 'externalcontact' } & I.Refresh,
+    ): Promise<I.WorkSecretTokenData> => this.call('work.access_token', para) as Promise<I.WorkSecretTokenData>,
     ticket: (para: I.WorkRefreshPara): Promise<I.WorkTicketData> => this.call('work.ticket', para),
     agentTicket: (para: I.WorkRefreshPara): Promise<I.WorkAgentTicketData> => this.call('work.agent_ticket', para),
     jsapiConfig: (para: I.WorkJsapiConfigPara): Promise<I.WorkJsapiConfigData> => this.call('work.jsapi.config', para),
     registerAgent: (para: I.WorkRegisterAgentPara): Promise<I.WorkRegisterAgentData> =>
       this.call('work.register_agent', para),
+    /** The install link of a third-party app (suite) for a corp admin. */
+    suiteInstallUrl: (para: I.WorkSuiteInstallUrlPara): Promise<I.WorkSuiteInstallUrlData> =>
+      this.call('work.suite.install_url', para),
     /** As WecredClient.withAccessToken, with the agent's token. */
     withAccessToken: <T>(agent: I.WorkAgentPara, fn: (token: string) => T | Promise<T>): Promise<T> =>
       retryOnRejected(async (refresh) => (await this.work.accessToken({ ...agent, ...refresh })).access_token, fn),

@@ -217,7 +217,27 @@ export interface StatusData {
   degradedSince: number | null;
   refreshAheadSeconds: number;
   credentials: CredentialStatus[];
+  /** Per configured app: this Beijing month's quota clears (quota.clear) and the last one. */
+  quotaClears: QuotaClearState[];
 }
+
+export interface QuotaClearState {
+  appid: string;
+  /** 'YYYY-MM', Beijing time. */
+  month: string;
+  used: number;
+  /** WeChat's 10 a month. */
+  limit: number;
+  /** Unix seconds, or null. */
+  lastClearAt: number | null;
+}
+export interface QuotaClearPara {
+  appid: string;
+}
+export type QuotaClearData = QuotaClearState & {
+  /** The credentials whose 45009 breaker this clear ended. */
+  unblocked: string[];
+};
 
 export interface CosCredentialsPara {
   bucket: string;
@@ -266,7 +286,15 @@ export interface WorkAgentData {
   agentid: string;
 }
 export type WorkRefreshPara = WorkAgentPara & Refresh;
+/** work.access_token: an agent's, or that of a secret without an agent (contacts, customer contact) named by kind. */
+export type WorkAccessTokenPara =
+  | (WorkAgentPara & Refresh & { kind?: 'agent' })
+  | ({ corpid: string; kind: 'contacts' | 'externalcontact' } & Refresh);
 export type WorkAccessTokenData = WorkAgentData & Lifetime & { access_token: string };
+/** work.access_token's answer for a secret without an agent. */
+export type WorkSecretTokenData = { corpid: string; kind: 'contacts' | 'externalcontact' } & Lifetime & {
+    access_token: string;
+  };
 export type WorkTicketData = WorkAgentData & Lifetime & { ticket: string };
 export type WorkAgentTicketData = WorkAgentData & Lifetime & { agent_ticket: string };
 
@@ -341,6 +369,14 @@ export interface ComponentAuthorizersData {
     token: { fresh: boolean; expires_in: number; exp: number } | null;
   }[];
 }
+export interface WorkSuiteInstallUrlPara {
+  suite_id: string;
+  /** Where WeCom sends the admin after the install (with auth_code and state). */
+  redirect_uri: string;
+  /** Letters and digits, at most 128. */
+  state?: string;
+}
+export type WorkSuiteInstallUrlData = Lifetime & { suite_id: string; url: string };
 
 type Iface<P, D> = { para: P; data: D };
 
@@ -366,7 +402,9 @@ export interface Interfaces {
   'cos.sign': Iface<CosSignPara, CosSignData>;
   'qcloud.cos.auth.reusable': Iface<CosSignPara, CosSignData>;
   'qcloud.cos.auth.nonreusable': Iface<CosSignPara, CosSignData>;
-  'work.access_token': Iface<WorkRefreshPara, WorkAccessTokenData>;
+  'work.access_token': Iface<WorkAccessTokenPara, WorkAccessTokenData | WorkSecretTokenData>;
+  'quota.clear': Iface<QuotaClearPara, QuotaClearData>;
+  'work.suite.install_url': Iface<WorkSuiteInstallUrlPara, WorkSuiteInstallUrlData>;
   'work.ticket': Iface<WorkRefreshPara, WorkTicketData>;
   'work.agent_ticket': Iface<WorkRefreshPara, WorkAgentTicketData>;
   'work.jsapi.config': Iface<WorkJsapiConfigPara, WorkJsapiConfigData>;
@@ -404,6 +442,8 @@ export const INTERFACE_NAMES = Object.keys({
   'qcloud.cos.auth.reusable': 0,
   'qcloud.cos.auth.nonreusable': 0,
   'work.access_token': 0,
+  'quota.clear': 0,
+  'work.suite.install_url': 0,
   'work.ticket': 0,
   'work.agent_ticket': 0,
   'work.jsapi.config': 0,

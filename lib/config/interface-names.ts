@@ -8,6 +8,7 @@ export const REALM_INTERFACE_NAMES: Readonly<Record<string, readonly string[]>> 
   ticket: [],
   'jsapi.config': [],
   status: [],
+  'quota.clear': [],
   query: [],
   'qrcode.create': [],
   'oauth.authorize_url': [],
@@ -24,6 +25,7 @@ export const REALM_INTERFACE_NAMES: Readonly<Record<string, readonly string[]>> 
   'work.register_agent': ['qcloud.work.initagent'],
   'component.authorize_url': [],
   'component.authorizers': [],
+  'work.suite.install_url': [],
 };
 
 /** The canonical name `name` stands for in a realm's `interfaces`, or undefined when it names none. */

@@ -127,7 +127,7 @@ export const DEMO_APPS: readonly Readonly<AppConfig>[] = [
 
 /** One WeCom app (agent) of a demo corp. */
 export const DEMO_WORK: readonly Readonly<WorkAppConfig>[] = [
-  { corpid: 'wwd00000000000000c', agentid: '1000002', secret: 'demo0work0secret000000000000000c' },
+  { corpid: 'wwd00000000000000c', kind: 'agent', agentid: '1000002', secret: 'demo0work0secret000000000000000c' },
 ];
 
 /**

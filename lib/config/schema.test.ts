@@ -46,6 +46,7 @@ describe('parseConfig defaults', () => {
       apps: [],
       work: [],
       components: [],
+      suites: [],
       realms: [],
       cors: [],
       oauth: { redirects: [] },
@@ -83,7 +84,7 @@ describe('parseConfig defaults', () => {
     const c = parseConfig({ apps: [app()], work: [work({ agentid: 1000002 })], realms: [realm()] }, {});
     expect(c.apps).toEqual([{ appid: APPID, secret: APP_SECRET, type: 'mp', tokenMode: 'stable', default: false }]);
     expect(c.apps[0]).not.toHaveProperty('token');
-    expect(c.work).toEqual([{ corpid: 'ww0123456789abcdef', agentid: '1000002', secret: WORK_SECRET }]);
+    expect(c.work).toEqual([{ corpid: 'ww0123456789abcdef', kind: 'agent', agentid: '1000002', secret: WORK_SECRET }]);
     expect(c.realms).toEqual([
       { key: 'biz', secret: REALM_SECRET, apps: [], interfaces: [], admin: false, legacyMd5: false, forceAllowance: 5 },
     ]);
@@ -125,8 +126,9 @@ describe('parseConfig defaults', () => {
         { appid: APPID, secret: APP_SECRET, type: 'mina', tokenMode: 'classic', token: 'server-token', default: true },
         { appid: APPID2, secret: APP_SECRET, type: 'mp', tokenMode: 'stable', default: true },
       ],
-      work: [{ corpid: 'wx0123456789abcdef', agentid: '1000002', secret: WORK_SECRET }],
+      work: [{ corpid: 'wx0123456789abcdef', kind: 'agent', agentid: '1000002', secret: WORK_SECRET }],
       components: [],
+      suites: [],
       realms: [
         {
           key: 'biz',
@@ -289,6 +291,52 @@ describe('parseConfig errors', () => {
       'config: work[1]: duplicate corpid and agentid of work[0]',
     );
     expect(parseConfig({ work: [work(), work({ agentid: 1000003 })] }, {}).work).toHaveLength(2);
+  });
+
+  it('checks suites', () => {
+    const suite = {
+      suiteId: 'ww0000000000000a11',
+      secret: WORK_SECRET,
+      token: 'suite-token',
+      encodingAESKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
+    };
+    expect(parseConfig({ suites: [suite] }, {}).suites).toEqual([suite]);
+    expectError({ suites: [{ ...suite, token: undefined }] }, 'config: suites[0].token: must be a non-empty string');
+    expectError(
+      { suites: [{ ...suite, encodingAESKey: 'short' }] },
+      'config: suites[0].encodingAESKey: must be 43 letters or digits',
+    );
+    expectError(
+      { suites: [{ ...suite, suiteId: 'ww:1' }] },
+      'config: suites[0].suiteId: must be 1 to 32 letters or digits (WeCom suite ids look like "ww" + 16 hex digits)',
+    );
+    expectError({ suites: [suite, suite] }, 'config: suites[1].suiteId: duplicate of suites[0]');
+    expect(parseConfig({ suites: [suite], realms: [realm({ apps: [suite.suiteId] })] }, {}).realms[0]!.apps).toEqual([
+      suite.suiteId,
+    ]);
+  });
+
+  it('takes contacts and customer-contact secrets without an agentid, kept under their kind', () => {
+    const contacts = { corpid: 'ww0123456789abcdef', kind: 'contacts', secret: WORK_SECRET };
+    const c = parseConfig({ work: [work(), contacts, { ...contacts, kind: 'externalcontact' }] }, {});
+    expect(c.work.map((w) => [w.kind, w.agentid])).toEqual([
+      ['agent', '1000002'],
+      ['contacts', 'contacts'],
+      ['externalcontact', 'externalcontact'],
+    ]);
+    expectError(
+      { work: [{ ...contacts, agentid: 1000002 }] },
+      'config: work[0].agentid: must be left out: a contacts secret belongs to no agent',
+    );
+    expectError(
+      { work: [work({ agentid: undefined })] },
+      'config: work[0].agentid: is required for an agent (kind "agent", the default)',
+    );
+    expectError(
+      { work: [work({ kind: 'app' })] },
+      'config: work[0].kind: must be "agent", "contacts" or "externalcontact"',
+    );
+    expectError({ work: [contacts, contacts] }, 'config: work[1]: duplicate corpid and kind of work[0]');
   });
 
   it('checks realms', () => {
@@ -803,16 +851,16 @@ describe('rules across fields', () => {
   it("a realm's apps must each be a configured app, WeCom corp or COS bucket", () => {
     expectError(
       { apps: [app()], realms: [realm({ apps: [APPID, APPID2] })] },
-      `config: realms[0].apps[1]: ${APPID2} is not a configured app, component, WeCom corp or COS bucket`,
+      `config: realms[0].apps[1]: ${APPID2} is not a configured app, component, WeCom corp, suite or COS bucket`,
     );
     expectError(
       { realms: [realm({ apps: ['uploads-1250000000'] })] },
-      'config: realms[0].apps[0]: uploads-1250000000 is not a configured app, component, WeCom corp or COS bucket',
+      'config: realms[0].apps[0]: uploads-1250000000 is not a configured app, component, WeCom corp, suite or COS bucket',
     );
     // A corp is configured by one of its agents; one with none is a typo too.
     expectError(
       { work: [work()], realms: [realm({ apps: ['ww0123456789abcdef', 'wwffffffffffffffff'] })] },
-      'config: realms[0].apps[1]: wwffffffffffffffff is not a configured app, component, WeCom corp or COS bucket',
+      'config: realms[0].apps[1]: wwffffffffffffffff is not a configured app, component, WeCom corp, suite or COS bucket',
     );
     const cos = {
       secretId: 'id',
@@ -952,7 +1000,7 @@ describe('other messages', () => {
     );
     expectError({ cache: { memo: 1 } }, 'config: cache.memo: must be an object');
     expectError({ cache: 'memo' }, 'config: cache: must be an object');
-    expectError({ work: [work({ agentid: undefined })] }, `config: work[0].agentid: ${AGENTID_RULE}`);
+    expectError({ work: [work({ agentid: null })] }, `config: work[0].agentid: ${AGENTID_RULE}`);
     expectError({ realms: [realm({ apps: ['ok', 5] })] }, 'config: realms[0].apps[1]: must be a non-empty string');
     expectError({ sessions: [] }, 'config: sessions: must be an object');
     expectError(

@@ -36,7 +36,7 @@ import {
 } from './fields';
 import { canonicalInterface } from './interface-names';
 import { resolveText, type ResolvedSecrets, type SecretField } from './secrets';
-import { AGENTID_RULE, canonicalAgentid, canonicalCorpid, CORPID_RULE } from './wecom-ids';
+import { AGENTID_RULE, canonicalAgentid, canonicalCorpid, CORPID_RULE, WORK_SECRET_KINDS } from './wecom-ids';
 
 /** WeChat appids are "wx" + 16 letters/digits. */
 const APPID = /^wx[0-9a-zA-Z]{16}$/;
@@ -130,28 +130,70 @@ function apps(ctx: Context) {
   );
 }
 
-/** WeCom apps (agents) configured in the file; more may be registered at run time. */
+/**
+ * WeCom secrets configured in the file: agents (apps; more may be registered at run time), and the
+ * contacts (通讯录同步) and customer-contact (客户联系) secrets, which have no agent. A secret
+ * without an agent is kept under its kind in place of an agentid (docs/design.md §13).
+ */
 function work(ctx: Context) {
-  const agent = strict({
-    corpid: v.pipe(
-      nonEmptyString,
-      v.check((c) => canonicalCorpid(c) !== undefined, CORPID_RULE),
-    ),
-    agentid: v.pipe(
-      v.unknown(),
-      rule((a) => canonicalAgentid(a) ?? fail([], AGENTID_RULE)),
-    ),
-    secret: secret(ctx.secrets),
-  });
+  const entry = v.pipe(
+    strict({
+      corpid: v.pipe(
+        nonEmptyString,
+        v.check((c) => canonicalCorpid(c) !== undefined, CORPID_RULE),
+      ),
+      kind: oneOf(WORK_SECRET_KINDS, 'agent'),
+      agentid: v.optional(v.unknown()),
+      secret: secret(ctx.secrets),
+    }),
+    rule(({ agentid, ...w }) => {
+      if (w.kind !== 'agent') {
+        if (agentid !== undefined) fail(['agentid'], `must be left out: a ${w.kind} secret belongs to no agent`);
+        return { ...w, agentid: w.kind as string };
+      }
+      if (agentid === undefined) fail(['agentid'], 'is required for an agent (kind "agent", the default)');
+      return { ...w, agentid: canonicalAgentid(agentid) ?? fail(['agentid'], AGENTID_RULE) };
+    }),
+  );
   return v.pipe(
-    list(agent),
+    list(entry),
     rule((agents) => {
       unique(
         agents,
         (a) => `${a.corpid}/${a.agentid}`,
-        (i, first) => fail([i], `duplicate corpid and agentid of work[${first}]`),
+        (i, first) =>
+          fail([i], `duplicate corpid and ${agents[i]!.kind === 'agent' ? 'agentid' : 'kind'} of work[${first}]`),
       );
       return agents;
+    }),
+  );
+}
+
+/**
+ * WeCom third-party apps (suites, 第三方应用) of a service provider: WeCom pushes the suite_ticket and
+ * the authorization events to `POST /work/suite/:suiteId`, signed with `token` and encrypted with
+ * `encodingAESKey` (docs/design.md §19).
+ */
+function suites(ctx: Context) {
+  const suite = strict({
+    /** The suite's id as the provider console shows it ("ww" or "wx" + 16). */
+    suiteId: v.pipe(
+      nonEmptyString,
+      v.check((c) => canonicalCorpid(c) !== undefined, CORPID_RULE.replace('corpids', 'suite ids')),
+    ),
+    secret: secret(ctx.secrets),
+    token: secret(ctx.secrets),
+    encodingAESKey: secret(ctx.secrets, (k) => (ENCODING_AES_KEY.test(k) ? undefined : 'must be 43 letters or digits')),
+  });
+  return v.pipe(
+    list(suite),
+    rule((entries) => {
+      unique(
+        entries,
+        (s) => s.suiteId,
+        (i, first) => fail([i, 'suiteId'], `duplicate of suites[${first}]`),
+      );
+      return entries;
     }),
   );
 }
@@ -444,6 +486,7 @@ function fileSchema(ctx: Context) {
       apps: apps(ctx),
       work: work(ctx),
       components: components(ctx),
+      suites: suites(ctx),
       realms: realms(ctx),
       /** CORS origin patterns (anchored, case-insensitive); empty or '*' = any. */
       cors: list(pattern(true)),
@@ -499,12 +542,13 @@ function fileSchema(ctx: Context) {
         ...config.apps.map((a) => a.appid),
         ...config.components.map((c) => c.appid),
         ...config.work.map((w) => w.corpid),
+        ...config.suites.map((s) => s.suiteId),
         ...(cos?.scopes.map((s) => s.bucket) ?? []),
       ]);
       config.realms.forEach((realm, i) => {
         realm.apps.forEach((id, j) => {
           if (!configured.has(id))
-            fail(['realms', i, 'apps', j], `${id} is not a configured app, component, WeCom corp or COS bucket`);
+            fail(['realms', i, 'apps', j], `${id} is not a configured app, component, WeCom corp, suite or COS bucket`);
         });
       });
       config.components.forEach((c, i) => {

@@ -24,3 +24,17 @@ export function canonicalAgentid(v: unknown): string | undefined {
   const s = typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v;
   return typeof s === 'string' && AGENTID.test(s) ? s : undefined;
 }
+
+/**
+ * What a WeCom secret opens: an agent's API, or the contacts (通讯录同步) or customer-contact
+ * (客户联系) API, whose secrets have no agentid. A secret without an agent stands under its kind
+ * where an agentid would be (store keys `work:<corpid>:contacts:token`): agentids are digits, so
+ * the two never meet.
+ */
+export const WORK_SECRET_KINDS = ['agent', 'contacts', 'externalcontact'] as const;
+export type WorkSecretKind = (typeof WORK_SECRET_KINDS)[number];
+
+/** The kind of secret an agentid slot names: a kind's name, or 'agent' for an agentid. */
+export function secretKindOf(agentid: string): WorkSecretKind {
+  return agentid === 'contacts' || agentid === 'externalcontact' ? agentid : 'agent';
+}

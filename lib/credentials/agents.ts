@@ -16,6 +16,8 @@ import type { Clock } from './source';
 export interface WorkAgent {
   corpid: string;
   agentid: string;
+  /** Set for a corp that authorized a configured third-party app (suite): its token is the suite's corp token. */
+  suiteId?: string;
 }
 
 interface AgentRecord {
@@ -51,7 +53,7 @@ export class AgentRegistry {
   private readonly handoff = new Map<string, { rec: AgentRecord; at: number }>();
 
   constructor(
-    private readonly config: Pick<Config, 'masterKey' | 'work'>,
+    private readonly config: Pick<Config, 'masterKey'> & { work: readonly (WorkAgent & { secret: string })[] },
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly log: Logger,

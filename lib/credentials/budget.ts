@@ -112,6 +112,24 @@ export class Budgets {
     }
   }
 
+  /**
+   * WeChat's daily counters of the credential were cleared (quota.clear): today's totals the daily
+   * and force budgets read start again at 0. Per-caller allowances are ours, and stay.
+   */
+  async restartDay(src: CredentialSource): Promise<void> {
+    const now = this.clock();
+    const keys = [
+      ...(['refresh', 'force', 'rejected'] as const).map((r) => counterKey(now, src.key, r)),
+      forceSpentKey(now, src.key),
+    ];
+    await Promise.all(
+      keys.map(async (key) => {
+        const n = await this.store.increment(key, 0, now + COUNTER_TTL_MS, now);
+        if (n > 0) await this.store.increment(key, -n, now + COUNTER_TTL_MS, now);
+      }),
+    );
+  }
+
   /** WeChat said the forced quota is gone (it counts calls we did not see): spend ours for today too. */
   async spendForce(src: CredentialSource): Promise<void> {
     if (src.forceBudget === undefined) return;

@@ -19,3 +19,14 @@ export function nextBeijingMidnight(now: number): number {
 export function clockHour(now: number): string {
   return new Date(now).toISOString().slice(0, 13);
 }
+
+/** 'YYYY-MM' of the Beijing calendar month containing `now` (epoch ms): WeChat's monthly limits count by it. */
+export function beijingMonth(now: number): string {
+  return new Date(now + OFFSET_MS).toISOString().slice(0, 7);
+}
+
+/** Epoch ms of the first Beijing midnight of the month after the one containing `now`. */
+export function nextBeijingMonth(now: number): number {
+  const d = new Date(now + OFFSET_MS);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) - OFFSET_MS;
+}

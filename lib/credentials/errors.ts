@@ -11,7 +11,7 @@ export type CredentialErrorCode =
   | 'force_refused' //        forced refresh without `stale` inside the cooldown
   | 'busy' //                 another instance holds the refresh lease and did not finish in time
   | 'app_unauthorized' //     the account cancelled its authorization of our third-party platform (or WeChat says so)
-  | 'no_verify_ticket' //     a component has no usable component_verify_ticket: WeChat has not pushed one (lately)
+  | 'no_pushed_ticket' //     a third-party platform has no usable ticket (component_verify_ticket, suite_ticket) pushed yet
   | 'store_unavailable'; //   the store failed
 
 export class CredentialError extends Error {

@@ -4,6 +4,7 @@
  * docs/design.md §5.11.
  */
 import type { AppConfig, Config, CosScopeConfig } from '../config/types';
+import { secretKindOf } from '../config/wecom-ids';
 import type { Logger } from '../log/logger';
 import type { MetricsSink } from '../metrics/sink';
 import { STORE_TIMEOUT_MS } from '../store/guard';
@@ -18,12 +19,15 @@ import {
 } from '../third-party/component-credentials';
 import { VerifyTickets } from '../third-party/component-ticket';
 import type { MpClient, TicketType } from '../wechat/mp';
+import { createSuiteClient, type SuiteClient } from '../third-party/suite-client';
+import { Suites } from '../third-party/suites';
 import type { WorkClient } from '../wechat/work';
 import { AgentRegistry, type WorkAgent } from './agents';
 import type { TodayCounts } from './budget';
 import { cosSource, type NarrowKeys, narrowKeysCache } from './cos';
 import { type Credential, type GetOptions, type LastError, Lifecycle } from './lifecycle';
 import { mpTicketSource, mpTokenSource } from './mp';
+import { QuotaClears } from './quota';
 import type { CallContext, Clock, CredentialSource } from './source';
 import { type WorkTicketKind, workTicketSource, workTokenSource } from './work';
 
@@ -85,6 +89,10 @@ export interface Credentials {
   cosNarrow: NarrowKeys;
   /** Every credential the configuration implies (tokens first: tickets depend on them). */
   all(): CredentialSource[];
+  /** Clearing an app's daily quota with its secret (quota.clear), 10 a month. */
+  quota: QuotaClears;
+  /** WeCom third-party apps (suites): their tickets, authorized corps and tokens. */
+  suites: Suites;
 }
 
 export function createCredentials(deps: {
@@ -96,6 +104,8 @@ export function createCredentials(deps: {
   log: Logger;
   mp: MpClient;
   work: WorkClient;
+  /** WeCom's service-provider endpoints; default on config.upstream.work. */
+  suite?: SuiteClient;
   /** Counts refreshes and lease waits. */
   metrics?: MetricsSink;
   /** Default: a client on config.upstream.mp. */
@@ -145,19 +155,35 @@ export function createCredentials(deps: {
   const ticket = (app: App, type: TicketType) =>
     once(`mp:${app.appid}:ticket:${type}`, () => mpTicketSource(app, type, token(app), lifecycle, deps.mp));
   const agents = new AgentRegistry(config, deps.store, clock, deps.log);
-  const workToken = (a: WorkAgent) =>
-    once(`work:${a.corpid}:${a.agentid}:token`, () =>
-      workTokenSource(
-        { corpid: a.corpid, agentid: a.agentid },
-        (x) => agents.secret(x),
-        deps.work,
-        agents.configured(a.corpid, a.agentid),
-      ),
-    );
-  const workTicket = (a: WorkAgent, kind: WorkTicketKind) =>
-    once(`work:${a.corpid}:${a.agentid}:${kind}`, () =>
+  const suites = new Suites({
+    config,
+    store: deps.store,
+    clock,
+    log: deps.log,
+    client: deps.suite ?? createSuiteClient(config.upstream.work),
+    work: deps.work,
+    lifecycle,
+    cacheMs: c.localCacheSeconds * 1000,
+    timeoutMs: config.upstream.timeoutMs,
+  });
+  const workToken = (a: WorkAgent): CredentialSource =>
+    a.suiteId !== undefined
+      ? suites.corpToken({ ...a, suiteId: a.suiteId })
+      : once(`work:${a.corpid}:${a.agentid}:token`, () =>
+          workTokenSource(
+            { corpid: a.corpid, agentid: a.agentid },
+            (x) => agents.secret(x),
+            deps.work,
+            agents.configured(a.corpid, a.agentid),
+          ),
+        );
+  const workTicket = (a: WorkAgent, kind: WorkTicketKind) => {
+    // The interfaces refuse first, with a clear answer; this is the lifecycle's own guard.
+    if (secretKindOf(a.agentid) !== 'agent') throw new TypeError(`${a.agentid} secrets have no JS-SDK tickets`);
+    return once(`work:${a.corpid}:${a.agentid}:${kind}`, () =>
       workTicketSource({ corpid: a.corpid, agentid: a.agentid }, kind, workToken(a), lifecycle, deps.work),
     );
+  };
 
   // One per configured scope, made up front: the set is the configuration's, whatever callers ask.
   const cosSources = new Map((config.cos?.scopes ?? []).map((s) => [s, cosSource(config, s, clock)] as const));
@@ -167,7 +193,23 @@ export function createCredentials(deps: {
     return src;
   };
 
+  const quota = new QuotaClears({
+    store: deps.store,
+    clock,
+    log: deps.log,
+    mp: deps.mp,
+    lifecycle,
+    timeoutMs: config.upstream.timeoutMs,
+    // website apps have no token; only Official Accounts have tickets
+    sourcesOf: (app) =>
+      app.type === 'web'
+        ? []
+        : [token(app), ...(app.type === 'mp' ? [ticket(app, 'jsapi'), ticket(app, 'wx_card')] : [])],
+  });
+
   return {
+    quota,
+    suites,
     get: (src, opts) => lifecycle.get(src, opts),
     async refreshIfDue(src, call) {
       const row = await lifecycle.peek(src.key);
@@ -202,7 +244,9 @@ export function createCredentials(deps: {
       ...config.apps.filter((a) => a.type === 'mp').flatMap((a) => [ticket(a, 'jsapi'), ticket(a, 'wx_card')]),
       // configured WeCom agents (registered ones are refreshed on demand)
       ...config.work.map(workToken),
-      ...config.work.flatMap((a) => [workTicket(a, 'corp'), workTicket(a, 'agent')]),
+      ...config.work.filter((a) => a.kind === 'agent').flatMap((a) => [workTicket(a, 'corp'), workTicket(a, 'agent')]),
+      // WeCom suites' tokens (refreshed once somebody has asked for them)
+      ...config.suites.map((s) => suites.token(s)),
       // COS scopes (refreshed once somebody has asked for them)
       ...cosSources.values(),
       // components' tokens (once used); authorizers' tokens are refreshed ahead beside requests (§19)

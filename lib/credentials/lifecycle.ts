@@ -185,6 +185,26 @@ export class Lifecycle {
     this.refusals.delete(key);
   }
 
+  /**
+   * End a credential's 45009 breaker (WeChat's quota was cleared: quota.clear): the stored
+   * blockedUntil goes back to 0, whoever holds the lease, today's budget counts start again, and a
+   * recorded quota failure is dropped; other instances see it at their next store read (§5.12).
+   * False when no breaker was set.
+   */
+  async unblock(src: CredentialSource): Promise<boolean> {
+    const end = performance.now() + this.o.storeTimeoutMs;
+    await this.storeCall(() => this.budgets.restartDay(src), end);
+    const row = await this.storeCall(() => this.store.read(src.key), end);
+    this.cache.delete(src.key);
+    // The quota failure status shows is over; any other kind of failure stays on record.
+    const last = await this.lastError(src.key);
+    if (last?.code === 'quota_exhausted')
+      await this.storeCall(() => this.store.deleteRecord(lastErrorKey(src.key)), end);
+    if (!row || row.blockedUntil === 0) return false;
+    await this.storeCall(() => this.store.releaseLease(src.key, newOwner(), { blockedUntil: 0 }), end);
+    return true;
+  }
+
   /** Start a resolution, or join the one under way. */
   private flight(key: string, start: (state: FlightState) => Promise<Credential>): Flight {
     let flight = this.flights.get(key);
@@ -596,7 +616,8 @@ export class Lifecycle {
     return undefined;
   }
 
-  private toCredentialError(err: unknown, src: CredentialSource): CredentialError {
+  /** What an upstream failure means for the caller (a message naming the endpoint and owner, never a secret). */
+  toCredentialError(err: unknown, src: Pick<CredentialSource, 'key' | 'service' | 'owner'>): CredentialError {
     if (err instanceof CredentialError) return err;
     if (err instanceof UpstreamUnavailable) {
       const why =
@@ -627,7 +648,7 @@ export class Lifecycle {
 }
 
 /** What to check for a configuration fault: the IP to allow-list when the answer names it (40164, 61004, 60020). */
-function configHint(err: WechatError, src: CredentialSource): string {
+function configHint(err: WechatError, src: Pick<CredentialSource, 'service' | 'owner'>): string {
   const ip = callerIp(err.errmsg);
   if (ip) return `${ip} is not on ${src.service}'s IP allow-list of ${src.owner}: add it`;
   return `check the app's secret, appid and ${src.service}'s IP allow-list`;

@@ -26,6 +26,16 @@ describe('messageId: what a push is deduped by', () => {
     expect(messageId('not xml')).toBeUndefined();
   });
 
+  it("takes a WeCom third-party event's InfoType, TimeStamp and subject (the documented suite_ticket example)", () => {
+    const ticket =
+      '<xml>\n<SuiteId><![CDATA[ww4asffe99e54c0fxxxx]]></SuiteId>\n<InfoType> <![CDATA[suite_ticket]]></InfoType>\n<TimeStamp>1403610513</TimeStamp>\n<SuiteTicket><![CDATA[asdfasfdasdfasdf]]></SuiteTicket>\n</xml>';
+    expect(messageId(ticket)).toBe('info:suite_ticket:1403610513:asdfasfdasdfasdf');
+    const cancel =
+      '<xml><SuiteId><![CDATA[s]]></SuiteId><InfoType><![CDATA[cancel_auth]]></InfoType><TimeStamp>1403610513</TimeStamp><AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId></xml>';
+    expect(messageId(cancel)).toBe('info:cancel_auth:1403610513:wxf8b4f85f3a794e77');
+    expect(messageId(cancel.replace('<TimeStamp>1403610513</TimeStamp>', ''))).toBeUndefined();
+  });
+
   it('reads the JSON format at its top level', () => {
     expect(messageId('{"MsgId":7,"MsgType":"text"}')).toBe('msg:7');
     expect(messageId('{"FromUserName":"o1","CreateTime":5,"MsgType":"event"}')).toBe('event:o1:5');

@@ -54,19 +54,25 @@ export async function deliverPush(
 }
 
 /**
- * What WeChat's docs dedupe a push by: its MsgId, or FromUserName + CreateTime for an event without
- * one, or InfoType + CreateTime (+ AuthorizerAppid) for a platform notice; undefined for anything else. Read from the XML's direct children or the JSON's top level.
+ * What WeChat's docs dedupe a push by: its MsgId, or InfoType + time + subject for a third-party platform's notice,
+ * or FromUserName + CreateTime for an event; undefined for anything else. Read from the XML's direct children or the
+ * JSON's top level.
  */
 export function messageId(message: string): string | undefined {
   const field = fieldsOf(message);
   const msgId = field('MsgId') ?? field('MsgID');
   if (msgId !== undefined) return `msg:${msgId}`;
+  // A third-party platform's notice (a ticket, an authorization change): its kind, time and subject. WeChat's
+  // carry CreateTime, WeCom's TimeStamp.
+  const info = field('InfoType');
+  const at = field('CreateTime') ?? field('TimeStamp');
+  if (info !== undefined && at !== undefined) {
+    const subject = field('AuthorizerAppid') ?? field('AuthCode') ?? field('AuthCorpId') ?? field('SuiteTicket');
+    return `info:${info}:${at}:${subject ?? ''}`;
+  }
   const from = field('FromUserName');
   const created = field('CreateTime');
   if (field('MsgType') === 'event' && from !== undefined && created !== undefined) return `event:${from}:${created}`;
-  // A platform notice (a third-party platform's verify ticket, an authorization change): its kind, time and subject.
-  const info = field('InfoType');
-  if (info !== undefined && created !== undefined) return `info:${info}:${created}:${field('AuthorizerAppid') ?? ''}`;
   return undefined;
 }
 

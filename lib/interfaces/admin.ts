@@ -5,7 +5,9 @@ import { performance } from 'node:perf_hooks';
 import type { CredentialSource, LastError } from '../credentials';
 import { STORE_TIMEOUT_MS } from '../store/guard';
 import type { CredentialRow } from '../store/port';
+import { resolveApp } from './apps';
 import { ApiError } from './errors';
+import { requiredString } from './para';
 import type { InterfaceDef, Services } from './types';
 
 const seconds = (ms: number) => (ms > 0 ? Math.floor(ms / 1000) : null);
@@ -18,6 +20,12 @@ export const status: InterfaceDef = {
   async handle({ services }) {
     const storeRoundTripMs = await storeRoundTrip(services);
     const credentials = await credentialStates(services);
+    const quotaClears = await Promise.all(
+      services.config.apps.map(async (a) => {
+        const q = await services.credentials.quota.state(a.appid);
+        return { ...q, lastClearAt: q.lastClearAt && seconds(q.lastClearAt) };
+      }),
+    );
     const degraded = services.credentials.degradedSince();
     return {
       now: seconds(services.clock()),
@@ -26,7 +34,29 @@ export const status: InterfaceDef = {
       degradedSince: degraded && seconds(degraded),
       refreshAheadSeconds: services.config.credentials.refreshAheadSeconds,
       credentials,
+      quotaClears,
     };
+  },
+};
+
+/**
+ * Clear an app's daily API quota with its appsecret (WeChat's clear_quota/v2), for when 45009 says
+ * it is spent, the token's too: counted against WeChat's 10 a month before calling; on success the
+ * app's credentials are no longer refused (docs/design.md §5.12).
+ */
+export const quotaClear: InterfaceDef = {
+  name: 'quota.clear',
+  access: 'admin',
+  async handle({ para, realm, call, services }) {
+    const app = await resolveApp(services, realm, requiredString(para, 'appid', 32), ['mp', 'mina', 'web']);
+    // clear_quota/v2 takes the app's own secret, which an authorizer's third-party platform never holds.
+    if (app.component)
+      throw new ApiError(
+        'bad_para',
+        `${app.appid} is an authorizer of component ${app.component}: wecred holds no appsecret to clear its quota with`,
+      );
+    const done = await services.credentials.quota.clear(app, call);
+    return { ...done, lastClearAt: seconds(done.lastClearAt ?? 0) };
   },
 };
 
@@ -50,7 +80,8 @@ export async function credentialStates(services: Services) {
   const callers = [...services.config.realms.map((r) => r.key), 'refresher', 'public', 'gateway'];
   const { credentials: creds } = services;
   // Agents registered at run time (work.register_agent) have their token and tickets too.
-  const registered = (await creds.agents.registered()).flatMap((a) => [
+  // So have the corps that authorized a configured suite.
+  const registered = [...(await creds.agents.registered()), ...(await creds.suites.authorized())].flatMap((a) => [
     creds.workToken(a),
     creds.workTicket(a, 'corp'),
     creds.workTicket(a, 'agent'),
@@ -92,7 +123,7 @@ export async function credentialStates(services: Services) {
 
 /** What kind of app a credential belongs to: an Official Account, a Mini Program, a WeCom app, COS, or a third-party platform. */
 function appTypeOf(services: Services, src: CredentialSource): 'mp' | 'mina' | 'web' | 'work' | 'cos' | 'component' {
-  if (src.key.startsWith('work:')) return 'work';
+  if (src.key.startsWith('work:') || src.key.startsWith('suite:')) return 'work';
   if (src.key.startsWith('component:')) return 'component';
   if (src.key.startsWith('cos:')) return 'cos';
   return services.config.apps.find((a) => a.appid === src.owner)?.type ?? 'mp';

@@ -35,7 +35,7 @@ export const RETURN_CODES = {
   upstream_error: [7301, 502],
   config_fault: [7302, 502],
   app_unauthorized: [7303, 403],
-  no_verify_ticket: [7304, 503],
+  no_pushed_ticket: [7304, 503],
   body_too_large: [7401, 413],
   method_not_allowed: [7402, 405],
   not_found: [7404, 404],

@@ -1,7 +1,7 @@
 /**
  * The interface table: canonical names and aliases → handler. A new interface is one entry here. docs/design.md §3.2.
  */
-import { status } from './admin';
+import { quotaClear, status } from './admin';
 import { componentAuthorizers, componentAuthorizeUrl } from './component';
 import { cosCredentials, cosSignInterface, cosSignOnce } from './cos';
 import { accessToken, jsapiConfig, ticket } from './mp';
@@ -9,6 +9,7 @@ import { oauthAuthorizeUrl, oauthExchange } from './oauth';
 import { query } from './query';
 import { qrcodeCreate } from './qrcode';
 import { sessionCheck, sessionDecrypt, sessionLogin, sessionUserInfo } from './session';
+import { suiteInstallUrl } from '../third-party/suite-interfaces';
 import type { InterfaceDef } from './types';
 import { WORK_INTERFACES } from './work';
 
@@ -17,6 +18,7 @@ export const INTERFACES: readonly InterfaceDef[] = [
   ticket,
   jsapiConfig,
   status,
+  quotaClear,
   query,
   qrcodeCreate,
   oauthAuthorizeUrl,
@@ -31,6 +33,7 @@ export const INTERFACES: readonly InterfaceDef[] = [
   componentAuthorizeUrl,
   componentAuthorizers,
   ...WORK_INTERFACES,
+  suiteInstallUrl,
 ];
 
 const byName = new Map<string, InterfaceDef>();

@@ -4,7 +4,7 @@
  * (`qcloud.work.*`) answer in the fork's shapes. docs/design.md §13.
  */
 import type { RealmConfig } from '../config/types';
-import { AGENTID_RULE, canonicalAgentid, canonicalCorpid, CORPID_RULE } from '../config/wecom-ids';
+import { AGENTID_RULE, canonicalAgentid, canonicalCorpid, CORPID_RULE, secretKindOf } from '../config/wecom-ids';
 import type { WorkAgent, WorkTicketKind } from '../credentials';
 import { jsapiSignature } from '../crypto/jsapi';
 import { randomNonce } from '../crypto/random';
@@ -24,26 +24,73 @@ function agentIds(para: Record<string, unknown>): WorkAgent {
   return { corpid, agentid };
 }
 
-/** The configured or registered agent the request names, if the realm may use its corp. */
+/**
+ * para.corpid with para.agentid, or with para.kind for a secret without an agent (contacts,
+ * customer contact): the slot such a secret stands in (lib/config/wecom-ids.ts).
+ */
+function secretIds(para: Record<string, unknown>): WorkAgent {
+  const kind = para.kind ?? 'agent';
+  if (kind === 'agent') return agentIds(para);
+  if (kind !== 'contacts' && kind !== 'externalcontact')
+    throw new ApiError('bad_para', 'para.kind must be "agent", "contacts" or "externalcontact"');
+  if (para.agentid !== undefined && para.agentid !== null)
+    throw new ApiError('bad_para', `para.agentid must be left out with para.kind ${kind} (such a secret has no agent)`);
+  const corpid = canonicalCorpid(requiredString(para, 'corpid', 64));
+  if (corpid === undefined) throw new ApiError('bad_para', `para.corpid ${CORPID_RULE}`);
+  return { corpid, agentid: kind };
+}
+
+/**
+ * The configured or registered secret the request names, or the agent of a corp that authorized a
+ * configured suite, if the realm may use its corp (or, for a suite's corp, the suite).
+ */
+async function resolveSecret(services: Services, realm: RealmConfig | null, ids: WorkAgent): Promise<WorkAgent> {
+  const { credentials } = services;
+  const own = secretKindOf(ids.agentid) !== 'agent' || credentials.agents.configured(ids.corpid, ids.agentid);
+  const authorized = own ? undefined : await credentials.suites.findCorp(ids.corpid, ids.agentid);
+  if (authorized) {
+    if (!realm?.apps.includes(authorized.suiteId)) assertRealmMayUse(realm, ids.corpid, 'corp');
+    return authorized;
+  }
+  assertRealmMayUse(realm, ids.corpid, 'corp');
+  const agent = await credentials.agents.find(ids.corpid, ids.agentid);
+  if (agent) return agent;
+  const kind = secretKindOf(ids.agentid);
+  throw new ApiError(
+    'unknown_app',
+    kind === 'agent'
+      ? `unknown WeCom agent ${ids.corpid}/${ids.agentid}`
+      : `no ${kind} secret of WeCom corp ${ids.corpid} is configured (config.work, kind ${kind})`,
+  );
+}
+
+/** The agent the request names (tickets and wx.agentConfig belong to agents, never to a contacts secret). */
 async function resolveAgent(
   services: Services,
   realm: RealmConfig | null,
   para: Record<string, unknown>,
 ): Promise<WorkAgent> {
-  const { corpid, agentid } = agentIds(para);
-  assertRealmMayUse(realm, corpid, 'corp');
-  const agent = await services.credentials.agents.find(corpid, agentid);
-  if (!agent) throw new ApiError('unknown_app', `unknown WeCom agent ${corpid}/${agentid}`);
-  return agent;
+  if (para.kind !== undefined && para.kind !== null && para.kind !== 'agent')
+    throw new ApiError(
+      'bad_para',
+      `para.kind ${String(para.kind).slice(0, 32)}: JS-SDK tickets belong to agents only; name the agent by para.agentid`,
+    );
+  return resolveSecret(services, realm, agentIds(para));
+}
+
+/** What names the secret in an answer: the agentid, or the kind of a secret without an agent. */
+function named(agent: WorkAgent): Record<string, string> {
+  const kind = secretKindOf(agent.agentid);
+  return kind === 'agent' ? { agentid: agent.agentid } : { kind };
 }
 
 const workAccessToken: InterfaceDef = {
   name: 'work.access_token',
   access: 'realm',
   async handle({ para, realm, call, services }) {
-    const agent = await resolveAgent(services, realm, para);
+    const agent = await resolveSecret(services, realm, secretIds(para));
     const token = await services.credentials.get(services.credentials.workToken(agent), refreshOptions(para, call));
-    return { corpid: agent.corpid, agentid: agent.agentid, access_token: token.value, ...lifetime(services, token) };
+    return { corpid: agent.corpid, ...named(agent), access_token: token.value, ...lifetime(services, token) };
   },
 };
 

@@ -45,7 +45,7 @@ export function componentTokenSource(
         if (!(err instanceof WechatError)) throw err;
         if (TICKET_REFUSED.has(err.errcode))
           throw new CredentialError(
-            'no_verify_ticket',
+            'no_pushed_ticket',
             `${err.endpoint} for ${component.appid} refused the latest verify ticket (errcode ${err.errcode}): the next push brings another`,
             err.errcode,
           );

@@ -20,7 +20,7 @@ describe('VerifyTickets', () => {
 
   it('refuses clearly when none was received, or the latest is older than 12 hours', async () => {
     const tickets = new VerifyTickets({ masterKey: randomBytes(32) }, createMemoryStore(), silentLogger);
-    await expect(tickets.current(C, NOW)).rejects.toMatchObject({ code: 'no_verify_ticket' });
+    await expect(tickets.current(C, NOW)).rejects.toMatchObject({ code: 'no_pushed_ticket' });
     await tickets.save(C, 'ticket@@@x', NOW / 1000, NOW);
     await expect(tickets.current(C, NOW + VERIFY_TICKET_TTL_MS)).rejects.toThrow('more than 12 hours old');
   });

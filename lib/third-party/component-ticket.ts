@@ -43,12 +43,12 @@ export class VerifyTickets {
     const rec = await this.read(component, now);
     if (!rec)
       throw new CredentialError(
-        'no_verify_ticket',
+        'no_pushed_ticket',
         `no component_verify_ticket for ${component} has been received yet: WeChat pushes one every 10 minutes to /wechat/component/${component}`,
       );
     if (now - rec.createTime * 1000 >= VERIFY_TICKET_TTL_MS)
       throw new CredentialError(
-        'no_verify_ticket',
+        'no_pushed_ticket',
         `the latest component_verify_ticket for ${component} is more than 12 hours old: check that WeChat reaches /wechat/component/${component}`,
       );
     return this.sealer.open(rec.ticket, `${keyOf(component)}:ticket`, `the stored verify ticket of ${component}`);

@@ -85,14 +85,16 @@ export function classifyTencent(err: unknown): TencentFault {
  */
 export type UpstreamFault = 'retry' | 'token' | 'config' | 'quota' | 'other';
 
-const CONFIG_ERRCODES = new Set([40002, 40013, 40125, 40164, 41002, 41004, 40243, 61004, 40091, 60020]);
+// 40083 / 40084: WeCom's suite id or permanent code is not (or no longer) valid
+const CONFIG_ERRCODES = new Set([40002, 40013, 40125, 40164, 41002, 41004, 40243, 61004, 40091, 60020, 40083, 40084]);
 
 export function classifyUpstream(err: unknown): UpstreamFault {
   if (err instanceof UpstreamUnavailable) return 'retry';
   if (!(err instanceof WechatError)) return 'other';
   const c = err.errcode;
   if (c === -1 || c === 45011 || c === 45033) return 'retry';
-  if (c === 40001 || c === 40014 || c === 42001) return 'token';
+  // 40082 / 42009: WeCom's suite_access_token rejected or expired (third-party apps)
+  if (c === 40001 || c === 40014 || c === 42001 || c === 40082 || c === 42009) return 'token';
   if (c === 45009) return 'quota';
   if (CONFIG_ERRCODES.has(c) || (c >= 89000 && c < 90000)) return 'config';
   return 'other';

@@ -23,12 +23,19 @@ export interface MpClient {
   ticket(accessToken: string, type: TicketType, timeoutMs: number): Promise<Issued>;
   /** Whether WeChat still accepts an access_token: `GET /cgi-bin/get_api_domain_ip`, the cheapest call that needs one. */
   probe(accessToken: string, timeoutMs: number): Promise<'live' | 'rejected'>;
+  /**
+   * `POST /cgi-bin/clear_quota/v2` (clearQuotaByAppSecret): the app's daily API counters start
+   * again; needs no access_token, so it works when the token quota itself is gone. 10 a month
+   * per account, with clear_quota (48006 beyond). The secret travels in the body, never in a URL.
+   */
+  clearQuota(appid: string, secret: string, timeoutMs: number): Promise<void>;
 }
 
 const TOKEN = 'cgi-bin/token';
 const STABLE_TOKEN = 'cgi-bin/stable_token';
 const TICKET = 'cgi-bin/ticket/getticket';
 const API_DOMAIN_IP = 'cgi-bin/get_api_domain_ip';
+const CLEAR_QUOTA = 'cgi-bin/clear_quota/v2';
 
 /** `baseUrl` is e.g. `https://api.weixin.qq.com` (a trailing '/' is fine). */
 export function createMpClient(baseUrl: string): MpClient {
@@ -54,6 +61,11 @@ export function createMpClient(baseUrl: string): MpClient {
     },
 
     probe: (accessToken, timeoutMs) => probeToken(baseUrl, accessToken, timeoutMs),
+
+    async clearQuota(appid, secret, timeoutMs) {
+      const url = upstreamUrl(baseUrl, CLEAR_QUOTA);
+      await callJson(CLEAR_QUOTA, url, { method: 'POST', json: { appid, appsecret: secret }, timeoutMs });
+    },
   };
 }
 

@@ -111,7 +111,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
   const config = parseConfig(raw, opts.env ?? {});
   for (const app of config.apps) sim.addApp(app.appid, app.secret, { type: app.type });
-  for (const agent of config.work) sim.addWorkApp(agent.corpid, agent.agentid, agent.secret);
+  for (const w of config.work)
+    if (w.kind === 'agent') sim.addWorkApp(w.corpid, w.agentid, w.secret);
+    else sim.addWorkSecret(w.corpid, w.kind, w.secret);
   const logs: Record<string, unknown>[] = [];
   const store = opts.store ?? createMemoryStore();
   const app = await bootApp(config, {

@@ -235,8 +235,10 @@ function describe(c) {
   const p = c.key.split(':');
   if (p[0] === 'mp' && p[2] === 'token') return { kind: c.appType, force: ['access_token', { appid: p[1] }] };
   if (p[0] === 'mp') return { kind: p[3], force: ['ticket', { appid: p[1], type: p[3] }] };
+  if (p[0] === 'suite' || p[2] === 'suite') return { kind: 'work', force: null };
   if (p[0] === 'work') {
-    const ids = { corpid: p[1], agentid: p[2] };
+    // a secret without an agent stands under its kind where the agentid would be
+    const ids = /^[0-9]+$/.test(p[2]) ? { corpid: p[1], agentid: p[2] } : { corpid: p[1], kind: p[2] };
     if (p[3] === 'token') return { kind: 'work', force: ['work.access_token', ids] };
     return { kind: p[3] === 'ticket' ? 'corp' : 'agent', force: [p[3] === 'ticket' ? 'work.ticket' : 'work.agent_ticket', ids] };
   }

@@ -6,6 +6,7 @@ import { jsdkdQuery } from './jsdkd';
 import { metricsRoute } from './metrics';
 import { oauthAuthorize, oauthCallback } from './oauth';
 import type { Route } from './types';
+import { suitePush } from '../../third-party/suite-push';
 import { wechatServer } from './wechat-server';
 
 export const ROUTES: readonly Route[] = [
@@ -16,6 +17,7 @@ export const ROUTES: readonly Route[] = [
   wechatServer,
   componentPush,
   componentCallback,
+  suitePush,
   oauthAuthorize,
   oauthCallback,
   consoleRoute,

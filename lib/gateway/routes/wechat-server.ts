@@ -27,12 +27,12 @@ export const wechatServer = defineRoute({
   },
 });
 
-function text(body: string): HttpResponse {
+export function text(body: string): HttpResponse {
   return { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body };
 }
 
 /** The named query values, or 401 when one is missing or empty. */
-function signed<K extends string>(req: HttpRequest, names: readonly K[]): Record<K, string> {
+export function signed<K extends string>(req: HttpRequest, names: readonly K[]): Record<K, string> {
   const out = {} as Record<K, string>;
   for (const name of names) {
     const v = req.query[name];
