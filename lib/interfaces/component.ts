@@ -4,7 +4,7 @@
  * is lib/third-party/component-flow.ts.
  */
 import type { RealmConfig } from '../config/types';
-import { type ComponentFlow, createComponentFlow, AUTH_TYPES, FlowError } from '../third-party/component-flow';
+import { createComponentFlow, AUTH_TYPES, FlowError } from '../third-party/component-flow';
 import { authorizerApp } from '../third-party/authorizers';
 import type { ComponentConfig } from '../third-party/component-credentials';
 import { classifyUpstream, UpstreamUnavailable, WechatError } from '../wechat/errors';
@@ -12,25 +12,19 @@ import { assertRealmMayUse } from './apps';
 import { ApiError, toApiError, type ErrorName } from './errors';
 import { lifetime } from './mp';
 import { optionalString, requiredString } from './para';
+import { perServices } from './per-services';
 import type { InterfaceDef, Services } from './types';
 
-const flows = new WeakMap<Services, ComponentFlow>();
-
 /** The component flow over this deployment's config, store and credentials (one per Services). */
-export function componentFlow(services: Services): ComponentFlow {
-  let flow = flows.get(services);
-  if (!flow) {
-    flow = createComponentFlow({
-      config: services.config,
-      store: services.store,
-      clock: services.clock,
-      log: services.log,
-      credentials: services.credentials,
-    });
-    flows.set(services, flow);
-  }
-  return flow;
-}
+export const componentFlow = perServices((services) =>
+  createComponentFlow({
+    config: services.config,
+    store: services.store,
+    clock: services.clock,
+    log: services.log,
+    credentials: services.credentials,
+  }),
+);
 
 /** The configured component `appid` names (or the only one), within the realm's apps. */
 export function resolveComponent(

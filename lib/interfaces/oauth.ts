@@ -4,7 +4,7 @@
  * The flow itself is lib/sessions/oauth.ts.
  */
 import type { AppConfig, RealmConfig } from '../config/types';
-import { createOAuthFlow, type OAuthFlow } from '../sessions/oauth';
+import { createOAuthFlow } from '../sessions/oauth';
 import { OAuthError, type OAuthFailure } from '../sessions/oauth-errors';
 import { WECHAT_STATE } from '../sessions/oauth-state';
 import { authorizeUrl, scopeFor } from '../sessions/oauth-urls';
@@ -12,24 +12,18 @@ import { resolveApp } from './apps';
 import { ApiError, toApiError, type ErrorName } from './errors';
 import { EXCHANGE_ERRORS } from './login-errors';
 import { optionalString, requiredString } from './para';
+import { perServices } from './per-services';
 import type { InterfaceDef, Services } from './types';
 
-const flows = new WeakMap<Services, OAuthFlow>();
-
 /** The OAuth flow over this deployment's config, store and clock (one per Services). */
-export function oauthFlow(services: Services): OAuthFlow {
-  let flow = flows.get(services);
-  if (!flow) {
-    flow = createOAuthFlow({
-      config: services.config,
-      store: services.store,
-      clock: services.clock,
-      log: services.log,
-    });
-    flows.set(services, flow);
-  }
-  return flow;
-}
+export const oauthFlow = perServices((services) =>
+  createOAuthFlow({
+    config: services.config,
+    store: services.store,
+    clock: services.clock,
+    log: services.log,
+  }),
+);
 
 /** The app `appid` names (or the single / default one) if it can do web authorization: an Official Account or a website app. */
 export async function oauthApp(
