@@ -1,4 +1,6 @@
+import http from 'node:http';
 import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { DescribeTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -174,5 +176,67 @@ describe('dynamodb store: items', () => {
     expect([...values].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     expect(await store.increment(key, 0, later + 60_000, later)).toBe(50);
     await store.close();
+  });
+});
+
+describe('dynamodb store: an answer that comes too late', () => {
+  /**
+   * An HTTP proxy in front of dynalite that forwards every request at once but holds the answer of
+   * the first `late` ones past the SDK's attempt timeout: the write has happened when the caller
+   * gives up on it.
+   */
+  async function lateAnswers(late: number) {
+    const upstream = new URL(endpoint);
+    let held = 0;
+    const server = http.createServer((req, res) => {
+      const out = http.request(
+        { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
+        (answer) => {
+          const chunks: Buffer[] = [];
+          answer.on('data', (c: Buffer) => chunks.push(c));
+          answer.on('end', () => {
+            const send = () => {
+              if (res.destroyed) return;
+              res.writeHead(answer.statusCode ?? 500, answer.headers);
+              res.end(Buffer.concat(chunks));
+            };
+            if (held++ < late) setTimeout(send, 2_500);
+            else send();
+          });
+        },
+      );
+      req.pipe(out);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const store = await openDynamoStore(`dynamodb://${target.table}?region=local&endpoint=http://127.0.0.1:${port}`);
+    return {
+      store,
+      close: async () => {
+        await store.close();
+        server.closeAllConnections();
+        server.close();
+      },
+    };
+  }
+
+  it('a write whose answer was lost is never sent again: a nonce is not its own replay, a count not doubled', async () => {
+    const now = Date.now();
+    const late = await lateAnswers(1);
+    try {
+      const nonce = `late-${randomUUID()}`;
+      // The answer is lost: the call may fail (the store was slow), but never call its own write a replay.
+      expect(await late.store.insertIfAbsent(nonce, now + 60_000, now).catch(() => 'failed')).not.toBe(false);
+      const direct = await openDynamoStore(dynamo.url);
+      expect(await direct.insertIfAbsent(nonce, now + 60_000, now)).toBe(false); // the first write did land
+      const counter = `late-count-${randomUUID()}`;
+      const late2 = await lateAnswers(1);
+      await late2.store.increment(counter, 1, now + 60_000, now).catch(() => 'failed');
+      expect(await direct.increment(counter, 0, now + 60_000, now)).toBe(1);
+      await late2.close();
+      await direct.close();
+    } finally {
+      await late.close();
+    }
   });
 });

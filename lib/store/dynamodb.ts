@@ -25,6 +25,8 @@ export interface DynamoTarget {
 /** Per attempt: DynamoDB answers in milliseconds; a silent endpoint fails the call in time (docs/design.md §6.3). */
 const CONNECT_TIMEOUT_MS = 1_000;
 const ATTEMPT_TIMEOUT_MS = 800;
+/** A write's one attempt: as long as a read's two. */
+const WRITE_TIMEOUT_MS = 2 * ATTEMPT_TIMEOUT_MS;
 
 /** DynamoDB's own rule for table names. */
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
@@ -48,19 +50,22 @@ export function parseDynamoUrl(url: string): DynamoTarget {
   return target;
 }
 
-export function dynamoClient(target: DynamoTarget): DynamoDBClient {
+/**
+ * The SDK's default is no timeout at all and 3 attempts: an endpoint that does not answer would hold a request (and a
+ * serverless invocation) until the platform kills it. Here a call that gets no answer fails within ~2 s, inside the
+ * lifecycle's store timeout. `writes`: one attempt, never resent, since a conditional write whose answer was lost has
+ * happened, and sent again it would find itself (a nonce its own replay, a count doubled).
+ */
+export function dynamoClient(target: DynamoTarget, use: 'reads' | 'writes' = 'reads'): DynamoDBClient {
   return new DynamoDBClient({
     region: target.region,
     endpoint: target.endpoint,
-    // The SDK's default is no timeout at all and 3 attempts: an endpoint that does not answer would
-    // hold a request (and a serverless invocation) until the platform kills it. Here a call that
-    // gets no answer fails within ~2 s (two attempts), inside the lifecycle's store timeout.
     requestHandler: {
       connectionTimeout: CONNECT_TIMEOUT_MS,
-      requestTimeout: ATTEMPT_TIMEOUT_MS,
+      requestTimeout: use === 'writes' ? WRITE_TIMEOUT_MS : ATTEMPT_TIMEOUT_MS,
       throwOnRequestTimeout: true,
     },
-    maxAttempts: 2,
+    maxAttempts: use === 'writes' ? 1 : 2,
   });
 }
 
@@ -148,8 +153,9 @@ function toRow(key: string, item: Record<string, AttributeValue>): CredentialRow
 export async function openDynamoStore(url: string): Promise<Store> {
   const target = parseDynamoUrl(url);
   const { table } = target;
-  // One client per store: its connections outlive warm Lambda invocations.
-  const client = dynamoClient(target);
+  // One client per use per store: its connections outlive warm Lambda invocations.
+  const reader = dynamoClient(target, 'reads');
+  const client = dynamoClient(target, 'writes');
 
   // No DescribeTable at open (it would cost every cold start): a missing table shows on first use.
   const guard = <T>(request: Promise<T>): Promise<T> =>
@@ -164,7 +170,7 @@ export async function openDynamoStore(url: string): Promise<Store> {
     });
 
   const get = (kind: string, key: string) =>
-    guard(client.send(new GetItemCommand({ TableName: table, Key: itemKey(kind, key), ConsistentRead: true })));
+    guard(reader.send(new GetItemCommand({ TableName: table, Key: itemKey(kind, key), ConsistentRead: true })));
 
   const update = (kind: string, key: string, u: UpdateSpec) =>
     client.send(
@@ -359,6 +365,7 @@ export async function openDynamoStore(url: string): Promise<Store> {
     },
 
     async close() {
+      reader.destroy();
       client.destroy();
     },
   };
