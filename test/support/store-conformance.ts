@@ -388,6 +388,9 @@ export function storeConformance(name: string, open: () => Promise<Store>, optio
         expect((await store.read(key))!.blockedUntil).toBe(blocked + 1);
         await store.releaseLease(key, 'c', { blockedUntil: 0 }); // and lifted
         expect((await store.read(key))!.blockedUntil).toBe(0);
+        // a field present but undefined is not given: the others are stored, it is kept
+        await store.releaseLease(key, 'c', { blockedUntil: undefined, failures: 3, retryAt: undefined });
+        expect(await store.read(key)).toMatchObject({ blockedUntil: 0, failures: 3, retryAt: 0 });
       });
     });
 
@@ -402,6 +405,9 @@ export function storeConformance(name: string, open: () => Promise<Store>, optio
         // the new entry carries its own expiry
         expect(await store.insertIfAbsent(key, now + 4 * MIN, now + 2 * MIN + 1)).toBe(false);
         expect(await store.insertIfAbsent(key, now + 5 * MIN, now + 4 * MIN)).toBe(true);
+        // expiresAt <= now is expired, as for records: at its very expiry the key is free again
+        expect(await store.insertIfAbsent(key, now + 6 * MIN, now + 5 * MIN - 1)).toBe(false);
+        expect(await store.insertIfAbsent(key, now + 6 * MIN, now + 5 * MIN)).toBe(true);
       });
 
       it('keeps keys apart', async () => {
@@ -512,6 +518,10 @@ export function storeConformance(name: string, open: () => Promise<Store>, optio
         const dead = fresh('record');
         await store.putRecord(dead, 'live', now + MIN, now);
         await store.putRecord(dead, 'dead', now - 1, now);
+        expect(await store.getRecord(dead, now)).toBeNull();
+        // and so does one that expires at the very `now` it is put
+        await store.putRecord(dead, 'live', now + MIN, now);
+        await store.putRecord(dead, 'dead-at-once', now, now);
         expect(await store.getRecord(dead, now)).toBeNull();
       });
 
