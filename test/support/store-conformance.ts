@@ -146,6 +146,8 @@ export function storeConformance(name: string, open: () => Promise<Store>, optio
           const old = { ...EMPTY, key, value: 'old-token', expiresAt: at + 7_200_000, version: 4 };
           expect(await store.read(key)).toEqual({ ...old, leaseOwner: 'old-wecred' });
           expect(await store.acquireLease(key, 'new')).toBeNull();
+          // its beat reads 0, and only a sighting at beat 0 takes it over
+          expect(await store.acquireLease(key, 'new', { owner: 'old-wecred', beat: 1 })).toBeNull();
           const taken = await store.acquireLease(key, 'new', { owner: 'old-wecred', beat: 0 });
           expect(taken).toEqual({ ...old, leaseOwner: 'new', leaseBeat: 1 });
           expect(await store.commit(key, 'new', 4, update('new-token', at))).toBe(true);
