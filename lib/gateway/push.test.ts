@@ -31,6 +31,12 @@ describe('messageId: what a push is deduped by', () => {
     expect(messageId('{"FromUserName":"o1","CreateTime":5,"MsgType":"event"}')).toBe('event:o1:5');
     expect(messageId('{"MsgId":{"x":1}}')).toBeUndefined();
     expect(messageId('{nope')).toBeUndefined();
+    // an empty MsgId is none: an event falls back to its sender and time; a non-event has no id
+    expect(messageId('{"MsgId":"","FromUserName":"o1","CreateTime":5,"MsgType":"event"}')).toBe('event:o1:5');
+    expect(messageId('{"FromUserName":"o1","CreateTime":5,"MsgType":"text"}')).toBeUndefined();
+    expect(messageId('{"MsgId":true,"MsgType":"text"}')).toBeUndefined();
+    // whitespace around the body, as a proxy may leave it
+    expect(messageId('\n  {"MsgId":8}\n')).toBe('msg:8');
   });
 
   it("xmlChildren gives each direct child's value, null for one that is no plain value", () => {
