@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../log/logger';
 import { countStoreOps } from '../store/counting';
 import { createMemoryStore } from '../store/memory';
+import { Budgets } from './budget';
 import { Lifecycle } from './lifecycle';
 import type { CallContext, CredentialSource, FetchContext } from './source';
 import { WechatError } from '../wechat/errors';
@@ -279,5 +280,46 @@ describe('invalidate', () => {
     ).toBe(true);
     await dropped;
     expect(await store.read(src.key)).toMatchObject({ value: '', expiresAt: 0 });
+  });
+});
+
+describe('daily counters and budgets', () => {
+  const make = () => new Budgets(createMemoryStore(), () => START, silentLogger);
+  const source = (over: Partial<CredentialSource>) => ({ key: 'mp:wx1:token', ...over }) as CredentialSource;
+  const codeOf = (p: Promise<unknown>) =>
+    p.then(
+      () => 'allowed',
+      (err: { code: string }) => err.code,
+    );
+
+  it('counts fetches per reason and per caller for the day; callers without fetches are not listed', async () => {
+    const budgets = make();
+    for (const caller of ['biz', 'biz', 'ops']) await budgets.countFetch('mp:wx1:token', 'refresh', caller);
+    await budgets.countFetch('mp:wx1:token', 'force', 'ops');
+    const today = await budgets.countsToday('mp:wx1:token', ['biz', 'ops', 'idle']);
+    expect(today.refresh).toEqual({ total: 3, byCaller: { biz: 2, ops: 1 } });
+    expect(today.force).toEqual({ total: 1, byCaller: { ops: 1 } });
+    expect(today.rejected).toEqual({ total: 0, byCaller: {} });
+  });
+
+  it('refuses a fetch once the daily budget is used, keeping the last 5 % for rejected values; none without a budget', async () => {
+    const budgets = make();
+    for (let i = 0; i < 95; i++) await budgets.countFetch('mp:wx1:token', 'refresh', 'biz');
+    expect(await codeOf(budgets.checkDaily(source({}), 'refresh'))).toBe('allowed');
+    expect(await codeOf(budgets.checkDaily(source({ dailyBudget: 100 }), 'refresh'))).toBe('quota_exhausted');
+    expect(await codeOf(budgets.checkDaily(source({ dailyBudget: 100 }), 'rejected'))).toBe('allowed');
+    await expect(budgets.checkDaily(source({ dailyBudget: 100 }), 'force')).rejects.toThrow(
+      'mp:wx1:token: 95 of the daily budget of 100 fetches are used (the last 5 are kept for replacing rejected values); no further fetches today',
+    );
+  });
+
+  it('refuses a forced fetch once forced fetches reach the force budget; none without one', async () => {
+    const budgets = make();
+    await budgets.countFetch('mp:wx1:token', 'force', 'biz');
+    await budgets.countFetch('mp:wx1:token', 'rejected', 'biz');
+    expect(await codeOf(budgets.checkForce(source({ forceBudget: 3 })))).toBe('allowed');
+    await budgets.countFetch('mp:wx1:token', 'force', 'ops');
+    expect(await codeOf(budgets.checkForce(source({ forceBudget: 3 })))).toBe('quota_exhausted');
+    expect(await codeOf(budgets.checkForce(source({})))).toBe('allowed');
   });
 });
