@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Services } from '../interfaces/types';
 import { silentLogger } from '../log/logger';
+import { createMemoryStore } from '../store/memory';
 import type { Store } from '../store/port';
 import { deliverPush, messageId } from './push';
 import { xmlChildren } from './push-xml';
@@ -65,5 +66,33 @@ describe('deliverPush', () => {
       deliverPush(down, 'wx1', { timestamp: String(NOW / 1000), nonce: 'n' }, '<xml/>'),
     ).rejects.toMatchObject({ code: 'store_unavailable', httpStatus: 503 });
     expect(got).toEqual([]);
+  });
+
+  it("hands a push over once, logs a repeat without its content, and gives the claims back when the hook fails, so WeChat's retry is handed over", async () => {
+    const lines: unknown[] = [];
+    const log = { log: (level: string, event: string, fields?: unknown) => void lines.push({ level, event, fields }) };
+    const store = createMemoryStore();
+    const got: string[] = [];
+    let failing = true;
+    const svc = {
+      store,
+      clock: () => NOW,
+      log,
+      onMessage: async (_r: string, m: string) => {
+        if (failing) throw new Error('hook down');
+        got.push(m);
+      },
+    } as unknown as Services;
+    const signed = { timestamp: String(NOW / 1000), nonce: 'nonce-1' };
+    const push = '<xml><MsgId>42</MsgId><Content>secret words</Content></xml>';
+    await expect(deliverPush(svc, 'wx1', signed, push)).rejects.toThrow('hook down');
+    failing = false;
+    await deliverPush(svc, 'wx1', signed, push);
+    await deliverPush(svc, 'wx1', { ...signed, nonce: 'nonce-2' }, push); // the same MsgId again
+    expect(got).toEqual([push]);
+    expect(lines).toEqual([{ level: 'info', event: 'push_duplicate', fields: { receiver: 'wx1' } }]);
+    await expect(
+      deliverPush(svc, 'wx1', { timestamp: String(NOW / 1000 - 301), nonce: 'n3' }, '<xml/>'),
+    ).rejects.toThrow(/^timestamp must be unix seconds within 300 s/);
   });
 });
