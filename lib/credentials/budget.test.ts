@@ -321,5 +321,36 @@ describe('daily counters and budgets', () => {
     await budgets.countFetch('mp:wx1:token', 'force', 'ops');
     expect(await codeOf(budgets.checkForce(source({ forceBudget: 3 })))).toBe('quota_exhausted');
     expect(await codeOf(budgets.checkForce(source({})))).toBe('allowed');
+    await expect(budgets.checkForce(source({ forceBudget: 3 }))).rejects.toThrow(
+      'mp:wx1:token: the daily budget of 3 forced refreshes is used up',
+    );
+  });
+
+  it("WeChat's word that the forced quota is gone spends the force budget for the day", async () => {
+    const budgets = make();
+    await budgets.spendForce(source({}));
+    await budgets.spendForce(source({ forceBudget: 5 }));
+    expect(await codeOf(budgets.checkForce(source({ forceBudget: 5 })))).toBe('quota_exhausted');
+    expect(await codeOf(budgets.checkForce(source({ key: 'mp:wx2:token', forceBudget: 5 })))).toBe('allowed');
+  });
+
+  it("a caller's daily allowance of forced refreshes counts its forced and rejected fetches, and only its own", async () => {
+    const budgets = make();
+    await budgets.countFetch('mp:wx1:token', 'force', 'biz');
+    await budgets.countFetch('mp:wx1:token', 'refresh', 'biz');
+    expect(await codeOf(budgets.checkAllowance(source({}), 'biz', 2))).toBe('allowed');
+    await budgets.countFetch('mp:wx1:token', 'rejected', 'biz');
+    await expect(budgets.checkAllowance(source({}), 'biz', 2)).rejects.toThrow(
+      'biz has used its daily allowance of 2 forced refreshes of mp:wx1:token; other callers are not affected',
+    );
+    expect(await codeOf(budgets.checkAllowance(source({}), 'ops', 2))).toBe('allowed');
+  });
+
+  it('a rejected value may use the whole daily budget, and its refusal keeps nothing back', async () => {
+    const budgets = make();
+    for (let i = 0; i < 20; i++) await budgets.countFetch('mp:wx1:token', 'rejected', 'biz');
+    await expect(budgets.checkDaily(source({ dailyBudget: 20 }), 'rejected')).rejects.toThrow(
+      /^mp:wx1:token: 20 of the daily budget of 20 fetches are used; no further fetches today$/,
+    );
   });
 });
