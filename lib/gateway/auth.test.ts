@@ -200,6 +200,19 @@ describe('signed calls while the store is away (docs/design.md §6.4)', () => {
     });
   });
 
+  it("'memory': once the store is seen hanging, signed calls no longer wait for it; one a second tries it beside the request", async () => {
+    const { svc, state } = outage('memory');
+    state.down = 'hang';
+    // the first call finds out: it waits the store timeout, then answers from memory
+    await expect(authenticateRealm(signed(NOW_S, 'outage-hang-1'), '/', svc)).resolves.toMatchObject({ key: 'biz' });
+    await new Promise((resolve) => setTimeout(resolve, 1_050)); // the next try of the store is due
+    for (const nonce of ['outage-hang-2', 'outage-hang-3']) {
+      const started = performance.now();
+      await expect(authenticateRealm(signed(NOW_S, nonce), '/', svc)).resolves.toMatchObject({ key: 'biz' });
+      expect(performance.now() - started).toBeLessThan(500);
+    }
+  });
+
   it("'refuse': answers 7201 store_unavailable, and spends nothing", async () => {
     const { svc, state, storeHealth } = outage('refuse');
     state.down = 'error';
