@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../log/logger';
 import { countStoreOps } from '../store/counting';
 import { createMemoryStore } from '../store/memory';
+import type { Store } from '../store/port';
 import { Budgets } from './budget';
 import { Lifecycle } from './lifecycle';
 import type { CallContext, CredentialSource, FetchContext } from './source';
@@ -324,6 +325,23 @@ describe('daily counters and budgets', () => {
     await expect(budgets.checkForce(source({ forceBudget: 3 }))).rejects.toThrow(
       'mp:wx1:token: the daily budget of 3 forced refreshes is used up',
     );
+  });
+
+  it('counting never stops a fetch: a store that fails is logged once per count, by class and code', async () => {
+    const lines: unknown[] = [];
+    const log = { log: (level: string, event: string, fields?: unknown) => void lines.push({ level, event, fields }) };
+    const failing = {
+      increment: () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
+    } as unknown as Store;
+    const budgets = new Budgets(failing, () => START, log);
+    await budgets.countFetch('mp:wx1:token', 'refresh', 'biz');
+    await budgets.countReport('mp:wx1:token', 'biz', 'live');
+    const line = {
+      level: 'warn',
+      event: 'counter_failed',
+      fields: { key: 'mp:wx1:token', error: 'Error', code: 'ECONNREFUSED' },
+    };
+    expect(lines).toEqual([line, line]);
   });
 
   it("WeChat's word that the forced quota is gone spends the force budget for the day", async () => {
