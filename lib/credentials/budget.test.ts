@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../log/logger';
 import { countStoreOps } from '../store/counting';
 import { createMemoryStore } from '../store/memory';
+import type { Store } from '../store/port';
+import { Budgets } from './budget';
 import { Lifecycle } from './lifecycle';
 import type { CallContext, CredentialSource, FetchContext } from './source';
 import { WechatError } from '../wechat/errors';
@@ -281,5 +283,94 @@ describe('invalidate', () => {
     ).toBe(true);
     await dropped;
     expect(await store.read(src.key)).toMatchObject({ value: '', expiresAt: 0 });
+  });
+});
+
+describe('daily counters and budgets', () => {
+  const make = () => new Budgets(createMemoryStore(), () => START, silentLogger);
+  const source = (over: Partial<CredentialSource>) => ({ key: 'mp:wx1:token', ...over }) as CredentialSource;
+  const codeOf = (p: Promise<unknown>) =>
+    p.then(
+      () => 'allowed',
+      (err: { code: string }) => err.code,
+    );
+
+  it('counts fetches per reason and per caller for the day; callers without fetches are not listed', async () => {
+    const budgets = make();
+    for (const caller of ['biz', 'biz', 'ops']) await budgets.countFetch('mp:wx1:token', 'refresh', caller);
+    await budgets.countFetch('mp:wx1:token', 'force', 'ops');
+    const today = await budgets.countsToday('mp:wx1:token', ['biz', 'ops', 'idle']);
+    expect(today.refresh).toEqual({ total: 3, byCaller: { biz: 2, ops: 1 } });
+    expect(today.force).toEqual({ total: 1, byCaller: { ops: 1 } });
+    expect(today.rejected).toEqual({ total: 0, byCaller: {} });
+  });
+
+  it('refuses a fetch once the daily budget is used, keeping the last 5 % for rejected values; none without a budget', async () => {
+    const budgets = make();
+    for (let i = 0; i < 95; i++) await budgets.countFetch('mp:wx1:token', 'refresh', 'biz');
+    expect(await codeOf(budgets.checkDaily(source({}), 'refresh'))).toBe('allowed');
+    expect(await codeOf(budgets.checkDaily(source({ dailyBudget: 100 }), 'refresh'))).toBe('quota_exhausted');
+    expect(await codeOf(budgets.checkDaily(source({ dailyBudget: 100 }), 'rejected'))).toBe('allowed');
+    await expect(budgets.checkDaily(source({ dailyBudget: 100 }), 'force')).rejects.toThrow(
+      'mp:wx1:token: 95 of the daily budget of 100 fetches are used (the last 5 are kept for replacing rejected values); no further fetches today',
+    );
+  });
+
+  it('refuses a forced fetch once forced fetches reach the force budget; none without one', async () => {
+    const budgets = make();
+    await budgets.countFetch('mp:wx1:token', 'force', 'biz');
+    await budgets.countFetch('mp:wx1:token', 'rejected', 'biz');
+    expect(await codeOf(budgets.checkForce(source({ forceBudget: 3 })))).toBe('allowed');
+    await budgets.countFetch('mp:wx1:token', 'force', 'ops');
+    expect(await codeOf(budgets.checkForce(source({ forceBudget: 3 })))).toBe('quota_exhausted');
+    expect(await codeOf(budgets.checkForce(source({})))).toBe('allowed');
+    await expect(budgets.checkForce(source({ forceBudget: 3 }))).rejects.toThrow(
+      'mp:wx1:token: the daily budget of 3 forced refreshes is used up',
+    );
+  });
+
+  it('counting never stops a fetch: a store that fails is logged once per count, by class and code', async () => {
+    const lines: unknown[] = [];
+    const log = { log: (level: string, event: string, fields?: unknown) => void lines.push({ level, event, fields }) };
+    const failing = {
+      increment: () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
+    } as unknown as Store;
+    const budgets = new Budgets(failing, () => START, log);
+    await budgets.countFetch('mp:wx1:token', 'refresh', 'biz');
+    await budgets.countReport('mp:wx1:token', 'biz', 'live');
+    const line = {
+      level: 'warn',
+      event: 'counter_failed',
+      fields: { key: 'mp:wx1:token', error: 'Error', code: 'ECONNREFUSED' },
+    };
+    expect(lines).toEqual([line, line]);
+  });
+
+  it("WeChat's word that the forced quota is gone spends the force budget for the day", async () => {
+    const budgets = make();
+    await budgets.spendForce(source({}));
+    await budgets.spendForce(source({ forceBudget: 5 }));
+    expect(await codeOf(budgets.checkForce(source({ forceBudget: 5 })))).toBe('quota_exhausted');
+    expect(await codeOf(budgets.checkForce(source({ key: 'mp:wx2:token', forceBudget: 5 })))).toBe('allowed');
+  });
+
+  it("a caller's daily allowance of forced refreshes counts its forced and rejected fetches, and only its own", async () => {
+    const budgets = make();
+    await budgets.countFetch('mp:wx1:token', 'force', 'biz');
+    await budgets.countFetch('mp:wx1:token', 'refresh', 'biz');
+    expect(await codeOf(budgets.checkAllowance(source({}), 'biz', 2))).toBe('allowed');
+    await budgets.countFetch('mp:wx1:token', 'rejected', 'biz');
+    await expect(budgets.checkAllowance(source({}), 'biz', 2)).rejects.toThrow(
+      'biz has used its daily allowance of 2 forced refreshes of mp:wx1:token; other callers are not affected',
+    );
+    expect(await codeOf(budgets.checkAllowance(source({}), 'ops', 2))).toBe('allowed');
+  });
+
+  it('a rejected value may use the whole daily budget, and its refusal keeps nothing back', async () => {
+    const budgets = make();
+    for (let i = 0; i < 20; i++) await budgets.countFetch('mp:wx1:token', 'rejected', 'biz');
+    await expect(budgets.checkDaily(source({ dailyBudget: 20 }), 'rejected')).rejects.toThrow(
+      /^mp:wx1:token: 20 of the daily budget of 20 fetches are used; no further fetches today$/,
+    );
   });
 });

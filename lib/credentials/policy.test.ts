@@ -154,3 +154,52 @@ describe('stale', () => {
     expect(() => policy('stale')).toThrow(TypeError);
   });
 });
+
+describe('refusals: when exactly, and what they say', () => {
+  /** The message of the refusal thrown. */
+  const message = (mode: Mode, r: CredentialRow, over: Partial<PolicyContext> = {}): string => {
+    try {
+      policy(mode, over).decide(r, NOW);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return 'no refusal';
+  };
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  it('a breaker or a hold ends at its very instant, for forced refreshes too', () => {
+    for (const [mode, over] of [
+      ['force', {}],
+      ['stale', { stale: 'v1' }],
+    ] as const) {
+      expect(decision(mode, row({ blockedUntil: NOW }), over)).toBe('refresh');
+      expect(decision(mode, row({ retryAt: NOW, failures: 2 }), over)).toBe('refresh');
+      expect(decision(mode, row({ retryAt: NOW + 1, failures: 2 }), over)).toBe('upstream_unavailable');
+    }
+  });
+
+  it('a credential never forced is in no cooldown; a value other than the rejected one is never "too recent"', () => {
+    expect(decision('force', row(), { forceCooldownMs: NOW + 1, startedAt: NOW + 1 })).toBe('refresh');
+    const replacedDead = row({ value: 'v2', expiresAt: NOW - 1, forcedAt: NOW - 1000 });
+    expect(decision('stale', replacedDead, { stale: 'v1' })).toBe('refresh');
+  });
+
+  it('say how long ago, until when, and after how many failures', () => {
+    expect(message('stale', row({ forcedAt: NOW - 12_000 }), { stale: 'v1' })).toBe(
+      "k replaced a rejected value 12s ago and is not replaced again so soon; if WeChat keeps rejecting fresh tokens, another server may be fetching tokens with this app's secret",
+    );
+    expect(message('force', row({ forcedAt: NOW - 20_000 }), { startedAt: NOW + 1 })).toBe(
+      'forced refresh of k refused: the last one was 20s ago (cooldown 60s); send the rejected value as "stale" instead',
+    );
+    expect(message('read', row({ expiresAt: NOW - 1, failures: 1, retryAt: NOW + 2000 }))).toBe(
+      `WeChat is failing for k (the last refresh failed); it is not asked again before ${iso(NOW + 2000)}`,
+    );
+    expect(message('read', row({ expiresAt: NOW - 1, failures: 3, retryAt: NOW + 4000 }))).toBe(
+      `WeChat is failing for k (the last 3 refreshes failed); it is not asked again before ${iso(NOW + 4000)}`,
+    );
+    expect(message('read', blockedDead)).toBe(
+      `k: WeChat's quota is exhausted (45009); no further calls until ${iso(NOW + 3600_000)}`,
+    );
+    expect(() => policy('stale')).toThrow('mode "stale" needs the rejected value');
+  });
+});

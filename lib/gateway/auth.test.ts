@@ -5,6 +5,7 @@ import type { Services } from '../interfaces';
 import { silentLogger } from '../log/logger';
 import { StoreHealth } from '../store/health';
 import { createMemoryStore } from '../store/memory';
+import { switchable } from '../../test/support/switchable-store';
 import { authenticateRealm, authorizeScope, checkTimestamp } from './auth';
 import type { HttpRequest } from './http';
 
@@ -157,5 +158,72 @@ describe('the checks shared with jsdkd', () => {
     expect(() => authorizeScope({ ...realm, admin: true }, 'ticket')).toThrow(refused);
     expect(() => authorizeScope({ ...realm, interfaces: [] }, 'ticket')).not.toThrow();
     expect(() => authorizeScope({ ...realm, interfaces: [], admin: true }, 'ticket')).not.toThrow();
+  });
+});
+
+describe('signed calls while the store is away (docs/design.md §6.4)', () => {
+  const outage = (nonces: 'memory' | 'refuse') => {
+    const { store, state } = switchable(createMemoryStore());
+    const storeHealth = new StoreHealth(() => NOW_S * 1000, silentLogger);
+    const config = parseConfig(
+      {
+        apps: [{ appid: 'wx1111111111111111', secret: 's' }],
+        realms: [REALM],
+        store: 'memory:',
+        storeOutage: { nonces },
+      },
+      {},
+    );
+    const svc = { ...services, config, store, storeHealth } as unknown as Services;
+    return { svc, state, storeHealth };
+  };
+
+  it("'memory': accepts new nonces, refuses a replay to this process, and still refuses it once the store is back", async () => {
+    const { svc, state, storeHealth } = outage('memory');
+    state.down = 'error';
+    await expect(authenticateRealm(signed(NOW_S, 'outage-mem-1'), '/', svc)).resolves.toMatchObject({ key: 'biz' });
+    expect(storeHealth.since()).not.toBeNull();
+    await expect(authenticateRealm(signed(NOW_S, 'outage-mem-2'), '/', svc)).resolves.toMatchObject({ key: 'biz' });
+    await expect(authenticateRealm(signed(NOW_S, 'outage-mem-1'), '/', svc)).rejects.toMatchObject({
+      code: 'replayed_nonce',
+    });
+    state.down = false;
+    await storeHealth.call(async () => 'answers again', 1000);
+    expect(storeHealth.since()).toBeNull();
+    // the store never saw it, yet it was spent: refused all the same
+    await expect(authenticateRealm(signed(NOW_S, 'outage-mem-2'), '/', svc)).rejects.toMatchObject({
+      code: 'replayed_nonce',
+    });
+    await expect(authenticateRealm(signed(NOW_S, 'outage-mem-3'), '/', svc)).resolves.toMatchObject({ key: 'biz' });
+    await expect(authenticateRealm(signed(NOW_S, 'outage-mem-3'), '/', svc)).rejects.toMatchObject({
+      code: 'replayed_nonce',
+    });
+  });
+
+  it("'memory': once the store is seen hanging, signed calls no longer wait for it; one a second tries it beside the request", async () => {
+    const { svc, state } = outage('memory');
+    state.down = 'hang';
+    // the first call finds out: it waits the store timeout, then answers from memory
+    await expect(authenticateRealm(signed(NOW_S, 'outage-hang-1'), '/', svc)).resolves.toMatchObject({ key: 'biz' });
+    await new Promise((resolve) => setTimeout(resolve, 1_050)); // the next try of the store is due
+    for (const nonce of ['outage-hang-2', 'outage-hang-3']) {
+      const started = performance.now();
+      await expect(authenticateRealm(signed(NOW_S, nonce), '/', svc)).resolves.toMatchObject({ key: 'biz' });
+      expect(performance.now() - started).toBeLessThan(500);
+    }
+  });
+
+  it("'refuse': answers 7201 store_unavailable, and spends nothing", async () => {
+    const { svc, state, storeHealth } = outage('refuse');
+    state.down = 'error';
+    for (let i = 0; i < 2; i++) {
+      await expect(authenticateRealm(signed(NOW_S, 'outage-ref-1'), '/', svc)).rejects.toMatchObject({
+        code: 'store_unavailable',
+        returnCode: 7201,
+      });
+    }
+    state.down = false;
+    await storeHealth.call(async () => 'answers again', 1000);
+    await expect(authenticateRealm(signed(NOW_S, 'outage-ref-1'), '/', svc)).resolves.toMatchObject({ key: 'biz' });
   });
 });

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../interfaces/errors';
-import { envelopeError, envelopeOk, jsonResponse, parseEnvelope, routeError } from './envelope';
+import {
+  envelopeError,
+  envelopeOk,
+  jsonResponse,
+  MAX_JSON_DEPTH,
+  nestedDeeperThan,
+  parseEnvelope,
+  routeError,
+} from './envelope';
 
 const refusal = (body: string) => {
   try {
@@ -34,6 +42,15 @@ describe('parseEnvelope', () => {
       appid: 'wx2',
     });
     expect(parseEnvelope(wrap({ interfaceName: 'x', para: { a: 1 } })).para).toStrictEqual({ a: 1 });
+  });
+
+  it(`takes para nested ${MAX_JSON_DEPTH} levels deep, values at the deepest level included, and refuses one level more`, () => {
+    const nest = (levels: number): unknown => (levels <= 1 ? { leaf: 'text', n: 1 } : { a: nest(levels - 1) });
+    expect(nestedDeeperThan(nest(MAX_JSON_DEPTH), MAX_JSON_DEPTH)).toBe(false);
+    expect(refusal(wrap({ interfaceName: 'x', para: nest(MAX_JSON_DEPTH) }))).toBe('accepted');
+    expect(refusal(wrap({ interfaceName: 'x', para: { deeper: nest(MAX_JSON_DEPTH) } }))).toBe(
+      `bad_para: interface.para is nested more than ${MAX_JSON_DEPTH} levels deep`,
+    );
   });
 });
 

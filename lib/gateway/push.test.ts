@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Services } from '../interfaces/types';
 import { silentLogger } from '../log/logger';
+import { createMemoryStore } from '../store/memory';
 import type { Store } from '../store/port';
 import { deliverPush, messageId } from './push';
 import { xmlChildren } from './push-xml';
@@ -41,6 +42,12 @@ describe('messageId: what a push is deduped by', () => {
     expect(messageId('{"FromUserName":"o1","CreateTime":5,"MsgType":"event"}')).toBe('event:o1:5');
     expect(messageId('{"MsgId":{"x":1}}')).toBeUndefined();
     expect(messageId('{nope')).toBeUndefined();
+    // an empty MsgId is none: an event falls back to its sender and time; a non-event has no id
+    expect(messageId('{"MsgId":"","FromUserName":"o1","CreateTime":5,"MsgType":"event"}')).toBe('event:o1:5');
+    expect(messageId('{"FromUserName":"o1","CreateTime":5,"MsgType":"text"}')).toBeUndefined();
+    expect(messageId('{"MsgId":true,"MsgType":"text"}')).toBeUndefined();
+    // whitespace around the body, as a proxy may leave it
+    expect(messageId('\n  {"MsgId":8}\n')).toBe('msg:8');
   });
 
   it("xmlChildren gives each direct child's value, null for one that is no plain value", () => {
@@ -69,5 +76,33 @@ describe('deliverPush', () => {
       deliverPush(down, 'wx1', { timestamp: String(NOW / 1000), nonce: 'n' }, '<xml/>'),
     ).rejects.toMatchObject({ code: 'store_unavailable', httpStatus: 503 });
     expect(got).toEqual([]);
+  });
+
+  it("hands a push over once, logs a repeat without its content, and gives the claims back when the hook fails, so WeChat's retry is handed over", async () => {
+    const lines: unknown[] = [];
+    const log = { log: (level: string, event: string, fields?: unknown) => void lines.push({ level, event, fields }) };
+    const store = createMemoryStore();
+    const got: string[] = [];
+    let failing = true;
+    const svc = {
+      store,
+      clock: () => NOW,
+      log,
+      onMessage: async (_r: string, m: string) => {
+        if (failing) throw new Error('hook down');
+        got.push(m);
+      },
+    } as unknown as Services;
+    const signed = { timestamp: String(NOW / 1000), nonce: 'nonce-1' };
+    const push = '<xml><MsgId>42</MsgId><Content>secret words</Content></xml>';
+    await expect(deliverPush(svc, 'wx1', signed, push)).rejects.toThrow('hook down');
+    failing = false;
+    await deliverPush(svc, 'wx1', signed, push);
+    await deliverPush(svc, 'wx1', { ...signed, nonce: 'nonce-2' }, push); // the same MsgId again
+    expect(got).toEqual([push]);
+    expect(lines).toEqual([{ level: 'info', event: 'push_duplicate', fields: { receiver: 'wx1' } }]);
+    await expect(
+      deliverPush(svc, 'wx1', { timestamp: String(NOW / 1000 - 301), nonce: 'n3' }, '<xml/>'),
+    ).rejects.toThrow(/^timestamp must be unix seconds within 300 s/);
   });
 });

@@ -291,6 +291,7 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
         'acquireLease',
         `UPDATE credentials SET lease_owner = ?, lease_beat = lease_beat + 1
          WHERE \`key\` = ? AND (lease_owner = '' OR (lease_owner = ? AND lease_beat = ?))`,
+        // Stryker disable next-line StringLiteral,UnaryOperator: without `seen`, only lease_owner = '' may match; a placeholder owner or beat matches no held lease
         [owner, key, seen?.owner ?? '', seen?.beat ?? -1],
       );
       if (taken.affectedRows === 1) {

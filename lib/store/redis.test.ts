@@ -146,7 +146,7 @@ describe.skipIf(!redis)('redis store', () => {
     const store = await openRedisStore(redis!.url);
     const { client, prefix } = await connectRedis(redis!.url);
     const key = randomUUID();
-    for (const garbage of ['no-colon', ':no-expiry', 'abc:not-a-number']) {
+    for (const garbage of ['no-colon', ':no-expiry', 'abc:not-a-number', '99999999999999']) {
       await client.set(`${prefix}rec:${key}`, garbage);
       expect(await store.getRecord(key, 0), garbage).toBeNull();
     }

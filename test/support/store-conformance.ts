@@ -142,6 +142,8 @@ export function storeConformance(name: string, open: () => Promise<Store>, optio
           const old = { ...EMPTY, key, value: 'old-token', expiresAt: at + 7_200_000, version: 4 };
           expect(await store.read(key)).toEqual({ ...old, leaseOwner: 'old-wecred' });
           expect(await store.acquireLease(key, 'new')).toBeNull();
+          // its beat reads 0, and only a sighting at beat 0 takes it over
+          expect(await store.acquireLease(key, 'new', { owner: 'old-wecred', beat: 1 })).toBeNull();
           const taken = await store.acquireLease(key, 'new', { owner: 'old-wecred', beat: 0 });
           expect(taken).toEqual({ ...old, leaseOwner: 'new', leaseBeat: 1 });
           expect(await store.commit(key, 'new', 4, update('new-token', at))).toBe(true);
@@ -384,6 +386,9 @@ export function storeConformance(name: string, open: () => Promise<Store>, optio
         expect((await store.read(key))!.blockedUntil).toBe(blocked + 1);
         await store.releaseLease(key, 'c', { blockedUntil: 0 }); // and lifted
         expect((await store.read(key))!.blockedUntil).toBe(0);
+        // a field present but undefined is not given: the others are stored, it is kept
+        await store.releaseLease(key, 'c', { blockedUntil: undefined, failures: 3, retryAt: undefined });
+        expect(await store.read(key)).toMatchObject({ blockedUntil: 0, failures: 3, retryAt: 0 });
       });
     });
 
@@ -398,6 +403,9 @@ export function storeConformance(name: string, open: () => Promise<Store>, optio
         // the new entry carries its own expiry
         expect(await store.insertIfAbsent(key, now + 4 * MIN, now + 2 * MIN + 1)).toBe(false);
         expect(await store.insertIfAbsent(key, now + 5 * MIN, now + 4 * MIN)).toBe(true);
+        // expiresAt <= now is expired, as for records: at its very expiry the key is free again
+        expect(await store.insertIfAbsent(key, now + 6 * MIN, now + 5 * MIN - 1)).toBe(false);
+        expect(await store.insertIfAbsent(key, now + 6 * MIN, now + 5 * MIN)).toBe(true);
       });
 
       it('keeps keys apart', async () => {
@@ -508,6 +516,10 @@ export function storeConformance(name: string, open: () => Promise<Store>, optio
         const dead = fresh('record');
         await store.putRecord(dead, 'live', now + MIN, now);
         await store.putRecord(dead, 'dead', now - 1, now);
+        expect(await store.getRecord(dead, now)).toBeNull();
+        // and so does one that expires at the very `now` it is put
+        await store.putRecord(dead, 'live', now + MIN, now);
+        await store.putRecord(dead, 'dead-at-once', now, now);
         expect(await store.getRecord(dead, now)).toBeNull();
       });
 
