@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger';
 import { parseJsonObject } from '../store/row';
 import type { Store } from '../store/port';
 import { guardStore } from '../store/guard';
+import { NEVER, StoredList } from '../store/listed';
 import { CredentialError, storeUnavailable } from './errors';
 import type { Clock } from './source';
 
@@ -27,9 +28,6 @@ interface AgentRecord {
   createdAt: number;
   updatedAt: number;
 }
-
-/** Records live until replaced: the latest expiry every store adapter accepts as a plain number (ms). */
-const NEVER = Date.UTC(9999, 0, 1);
 
 /** How long (clock ms) a record find() read may stand in for the token fetch's read. */
 const HANDOFF_MS = 1_000;
@@ -51,13 +49,16 @@ export class AgentRegistry {
   private readonly known = new Set<string>();
   /** Records find() just read, by record key, for the secret() that follows; taken once. */
   private readonly handoff = new Map<string, { rec: AgentRecord; at: number }>();
+  private readonly listed: StoredList;
 
   constructor(
     private readonly config: Pick<Config, 'masterKey'> & { work: readonly (WorkAgent & { secret: string })[] },
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.listed = new StoredList(store, LISTED, MAX_LISTED, (op) => this.guard(op));
+  }
 
   /** Whether the agent is one of `config.work` (its secret is the configuration's, never registered). */
   configured(corpid: string, agentid: string): boolean {
@@ -144,31 +145,17 @@ export class AgentRegistry {
 
   /** The registered agents, in the order of their first registration (configured ones are not in it). */
   async registered(): Promise<WorkAgent[]> {
-    const now = this.clock();
-    const count = await this.guard(() => this.store.increment(LISTED, 0, NEVER, now));
-    const texts = await Promise.all(
-      Array.from({ length: Math.min(count, MAX_LISTED) }, (_, i) =>
-        this.guard(() => this.store.getRecord(`${LISTED}:${i + 1}`, now)),
-      ),
-    );
-    const seen = new Set<string>();
     const agents: WorkAgent[] = [];
-    for (const text of texts) {
-      const [corpid, agentid] = (text ?? '').split(':');
-      if (!corpid || !agentid || seen.has(text!)) continue;
-      seen.add(text!);
-      agents.push({ corpid, agentid });
+    for (const entry of await this.listed.read(this.clock())) {
+      const [corpid, agentid] = entry.split(':');
+      if (corpid && agentid) agents.push({ corpid, agentid });
     }
     return agents;
   }
 
   /** Add the agent to the list status reads, unless it is there already. */
-  private async list(agent: WorkAgent): Promise<void> {
-    const listed = await this.registered();
-    if (listed.some((a) => a.corpid === agent.corpid && a.agentid === agent.agentid)) return;
-    const now = this.clock();
-    const n = await this.guard(() => this.store.increment(LISTED, 1, NEVER, now));
-    await this.guard(() => this.store.putRecord(`${LISTED}:${n}`, `${agent.corpid}:${agent.agentid}`, NEVER, now));
+  private list(agent: WorkAgent): Promise<void> {
+    return this.listed.add(`${agent.corpid}:${agent.agentid}`, this.clock());
   }
 
   private guard<T>(op: () => Promise<T>): Promise<T> {

@@ -13,7 +13,7 @@ import { guardStore } from '../store/guard';
 import type { Store } from '../store/port';
 import { parseJsonObject } from '../store/row';
 import type { AuthorizerIssued } from './component-api';
-import { NEVER, StoredList } from './listed';
+import { NEVER, StoredList } from '../store/listed';
 import { sealerFor } from './sealed';
 
 export type AuthorizerState = 'authorized' | 'unauthorized';

@@ -9,7 +9,7 @@ import type { Logger } from '../log/logger';
 import { guardStore } from '../store/guard';
 import type { Store } from '../store/port';
 import { parseJsonObject } from '../store/row';
-import { NEVER } from './listed';
+import { NEVER } from '../store/listed';
 import { sealerFor } from './sealed';
 
 /** WeChat: a verify ticket stays valid 12 hours (docs/protocol.md §11.1). */

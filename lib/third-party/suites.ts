@@ -13,6 +13,7 @@ import type { CallContext, Clock, CredentialSource } from '../credentials/source
 import { AtRestError, cipherFor } from '../crypto/at-rest';
 import type { Logger } from '../log/logger';
 import { guardStore } from '../store/guard';
+import { NEVER, StoredList } from '../store/listed';
 import type { Store } from '../store/port';
 import { parseJsonObject } from '../store/row';
 import type { WorkClient } from '../wechat/work';
@@ -30,8 +31,6 @@ interface AuthRecord {
   at: number;
 }
 
-/** Records live until replaced (the latest expiry every adapter takes as a plain number). */
-const NEVER = Date.UTC(9999, 0, 1);
 /** A pushed ticket is kept this long; WeCom pushes a new one every 10 minutes. */
 const TICKET_KEPT_MS = 86_400_000;
 
@@ -48,6 +47,7 @@ export class Suites {
   /** Authorized corps looked up lately, per `corpid:agentid` (as long as a token may be cached locally). */
   private readonly found = new Map<string, { agent: WorkAgent; at: number }>();
   private readonly lookups = new Map<string, Promise<WorkAgent | undefined>>();
+  private readonly listed: StoredList;
 
   constructor(
     private readonly deps: {
@@ -63,7 +63,9 @@ export class Suites {
       /** Per upstream call. */
       timeoutMs: number;
     },
-  ) {}
+  ) {
+    this.listed = new StoredList(deps.store, LISTED, MAX_LISTED, (op) => this.guard(op));
+  }
 
   /** The configured suite, or undefined. */
   suite(suiteId: string): SuiteConfig | undefined {
@@ -168,7 +170,7 @@ export class Suites {
   /** The corps whose authorization of a configured suite stands, for status (cancelled ones are left out). */
   async authorized(): Promise<(WorkAgent & { suiteId: string })[]> {
     const out: (WorkAgent & { suiteId: string })[] = [];
-    for (const entry of await this.listed()) {
+    for (const entry of await this.listed.read(this.deps.clock())) {
       const [suiteId, corpid] = entry.split(':');
       if (!suiteId || !corpid || !this.suite(suiteId)) continue;
       const rec = await this.readAuth(suiteId, corpid);
@@ -177,23 +179,9 @@ export class Suites {
     return out;
   }
 
-  private async listed(): Promise<string[]> {
-    const now = this.deps.clock();
-    const count = await this.guard(() => this.deps.store.increment(LISTED, 0, NEVER, now));
-    const texts = await Promise.all(
-      Array.from({ length: Math.min(count, MAX_LISTED) }, (_, i) =>
-        this.guard(() => this.deps.store.getRecord(`${LISTED}:${i + 1}`, now)),
-      ),
-    );
-    return [...new Set(texts.filter((t): t is string => !!t))];
-  }
-
-  /** Append `entry` to the list unless it is there (one atomic increment: concurrent appends never collide). */
-  private async list(entry: string): Promise<void> {
-    if ((await this.listed()).includes(entry)) return;
-    const now = this.deps.clock();
-    const n = await this.guard(() => this.deps.store.increment(LISTED, 1, NEVER, now));
-    await this.guard(() => this.deps.store.putRecord(`${LISTED}:${n}`, entry, NEVER, now));
+  /** Append `entry` to the list status reads, unless it is there. */
+  private list(entry: string): Promise<void> {
+    return this.listed.add(entry, this.deps.clock());
   }
 
   /** A corp cancelled its authorization (cancel_auth): its record says so and its token and tickets are dropped. */
