@@ -27,7 +27,7 @@ describe('AuthorizerRegistry', () => {
   it('keeps the refresh token sealed and lists the authorizer', async () => {
     const { store, now, reg } = registry();
     await reg.authorize(C, issued('refreshtoken@@@r0'));
-    expect(await store.getRecord(`authorizer:${A}`, now.t)).not.toContain('r0');
+    expect(await store.getRecord(`authorizer:${A}`, now.t)).not.toContain('refreshtoken@@@r0');
     expect((await reg.refreshToken(A)).refreshToken).toBe('refreshtoken@@@r0');
     expect(await reg.all()).toMatchObject([{ appid: A, component: C, state: 'authorized', funcInfo: [1, 4] }]);
     expect(await reg.find(A)).toMatchObject({ state: 'authorized' });
