@@ -18,6 +18,14 @@ export const newOwner = () => `${processId}:${++leaseSeq}`;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
+/** A request's time ran out while another instance, still beating, refreshes `key`. */
+export function stillRefreshing(key: string): CredentialError {
+  return new CredentialError(
+    'busy',
+    `${key} is being refreshed by another instance that did not finish within this request's budget; retry shortly`,
+  );
+}
+
 /** What a contender saw of a lease: the holder it judged gone, to take over from. */
 export interface SeenLease {
   owner: string;
@@ -68,13 +76,13 @@ export class Leases {
   /**
    * Wait while somebody else holds the lease of `seen`'s row: until a commit or release changes
    * the row (changed), or its holder's beat has stood still for the lease duration (takeOver:
-   * try acquireLease with it). Throws busy at `deadline`, saying whether the holder is alive.
+   * try acquireLease with it). Throws busy at `deadline`.
    */
   async wait(key: string, seen: CredentialRow, deadline: number): Promise<WaitOutcome> {
     let watched: SeenLease = { owner: seen.leaseOwner, beat: seen.leaseBeat };
     let since = performance.now();
     for (let polls = 0; ; polls++) {
-      if (performance.now() >= deadline) throw this.stillHeld(key, performance.now() - since);
+      if (performance.now() >= deadline) throw stillRefreshing(key);
       // Short polls at first (a refresh usually takes a few hundred ms), then at most 10 a second.
       await sleep(Math.min(100, 15 + polls * 5) * (0.75 + Math.random() / 2));
       const row = await this.guard(() => this.store.read(key), deadline);
@@ -86,18 +94,5 @@ export class Leases {
         return { changed: false, takeOver: watched };
       }
     }
-  }
-
-  private stillHeld(key: string, stillMs: number): CredentialError {
-    if (stillMs < this.leaseMs) {
-      return new CredentialError(
-        'busy',
-        `${key} is being refreshed by another instance that did not finish within this request's budget; retry shortly`,
-      );
-    }
-    return new CredentialError(
-      'busy',
-      `the instance refreshing ${key} stopped renewing its lease ${Math.round(stillMs / 1000)}s ago and is being replaced; retry shortly`,
-    );
   }
 }

@@ -555,3 +555,265 @@ describe('callerIp', () => {
     expect(callerIp('invalid appsecret rid: 1')).toBeUndefined();
   });
 });
+
+describe('Lifecycle.toCredentialError', () => {
+  const src = { key: 'test:cred', service: 'WeChat', owner: 'wx-test' };
+  const lines: { event: string; fields?: Record<string, unknown> }[] = [];
+  const lifecycle = new Lifecycle(createMemoryStore(), () => 1_000_000, OPTIONS, {
+    log: (_level, event, fields) => lines.push({ event, fields }),
+  });
+  const convert = (err: unknown) => {
+    const e = lifecycle.toCredentialError(err, src);
+    return { code: e.code, message: e.message, errcode: e.errcode };
+  };
+
+  it('names the endpoint, the owner and what to do, never more', () => {
+    const own = new CredentialError('busy', 'mine');
+    expect(lifecycle.toCredentialError(own, src)).toBe(own);
+    expect(convert(new UpstreamUnavailable('cgi-bin/token', 'circuit'))).toEqual({
+      code: 'upstream_unavailable',
+      message:
+        'WeChat did not answer cgi-bin/token for wx-test (not tried: its host failed to answer several times in a row just now; it is tried again within seconds)',
+      errcode: undefined,
+    });
+    expect(convert(new UpstreamUnavailable('cgi-bin/token', 'timeout')).message).toBe(
+      'WeChat did not answer cgi-bin/token for wx-test (timeout)',
+    );
+    expect(convert(bad(-1))).toEqual({
+      code: 'upstream_unavailable',
+      message: 'cgi-bin/token for wx-test answered errcode -1, a transient fault',
+      errcode: -1,
+    });
+    expect(convert(bad(40013))).toEqual({
+      code: 'config_fault',
+      message:
+        "cgi-bin/token for wx-test answered errcode 40013: check the app's secret, appid and WeChat's IP allow-list",
+      errcode: 40013,
+    });
+    expect(
+      convert(new WechatError('cgi-bin/token', 40164, 'invalid ip 203.0.113.7 ipv6 ::ffff:203.0.113.7')).message,
+    ).toBe(
+      "cgi-bin/token for wx-test answered errcode 40164: 203.0.113.7 is not on WeChat's IP allow-list of wx-test: add it",
+    );
+    expect(convert(bad(45009))).toEqual({
+      code: 'quota_exhausted',
+      message: "cgi-bin/token for wx-test answered errcode 45009: WeChat's quota is exhausted",
+      errcode: 45009,
+    });
+    expect(convert(bad(40003))).toEqual({
+      code: 'upstream_error',
+      message: 'cgi-bin/token for wx-test answered errcode 40003',
+      errcode: 40003,
+    });
+    expect(lines).toEqual([]);
+  });
+
+  it('a crash in a source is logged with its stack and answered without its message', () => {
+    const crash = new TypeError("Cannot read properties of undefined (reading 'access_token')");
+    expect(convert(crash)).toEqual({
+      code: 'upstream_error',
+      message: 'refreshing test:cred failed unexpectedly',
+      errcode: undefined,
+    });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ event: 'refresh_crashed', fields: { key: 'test:cred' } });
+  });
+});
+
+describe('Lifecycle.lastError', () => {
+  it('keeps what upstream said, with the IP to allow-list, for a day; not our own refusals', async () => {
+    const { store, t, lifecycle } = setup();
+    const src = scripted(async () => {
+      throw new WechatError('cgi-bin/token', 40164, 'invalid ip 203.0.113.7, not in whitelist');
+    });
+    expect(await lifecycle.lastError(src.key)).toBeNull();
+    await expect(lifecycle.get(src, { call: call(5000) })).rejects.toMatchObject({ code: 'config_fault' });
+    const at = t.now;
+    expect(await lifecycle.lastError(src.key)).toEqual({
+      at,
+      code: 'config_fault',
+      errcode: 40164,
+      ip: '203.0.113.7',
+      message: expect.stringMatching(/^cgi-bin\/token for wx-test answered errcode 40164: 203\.0\.113\.7 is not on/),
+    });
+    t.now += 86_400_000 - 1;
+    expect(await lifecycle.lastError(src.key)).not.toBeNull();
+    t.now += 1;
+    expect(await lifecycle.lastError(src.key)).toBeNull();
+
+    const timeout = scripted(async () => {
+      throw new UpstreamUnavailable('cgi-bin/token', 'timeout');
+    });
+    timeout.key = 'test:other';
+    await expect(lifecycle.get(timeout, { call: call(5000) })).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    const last = await lifecycle.lastError(timeout.key);
+    expect(last).toEqual({ at: t.now, code: 'upstream_unavailable', message: expect.any(String) });
+    expect(JSON.stringify(Object.keys(last!))).toBe('["at","code","message"]');
+
+    const budgeted = Object.assign(counting(), { key: 'test:budget', forceBudget: 0 });
+    await lifecycle.get(budgeted, { call: call(5000) });
+    t.now += 61_000;
+    await expect(lifecycle.get(budgeted, { mode: 'force', call: call(5000) })).rejects.toThrow(/forced refreshes/);
+    expect(await lifecycle.lastError(budgeted.key)).toBeNull();
+    expect(await store.getRecord('lasterror:test:budget', t.now)).toBeNull();
+  });
+
+  it('a record that is not what recordFailure writes reads as none', async () => {
+    const { store, t, lifecycle } = setup();
+    for (const text of [
+      'not json',
+      '[1]',
+      '{"code":"x","message":"m"}',
+      '{"at":"1","code":"x","message":"m"}',
+      '{"at":1,"code":2,"message":"m"}',
+      '{"at":1,"code":"x","message":3}',
+    ]) {
+      await store.putRecord('lasterror:k', text, t.now + 1000, t.now);
+      expect(await lifecycle.lastError('k')).toBeNull();
+    }
+    await store.putRecord('lasterror:k', '{"at":1,"code":"x","message":"m","errcode":"7","ip":5}', t.now + 1000, t.now);
+    expect(await lifecycle.lastError('k')).toEqual({ at: 1, code: 'x', message: 'm' });
+  });
+});
+
+/** A store on which another instance acts just before our acquireLease lands (between our read and our lease). */
+function racedStore(before: (inner: ReturnType<typeof createMemoryStore>, key: string) => Promise<void>) {
+  const inner = createMemoryStore();
+  let raced = false;
+  const store = {
+    ...inner,
+    acquireLease: async (key: string, owner: string, seen?: { owner: string; beat: number }) => {
+      if (!raced && owner !== 'elsewhere') {
+        raced = true;
+        await before(inner, key);
+      }
+      return inner.acquireLease(key, owner, seen);
+    },
+  };
+  return { inner, store };
+}
+
+describe('Lifecycle under the lease', () => {
+  const commitAs = async (
+    inner: ReturnType<typeof createMemoryStore>,
+    key: string,
+    value: string,
+    at: number,
+    forcedAt = 0,
+  ) => {
+    const held = (await inner.acquireLease(key, 'elsewhere'))!;
+    await inner.commit(key, 'elsewhere', held.version, { value, expiresAt: at + 7200_000, refreshedAt: at, forcedAt });
+  };
+
+  it('a value committed elsewhere between our read and our lease is served, and the lease given back', async () => {
+    const t = { now: 1_000_000 };
+    const { inner, store } = racedStore((s, key) => commitAs(s, key, 'theirs', t.now));
+    const lifecycle = new Lifecycle(store, () => t.now, OPTIONS, silentLogger);
+    const src = counting();
+    expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('theirs');
+    expect(src.calls).toBe(0);
+    expect(await inner.read(src.key)).toMatchObject({ value: 'theirs', leaseOwner: '', version: 1 });
+  });
+
+  it('a refusal found on the leased row (45009 met elsewhere meanwhile) gives the lease back', async () => {
+    const t = { now: 1_000_000 };
+    const { inner, store } = racedStore(async (s, key) => {
+      await s.acquireLease(key, 'elsewhere');
+      await s.releaseLease(key, 'elsewhere', { blockedUntil: t.now + 3600_000 });
+    });
+    const lifecycle = new Lifecycle(store, () => t.now, OPTIONS, silentLogger);
+    const src = counting();
+    await expect(lifecycle.get(src, { call: call(5000) })).rejects.toMatchObject({ code: 'quota_exhausted' });
+    expect(src.calls).toBe(0);
+    expect((await inner.read(src.key))!.leaseOwner).toBe('');
+  });
+
+  it('a refresh whose lease was taken over and released without a value answers what it fetched', async () => {
+    const { store, t, lifecycle } = setup();
+    let release!: () => void;
+    const src = scripted(async (_ctx, n) => {
+      if (n === 2) await new Promise<void>((r) => (release = r));
+      return { value: `v${n}`, expiresIn: 7200 };
+    });
+    await lifecycle.get(src, { call: call(5000) });
+    t.now += 7200_000 - 100_000;
+    const slow = lifecycle.get(src, { mode: 'scheduled', call: call(20_000) });
+    await new Promise((r) => setTimeout(r, 50));
+    const ours = (await store.read(src.key))!;
+    await store.acquireLease(src.key, 'elsewhere', { owner: ours.leaseOwner, beat: ours.leaseBeat });
+    await store.releaseLease(src.key, 'elsewhere');
+    release();
+    expect(await slow).toEqual({ value: 'v2', expiresAt: t.now + 7200_000, refreshedAt: t.now });
+    expect((await store.read(src.key))!.value).toBe('v1');
+  });
+});
+
+describe('Lifecycle refusals from memory', () => {
+  it('a configuration fault is answered from memory for a minute, unless another instance commits', async () => {
+    const { store, t, lifecycle } = setup();
+    const src = scripted(async () => {
+      throw bad(40013);
+    });
+    await expect(lifecycle.get(src, { call: call(5000) })).rejects.toMatchObject({ code: 'config_fault' });
+    t.now += 59_999;
+    await expect(lifecycle.get(src, { call: call(5000) })).rejects.toMatchObject({ code: 'config_fault' });
+    expect(src.calls).toBe(1);
+    t.now += 1;
+    await expect(lifecycle.get(src, { call: call(5000) })).rejects.toMatchObject({ code: 'config_fault' });
+    expect(src.calls).toBe(2);
+    // another instance (with the secret fixed) commits a value: the remembered refusal ends at once
+    const held = (await store.acquireLease(src.key, 'elsewhere'))!;
+    await store.commit(src.key, 'elsewhere', held.version, {
+      value: 'fixed',
+      expiresAt: t.now + 7200_000,
+      refreshedAt: t.now,
+      forcedAt: 0,
+    });
+    expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('fixed');
+    expect(src.calls).toBe(2);
+  });
+});
+
+describe('Lifecycle.unblock and invalidate', () => {
+  it('unblock ends a 45009 breaker and its recorded failure; with none set it changes nothing', async () => {
+    const { store, t, lifecycle } = setup(Date.UTC(2025, 0, 6, 9, 0));
+    let quota = true;
+    const src = scripted(async (_ctx, n) => {
+      if (quota) throw bad(45009);
+      return { value: `v${n}`, expiresIn: 7200 };
+    });
+    await expect(lifecycle.get(src, { call: call(5000) })).rejects.toMatchObject({ code: 'quota_exhausted' });
+    expect((await lifecycle.lastError(src.key))?.code).toBe('quota_exhausted');
+    quota = false;
+    t.now += 1000;
+    await expect(lifecycle.get(src, { call: call(5000) })).rejects.toMatchObject({ code: 'quota_exhausted' });
+    expect(await lifecycle.unblock(src)).toBe(true);
+    expect((await store.read(src.key))!.blockedUntil).toBe(0);
+    expect(await lifecycle.lastError(src.key)).toBeNull();
+    expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('v2');
+    expect(await lifecycle.unblock(src)).toBe(false);
+    expect(await lifecycle.unblock({ ...src, key: 'never:seen' })).toBe(false);
+  });
+
+  it('unblock keeps a recorded failure of another kind', async () => {
+    const { lifecycle } = setup();
+    const src = scripted(async () => {
+      throw bad(40013);
+    });
+    await expect(lifecycle.get(src, { call: call(5000) })).rejects.toMatchObject({ code: 'config_fault' });
+    expect(await lifecycle.unblock(src)).toBe(false);
+    expect((await lifecycle.lastError(src.key))?.code).toBe('config_fault');
+  });
+
+  it('invalidate empties the value for every instance and ends a refusal remembered here', async () => {
+    const { store, t, lifecycle } = setup();
+    const src = counting();
+    await lifecycle.get(src, { call: call(5000) });
+    await lifecycle.invalidate(src.key, call(5000));
+    expect(await store.read(src.key)).toMatchObject({ value: '', expiresAt: 0, version: 2, leaseOwner: '' });
+    expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('v2');
+    await lifecycle.invalidate('never:seen', call(5000));
+    expect(await store.read('never:seen')).toBeNull();
+    expect(t.now).toBe(1_000_000);
+  });
+});

@@ -18,7 +18,7 @@ import { classifyUpstream, UpstreamUnavailable, WechatError } from '../wechat/er
 import { BudgetRefusal, Budgets } from './budget';
 import { nextBeijingMidnight } from './day';
 import { CredentialError, storeUnavailable } from './errors';
-import { Leases, newOwner, type WaitOutcome } from './lease';
+import { Leases, newOwner, stillRefreshing, type WaitOutcome } from './lease';
 import { CONFIG_FAULT_PAUSE_MS, holdMs, isFresh, isUsable, type Mode, type Policy, policyFor } from './policy';
 import { attemptTimeout, retryWithin } from './retry';
 import type { CallContext, Clock, CredentialSource, Fetched } from './source';
@@ -593,10 +593,7 @@ export class Lifecycle {
   private outOfTime(src: CredentialSource, state: FlightState): CredentialError {
     switch (state.phase) {
       case 'lease':
-        return new CredentialError(
-          'busy',
-          `${src.key} is being refreshed by another instance that did not finish within this request's budget; retry shortly`,
-        );
+        return stillRefreshing(src.key);
       case 'upstream':
         return new CredentialError(
           'upstream_unavailable',
