@@ -80,7 +80,7 @@ describe('Leases.heartbeat', () => {
   it('a renewal refused after stop() (the holder committed meanwhile) logs nothing', async () => {
     const inner = createMemoryStore();
     // Renewals answer slowly: the holder stops its beat while one is on its way.
-    const store: Store = { ...inner, renewLease: async () => (await sleep(60), false) };
+    const store: Store = { ...inner, renewLease: () => sleep(60).then(() => false) };
     const { leases, lines } = setup(store);
     const beat = leases.heartbeat(KEY, 'me');
     await sleep(LEASE_MS / 3 + 20);
