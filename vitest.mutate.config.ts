@@ -15,6 +15,7 @@ export default defineConfig({
       'test/browser.test.ts',
       'test/bundles.test.ts',
       'test/cli.test.ts',
+      'test/component-contention.test.ts',
       'test/client.test.ts', // the wecred-client package: not part of the mutated code, not in the sandbox
       'test/config-placement.test.ts',
       'test/contention.test.ts',
@@ -24,6 +25,8 @@ export default defineConfig({
       'test/multiprocess.test.ts',
       'test/recipes-browser.test.ts',
       'test/recipes.test.ts',
+      'test/store-outage.test.ts',
+      'test/suite-contention.test.ts',
     ],
   },
 });
