@@ -125,6 +125,22 @@ describe('quota.clear', () => {
     expect(sim.calls('clear_quota', MP.appid)).toBe(11);
   });
 
+  it('a clear WeChat refuses or never answers is not counted against the month, and says what WeChat answered', async () => {
+    const s = await quotaStack();
+    s.sim.fault('clear_quota', { errcode: 40013, errmsg: 'invalid appid' });
+    const refused = await s.envelope('quota.clear', { appid: MP2.appid }, ADMIN);
+    expect(refused.json).toMatchObject({
+      returnCode: 7302,
+      error: { code: 'config_fault', errcode: 40013 },
+    });
+    expect(refused.json.returnMessage).toMatch(new RegExp(`clear_quota/v2 for ${MP2.appid} answered errcode 40013`));
+    s.sim.fault('clear_quota', { http: 502 });
+    expect((await s.envelope('quota.clear', { appid: MP2.appid }, ADMIN)).json.returnCode).not.toBe(0);
+    // the refused clear gave its count back; the one that never got an answer may have been made
+    expect((await status(s)).clears).toMatchObject({ used: 1, lastClearAt: null });
+    expect((await s.envelope('quota.clear', { appid: MP2.appid }, ADMIN)).json.returnData).toMatchObject({ used: 2 });
+  });
+
   it('admin only; an unknown app or a missing appid is refused; no secret in any answer or log line', async () => {
     const s = await quotaStack();
     expect((await s.envelope('quota.clear', { appid: MP.appid }, REALM)).json.returnCode).toBe(7006);

@@ -54,3 +54,35 @@ describe('AgentRegistry', () => {
     expect(await registry.secret({ corpid: 'ww1', agentid: '1000002' })).toBe('configured-secret');
   });
 });
+
+describe('AgentRegistry secrets that cannot be used', () => {
+  const OTHER_KEY = { ...CONFIG, masterKey: Buffer.alloc(32, 9) };
+
+  it('an agent never registered is a configuration fault naming it', async () => {
+    const registry = new AgentRegistry(CONFIG, createMemoryStore(), Date.now, silentLogger);
+    await expect(registry.secret(AGENT)).rejects.toMatchObject({
+      code: 'config_fault',
+      message: 'WeCom agent ww1/1000009 is not registered',
+    });
+  });
+
+  it('a secret sealed under another master key is a configuration fault saying what to check, never the sealed text', async () => {
+    const store = createMemoryStore();
+    await new AgentRegistry(CONFIG, store, Date.now, silentLogger).register(AGENT, 'secret-one', undefined);
+    const err = await new AgentRegistry(OTHER_KEY, store, Date.now, silentLogger).secret(AGENT).catch((e) => e);
+    expect(err).toMatchObject({ code: 'config_fault' });
+    expect(err.message).toMatch(
+      /^the stored secret of WeCom agent ww1\/1000009 does not open \(.+\): check WECRED_MASTER_KEY$/,
+    );
+    expect(err.message).not.toContain('secret-one');
+  });
+
+  it('registering over a secret sealed under another key replaces it, and it opens again', async () => {
+    const store = createMemoryStore();
+    await new AgentRegistry(CONFIG, store, Date.now, silentLogger).register(AGENT, 'secret-one', undefined);
+    const rekeyed = new AgentRegistry(OTHER_KEY, store, Date.now, silentLogger);
+    expect(await rekeyed.register(AGENT, 'secret-one', undefined)).toEqual({ created: false, replaced: true });
+    expect(await rekeyed.secret(AGENT)).toBe('secret-one');
+    expect(await rekeyed.register(AGENT, 'secret-one', undefined)).toEqual({ created: false, replaced: false });
+  });
+});

@@ -1,0 +1,50 @@
+/**
+ * Nonces kept in memory while the store is away (docs/design.md §6.4) are bounded: past the cap, expired ones are
+ * dropped, and with none expired a signed call is refused rather than memory growing. Its own file: the nonces
+ * kept in memory are per module.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/load';
+import type { Services } from '../interfaces';
+import { silentLogger } from '../log/logger';
+import { StoreHealth } from '../store/health';
+import { createMemoryStore } from '../store/memory';
+import { switchable } from '../../test/support/switchable-store';
+import { spendNonce } from './auth';
+
+const CAP = 100_000;
+const WINDOW_MS = 300_000;
+
+describe('nonces kept in memory while the store is away', () => {
+  it('are capped: expired ones make room, and with none expired a call is refused as store_unavailable', async () => {
+    const { store, state } = switchable(createMemoryStore());
+    const t = { now: 1_800_000_000_000 };
+    const storeHealth = new StoreHealth(() => t.now, silentLogger);
+    const config = parseConfig(
+      {
+        apps: [{ appid: 'wx1111111111111111', secret: 's' }],
+        realms: [{ key: 'biz', secret: 'biz-realm-secret-0123456789' }],
+        store: 'memory:',
+        storeOutage: { nonces: 'memory' },
+      },
+      {},
+    );
+    const services = { config, store, storeHealth, log: silentLogger } as unknown as Services;
+    const realm = config.realms[0]!;
+    state.down = 'error';
+    await storeHealth.call(() => store.read('x'), 1000).catch(() => undefined);
+    expect(storeHealth.since()).not.toBeNull();
+
+    for (let i = 0; i < CAP; i++) await spendNonce(services, realm, `old-${i}`, t.now);
+    t.now += 2 * WINDOW_MS; // every one kept so far has expired exactly now
+    await spendNonce(services, realm, 'after-expiry', t.now);
+    await expect(spendNonce(services, realm, 'old-1', t.now)).resolves.toBeUndefined(); // forgotten: expired
+
+    for (let i = 2; i < CAP; i++) await spendNonce(services, realm, `new-${i}`, t.now);
+    await expect(spendNonce(services, realm, 'one-too-many', t.now)).rejects.toMatchObject({
+      code: 'store_unavailable',
+      message: 'the credential store is unavailable',
+    });
+    await expect(spendNonce(services, realm, 'new-2', t.now)).rejects.toMatchObject({ code: 'replayed_nonce' });
+  });
+});
