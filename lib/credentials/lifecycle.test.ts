@@ -817,3 +817,29 @@ describe('Lifecycle.unblock and invalidate', () => {
     expect(t.now).toBe(1_000_000);
   });
 });
+
+describe('Lifecycle when the store fails mid-refresh', () => {
+  it('a request whose budget ends while the store has not answered is store_unavailable, not busy', async () => {
+    const { store, state } = switchable(createMemoryStore());
+    const lifecycle = new Lifecycle(store, () => 1_000_000, { ...OPTIONS, storeTimeoutMs: 5000 }, silentLogger);
+    state.down = 'hang';
+    const started = performance.now();
+    await expect(lifecycle.get(counting(), { call: call(150) })).rejects.toMatchObject({
+      code: 'store_unavailable',
+    });
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('a release the store refuses is logged; the caller still gets its answer', async () => {
+    const inner = createMemoryStore();
+    const store = { ...inner, releaseLease: async () => Promise.reject(new Error('connection reset')) };
+    const lines: { event: string; fields?: Record<string, unknown> }[] = [];
+    const log = { log: (_l: string, event: string, fields?: Record<string, unknown>) => lines.push({ event, fields }) };
+    const lifecycle = new Lifecycle(store, () => 1_000_000, OPTIONS, log);
+    const src = scripted(async () => {
+      throw bad(40013);
+    });
+    await expect(lifecycle.get(src, { call: call(5000) })).rejects.toMatchObject({ code: 'config_fault' });
+    expect(lines.find((l) => l.event === 'release_failed')).toMatchObject({ fields: { key: src.key } });
+  });
+});
