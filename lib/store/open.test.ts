@@ -61,5 +61,8 @@ describe('openStore', () => {
   it('refuses a URL without a scheme and file: without a directory', async () => {
     await expect(openStore('./some/dir')).rejects.toThrow(/no scheme/);
     await expect(openStore('file:')).rejects.toThrow(/needs a directory/);
+    await expect(openStore('file://files.example.com/srv/wecred')).rejects.toThrow(
+      'store URL scheme "file:" has an invalid file:// URL; use file:DIR or file:///absolute/dir',
+    );
   });
 });
