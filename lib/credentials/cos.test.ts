@@ -108,7 +108,33 @@ describe('the COS credential of a configured scope', () => {
     const c = config();
     expect(await failure(fetchOnce(cosSource(c, c.cos!.scopes[0]!, Date.now)))).toMatchObject({
       code: 'config_fault',
-      message: expect.stringMatching(/InvalidParameter\.PolicySyntaxError/),
+      message: expect.stringMatching(
+        /^Tencent Cloud STS \w+ rejected a parameter \(InvalidParameter\.PolicySyntaxError\): check cos\.durationSeconds and cos\.scopes$/,
+      ),
+    });
+    expect(auth.message).toMatch(
+      /^Tencent Cloud STS \w+ refused the request \(AuthFailure\.SignatureFailure\): check cos\.secretId, cos\.secretKey and the permissions of that key$/,
+    );
+    const role = config({
+      secretKey: 'a-wrong-permanent-key-000000000000',
+      roleArn: 'qcs::cam::uin/100000000001:roleName/cos-uploader',
+    });
+    expect((await failure(fetchOnce(cosSource(role, role.cos!.scopes[0]!, Date.now)))).message).toMatch(
+      /permissions of that key and cos\.roleArn$/,
+    );
+    sts.fault('GetFederationToken', { code: 'ResourceNotFound.RoleNotExist' });
+    expect(await failure(fetchOnce(cosSource(c, c.cos!.scopes[0]!, Date.now)))).toMatchObject({
+      code: 'upstream_error',
+      message: expect.stringMatching(/^Tencent Cloud STS \w+ answered ResourceNotFound\.RoleNotExist$/),
+    });
+  });
+
+  it('refuses keys that have already expired by our clock, naming the bucket', async () => {
+    const c = config();
+    const late = () => Date.now() + 24 * 3600_000;
+    expect(await failure(fetchOnce(cosSource(c, c.cos!.scopes[0]!, late)))).toMatchObject({
+      code: 'upstream_error',
+      message: `Tencent Cloud STS handed out keys for ${BUCKET} that have already expired`,
     });
   });
 });
