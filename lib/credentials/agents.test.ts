@@ -86,3 +86,66 @@ describe('AgentRegistry secrets that cannot be used', () => {
     expect(await rekeyed.register(AGENT, 'secret-one', undefined)).toEqual({ created: false, replaced: false });
   });
 });
+
+describe('AgentRegistry records', () => {
+  const KEY = 'agent:ww1:1000009';
+
+  it('a damaged record is a configuration fault until registered again, which counts as a replacement', async () => {
+    const store = createMemoryStore();
+    const registry = new AgentRegistry(CONFIG, store, Date.now, silentLogger);
+    await registry.register(AGENT, 'secret-one', 'remark');
+    const sealed = JSON.parse((await store.getRecord(KEY, Date.now()))!);
+    for (const damaged of [
+      'not json',
+      JSON.stringify({ ...sealed, secret: 7 }),
+      JSON.stringify({ ...sealed, remark: 7 }),
+      JSON.stringify({ ...sealed, createdAt: '1' }),
+      JSON.stringify({ ...sealed, updatedAt: null }),
+    ]) {
+      await store.putRecord(KEY, damaged, Date.now() + 3600_000, Date.now());
+      const fresh = new AgentRegistry(CONFIG, store, Date.now, silentLogger);
+      await expect(fresh.secret(AGENT), damaged).rejects.toMatchObject({
+        code: 'config_fault',
+        message:
+          'the registered agent record of WeCom agent ww1/1000009 is damaged; register it again (work.register_agent)',
+      });
+      expect(await fresh.register(AGENT, 'secret-one', undefined)).toEqual({ created: false, replaced: true });
+      expect(await fresh.secret(AGENT)).toBe('secret-one');
+    }
+    await store.putRecord(KEY, JSON.stringify({ ...sealed, remark: undefined }), Date.now() + 3600_000, Date.now());
+    expect(await new AgentRegistry(CONFIG, store, Date.now, silentLogger).secret(AGENT)).toBe('secret-one');
+  });
+
+  it('a registration keeps its first time; the same secret again is neither created nor replaced', async () => {
+    let clock = 1_000_000;
+    const store = createMemoryStore();
+    const registry = new AgentRegistry(CONFIG, store, () => clock, silentLogger);
+    expect(await registry.register(AGENT, 'secret-one', undefined)).toEqual({ created: true, replaced: false });
+    clock += 5000;
+    expect(await registry.register(AGENT, 'secret-one', 'now with a remark')).toEqual({
+      created: false,
+      replaced: false,
+    });
+    expect(JSON.parse((await store.getRecord(KEY, clock))!)).toMatchObject({
+      createdAt: 1_000_000,
+      updatedAt: 1_005_000,
+      remark: 'now with a remark',
+    });
+    expect(await registry.register(AGENT, 'secret-two', undefined)).toEqual({ created: false, replaced: true });
+  });
+
+  it('lists registered agents once each in the order first registered; a known agent is found without a read', async () => {
+    const counted = countStoreOps(createMemoryStore());
+    const registry = new AgentRegistry(CONFIG, counted.store, Date.now, silentLogger);
+    expect(await registry.registered()).toEqual([]);
+    await registry.register({ corpid: 'ww2', agentid: '1000003' }, 's', undefined);
+    await registry.register(AGENT, 's', undefined);
+    await registry.register({ corpid: 'ww2', agentid: '1000003' }, 's2', undefined);
+    expect(await registry.registered()).toEqual([{ corpid: 'ww2', agentid: '1000003' }, AGENT]);
+    expect(await registry.find('ww9', '1000001')).toBeUndefined();
+    counted.reset();
+    expect(await registry.find(AGENT.corpid, AGENT.agentid)).toEqual(AGENT);
+    expect(await registry.find(AGENT.corpid, AGENT.agentid)).toEqual(AGENT);
+    expect(counted.ops()).toBe(0);
+  });
+});
