@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../lib/store/memory';
-import { MP, MP2, startStack, type Stack } from './support/stack';
+import { ADMIN, MP, MP2, startStack, type Stack } from './support/stack';
 
 const stacks: Stack[] = [];
 afterEach(async () => {
@@ -40,6 +40,10 @@ describe('force refresh of an access_token WeChat rejected', () => {
     const late = await b.envelope('access_token', { appid: MP.appid, force: 'true', stale });
     expect(late.json.returnData.access_token).toBe(fresh);
     expect(a.sim.calls('stable_token')).toBe(2);
+    // status tells the operator what the reports were found to be
+    const status = await a.envelope('status', {}, ADMIN);
+    const row = status.json.returnData.credentials.find((c: any) => c.key === `mp:${MP.appid}:token`);
+    expect(row.today.reports).toMatchObject({ rejected: { total: 1 }, live: { total: 0 } });
   });
 
   it('force without stale inside the cooldown is refused with its own returnCode; after the cooldown it rotates', async () => {

@@ -305,6 +305,45 @@ describe('daily counters and budgets', () => {
     expect(today.rejected).toEqual({ total: 0, byCaller: {} });
   });
 
+  it('counts stale reports by what upstream judged them, per caller, kept through the day', async () => {
+    let now = START;
+    const budgets = new Budgets(createMemoryStore(), () => now, silentLogger);
+    await budgets.countReport('mp:wx1:token', 'biz', 'live');
+    await budgets.countReport('mp:wx1:token', 'biz', 'live');
+    await budgets.countReport('mp:wx1:token', 'ops', 'rejected');
+    now += 3 * HOUR; // 20:00 in Beijing, the same day: still counted
+    const today = await budgets.countsToday('mp:wx1:token', ['biz', 'ops']);
+    expect(today.reports).toEqual({
+      live: { total: 2, byCaller: { biz: 2 } },
+      rejected: { total: 1, byCaller: { ops: 1 } },
+    });
+    expect(today.rejected).toEqual({ total: 0, byCaller: {} });
+    expect(today.probe).toEqual({ total: 0, byCaller: {} });
+  });
+
+  it("quota.clear's restart of the day zeroes the totals the budgets read, and keeps each caller's allowance", async () => {
+    const budgets = make();
+    for (let i = 0; i < 95; i++) await budgets.countFetch('mp:wx1:token', 'refresh', 'biz');
+    await budgets.countFetch('mp:wx1:token', 'force', 'biz');
+    await budgets.countFetch('mp:wx1:token', 'rejected', 'biz');
+    await budgets.spendForce(source({ forceBudget: 5 }));
+    await budgets.countFetch('mp:wx2:token', 'refresh', 'biz');
+    const src = source({ dailyBudget: 100, forceBudget: 5 });
+    expect(await codeOf(budgets.checkDaily(src, 'refresh'))).toBe('quota_exhausted');
+    expect(await codeOf(budgets.checkForce(src))).toBe('quota_exhausted');
+    await budgets.restartDay(src);
+    expect(await codeOf(budgets.checkDaily(src, 'refresh'))).toBe('allowed');
+    expect(await codeOf(budgets.checkForce(src))).toBe('allowed');
+    const today = await budgets.countsToday('mp:wx1:token', ['biz']);
+    expect([today.refresh.total, today.force.total, today.rejected.total]).toEqual([0, 0, 0]);
+    expect(await codeOf(budgets.checkAllowance(src, 'biz', 2))).toBe('quota_exhausted');
+    expect((await budgets.countsToday('mp:wx2:token', [])).refresh.total).toBe(1);
+    await budgets.restartDay(src); // nothing to restart: stays at 0, never below
+    expect((await budgets.countsToday('mp:wx1:token', [])).refresh.total).toBe(0);
+    await budgets.countFetch('mp:wx1:token', 'refresh', 'biz');
+    expect((await budgets.countsToday('mp:wx1:token', [])).refresh.total).toBe(1);
+  });
+
   it('refuses a fetch once the daily budget is used, keeping the last 5 % for rejected values; none without a budget', async () => {
     const budgets = make();
     for (let i = 0; i < 95; i++) await budgets.countFetch('mp:wx1:token', 'refresh', 'biz');

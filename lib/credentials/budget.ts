@@ -10,13 +10,20 @@ import type { Clock, CredentialSource } from './source';
 /** What is counted per day: fetches by reason, and the probes of reported values. */
 type Counted = FetchReason | 'probe';
 const COUNTED: readonly Counted[] = ['refresh', 'force', 'rejected', 'probe'];
+type CounterName = Counted | 'report-live' | 'report-rejected';
 /** Of a daily budget, this share is kept for refreshes of rejected values (docs/design.md §5.7). */
 const DAILY_RESERVE_SHARE = 0.05;
 const COUNTER_TTL_MS = 3 * 86_400_000;
 /** An hour's counter is read during the next hour too (see spendHourly). */
 const HOUR_COUNTER_TTL_MS = 3 * HOUR_MS;
 
-export type TodayCounts = Record<Counted, { total: number; byCaller: Record<string, number> }>;
+/** A day's count, in all and for each caller asked about that has one. */
+export interface Tally {
+  total: number;
+  byCaller: Record<string, number>;
+}
+/** Today's fetches by reason, and the stale reports upstream judged live or rejected (docs/design.md §5.7). */
+export type TodayCounts = Record<Counted, Tally> & { reports: Record<'live' | 'rejected', Tally> };
 
 /** An hourly budget's refusal, knowing when the budget lets the next call through. */
 export class BudgetRefusal extends CredentialError {
@@ -36,14 +43,8 @@ export class Budgets {
   ) {}
 
   /** Count one upstream call for today, per reason and per caller; counting never stops a refresh. */
-  async countFetch(key: string, reason: Counted, caller: string): Promise<void> {
-    const now = this.clock();
-    try {
-      await this.store.increment(counterKey(now, key, reason), 1, now + COUNTER_TTL_MS, now);
-      await this.store.increment(counterKey(now, key, reason, caller), 1, now + COUNTER_TTL_MS, now);
-    } catch (err) {
-      this.log.log('warn', 'counter_failed', { key, ...storeErrorFields(err) });
-    }
+  countFetch(key: string, reason: Counted, caller: string): Promise<void> {
+    return this.count(key, reason, caller);
   }
 
   /**
@@ -84,15 +85,8 @@ export class Budgets {
   }
 
   /** Count a report of a rejected value by what upstream said of it (a live one was not replaced). */
-  async countReport(key: string, caller: string, verdict: 'live' | 'rejected'): Promise<void> {
-    const now = this.clock();
-    const name = `report-${verdict}`;
-    try {
-      await this.store.increment(`count:${beijingDay(now)}:${key}:${name}`, 1, now + COUNTER_TTL_MS, now);
-      await this.store.increment(`count:${beijingDay(now)}:${key}:${name}:${caller}`, 1, now + COUNTER_TTL_MS, now);
-    } catch (err) {
-      this.log.log('warn', 'counter_failed', { key, ...storeErrorFields(err) });
-    }
+  countReport(key: string, caller: string, verdict: 'live' | 'rejected'): Promise<void> {
+    return this.count(key, `report-${verdict}`, caller);
   }
 
   /** Refuse a forced fetch once today's forced fetches (ours, or WeChat's word for it) reach the budget. */
@@ -176,18 +170,20 @@ export class Budgets {
   /** Today's upstream fetches of a credential, per reason (and per caller, for the callers given). */
   async countsToday(key: string, callers: readonly string[]): Promise<TodayCounts> {
     const now = this.clock();
-    const out = {} as TodayCounts;
-    for (const reason of COUNTED) {
-      const total = await this.read(counterKey(now, key, reason));
+    const tally = async (name: CounterName): Promise<Tally> => {
+      const total = await this.read(counterKey(now, key, name));
       const byCaller: Record<string, number> = {};
       if (total > 0) {
         for (const caller of callers) {
-          const n = await this.read(counterKey(now, key, reason, caller));
+          const n = await this.read(counterKey(now, key, name, caller));
           if (n > 0) byCaller[caller] = n;
         }
       }
-      out[reason] = { total, byCaller };
-    }
+      return { total, byCaller };
+    };
+    const out = {} as TodayCounts;
+    for (const reason of COUNTED) out[reason] = await tally(reason);
+    out.reports = { live: await tally('report-live'), rejected: await tally('report-rejected') };
     return out;
   }
 
@@ -210,6 +206,17 @@ export class Budgets {
     return this.guard(() => this.store.increment(hourKey(hour, scope), by, now + HOUR_COUNTER_TTL_MS, now));
   }
 
+  /** One more for today, in all and for `caller`. */
+  private async count(key: string, name: CounterName, caller: string): Promise<void> {
+    const now = this.clock();
+    try {
+      await this.store.increment(counterKey(now, key, name), 1, now + COUNTER_TTL_MS, now);
+      await this.store.increment(counterKey(now, key, name, caller), 1, now + COUNTER_TTL_MS, now);
+    } catch (err) {
+      this.log.log('warn', 'counter_failed', { key, ...storeErrorFields(err) });
+    }
+  }
+
   private read(key: string): Promise<number> {
     const now = this.clock();
     return this.guard(() => this.store.increment(key, 0, now + COUNTER_TTL_MS, now));
@@ -220,8 +227,8 @@ export class Budgets {
   }
 }
 
-function counterKey(now: number, key: string, reason: Counted, caller?: string): string {
-  return `count:${beijingDay(now)}:${key}:${reason}${caller === undefined ? '' : `:${caller}`}`;
+function counterKey(now: number, key: string, name: CounterName, caller?: string): string {
+  return `count:${beijingDay(now)}:${key}:${name}${caller === undefined ? '' : `:${caller}`}`;
 }
 
 function forceSpentKey(now: number, key: string): string {
