@@ -202,11 +202,11 @@ describe('narrowKeysCache', () => {
     const again = call();
     expect(await keysFor(narrow(), again)).toEqual(first);
     expect(again.upstreamCalls).toBe(0);
-    // 1800 s keys, refreshed 300 s ahead
-    now += 1440_000;
+    // 1800 s keys, refreshed 300 s ahead: served up to the millisecond before
+    now = first.expiredTime * 1000 - 300_000 - 1;
     expect(await keysFor(narrow(), call())).toEqual(first);
     expect(sts.calls('GetFederationToken')).toBe(1);
-    now += 120_000;
+    now += 1;
     expect((await keysFor(narrow(), call())).tmpSecretId).not.toBe(first.tmpSecretId);
     expect(sts.calls('GetFederationToken')).toBe(2);
   });
@@ -233,14 +233,17 @@ describe('narrowKeysCache', () => {
     expect(sts.calls('GetFederationToken')).toBe(2);
   });
 
-  it(`keeps at most ${NARROW_CACHE_SIZE} grants: after 300 other prefixes, the first costs a new call`, async () => {
+  it(`keeps at most ${NARROW_CACHE_SIZE} grants: one more, and the oldest costs a new call`, async () => {
     const keysFor = narrowKeysCache(config(), Date.now);
-    for (let i = 0; i < 300; i++) await keysFor(narrow(`a/${i}/`), call());
-    expect(sts.calls('GetFederationToken')).toBe(300);
-    await keysFor(narrow('a/299/'), call()); // the newest is still there
-    expect(sts.calls('GetFederationToken')).toBe(300);
+    for (let i = 0; i < NARROW_CACHE_SIZE; i++) await keysFor(narrow(`a/${i}/`), call());
+    expect(sts.calls('GetFederationToken')).toBe(NARROW_CACHE_SIZE);
+    await keysFor(narrow('a/0/'), call()); // the oldest is still there
+    expect(sts.calls('GetFederationToken')).toBe(NARROW_CACHE_SIZE);
+    await keysFor(narrow(`a/${NARROW_CACHE_SIZE}/`), call());
+    await keysFor(narrow(`a/${NARROW_CACHE_SIZE}/`), call()); // the newest is there
+    expect(sts.calls('GetFederationToken')).toBe(NARROW_CACHE_SIZE + 1);
     await keysFor(narrow('a/0/'), call());
-    expect(sts.calls('GetFederationToken')).toBe(301);
+    expect(sts.calls('GetFederationToken')).toBe(NARROW_CACHE_SIZE + 2);
   });
 
   it('does not retry a transient failure: one call, then upstream_unavailable, and nothing cached', async () => {
