@@ -12,6 +12,7 @@ import { createMemoryStore } from '../lib/store/memory';
 import type { Store } from '../lib/store/port';
 import { WechatSim } from '../sim';
 import { ADMIN, MP, MP2, REALM, type Stack, startStack } from './support/stack';
+import { switchable } from './support/switchable-store';
 
 const KEY = 'robot-key-6f1c2a';
 const SECRETS = [MP.secret, MP2.secret, REALM.secret, ADMIN.secret, KEY];
@@ -178,5 +179,22 @@ describe('alerts to a JSON webhook', () => {
       },
     ]);
     expect(JSON.stringify(s.logs)).not.toContain('hook-secret');
+  });
+});
+
+describe('alerts while the store is away', () => {
+  it('a run that cannot read the state posts nothing, says why in one line, and the next run catches up', async () => {
+    const sim = await simWithRobot();
+    const { store, state } = switchable(createMemoryStore());
+    const s = await stackWith(sim, robot(sim), store);
+    sim.allowIps(MP.appid, ['203.0.113.1']); // a 40164 that would be told
+    state.down = 'error';
+    await s.app.refresh();
+    expect(texts(sim)).toEqual([]);
+    expect(s.logs.find((l) => l.event === 'alert_failed')).toMatchObject({ error: 'store_unavailable' });
+    expect(s.logs.find((l) => l.event === 'refresh_run')).toMatchObject({ alerts: 0 });
+    state.down = false;
+    await s.app.refresh();
+    expect(texts(sim)).toHaveLength(1);
   });
 });
