@@ -105,4 +105,31 @@ describe('deliverPush', () => {
       deliverPush(svc, 'wx1', { timestamp: String(NOW / 1000 - 301), nonce: 'n3' }, '<xml/>'),
     ).rejects.toThrow(/^timestamp must be unix seconds within 300 s/);
   });
+
+  it("a failing hook whose claims the store cannot give back is logged, and the hook's error still answered", async () => {
+    const lines: { event: string; fields?: unknown }[] = [];
+    const log = { log: (_l: string, event: string, fields?: unknown) => void lines.push({ event, fields }) };
+    const memory = createMemoryStore();
+    const store = {
+      increment: (key: string, by: number, expiresAt: number, now: number) =>
+        by < 0
+          ? Promise.reject(Object.assign(new Error('reset'), { code: 'ECONNRESET' }))
+          : memory.increment(key, by, expiresAt, now),
+    };
+    const svc = { store, clock: () => NOW, log, onMessage: async () => Promise.reject(new Error('hook down')) };
+    await expect(
+      deliverPush(svc as unknown as Services, 'wx1', { timestamp: String(NOW / 1000), nonce: 'n' }, '<xml/>'),
+    ).rejects.toThrow('hook down');
+    expect(lines).toEqual([
+      { event: 'push_release_failed', fields: { receiver: 'wx1', error: 'Error', code: 'ECONNRESET' } },
+    ]);
+  });
+
+  it('without a hook, a push is one line with its size and never its content', async () => {
+    const lines: { event: string; fields?: unknown }[] = [];
+    const log = { log: (_l: string, event: string, fields?: unknown) => void lines.push({ event, fields }) };
+    const svc = { store: createMemoryStore(), clock: () => NOW, log } as unknown as Services;
+    await deliverPush(svc, 'wx1', { timestamp: String(NOW / 1000), nonce: 'n' }, '<xml><Content>你好</Content></xml>');
+    expect(lines).toEqual([{ event: 'wechat_message', fields: { appid: 'wx1', bytes: 36 } }]);
+  });
 });
