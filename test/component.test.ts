@@ -140,6 +140,20 @@ describe('the 授权事件接收 URL', () => {
     );
     expect(await send(older)).toEqual({ status: 200, body: 'success' });
     expect((await status()).components[0].verify_ticket_at).toBe(now + 5);
+    // A notice naming another component inside a good envelope, and one of a kind not handled: answered, logged, nothing changed.
+    const push = (xml: string, nonce: string) =>
+      signedPush({ token: COMPONENT.token, aesKey: COMPONENT.encodingAESKey }, COMPONENT.appid, xml, now, nonce);
+    const misnamed = notice(now + 9, 'misnamed').replace(COMPONENT.appid, 'wxffffffffffffffff');
+    expect(await send(push(misnamed, 'misnamed'))).toEqual({ status: 200, body: 'success' });
+    const other = `<xml><AppId>${COMPONENT.appid}</AppId><CreateTime>${now + 9}</CreateTime><InfoType>notify_third_fasteregister</InfoType></xml>`;
+    expect(await send(push(other, 'other'))).toEqual({ status: 200, body: 'success' });
+    expect((await status()).components[0].verify_ticket_at).toBe(now + 5);
+    expect(stack.logs.filter((l) => l.event === 'component_notice_unreadable')).toEqual([
+      expect.objectContaining({ component: COMPONENT.appid }),
+    ]);
+    expect(stack.logs.filter((l) => l.event === 'component_notice')).toEqual([
+      expect.objectContaining({ component: COMPONENT.appid, info: 'notify_third_fasteregister' }),
+    ]);
     // Nothing secret in the logs.
     expect(JSON.stringify(stack.logs)).not.toContain(stack.sim.latestVerifyTicket(COMPONENT.appid)!);
   });
