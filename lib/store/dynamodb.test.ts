@@ -59,6 +59,13 @@ describe('dynamodb store: URL', () => {
 });
 
 describe('dynamodb store: migrate', () => {
+  it('two migrations racing on a new table both succeed, and exactly one created it', async () => {
+    const table = `wecred-race-${randomUUID().slice(0, 8)}`;
+    const both = await Promise.all([migrateDynamo(urlFor(table)), migrateDynamo(urlFor(table))]);
+    expect(both.map((r) => r.table)).toEqual([table, table]);
+    expect(both.filter((r) => r.created)).toHaveLength(1);
+  });
+
   it('creates the table from db/dynamodb/table.json once, then leaves it alone', async () => {
     const table = `wecred-migrate-${randomUUID().slice(0, 8)}`;
     expect(await migrateDynamo(urlFor(table))).toEqual({ table, created: true });
