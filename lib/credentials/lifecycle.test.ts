@@ -474,6 +474,44 @@ describe('Lifecycle stale reports', () => {
     expect(counts.rejected.total).toBe(0);
   });
 
+  it("a probe's verdict is shared for exactly a minute, per value, and counted on the request that made it", async () => {
+    const { t, lifecycle } = setup();
+    const live = new Set(['v1', 'elsewhere-live']);
+    const src = probed(live);
+    await lifecycle.get(src, { call: call(5000) });
+    t.now += 60_000;
+    const c = call(5000);
+    expect((await lifecycle.get(src, { mode: 'stale', stale: 'v1', call: c })).value).toBe('v1');
+    expect([src.probes, c.upstreamCalls]).toEqual([1, 1]);
+    t.now += 59_999;
+    await lifecycle.get(src, { mode: 'stale', stale: 'v1', call: call(5000) });
+    expect(src.probes).toBe(1);
+    t.now += 1;
+    await lifecycle.get(src, { mode: 'stale', stale: 'v1', call: call(5000) });
+    expect(src.probes).toBe(2);
+    // Another value's report is probed on its own: WeChat rejected v1 meanwhile.
+    live.delete('v1');
+    const counts = await lifecycle.budgets.countsToday(src.key, ['t']);
+    expect(counts.reports.live).toEqual({ total: 3, byCaller: { t: 3 } });
+    t.now += 60_000;
+    expect((await lifecycle.get(src, { mode: 'stale', stale: 'v1', call: call(5000) })).value).toBe('v2');
+    expect(src.probes).toBe(3);
+    // A rejected verdict is not kept: a later report of the (now current) v2 is probed again.
+    t.now += 31_000;
+    expect((await lifecycle.get(src, { mode: 'stale', stale: 'v2', call: call(5000) })).value).toBe('v3');
+    expect(src.probes).toBe(4);
+    expect((await lifecycle.budgets.countsToday(src.key, ['t'])).reports.rejected.total).toBe(2);
+  });
+
+  it('a report of a value that is not the current one is answered with the current value, with no probe', async () => {
+    const { t, lifecycle } = setup();
+    const src = probed(new Set(['v1']));
+    await lifecycle.get(src, { call: call(5000) });
+    t.now += 60_000;
+    expect((await lifecycle.get(src, { mode: 'stale', stale: 'some-older-token', call: call(5000) })).value).toBe('v1');
+    expect([src.probes, src.calls]).toEqual([0, 1]);
+  });
+
   it('a reported value WeChat rejects is replaced exactly once', async () => {
     const { t, lifecycle } = setup();
     const src = probed(new Set());
