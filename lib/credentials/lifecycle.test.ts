@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../log/logger';
+import { countStoreOps } from '../store/counting';
 import { createMemoryStore } from '../store/memory';
 import { switchable } from '../../test/support/switchable-store';
 import { WechatError, UpstreamUnavailable } from '../wechat/errors';
@@ -75,6 +76,35 @@ describe('Lifecycle', () => {
     expect(performance.now() - started).toBeLessThan(450);
     await expect(long).resolves.toMatchObject({ value: 'v1' });
     expect(src.calls).toBe(1);
+  });
+
+  it('serves from memory for localCacheSeconds, then reads the store again', async () => {
+    const counted = countStoreOps(createMemoryStore());
+    const t = { now: 1_000_000 };
+    const lifecycle = new Lifecycle(counted.store, () => t.now, OPTIONS, silentLogger);
+    const src = counting();
+    await lifecycle.get(src, { call: call(5000) });
+    counted.reset();
+    t.now += OPTIONS.localCacheMs - 1;
+    expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('v1');
+    expect(counted.ops()).toBe(0);
+    t.now += 1;
+    expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('v1');
+    expect(counted.byOp().read).toBe(1);
+  });
+
+  it('concurrent reports of different values are each answered for their own value', async () => {
+    const { t, lifecycle } = setup();
+    const src = counting();
+    await lifecycle.get(src, { call: call(5000) });
+    t.now += 60_000;
+    const [older, current] = await Promise.all([
+      lifecycle.get(src, { mode: 'stale', stale: 'some-older-token', confirmed: true, call: call(5000) }),
+      lifecycle.get(src, { mode: 'stale', stale: 'v1', confirmed: true, call: call(5000) }),
+    ]);
+    expect(current.value).toBe('v2');
+    expect(['v1', 'v2']).toContain(older.value);
+    expect(src.calls).toBe(2);
   });
 
   it('a value handed back unchanged keeps its first expiry, but one already past it takes the new one', async () => {
