@@ -107,6 +107,17 @@ describe('Lifecycle', () => {
     expect(src.calls).toBe(2);
   });
 
+  it('expires_in counts from when the fetch started, not from when it answered', async () => {
+    const { store, t, lifecycle } = setup();
+    const src = scripted(async () => {
+      t.now += 5_000; // WeChat took five seconds to answer
+      return { value: `v${t.now}`, expiresIn: 7200 };
+    });
+    const got = await lifecycle.get(src, { call: call(5000) });
+    expect(got).toEqual({ value: 'v1005000', expiresAt: 1_000_000 + 7200_000, refreshedAt: 1_005_000 });
+    expect(await store.read(src.key)).toMatchObject({ expiresAt: 1_000_000 + 7200_000, refreshedAt: 1_005_000 });
+  });
+
   it('a value handed back unchanged keeps its first expiry, but one already past it takes the new one', async () => {
     let clock = 1_000_000;
     const store = createMemoryStore();
