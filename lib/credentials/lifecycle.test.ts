@@ -699,6 +699,51 @@ describe('Lifecycle.toCredentialError', () => {
   });
 });
 
+describe('Lifecycle failure lines', () => {
+  it('a failed refresh is one warn line: what, why, who asked, how many in a row, and the IP only when named', async () => {
+    const lines: { level: string; event: string; fields?: Record<string, unknown> }[] = [];
+    const log = {
+      log: (level: string, event: string, fields?: Record<string, unknown>) => lines.push({ level, event, fields }),
+    };
+    const t = { now: 1_000_000 };
+    const lifecycle = new Lifecycle(createMemoryStore(), () => t.now, OPTIONS, log);
+    let answer: Error = new WechatError('cgi-bin/token', 40164, 'invalid ip 203.0.113.7, not in whitelist');
+    const src = scripted(async () => {
+      throw answer;
+    });
+    await expect(lifecycle.get(src, { mode: 'scheduled', call: call(5000) })).rejects.toMatchObject({
+      code: 'config_fault',
+    });
+    const failed = () => lines.filter((l) => l.event === 'refresh_failed');
+    expect(failed()).toEqual([
+      {
+        level: 'warn',
+        event: 'refresh_failed',
+        fields: {
+          key: 'test:cred',
+          reason: 'refresh',
+          code: 'config_fault',
+          errcode: 40164,
+          ip: '203.0.113.7',
+          caller: 't',
+          failures: undefined,
+        },
+      },
+    ]);
+    answer = new UpstreamUnavailable('cgi-bin/token', 'timeout');
+    src.key = 'test:other';
+    await expect(lifecycle.get(src, { call: call(5000) })).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    expect(failed()[1]!.fields).toEqual({
+      key: 'test:other',
+      reason: 'refresh',
+      code: 'upstream_unavailable',
+      errcode: undefined,
+      caller: 't',
+      failures: 1,
+    });
+  });
+});
+
 describe('Lifecycle.lastError', () => {
   it('keeps what upstream said, with the IP to allow-list, for a day; not our own refusals', async () => {
     const { store, t, lifecycle } = setup();
