@@ -118,6 +118,27 @@ describe('Lifecycle', () => {
     expect(await store.read(src.key)).toMatchObject({ expiresAt: 1_000_000 + 7200_000, refreshedAt: 1_005_000 });
   });
 
+  it('reads of a value inside its refresh window are answered at once, and one refresh runs beside them', async () => {
+    const { store, t, lifecycle } = setup();
+    let release!: () => void;
+    const src = scripted(async (_ctx, n) => {
+      if (n === 2) await new Promise<void>((r) => (release = r));
+      return { value: `v${n}`, expiresIn: 7200 };
+    });
+    await lifecycle.get(src, { call: call(5000) });
+    t.now += 7200_000 - 100_000;
+    const calls = Array.from({ length: 20 }, () => call(5000));
+    const answers = await Promise.all(calls.map((c) => lifecycle.get(src, { call: c })));
+    expect(answers.every((a) => a.value === 'v1')).toBe(true);
+    expect(calls.every((c) => c.upstreamCalls === 0)).toBe(true);
+    await expect.poll(() => src.calls).toBe(2);
+    t.now += OPTIONS.localCacheMs; // past the cache: a read while the refresh beside is still on
+    expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('v1');
+    release();
+    await expect.poll(async () => (await store.read(src.key))?.value).toBe('v2');
+    expect(src.calls).toBe(2);
+  });
+
   it('a value handed back unchanged keeps its first expiry, but one already past it takes the new one', async () => {
     let clock = 1_000_000;
     const store = createMemoryStore();
