@@ -20,6 +20,8 @@ export default {
   ignoreStatic: true,
   // The tests mostly wait (leases, timers, sleeps), leaving the CPU idle: two runners per core of this 2-core machine.
   concurrency: 4,
+  // Four runners share two cores: a run may take well over its dry-run time without hanging.
+  timeoutFactor: 2.5,
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',
   reporters: ['clear-text', 'progress', 'html', 'json'],
