@@ -138,6 +138,7 @@ export const SHAPES = {
     force: 'object',
     rejected: 'object',
     probe: 'object',
+    reports: 'object',
     dailyBudget: 'number|null',
     forceBudget: 'number|null',
   } satisfies Shape<C.CredentialStatus['today']>,

@@ -201,6 +201,8 @@ export interface CredentialStatus {
   lastError: LastError | null;
   /** Today's (Beijing day) upstream calls by reason, and the probes of reported values. */
   today: Record<FetchReason | 'probe', FetchCount> & {
+    /** Reports of a rejected value (`stale`), by what the probe found: still live, or rejected. */
+    reports: { live: FetchCount; rejected: FetchCount };
     fetches: number;
     dailyBudget: number | null;
     forceBudget: number | null;
