@@ -1,13 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../lib/store/memory';
-import { ADMIN, MP, MP2, startStack, type Stack } from './support/stack';
+import { ADMIN, beijingNoon, MP, MP2, startStack, type Stack } from './support/stack';
 
 const stacks: Stack[] = [];
 afterEach(async () => {
   await Promise.all(stacks.splice(0).map((s) => s.close()));
 });
-async function stackOf(...args: Parameters<typeof startStack>) {
-  const s = await startStack(...args);
+/** Each test counts forced refreshes of one Beijing day: its simulator starts at noon there. */
+async function stackOf(opts: Parameters<typeof startStack>[0] = {}) {
+  const s = await startStack({ simOptions: { now: beijingNoon() }, ...opts });
   stacks.push(s);
   return s;
 }

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../lib/store/memory';
 import { closedPortBase } from './support/raw-upstream';
-import { ADMIN, MP, MP2, REALM, startStack, type Stack } from './support/stack';
+import { ADMIN, beijingNoon, MP, MP2, REALM, startStack, type Stack } from './support/stack';
 import { switchable } from './support/switchable-store';
 
 const stacks: Stack[] = [];
@@ -166,6 +166,7 @@ describe('stale reports are checked with WeChat before anything is replaced', ()
   it('a realm over its daily allowance of forced refreshes is refused; other realms are not', async () => {
     const quiet = { key: 'quiet', secret: 'quiet-realm-secret-0123456789' };
     const s = await stackOf({
+      simOptions: { now: beijingNoon() }, // the allowance is a Beijing day's
       config: {
         realms: [
           { ...REALM, apps: [MP.appid], forceAllowance: 2 },

@@ -39,6 +39,15 @@ export interface StackOptions {
   clock?: () => number;
 }
 
+/**
+ * Noon in Beijing today: a simulator started here can be moved hours either way without crossing
+ * the Beijing midnight that resets WeChat's daily counts (tests counting a day start here).
+ */
+export function beijingNoon(): number {
+  const d = new Date();
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 4, 0, 0);
+}
+
 export interface Stack {
   sim: WechatSim;
   app: App;
