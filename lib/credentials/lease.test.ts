@@ -14,8 +14,8 @@ const KEY = 'test:cred';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function setup(store: Store = createMemoryStore()) {
-  const lines: { event: string; fields?: LogFields }[] = [];
-  const log = { log: (_level: string, event: string, fields?: LogFields) => lines.push({ event, fields }) };
+  const lines: { level: string; event: string; fields?: LogFields }[] = [];
+  const log = { log: (level: string, event: string, fields?: LogFields) => lines.push({ level, event, fields }) };
   const leases = new Leases(store, LEASE_MS, log, (op) => op());
   return { store, lines, leases };
 }
@@ -73,7 +73,7 @@ describe('Leases.heartbeat', () => {
     await store.acquireLease(KEY, 'contender', { owner: 'me', beat: mine.leaseBeat });
     await sleep(LEASE_MS * 2);
     expect(n.renewals).toBe(1);
-    expect(lines).toEqual([{ event: 'lease_lost', fields: { key: KEY } }]);
+    expect(lines).toEqual([{ level: 'warn', event: 'lease_lost', fields: { key: KEY } }]);
     expect((await store.read(KEY))!.leaseOwner).toBe('contender');
   });
 
@@ -105,7 +105,7 @@ describe('Leases.heartbeat', () => {
     beat.stop();
     const failed = lines.filter((l) => l.event === 'lease_renew_failed');
     expect(failed.length).toBeGreaterThanOrEqual(2);
-    expect(failed[0]!.fields).toMatchObject({ key: KEY });
+    expect(failed[0]).toMatchObject({ level: 'warn', fields: { key: KEY, error: 'Error' } });
     expect(lines.some((l) => l.event === 'lease_lost')).toBe(false);
     expect((await store.read(KEY))!.leaseBeat).toBeGreaterThan(1);
   });
