@@ -446,6 +446,49 @@ describe('Lifecycle when the store fails', () => {
   });
 });
 
+describe('Lifecycle while the store is known to be away', () => {
+  it('once the store is seen hanging, reads are answered from memory at once, and it is tried once a second', async () => {
+    const { store, state } = switchable(createMemoryStore());
+    let reads = 0;
+    const counted = {
+      ...store,
+      read: (key: string) => {
+        reads++;
+        return store.read(key);
+      },
+    };
+    const t = { now: 1_000_000 };
+    const lifecycle = new Lifecycle(counted, () => t.now, { ...OPTIONS, storeTimeoutMs: 600 }, silentLogger);
+    const src = counting();
+    await lifecycle.get(src, { call: call(5000) });
+    state.down = 'hang';
+    t.now += OPTIONS.localCacheMs; // the warm cache is over: the store would be read
+    const first = performance.now();
+    expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('v1');
+    expect(performance.now() - first).toBeGreaterThanOrEqual(550); // waited for the store this once
+    reads = 0;
+    const started = performance.now();
+    for (let i = 0; i < 20; i++) expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('v1');
+    expect(performance.now() - started).toBeLessThan(200);
+    expect(reads).toBeLessThanOrEqual(1);
+  });
+
+  it('with the store answering, a read past the warm cache sees what another instance committed', async () => {
+    const { store, t, lifecycle } = setup();
+    const src = counting();
+    await lifecycle.get(src, { call: call(5000) });
+    const held = (await store.acquireLease(src.key, 'elsewhere'))!;
+    await store.commit(src.key, 'elsewhere', held.version, {
+      value: 'theirs',
+      expiresAt: t.now + 7200_000,
+      refreshedAt: t.now,
+      forcedAt: 0,
+    });
+    t.now += OPTIONS.localCacheMs;
+    expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('theirs');
+  });
+});
+
 describe('Lifecycle leases', () => {
   it('a holder that went silent is taken over after the lease, and the survivor fetches once', async () => {
     const { store, t, lifecycle } = setup();
