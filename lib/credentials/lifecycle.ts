@@ -592,6 +592,8 @@ export class Lifecycle {
   /** Why a request's budget ran out while its resolution went on. */
   private outOfTime(src: CredentialSource, state: FlightState): CredentialError {
     switch (state.phase) {
+      case 'store':
+        return storeUnavailable();
       case 'lease':
         return stillRefreshing(src.key);
       case 'upstream':
@@ -599,8 +601,6 @@ export class Lifecycle {
           'upstream_unavailable',
           `${src.service} has not answered for ${src.owner} within this request's budget; the refresh of ${src.key} goes on, retry shortly`,
         );
-      default:
-        return storeUnavailable();
     }
   }
 
