@@ -57,6 +57,26 @@ function setup(start = 1_000_000) {
 const counting = () => scripted(async (_ctx, n) => ({ value: `v${n}`, expiresIn: 7200 }));
 const bad = (errcode: number) => new WechatError('cgi-bin/token', errcode, 'refused');
 
+/**
+ * A scheduled refresh whose fetch waits for `release()`, its lease taken over meanwhile by another instance that
+ * watched its beat stand still (a frozen process, say).
+ */
+async function takenOverMidRefresh() {
+  const { store, t, lifecycle } = setup();
+  let answer!: () => void;
+  const src = scripted(async (_ctx, n) => {
+    if (n === 2) await new Promise<void>((r) => (answer = r));
+    return { value: `v${n}`, expiresIn: 7200 };
+  });
+  await lifecycle.get(src, { call: call(5000) });
+  t.now += 7200_000 - 100_000;
+  const slow = lifecycle.get(src, { mode: 'scheduled', call: call(20_000) });
+  await new Promise((r) => setTimeout(r, 50));
+  const ours = (await store.read(src.key))!;
+  const theirs = (await store.acquireLease(src.key, 'elsewhere', { owner: ours.leaseOwner, beat: ours.leaseBeat }))!;
+  return { store, t, src, slow, theirs, release: () => answer() };
+}
+
 describe('Lifecycle', () => {
   it('a caller joining a resolution under way still answers by its own deadline', async () => {
     const clock = 1_000_000;
@@ -380,20 +400,8 @@ describe('Lifecycle', () => {
   });
 
   it("a refresh whose lease was taken over does not overwrite the new holder's value, and answers it", async () => {
-    const { store, t, lifecycle } = setup();
-    let release!: () => void;
-    const src = scripted(async (_ctx, n) => {
-      if (n === 2) await new Promise<void>((r) => (release = r));
-      return { value: `v${n}`, expiresIn: 7200 };
-    });
-    await lifecycle.get(src, { call: call(5000) });
-    t.now += 7200_000 - 100_000;
-    const slow = lifecycle.get(src, { mode: 'scheduled', call: call(20_000) });
-    await new Promise((r) => setTimeout(r, 50));
-    // Another instance watched our beat stand still (a frozen process, say) and takes the lease over.
-    const ours = (await store.read(src.key))!;
-    const theirs = await store.acquireLease(src.key, 'elsewhere', { owner: ours.leaseOwner, beat: ours.leaseBeat });
-    await store.commit(src.key, 'elsewhere', theirs!.version, {
+    const { store, t, src, slow, theirs, release } = await takenOverMidRefresh();
+    await store.commit(src.key, 'elsewhere', theirs.version, {
       value: 'theirs',
       expiresAt: t.now + 7200_000,
       refreshedAt: t.now,
@@ -917,18 +925,7 @@ describe('Lifecycle under the lease', () => {
   });
 
   it('a refresh whose lease was taken over and released without a value answers what it fetched', async () => {
-    const { store, t, lifecycle } = setup();
-    let release!: () => void;
-    const src = scripted(async (_ctx, n) => {
-      if (n === 2) await new Promise<void>((r) => (release = r));
-      return { value: `v${n}`, expiresIn: 7200 };
-    });
-    await lifecycle.get(src, { call: call(5000) });
-    t.now += 7200_000 - 100_000;
-    const slow = lifecycle.get(src, { mode: 'scheduled', call: call(20_000) });
-    await new Promise((r) => setTimeout(r, 50));
-    const ours = (await store.read(src.key))!;
-    await store.acquireLease(src.key, 'elsewhere', { owner: ours.leaseOwner, beat: ours.leaseBeat });
+    const { store, t, src, slow, release } = await takenOverMidRefresh();
     await store.releaseLease(src.key, 'elsewhere');
     release();
     expect(await slow).toEqual({ value: 'v2', expiresAt: t.now + 7200_000, refreshedAt: t.now });
