@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../log/logger';
+import { NO_METRICS } from '../metrics/sink';
 import { countStoreOps } from '../store/counting';
 import { createMemoryStore } from '../store/memory';
 import { switchable } from '../../test/support/switchable-store';
@@ -555,6 +556,68 @@ describe('Lifecycle leases', () => {
   });
 });
 
+describe('Lifecycle lease waits, as metrics and log lines tell them', () => {
+  /** A lifecycle whose metrics and log lines the test reads. */
+  function observed(budgetMs = OPTIONS.budgetMs) {
+    const waits: [string, number][] = [];
+    const refreshes: [string, string][] = [];
+    const lines: { level: string; event: string; fields?: Record<string, unknown> }[] = [];
+    const metrics = {
+      ...NO_METRICS,
+      leaseWait: (o: string, s: number) => void waits.push([o, s]),
+      refresh: (r: string, c: string) => void refreshes.push([r, c]),
+    };
+    const log = {
+      log: (level: string, event: string, fields?: Record<string, unknown>) =>
+        void lines.push({ level, event, fields }),
+    };
+    const store = createMemoryStore();
+    const t = { now: 1_000_000 };
+    const lifecycle = new Lifecycle(store, () => t.now, { ...OPTIONS, leaseMs: 600, budgetMs, metrics }, log);
+    return { store, t, lifecycle, waits, refreshes, lines };
+  }
+
+  it('a wait ended by the holder is "released"; one on a holder gone silent is "taken_over" and logged with its beat', async () => {
+    const { store, t, lifecycle, waits, refreshes, lines } = observed();
+    const src = counting();
+    const held = (await store.acquireLease(src.key, 'elsewhere'))!;
+    setTimeout(() => {
+      store.commit(src.key, 'elsewhere', held.version, {
+        value: 'theirs',
+        expiresAt: t.now + 7200_000,
+        refreshedAt: t.now,
+        forcedAt: 0,
+      });
+    }, 200);
+    expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('theirs');
+    expect(waits).toHaveLength(1);
+    expect(waits[0]![0]).toBe('released');
+    expect(waits[0]![1]).toBeGreaterThanOrEqual(0.15);
+    expect(waits[0]![1]).toBeLessThan(1);
+
+    const other = { ...counting(), key: 'test:silent' };
+    const silent = (await store.acquireLease(other.key, 'crashed'))!;
+    expect((await lifecycle.get(other, { call: call(5000) })).value).toBe('v1');
+    expect(waits[1]![0]).toBe('taken_over');
+    expect(waits[1]![1]).toBeGreaterThanOrEqual(0.55);
+    expect(lines.filter((l) => l.event === 'lease_taken_over')).toEqual([
+      { level: 'warn', event: 'lease_taken_over', fields: { key: 'test:silent', beat: silent.leaseBeat } },
+    ]);
+    expect(refreshes).toEqual([['refresh', 'ok']]);
+  });
+
+  it('a wait that outlasts the refresh budget is "timed_out"', async () => {
+    const { store, lifecycle, waits } = observed(400);
+    const src = counting();
+    await store.acquireLease(src.key, 'elsewhere');
+    const beating = setInterval(() => store.renewLease(src.key, 'elsewhere'), 100);
+    await expect(lifecycle.get(src, { call: call(300) })).rejects.toMatchObject({ code: 'busy' });
+    await expect.poll(() => waits.length).toBeGreaterThan(0);
+    clearInterval(beating);
+    expect(waits[0]![0]).toBe('timed_out');
+  });
+});
+
 describe('Lifecycle stale reports', () => {
   /** A token source whose upstream probe says whether a value is still accepted. */
   function probed(live: Set<string>) {
@@ -614,6 +677,18 @@ describe('Lifecycle stale reports', () => {
     expect((await lifecycle.get(src, { mode: 'stale', stale: 'v2', call: call(5000) })).value).toBe('v3');
     expect(src.probes).toBe(4);
     expect((await lifecycle.budgets.countsToday(src.key, ['t'])).reports.rejected.total).toBe(2);
+  });
+
+  it("one credential's live verdict says nothing of another's value", async () => {
+    const { t, lifecycle } = setup();
+    const a = probed(new Set(['v1']));
+    const b = Object.assign(probed(new Set()), { key: 'test:other' });
+    await lifecycle.get(a, { call: call(5000) });
+    await lifecycle.get(b, { call: call(5000) });
+    t.now += 60_000;
+    expect((await lifecycle.get(a, { mode: 'stale', stale: 'v1', call: call(5000) })).value).toBe('v1');
+    expect((await lifecycle.get(b, { mode: 'stale', stale: 'v1', call: call(5000) })).value).toBe('v2');
+    expect([a.probes, b.probes]).toEqual([1, 1]);
   });
 
   it('a report of a value that is not the current one is answered with the current value, with no probe', async () => {
