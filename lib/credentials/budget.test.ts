@@ -160,8 +160,12 @@ describe('hourly budgets', () => {
     const clock = START;
     const manager = new Lifecycle(createMemoryStore(), () => clock, OPTIONS, silentLogger);
     const src = budgeted('work:ww1:1:ticket', [{ scope: 'work:ww1:1:ticket', limit: 3 }], 7200, 2);
-    await manager.get(src, { call: call() });
+    const first = call();
+    await manager.get(src, { call: first });
     expect(await used(manager, src)).toEqual([2]);
+    // one fetch, counted once for the day and on the request, however many calls it spent
+    expect((await manager.budgets.countsToday(src.key, [])).refresh.total).toBe(1);
+    expect(first.upstreamCalls).toBe(1);
     await expect(manager.get(src, { mode: 'force', call: call() })).rejects.toMatchObject({ code: 'budget_exhausted' });
     expect(src.calls).toBe(3);
     expect(await used(manager, src)).toEqual([3]);

@@ -262,8 +262,13 @@ describe('Lifecycle', () => {
     expect(await store.read(src.key)).toMatchObject({ failures: 0, retryAt: 0 });
   });
 
-  it('with nothing usable, a read retries a transient failure inside its budget', async () => {
-    const { lifecycle } = setup();
+  it('with nothing usable, a read retries a transient failure inside its budget, each retry one info line', async () => {
+    const lines: { level: string; event: string; fields?: Record<string, unknown> }[] = [];
+    const log = {
+      log: (level: string, event: string, fields?: Record<string, unknown>) =>
+        void lines.push({ level, event, fields }),
+    };
+    const lifecycle = new Lifecycle(createMemoryStore(), () => 1_000_000, OPTIONS, log);
     const src = scripted(async (_ctx, n) => {
       if (n < 3) throw bad(-1);
       return { value: 'v3', expiresIn: 7200 };
@@ -272,6 +277,21 @@ describe('Lifecycle', () => {
     expect((await lifecycle.get(src, { call: c })).value).toBe('v3');
     expect(src.calls).toBe(3);
     expect(c.upstreamCalls).toBe(3);
+    expect(lines.filter((l) => l.event === 'upstream_retry')).toEqual(
+      [2, 3].map((attempt) => ({
+        level: 'info',
+        event: 'upstream_retry',
+        fields: { key: 'test:cred', attempt, error: 'cgi-bin/token answered errcode -1: refused' },
+      })),
+    );
+  });
+
+  it('a value handed back unchanged exactly at its expiry takes the new expiry', async () => {
+    const { t, lifecycle } = setup();
+    const src = scripted(async () => ({ value: 'same', expiresIn: 7200 }));
+    const first = await lifecycle.get(src, { call: call(5000) });
+    t.now = first.expiresAt;
+    expect((await lifecycle.get(src, { call: call(5000) })).expiresAt).toBe(first.expiresAt + 7200_000);
   });
 
   it('the refresher is told of a failure although the old value works, and of a held refresh without asking again', async () => {
