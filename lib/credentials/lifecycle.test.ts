@@ -911,6 +911,52 @@ describe('Lifecycle failure lines', () => {
   });
 });
 
+describe('Lifecycle refresh lines', () => {
+  it('a refresh is one info line: what, why, who asked, the lifetime WeChat gave, and whether it was committed', async () => {
+    const lines: { level: string; event: string; fields?: Record<string, unknown> }[] = [];
+    const log = {
+      log: (level: string, event: string, fields?: Record<string, unknown>) =>
+        void lines.push({ level, event, fields }),
+    };
+    const lifecycle = new Lifecycle(createMemoryStore(), () => 1_000_000, OPTIONS, log);
+    await lifecycle.get(counting(), { call: call(5000) });
+    expect(lines).toEqual([
+      {
+        level: 'info',
+        event: 'refreshed',
+        fields: { key: 'test:cred', reason: 'refresh', caller: 't', expiresIn: 7200, committed: true },
+      },
+    ]);
+  });
+});
+
+describe('Lifecycle on a store that takes its time', () => {
+  it('a failed refresh gives its lease back and records the failure, each store call given its whole timeout', async () => {
+    const inner = createMemoryStore();
+    const slow = Object.fromEntries(
+      Object.entries(inner).map(([k, v]) => [
+        k,
+        typeof v === 'function'
+          ? async (...args: unknown[]) => {
+              await new Promise((r) => setTimeout(r, 30));
+              return (v as (...a: unknown[]) => unknown).apply(inner, args);
+            }
+          : v,
+      ]),
+    ) as unknown as typeof inner;
+    const lines: string[] = [];
+    const log = { log: (_l: string, event: string) => void lines.push(event) };
+    const lifecycle = new Lifecycle(slow, () => 1_000_000, OPTIONS, log);
+    const src = scripted(async () => {
+      throw bad(-1);
+    });
+    await expect(lifecycle.get(src, { call: call(5000) })).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    expect(lines).not.toContain('release_failed');
+    expect(await inner.read(src.key)).toMatchObject({ leaseOwner: '', failures: 1 });
+    expect(await lifecycle.lastError(src.key)).toMatchObject({ code: 'upstream_unavailable', errcode: -1 });
+  });
+});
+
 describe('Lifecycle.lastError', () => {
   it('keeps what upstream said, with the IP to allow-list, for a day; not our own refusals', async () => {
     const { store, t, lifecycle } = setup();
