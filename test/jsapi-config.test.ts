@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MP, startStack, type Stack } from './support/stack';
+import { ADMIN, beijingNoon, MP, startStack, type Stack } from './support/stack';
 
 let stack: Stack;
 afterEach(() => stack?.close());
@@ -78,6 +78,24 @@ describe('POST /jsapi/:appid/config', () => {
       stack.sim.verifyJsapiSignature({ appid: MP.appid, url: 'https://example.com/q', ...pick(env.json.returnData) }),
     ).toBe(true);
     expect(stack.sim.calls('getticket')).toBe(1);
+  });
+
+  it('a ticket WeChat answers 45009 for is not asked for again before Beijing midnight; the token is not blocked', async () => {
+    stack = await startStack({ simOptions: { now: beijingNoon() } });
+    stack.sim.fault('getticket', { errcode: 45009, errmsg: 'reach max api daily quota limit' });
+    const refused = await stack.post(`/jsapi/${MP.appid}/config`, { url: 'https://example.com/' });
+    expect(refused.json).toMatchObject({ error: { code: 'quota_exhausted', errcode: 45009 } });
+    expect(stack.sim.calls('getticket')).toBe(1);
+    expect((await stack.post(`/jsapi/${MP.appid}/config`, { url: 'https://example.com/' })).json).toMatchObject({
+      error: { code: 'quota_exhausted' },
+    });
+    expect(stack.sim.calls('getticket')).toBe(1);
+    const status = await stack.envelope('status', {}, ADMIN);
+    const byKey = (key: string) => status.json.returnData.credentials.find((c: any) => c.key === key);
+    const midnight = (beijingNoon() + 12 * 3600_000) / 1000;
+    expect(byKey(`mp:${MP.appid}:ticket:jsapi`).blockedUntil).toBe(midnight);
+    expect(byKey(`mp:${MP.appid}:token`).blockedUntil).toBeNull();
+    expect((await stack.envelope('access_token', { appid: MP.appid })).json.returnCode).toBe(0);
   });
 
   it('refuses unknown apps, Mini Programs, missing or non-http urls with a JSON error', async () => {
