@@ -3,6 +3,7 @@
  * 45009 breaker, and the month's 10 clears are counted before WeChat is asked. docs/design.md §5.12.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { beijingMonth, nextBeijingMonth } from '../lib/credentials/day';
 import { WechatSim } from '../sim';
 import { ADMIN, MP, MP2, REALM, startStack, type Stack } from './support/stack';
 
@@ -75,7 +76,16 @@ describe('quota.clear', () => {
     expect(s.sim.calls('clear_quota', MP.appid)).toBe(10);
     const refused = await s.envelope('quota.clear', { appid: MP.appid }, ADMIN);
     expect(refused.json).toMatchObject({ returnCode: 7104, error: { code: 'budget_exhausted' } });
-    expect(refused.json.error.message).toMatch(/10 quota clears .* are used/);
+    const month = beijingMonth(s.sim.now());
+    expect(refused.json.error.message).toBe(
+      `${MP.appid}: the 10 quota clears WeChat allows per month are used for ${month} (Beijing time); the next is possible from ${new Date(nextBeijingMonth(s.sim.now())).toISOString()}`,
+    );
+    // each clear WeChat was asked for is one line, and one upstream call on its request's line
+    const cleared = s.logs.filter((l) => l.event === 'quota_cleared');
+    expect(cleared).toHaveLength(10);
+    expect(cleared[9]).toMatchObject({ appid: MP.appid, month, used: 10, caller: ADMIN.key });
+    const requests = s.logs.filter((l) => l.event === 'request' && l.route === 'quota.clear');
+    expect(requests.map((l) => l.upstream)).toEqual([...Array(10).fill(1), 0]);
     expect(s.sim.calls('clear_quota', MP.appid)).toBe(10);
     expect((await status(s)).clears).toBeDefined();
     const { json } = await s.envelope('status', {}, ADMIN);
