@@ -41,6 +41,36 @@ describe('cosSign: the official vectors', () => {
     );
   });
 
+  it('signs the same whatever order the headers and parameters come in', () => {
+    const headers = {
+      Date: 'Thu, 16 May 2019 06:45:51 GMT',
+      Host: 'examplebucket-1250000000.cos.ap-beijing.myqcloud.com',
+      'Content-Type': 'text/plain',
+      'Content-Length': '13',
+      'Content-MD5': 'mQ/fVh815F3k6TAUm8m0eg==',
+      'x-cos-acl': 'private',
+      'x-cos-grant-read': 'uin="100000000011"',
+    };
+    const query = { b: '2', 'response-content-type': 'text/plain', a: '1', z: '26' };
+    const sign = (h: Record<string, string>, q: Record<string, string>) =>
+      cosSign({
+        secretId: SECRET_ID,
+        secretKey: SECRET_KEY,
+        method: 'PUT',
+        pathname: '/exampleobject(腾讯云)',
+        headers: h,
+        query: q,
+        startTime: 1557989151,
+        endTime: 1557996351,
+      });
+    const reversed = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).reverse());
+    const forward = sign(headers, query);
+    const backward = sign(reversed(headers), reversed(query));
+    expect(forward.headerList).toBe('content-length;content-md5;content-type;date;host;x-cos-acl;x-cos-grant-read');
+    expect(forward.urlParamList).toBe('a;b;response-content-type;z');
+    expect(backward.authorization).toBe(forward.authorization);
+  });
+
   it('GET /exampleobject(腾讯云) with two response-* parameters', () => {
     const s = cosSign({
       secretId: SECRET_ID,
