@@ -257,6 +257,21 @@ describe('work.ticket and work.agent_ticket', () => {
     await ok(s, 'work.agent_ticket', agentPara(A1));
     expect(s.sim.calls('work_agent_ticket', CORP)).toBe(2);
   });
+
+  it("a 45009 on an agent's token blocks that token for an hour, not the other agents'", async () => {
+    const s = await workStack();
+    s.sim.fault('work_gettoken', { errcode: 45009, errmsg: 'api freq out of limit' });
+    expect((await s.envelope('work.access_token', agentPara(A1))).json).toMatchObject({
+      returnCode: 7101,
+      error: { errcode: 45009 },
+    });
+    expect((await s.envelope('work.access_token', agentPara(A1))).json).toMatchObject({ returnCode: 7101 });
+    expect(s.sim.calls('work_gettoken', CORP)).toBe(1);
+    await ok(s, 'work.access_token', agentPara(A2));
+    s.sim.advance(61 * 60_000);
+    await ok(s, 'work.access_token', agentPara(A1));
+    expect(s.sim.calls('work_gettoken', CORP)).toBe(3);
+  });
 });
 
 describe('budgets across processes sharing one store', () => {
