@@ -129,6 +129,19 @@ describe('GET /metrics', () => {
       expect(after.text).not.toContain(secret);
   });
 
+  it("gives WeCom's hourly budgets: the calls of this hour and the last, against the limit", async () => {
+    const corp = 'ww0123456789abcdef';
+    const agent = { corpid: corp, agentid: '1000002', secret: 'wecom-agent-secret-1000002-aaaaaaa' };
+    const s = await stackOf({ config: { work: [agent] } });
+    s.sim.addWorkApp(corp, agent.agentid, agent.secret);
+    const { json } = await s.envelope('work.agent_ticket', { corpid: corp, agentid: agent.agentid }, ADMIN);
+    expect(json.returnCode).toBe(0);
+    const m = await metrics(s);
+    const scope = `work:${corp}:${agent.agentid}:agent_ticket`;
+    expect(m.value('wecred_hourly_budget_used', { scope })).toBe(1);
+    expect(m.value('wecred_hourly_budget_limit', { scope })).toBeGreaterThan(1);
+  });
+
   it('counts a wait on another instance lease, and store errors, and says when the store does not answer', async () => {
     const { store, state } = switchable(createMemoryStore());
     const a = await stackOf({ store });
