@@ -152,6 +152,26 @@ describe('admin realms and trusted gateways', () => {
     expect(await code('work.register_agent', narrow)).toBe(7006);
   });
 
+  it('a realm that lists no interfaces may call every public one, and still no admin one', async () => {
+    const open = { key: 'open', secret: 'open-realm-secret-0123456789' };
+    stack = await startStack({
+      config: {
+        realms: [
+          { ...open, apps: [MP.appid] },
+          { ...ADMIN, admin: true },
+        ],
+      },
+    });
+    expect((await stack.envelope('access_token', { appid: MP.appid }, open)).json.returnCode).toBe(0);
+    expect((await stack.envelope('ticket', { appid: MP.appid }, open)).json.returnCode).toBe(0);
+    for (const admin of ['status', 'quota.clear', 'work.register_agent']) {
+      expect((await stack.envelope(admin, { appid: MP.appid }, open)).json, admin).toMatchObject({
+        returnCode: 7006,
+        error: { code: 'interface_not_allowed', message: `realm open may not call ${admin}` },
+      });
+    }
+  });
+
   it('behind trustGateway, admin interfaces still need a signed admin realm, unless trustGatewayAdmin', async () => {
     stack = await startStack({ config: { trustGateway: true } });
     expect((await stack.envelope('access_token', { appid: MP.appid }, null)).json.returnCode).toBe(0);
