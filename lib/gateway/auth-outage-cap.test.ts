@@ -1,5 +1,5 @@
 /**
- * Nonces kept in memory while the store is away (docs/design.md §6.4) are bounded: past the cap, expired ones are
+ * Nonces kept in memory while the store is away (docs/design.md §6.4) are kept two windows and bounded: past the cap,
  * dropped, and with none expired a signed call is refused rather than memory growing. Its own file: the nonces
  * kept in memory are per module.
  */
@@ -46,5 +46,33 @@ describe('nonces kept in memory while the store is away', () => {
       message: 'the credential store is unavailable',
     });
     await expect(spendNonce(services, realm, 'new-2', t.now)).rejects.toMatchObject({ code: 'replayed_nonce' });
+  });
+
+  it('keeps each for exactly two windows; with the store answering, spends in the store', async () => {
+    const inner = createMemoryStore();
+    const { store, state } = switchable(inner);
+    const t = { now: 1_800_000_000_000 + 100 * WINDOW_MS }; // every nonce the test above kept has expired
+    const storeHealth = new StoreHealth(() => t.now, silentLogger);
+    const config = parseConfig(
+      {
+        apps: [{ appid: 'wx1111111111111111', secret: 's' }],
+        realms: [{ key: 'biz', secret: 'biz-realm-secret-0123456789' }],
+        store: 'memory:',
+      },
+      {},
+    );
+    const services = { config, store, storeHealth, log: silentLogger } as unknown as Services;
+    const realm = config.realms[0]!;
+    await spendNonce(services, realm, 'healthy-1', t.now);
+    expect(await inner.insertIfAbsent('nonce:biz:healthy-1', t.now + 1000, t.now)).toBe(false); // the store holds it
+
+    state.down = 'error';
+    await storeHealth.call(() => store.read('x'), 1000).catch(() => undefined);
+    await spendNonce(services, realm, 'away-1', t.now);
+    expect(await inner.insertIfAbsent('nonce:biz:away-1', t.now + 1000, t.now)).toBe(true); // not in the store
+    await expect(spendNonce(services, realm, 'away-1', t.now + 2 * WINDOW_MS - 1)).rejects.toMatchObject({
+      code: 'replayed_nonce',
+    });
+    await expect(spendNonce(services, realm, 'away-1', t.now + 2 * WINDOW_MS)).resolves.toBeUndefined();
   });
 });
