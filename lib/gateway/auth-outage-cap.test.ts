@@ -1,7 +1,7 @@
 /**
- * Nonces kept in memory while the store is away (docs/design.md §6.4) are kept two windows and bounded: past the cap,
- * dropped, and with none expired a signed call is refused rather than memory growing. Its own file: the nonces
- * kept in memory are per module.
+ * Nonces kept in memory while the store is away (docs/design.md §6.4): each for two windows, and bounded: past the
+ * cap, expired ones are dropped, and with none expired a signed call is refused rather than memory growing. Its own
+ * file: the nonces kept in memory are per module.
  */
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load';
