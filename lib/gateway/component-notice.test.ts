@@ -44,4 +44,32 @@ describe('readNotice, on the official examples', () => {
     expect(readNotice('<xml><AppId>a</AppId><InfoType>unauthorized</InfoType></xml>')).toBeUndefined();
     expect(readNotice('not xml')).toBeUndefined();
   });
+
+  it('a notice missing what its kind needs is "other"; one missing AppId, InfoType or a whole CreateTime is unreadable', () => {
+    const notice = (fields: Record<string, string>) =>
+      `\n  <xml>${Object.entries(fields)
+        .map(([k, v]) => `<${k}>${v}</${k}>`)
+        .join('')}</xml>\n`;
+    const base = { AppId: 'a', CreateTime: '7' };
+    const other = (infoType: string) => ({ kind: 'other', appid: 'a', createTime: 7, infoType });
+    expect(readNotice(notice({ ...base, InfoType: 'component_verify_ticket' }))).toEqual(
+      other('component_verify_ticket'),
+    );
+    for (const type of ['authorized', 'updateauthorized']) {
+      expect(readNotice(notice({ ...base, InfoType: type, AuthorizerAppid: 'wxa' }))).toEqual(other(type));
+      expect(readNotice(notice({ ...base, InfoType: type, AuthorizationCode: 'c' }))).toEqual(other(type));
+    }
+    expect(readNotice(notice({ ...base, InfoType: 'unauthorized' }))).toEqual(other('unauthorized'));
+    // another kind's fields make no notice of that kind
+    expect(
+      readNotice(
+        notice({ ...base, InfoType: 'x', ComponentVerifyTicket: 't', AuthorizerAppid: 'wxa', AuthorizationCode: 'c' }),
+      ),
+    ).toEqual(other('x'));
+    expect(readNotice(notice({ CreateTime: '7', InfoType: 'unauthorized', AuthorizerAppid: 'wxa' }))).toBeUndefined();
+    expect(readNotice(notice({ AppId: 'a', CreateTime: '7', AuthorizerAppid: 'wxa' }))).toBeUndefined();
+    expect(readNotice(notice({ AppId: 'a', CreateTime: '7.5', InfoType: 'unauthorized' }))).toBeUndefined();
+    expect(readNotice(notice({ AppId: 'a', InfoType: 'unauthorized' }))).toBeUndefined();
+    expect(readNotice(notice({ AppId: '', CreateTime: '7', InfoType: 'unauthorized' }))).toBeUndefined();
+  });
 });
