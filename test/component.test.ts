@@ -121,16 +121,38 @@ describe('the 授权事件接收 URL', () => {
       now - 400,
     );
     expect((await send(stale)).status).toBe(401);
-    // Unsigned.
+    // Unsigned, or signed in part.
     expect((await fetch(url, { method: 'POST', body: good.body })).status).toBe(401);
+    for (const drop of ['msg_signature', 'timestamp', 'nonce']) {
+      const params = new URLSearchParams(good.query);
+      params.set(drop, '');
+      const r = await fetch(`${url}?${params}`, { method: 'POST', body: good.body });
+      expect(r.status, drop).toBe(401);
+      expect((await r.json()).error).toMatchObject({
+        code: 'unsigned',
+        message: 'the msg_signature, timestamp and nonce query parameters are required',
+      });
+    }
+    // For a component this deployment does not have.
+    const unknown = await fetch(`${stack.url}/wechat/component/wxeeeeeeeeeeeeeeee?${good.query}`, {
+      method: 'POST',
+      body: good.body,
+    });
+    expect(unknown.status).toBe(404);
+    expect((await unknown.json()).error.message).toBe(
+      'wxeeeeeeeeeeeeeeee is not a configured component (config.components)',
+    );
     expect(await status()).toEqual(before);
 
     // A good one is kept; its replay is answered as handled and changes nothing.
     expect(await send(good)).toEqual({ status: 200, body: 'success' });
+    expect((await fetch(`${url}?${good.query}`, { method: 'POST', body: good.body })).headers.get('content-type')).toBe(
+      'text/plain; charset=utf-8',
+    );
     const kept = await status();
     expect(kept.components[0].verify_ticket_at).toBe(now + 5);
     expect(await send(good)).toEqual({ status: 200, body: 'success' });
-    expect(stack.logs.filter((l) => l.event === 'push_duplicate')).toHaveLength(1);
+    expect(stack.logs.filter((l) => l.event === 'push_duplicate')).toHaveLength(2); // both replays
     // An older ticket pushed later loses to the newer one (the latest CreateTime wins).
     const older = signedPush(
       { token: COMPONENT.token, aesKey: COMPONENT.encodingAESKey },
