@@ -64,13 +64,23 @@ describe('GET /metrics', () => {
     expect((await scrape(off)).status).toBe(404);
 
     const s = await stackOf();
-    for (const auth of [null, 'Bearer wrong-bearer-0123456789', BEARER, `Basic ${BEARER}`]) {
+    for (const auth of [
+      null,
+      'Bearer wrong-bearer-0123456789',
+      BEARER,
+      `Basic ${BEARER}`,
+      `Basic Bearer ${BEARER}`,
+      `Bearer ${BEARER} extra`,
+    ]) {
       const res = await scrape(s, auth);
-      expect(res.status).toBe(401);
+      expect(res.status, String(auth)).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe('Bearer realm="wecred metrics"');
-      expect(await res.json()).toMatchObject({ error: { code: 'unsigned' } });
+      expect(await res.json()).toMatchObject({
+        error: { code: 'unsigned', message: 'GET /metrics needs the header Authorization: Bearer <metrics.bearer>' },
+      });
     }
     expect((await scrape(s)).status).toBe(200);
+    expect((await scrape(s, `bearer ${BEARER}`)).status).toBe(200); // the scheme's case does not matter
   });
 
   it('parses as Prometheus text, and its counters move with requests, upstream calls and refreshes', async () => {
@@ -121,6 +131,8 @@ describe('GET /metrics', () => {
     expect(after.value('wecred_daily_budget', { credential: `mp:${MP2.appid}:token` })).toBe(2000);
     expect(after.value('wecred_force_budget', { credential: token })).toBe(20);
     expect(after.value('wecred_store_up')).toBe(1);
+    expect(after.value('wecred_store_round_trip_seconds')).toBeLessThan(1); // seconds, not milliseconds
+    for (const f of after.families) expect(f.help, f.name).toMatch(/\w/);
     expect(after.value('wecred_credential_expiry_timestamp_seconds', { credential: token })).toBeGreaterThan(
       s.sim.now() / 1000,
     );
