@@ -135,6 +135,29 @@ describe('alerts to a WeCom group robot', () => {
   });
 });
 
+describe('alerts on the forced-refresh budget', () => {
+  it("tells when a stable token's forced refreshes (forced or replacing rejected values) pass 80 % of 20", async () => {
+    const sim = await simWithRobot();
+    const s = await stackWith(sim, robot(sim));
+    const now = sim.now();
+    const key = `mp:${MP.appid}:token`;
+    await s.store.increment(`count:${beijingDay(now)}:${key}:force`, 10, now + 86_400_000, now);
+    await s.store.increment(`count:${beijingDay(now)}:${key}:rejected`, 5, now + 86_400_000, now);
+    await s.app.refresh();
+    expect(texts(sim)).toEqual([]); // 15 of 20
+    await s.store.increment(`count:${beijingDay(now)}:${key}:rejected`, 1, now + 86_400_000, now);
+    await s.store.increment(`count:${beijingDay(now)}:${key}:refresh`, 1, now + 86_400_000, now);
+    await s.app.refresh();
+    expect(texts(sim)).toEqual([
+      [
+        'wecred 告警 / alerts',
+        `⚠️ force:${key}: 额度已用过 80% / over 80 % of the budget used`,
+        '   16 of 20 calls used today (80 %)',
+      ].join('\n'),
+    ]);
+  });
+});
+
 describe('alerts to a JSON webhook', () => {
   it('gets each alert as JSON, and a failed post is tried again at the next run', async () => {
     const received: unknown[] = [];
