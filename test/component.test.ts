@@ -128,7 +128,7 @@ describe('the 授权事件接收 URL', () => {
       params.set(drop, '');
       const r = await fetch(`${url}?${params}`, { method: 'POST', body: good.body });
       expect(r.status, drop).toBe(401);
-      expect((await r.json()).error).toMatchObject({
+      expect(((await r.json()) as any).error).toMatchObject({
         code: 'unsigned',
         message: 'the msg_signature, timestamp and nonce query parameters are required',
       });
@@ -139,7 +139,7 @@ describe('the 授权事件接收 URL', () => {
       body: good.body,
     });
     expect(unknown.status).toBe(404);
-    expect((await unknown.json()).error.message).toBe(
+    expect(((await unknown.json()) as any).error.message).toBe(
       'wxeeeeeeeeeeeeeeee is not a configured component (config.components)',
     );
     expect(await status()).toEqual(before);
