@@ -3,7 +3,8 @@
  * guards that keep callers to configured credentials.
  */
 import { performance } from 'node:perf_hooks';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WechatSim } from '../../sim';
 import { parseConfig } from '../config/load';
 import { silentLogger } from '../log/logger';
 import { StoreHealth } from '../store/health';
@@ -20,19 +21,19 @@ const AGENT = { corpid: 'ww1', agentid: '1000002', secret: 'e' };
 const CONTACTS = { corpid: 'ww1', kind: 'contacts', secret: 'f' };
 const SCOPE = { bucket: 'examplebucket-1250000000', prefix: 'a/', actions: ['name/cos:PutObject'] };
 
-function credentials() {
+// Unless a test passes the simulator's address, nothing is ever called: every upstream is unreachable.
+function credentials(mp = 'http://127.0.0.1:9') {
   const config = parseConfig(
     {
       apps: [MP_A, MP_B, MINA, WEB],
       work: [AGENT, CONTACTS],
       cos: { secretId: 'AKIDindex', secretKey: 'index-secret-key', region: 'ap-beijing', scopes: [SCOPE] },
-      // nothing here is ever called: every upstream is unreachable
-      upstream: { mp: 'http://127.0.0.1:9', work: 'http://127.0.0.1:9', sts: 'http://127.0.0.1:9' },
+      upstream: { mp, work: 'http://127.0.0.1:9', sts: 'http://127.0.0.1:9' },
     },
     {},
   );
   const store = createMemoryStore();
-  const clock = () => 1_000_000;
+  const clock = Date.now;
   const creds = createCredentials({
     config,
     store,
@@ -94,6 +95,77 @@ describe('Credentials', () => {
     const call = { caller: 'refresher', upstreamCalls: 0, deadline: performance.now() + 1000 };
     expect(await creds.refreshIfDue(creds.ticket(app(MP_A.appid), 'jsapi'), call)).toBe('unused');
     expect(await creds.refreshIfDue(creds.cos(config.cos!.scopes[0]!), call)).toBe('unused');
+    expect(call.upstreamCalls).toBe(0);
+  });
+});
+
+describe('Credentials against the simulator', () => {
+  let sim: WechatSim;
+  beforeAll(async () => {
+    sim = await WechatSim.start();
+    for (const a of [MP_A, MP_B, MINA, WEB]) sim.addApp(a.appid, a.secret, { type: a.type as 'mp' | 'mina' | 'web' });
+  });
+  afterAll(() => sim.close());
+  const newCall = () => ({ caller: 'refresher', upstreamCalls: 0, deadline: performance.now() + 5000 });
+
+  it('refreshIfDue fetches what is due once, then finds it fresh; a caller that joined a fetch made none', async () => {
+    const { creds, app } = credentials(sim.url);
+    const token = creds.token(app(MP_A.appid));
+    const [first, joined] = [newCall(), newCall()];
+    expect(await Promise.all([creds.refreshIfDue(token, first), creds.refreshIfDue(token, joined)])).toEqual([
+      'refreshed',
+      'fresh',
+    ]);
+    expect([first.upstreamCalls, joined.upstreamCalls]).toEqual([1, 0]);
+    const again = newCall();
+    expect(await creds.refreshIfDue(token, again)).toBe('fresh');
+    expect(again.upstreamCalls).toBe(0);
+  });
+
+  it('peek tells a fresh value from none', async () => {
+    const { creds, app } = credentials(sim.url);
+    const token = creds.token(app(MP_B.appid));
+    expect(await creds.peek(token, [])).toMatchObject({ row: null, fresh: false });
+    await creds.get(token, { mode: 'read', call: newCall() });
+    expect(await creds.peek(token, [])).toMatchObject({ row: { value: expect.any(String) }, fresh: true });
+  });
+
+  it('a ticket refused before it ever had a value stays unused for the refresher', async () => {
+    const { creds, app } = credentials(sim.url);
+    const jsapi = creds.ticket(app(MP_A.appid), 'jsapi');
+    sim.fault('getticket', { errcode: 45009 }, 3);
+    await expect(creds.get(jsapi, { mode: 'read', call: newCall() })).rejects.toMatchObject({
+      code: 'quota_exhausted',
+    });
+    sim.clearFaults();
+    const call = newCall();
+    expect(await creds.refreshIfDue(jsapi, call)).toBe('unused');
+    expect(call.upstreamCalls).toBe(0);
+  });
+
+  it("a quota clear ends the breakers of the app's own token and tickets, and of no other", async () => {
+    const { creds, app } = credentials(sim.url);
+    const [mpA, mpB, mina] = [app(MP_A.appid), app(MP_B.appid), app(MINA.appid)];
+    const refused = (p: Promise<unknown>) => expect(p).rejects.toMatchObject({ code: 'quota_exhausted' });
+    sim.fault('getticket', { errcode: 45009 }, 20);
+    for (const a of [mpA, mpB])
+      for (const type of ['jsapi', 'wx_card'] as const)
+        await refused(creds.get(creds.ticket(a, type), { mode: 'read', call: newCall() }));
+    sim.clearFaults();
+    sim.fault('token', { errcode: 45009 }, 20);
+    sim.fault('stable_token', { errcode: 45009 }, 20);
+    await refused(creds.get(creds.token(mina), { mode: 'read', call: newCall() }));
+    sim.clearFaults();
+
+    expect((await creds.quota.clear(mpA, newCall())).unblocked).toEqual([
+      `mp:${MP_A.appid}:ticket:jsapi`,
+      `mp:${MP_A.appid}:ticket:wx_card`,
+    ]);
+    expect((await creds.quota.clear(mina, newCall())).unblocked).toEqual([`mp:${MINA.appid}:token`]);
+    expect((await creds.quota.clear(app(WEB.appid), newCall())).unblocked).toEqual([]);
+    // MP_B's tickets are still refused without a call upstream
+    const call = newCall();
+    await refused(creds.get(creds.ticket(mpB, 'jsapi'), { mode: 'read', call }));
     expect(call.upstreamCalls).toBe(0);
   });
 });
