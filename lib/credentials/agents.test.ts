@@ -53,6 +53,16 @@ describe('AgentRegistry', () => {
     expect(await store.getRecord('agent:ww1:1000002', Date.now())).toBeNull();
     expect(await registry.secret({ corpid: 'ww1', agentid: '1000002' })).toBe('configured-secret');
   });
+
+  it("an agent of another corp with a configured agent's id is not that configured agent", async () => {
+    const registry = new AgentRegistry(CONFIG, createMemoryStore(), Date.now, silentLogger);
+    const other = { corpid: 'ww2', agentid: '1000002' };
+    expect(registry.configured(other.corpid, other.agentid)).toBe(false);
+    expect(await registry.find(other.corpid, other.agentid)).toBeUndefined();
+    await registry.register(other, 'secret-of-ww2', undefined);
+    expect(await registry.find(other.corpid, other.agentid)).toEqual(other);
+    expect(await registry.secret(other)).toBe('secret-of-ww2');
+  });
 });
 
 describe('AgentRegistry secrets that cannot be used', () => {
