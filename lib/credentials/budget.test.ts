@@ -171,14 +171,15 @@ describe('hourly budgets', () => {
     expect(await used(manager, src)).toEqual([3]);
   });
 
-  it("a store failure on one scope refuses the call as store_unavailable and takes back the other scope's raise", async () => {
-    const clock = START;
+  it("a store failure on one scope refuses the call as store_unavailable and takes back the other scope's raise, not its own", async () => {
+    let clock = START;
+    let down = false;
     const inner = createMemoryStore();
     const store = {
       ...inner,
       kind: inner.kind,
       increment: (key: string, by: number, expiresAt: number, now: number) =>
-        key.endsWith(':down') && by > 0
+        down && key.endsWith(':down') && by > 0
           ? Promise.reject(new Error('connection lost'))
           : inner.increment(key, by, expiresAt, now),
     };
@@ -187,9 +188,16 @@ describe('hourly budgets', () => {
       { scope: 'work:ww1:1:ticket', limit: 3 },
       { scope: 'work:ww1:down', limit: 4 },
     ]);
-    await expect(manager.get(src, { call: call() })).rejects.toMatchObject({ code: 'store_unavailable' });
-    expect(src.calls).toBe(0);
-    expect(await used(manager, src)).toEqual([0, 0]);
+    await manager.get(src, { call: call() });
+    expect(await used(manager, src)).toEqual([1, 1]);
+    down = true;
+    clock += 1000;
+    await expect(manager.get(src, { mode: 'force', call: call() })).rejects.toMatchObject({
+      code: 'store_unavailable',
+    });
+    expect(src.calls).toBe(1);
+    // the raise that failed took nothing back: the call counted before it stays counted
+    expect(await used(manager, src)).toEqual([1, 1]);
   });
 
   it('a plain read keeps serving the stored value while the budget refuses its refresh', async () => {
