@@ -122,6 +122,11 @@ describe('the COS credential of a configured scope', () => {
     expect((await failure(fetchOnce(cosSource(role, role.cos!.scopes[0]!, Date.now)))).message).toMatch(
       /permissions of that key and cos\.roleArn$/,
     );
+    // only codes that begin with InvalidParameter or MissingParameter are about our parameters
+    sts.fault('GetFederationToken', { code: 'ResourceNotFound.MissingParameterStore' });
+    expect(await failure(fetchOnce(cosSource(c, c.cos!.scopes[0]!, Date.now)))).toMatchObject({
+      code: 'upstream_error',
+    });
     sts.fault('GetFederationToken', { code: 'ResourceNotFound.RoleNotExist' });
     expect(await failure(fetchOnce(cosSource(c, c.cos!.scopes[0]!, Date.now)))).toMatchObject({
       code: 'upstream_error',
@@ -136,6 +141,13 @@ describe('the COS credential of a configured scope', () => {
       code: 'upstream_error',
       message: `Tencent Cloud STS handed out keys for ${BUCKET} that have already expired`,
     });
+    // Our clock read when the keys arrive: at their expiry they are refused, a second before it they live a second.
+    const lastExpiry = () => sts.issued().at(-1)!.expiredTime * 1000;
+    expect(await failure(fetchOnce(cosSource(c, c.cos!.scopes[0]!, lastExpiry)))).toMatchObject({
+      code: 'upstream_error',
+    });
+    const src = cosSource(c, c.cos!.scopes[0]!, () => lastExpiry() - 1000);
+    expect((await fetchOnce(src)).expiresIn).toBe(1);
   });
 });
 
