@@ -194,6 +194,7 @@ describe('hourly budgets', () => {
     clock += 1000;
     await expect(manager.get(src, { mode: 'force', call: call() })).rejects.toMatchObject({
       code: 'store_unavailable',
+      message: 'the credential store is unavailable',
     });
     expect(src.calls).toBe(1);
     // the raise that failed took nothing back: the call counted before it stays counted

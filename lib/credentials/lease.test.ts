@@ -112,9 +112,14 @@ describe('Leases.heartbeat', () => {
 });
 
 describe('Leases.wait', () => {
-  it('ends as changed once the holder commits, releases, or the row goes', async () => {
-    const { store, leases } = setup();
-    for (const end of ['commit', 'release', 'delete'] as const) {
+  it('ends as changed once the holder commits, releases, or the row goes (a store flushed by its operator)', async () => {
+    const inner = createMemoryStore();
+    const flushed = new Set<string>();
+    const { store, leases } = setup({
+      ...inner,
+      read: (key) => (flushed.has(key) ? Promise.resolve(null) : inner.read(key)),
+    });
+    for (const end of ['commit', 'release', 'flush'] as const) {
       const key = `${KEY}:${end}`;
       const held = (await store.acquireLease(key, 'holder'))!;
       const waiting = leases.wait(key, held, performance.now() + 5000);
@@ -122,9 +127,20 @@ describe('Leases.wait', () => {
       if (end === 'commit')
         await store.commit(key, 'holder', held.version, { value: 'v', expiresAt: 1, refreshedAt: 1, forcedAt: 0 });
       if (end === 'release') await store.releaseLease(key, 'holder');
-      if (end === 'delete') await store.deleteRecord(key).then(() => store.releaseLease(key, 'holder'));
+      if (end === 'flush') flushed.add(key);
       await expect(waiting).resolves.toEqual({ changed: true });
     }
+  });
+
+  it('a holder taken over by a third instance is watched anew: its own beat must stand still for a lease', async () => {
+    const { store, leases } = setup();
+    const held = (await store.acquireLease(KEY, 'holder'))!;
+    const started = performance.now();
+    const waiting = leases.wait(KEY, held, started + 5000);
+    await sleep(LEASE_MS / 2);
+    const third = (await store.acquireLease(KEY, 'third', { owner: 'holder', beat: held.leaseBeat }))!;
+    expect(await waiting).toEqual({ changed: false, takeOver: { owner: 'third', beat: third.leaseBeat } });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(LEASE_MS * 1.5);
   });
 
   it('polls briefly at first and at most about ten times a second later', async () => {
