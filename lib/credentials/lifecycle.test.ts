@@ -9,6 +9,7 @@ import { silentLogger } from '../log/logger';
 import { NO_METRICS } from '../metrics/sink';
 import { countStoreOps } from '../store/counting';
 import { createMemoryStore } from '../store/memory';
+import type { Store } from '../store/port';
 import { switchable } from '../../test/support/switchable-store';
 import { WechatError, UpstreamUnavailable } from '../wechat/errors';
 import { nextBeijingMidnight } from './day';
@@ -578,7 +579,7 @@ describe('Lifecycle leases', () => {
 
 describe('Lifecycle lease waits, as metrics and log lines tell them', () => {
   /** A lifecycle whose metrics and log lines the test reads. */
-  function observed(budgetMs = OPTIONS.budgetMs) {
+  function observed(budgetMs = OPTIONS.budgetMs, store: Store = createMemoryStore()) {
     const waits: [string, number][] = [];
     const refreshes: [string, string][] = [];
     const lines: { level: string; event: string; fields?: Record<string, unknown> }[] = [];
@@ -591,7 +592,6 @@ describe('Lifecycle lease waits, as metrics and log lines tell them', () => {
       log: (level: string, event: string, fields?: Record<string, unknown>) =>
         void lines.push({ level, event, fields }),
     };
-    const store = createMemoryStore();
     const t = { now: 1_000_000 };
     const lifecycle = new Lifecycle(store, () => t.now, { ...OPTIONS, leaseMs: 600, budgetMs, metrics }, log);
     return { store, t, lifecycle, waits, refreshes, lines };
@@ -635,6 +635,31 @@ describe('Lifecycle lease waits, as metrics and log lines tell them', () => {
     await expect.poll(() => waits.length).toBeGreaterThan(0);
     clearInterval(beating);
     expect(waits[0]![0]).toBe('timed_out');
+  });
+
+  it('a caller with time to spare starts another resolution when one runs out of its budget, three in all', async () => {
+    const { store, lifecycle, waits } = observed(300);
+    const src = counting();
+    await store.acquireLease(src.key, 'elsewhere');
+    const beating = setInterval(() => store.renewLease(src.key, 'elsewhere'), 100);
+    const started = performance.now();
+    await expect(lifecycle.get(src, { call: call(10_000) })).rejects.toMatchObject({ code: 'busy' });
+    const took = performance.now() - started;
+    clearInterval(beating);
+    expect(waits.map(([outcome]) => outcome)).toEqual(['timed_out', 'timed_out', 'timed_out']);
+    expect(took).toBeGreaterThanOrEqual(900 - 15);
+    expect(took).toBeLessThan(2000);
+    expect(src.calls).toBe(0);
+  });
+
+  it('a wait the store fails is "failed"', async () => {
+    const { store, state } = switchable(createMemoryStore());
+    const { lifecycle, waits } = observed(OPTIONS.budgetMs, store);
+    const src = counting();
+    await store.acquireLease(src.key, 'elsewhere');
+    setTimeout(() => (state.down = 'error'), 100);
+    await expect(lifecycle.get(src, { call: call(5000) })).rejects.toMatchObject({ code: 'store_unavailable' });
+    expect(waits.map(([outcome]) => outcome)).toEqual(['failed']);
   });
 });
 
@@ -1102,7 +1127,9 @@ describe('Lifecycle refusals from memory', () => {
 
 describe('Lifecycle.unblock and invalidate', () => {
   it('unblock ends a 45009 breaker and its recorded failure; with none set it changes nothing', async () => {
-    const { store, t, lifecycle } = setup(Date.UTC(2025, 0, 6, 9, 0));
+    const { store, state: slow } = switchable(createMemoryStore());
+    const t = { now: Date.UTC(2025, 0, 6, 9, 0) };
+    const lifecycle = new Lifecycle(store, () => t.now, OPTIONS, silentLogger);
     let quota = true;
     const src = scripted(async (_ctx, n) => {
       if (quota) throw bad(45009);
@@ -1113,7 +1140,9 @@ describe('Lifecycle.unblock and invalidate', () => {
     quota = false;
     t.now += 1000;
     await expect(lifecycle.get(src, { call: call(5000) })).rejects.toMatchObject({ code: 'quota_exhausted' });
+    slow.delayMs = 20; // each store call given its whole timeout, not whatever the request has left
     expect(await lifecycle.unblock(src)).toBe(true);
+    slow.delayMs = 0;
     expect((await store.read(src.key))!.blockedUntil).toBe(0);
     expect(await lifecycle.lastError(src.key)).toBeNull();
     expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('v2');
