@@ -141,7 +141,9 @@ describe('Lifecycle', () => {
   });
 
   it('reads of a value inside its refresh window are answered at once, and one refresh runs beside them', async () => {
-    const { store, t, lifecycle } = setup();
+    const { store, ...counted } = countStoreOps(createMemoryStore());
+    const t = { now: 1_000_000 };
+    const lifecycle = new Lifecycle(store, () => t.now, OPTIONS, silentLogger);
     let release!: () => void;
     const src = scripted(async (_ctx, n) => {
       if (n === 2) await new Promise<void>((r) => (release = r));
@@ -155,10 +157,47 @@ describe('Lifecycle', () => {
     expect(calls.every((c) => c.upstreamCalls === 0)).toBe(true);
     await expect.poll(() => src.calls).toBe(2);
     t.now += OPTIONS.localCacheMs; // past the cache: a read while the refresh beside is still on
+    counted.reset();
     expect((await lifecycle.get(src, { call: call(5000) })).value).toBe('v1');
+    expect(counted.byOp().read).toBe(1); // its own: no second refresh beside
     release();
     await expect.poll(async () => (await store.read(src.key))?.value).toBe('v2');
     expect(src.calls).toBe(2);
+  });
+
+  it('a refresh beside reads the row first: one another instance refreshed, or is refreshing, is left alone', async () => {
+    for (const meanwhile of ['refreshed', 'leased'] as const) {
+      const inner = createMemoryStore();
+      let gate: Promise<void> | undefined;
+      let open!: () => void;
+      let readsBeforeGate = 0;
+      const counted = countStoreOps({
+        ...inner,
+        read: async (key) => {
+          if (gate && readsBeforeGate-- <= 0) await gate;
+          return inner.read(key);
+        },
+      });
+      const t = { now: 1_000_000 };
+      const ours = new Lifecycle(counted.store, () => t.now, OPTIONS, silentLogger);
+      const src = counting();
+      await ours.get(src, { call: call(5000) });
+      t.now += 7200_000 - 100_000;
+      gate = new Promise((r) => (open = r));
+      readsBeforeGate = 1; // the read's own; the refresh beside it waits at the gate
+      expect((await ours.get(src, { call: call(5000) })).value).toBe('v1');
+      if (meanwhile === 'refreshed')
+        await new Lifecycle(inner, () => t.now, OPTIONS, silentLogger).get(src, {
+          mode: 'scheduled',
+          call: call(5000),
+        });
+      else await inner.acquireLease(src.key, 'elsewhere');
+      counted.reset();
+      open();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(counted.byOp()).toMatchObject({ acquireLease: 0, commit: 0 });
+      expect(src.calls).toBe(meanwhile === 'refreshed' ? 2 : 1);
+    }
   });
 
   it('a value handed back unchanged keeps its first expiry, but one already past it takes the new one', async () => {
