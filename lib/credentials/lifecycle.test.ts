@@ -861,7 +861,8 @@ describe('callerIp', () => {
     expect(callerIp('not allow to access from your ip, hint: [1564], from ip: 203.0.113.9, more info at …')).toBe(
       '203.0.113.9',
     );
-    expect(callerIp('access clientip is not registered, clientip: 198.51.100.4')).toBe('198.51.100.4');
+    expect(callerIp('invalid credential, hint: [x], from ip: 2001:db8::5, more info at …')).toBe('2001:db8::5');
+    expect(callerIp('access clientip is not registered, not in ip-white-list rid: 1')).toBeUndefined(); // 61004
     expect(callerIp('invalid appsecret rid: 1')).toBeUndefined();
   });
 });

@@ -644,18 +644,19 @@ export class Lifecycle {
   }
 }
 
-/** What to check for a configuration fault: the IP to allow-list when the answer names it (40164, 61004, 60020). */
+/** What to check for a configuration fault: the IP to allow-list when the answer names it (40164, 60020). */
 function configHint(err: WechatError, src: Pick<CredentialSource, 'service' | 'owner'>): string {
   const ip = callerIp(err.errmsg);
   if (ip) return `${ip} is not on ${src.service}'s IP allow-list of ${src.owner}: add it`;
   return `check the app's secret, appid and ${src.service}'s IP allow-list`;
 }
 
-/** The caller's IP as WeChat and WeCom name it in an allow-list refusal ("invalid ip 1.2.3.4 …", "from ip: 1.2.3.4"); not a secret. */
+/**
+ * The caller's IP as WeChat and WeCom name it in a refusal, in the two forms docs/protocol.md records (§1, Conventions):
+ * "invalid ip 1.2.3.4 …" and "…, from ip: 1.2.3.4, …". Not a secret.
+ */
 export function callerIp(errmsg: string): string | undefined {
-  return /(?:invalid ip|from ip:?|clientip:?)\s*([0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]+)/i.exec(
-    errmsg,
-  )?.[1];
+  return /(?:invalid ip|from ip:) ([0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]+)/i.exec(errmsg)?.[1];
 }
 
 /** Errors that only say a deadline came first: a caller with time left may ask again. */
