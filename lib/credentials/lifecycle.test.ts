@@ -100,6 +100,13 @@ describe('Lifecycle', () => {
     expect(src.calls).toBe(1);
   });
 
+  it('a fetch costs the row one read, one lease and one commit, and reads nothing back', async () => {
+    const counted = countStoreOps(createMemoryStore());
+    const lifecycle = new Lifecycle(counted.store, () => 1_000_000, OPTIONS, silentLogger);
+    expect((await lifecycle.get(counting(), { call: call(5000) })).value).toBe('v1');
+    expect(counted.byOp()).toMatchObject({ read: 1, acquireLease: 1, commit: 1, releaseLease: 0 });
+  });
+
   it('serves from memory for localCacheSeconds, then reads the store again', async () => {
     const counted = countStoreOps(createMemoryStore());
     const t = { now: 1_000_000 };
@@ -501,8 +508,8 @@ describe('Lifecycle when the store fails', () => {
     await expect(lifecycle.get({ ...counting(), key: 'other' }, { call: call(5000) })).rejects.toMatchObject({
       code: 'store_unavailable',
     });
-    // inside the refresh window the value is not served from memory: another instance may rotate it
-    t.now = 1_000_000 + 7200_000 - OPTIONS.refreshAheadMs + 1;
+    // from the refresh window's first millisecond the value is not served from memory: another instance may rotate it
+    t.now = 1_000_000 + 7200_000 - OPTIONS.refreshAheadMs;
     await new Promise((r) => setTimeout(r, 1000));
     await expect(lifecycle.get(src, { call: call(5000) })).rejects.toMatchObject({ code: 'store_unavailable' });
     expect(src.calls).toBe(1);
@@ -869,9 +876,9 @@ describe('callerIp', () => {
 
 describe('Lifecycle.toCredentialError', () => {
   const src = { key: 'test:cred', service: 'WeChat', owner: 'wx-test' };
-  const lines: { event: string; fields?: Record<string, unknown> }[] = [];
+  const lines: { level: string; event: string; fields?: Record<string, unknown> }[] = [];
   const lifecycle = new Lifecycle(createMemoryStore(), () => 1_000_000, OPTIONS, {
-    log: (_level, event, fields) => lines.push({ event, fields }),
+    log: (level, event, fields) => lines.push({ level, event, fields }),
   });
   const convert = (err: unknown) => {
     const e = lifecycle.toCredentialError(err, src);
@@ -927,7 +934,7 @@ describe('Lifecycle.toCredentialError', () => {
       errcode: undefined,
     });
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ event: 'refresh_crashed', fields: { key: 'test:cred' } });
+    expect(lines[0]).toMatchObject({ level: 'error', event: 'refresh_crashed', fields: { key: 'test:cred' } });
   });
 });
 
@@ -1228,13 +1235,15 @@ describe('Lifecycle when the store fails mid-refresh', () => {
   it('a release the store refuses is logged; the caller still gets its answer', async () => {
     const inner = createMemoryStore();
     const store = { ...inner, releaseLease: async () => Promise.reject(new Error('connection reset')) };
-    const lines: { event: string; fields?: Record<string, unknown> }[] = [];
-    const log = { log: (_l: string, event: string, fields?: Record<string, unknown>) => lines.push({ event, fields }) };
+    const lines: { level: string; event: string; fields?: Record<string, unknown> }[] = [];
+    const log = {
+      log: (level: string, event: string, fields?: Record<string, unknown>) => lines.push({ level, event, fields }),
+    };
     const lifecycle = new Lifecycle(store, () => 1_000_000, OPTIONS, log);
     const src = scripted(async () => {
       throw bad(40013);
     });
     await expect(lifecycle.get(src, { call: call(5000) })).rejects.toMatchObject({ code: 'config_fault' });
-    expect(lines.find((l) => l.event === 'release_failed')).toMatchObject({ fields: { key: src.key } });
+    expect(lines.find((l) => l.event === 'release_failed')).toMatchObject({ level: 'warn', fields: { key: src.key } });
   });
 });
