@@ -143,6 +143,19 @@ describe('Credentials against the simulator', () => {
     expect(call.upstreamCalls).toBe(0);
   });
 
+  it('45009 on a forced stable_token call ends forcing only: the token stays unblocked and served', async () => {
+    const { creds, app } = credentials(sim.url);
+    const token = creds.token(app(MP_B.appid));
+    const { value } = await creds.get(token, { mode: 'read', call: newCall() });
+    sim.fault('stable_token', { errcode: 45009 });
+    await expect(creds.get(token, { mode: 'force', call: newCall() })).rejects.toMatchObject({
+      code: 'quota_exhausted',
+    });
+    const { row } = await creds.peek(token, []);
+    expect(row).toMatchObject({ value, blockedUntil: 0 });
+    expect((await creds.get(token, { mode: 'read', call: newCall() })).value).toBe(value);
+  });
+
   it("a quota clear ends the breakers of the app's own token and tickets, and of no other", async () => {
     const { creds, app } = credentials(sim.url);
     const [mpA, mpB, mina] = [app(MP_A.appid), app(MP_B.appid), app(MINA.appid)];
