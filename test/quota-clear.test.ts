@@ -126,6 +126,9 @@ describe('quota.clear', () => {
     const s = await quotaStack(sim);
     const { json } = await s.envelope('quota.clear', { appid: MP.appid }, ADMIN);
     expect(json).toMatchObject({ returnCode: 7101, error: { code: 'quota_exhausted', errcode: 48006 } });
+    expect(json.returnMessage).toContain(
+      `clear_quota/v2 for ${MP.appid} answered errcode 48006: WeChat counts this month's 10 clears as used`,
+    );
     const state = await s.envelope('status', {}, ADMIN);
     expect(state.json.returnData.quotaClears.find((q: any) => q.appid === MP.appid)).toMatchObject({
       used: 10,
@@ -143,12 +146,18 @@ describe('quota.clear', () => {
       returnCode: 7302,
       error: { code: 'config_fault', errcode: 40013 },
     });
-    expect(refused.json.returnMessage).toMatch(new RegExp(`clear_quota/v2 for ${MP2.appid} answered errcode 40013`));
+    expect(refused.json.returnMessage).toContain(
+      `clear_quota/v2 for ${MP2.appid} answered errcode 40013: check the app's secret, appid and WeChat's IP allow-list`,
+    );
     s.sim.fault('clear_quota', { http: 502 });
     expect((await s.envelope('quota.clear', { appid: MP2.appid }, ADMIN)).json.returnCode).not.toBe(0);
     // the refused clear gave its count back; the one that never got an answer may have been made
     expect((await status(s)).clears).toMatchObject({ used: 1, lastClearAt: null });
     expect((await s.envelope('quota.clear', { appid: MP2.appid }, ADMIN)).json.returnData).toMatchObject({ used: 2 });
+    // the last clear is the app's own
+    const { json } = await s.envelope('status', {}, ADMIN);
+    expect(json.returnData.quotaClears.find((q: any) => q.appid === MP2.appid).lastClearAt).toEqual(expect.any(Number));
+    expect(json.returnData.quotaClears.find((q: any) => q.appid === MP.appid).lastClearAt).toBeNull();
   });
 
   it('admin only; an unknown app or a missing appid is refused; no secret in any answer or log line', async () => {
