@@ -65,6 +65,9 @@ describe('nonces kept in memory while the store is away', () => {
     const realm = config.realms[0]!;
     await spendNonce(services, realm, 'healthy-1', t.now);
     expect(await inner.insertIfAbsent('nonce:biz:healthy-1', t.now + 1000, t.now)).toBe(false); // the store holds it
+    // one another instance spent is in the store only, and refused here
+    await inner.insertIfAbsent('nonce:biz:elsewhere-1', t.now + 2 * WINDOW_MS, t.now);
+    await expect(spendNonce(services, realm, 'elsewhere-1', t.now)).rejects.toMatchObject({ code: 'replayed_nonce' });
 
     state.down = 'error';
     await storeHealth.call(() => store.read('x'), 1000).catch(() => undefined);
