@@ -60,6 +60,12 @@ describe('messageId: what a push is deduped by', () => {
         ['F', [null]],
       ]),
     );
+    expect(xmlChildren('<xml><G><H>1</H></G> text between children <I>2</I></xml>')).toEqual(
+      new Map([
+        ['G', [null]],
+        ['I', ['2']],
+      ]),
+    );
     expect(xmlChildren('<xml><A></B></xml>')).toBeUndefined();
   });
 });
