@@ -37,6 +37,19 @@ describe('messageId: what a push is deduped by', () => {
     expect(messageId(cancel.replace('<TimeStamp>1403610513</TimeStamp>', ''))).toBeUndefined();
   });
 
+  it("takes a WeChat platform notice's InfoType, CreateTime and subject (the documented examples)", () => {
+    const ticket =
+      '<xml><AppId>some_appid</AppId><CreateTime>1413192605</CreateTime><InfoType>component_verify_ticket</InfoType><ComponentVerifyTicket>some_verify_ticket</ComponentVerifyTicket></xml>';
+    expect(messageId(ticket)).toBe('info:component_verify_ticket:1413192605:');
+    const authorized =
+      '<xml><AppId>第三方平台appid</AppId><CreateTime>1413192760</CreateTime><InfoType>authorized</InfoType><AuthorizerAppid>公众号appid</AuthorizerAppid><AuthorizationCode>授权码</AuthorizationCode><AuthorizationCodeExpiredTime>过期时间</AuthorizationCodeExpiredTime><PreAuthCode>预授权码</PreAuthCode></xml>';
+    expect(messageId(authorized)).toBe('info:authorized:1413192760:公众号appid');
+  });
+
+  it('an event names its sender: without a FromUserName it has no id', () => {
+    expect(messageId('<xml><CreateTime>5</CreateTime><MsgType>event</MsgType></xml>')).toBeUndefined();
+  });
+
   it('reads the JSON format at its top level', () => {
     expect(messageId('{"MsgId":7,"MsgType":"text"}')).toBe('msg:7');
     expect(messageId('{"FromUserName":"o1","CreateTime":5,"MsgType":"event"}')).toBe('event:o1:5');
@@ -80,7 +93,11 @@ describe('deliverPush', () => {
     const down = services({ increment: () => Promise.reject(new Error('down')) }, async (_r, m) => void got.push(m));
     await expect(
       deliverPush(down, 'wx1', { timestamp: String(NOW / 1000), nonce: 'n' }, '<xml/>'),
-    ).rejects.toMatchObject({ code: 'store_unavailable', httpStatus: 503 });
+    ).rejects.toMatchObject({
+      code: 'store_unavailable',
+      httpStatus: 503,
+      message: 'the credential store is unavailable',
+    });
     expect(got).toEqual([]);
   });
 
@@ -113,8 +130,10 @@ describe('deliverPush', () => {
   });
 
   it("a failing hook whose claims the store cannot give back is logged, and the hook's error still answered", async () => {
-    const lines: { event: string; fields?: unknown }[] = [];
-    const log = { log: (_l: string, event: string, fields?: unknown) => void lines.push({ event, fields }) };
+    const lines: { level: string; event: string; fields?: unknown }[] = [];
+    const log = {
+      log: (level: string, event: string, fields?: unknown) => void lines.push({ level, event, fields }),
+    };
     const memory = createMemoryStore();
     const store = {
       increment: (key: string, by: number, expiresAt: number, now: number) =>
@@ -127,7 +146,7 @@ describe('deliverPush', () => {
       deliverPush(svc as unknown as Services, 'wx1', { timestamp: String(NOW / 1000), nonce: 'n' }, '<xml/>'),
     ).rejects.toThrow('hook down');
     expect(lines).toEqual([
-      { event: 'push_release_failed', fields: { receiver: 'wx1', error: 'Error', code: 'ECONNRESET' } },
+      { level: 'error', event: 'push_release_failed', fields: { receiver: 'wx1', error: 'Error', code: 'ECONNRESET' } },
     ]);
   });
 

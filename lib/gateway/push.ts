@@ -80,13 +80,12 @@ export function messageId(message: string): string | undefined {
 function fieldsOf(message: string): (name: string) => string | undefined {
   const trimmed = message.trim();
   if (trimmed.startsWith('{')) {
-    let parsed: unknown;
+    let obj: Record<string, unknown>;
     try {
-      parsed = JSON.parse(trimmed);
+      obj = JSON.parse(trimmed); // it begins with '{': an object, if anything
     } catch {
       return () => undefined;
     }
-    const obj = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
     return (name) => {
       const v = Object.hasOwn(obj, name) ? obj[name] : undefined;
       return (typeof v === 'string' && v !== '') || typeof v === 'number' ? String(v) : undefined;
