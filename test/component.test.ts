@@ -290,6 +290,19 @@ describe('a second authorization (updateauthorized)', () => {
     expect(token.json.returnData.access_token).not.toBe(first.json.returnData.access_token);
     expect(stack.sim.tokenState(AUTHORIZER, token.json.returnData.access_token)).toBe('valid');
   });
+
+  it('is completed by the push alone when the browser never comes back to the callback', async () => {
+    stack = await startComponentStack();
+    await stack.sim.componentPushesSettled();
+    await authorize(stack);
+    const first = await stack.envelope('access_token', { appid: AUTHORIZER }, PARTNER);
+    const links = await stack.envelope('component.authorize_url', { redirect_uri: LANDING }, PARTNER);
+    expect((await clickThrough(links.json.returnData.pc_url, 'allow', true)).status).toBe(302);
+    await stack.sim.componentPushesSettled();
+    expect(stack.logs.filter((l) => l.event === 'component_authorized')).toHaveLength(2);
+    const token = await stack.envelope('access_token', { appid: AUTHORIZER }, PARTNER);
+    expect(token.json.returnData.access_token).not.toBe(first.json.returnData.access_token);
+  });
 });
 
 describe('cancellation', () => {

@@ -62,9 +62,11 @@ export async function startComponentStack(
  * Walk an install link like the administrator's browser: the consent page, 授权 (or 取消),
  * back through wecred's callback; the last answer (the landing page's Location, or an error).
  */
+/** The consent page clicked: WeChat's redirect to our callback followed, unless the browser is `closed` before it. */
 export async function clickThrough(
   link: string,
   action: 'allow' | 'deny' = 'allow',
+  closed = false,
 ): Promise<{ status: number; location: string | null; body: string }> {
   const page = await fetch(link, { redirect: 'manual' });
   const html = await page.text();
@@ -74,6 +76,7 @@ export async function clickThrough(
   const back = await fetch(confirm, { redirect: 'manual' });
   const callback = back.headers.get('location');
   if (back.status !== 302 || !callback) return { status: back.status, location: null, body: await back.text() };
+  if (closed) return { status: back.status, location: callback, body: '' };
   const res = await fetch(callback, { redirect: 'manual' });
   return { status: res.status, location: res.headers.get('location'), body: await res.text() };
 }
