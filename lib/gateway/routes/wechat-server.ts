@@ -103,14 +103,13 @@ async function receive(req: HttpRequest, app: AppConfig, token: string, services
 export function encryptedValue(body: string): string {
   const trimmed = body.trim();
   if (trimmed.startsWith('{')) {
-    let parsed: unknown;
+    let parsed: Record<string, unknown>;
     try {
-      parsed = JSON.parse(trimmed);
+      parsed = JSON.parse(trimmed); // it begins with '{': an object, if anything
     } catch {
       throw new ApiError('bad_para', 'the message body is not valid JSON');
     }
-    const value =
-      typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>).Encrypt : undefined;
+    const value = parsed.Encrypt;
     if (typeof value !== 'string' || value === '')
       throw new ApiError('bad_para', 'the message body has no Encrypt value');
     return value;
