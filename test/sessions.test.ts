@@ -289,6 +289,16 @@ describe('expiry', () => {
     ).toBe(60011);
   });
 
+  it('a session idle for longer than the grace period after it ended is still known as expired while its record lives', async () => {
+    await start({ sessions: { idleSeconds: 3600, maxAgeSeconds: 30 * 86400 } });
+    const a = (await login('ann')).returnData;
+    stack.sim.advance(60 * MIN + EXPIRED_GRACE_MS + MIN); // the last visit's record is gone, the session's is not
+    expect((await call('qcloud.cam.auth', { id: a.id, skey: a.skey })).json).toMatchObject({
+      returnCode: 60011,
+      error: { code: 'session_expired' },
+    });
+  });
+
   it("measures each session's idle time from its own last visit", async () => {
     await start({ sessions: { idleSeconds: 3600, maxAgeSeconds: 86400 } });
     const a = (await login('ann')).returnData;
