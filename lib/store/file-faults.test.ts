@@ -4,7 +4,7 @@
  * error reaches the caller instead of being mistaken for one of them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
@@ -112,6 +112,22 @@ describe('file store sweep and delete', () => {
     faults.push({ op: 'readdir', match: endsWith('records'), code: 'EACCES', times: 1 });
     await expect(store.sweep(NOW)).rejects.toMatchObject({ code: 'EACCES' });
     await store.close();
+  });
+
+  it('an expired record removed by somebody else mid-sweep counts as swept; one the file system refuses to remove stays', async () => {
+    const dir = freshDir();
+    const store = await createFileStore(dir);
+    await store.putRecord('r', 'v', NOW - 1, NOW - 10);
+    const file = path.join(dir, 'records', 'r.json');
+    faults.push({ op: 'unlink', match: endsWith('r.json'), code: 'ENOENT', times: 1, before: () => rm(file) });
+    expect(await store.sweep(NOW)).toBe(1);
+    await store.close();
+    const other = await createFileStore(freshDir());
+    await other.putRecord('s', 'v', NOW - 1, NOW - 10);
+    faults.push({ op: 'unlink', match: endsWith('s.json'), code: 'EACCES', times: 1 });
+    expect(await other.sweep(NOW)).toBe(0); // left for the next sweep
+    expect(await other.getRecord('s', NOW - 10)).toBe('v');
+    await other.close();
   });
 
   it('deleting a record already gone succeeds; a delete the file system refuses fails', async () => {
