@@ -1,49 +1,36 @@
+/**
+ * The file store's lock (docs/design.md §6.3) between two processes, each with its own in-process queue: a holder
+ * that stalled past the lock's age loses it, and what it does afterwards never touches the new holder's lock.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLocker } from './file-lock';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'wecred-file-lock-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const root = mkdtempSync(path.join(tmpdir(), 'wecred-file-lock-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('file lock', () => {
-  it('a holder that stalls past the stale age loses the lock and never overwrites what the breaker wrote', async () => {
-    const file = path.join(dir, 'counter.json');
-    const lock = path.join(dir, 'counter.lock');
-    await writeFile(file, '0');
-    // Two processes: each locker has its own in-process queue, so only the file lock orders them.
-    const options = { staleLockMs: 100, lockTimeoutMs: 5_000, where: dir };
-    const a = createLocker(options);
-    const b = createLocker(options);
-    const increment = async (write: (file: string, data: string) => Promise<void>) =>
-      write(file, String(Number(await readFile(file, 'utf8')) + 1));
-
-    let holding!: () => void;
-    const aHolds = new Promise<void>((resolve) => (holding = resolve));
+  it('a holder that stalled past the lock age and wrote nothing leaves the lock of the process that broke it', async () => {
+    const lock = path.join(root, 'k.lock');
+    const options = { staleLockMs: 200, lockTimeoutMs: 2_000, where: root };
+    const [stalled, breaker] = [createLocker(options), createLocker(options)];
     let resume!: () => void;
-    const aResumes = new Promise<void>((resolve) => (resume = resolve));
-    let attempts = 0;
-    const aDone = a.locked(lock, async (guard) => {
-      attempts++;
-      const read = Number(await readFile(file, 'utf8'));
-      if (attempts === 1) {
-        holding();
-        await aResumes; // stalled (not crashed) between its read and its write, past staleLockMs
-      }
-      await guard.write(file, String(read + 1));
+    const first = stalled.locked(lock, () => new Promise<string>((r) => (resume = () => r('stalled'))));
+    await expect.poll(() => readFile(lock, 'utf8').catch(() => null)).not.toBeNull();
+    const past = new Date(Date.now() - 60_000);
+    await utimes(lock, past, past); // the stalled holder's lock has aged past staleLockMs
+
+    let heldBy: string | null = null;
+    const second = breaker.locked(lock, async () => {
+      heldBy = await readFile(lock, 'utf8');
+      resume();
+      await first; // the stalled holder finishes meanwhile, without a write
+      return readFile(lock, 'utf8').catch(() => null);
     });
-
-    await aHolds;
-    const started = Date.now();
-    await b.locked(lock, (guard) => increment(guard.write)); // waits for the lock to go stale, breaks it
-    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
-    expect(await readFile(file, 'utf8')).toBe('1');
-
-    resume();
-    await aDone;
-    expect(attempts).toBe(2); // A's first write was refused; it read again and wrote on top of B's
-    expect(await readFile(file, 'utf8')).toBe('2');
+    expect(await second).toBe(heldBy);
+    expect(await first).toBe('stalled');
   });
 });
