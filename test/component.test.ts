@@ -103,7 +103,14 @@ describe('the 授权事件接收 URL', () => {
       notice(now + 5, 'one'),
       now,
     );
-    const altered = { ...good, body: good.body.replace(/<Encrypt><!\[CDATA\[(.)/, '<Encrypt><![CDATA[A') };
+    // its first character changed (to one it is not: the ciphertext is random)
+    const altered = {
+      ...good,
+      body: good.body.replace(
+        /<Encrypt><!\[CDATA\[(.)/,
+        (_m, c: string) => `<Encrypt><![CDATA[${c === 'A' ? 'B' : 'A'}`,
+      ),
+    };
     expect((await send(altered)).status).toBe(401);
     // For another component (its appid inside): refused on decryption.
     const foreign = signedPush(
